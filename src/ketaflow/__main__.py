@@ -1,0 +1,3 @@
+from ketaflow.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""Audit trail over the JSON API (admins): list events and verify the hash chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from ketaflow.audit import service as audit_service
+from ketaflow.audit.routes import AuditQuery
+from ketaflow.auth.permissions import Permission, requires
+from ketaflow.web.deps import get_db
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+class AuditEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    occurred_at: datetime
+    actor_user_id: int | None
+    actor_username: str
+    actor_role: str
+    action: str
+    entity_type: str
+    entity_id: str | None
+    outcome: str
+    client_address: str | None
+    request_id: str | None
+    detail: str
+    hash: str
+
+
+class ChainReportOut(BaseModel):
+    ok: bool
+    events_checked: int
+    first_broken_id: int | None
+    reason: str | None
+
+
+@router.get("/events", response_model=list[AuditEventOut])
+@requires(Permission.AUDIT_READ)
+def list_events(
+    db: Annotated[Session, Depends(get_db)],
+    flt: AuditQuery,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditEventOut]:
+    events = audit_service.list_events(db, flt, limit=limit)
+    return [AuditEventOut.model_validate(ev) for ev in events]
+
+
+@router.get("/verify", response_model=ChainReportOut)
+@requires(Permission.AUDIT_READ)
+def verify(db: Annotated[Session, Depends(get_db)]) -> ChainReportOut:
+    report = audit_service.verify_chain(db)
+    return ChainReportOut(**report.__dict__)

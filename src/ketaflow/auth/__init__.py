@@ -1,0 +1,1 @@
+"""Staff accounts, sessions, MFA, API tokens and permissions."""

@@ -1,0 +1,67 @@
+"""Permissions, the roles that hold them, and the decorators routes use to declare them.
+
+Every route declares exactly one permission (or `public`); `ketaflow.web.guard` checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Final, TypeVar
+
+from ketaflow.config import Role
+
+
+class Permission(StrEnum):
+    # Finish or abandon signing in (second factor, sign-out); allowed before MFA completes.
+    SESSION = "session:own"
+    HOME_VIEW = "home:view"
+    ACCOUNT_SELF = "account:self"
+    USERS_MANAGE = "users:manage"
+    AUDIT_READ = "audit:read"
+
+
+class _Public:
+    """Marker for routes anyone may call (sign-in page, health check)."""
+
+    def __repr__(self) -> str:
+        return "PUBLIC"
+
+
+PUBLIC: Final = _Public()
+PERMISSION_ATTR = "__ketaflow_permission__"
+
+_EVERY_ROLE = frozenset({Permission.SESSION, Permission.HOME_VIEW, Permission.ACCOUNT_SELF})
+
+ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
+    Role.ADMIN: _EVERY_ROLE | {Permission.USERS_MANAGE, Permission.AUDIT_READ},
+    Role.PRESCRIBER: _EVERY_ROLE,
+    Role.NURSE: _EVERY_ROLE,
+    Role.FRONT_DESK: _EVERY_ROLE,
+    Role.RESEARCHER: _EVERY_ROLE,
+}
+
+
+def role_has(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]
+
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, PERMISSION_ATTR, permission)
+        return endpoint
+
+    return mark
+
+
+def public(endpoint: F) -> F:
+    setattr(endpoint, PERMISSION_ATTR, PUBLIC)
+    return endpoint
+
+
+def declared_permission(endpoint: Callable[..., object]) -> Permission | _Public | None:
+    value = getattr(endpoint, PERMISSION_ATTR, None)
+    return value if isinstance(value, Permission | _Public) else None

@@ -1,0 +1,112 @@
+"""The `ketaflow` command line: a Typer root to which each domain adds its sub-app."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer._click import exceptions as click_exceptions  # Typer vendors Click
+
+from ketaflow import migrate
+from ketaflow.audit.cli import app as audit_app
+from ketaflow.auth.cli import token_app, user_app
+from ketaflow.clictx import cli_context, fail, settings, unit_of_work
+from ketaflow.config import Mode
+from ketaflow.dosing.cli import app as dosing_app
+from ketaflow.pk.cli import app as pk_app
+from ketaflow.scales.cli import app as scales_app
+
+app = typer.Typer(
+    name="ketaflow",
+    help="ketaflow clinic platform: server, database, accounts, audit and clinical calculators.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+demo_app = typer.Typer(no_args_is_help=True, help="Demo data for trying ketaflow.")
+
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.add_typer(demo_app, name="demo")
+app.add_typer(pk_app, name="pk", help="Pharmacokinetic predictions for ketamine.")
+app.add_typer(scales_app, name="scales", help="Rating scales: list instruments and score answers.")
+app.add_typer(dosing_app, name="dose", help="Weight-based dose, volume and pump-rate calculations.")
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
+    port: int | None = typer.Option(None, help="Port (default from settings)."),
+) -> None:
+    """Apply migrations, then serve the web app and API."""
+    import uvicorn
+
+    from ketaflow.web.app import create_app
+
+    cfg = settings()
+    migrate.upgrade(cfg.effective_database_url)
+    bind_host, bind_port = host or cfg.host, port or cfg.port
+    typer.echo(f"ketaflow ({cfg.mode.value} mode) on http://{bind_host}:{bind_port}")
+    uvicorn.run(create_app(cfg), host=bind_host, port=bind_port, log_level="info",
+                access_log=False, proxy_headers=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    cfg = settings()
+    migrate.upgrade(cfg.effective_database_url, revision)
+    typer.echo(f"database at {migrate.current_revision(cfg.effective_database_url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the applied revision and whether it is the latest."""
+    url = settings().effective_database_url
+    current, head = migrate.current_revision(url), migrate.head_revision(url)
+    state = "up to date" if current == head else f"behind: latest is {head}"
+    typer.echo(f"{current or 'empty'} ({state})")
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create demo staff accounts if the database has none, and print their credentials."""
+    from ketaflow.demo import seed_demo
+
+    cfg = settings()
+    if cfg.mode is not Mode.DEMO:
+        fail("demo data is only created in demo mode (KETAFLOW_MODE=demo)")
+    with unit_of_work(cfg) as db:
+        created = seed_demo(db, cli_context())
+    if not created:
+        typer.echo("demo data already present (the database has staff accounts)")
+        return
+    typer.echo("Demo staff accounts (user name / password):")
+    for account in created:
+        typer.echo(f"  {account.role.value:11} {account.username:11} {account.password}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; usage errors become one line on stderr with exit status 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="ketaflow", standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
+        sys.exit(0)
+    except click_exceptions.UsageError as exc:
+        # Click prints a multi-line usage block; the contract is one line naming the problem.
+        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.exit(2)
+    except click_exceptions.ClickException as exc:
+        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("error: aborted\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

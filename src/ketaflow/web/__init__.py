@@ -1,0 +1,1 @@
+"""Web layer: app factory, request guard, templates, static assets."""

@@ -1,0 +1,129 @@
+"""Exception handlers: RFC 9457 problem details for the API, pages for people, never a trace.
+
+Refused and failed requests are audited in their own transaction, since the request's own
+transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from ketaflow.audit.service import Outcome, record_event
+from ketaflow.db import transaction
+from ketaflow.errors import AuthenticationFailed, KetaflowError
+from ketaflow.web.deps import audit_context
+from ketaflow.web.guard import MfaPending, is_api_path
+from ketaflow.web.middleware import close_session
+from ketaflow.web.templating import render
+
+log = logging.getLogger("ketaflow.web")
+
+_TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden",
+           404: "Not found", 405: "Method not allowed", 409: "Conflict", 422: "Invalid input",
+           429: "Too many attempts", 500: "Something went wrong"}
+_NOT_AUDITED = frozenset({404, 405})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(KetaflowError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(MfaPending, _mfa_pending)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _domain_error(request: Request, exc: KetaflowError) -> Response:
+    extra = {"field": exc.field} if exc.field else {}
+    if isinstance(exc, AuthenticationFailed) and not is_api_path(request.url.path):
+        await _abandon(request, exc.status_code, type(exc).__name__)
+        expired = "&expired=1" if getattr(request.state, "session_expired", False) else ""
+        return _redirect(request, f"/login?next={_safe_next(request)}{expired}")
+    return await _respond(request, exc.status_code, exc.detail, type(exc).__name__, extra,
+                          title=exc.title)
+
+
+async def _mfa_pending(request: Request, exc: MfaPending) -> Response:
+    await _abandon(request, 401, None)
+    return _redirect(request, "/mfa/enrol" if exc.enrol else "/mfa")
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return await _respond(request, 400, "the request body is not valid JSON", "json_invalid")
+    # Only locations and messages: the submitted values may hold patient data.
+    fields = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body",
+               "message": e.get("msg", "invalid")} for e in errors]
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return await _respond(request, 422, detail, "validation", {"errors": fields})
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+    return await _respond(request, exc.status_code, detail, "http")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error (request %s)", getattr(request.state, "request_id", "?"))
+    return await _respond(request, 500, "An unexpected error occurred. Nothing was saved. "
+                          "Quote the request id to your administrator.", "unexpected")
+
+
+async def _respond(
+    request: Request, status: int, detail: str, kind: str | None,
+    extra: dict[str, Any] | None = None, *, title: str | None = None,
+) -> Response:
+    await _abandon(request, status, kind)
+    title = title or _TITLES.get(status, "Error")
+    request_id = getattr(request.state, "request_id", "")
+    if request.url.path.startswith("/api/"):
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+                "instance": request.url.path, "request_id": request_id, **(extra or {})}
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                            headers=headers)
+    return render(request, "error.html", {"title": title, "detail": detail, "status": status},
+                  status_code=status)
+
+
+async def _abandon(request: Request, status: int, kind: str | None) -> None:
+    """Roll back the request's transaction and audit the refusal in a separate one."""
+    request.state.rollback = True
+    db = getattr(request.state, "db", None)
+    if db is not None:
+        # Release the request's connection (and SQLite's write lock) before writing the audit.
+        request.state.db = None
+        await run_in_threadpool(close_session, db)
+    if status in _NOT_AUDITED or status >= 500 or kind is None:
+        return
+    outcome = Outcome.DENIED if status in (401, 403, 429) else Outcome.FAILURE
+    ctx = audit_context(request)
+    factory = request.app.state.session_factory
+    detail = {"status": status, "kind": kind, "method": request.method, "path": request.url.path}
+
+    def write() -> None:
+        with transaction(factory) as db:
+            record_event(db, ctx, action="request.refused", entity_type="request",
+                         outcome=outcome, detail=detail)
+
+    await run_in_threadpool(write)
+
+
+def _safe_next(request: Request) -> str:
+    target = request.url.path if request.method == "GET" else "/"
+    return quote(target if target.startswith("/") and not target.startswith("//") else "/")
+
+
+def _redirect(request: Request, url: str) -> Response:
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+

@@ -1,0 +1,51 @@
+"""Jinja2 templates from every domain's `templates/` folder, with the shared page context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from ketaflow.auth.permissions import Permission, role_has
+from ketaflow.web.deps import get_principal
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _template_dirs() -> list[str]:
+    return [str(path) for path in sorted(PACKAGE_ROOT.glob("*/templates")) if path.is_dir()]
+
+
+_env = Environment(
+    loader=FileSystemLoader(_template_dirs()),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=_env)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    principal = get_principal(request)
+    settings = request.app.state.settings
+
+    def can(permission: str) -> bool:
+        return principal is not None and not principal.mfa_pending and role_has(
+            principal.role, Permission(permission)
+        )
+
+    page = {
+        "principal": principal,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "demo_mode": settings.mode == "demo",
+        "can": can,
+        "request_id": getattr(request.state, "request_id", ""),
+    }
+    page.update(context or {})
+    return templates.TemplateResponse(request, name, page, status_code=status_code)

@@ -1,0 +1,82 @@
+"""Shared fixtures: both database backends, fresh migrated databases, app clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ketaflow.config import Settings, load_settings
+from ketaflow.db import make_engine, make_session_factory
+from ketaflow.web.app import create_app
+from tests.support.databases import PostgresDatabases, SqliteDatabases
+from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
+
+BACKENDS = ["sqlite", "postgresql"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> SqliteDatabases:
+    return SqliteDatabases(tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(pg_server: PostgresServer) -> PostgresDatabases:
+    return PostgresDatabases(pg_server)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, fully migrated database on each backend."""
+    fixture = "sqlite_databases" if request.param == "sqlite" else "postgres_databases"
+    databases: SqliteDatabases | PostgresDatabases = request.getfixturevalue(fixture)
+    return databases.fresh()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Session]:
+    """A session on a fresh database; the test's transaction is rolled back afterwards."""
+    engine = make_engine(db_url)
+    session = make_session_factory(engine)()
+    yield session
+    session.rollback()
+    session.close()
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return load_settings(database_url=db_url, var_dir=tmp_path / "var", mode="demo",
+                         secret_key="t" * 48)
+
+
+@pytest.fixture
+def app_client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    # https so the Secure cookies are sent back, as a browser would over TLS.
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def app_db(app_client: TestClient) -> Iterator[Session]:
+    """A session on the app's own database, for arranging data and checking results."""
+    session = make_session_factory(app_client.app.state.engine)()  # type: ignore[attr-defined]
+    yield session
+    session.rollback()
+    session.close()

@@ -1,0 +1,39 @@
+"""Helpers for driving the app through its HTTP interface as a browser or integration would."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ketaflow.auth import service as auth_service
+from ketaflow.auth.models import StaffUser
+from ketaflow.config import Role
+from ketaflow.web.guard import CSRF_COOKIE
+from tests.support.factories import DEFAULT_PASSWORD, SYSTEM, make_user
+
+
+def csrf(client: TestClient) -> str:
+    if not client.cookies.get(CSRF_COOKIE):
+        client.get("/login")
+    token = client.cookies.get(CSRF_COOKIE)
+    assert token
+    return token
+
+
+def sign_in(client: TestClient, username: str, password: str = DEFAULT_PASSWORD,
+            next_path: str = "/") -> int:
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "next": next_path, "csrf_token": csrf(client)})
+    return response.status_code
+
+
+def committed_user(db: Session, role: Role, **kwargs: object) -> StaffUser:
+    user = make_user(db, role=role, **kwargs)  # type: ignore[arg-type]
+    db.commit()
+    return user
+
+
+def api_token(db: Session, user: StaffUser) -> str:
+    raw, _ = auth_service.create_api_token(db, SYSTEM, user=user, name="test", days=1)
+    db.commit()
+    return raw

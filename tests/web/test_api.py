@@ -1,0 +1,88 @@
+"""The JSON API: bearer tokens, RFC 9457 problem details, OpenAPI documentation."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.models import AuditEvent
+from ketaflow.auth import service as auth_service
+from ketaflow.config import Role
+from tests.support.factories import SYSTEM
+from tests.web.helpers import api_token, committed_user
+
+PROBLEM = "application/problem+json"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_me_with_token(app_client: TestClient, app_db: Session) -> None:
+    user = committed_user(app_db, Role.PRESCRIBER, full_name="Dr P")
+    response = app_client.get("/api/v1/me", headers=_bearer(api_token(app_db, user)))
+    assert response.status_code == 200
+    assert response.json()["full_name"] == "Dr P" and response.json()["role"] == "prescriber"
+
+
+def test_invalid_expired_revoked_tokens_get_401_problem(app_client: TestClient,
+                                                        app_db: Session) -> None:
+    user = committed_user(app_db, Role.NURSE)
+    raw = api_token(app_db, user)
+    for bad in ("kft_nope_nope", raw + "x"):
+        response = app_client.get("/api/v1/me", headers=_bearer(bad))
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith(PROBLEM)
+        body = response.json()
+        assert body["status"] == 401 and body["title"] and body["detail"]
+    auth_service.revoke_api_token(app_db, SYSTEM, token_id=raw.split("_")[1])
+    app_db.commit()
+    assert app_client.get("/api/v1/me", headers=_bearer(raw)).status_code == 401
+    refusals = app_db.scalars(select(AuditEvent).where(AuditEvent.action == "request.refused"))
+    assert len(list(refusals)) == 3
+
+
+def test_api_create_user_validation_and_malformed_json(app_client: TestClient,
+                                                       app_db: Session) -> None:
+    admin = committed_user(app_db, Role.ADMIN)
+    headers = _bearer(api_token(app_db, admin))
+    malformed = app_client.post("/api/v1/users", headers={**headers,
+                                "Content-Type": "application/json"}, content=b"{not json")
+    assert malformed.status_code == 400 and malformed.headers["content-type"].startswith(PROBLEM)
+    invalid = app_client.post("/api/v1/users", headers=headers,
+                              json={"username": "ab", "full_name": "", "role": "chef",
+                                    "password": "short"})
+    assert invalid.status_code == 422
+    fields = {e["field"] for e in invalid.json()["errors"]}
+    assert {"username", "full_name", "role", "password"} <= fields
+    assert "short" not in invalid.text  # submitted values are not echoed back
+    created = app_client.post("/api/v1/users", headers=headers,
+                              json={"username": "apiuser", "full_name": "Api User",
+                                    "role": "nurse", "password": "a-long-password-1"})
+    assert created.status_code == 201 and created.json()["username"] == "apiuser"
+    duplicate = app_client.post("/api/v1/users", headers=headers,
+                                json={"username": "apiuser", "full_name": "Api User",
+                                      "role": "nurse", "password": "a-long-password-1"})
+    assert duplicate.status_code == 409 and duplicate.json()["field"] == "username"
+
+
+def test_audit_api_lists_and_verifies(app_client: TestClient, app_db: Session) -> None:
+    admin = committed_user(app_db, Role.ADMIN)
+    headers = _bearer(api_token(app_db, admin))
+    events = app_client.get("/api/v1/audit/events", headers=headers,
+                            params={"entity_type": "api_token"}).json()
+    assert events and events[0]["action"] == "api_token.create"
+    verify = app_client.get("/api/v1/audit/verify", headers=headers).json()
+    assert verify["ok"] is True and verify["events_checked"] >= 2
+    bad = app_client.get("/api/v1/audit/events", headers=headers, params={"limit": 0})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
+
+
+def test_openapi_and_docs_page(app_client: TestClient) -> None:
+    spec = app_client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/me" in spec["paths"] and "/api/v1/audit/events" in spec["paths"]
+    assert not any(path.startswith("/admin") for path in spec["paths"])
+    docs = app_client.get("/api/docs")
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "<script>" not in docs.text  # no inline script under the CSP
