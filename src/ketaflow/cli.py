@@ -99,10 +99,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except click_exceptions.UsageError as exc:
         # Click prints a multi-line usage block; the contract is one line naming the problem.
-        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.stderr.write(f"error: {_one_line(exc.format_message())}\n")
         sys.exit(2)
     except click_exceptions.ClickException as exc:
-        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.stderr.write(f"error: {_one_line(exc.format_message())}\n")
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -110,3 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("error: aborted\n")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

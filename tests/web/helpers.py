@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -13,11 +15,12 @@ from tests.support.factories import DEFAULT_PASSWORD, SYSTEM, make_user
 
 
 def csrf(client: TestClient) -> str:
-    if not client.cookies.get(CSRF_COOKIE):
-        client.get("/login")
-    token = client.cookies.get(CSRF_COOKIE)
-    assert token
-    return token
+    """The token as a browser gets it: from the hidden field of a rendered form."""
+    page = client.get("/login").text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the sign-in form carries no CSRF token"
+    assert match.group(1) == client.cookies.get(CSRF_COOKIE)
+    return match.group(1)
 
 
 def sign_in(client: TestClient, username: str, password: str = DEFAULT_PASSWORD,

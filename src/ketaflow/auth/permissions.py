@@ -19,6 +19,17 @@ class Permission(StrEnum):
     ACCOUNT_SELF = "account:self"
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
+    # Patient record. Front desk sees and edits demographics only; clinical data is for the
+    # clinical roles; researchers see de-identified data only; admins run the system, not care.
+    PATIENTS_REGISTER = "patients:register"
+    PATIENTS_DEMOGRAPHICS = "patients:demographics"
+    PATIENTS_CLINICAL_READ = "patients:clinical:read"
+    PATIENTS_CLINICAL_WRITE = "patients:clinical:write"
+    SCREENING_SIGN = "screening:sign"
+    COURSES_MANAGE = "courses:manage"
+    ASSESSMENTS_WRITE = "assessments:write"
+    ALERTS_ACKNOWLEDGE = "alerts:acknowledge"
+    RESEARCH_READ = "research:read"
 
 
 class _Public:
@@ -33,12 +44,21 @@ PERMISSION_ATTR = "__ketaflow_permission__"
 
 _EVERY_ROLE = frozenset({Permission.SESSION, Permission.HOME_VIEW, Permission.ACCOUNT_SELF})
 
+_CLINICAL = frozenset({
+    Permission.PATIENTS_REGISTER, Permission.PATIENTS_DEMOGRAPHICS,
+    Permission.PATIENTS_CLINICAL_READ, Permission.PATIENTS_CLINICAL_WRITE,
+    Permission.ASSESSMENTS_WRITE,
+})
+
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMIN: _EVERY_ROLE | {Permission.USERS_MANAGE, Permission.AUDIT_READ},
-    Role.PRESCRIBER: _EVERY_ROLE,
-    Role.NURSE: _EVERY_ROLE,
-    Role.FRONT_DESK: _EVERY_ROLE,
-    Role.RESEARCHER: _EVERY_ROLE,
+    Role.PRESCRIBER: _EVERY_ROLE | _CLINICAL | {
+        Permission.SCREENING_SIGN, Permission.COURSES_MANAGE, Permission.ALERTS_ACKNOWLEDGE,
+        Permission.RESEARCH_READ,
+    },
+    Role.NURSE: _EVERY_ROLE | _CLINICAL,
+    Role.FRONT_DESK: _EVERY_ROLE | {Permission.PATIENTS_REGISTER, Permission.PATIENTS_DEMOGRAPHICS},
+    Role.RESEARCHER: _EVERY_ROLE | {Permission.RESEARCH_READ},
 }
 
 

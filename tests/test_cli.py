@@ -1,0 +1,97 @@
+"""The foundation CLI as an operator uses it: real processes, real databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ketaflow.db import make_engine
+
+Run = subprocess.CompletedProcess[str]
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {**os.environ, "KETAFLOW_DATABASE_URL": db_url, "KETAFLOW_VAR_DIR": str(tmp_path),
+           "KETAFLOW_MODE": "demo"}
+
+    def _run(*args: str, stdin: str | None = None) -> Run:
+        return subprocess.run([sys.executable, "-m", "ketaflow", *args], env=env, text=True,
+                              capture_output=True, input=stdin, timeout=120, check=False)
+
+    return _run
+
+
+def _one_line_error(result: Run) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: "), result
+    return lines[0]
+
+
+def test_accounts_tokens_and_audit_round_trip(run, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    assert "up to date" in run("db", "current").stdout
+    created = run("user", "create", "nina", "--role", "nurse", "--full-name", "Nina N",
+                  "--password", "a-long-password-1")
+    assert created.returncode == 0 and "created nina (nurse)" in created.stdout
+    duplicate = run("user", "create", "nina", "--role", "nurse", "--password", "a-long-password-1")
+    assert "already taken" in _one_line_error(duplicate)
+    assert "at least 12" in _one_line_error(
+        run("user", "create", "bob", "--role", "nurse", "--password", "short"))
+    assert "invalid value" in _one_line_error(
+        run("user", "create", "bob", "--role", "chef", "--password", "a-long-password-1")).lower()
+
+    token = run("token", "create", "nina", "--name", "monitor", "--days", "5")
+    raw = token.stdout.strip()
+    assert token.returncode == 0 and raw.startswith("kft_")
+    assert run("token", "revoke", raw).returncode == 0
+    assert "already revoked" in _one_line_error(run("token", "revoke", raw))
+
+    assert run("user", "reset-mfa", "nina").returncode == 0
+    assert run("user", "deactivate", "nina").returncode == 0
+    assert "no user named" in _one_line_error(run("user", "deactivate", "ghost"))
+
+    verified = run("audit", "verify")
+    assert verified.returncode == 0 and "5 events verified" in verified.stdout
+    exported = run("audit", "export", "--from", "2000-01-01", "--to", "2100-01-01",
+                   "--format", "csv")
+    rows = exported.stdout.strip().splitlines()
+    assert rows[0].startswith("id,occurred_at") and len(rows) == 6
+    assert [r.split(",")[5] for r in rows[1:]] == [
+        "user.create", "api_token.create", "api_token.revoke", "user.reset_mfa",
+        "user.deactivate"]
+    assert "YYYY-MM-DD" in _one_line_error(run("audit", "export", "--from", "soon",
+                                               "--to", "2100-01-01"))
+
+
+def test_hand_edited_audit_row_is_caught(run, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    for name in ("ann", "ben", "cat"):
+        run("user", "create", name, "--role", "nurse", "--password", "a-long-password-1")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET session_replication_role = replica"))
+        conn.execute(text("UPDATE audit_events SET detail = '{\"role\":\"admin\"}' WHERE id = 2"))
+    engine.dispose()
+    result = run("audit", "verify")
+    assert result.returncode == 1
+    assert "broken at event 2" in _one_line_error(result)
+
+
+def test_demo_seed_prints_credentials_once(run) -> None:  # type: ignore[no-untyped-def]
+    first = run("demo", "seed")
+    assert first.returncode == 0
+    for role in ("admin", "prescriber", "nurse", "front_desk", "researcher"):
+        assert role in first.stdout
+    assert "demo-admin-2026" in first.stdout
+    assert "already present" in run("demo", "seed").stdout
+
+
+def test_usage_errors_are_one_line(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("user", "create", "x")
+    assert result.returncode == 2 and result.stdout == ""
+    _one_line_error(result)
