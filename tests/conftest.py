@@ -60,8 +60,9 @@ def db(db_url: str) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings(database_url=db_url, var_dir=tmp_path / "var", mode="demo",
-                         secret_key="t" * 48)
+    return load_settings(
+        database_url=db_url, var_dir=tmp_path / "var", mode="demo", secret_key="t" * 48
+    )
 
 
 @pytest.fixture

@@ -17,12 +17,23 @@ Run = subprocess.CompletedProcess[str]
 
 @pytest.fixture
 def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "KETAFLOW_DATABASE_URL": db_url, "KETAFLOW_VAR_DIR": str(tmp_path),
-           "KETAFLOW_MODE": "demo"}
+    env = {
+        **os.environ,
+        "KETAFLOW_DATABASE_URL": db_url,
+        "KETAFLOW_VAR_DIR": str(tmp_path),
+        "KETAFLOW_MODE": "demo",
+    }
 
     def _run(*args: str, stdin: str | None = None) -> Run:
-        return subprocess.run([sys.executable, "-m", "ketaflow", *args], env=env, text=True,
-                              capture_output=True, input=stdin, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "ketaflow", *args],
+            env=env,
+            text=True,
+            capture_output=True,
+            input=stdin,
+            timeout=120,
+            check=False,
+        )
 
     return _run
 
@@ -35,15 +46,29 @@ def _one_line_error(result: Run) -> str:
 
 def test_accounts_tokens_and_audit_round_trip(run, db_url: str) -> None:  # type: ignore[no-untyped-def]
     assert "up to date" in run("db", "current").stdout
-    created = run("user", "create", "nina", "--role", "nurse", "--full-name", "Nina N",
-                  "--password", "a-long-password-1")
+    created = run(
+        "user",
+        "create",
+        "nina",
+        "--role",
+        "nurse",
+        "--full-name",
+        "Nina N",
+        "--password",
+        "a-long-password-1",
+    )
     assert created.returncode == 0 and "created nina (nurse)" in created.stdout
     duplicate = run("user", "create", "nina", "--role", "nurse", "--password", "a-long-password-1")
     assert "already taken" in _one_line_error(duplicate)
     assert "at least 12" in _one_line_error(
-        run("user", "create", "bob", "--role", "nurse", "--password", "short"))
-    assert "invalid value" in _one_line_error(
-        run("user", "create", "bob", "--role", "chef", "--password", "a-long-password-1")).lower()
+        run("user", "create", "bob", "--role", "nurse", "--password", "short")
+    )
+    assert (
+        "invalid value"
+        in _one_line_error(
+            run("user", "create", "bob", "--role", "chef", "--password", "a-long-password-1")
+        ).lower()
+    )
 
     token = run("token", "create", "nina", "--name", "monitor", "--days", "5")
     raw = token.stdout.strip()
@@ -57,15 +82,21 @@ def test_accounts_tokens_and_audit_round_trip(run, db_url: str) -> None:  # type
 
     verified = run("audit", "verify")
     assert verified.returncode == 0 and "5 events verified" in verified.stdout
-    exported = run("audit", "export", "--from", "2000-01-01", "--to", "2100-01-01",
-                   "--format", "csv")
+    exported = run(
+        "audit", "export", "--from", "2000-01-01", "--to", "2100-01-01", "--format", "csv"
+    )
     rows = exported.stdout.strip().splitlines()
     assert rows[0].startswith("id,occurred_at") and len(rows) == 6
     assert [r.split(",")[5] for r in rows[1:]] == [
-        "user.create", "api_token.create", "api_token.revoke", "user.reset_mfa",
-        "user.deactivate"]
-    assert "YYYY-MM-DD" in _one_line_error(run("audit", "export", "--from", "soon",
-                                               "--to", "2100-01-01"))
+        "user.create",
+        "api_token.create",
+        "api_token.revoke",
+        "user.reset_mfa",
+        "user.deactivate",
+    ]
+    assert "YYYY-MM-DD" in _one_line_error(
+        run("audit", "export", "--from", "soon", "--to", "2100-01-01")
+    )
 
 
 def test_hand_edited_audit_row_is_caught(run, db_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +106,7 @@ def test_hand_edited_audit_row_is_caught(run, db_url: str) -> None:  # type: ign
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET session_replication_role = replica"))
-        conn.execute(text("UPDATE audit_events SET detail = '{\"role\":\"admin\"}' WHERE id = 2"))
+        conn.execute(text('UPDATE audit_events SET detail = \'{"role":"admin"}\' WHERE id = 2'))
     engine.dispose()
     result = run("audit", "verify")
     assert result.returncode == 1

@@ -36,24 +36,35 @@ def test_defaults(tmp_path: Path) -> None:
     assert pg.effective_database_url == "postgresql+psycopg://u@h/db"
 
 
-@pytest.mark.parametrize(("overrides", "named"), [
-    ({"mode": "staging"}, "KETAFLOW_MODE"),
-    ({"session_idle_minutes": 0}, "KETAFLOW_SESSION_IDLE_MINUTES"),
-    ({"database_url": "mysql://x"}, "KETAFLOW_DATABASE_URL"),
-    ({"secret_key": "short"}, "secret_key"),
-    ({"mfa_required_roles": "admin,chef"}, "KETAFLOW_MFA_REQUIRED_ROLES"),
-])
-def test_invalid_settings_name_the_setting(tmp_path: Path, overrides: dict[str, object],
-                                           named: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"mode": "staging"}, "KETAFLOW_MODE"),
+        ({"session_idle_minutes": 0}, "KETAFLOW_SESSION_IDLE_MINUTES"),
+        ({"database_url": "mysql://x"}, "KETAFLOW_DATABASE_URL"),
+        ({"secret_key": "short"}, "secret_key"),
+        ({"mfa_required_roles": "admin,chef"}, "KETAFLOW_MFA_REQUIRED_ROLES"),
+    ],
+)
+def test_invalid_settings_name_the_setting(
+    tmp_path: Path, overrides: dict[str, object], named: str
+) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(var_dir=tmp_path, **overrides)
 
 
 def test_invalid_environment_stops_the_cli_with_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "KETAFLOW_VAR_DIR": str(tmp_path), "KETAFLOW_SESSION_IDLE_MINUTES": "x"}
-    result = subprocess.run([sys.executable, "-m", "ketaflow", "serve"], env=env, text=True,
-                            capture_output=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ketaflow", "serve"],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         "error: invalid setting KETAFLOW_SESSION_IDLE_MINUTES: Input should be a valid integer, "
-        "unable to parse string as an integer"]
+        "unable to parse string as an integer"
+    ]

@@ -50,8 +50,14 @@ def serve(
     migrate.upgrade(cfg.effective_database_url)
     bind_host, bind_port = host or cfg.host, port or cfg.port
     typer.echo(f"ketaflow ({cfg.mode.value} mode) on http://{bind_host}:{bind_port}")
-    uvicorn.run(create_app(cfg), host=bind_host, port=bind_port, log_level="info",
-                access_log=False, proxy_headers=False)
+    uvicorn.run(
+        create_app(cfg),
+        host=bind_host,
+        port=bind_port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @db_app.command("upgrade")

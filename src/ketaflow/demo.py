@@ -34,7 +34,12 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     if auth_service.count_users(session):
         return []
     for account in DEMO_ACCOUNTS:
-        auth_service.create_user(session, ctx, username=account.username,
-                                 full_name=account.full_name, role=account.role,
-                                 password=account.password)
+        auth_service.create_user(
+            session,
+            ctx,
+            username=account.username,
+            full_name=account.full_name,
+            role=account.role,
+            password=account.password,
+        )
     return list(DEMO_ACCOUNTS)

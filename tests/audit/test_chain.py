@@ -27,8 +27,12 @@ CTX = AuditContext(7, "nurse1", "nurse", "10.0.0.5", "req-123456")
 
 
 def _write(db: Session, n: int) -> list[AuditEvent]:
-    events = [record_event(db, CTX, action="thing.update", entity_type="thing", entity_id=i,
-                           detail={"n": i}) for i in range(1, n + 1)]
+    events = [
+        record_event(
+            db, CTX, action="thing.update", entity_type="thing", entity_id=i, detail={"n": i}
+        )
+        for i in range(1, n + 1)
+    ]
     db.commit()
     return events
 
@@ -55,10 +59,17 @@ def test_event_records_who_what_where(db: Session) -> None:
     db.expire_all()
     stored = db.get(AuditEvent, ev.id)
     assert stored is not None
-    assert (stored.actor_user_id, stored.actor_username, stored.actor_role) == (7, "nurse1", "nurse")
+    assert (stored.actor_user_id, stored.actor_username, stored.actor_role) == (
+        7,
+        "nurse1",
+        "nurse",
+    )
     assert (stored.action, stored.entity_type, stored.entity_id) == ("thing.update", "thing", "1")
     assert (stored.outcome, stored.client_address, stored.request_id) == (
-        "success", "10.0.0.5", "req-123456")
+        "success",
+        "10.0.0.5",
+        "req-123456",
+    )
     assert stored.occurred_at.tzinfo is not None
 
 
@@ -82,11 +93,15 @@ def test_inserted_row_is_named(db: Session) -> None:
     # Shift the tail up by one and slip a forged event in at id 3: its link cannot be right.
     _raw(db, "UPDATE audit_events SET id = id + 100 WHERE id = 3")
     forged_hash = "f" * 64
-    _raw(db, (
-        "INSERT INTO audit_events (id, occurred_at, actor_username, actor_role, action, "
-        "entity_type, outcome, detail, prev_hash, hash) VALUES (3, '2026-01-01 00:00:00', "
-        f"'x', 'admin', 'forged', 'thing', 'success', '{{}}', '{events[0].hash}', '{forged_hash}')"
-    ))
+    _raw(
+        db,
+        (
+            "INSERT INTO audit_events (id, occurred_at, actor_username, actor_role, action, "
+            "entity_type, outcome, detail, prev_hash, hash) VALUES (3, '2026-01-01 00:00:00', "
+            f"'x', 'admin', 'forged', 'thing', 'success', '{{}}', "
+            f"'{events[0].hash}', '{forged_hash}')"
+        ),
+    )
     report = verify_chain(db)
     assert not report.ok and report.first_broken_id == 3
 
@@ -94,7 +109,9 @@ def test_inserted_row_is_named(db: Session) -> None:
 def test_rehashed_edit_breaks_the_next_link(db: Session) -> None:
     events = _write(db, 3)
     victim = events[1]
-    victim_copy = AuditEvent(**{c.key: getattr(victim, c.key) for c in AuditEvent.__table__.columns})
+    victim_copy = AuditEvent(
+        **{c.key: getattr(victim, c.key) for c in AuditEvent.__table__.columns}
+    )
     victim_copy.action = "innocent.read"
     new_hash = event_hash(victim_copy)
     _raw(db, f"UPDATE audit_events SET action = 'innocent.read', hash = '{new_hash}' WHERE id = 2")
@@ -127,11 +144,14 @@ def pg_db(postgres_databases: PostgresDatabases) -> Iterator[Session]:
     engine.dispose()
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE audit_events SET action = 'x'",
-    "DELETE FROM audit_events",
-    "TRUNCATE audit_events",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_events SET action = 'x'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ],
+)
 def test_postgresql_trigger_refuses_changes(pg_db: Session, sql: str) -> None:
     """Even SQL that bypasses the application is refused by the database on PostgreSQL."""
     _write(pg_db, 2)
@@ -150,8 +170,14 @@ def test_rolled_back_change_leaves_no_event(db: Session) -> None:
 
 def test_filter_and_csv_export(db: Session) -> None:
     _write(db, 3)
-    record_event(db, CTX.as_user(1, "admin", "admin"), action="user.create", entity_type="staff_user",
-                 entity_id=5, detail={"note": "=HYPERLINK(\"x\")"})
+    record_event(
+        db,
+        CTX.as_user(1, "admin", "admin"),
+        action="user.create",
+        entity_type="staff_user",
+        entity_id=5,
+        detail={"note": '=HYPERLINK("x")'},
+    )
     db.commit()
     by_user = list_events(db, AuditFilter(actor_username="admin"))
     assert [e.action for e in by_user] == ["user.create"]

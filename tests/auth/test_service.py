@@ -41,9 +41,14 @@ def test_argon2id_parameters_meet_owasp_minimum() -> None:
     assert not security.verify_password(stored, "correct horse batterx")
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("short", "at least 12"), ("x" * 11, "at least 12"), (" leading-space-pw", "spaces"),
-])
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("short", "at least 12"),
+        ("x" * 11, "at least 12"),
+        (" leading-space-pw", "spaces"),
+    ],
+)
 def test_weak_passwords_are_refused(db: Session, password: str, problem: str) -> None:
     with pytest.raises(ValidationFailed, match=problem) as info:
         make_user(db, password=password)
@@ -95,8 +100,10 @@ def test_throttling_per_client_address(db: Session, tmp_path) -> None:  # type: 
     result = auth_service.authenticate(db, CTX, cfg, username="dave", password=DEFAULT_PASSWORD)
     assert result.status is auth_service.LoginStatus.THROTTLED
     other = AuditContext(None, "anonymous", "none", "203.0.113.9", "r")
-    assert auth_service.authenticate(db, other, cfg, username="dave",
-                                     password=DEFAULT_PASSWORD).user is not None
+    assert (
+        auth_service.authenticate(db, other, cfg, username="dave", password=DEFAULT_PASSWORD).user
+        is not None
+    )
 
 
 def test_mfa_policy_by_mode_and_role(tmp_path) -> None:  # type: ignore[no-untyped-def]

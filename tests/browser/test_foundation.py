@@ -1,4 +1,4 @@
-"""In Chromium: an admin signs in with TOTP, creates a user, and finds the event in the audit log."""
+"""In Chromium: an admin signs in with TOTP, creates a user and finds the event in the audit log."""
 
 from __future__ import annotations
 
@@ -80,4 +80,3 @@ def test_admin_mfa_create_user_and_audit(page: Page, db_url: str) -> None:
     expect(row).to_have_count(1)
     expect(row).to_contain_text("ada")
     shot(page, "07-audit-log")
-

@@ -25,6 +25,10 @@ def make_user(
     full_name: str = "Test User",
 ) -> StaffUser:
     return auth_service.create_user(
-        session, SYSTEM, username=username or f"{role.value.replace('_', '')}{next(_seq)}",
-        full_name=full_name, role=role, password=password,
+        session,
+        SYSTEM,
+        username=username or f"{role.value.replace('_', '')}{next(_seq)}",
+        full_name=full_name,
+        role=role,
+        password=password,
     )

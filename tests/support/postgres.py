@@ -58,8 +58,9 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def admin_conn(self) -> psycopg.Connection:
-        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
-                               dbname="postgres", autocommit=True)
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        )
 
     def _run_as(self) -> list[str]:
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -68,17 +69,44 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.base, user="postgres", group="postgres")
         subprocess.run(
-            [*self._run_as(), str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U",
-             "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"],
-            check=True, capture_output=True,
+            [
+                *self._run_as(),
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
         )
         log = (self.base / "server.log").open("wb")
         self.process = subprocess.Popen(
-            [*self._run_as(), str(self.bin_dir / "postgres"), "-D", str(self.data_dir),
-             "-p", str(self.port), "-k", str(self.base), "-c", "listen_addresses=127.0.0.1",
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200"],
-            stdout=subprocess.DEVNULL, stderr=log,
+            [
+                *self._run_as(),
+                str(self.bin_dir / "postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.base),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
         log.close()  # the child keeps its own descriptor
         self._wait_ready()

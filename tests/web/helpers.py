@@ -23,10 +23,18 @@ def csrf(client: TestClient) -> str:
     return match.group(1)
 
 
-def sign_in(client: TestClient, username: str, password: str = DEFAULT_PASSWORD,
-            next_path: str = "/") -> int:
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "next": next_path, "csrf_token": csrf(client)})
+def sign_in(
+    client: TestClient, username: str, password: str = DEFAULT_PASSWORD, next_path: str = "/"
+) -> int:
+    response = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "next": next_path,
+            "csrf_token": csrf(client),
+        },
+    )
     return response.status_code
 
 

@@ -26,8 +26,9 @@ def test_me_with_token(app_client: TestClient, app_db: Session) -> None:
     assert response.json()["full_name"] == "Dr P" and response.json()["role"] == "prescriber"
 
 
-def test_invalid_expired_revoked_tokens_get_401_problem(app_client: TestClient,
-                                                        app_db: Session) -> None:
+def test_invalid_expired_revoked_tokens_get_401_problem(
+    app_client: TestClient, app_db: Session
+) -> None:
     user = committed_user(app_db, Role.NURSE)
     raw = api_token(app_db, user)
     for bad in ("kft_nope_nope", raw + "x"):
@@ -43,35 +44,56 @@ def test_invalid_expired_revoked_tokens_get_401_problem(app_client: TestClient,
     assert len(list(refusals)) == 3
 
 
-def test_api_create_user_validation_and_malformed_json(app_client: TestClient,
-                                                       app_db: Session) -> None:
+def test_api_create_user_validation_and_malformed_json(
+    app_client: TestClient, app_db: Session
+) -> None:
     admin = committed_user(app_db, Role.ADMIN)
     headers = _bearer(api_token(app_db, admin))
-    malformed = app_client.post("/api/v1/users", headers={**headers,
-                                "Content-Type": "application/json"}, content=b"{not json")
+    malformed = app_client.post(
+        "/api/v1/users",
+        headers={**headers, "Content-Type": "application/json"},
+        content=b"{not json",
+    )
     assert malformed.status_code == 400 and malformed.headers["content-type"].startswith(PROBLEM)
-    invalid = app_client.post("/api/v1/users", headers=headers,
-                              json={"username": "ab", "full_name": "", "role": "chef",
-                                    "password": "short"})
+    invalid = app_client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={"username": "ab", "full_name": "", "role": "chef", "password": "short"},
+    )
     assert invalid.status_code == 422
     fields = {e["field"] for e in invalid.json()["errors"]}
     assert {"username", "full_name", "role", "password"} <= fields
     assert "short" not in invalid.text  # submitted values are not echoed back
-    created = app_client.post("/api/v1/users", headers=headers,
-                              json={"username": "apiuser", "full_name": "Api User",
-                                    "role": "nurse", "password": "a-long-password-1"})
+    created = app_client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={
+            "username": "apiuser",
+            "full_name": "Api User",
+            "role": "nurse",
+            "password": "a-long-password-1",
+        },
+    )
     assert created.status_code == 201 and created.json()["username"] == "apiuser"
-    duplicate = app_client.post("/api/v1/users", headers=headers,
-                                json={"username": "apiuser", "full_name": "Api User",
-                                      "role": "nurse", "password": "a-long-password-1"})
+    duplicate = app_client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={
+            "username": "apiuser",
+            "full_name": "Api User",
+            "role": "nurse",
+            "password": "a-long-password-1",
+        },
+    )
     assert duplicate.status_code == 409 and duplicate.json()["field"] == "username"
 
 
 def test_audit_api_lists_and_verifies(app_client: TestClient, app_db: Session) -> None:
     admin = committed_user(app_db, Role.ADMIN)
     headers = _bearer(api_token(app_db, admin))
-    events = app_client.get("/api/v1/audit/events", headers=headers,
-                            params={"entity_type": "api_token"}).json()
+    events = app_client.get(
+        "/api/v1/audit/events", headers=headers, params={"entity_type": "api_token"}
+    ).json()
     assert events and events[0]["action"] == "api_token.create"
     verify = app_client.get("/api/v1/audit/verify", headers=headers).json()
     assert verify["ok"] is True and verify["events_checked"] >= 2

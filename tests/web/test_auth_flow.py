@@ -36,48 +36,66 @@ def test_sign_in_home_and_sign_out(app_client: TestClient, app_db: Session) -> N
     assert ("auth.logout", "success") in _audit(app_db)
 
 
-def test_failed_sign_in_message_never_reveals_accounts(app_client: TestClient,
-                                                       app_db: Session) -> None:
+def test_failed_sign_in_message_never_reveals_accounts(
+    app_client: TestClient, app_db: Session
+) -> None:
     committed_user(app_db, Role.NURSE, username="realuser")
     token = csrf(app_client)
-    wrong = app_client.post("/login", data={"username": "realuser", "password": "x" * 12,
-                                            "csrf_token": token})
-    unknown = app_client.post("/login", data={"username": "nobody", "password": "x" * 12,
-                                              "csrf_token": token})
+    wrong = app_client.post(
+        "/login", data={"username": "realuser", "password": "x" * 12, "csrf_token": token}
+    )
+    unknown = app_client.post(
+        "/login", data={"username": "nobody", "password": "x" * 12, "csrf_token": token}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert "Sign-in failed" in wrong.text and "Sign-in failed" in unknown.text
     assert wrong.text.replace("realuser", "") == unknown.text.replace("nobody", "").replace(
-        unknown.headers.get("x-request-id", ""), wrong.headers.get("x-request-id", ""))
+        unknown.headers.get("x-request-id", ""), wrong.headers.get("x-request-id", "")
+    )
 
 
 def test_throttled_sign_in_gets_429(app_client: TestClient, app_db: Session) -> None:
     committed_user(app_db, Role.NURSE, username="victim")
     token = csrf(app_client)
     for _ in range(5):
-        app_client.post("/login", data={"username": "victim", "password": "bad-password!!",
-                                        "csrf_token": token})
-    blocked = app_client.post("/login", data={"username": "victim",
-                                              "password": "a-long-test-password",
-                                              "csrf_token": token})
+        app_client.post(
+            "/login", data={"username": "victim", "password": "bad-password!!", "csrf_token": token}
+        )
+    blocked = app_client.post(
+        "/login",
+        data={"username": "victim", "password": "a-long-test-password", "csrf_token": token},
+    )
     assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
 
 
-def test_missing_or_wrong_csrf_is_refused_and_audited(app_client: TestClient,
-                                                      app_db: Session) -> None:
+def test_missing_or_wrong_csrf_is_refused_and_audited(
+    app_client: TestClient, app_db: Session
+) -> None:
     user = committed_user(app_db, Role.NURSE)
     csrf(app_client)
-    no_token = app_client.post("/login", data={"username": user.username,
-                                               "password": "a-long-test-password"})
+    no_token = app_client.post(
+        "/login", data={"username": user.username, "password": "a-long-test-password"}
+    )
     assert no_token.status_code == 403 and "expired or came from another site" in no_token.text
-    forged = app_client.post("/login", data={"username": user.username,
-                                             "password": "a-long-test-password",
-                                             "csrf_token": "forged.0000"})
+    forged = app_client.post(
+        "/login",
+        data={
+            "username": user.username,
+            "password": "a-long-test-password",
+            "csrf_token": "forged.0000",
+        },
+    )
     assert forged.status_code == 403
     # A cookie we did not sign is replaced, so a planted cookie+field pair fails as well.
     app_client.cookies.set(CSRF_COOKIE, "planted.abc")
-    planted = app_client.post("/login", data={"username": user.username,
-                                              "password": "a-long-test-password",
-                                              "csrf_token": "planted.abc"})
+    planted = app_client.post(
+        "/login",
+        data={
+            "username": user.username,
+            "password": "a-long-test-password",
+            "csrf_token": "planted.abc",
+        },
+    )
     assert planted.status_code == 403
     assert _audit(app_db).count(("request.refused", "denied")) == 3
 
@@ -90,18 +108,26 @@ def test_security_headers_and_cookie_flags(app_client: TestClient, app_db: Sessi
     assert "unsafe-inline" not in csp
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert "HttpOnly" in page.headers["set-cookie"] and "SameSite=Strict" in page.headers["set-cookie"]
+    assert (
+        "HttpOnly" in page.headers["set-cookie"] and "SameSite=Strict" in page.headers["set-cookie"]
+    )
     assert "Secure" in page.headers["set-cookie"]
-    response = app_client.post("/login", data={"username": user.username,
-                                               "password": "a-long-test-password",
-                                               "csrf_token": csrf(app_client)})
+    response = app_client.post(
+        "/login",
+        data={
+            "username": user.username,
+            "password": "a-long-test-password",
+            "csrf_token": csrf(app_client),
+        },
+    )
     session_cookie = response.headers["set-cookie"]
     assert "HttpOnly" in session_cookie and "Secure" in session_cookie
     assert "samesite=lax" in session_cookie.lower()
 
 
-def test_idle_session_redirects_to_sign_in_with_notice(app_client: TestClient,
-                                                       app_db: Session) -> None:
+def test_idle_session_redirects_to_sign_in_with_notice(
+    app_client: TestClient, app_db: Session
+) -> None:
     user = committed_user(app_db, Role.NURSE)
     sign_in(app_client, user.username)
     for staff_session in app_db.scalars(select(StaffSession)):
@@ -120,25 +146,37 @@ def test_mfa_required_in_production_enrol_then_verify(settings, app_db: Session)
     app = create_app(prod)
     client = TestClient(app, base_url="https://testserver", follow_redirects=False)
     admin = committed_user(app_db, Role.ADMIN)
-    response = client.post("/login", data={"username": admin.username,
-                                           "password": "a-long-test-password",
-                                           "csrf_token": csrf(client)})
+    response = client.post(
+        "/login",
+        data={
+            "username": admin.username,
+            "password": "a-long-test-password",
+            "csrf_token": csrf(client),
+        },
+    )
     assert response.headers["location"] == "/mfa/enrol"
     # Until the second factor is done, nothing else is reachable.
     assert client.get("/admin/users").headers["location"] == "/mfa/enrol"
     enrol = client.get("/mfa/enrol")
     secret = enrol.text.split('data-testid="totp-secret">')[1].split("<")[0]
-    done = client.post("/mfa/enrol", data={"code": pyotp.TOTP(secret).now(),
-                                           "csrf_token": csrf(client)})
+    done = client.post(
+        "/mfa/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(client)}
+    )
     assert done.status_code == 303
     assert client.get("/admin/users").status_code == 200
     client.post("/logout", data={"csrf_token": csrf(client)})
-    again = client.post("/login", data={"username": admin.username,
-                                        "password": "a-long-test-password",
-                                        "csrf_token": csrf(client)})
+    again = client.post(
+        "/login",
+        data={
+            "username": admin.username,
+            "password": "a-long-test-password",
+            "csrf_token": csrf(client),
+        },
+    )
     assert again.headers["location"] == "/mfa"
-    replay = client.post("/mfa", data={"code": pyotp.TOTP(secret).now(),
-                                       "csrf_token": csrf(client)})
+    replay = client.post(
+        "/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(client)}
+    )
     assert replay.status_code == 401 and "not accepted" in replay.text
     app.state.engine.dispose()
 
@@ -153,17 +191,32 @@ def test_error_pages_have_no_trace(app_client: TestClient, app_db: Session) -> N
     assert nowhere.status_code == 404
 
 
-def test_admin_creates_user_and_event_is_in_audit_log(app_client: TestClient,
-                                                      app_db: Session) -> None:
+def test_admin_creates_user_and_event_is_in_audit_log(
+    app_client: TestClient, app_db: Session
+) -> None:
     admin = committed_user(app_db, Role.ADMIN)
     sign_in(app_client, admin.username)
-    bad = app_client.post("/admin/users", data={"username": "x", "full_name": "X", "role": "nurse",
-                                                "password": "a-long-password-1",
-                                                "csrf_token": csrf(app_client)})
+    bad = app_client.post(
+        "/admin/users",
+        data={
+            "username": "x",
+            "full_name": "X",
+            "role": "nurse",
+            "password": "a-long-password-1",
+            "csrf_token": csrf(app_client),
+        },
+    )
     assert bad.status_code == 422 and "username must be" in bad.text
-    ok = app_client.post("/admin/users", data={"username": "newnurse", "full_name": "New Nurse",
-                                               "role": "nurse", "password": "a-long-password-1",
-                                               "csrf_token": csrf(app_client)})
+    ok = app_client.post(
+        "/admin/users",
+        data={
+            "username": "newnurse",
+            "full_name": "New Nurse",
+            "role": "nurse",
+            "password": "a-long-password-1",
+            "csrf_token": csrf(app_client),
+        },
+    )
     assert ok.status_code == 303
     log = app_client.get("/admin/audit", params={"entity_type": "staff_user"})
     assert "user.create" in log.text and "newnurse" in log.text

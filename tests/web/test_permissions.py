@@ -14,8 +14,12 @@ from ketaflow.config import Role
 from ketaflow.web.app import mounted_routers
 from tests.web.helpers import api_token, committed_user, csrf, sign_in
 
-ROUTES = [(route, prefix + route.path) for router, prefix in mounted_routers()
-          for route in router.routes if isinstance(route, APIRoute)]
+ROUTES = [
+    (route, prefix + route.path)
+    for router, prefix in mounted_routers()
+    for route in router.routes
+    if isinstance(route, APIRoute)
+]
 
 
 def test_there_are_routes_to_check() -> None:
@@ -62,14 +66,19 @@ def test_role_matrix(app_client: TestClient, app_db: Session, role: Role) -> Non
         path = _fill(raw_path, ids)
         for method in sorted(route.methods - {"HEAD"}):
             if path.startswith("/api/"):
-                response = app_client.request(method, path, headers=bearer,
-                                              json={} if method == "POST" else None)
+                response = app_client.request(
+                    method, path, headers=bearer, json={} if method == "POST" else None
+                )
             else:
-                response = app_client.request(method, path, data={"csrf_token": csrf(app_client)}
-                                              if method == "POST" else None)
+                response = app_client.request(
+                    method,
+                    path,
+                    data={"csrf_token": csrf(app_client)} if method == "POST" else None,
+                )
             allowed = permission in ROLE_PERMISSIONS[role]
             assert (response.status_code == 403) != allowed, (
-                f"{role} {method} {path} -> {response.status_code}")
+                f"{role} {method} {path} -> {response.status_code}"
+            )
             assert response.status_code != 401
             checked += 1
     assert checked >= 15

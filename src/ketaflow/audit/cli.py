@@ -20,8 +20,10 @@ def verify() -> None:
     with unit_of_work() as db:
         report = audit_service.verify_chain(db)
     if not report.ok:
-        fail(f"audit chain broken at event {report.first_broken_id}: {report.reason} "
-             f"({report.events_checked} events before it verified)")
+        fail(
+            f"audit chain broken at event {report.first_broken_id}: {report.reason} "
+            f"({report.events_checked} events before it verified)"
+        )
     typer.echo(f"audit chain intact: {report.events_checked} events verified")
 
 

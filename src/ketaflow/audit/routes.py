@@ -22,7 +22,10 @@ EXPORT_LIMIT = 100_000
 
 
 def parse_filter(
-    date_from: str = "", date_to: str = "", user: str = "", entity_type: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    user: str = "",
+    entity_type: str = "",
     entity_id: str = "",
 ) -> audit_service.AuditFilter:
     """Query-string filter shared by the page, the CSV export and the API."""
@@ -51,8 +54,9 @@ AuditQuery = Annotated[audit_service.AuditFilter, Depends(parse_filter)]
 @requires(Permission.AUDIT_READ)
 def audit_page(request: Request, db: DB, flt: AuditQuery) -> Response:
     events = audit_service.list_events(db, flt, limit=500)
-    return render(request, "audit/log.html",
-                  {"events": events, "flt": flt, "query": request.url.query})
+    return render(
+        request, "audit/log.html", {"events": events, "flt": flt, "query": request.url.query}
+    )
 
 
 @router.get("/audit.csv")

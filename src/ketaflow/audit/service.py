@@ -57,7 +57,7 @@ def record_event(
     outcome: Outcome = Outcome.SUCCESS,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction (so it commits or rolls back with the change)."""
+    """Append one event in the caller's transaction, so it commits or rolls back with the change."""
     previous = _lock_and_fetch_tail(session)
     audit_event = AuditEvent(
         id=(previous[0] + 1) if previous else 1,
@@ -148,8 +148,13 @@ def _stream(session: Session, batch_size: int) -> Iterator[AuditEvent]:
     last_id = 0
     while True:
         # populate_existing: verify what is stored, never objects cached in this session.
-        query = (select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
-                 .limit(batch_size).execution_options(populate_existing=True))
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.id > last_id)
+            .order_by(AuditEvent.id)
+            .limit(batch_size)
+            .execution_options(populate_existing=True)
+        )
         batch = session.scalars(query).all()
         if not batch:
             return
@@ -183,9 +188,20 @@ def list_events(session: Session, flt: AuditFilter, *, limit: int = 200) -> Sequ
 
 
 CSV_COLUMNS = (
-    "id", "occurred_at", "actor_user_id", "actor_username", "actor_role", "action",
-    "entity_type", "entity_id", "outcome", "client_address", "request_id", "detail",
-    "prev_hash", "hash",
+    "id",
+    "occurred_at",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "action",
+    "entity_type",
+    "entity_id",
+    "outcome",
+    "client_address",
+    "request_id",
+    "detail",
+    "prev_hash",
+    "hash",
 )
 
 
@@ -210,5 +226,6 @@ def _csv_safe(value: object) -> str:
 def _refuse_bulk_changes(state: ORMExecuteState) -> None:
     """Bulk UPDATE/DELETE bypass mapper events; refuse them for the audit table here."""
     statement = state.statement
-    if isinstance(statement, Update | Delete) and statement.table.name == AuditEvent.__tablename__:
+    table_name = getattr(getattr(statement, "table", None), "name", None)
+    if isinstance(statement, Update | Delete) and table_name == AuditEvent.__tablename__:
         raise AuditImmutableError("audit events are append-only")

@@ -22,9 +22,12 @@ DB = Annotated[Session, Depends(get_db)]
 
 def _users_page(request: Request, db: Session, **context: object) -> Response:
     status = 422 if context.get("error") else 200
-    return render(request, "auth/users.html",
-                  {"users": auth_service.list_users(db), "roles": list(Role), **context},
-                  status_code=status)
+    return render(
+        request,
+        "auth/users.html",
+        {"users": auth_service.list_users(db), "roles": list(Role), **context},
+        status_code=status,
+    )
 
 
 @router.get("/users")
@@ -47,8 +50,14 @@ def create_user(
     try:
         if role not in {r.value for r in Role}:
             raise ValidationFailed("choose a role", field="role")
-        user = auth_service.create_user(db, audit_context(request), username=username,
-                                        full_name=full_name, role=Role(role), password=password)
+        user = auth_service.create_user(
+            db,
+            audit_context(request),
+            username=username,
+            full_name=full_name,
+            role=Role(role),
+            password=password,
+        )
     except KetaflowError as exc:
         return _users_page(request, db, error=exc.detail, error_field=exc.field, form=form)
     return RedirectResponse(f"/admin/users/{user.id}?created=1", status_code=303)
@@ -57,16 +66,16 @@ def create_user(
 @router.get("/users/{user_id}")
 @requires(Permission.USERS_MANAGE)
 def user_page(request: Request, db: DB, user_id: int, created: int = 0) -> Response:
-    return _user_page(request, db, user_id,
-                      notice="Account created." if created else None)
+    return _user_page(request, db, user_id, notice="Account created." if created else None)
 
 
 def _user_page(request: Request, db: Session, user_id: int, **context: object) -> Response:
     user = auth_service.get_user(db, user_id)
     tokens = auth_service.list_api_tokens(db, user_id=user.id)
     status = 422 if context.get("error") else 200
-    return render(request, "auth/user.html", {"user": user, "tokens": tokens, **context},
-                  status_code=status)
+    return render(
+        request, "auth/user.html", {"user": user, "tokens": tokens, **context}, status_code=status
+    )
 
 
 @router.post("/users/{user_id}/deactivate")
@@ -85,8 +94,12 @@ def deactivate_user(request: Request, db: DB, user_id: int) -> Response:
 def reset_mfa(request: Request, db: DB, user_id: int) -> Response:
     user = auth_service.get_user(db, user_id)
     auth_service.reset_mfa(db, audit_context(request), user=user)
-    return _user_page(request, db, user_id,
-                      notice="Two-factor sign-in was reset; the user sets it up at next sign-in.")
+    return _user_page(
+        request,
+        db,
+        user_id,
+        notice="Two-factor sign-in was reset; the user sets it up at next sign-in.",
+    )
 
 
 @router.post("/users/{user_id}/tokens")
@@ -102,14 +115,20 @@ def create_token(
     user = auth_service.get_user(db, user_id)
     try:
         valid_days = int(days) if days.strip() else settings.api_token_default_days
-        plaintext, _ = auth_service.create_api_token(db, audit_context(request), user=user,
-                                                     name=name, days=valid_days)
+        plaintext, _ = auth_service.create_api_token(
+            db, audit_context(request), user=user, name=name, days=valid_days
+        )
     except ValueError:
         return _user_page(request, db, user_id, error="days must be a whole number")
     except KetaflowError as exc:
         return _user_page(request, db, user_id, error=exc.detail)
-    return _user_page(request, db, user_id, new_token=plaintext,
-                      notice="Token created. Copy it now: it is not shown again.")
+    return _user_page(
+        request,
+        db,
+        user_id,
+        new_token=plaintext,
+        notice="Token created. Copy it now: it is not shown again.",
+    )
 
 
 @router.post("/tokens/{token_id}/revoke")

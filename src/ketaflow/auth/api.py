@@ -32,7 +32,12 @@ def list_users(db: DB) -> list[UserOut]:
 @router.post("/users", response_model=UserOut, status_code=201)
 @requires(Permission.USERS_MANAGE)
 def create_user(request: Request, db: DB, body: UserCreate) -> UserOut:
-    user = auth_service.create_user(db, audit_context(request), username=body.username,
-                                    full_name=body.full_name, role=body.role,
-                                    password=body.password)
+    user = auth_service.create_user(
+        db,
+        audit_context(request),
+        username=body.username,
+        full_name=body.full_name,
+        role=body.role,
+        password=body.password,
+    )
     return UserOut.model_validate(user)

@@ -19,15 +19,26 @@ def create_user(
     username: Annotated[str, typer.Argument(help="Login name (lower case).")],
     role: Annotated[Role, typer.Option(help="Role of the new account.")],
     full_name: Annotated[str, typer.Option("--full-name", help="Name shown in the app.")] = "",
-    password: Annotated[str, typer.Option(
-        prompt=True, hide_input=True, confirmation_prompt=True,
-        help="At least 12 characters (prompted if not given).")] = "",
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 12 characters (prompted if not given).",
+        ),
+    ] = "",
 ) -> None:
     """Create a staff account."""
     with unit_of_work() as db:
-        user = auth_service.create_user(db, cli_context(), username=username,
-                                        full_name=full_name or username, role=role,
-                                        password=password)
+        user = auth_service.create_user(
+            db,
+            cli_context(),
+            username=username,
+            full_name=full_name or username,
+            role=role,
+            password=password,
+        )
         typer.echo(f"created {user.username} ({user.role.value}), id {user.id}")
 
 
@@ -70,14 +81,18 @@ def create_token(
     with unit_of_work(cfg) as db:
         user = auth_service.get_user_by_username(db, username)
         plaintext, record = auth_service.create_api_token(
-            db, cli_context(), user=user, name=name, days=days or cfg.api_token_default_days)
+            db, cli_context(), user=user, name=name, days=days or cfg.api_token_default_days
+        )
         typer.echo(plaintext)
-        typer.echo(f"token {record.id} for {user.username}, expires {record.expires_at:%Y-%m-%d}",
-                   err=True)
+        typer.echo(
+            f"token {record.id} for {user.username}, expires {record.expires_at:%Y-%m-%d}", err=True
+        )
 
 
 @token_app.command("revoke")
-def revoke_token(token_id: Annotated[str, typer.Argument(help="The token id (kft_<id>_...).")]) -> None:
+def revoke_token(
+    token_id: Annotated[str, typer.Argument(help="The token id (kft_<id>_...).")],
+) -> None:
     """Revoke an API token by its id."""
     if token_id.startswith("kft_"):
         parts = token_id.split("_")

@@ -51,7 +51,10 @@ class StaffSession(Base):
 
 
 class ApiToken(Base):
-    """Per-user API token `kft_<id>_<secret>`; the secret is random, so SHA-256 suffices to store it."""
+    """Per-user API token `kft_<id>_<secret>`.
+
+    The secret is random and long, so a SHA-256 (not a slow password hash) suffices to store it.
+    """
 
     __tablename__ = "api_tokens"
 

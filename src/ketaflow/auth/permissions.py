@@ -44,16 +44,24 @@ PERMISSION_ATTR = "__ketaflow_permission__"
 
 _EVERY_ROLE = frozenset({Permission.SESSION, Permission.HOME_VIEW, Permission.ACCOUNT_SELF})
 
-_CLINICAL = frozenset({
-    Permission.PATIENTS_REGISTER, Permission.PATIENTS_DEMOGRAPHICS,
-    Permission.PATIENTS_CLINICAL_READ, Permission.PATIENTS_CLINICAL_WRITE,
-    Permission.ASSESSMENTS_WRITE,
-})
+_CLINICAL = frozenset(
+    {
+        Permission.PATIENTS_REGISTER,
+        Permission.PATIENTS_DEMOGRAPHICS,
+        Permission.PATIENTS_CLINICAL_READ,
+        Permission.PATIENTS_CLINICAL_WRITE,
+        Permission.ASSESSMENTS_WRITE,
+    }
+)
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMIN: _EVERY_ROLE | {Permission.USERS_MANAGE, Permission.AUDIT_READ},
-    Role.PRESCRIBER: _EVERY_ROLE | _CLINICAL | {
-        Permission.SCREENING_SIGN, Permission.COURSES_MANAGE, Permission.ALERTS_ACKNOWLEDGE,
+    Role.PRESCRIBER: _EVERY_ROLE
+    | _CLINICAL
+    | {
+        Permission.SCREENING_SIGN,
+        Permission.COURSES_MANAGE,
+        Permission.ALERTS_ACKNOWLEDGE,
         Permission.RESEARCH_READ,
     },
     Role.NURSE: _EVERY_ROLE | _CLINICAL,

@@ -51,19 +51,31 @@ def login(
     result = auth_service.authenticate(db, ctx, settings, username=username, password=password)
     if result.user is None:
         throttled = result.status is auth_service.LoginStatus.THROTTLED
-        message = (f"Too many failed sign-ins. Try again in {result.retry_after_minutes} minutes."
-                   if throttled else FAILED_MESSAGE)
-        return render(request, "auth/login.html",
-                      {"next": _local_path(next), "error": message, "username": username},
-                      status_code=429 if throttled else 401)
+        message = (
+            f"Too many failed sign-ins. Try again in {result.retry_after_minutes} minutes."
+            if throttled
+            else FAILED_MESSAGE
+        )
+        return render(
+            request,
+            "auth/login.html",
+            {"next": _local_path(next), "error": message, "username": username},
+            status_code=429 if throttled else 401,
+        )
     token, staff_session = auth_service.start_session(db, ctx, settings, user=result.user)
     if staff_session.mfa_passed:
         target = _local_path(next)
     else:
         target = "/mfa" if result.user.mfa_enrolled else "/mfa/enrol"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=settings.cookie_secure,
-                        samesite="lax", path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
     return response
 
 
@@ -80,12 +92,16 @@ def mfa_verify(request: Request, db: DB, code: Annotated[str, Form()] = "") -> R
     assert principal.staff_session is not None
     if principal.staff_session.mfa_passed:
         return RedirectResponse("/", status_code=303)
-    if auth_service.verify_mfa(db, audit_context(request), staff_session=principal.staff_session,
-                               code=code):
+    if auth_service.verify_mfa(
+        db, audit_context(request), staff_session=principal.staff_session, code=code
+    ):
         return RedirectResponse("/", status_code=303)
-    return render(request, "auth/mfa.html",
-                  {"error": "That code was not accepted. Enter the current code from your app."},
-                  status_code=401)
+    return render(
+        request,
+        "auth/mfa.html",
+        {"error": "That code was not accepted. Enter the current code from your app."},
+        status_code=401,
+    )
 
 
 @router.get("/mfa/enrol")
@@ -99,12 +115,17 @@ def mfa_enrol_page(request: Request, db: DB) -> Response:
     return _enrol_form(request, user.username, secret)
 
 
-def _enrol_form(request: Request, username: str, secret: str, error: str | None = None,
-                status_code: int = 200) -> Response:
+def _enrol_form(
+    request: Request, username: str, secret: str, error: str | None = None, status_code: int = 200
+) -> Response:
     uri = security.totp_uri(secret, username)
     qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#0b2e4f", light="#ffffff")
-    return render(request, "auth/mfa_enrol.html",
-                  {"secret": secret, "qr_svg": qr_svg, "error": error}, status_code=status_code)
+    return render(
+        request,
+        "auth/mfa_enrol.html",
+        {"secret": secret, "qr_svg": qr_svg, "error": error},
+        status_code=status_code,
+    )
 
 
 @router.post("/mfa/enrol")
@@ -137,8 +158,13 @@ def logout(request: Request, db: DB) -> Response:
 @requires(Permission.ACCOUNT_SELF)
 def account_page(request: Request, db: DB, enrolled: int = 0, changed: int = 0) -> Response:
     user = auth_service.get_user(db, require_principal(request).user_id)
-    notice = ("Two-factor sign-in is now on." if enrolled else
-              "Your password was changed." if changed else None)
+    notice = (
+        "Two-factor sign-in is now on."
+        if enrolled
+        else "Your password was changed."
+        if changed
+        else None
+    )
     return render(request, "auth/account.html", {"user": user, "notice": notice})
 
 
@@ -155,10 +181,14 @@ def change_password(
     try:
         if new_password != confirm_password:
             raise KetaflowError("the two new passwords differ", field="confirm_password")
-        auth_service.change_password(db, audit_context(request), user=user,
-                                     current=current_password, new=new_password)
+        auth_service.change_password(
+            db, audit_context(request), user=user, current=current_password, new=new_password
+        )
     except KetaflowError as exc:
-        return render(request, "auth/account.html",
-                      {"user": user, "error": exc.detail, "error_field": exc.field},
-                      status_code=422)
+        return render(
+            request,
+            "auth/account.html",
+            {"user": user, "error": exc.detail, "error_field": exc.field},
+            status_code=422,
+        )
     return RedirectResponse("/account?changed=1", status_code=303)

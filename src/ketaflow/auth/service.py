@@ -60,7 +60,11 @@ def create_user(
     session.add(user)
     session.flush()
     record_event(
-        session, ctx, action="user.create", entity_type="staff_user", entity_id=user.id,
+        session,
+        ctx,
+        action="user.create",
+        entity_type="staff_user",
+        entity_id=user.id,
         detail={"username": username, "role": role.value},
     )
     return user
@@ -96,7 +100,9 @@ def deactivate_user(session: Session, ctx: AuditContext, *, user: StaffUser) -> 
     user.is_active = False
     user.deactivated_at = utcnow()
     _end_all_sessions(session, user.id)
-    record_event(session, ctx, action="user.deactivate", entity_type="staff_user", entity_id=user.id)
+    record_event(
+        session, ctx, action="user.deactivate", entity_type="staff_user", entity_id=user.id
+    )
     return user
 
 
@@ -114,8 +120,13 @@ def change_password(
 ) -> None:
     if not security.verify_password(user.password_hash, current):
         record_event(
-            session, ctx, action="user.change_password", entity_type="staff_user",
-            entity_id=user.id, outcome=Outcome.FAILURE, detail={"reason": "wrong current password"},
+            session,
+            ctx,
+            action="user.change_password",
+            entity_type="staff_user",
+            entity_id=user.id,
+            outcome=Outcome.FAILURE,
+            detail={"reason": "wrong current password"},
         )
         raise ValidationFailed("the current password is wrong", field="current_password")
     problem = security.password_problem(new)
@@ -165,17 +176,27 @@ def authenticate(
     window_start = utcnow() - timedelta(minutes=settings.login_failure_window_minutes)
     if _throttled(session, keys, window_start, settings):
         record_event(
-            session, ctx, action="auth.login", entity_type="staff_user", outcome=Outcome.DENIED,
+            session,
+            ctx,
+            action="auth.login",
+            entity_type="staff_user",
+            outcome=Outcome.DENIED,
             detail={"username": name, "reason": "throttled"},
         )
-        return LoginResult(LoginStatus.THROTTLED, retry_after_minutes=settings.login_failure_window_minutes)
+        return LoginResult(
+            LoginStatus.THROTTLED, retry_after_minutes=settings.login_failure_window_minutes
+        )
     user = session.scalar(select(StaffUser).where(StaffUser.username == name))
     password_ok = security.verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
         session.add_all(LoginFailure(key=key) for key in keys)
         record_event(
-            session, ctx, action="auth.login", entity_type="staff_user",
-            entity_id=user.id if user else None, outcome=Outcome.FAILURE,
+            session,
+            ctx,
+            action="auth.login",
+            entity_type="staff_user",
+            entity_id=user.id if user else None,
+            outcome=Outcome.FAILURE,
             detail={"username": name, "reason": _failure_reason(user, password_ok)},
         )
         return LoginResult(LoginStatus.FAILED)
@@ -216,8 +237,11 @@ def start_session(
     staff_session.user = user
     session.add(staff_session)
     record_event(
-        session, ctx.as_user(user.id, user.username, user.role.value), action="auth.login",
-        entity_type="staff_user", entity_id=user.id,
+        session,
+        ctx.as_user(user.id, user.username, user.role.value),
+        action="auth.login",
+        entity_type="staff_user",
+        entity_id=user.id,
         detail={"mfa_pending": not staff_session.mfa_passed},
     )
     return token, staff_session
@@ -241,9 +265,14 @@ def resolve_session(
         staff_session.ended_at = now
         user = staff_session.user
         record_event(
-            session, ctx.as_user(user.id, user.username, user.role.value),
-            action="auth.session_expired", entity_type="staff_session", outcome=Outcome.DENIED,
-            detail={"reason": "idle timeout" if idle else "absolute timeout" if absolute else "inactive"},
+            session,
+            ctx.as_user(user.id, user.username, user.role.value),
+            action="auth.session_expired",
+            entity_type="staff_session",
+            outcome=Outcome.DENIED,
+            detail={
+                "reason": "idle timeout" if idle else "absolute timeout" if absolute else "inactive"
+            },
         )
         return None
     staff_session.last_seen_at = now
@@ -252,8 +281,13 @@ def resolve_session(
 
 def end_session(session: Session, ctx: AuditContext, *, staff_session: StaffSession) -> None:
     staff_session.ended_at = utcnow()
-    record_event(session, ctx, action="auth.logout", entity_type="staff_user",
-                 entity_id=staff_session.user_id)
+    record_event(
+        session,
+        ctx,
+        action="auth.logout",
+        entity_type="staff_user",
+        entity_id=staff_session.user_id,
+    )
 
 
 # ---------------------------------------------------------------- MFA
@@ -274,8 +308,14 @@ def confirm_mfa_enrolment(
         raise Conflict("start the set-up again: no enrolment is in progress")
     step = security.matching_totp_step(user.mfa_secret, code)
     if step is None:
-        record_event(session, ctx, action="user.enrol_mfa", entity_type="staff_user",
-                     entity_id=user.id, outcome=Outcome.FAILURE)
+        record_event(
+            session,
+            ctx,
+            action="user.enrol_mfa",
+            entity_type="staff_user",
+            entity_id=user.id,
+            outcome=Outcome.FAILURE,
+        )
         raise ValidationFailed("that code is not valid; check the time on your phone", field="code")
     user.mfa_enrolled_at = utcnow()
     user.mfa_last_step = step
@@ -291,8 +331,13 @@ def verify_mfa(
     replayed = step is not None and user.mfa_last_step is not None and step <= user.mfa_last_step
     if step is None or replayed:
         record_event(
-            session, ctx, action="auth.mfa", entity_type="staff_user", entity_id=user.id,
-            outcome=Outcome.FAILURE, detail={"reason": "replayed code" if replayed else "wrong code"},
+            session,
+            ctx,
+            action="auth.mfa",
+            entity_type="staff_user",
+            entity_id=user.id,
+            outcome=Outcome.FAILURE,
+            detail={"reason": "replayed code" if replayed else "wrong code"},
         )
         return False
     user.mfa_last_step = step
@@ -317,13 +362,22 @@ def create_api_token(
     token_id = security.new_token(9)[:12].replace("_", "x").replace("-", "y")
     secret = security.new_token(32)
     record = ApiToken(
-        id=token_id, user_id=user.id, name=name.strip()[:100],
-        secret_sha256=security.sha256_hex(secret), expires_at=utcnow() + timedelta(days=days),
+        id=token_id,
+        user_id=user.id,
+        name=name.strip()[:100],
+        secret_sha256=security.sha256_hex(secret),
+        expires_at=utcnow() + timedelta(days=days),
     )
     session.add(record)
     session.flush()
-    record_event(session, ctx, action="api_token.create", entity_type="api_token",
-                 entity_id=token_id, detail={"user_id": user.id, "days": days})
+    record_event(
+        session,
+        ctx,
+        action="api_token.create",
+        entity_type="api_token",
+        entity_id=token_id,
+        detail={"user_id": user.id, "days": days},
+    )
     return f"{TOKEN_PREFIX}_{token_id}_{secret}", record
 
 
@@ -334,7 +388,9 @@ def revoke_api_token(session: Session, ctx: AuditContext, *, token_id: str) -> A
     if record.revoked_at is not None:
         raise Conflict("the token is already revoked")
     record.revoked_at = utcnow()
-    record_event(session, ctx, action="api_token.revoke", entity_type="api_token", entity_id=token_id)
+    record_event(
+        session, ctx, action="api_token.revoke", entity_type="api_token", entity_id=token_id
+    )
     return record
 
 
@@ -351,7 +407,9 @@ def resolve_api_token(session: Session, raw: str) -> ApiToken | None:
     record = session.scalar(
         select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.id == parts[1])
     )
-    if record is None or not hmac.compare_digest(record.secret_sha256, security.sha256_hex(parts[2])):
+    if record is None or not hmac.compare_digest(
+        record.secret_sha256, security.sha256_hex(parts[2])
+    ):
         return None
     now = utcnow()
     if record.revoked_at is not None or record.expires_at <= now or not record.user.is_active:

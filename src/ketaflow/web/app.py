@@ -36,8 +36,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app)
     install_error_handlers(app)
-    app.add_middleware(RequestMiddleware, cookie_secure=settings.cookie_secure,
-                       secret_key=settings.effective_secret_key)
+    app.add_middleware(
+        RequestMiddleware,
+        cookie_secure=settings.cookie_secure,
+        secret_key=settings.effective_secret_key,
+    )
     return app
 
 

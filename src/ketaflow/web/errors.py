@@ -26,9 +26,17 @@ from ketaflow.web.templating import render
 
 log = logging.getLogger("ketaflow.web")
 
-_TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden",
-           404: "Not found", 405: "Method not allowed", 409: "Conflict", 422: "Invalid input",
-           429: "Too many attempts", 500: "Something went wrong"}
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Invalid input",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
 _NOT_AUDITED = frozenset({404, 405})
 
 
@@ -46,8 +54,9 @@ async def _domain_error(request: Request, exc: KetaflowError) -> Response:
         await _abandon(request, exc.status_code, type(exc).__name__)
         expired = "&expired=1" if getattr(request.state, "session_expired", False) else ""
         return _redirect(request, f"/login?next={_safe_next(request)}{expired}")
-    return await _respond(request, exc.status_code, exc.detail, type(exc).__name__, extra,
-                          title=exc.title)
+    return await _respond(
+        request, exc.status_code, exc.detail, type(exc).__name__, extra, title=exc.title
+    )
 
 
 async def _mfa_pending(request: Request, exc: MfaPending) -> Response:
@@ -60,8 +69,13 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     if any(error.get("type") == "json_invalid" for error in errors):
         return await _respond(request, 400, "the request body is not valid JSON", "json_invalid")
     # Only locations and messages: the submitted values may hold patient data.
-    fields = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body",
-               "message": e.get("msg", "invalid")} for e in errors]
+    fields = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body",
+            "message": e.get("msg", "invalid"),
+        }
+        for e in errors
+    ]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return await _respond(request, 422, detail, "validation", {"errors": fields})
 
@@ -73,25 +87,47 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error (request %s)", getattr(request.state, "request_id", "?"))
-    return await _respond(request, 500, "An unexpected error occurred. Nothing was saved. "
-                          "Quote the request id to your administrator.", "unexpected")
+    return await _respond(
+        request,
+        500,
+        "An unexpected error occurred. Nothing was saved. "
+        "Quote the request id to your administrator.",
+        "unexpected",
+    )
 
 
 async def _respond(
-    request: Request, status: int, detail: str, kind: str | None,
-    extra: dict[str, Any] | None = None, *, title: str | None = None,
+    request: Request,
+    status: int,
+    detail: str,
+    kind: str | None,
+    extra: dict[str, Any] | None = None,
+    *,
+    title: str | None = None,
 ) -> Response:
     await _abandon(request, status, kind)
     title = title or _TITLES.get(status, "Error")
     request_id = getattr(request.state, "request_id", "")
     if request.url.path.startswith("/api/"):
-        body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-                "instance": request.url.path, "request_id": request_id, **(extra or {})}
+        body = {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": request.url.path,
+            "request_id": request_id,
+            **(extra or {}),
+        }
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                            headers=headers)
-    return render(request, "error.html", {"title": title, "detail": detail, "status": status},
-                  status_code=status)
+        return JSONResponse(
+            body, status_code=status, media_type="application/problem+json", headers=headers
+        )
+    return render(
+        request,
+        "error.html",
+        {"title": title, "detail": detail, "status": status},
+        status_code=status,
+    )
 
 
 async def _abandon(request: Request, status: int, kind: str | None) -> None:
@@ -111,8 +147,14 @@ async def _abandon(request: Request, status: int, kind: str | None) -> None:
 
     def write() -> None:
         with transaction(factory) as db:
-            record_event(db, ctx, action="request.refused", entity_type="request",
-                         outcome=outcome, detail=detail)
+            record_event(
+                db,
+                ctx,
+                action="request.refused",
+                entity_type="request",
+                outcome=outcome,
+                detail=detail,
+            )
 
     await run_in_threadpool(write)
 
@@ -126,4 +168,3 @@ def _redirect(request: Request, url: str) -> Response:
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
-

@@ -90,9 +90,16 @@ def _resolve_principal(request: Request, db: Session, api: bool) -> Principal | 
         request.state.session_expired = True
         return None
     user = staff_session.user
-    return Principal(user.id, user.username, user.full_name, user.role, via_token=False,
-                     mfa_pending=not staff_session.mfa_passed, mfa_enrolled=user.mfa_enrolled,
-                     staff_session=staff_session)
+    return Principal(
+        user.id,
+        user.username,
+        user.full_name,
+        user.role,
+        via_token=False,
+        mfa_pending=not staff_session.mfa_passed,
+        mfa_enrolled=user.mfa_enrolled,
+        staff_session=staff_session,
+    )
 
 
 def new_csrf_token(secret_key: str) -> str:
@@ -118,6 +125,10 @@ async def _check_csrf(request: Request) -> None:
         value = (await request.form()).get(CSRF_FIELD, "")
         supplied = value if isinstance(value, str) else ""
     secret_key = get_settings(request).effective_secret_key
-    if (not expected or not supplied or not hmac.compare_digest(expected, supplied)
-            or not csrf_token_valid(supplied, secret_key)):
+    if (
+        not expected
+        or not supplied
+        or not hmac.compare_digest(expected, supplied)
+        or not csrf_token_valid(supplied, secret_key)
+    ):
         raise CsrfFailed("the form had expired or came from another site; please try again")

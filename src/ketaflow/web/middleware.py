@@ -67,8 +67,12 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 message = await self._finish_transaction(state, message)
                 extra = list(SECURITY_HEADERS)
-                extra.append((b"content-security-policy",
-                              (DOCS_CSP if path == "/api/docs" else CSP).encode()))
+                extra.append(
+                    (
+                        b"content-security-policy",
+                        (DOCS_CSP if path == "/api/docs" else CSP).encode(),
+                    )
+                )
                 extra.append((b"x-request-id", state["request_id"].encode()))
                 if not path.startswith("/static/"):
                     extra.append((b"cache-control", b"no-store"))
@@ -98,10 +102,14 @@ class RequestMiddleware:
             log.exception("commit failed (request %s)", state.get("request_id"))
             await run_in_threadpool(close_session, db)
             state["commit_failed"] = True
-            return {"type": "http.response.start", "status": 500, "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(_COMMIT_FAILED_BODY)).encode()),
-            ]}
+            return {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(_COMMIT_FAILED_BODY)).encode()),
+                ],
+            }
         await run_in_threadpool(close_session, db)
         return message
 

@@ -31,8 +31,11 @@ def healthz(db: Annotated[Session, Depends(get_db)]) -> Response:
         ok = db.execute(text("SELECT 1")).scalar() == 1
     except SQLAlchemyError:
         ok = False
-    body = {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable",
-            "version": __version__}
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "database": "ok" if ok else "unreachable",
+        "version": __version__,
+    }
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

@@ -36,8 +36,10 @@ def render(
     settings = request.app.state.settings
 
     def can(permission: str) -> bool:
-        return principal is not None and not principal.mfa_pending and role_has(
-            principal.role, Permission(permission)
+        return (
+            principal is not None
+            and not principal.mfa_pending
+            and role_has(principal.role, Permission(permission))
         )
 
     page = {
