@@ -37,12 +37,21 @@ lint: $(STAMP_TEST)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## Benchmarks against peer tools (installs the peers into .venv-bench).
-bench: $(STAMP_TEST)
-	$(MAKE) -C . bench-run
+BENCH := .venv-bench
+STAMP_BENCH := $(BENCH)/.installed
 
-bench-run:
-	@echo "benchmarks are added by the domain issues (see benchmarks/)"
+# Peers live in their own venv: opentiva's sdist needs Cython and --no-build-isolation.
+$(STAMP_BENCH): pyproject.toml benchmarks/requirements-pk.txt
+	test -x $(BENCH)/bin/python || $(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/pip install --quiet --upgrade pip
+	$(BENCH)/bin/pip install --quiet numpy scipy cython wheel setuptools
+	$(BENCH)/bin/pip install --quiet --no-build-isolation -r benchmarks/requirements-pk.txt
+	$(BENCH)/bin/pip install --quiet -e .
+	touch $@
+
+## Benchmarks side by side with peer tools (never part of `make test`).
+bench: $(STAMP_BENCH)
+	$(BENCH)/bin/python benchmarks/bench_pk.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -32,6 +32,7 @@ def plot_curves(
     *,
     title: str,
     thresholds_ng_per_ml: Sequence[float] = (),
+    observations: Sequence[tuple[float, float, str]] = (),
     footnote: str = "",
 ) -> None:
     """Draw the curves (PNG or SVG, chosen by the file suffix) with horizontal threshold lines."""
@@ -62,6 +63,11 @@ def plot_curves(
             f"{threshold:g} ng/mL", (1.0, threshold), xycoords=("axes fraction", "data"),
             xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="0.25",
         )  # fmt: skip
+    for time_min, value, label in observations:  # published values to compare against
+        axes.plot([time_min], [value], marker="D", color="black", markersize=6, linestyle="none")
+        axes.annotate(
+            label, (time_min, value), xytext=(6, 6), textcoords="offset points", fontsize=8
+        )
     axes.set_xlabel("time since start (min)")
     axes.set_ylabel("ketamine concentration (ng/mL)")
     axes.set_title(title, fontsize=11)

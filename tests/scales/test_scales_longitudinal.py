@@ -1,0 +1,267 @@
+"""Longitudinal rules on made-up histories, and the ScaleThresholds settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ketaflow.scales import DEFAULT_THRESHOLDS, ScaleThresholds, score
+from ketaflow.scales.longitudinal import (
+    Action,
+    CourseEventKind,
+    Rating,
+    SignalKind,
+    course_baseline,
+    course_outcome,
+    is_remission,
+    is_response,
+    percent_change,
+    safety_signals,
+)
+from tests.scales.conftest import answers_for_total
+
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def day(n: int) -> datetime:
+    return START + timedelta(days=n)
+
+
+def total(instrument_id: str, when: datetime, value: int) -> Rating:
+    return Rating(when, score(instrument_id, answers_for_total(instrument_id, value)))
+
+
+def rated(instrument_id: str, when: datetime, answers: Sequence[object]) -> Rating:
+    return Rating(when, score(instrument_id, answers))
+
+
+# --- baseline -----------------------------------------------------------------------------------
+
+
+def test_baseline_is_last_rating_at_or_before_start() -> None:
+    history = [total("madrs", day(-10), 34), total("madrs", day(-1), 30),
+               total("madrs", day(2), 20), total("phq9", day(0), 20)]
+    baseline = course_baseline(history, "madrs", START)
+    assert baseline is not None and baseline.total == 30
+    at_start = [*history, total("madrs", START, 31)]
+    chosen = course_baseline(at_start, "madrs", START)
+    assert chosen is not None and chosen.total == 31
+
+
+def test_baseline_falls_back_to_first_rating_in_course() -> None:
+    history = [total("madrs", day(3), 25), total("madrs", day(1), 28)]
+    baseline = course_baseline(history, "madrs", START)
+    assert baseline is not None and baseline.rated_at == day(1)
+
+
+def test_baseline_lookback_excludes_old_ratings() -> None:
+    history = [total("madrs", day(-60), 40), total("madrs", day(2), 28)]
+    baseline = course_baseline(history, "madrs", START, lookback=timedelta(days=30))
+    assert baseline is not None and baseline.total == 28
+    assert course_baseline([], "madrs", START) is None
+
+
+# --- single comparisons -------------------------------------------------------------------------
+
+
+def test_percent_change() -> None:
+    assert percent_change(30, 15) == -50.0
+    assert percent_change(20, 25) == 25.0
+    assert percent_change(0, 3) is None
+
+
+@pytest.mark.parametrize(
+    ("baseline", "current", "expected"),
+    [(30, 15, True), (30, 16, False), (31, 15, True), (31, 16, False), (0, 0, False)],
+)
+def test_response_edges(baseline: int, current: int, expected: bool) -> None:
+    # 31 -> threshold 15.5: 15 meets it, 16 does not.
+    assert is_response(baseline, current) is expected
+
+
+def test_response_threshold_is_a_setting() -> None:
+    lenient = DEFAULT_THRESHOLDS.with_changes(response_min_drop_pct=40)
+    assert is_response(30, 18, lenient)
+    assert not is_response(30, 18)
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "value", "expected"),
+    [("madrs", 10, True), ("madrs", 11, False), ("phq9", 4, True), ("phq9", 5, False),
+     ("qids-sr16", 5, True), ("qids-sr16", 6, False)],
+)
+def test_remission_edges(instrument_id: str, value: int, expected: bool) -> None:
+    assert is_remission(instrument_id, value) is expected
+
+
+def test_madrs_remission_twelve_selectable() -> None:
+    esketamine = DEFAULT_THRESHOLDS.with_changes(madrs_remission_max=12)
+    assert is_remission("madrs", 12, esketamine)
+    assert not is_remission("madrs", 13, esketamine)
+    with pytest.raises(ValueError, match="gad7 has no remission definition"):
+        is_remission("gad7", 3)
+
+
+# --- course outcome -----------------------------------------------------------------------------
+
+
+def madrs_course() -> list[Rating]:
+    # Baseline 30 (threshold for response: <= 15).
+    return [
+        total("madrs", day(-1), 30),
+        total("madrs", day(3), 20),  # -33%: no response
+        total("madrs", day(5), 14),  # response
+        total("madrs", day(8), 9),   # remission (<= 10)
+        total("madrs", day(12), 18),  # above the threshold: 1
+        total("madrs", day(15), 12),  # back to response: the run resets
+        total("madrs", day(18), 16),  # 1
+        total("madrs", day(20), 17),  # 2 consecutive -> relapse
+        total("madrs", day(25), 10),  # responds again after the relapse
+    ]
+
+
+def test_course_events() -> None:
+    outcome = course_outcome(madrs_course(), "madrs", START)
+    assert outcome.baseline is not None and outcome.baseline.total == 30
+    assert [(e.kind, e.rated_at) for e in outcome.events] == [
+        (CourseEventKind.RESPONSE, day(5)),
+        (CourseEventKind.REMISSION, day(8)),
+        (CourseEventKind.RELAPSE, day(20)),
+        (CourseEventKind.RESPONSE, day(25)),
+        (CourseEventKind.REMISSION, day(25)),
+    ]
+    assert outcome.first_response_at == day(5)
+    assert outcome.first_remission_at == day(8)
+    assert outcome.relapse_at == day(20)
+    assert outcome.latest is not None and outcome.latest.percent_change == pytest.approx(-66.667,
+                                                                                       abs=1e-3)
+    assert [s.response for s in outcome.timeline] == [
+        False, True, True, False, True, False, False, True]
+
+
+def test_relapse_run_length_is_a_setting() -> None:
+    strict = DEFAULT_THRESHOLDS.with_changes(relapse_consecutive_ratings=1)
+    outcome = course_outcome(madrs_course(), "madrs", START, thresholds=strict)
+    assert outcome.relapse_at == day(12)
+
+
+def test_course_end_limits_the_timeline() -> None:
+    outcome = course_outcome(madrs_course(), "madrs", START, course_end=day(10))
+    assert [s.rating.rated_at for s in outcome.timeline] == [day(3), day(5), day(8)]
+    assert outcome.relapse_at is None
+
+
+def test_qids_relapse_on_single_rating_at_eleven() -> None:
+    history = [total("qids-sr16", day(0), 18), total("qids-sr16", day(7), 8),
+               total("qids-sr16", day(14), 11)]
+    # 11 is above the response threshold of 9 only once, but QIDS-SR16 >= 11 is a relapse.
+    outcome = course_outcome(history, "qids-sr16", START)
+    assert [e.kind for e in outcome.events] == [CourseEventKind.RESPONSE,
+                                                CourseEventKind.RELAPSE]
+    assert outcome.relapse_at == day(14)
+    assert "QIDS-SR16 11 >= 11" in outcome.events[-1].reason
+
+
+def test_phq9_remission_without_response_from_low_baseline() -> None:
+    history = [total("phq9", day(0), 6), total("phq9", day(7), 4)]
+    outcome = course_outcome(history, "phq9", START)
+    # 6 -> 4 is a 33% drop: remission (< 5) but no response.
+    assert [e.kind for e in outcome.events] == [CourseEventKind.REMISSION]
+
+
+def test_course_without_ratings_or_for_other_instruments() -> None:
+    empty = course_outcome([], "madrs", START)
+    assert (empty.baseline, empty.timeline, empty.events, empty.latest) == (None, (), (), None)
+    with pytest.raises(ValueError, match="ymrs has no response definition"):
+        course_outcome([], "ymrs", START)
+
+
+def test_rating_needs_an_aware_datetime() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Rating(datetime(2025, 3, 3, 9, 0), score("asrm", [0] * 5))
+
+
+def test_rating_without_total() -> None:
+    rating = rated("cssrs-screener", day(0), [False, False, None, None, None, False, None])
+    with pytest.raises(ValueError, match="has no total"):
+        _ = rating.total
+
+
+# --- safety signals -----------------------------------------------------------------------------
+
+
+def test_suicidality_and_switch_signals() -> None:
+    history = [
+        rated("phq9", day(1), [1, 1, 1, 1, 1, 1, 1, 1, 1]),  # item 9 = 1 -> C-SSRS screen
+        rated("madrs", day(2), [2] * 9 + [4]),  # item 10 = 4 -> screen + same-day review
+        rated("cssrs-screener", day(3), [True, True, False, True, False, False, None]),  # high
+        total("ymrs", day(4), 14),  # possible switch
+        total("ymrs", day(5), 21),  # possible switch + probable mania
+        total("asrm", day(6), 6),  # possible switch
+        total("asrm", day(7), 5),  # nothing
+        rated("qids-sr16", day(0), [0] * 11 + [1] + [0] * 4),  # item 12 = 1 -> screen
+    ]
+    signals = safety_signals(history)
+    assert [(s.kind, s.rated_at, s.instrument_id) for s in signals] == [
+        (SignalKind.CSSRS_SCREEN, day(0), "qids-sr16"),
+        (SignalKind.CSSRS_SCREEN, day(1), "phq9"),
+        (SignalKind.CSSRS_SCREEN, day(2), "madrs"),
+        (SignalKind.SAME_DAY_REVIEW, day(2), "madrs"),
+        (SignalKind.CSSRS_HIGH, day(3), "cssrs-screener"),
+        (SignalKind.POSSIBLE_SWITCH, day(4), "ymrs"),
+        (SignalKind.POSSIBLE_SWITCH, day(5), "ymrs"),
+        (SignalKind.PROBABLE_MANIA, day(5), "ymrs"),
+        (SignalKind.POSSIBLE_SWITCH, day(6), "asrm"),
+    ]
+    high = signals[4]
+    assert high.actions == (Action.BLOCK_SELF_CHECK_IN, Action.NOTIFY_PRESCRIBER,
+                            Action.SHOW_EMERGENCY_PATHWAY)
+
+
+def test_signals_follow_changed_thresholds() -> None:
+    history = [total("ymrs", day(1), 14), rated("madrs", day(2), [0] * 9 + [2])]
+    changed = DEFAULT_THRESHOLDS.with_changes(ymrs_possible_switch_min=15,
+                                              madrs_item10_screen_min=3,
+                                              madrs_item10_same_day_min=3)
+    assert safety_signals(history, changed) == ()
+    assert len(safety_signals(history)) == 2
+
+
+# --- thresholds ---------------------------------------------------------------------------------
+
+
+def test_threshold_defaults_and_sources() -> None:
+    t = ScaleThresholds()
+    assert (t.response_min_drop_pct, t.madrs_remission_max, t.phq9_remission_below,
+            t.qids_remission_max, t.relapse_consecutive_ratings, t.qids_relapse_min,
+            t.ymrs_possible_switch_min, t.asrm_possible_switch_min, t.ymrs_probable_mania_min,
+            t.phq9_item9_positive_min, t.qids_item12_positive_min, t.madrs_item10_screen_min,
+            t.madrs_item10_same_day_min, t.aldrete_discharge_min, t.padss_discharge_min) == (
+        50, 10, 5, 5, 2, 11, 12, 6, 20, 1, 1, 2, 4, 9, 9)
+    described = t.describe()
+    assert len(described) == 15
+    assert all(info.source and info.label and info.value == info.default for info in described)
+    assert "<= 12 in esketamine trials" in ScaleThresholds.source("madrs_remission_max")
+    with pytest.raises(KeyError):
+        ScaleThresholds.source("nope")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"response_min_drop_pct": 0}, "response_min_drop_pct must be 1-100"),
+        ({"relapse_consecutive_ratings": 0}, "relapse_consecutive_ratings must be at least 1"),
+        ({"ymrs_probable_mania_min": -1}, "must be a non-negative integer"),
+        ({"madrs_item10_same_day_min": 1}, "must not be below madrs_item10_screen_min"),
+    ],
+)
+def test_invalid_thresholds(changes: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DEFAULT_THRESHOLDS.with_changes(**changes)
+
+
+def test_thresholds_refuse_bools() -> None:
+    with pytest.raises(ValueError, match="non-negative integer"):
+        ScaleThresholds(qids_relapse_min=True)
