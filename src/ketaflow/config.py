@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     # Browsers treat http://127.0.0.1 and localhost as secure contexts, so Secure cookies work
     # in a local demo too; only turn this off behind a TLS-terminating proxy that rewrites scheme.
     cookie_secure: bool = True
+    # Links sent to patients (self-report portal) are built from this address.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Outgoing mail. Without a host, links are shown to staff to pass on instead of being mailed.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "ketaflow@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = Field(default="", repr=False)
 
     @field_validator("mfa_required_roles", mode="before")
     @classmethod
