@@ -80,3 +80,10 @@ def test_admin_mfa_create_user_and_audit(page: Page, db_url: str) -> None:
     expect(row).to_have_count(1)
     expect(row).to_contain_text("ada")
     shot(page, "07-audit-log")
+
+
+def test_api_docs_render_under_the_csp(page: Page) -> None:
+    """Swagger UI is vendored and started from a file, so the CSP allows it (no console errors)."""
+    page.goto("/api/docs")
+    expect(page.get_by_text("/api/v1/me").first).to_be_visible(timeout=15000)
+    shot(page, "08-api-docs")

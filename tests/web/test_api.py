@@ -105,6 +105,7 @@ def test_openapi_and_docs_page(app_client: TestClient) -> None:
     spec = app_client.get("/api/v1/openapi.json").json()
     assert "/api/v1/me" in spec["paths"] and "/api/v1/audit/events" in spec["paths"]
     assert not any(path.startswith("/admin") for path in spec["paths"])
+    assert spec["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
     docs = app_client.get("/api/docs")
     assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
     assert "<script>" not in docs.text  # no inline script under the CSP

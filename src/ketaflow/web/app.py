@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from ketaflow import __version__
@@ -34,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.openapi = lambda: _openapi_with_bearer(app)  # type: ignore[method-assign]
     _include_routers(app)
     install_error_handlers(app)
     app.add_middleware(
@@ -57,6 +60,20 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers = [pages.router, auth_routes.router, admin_routes.router, audit_routes.router]
     api_routers = [auth_api.router, audit_api.router]
     return [(r, "") for r in pages_routers] + [(r, API_PREFIX) for r in api_routers]
+
+
+def _openapi_with_bearer(app: FastAPI) -> dict[str, Any]:
+    """The generated schema plus the bearer-token scheme, so /api/docs offers "Authorize"."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version,
+                             description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {})
+        components["securitySchemes"] = {
+            "apiToken": {"type": "http", "scheme": "bearer", "bearerFormat": "kft_<id>_<secret>"}
+        }
+        schema["security"] = [{"apiToken": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _include_routers(app: FastAPI) -> None:
