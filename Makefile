@@ -50,8 +50,9 @@ $(STAMP_BENCH): pyproject.toml benchmarks/requirements-pk.txt
 	touch $@
 
 ## Benchmarks side by side with peer tools (never part of `make test`).
-bench: $(STAMP_BENCH)
+bench: $(STAMP_BENCH) $(STAMP_TEST)
 	$(BENCH)/bin/python benchmarks/bench_pk.py
+	$(BIN)/python benchmarks/bench_vitals.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,7 +1,7 @@
 """foundation: staff accounts, sessions, tokens, audit
 
 Revision ID: d2d6f6d76a99
-Revises: 
+Revises:
 Create Date: 2026-11-25 19:42:07.785311
 """
 

@@ -1,3 +1,3 @@
-"""ketaflow: clinic platform for IV ketamine infusion therapy in treatment-resistant bipolar depression."""
+"""ketaflow: a clinic platform for IV ketamine therapy in treatment-resistant bipolar depression."""
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ from ketaflow import migrate
 from ketaflow.audit.cli import app as audit_app
 from ketaflow.auth.cli import token_app, user_app
 from ketaflow.clictx import cli_context, fail, settings, unit_of_work
-from ketaflow.config import Mode
+from ketaflow.config import Mode, SettingsError
 from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.pk.cli import app as pk_app
 from ketaflow.scales.cli import app as scales_app
@@ -48,10 +48,14 @@ def serve(
 
     cfg = settings()
     migrate.upgrade(cfg.effective_database_url)
+    try:
+        app = create_app(cfg)
+    except SettingsError as exc:  # e.g. an invalid licensed-wording pack
+        fail(str(exc))
     bind_host, bind_port = host or cfg.host, port or cfg.port
     typer.echo(f"ketaflow ({cfg.mode.value} mode) on http://{bind_host}:{bind_port}")
     uvicorn.run(
-        create_app(cfg),
+        app,
         host=bind_host,
         port=bind_port,
         log_level="info",

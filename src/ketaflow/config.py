@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str = ""
     smtp_password: str = Field(default="", repr=False)
+    # Folder of licensed wording packs (*.json) for names-only rating scales; see docs/scales.md.
+    scales_wording_dir: Path | None = None
 
     @field_validator("mfa_required_roles", mode="before")
     @classmethod

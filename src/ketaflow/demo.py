@@ -1,4 +1,4 @@
-"""Demo data for `make run`: staff accounts now; later domains add patients and sessions here."""
+"""Demo data for `make run`: staff accounts, patients; later domains add sessions here."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from ketaflow.assessments.demo import seed_assessments
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth import service as auth_service
 from ketaflow.config import Role
+from ketaflow.courses.demo import seed_courses
+from ketaflow.infusions.demo import seed_sessions
+from ketaflow.patients.demo import seed_patients
+from ketaflow.screening.demo import seed_screenings
 
 
 @dataclass(frozen=True)
@@ -42,4 +47,12 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
             role=account.role,
             password=account.password,
         )
+    # Screenings, consents and courses (planned, active, one not eligible) for those patients.
+    patients = seed_patients(session, ctx)
+    seed_screenings(session, ctx, patients)
+    seed_courses(session, ctx, patients)
+    # Infusion sessions go on active courses, so this stays after the courses are seeded.
+    seed_sessions(session, ctx)
+    # Rating histories (and one open alert) for the patients with courses.
+    seed_assessments(session, ctx, patients)
     return list(DEMO_ACCOUNTS)

@@ -1,7 +1,64 @@
 """Registry of every domain's ORM classes, so Alembic and the mappers see the whole schema."""
 
+from ketaflow.alerts.models import Alert
+from ketaflow.assessments.models import Assessment, AssessmentResult
 from ketaflow.audit.models import AuditEvent
 from ketaflow.auth.models import ApiToken, LoginFailure, StaffSession, StaffUser
+from ketaflow.courses.models import CourseStateChange, TreatmentCourse
 from ketaflow.db import Base
+from ketaflow.infusions.controlled.models import LedgerRow
+from ketaflow.infusions.models import (
+    Discharge,
+    IdempotentRequest,
+    InfusionOrder,
+    InfusionSession,
+    SessionAlert,
+    SessionEvent,
+    SessionNote,
+    VitalsRecord,
+)
+from ketaflow.patients.models import (
+    Allergy,
+    Diagnosis,
+    Measurement,
+    Medication,
+    Patient,
+    PatientDemographics,
+    TreatmentTrial,
+)
+from ketaflow.portal.models import PortalLink
+from ketaflow.screening.models import Consent, Screening, ScreeningAnswer
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "LoginFailure", "StaffSession", "StaffUser"]
+__all__ = [
+    "Alert",
+    "Allergy",
+    "ApiToken",
+    "Assessment",
+    "AssessmentResult",
+    "AuditEvent",
+    "Base",
+    "Consent",
+    "CourseStateChange",
+    "Diagnosis",
+    "Discharge",
+    "IdempotentRequest",
+    "InfusionOrder",
+    "InfusionSession",
+    "LedgerRow",
+    "LoginFailure",
+    "Measurement",
+    "Medication",
+    "Patient",
+    "PatientDemographics",
+    "PortalLink",
+    "Screening",
+    "ScreeningAnswer",
+    "SessionAlert",
+    "SessionEvent",
+    "SessionNote",
+    "StaffSession",
+    "StaffUser",
+    "TreatmentCourse",
+    "TreatmentTrial",
+    "VitalsRecord",
+]

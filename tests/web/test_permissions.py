@@ -46,7 +46,9 @@ def test_route_without_permission_is_refused(app_client: TestClient) -> None:
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+    # Ids with no arranged record (patient_id, ...) get 1: a role that may call the route then
+    # gets 404 or 422, never 403, which is all this matrix checks.
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
 
 
 @pytest.mark.parametrize("role", list(Role))

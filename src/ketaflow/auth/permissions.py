@@ -30,6 +30,10 @@ class Permission(StrEnum):
     ASSESSMENTS_WRITE = "assessments:write"
     ALERTS_ACKNOWLEDGE = "alerts:acknowledge"
     RESEARCH_READ = "research:read"
+    # Infusion sessions at the chair; signing orders and notes; the controlled-substance log.
+    INFUSIONS_RUN = "infusions:run"
+    ORDERS_SIGN = "orders:sign"
+    CONTROLLED_SUBSTANCES = "controlled:substances"
 
 
 class _Public:
@@ -51,6 +55,8 @@ _CLINICAL = frozenset(
         Permission.PATIENTS_CLINICAL_READ,
         Permission.PATIENTS_CLINICAL_WRITE,
         Permission.ASSESSMENTS_WRITE,
+        Permission.INFUSIONS_RUN,
+        Permission.CONTROLLED_SUBSTANCES,
     }
 )
 
@@ -60,6 +66,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     | _CLINICAL
     | {
         Permission.SCREENING_SIGN,
+        Permission.ORDERS_SIGN,
         Permission.COURSES_MANAGE,
         Permission.ALERTS_ACKNOWLEDGE,
         Permission.RESEARCH_READ,

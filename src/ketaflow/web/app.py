@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from ketaflow import __version__
+from ketaflow.assessments.wording import load_wording_packs
 from ketaflow.config import Settings
 from ketaflow.db import make_engine, make_session_factory
 from ketaflow.web.errors import install_error_handlers
@@ -35,6 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    # Licensed scale wording; an invalid pack stops start-up with the file and the problem.
+    app.state.wording_packs = load_wording_packs(settings.scales_wording_dir)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.openapi = lambda: _openapi_with_bearer(app)  # type: ignore[method-assign]
     _include_routers(app)
@@ -50,15 +53,38 @@ def create_app(settings: Settings) -> FastAPI:
 def mounted_routers() -> list[tuple[APIRouter, str]]:
     """Every router with the prefix it is mounted under (the permission test walks these)."""
     # Imported here so building an app is the only thing that pulls in every domain's routes.
+    from ketaflow.alerts import api as alerts_api
+    from ketaflow.alerts import routes as alerts_routes
+    from ketaflow.assessments import api as assessments_api
+    from ketaflow.assessments import routes as assessments_routes
     from ketaflow.audit import api as audit_api
     from ketaflow.audit import routes as audit_routes
     from ketaflow.auth import admin_routes
     from ketaflow.auth import api as auth_api
     from ketaflow.auth import routes as auth_routes
+    from ketaflow.courses import api as courses_api
+    from ketaflow.courses import routes as courses_routes
+    from ketaflow.infusions import api as infusions_api
+    from ketaflow.infusions import routes as infusions_routes
+    from ketaflow.infusions.controlled import api as controlled_api
+    from ketaflow.patients import api as patients_api
+    from ketaflow.patients import clinical_routes as patients_clinical_routes
+    from ketaflow.patients import routes as patients_routes
+    from ketaflow.portal import api as portal_api
+    from ketaflow.portal import routes as portal_routes
+    from ketaflow.screening import api as screening_api
+    from ketaflow.screening import routes as screening_routes
     from ketaflow.web import pages
 
     pages_routers = [pages.router, auth_routes.router, admin_routes.router, audit_routes.router]
-    api_routers = [auth_api.router, audit_api.router]
+    pages_routers += [patients_routes.router, patients_clinical_routes.router]
+    api_routers = [auth_api.router, audit_api.router, patients_api.router]
+    pages_routers += [assessments_routes.router, portal_routes.router, alerts_routes.router]
+    api_routers += [assessments_api.router, portal_api.router, alerts_api.router]
+    pages_routers += [screening_routes.router, courses_routes.router]
+    api_routers += [screening_api.router, courses_api.router]
+    pages_routers += [infusions_routes.router]
+    api_routers += [infusions_api.router, controlled_api.router]
     return [(r, "") for r in pages_routers] + [(r, API_PREFIX) for r in api_routers]
 
 

@@ -1,0 +1,2 @@
+"""Safety alerts raised by ratings (suicidality, mood switch), open until a prescriber
+acknowledges them."""

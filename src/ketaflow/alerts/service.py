@@ -1,0 +1,199 @@
+"""Raising alerts from ratings, listing them, and acknowledging them. Services never commit.
+
+Signals come from `ketaflow.scales.longitudinal.safety_signals`, so the rules (and the clinic's
+thresholds) live in one place. An alert stays open until a prescriber acknowledges it with a note
+saying what was done; alerts are never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ketaflow.alerts.models import Alert, AlertKind, AlertSeverity
+from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.auth.models import StaffUser
+from ketaflow.auth.permissions import Permission, role_has
+from ketaflow.db import utcnow
+from ketaflow.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ketaflow.patients.models import Patient, PatientDemographics
+from ketaflow.scales import DEFAULT_THRESHOLDS, ScaleThresholds, ScoreResult
+from ketaflow.scales.longitudinal import Rating, safety_signals
+
+ENTITY = "alert"
+NOTE_MIN_LENGTH = 5
+NOTE_MAX_LENGTH = 1000
+
+SEVERITY: dict[AlertKind, AlertSeverity] = {
+    AlertKind.CSSRS_HIGH: AlertSeverity.URGENT,
+    AlertKind.SAME_DAY_REVIEW: AlertSeverity.URGENT,
+    AlertKind.PROBABLE_MANIA: AlertSeverity.HIGH,
+    AlertKind.CSSRS_SCREEN: AlertSeverity.HIGH,
+    AlertKind.POSSIBLE_SWITCH: AlertSeverity.MODERATE,
+}
+_SEVERITY_ORDER = {AlertSeverity.URGENT: 0, AlertSeverity.HIGH: 1, AlertSeverity.MODERATE: 2}
+
+TITLES: dict[AlertKind, str] = {
+    AlertKind.CSSRS_HIGH: "C-SSRS high risk: notify prescriber, show emergency pathway",
+    AlertKind.SAME_DAY_REVIEW: "Same-day clinician review (MADRS item 10)",
+    AlertKind.CSSRS_SCREEN: "Suicidality item positive: C-SSRS screen needed",
+    AlertKind.PROBABLE_MANIA: "Probable mania",
+    AlertKind.POSSIBLE_SWITCH: "Possible switch to (hypo)mania",
+}
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert with what a list shows beside it: the patient's MRN and name, the instrument."""
+
+    alert: Alert
+    mrn: str
+    patient_name: str
+    instrument_id: str
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.alert.kind]
+
+
+def raise_alerts(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    patient_id: int,
+    assessment_id: int,
+    rated_at: datetime,
+    result: ScoreResult,
+    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+) -> list[Alert]:
+    """Create one alert per signal kind of this rating that has no alert yet."""
+    existing = set(session.scalars(
+        select(Alert.kind).where(Alert.source_assessment_id == assessment_id)))
+    created = []
+    for signal in safety_signals([Rating(rated_at, result)], thresholds):
+        kind = AlertKind(str(signal.kind))
+        if kind in existing:
+            continue
+        existing.add(kind)
+        alert = Alert(
+            patient_id=patient_id,
+            kind=kind,
+            severity=SEVERITY[kind],
+            source_assessment_id=assessment_id,
+            actions=",".join(str(action) for action in signal.actions),
+            created_at=utcnow(),
+        )
+        session.add(alert)
+        session.flush()
+        record_event(session, ctx, action="alert.create", entity_type=ENTITY, entity_id=alert.id,
+                     detail={"patient_id": patient_id, "assessment_id": assessment_id,
+                             "kind": str(kind)})
+        created.append(alert)
+    return created
+
+
+def _rows(session: Session, alerts: Sequence[Alert]) -> list[AlertRow]:
+    patient_ids = {alert.patient_id for alert in alerts}
+    demographics = {
+        d.patient_id: d
+        for d in session.scalars(
+            select(PatientDemographics)
+            .where(PatientDemographics.patient_id.in_(patient_ids),
+                   PatientDemographics.superseded_at.is_(None))
+            .options(selectinload(PatientDemographics.patient)))
+    } if patient_ids else {}
+    rows = []
+    for alert in alerts:
+        current = demographics.get(alert.patient_id)
+        rows.append(AlertRow(
+            alert=alert,
+            mrn=current.patient.mrn if current else f"#{alert.patient_id}",
+            patient_name=f"{current.given_name} {current.family_name}" if current else "",
+            instrument_id=alert.source.instrument_id,
+        ))
+    return rows
+
+
+def _sorted(alerts: Sequence[Alert]) -> list[Alert]:
+    return sorted(alerts, key=lambda a: (_SEVERITY_ORDER[a.severity], -a.created_at.timestamp(),
+                                         -a.id))
+
+
+def list_open_alerts(session: Session, ctx: AuditContext) -> list[AlertRow]:
+    """Every open alert across patients, most severe and newest first (the clinic's worklist)."""
+    alerts = session.scalars(
+        select(Alert).where(Alert.acknowledged_at.is_(None))
+        .options(selectinload(Alert.source), selectinload(Alert.acknowledged_by)))
+    rows = _rows(session, _sorted(list(alerts)))
+    record_event(session, ctx, action="alert.list", entity_type=ENTITY,
+                 detail={"scope": "open", "count": len(rows),
+                         "patient_ids": sorted({row.alert.patient_id for row in rows})})
+    return rows
+
+
+def list_patient_alerts(session: Session, ctx: AuditContext, *, patient_id: int
+                        ) -> list[AlertRow]:
+    """A patient's alerts, open ones first, then acknowledged ones (newest first)."""
+    if session.get(Patient, patient_id) is None:
+        raise NotFound("no such patient")
+    alerts = list(session.scalars(
+        select(Alert).where(Alert.patient_id == patient_id)
+        .options(selectinload(Alert.source), selectinload(Alert.acknowledged_by))))
+    ordered = sorted(_sorted(alerts), key=lambda a: not a.is_open)
+    record_event(session, ctx, action="alert.list", entity_type=ENTITY,
+                 detail={"scope": "patient", "patient_id": patient_id, "count": len(ordered)})
+    return _rows(session, ordered)
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    alert = session.scalar(
+        select(Alert).where(Alert.id == alert_id)
+        .options(selectinload(Alert.source), selectinload(Alert.acknowledged_by))
+        .execution_options(populate_existing=True))
+    if alert is None:
+        raise NotFound("no such alert")
+    return alert
+
+
+def acknowledge_alert(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    alert_id: int,
+    user_id: int,
+    note: str,
+) -> Alert:
+    """Close an alert: only a role holding ALERTS_ACKNOWLEDGE (prescribers), with a note."""
+    user = session.get(StaffUser, user_id)
+    if user is None or not user.is_active or not role_has(user.role,
+                                                           Permission.ALERTS_ACKNOWLEDGE):
+        raise PermissionDenied("only a prescriber can acknowledge an alert")
+    alert = get_alert(session, alert_id)
+    if not alert.is_open:
+        raise Conflict("this alert has already been acknowledged")
+    cleaned = (note or "").strip()
+    if len(cleaned) < NOTE_MIN_LENGTH:
+        raise ValidationFailed("say briefly what was done (at least 5 characters)",
+                               field="note")
+    if len(cleaned) > NOTE_MAX_LENGTH:
+        raise ValidationFailed(f"the note must be at most {NOTE_MAX_LENGTH} characters",
+                               field="note")
+    alert.acknowledged_by_user_id = user.id
+    alert.acknowledged_at = utcnow()
+    alert.action_note = cleaned
+    session.flush()
+    record_event(session, ctx, action="alert.acknowledge", entity_type=ENTITY,
+                 entity_id=alert.id, detail={"patient_id": alert.patient_id,
+                                             "kind": str(alert.kind)})
+    return get_alert(session, alert.id)
+
+
+def open_alert_count(session: Session, *, patient_id: int) -> int:
+    return len(list(session.scalars(
+        select(Alert.id).where(Alert.patient_id == patient_id,
+                               Alert.acknowledged_at.is_(None)))))
+

@@ -1,0 +1,324 @@
+"""Storing, re-scoring, amending and reading assessments. Services never commit.
+
+Every write and every read of a patient's assessments is audited; audit detail carries ids,
+instrument ids and counts only (answers and scores could identify a patient's state).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ketaflow.alerts import service as alerts_service
+from ketaflow.assessments import courses
+from ketaflow.assessments.models import Assessment, AssessmentResult, RaterKind, ResultReason
+from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.db import utcnow
+from ketaflow.errors import Conflict, NotFound, ValidationFailed
+from ketaflow.patients.models import Patient, PatientDemographics
+from ketaflow.scales import (
+    DEFAULT_THRESHOLDS,
+    Flag,
+    RiskLevel,
+    ScaleInputError,
+    ScaleThresholds,
+    ScoreResult,
+    UnknownInstrumentError,
+    get_instrument,
+    score,
+)
+from ketaflow.scales.instruments import Band
+
+ENTITY = "assessment"
+# Tablet clocks drift; a rating stamped a few minutes ahead is not "in the future".
+CLOCK_SKEW = timedelta(minutes=5)
+REASON_MAX_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Rater:
+    """Who gave the answers: a staff member (by id) or the patient through the portal."""
+
+    kind: RaterKind
+    user_id: int | None = None
+
+    @classmethod
+    def staff(cls, user_id: int) -> Rater:
+        return cls(RaterKind.STAFF, user_id)
+
+    @classmethod
+    def portal(cls) -> Rater:
+        return cls(RaterKind.PATIENT_PORTAL, None)
+
+
+def require_patient(session: Session, patient_id: int) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("no such patient")
+    return patient
+
+
+def check_instrument(instrument_id: str) -> str:
+    try:
+        return get_instrument(instrument_id).id
+    except UnknownInstrumentError:
+        raise ValidationFailed("unknown instrument", field="instrument") from None
+
+
+def score_answers(
+    instrument_id: str,
+    answers: Mapping[str, object],
+    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+) -> ScoreResult:
+    """Score or refuse: the message names the item (never a patient value)."""
+    try:
+        return score(instrument_id, answers, thresholds)
+    except ScaleInputError as exc:
+        raise ValidationFailed(str(exc), field=exc.item_id) from None
+    except UnknownInstrumentError:
+        raise ValidationFailed("unknown instrument", field="instrument") from None
+
+
+def _check_rated_at(rated_at: datetime) -> datetime:
+    if rated_at.tzinfo is None or rated_at.utcoffset() is None:
+        raise ValidationFailed("rated at needs a time zone", field="rated_at")
+    if rated_at > utcnow() + CLOCK_SKEW:
+        raise ValidationFailed("rated at cannot be in the future", field="rated_at")
+    return rated_at
+
+
+def _result_row(assessment_id: int, result: ScoreResult, version: int, reason: ResultReason
+                ) -> AssessmentResult:
+    return AssessmentResult(
+        assessment_id=assessment_id,
+        version=version,
+        reason=reason,
+        scored_with_version=result.instrument_version,
+        scored_at=utcnow(),
+        total=result.total,
+        severity=None if result.severity is None else result.severity.label,
+        risk_level=None if result.risk_level is None else str(result.risk_level),
+        flags_json=json.dumps([str(flag) for flag in result.flags]),
+        subscores_json=json.dumps(dict(result.subscores), sort_keys=True),
+        result_json=json.dumps(result.to_dict(), sort_keys=True),
+    )
+
+
+def _audit(session: Session, ctx: AuditContext, action: str, entity_id: int | None,
+           **detail: object) -> None:
+    record_event(session, ctx, action=action, entity_type=ENTITY, entity_id=entity_id,
+                 detail=detail)
+
+
+def _store(
+    session: Session,
+    *,
+    patient_id: int,
+    result: ScoreResult,
+    answers: Mapping[str, object],
+    rated_at: datetime,
+    rater: Rater,
+    portal_link_id: int | None = None,
+    course_id: int | None = None,
+    supersedes: Assessment | None = None,
+    amendment_reason: str | None = None,
+) -> Assessment:
+    assessment = Assessment(
+        course_id=course_id,
+        patient_id=patient_id,
+        instrument_id=result.instrument_id,
+        instrument_version=result.instrument_version,
+        rated_at=rated_at,
+        rater_kind=rater.kind,
+        rater_user_id=rater.user_id,
+        answers_json=json.dumps(dict(answers), sort_keys=True),
+        portal_link_id=portal_link_id,
+        recorded_at=utcnow(),
+        supersedes_id=None if supersedes is None else supersedes.id,
+        amendment_reason=amendment_reason,
+    )
+    session.add(assessment)
+    session.flush()
+    session.add(_result_row(assessment.id, result, 1, ResultReason.ENTERED))
+    session.flush()
+    return assessment
+
+
+def record_assessment(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    patient_id: int,
+    instrument_id: str,
+    answers: Mapping[str, object],
+    rater: Rater,
+    rated_at: datetime | None = None,
+    course_id: int | None = None,
+    portal_link_id: int | None = None,
+    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+) -> Assessment:
+    """Score and store one completed rating, then raise any safety alerts it signals.
+
+    Without `course_id` the rating is linked to the patient's latest course that had started by
+    the rating day (if any).
+    """
+    require_patient(session, patient_id)
+    instrument_id = check_instrument(instrument_id)
+    moment = _check_rated_at(rated_at or utcnow())
+    result = score_answers(instrument_id, answers, thresholds)
+    course = courses.course_for_rating(session, patient_id=patient_id, course_id=course_id,
+                                       rated_at=moment)
+    assessment = _store(session, patient_id=patient_id, result=result, answers=answers,
+                        rated_at=moment, rater=rater, portal_link_id=portal_link_id,
+                        course_id=course)
+    _audit(session, ctx, "assessment.create", assessment.id, patient_id=patient_id,
+           instrument=instrument_id, rater_kind=str(rater.kind))
+    alerts_service.raise_alerts(session, ctx, patient_id=patient_id,
+                                assessment_id=assessment.id, rated_at=moment, result=result,
+                                thresholds=thresholds)
+    return load_assessment(session, assessment.id)
+
+
+def load_assessment(session: Session, assessment_id: int) -> Assessment:
+    """Fetch with results and rater loaded; not audited (callers audit what they show)."""
+    query = (
+        select(Assessment)
+        .where(Assessment.id == assessment_id)
+        .options(selectinload(Assessment.results), selectinload(Assessment.rater))
+        .execution_options(populate_existing=True)
+    )
+    assessment = session.scalar(query)
+    if assessment is None:
+        raise NotFound("no such assessment")
+    return assessment
+
+
+def get_assessment(session: Session, ctx: AuditContext, *, assessment_id: int) -> Assessment:
+    assessment = load_assessment(session, assessment_id)
+    _audit(session, ctx, "assessment.read", assessment.id, patient_id=assessment.patient_id)
+    return assessment
+
+
+def list_assessments(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    patient_id: int,
+    include_superseded: bool = False,
+) -> list[Assessment]:
+    """A patient's assessments, oldest first (amended originals only when asked for)."""
+    require_patient(session, patient_id)
+    query = (
+        select(Assessment)
+        .where(Assessment.patient_id == patient_id)
+        .options(selectinload(Assessment.results), selectinload(Assessment.rater))
+        .order_by(Assessment.rated_at, Assessment.id)
+    )
+    if not include_superseded:
+        query = query.where(Assessment.superseded_at.is_(None))
+    assessments = list(session.scalars(query))
+    _audit(session, ctx, "assessment.list", None, patient_id=patient_id,
+           count=len(assessments))
+    return assessments
+
+
+def rescore_assessment(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    assessment_id: int,
+    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+) -> Assessment:
+    """Recompute from the stored raw answers with the current scoring; keep the old result."""
+    assessment = load_assessment(session, assessment_id)
+    if not assessment.is_current:
+        raise Conflict("this assessment was corrected; re-score the correction instead")
+    previous = assessment.current_result
+    result = score_answers(assessment.instrument_id, assessment.answers, thresholds)
+    previous.superseded_at = utcnow()
+    session.add(_result_row(assessment.id, result, previous.version + 1, ResultReason.RESCORED))
+    session.flush()
+    _audit(session, ctx, "assessment.rescore", assessment.id,
+           patient_id=assessment.patient_id, result_version=previous.version + 1)
+    alerts_service.raise_alerts(session, ctx, patient_id=assessment.patient_id,
+                                assessment_id=assessment.id, rated_at=assessment.rated_at,
+                                result=result, thresholds=thresholds)
+    return load_assessment(session, assessment.id)
+
+
+def amend_assessment(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    assessment_id: int,
+    answers: Mapping[str, object],
+    reason: str,
+    rater: Rater,
+    rated_at: datetime | None = None,
+    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+) -> Assessment:
+    """Store corrected answers as a new assessment superseding the original (which stays)."""
+    original = load_assessment(session, assessment_id)
+    if not original.is_current:
+        raise Conflict("this assessment has already been corrected; amend the newest version")
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise ValidationFailed("a reason for the correction is required", field="reason")
+    if len(cleaned) > REASON_MAX_LENGTH:
+        raise ValidationFailed(f"the reason must be at most {REASON_MAX_LENGTH} characters",
+                               field="reason")
+    moment = _check_rated_at(rated_at or original.rated_at)
+    result = score_answers(original.instrument_id, answers, thresholds)
+    corrected = _store(session, patient_id=original.patient_id, result=result, answers=answers,
+                       rated_at=moment, rater=rater, portal_link_id=original.portal_link_id,
+                       course_id=original.course_id, supersedes=original, amendment_reason=cleaned)
+    original.superseded_at = utcnow()
+    session.flush()
+    _audit(session, ctx, "assessment.amend", corrected.id, patient_id=original.patient_id,
+           supersedes=original.id, instrument=original.instrument_id)
+    alerts_service.raise_alerts(session, ctx, patient_id=original.patient_id,
+                                assessment_id=corrected.id, rated_at=moment, result=result,
+                                thresholds=thresholds)
+    return load_assessment(session, corrected.id)
+
+
+def stored_result(row: AssessmentResult) -> ScoreResult:
+    """A stored result version as the ScoreResult it was (for longitudinal rules and FHIR)."""
+    data = json.loads(row.result_json)
+    severity = data["severity"]
+    return ScoreResult(
+        instrument_id=data["instrument"],
+        instrument_version=data["version"],
+        answers=MappingProxyType(dict(data["answers"])),
+        total=data["total"],
+        total_range=None if data["total_range"] is None else tuple(data["total_range"]),
+        severity=None if severity is None else Band(severity["label"], severity["low"],
+                                                    severity["high"]),
+        subscores=MappingProxyType(dict(data["subscores"])),
+        flags=tuple(Flag(flag) for flag in data["flags"]),
+        risk_level=None if data["risk_level"] is None else RiskLevel(data["risk_level"]),
+    )
+
+
+@dataclass(frozen=True)
+class PatientLabel:
+    """What a page header shows so staff know whose scores they are looking at."""
+
+    id: int
+    mrn: str
+    name: str
+
+
+def patient_label(session: Session, patient_id: int) -> PatientLabel:
+    patient = require_patient(session, patient_id)
+    current = session.scalar(
+        select(PatientDemographics).where(PatientDemographics.patient_id == patient_id,
+                                          PatientDemographics.superseded_at.is_(None)))
+    name = "" if current is None else f"{current.given_name} {current.family_name}"
+    return PatientLabel(patient.id, patient.mrn, name)

@@ -1,0 +1,375 @@
+"""Eligibility screening for IV ketamine: the checklist, baseline vitals and baseline YMRS.
+
+Every checklist item is a contraindication, a caution or a requirement, with its source
+(ketaflow clinical reference, sections 2 and 3). The result is one of:
+- INCOMPLETE: a required item is unanswered (or answered "unknown"); it cannot be signed,
+- NOT_ELIGIBLE: a contraindication is present or a requirement is not met,
+- ELIGIBLE_WITH_CAUTIONS: only cautions were found,
+- ELIGIBLE: nothing was found.
+Findings are listed even for an incomplete screening, so the nurse sees them while filling it in.
+The software supports the prescriber's decision; it never replaces it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from ketaflow.dosing.limits import DEFAULT_LIMITS, DosingLimits
+
+APA_2017 = (
+    "APA consensus statement 2017 (Sanacora et al., JAMA Psychiatry): pre-procedural evaluation"
+)
+KETALAR = "Ketalar label, revised 10/2024"
+SPRAVATO = "Spravato label"
+REF2 = "ketaflow clinical reference, section 2"
+REF3 = "ketaflow clinical reference, section 3"
+
+
+class Answer(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class ItemKind(StrEnum):
+    CONTRAINDICATION = "contraindication"
+    CAUTION = "caution"
+    REQUIREMENT = "requirement"
+
+
+class FindingKind(StrEnum):
+    CONTRAINDICATION = "contraindication"
+    CAUTION = "caution"
+    REQUIREMENT_NOT_MET = "requirement_not_met"
+
+    @property
+    def blocks(self) -> bool:
+        return self is not FindingKind.CAUTION
+
+
+class Outcome(StrEnum):
+    ELIGIBLE = "eligible"
+    ELIGIBLE_WITH_CAUTIONS = "eligible_with_cautions"
+    NOT_ELIGIBLE = "not_eligible"
+    INCOMPLETE = "incomplete"
+
+    @property
+    def allows_course(self) -> bool:
+        return self in (Outcome.ELIGIBLE, Outcome.ELIGIBLE_WITH_CAUTIONS)
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class PregnancyStatus(StrEnum):
+    NOT_APPLICABLE = "not_applicable"
+    NEGATIVE_TEST = "negative_test"
+    PREGNANT = "pregnant"
+    BREASTFEEDING = "breastfeeding"
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    question: str
+    kind: ItemKind
+    why: str
+    source: str
+
+    @property
+    def flagged_by(self) -> Answer:
+        """The answer that raises a finding: "no" for a requirement, "yes" otherwise."""
+        return Answer.NO if self.kind is ItemKind.REQUIREMENT else Answer.YES
+
+
+def _item(key: str, question: str, kind: ItemKind, why: str, source: str) -> ChecklistItem:
+    return ChecklistItem(key, question, kind, why, source)
+
+
+_C, _W, _R = ItemKind.CONTRAINDICATION, ItemKind.CAUTION, ItemKind.REQUIREMENT
+
+CHECKLIST: tuple[ChecklistItem, ...] = (
+    _item("bipolar_depression_confirmed",
+          "Confirmed bipolar I or II disorder with a current major depressive episode?", _R,
+          "the indication being treated", f"{APA_2017}; {REF2}"),
+    _item("current_psychotic_features", "Current psychotic features?", _C,
+          "ketamine can worsen psychotic symptoms", APA_2017),
+    _item("psychosis_history", "History of psychosis?", _W,
+          "ketamine can provoke psychotic symptoms; weigh and monitor", APA_2017),
+    _item("substance_use_history",
+          "History of substance use disorder (including ketamine or other dissociatives)?", _W,
+          "abuse and misuse potential", f"{APA_2017}; {SPRAVATO}"),
+    _item("vascular_disease",
+          "Aneurysmal vascular disease, arteriovenous malformation, or history of "
+          "intracerebral haemorrhage?", _C,
+          "blood pressure rises during infusion", f"{SPRAVATO} (contraindications)"),
+    _item("bp_hazard",
+          "Uncontrolled hypertension, or a condition in which raised blood pressure would be "
+          "a serious hazard?", _C,
+          "blood pressure rises during infusion", f"{KETALAR} (contraindications); {APA_2017}"),
+    _item("known_hypertension", "Known hypertension (currently controlled)?", _W,
+          "older age and known hypertension predict blood-pressure surges",
+          f"Yale infusion series; {REF2}"),
+    _item("current_hypomania_mixed", "Current hypomania, mania or mixed features?", _C,
+          "ketamine may precipitate a manic switch", f"{APA_2017}; {REF2}"),
+    _item("hypersensitivity", "Known hypersensitivity to ketamine or an excipient?", _C,
+          "allergic reaction", f"{KETALAR} (contraindications)"),
+    _item("theophylline", "Takes theophylline or aminophylline?", _C,
+          "lowers the seizure threshold: do not co-administer", f"{KETALAR} (interactions)"),
+    _item("cns_depressants", "Takes benzodiazepines, opioids or other CNS depressants?", _W,
+          "profound sedation and respiratory depression; benzodiazepines > 8 mg/day "
+          "diazepam-equivalent are linked to weaker response", f"{KETALAR} (interactions); {REF2}"),
+    _item("sympathomimetics", "Takes sympathomimetics or vasopressin?", _W,
+          "monitor vital signs closely", f"{KETALAR} (interactions)"),
+    _item("escort_arranged",
+          "Responsible adult escort and transport home arranged (no driving until the next "
+          "day)?", _R, "required for discharge after every infusion", f"{REF3}; {SPRAVATO}"),
+)
+CHECKLIST_BY_KEY: dict[str, ChecklistItem] = {item.key: item for item in CHECKLIST}
+
+
+def _setting(default: int, source: str, label: str) -> Any:
+    return field(default=default, metadata={"source": source, "label": label})
+
+
+@dataclass(frozen=True)
+class EligibilitySettings:
+    """Clinic settings for the baseline checks; comparisons are named by their field suffix."""
+
+    bp_review_systolic_above_mmhg: int = _setting(
+        140, f"{REF3}: > 140/90 prescriber review before start (Spravato > 140/90 guide)",
+        "BP review: systolic above (mmHg)")
+    bp_review_diastolic_above_mmhg: int = _setting(
+        90, f"{REF3}: > 140/90 prescriber review before start (Spravato > 140/90 guide)",
+        "BP review: diastolic above (mmHg)")
+    bp_defer_systolic_min_mmhg: int = _setting(
+        160, f"{REF3}: >= 160/100 defer (common practice, unverified)",
+        "BP defer: systolic at least (mmHg)")
+    bp_defer_diastolic_min_mmhg: int = _setting(
+        100, f"{REF3}: >= 160/100 defer (common practice, unverified)",
+        "BP defer: diastolic at least (mmHg)")
+    ymrs_hypomania_min: int = _setting(
+        12, "ketaflow clinical reference, section 4: YMRS >= 12 possible (hypo)mania",
+        "Baseline YMRS possible hypomania: at least")
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"setting {spec.name} must be a positive whole number")
+        if self.bp_review_systolic_above_mmhg >= self.bp_defer_systolic_min_mmhg:
+            raise ValueError("the systolic review threshold must be below the defer threshold")
+        if self.bp_review_diastolic_above_mmhg >= self.bp_defer_diastolic_min_mmhg:
+            raise ValueError("the diastolic review threshold must be below the defer threshold")
+
+    @staticmethod
+    def source_of(name: str) -> str:
+        spec = next(f for f in fields(EligibilitySettings) if f.name == name)
+        return str(spec.metadata["source"])
+
+
+DEFAULT_SETTINGS = EligibilitySettings()
+
+
+# Plausible ranges: they catch typing errors (a missing digit), not clinical judgement.
+VITAL_RANGES: dict[str, tuple[int, int]] = {
+    "systolic_mmhg": (50, 300),
+    "diastolic_mmhg": (20, 200),
+    "heart_rate_bpm": (20, 250),
+    "spo2_pct": (50, 100),
+    "weight_kg": (1, 500),
+}
+
+
+def check_vital(name: str, value: float) -> None:
+    """Raise ValueError naming the field and its range when `value` is implausible."""
+    low, high = VITAL_RANGES[name]
+    whole = name != "weight_kg"
+    if whole and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ValueError(f"{name} must be a whole number from {low} to {high}")
+    if not math.isfinite(value) or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {kind} from {low} to {high}")
+
+
+@dataclass(frozen=True)
+class BaselineVitals:
+    systolic_mmhg: int
+    diastolic_mmhg: int
+    heart_rate_bpm: int
+    spo2_pct: int
+    weight_kg: float
+
+    def __post_init__(self) -> None:
+        for name in VITAL_RANGES:
+            check_vital(name, getattr(self, name))
+        if self.diastolic_mmhg >= self.systolic_mmhg:
+            raise ValueError("diastolic_mmhg must be below systolic_mmhg")
+
+
+@dataclass(frozen=True)
+class ScreeningInput:
+    answers: Mapping[str, Answer]
+    vitals: BaselineVitals | None = None
+    ymrs_total: int | None = None
+    ymrs_override_reason: str | None = None
+    pregnancy: PregnancyStatus | None = None
+    pregnancy_test_on: date | None = None
+    # From clinical.resistance; None when it was not evaluated (it is then not a finding).
+    resistance_meets: bool | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.answers) - set(CHECKLIST_BY_KEY)
+        if unknown:
+            raise ValueError(f"unknown checklist items: {', '.join(sorted(unknown))}")
+        if self.ymrs_total is not None and not 0 <= self.ymrs_total <= 60:
+            raise ValueError("ymrs_total must be from 0 to 60")
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str
+    kind: FindingKind
+    message: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    outcome: Outcome
+    findings: tuple[Finding, ...]
+    unanswered: tuple[Missing, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.unanswered
+
+
+def evaluate_eligibility(
+    entry: ScreeningInput,
+    *,
+    settings: EligibilitySettings = DEFAULT_SETTINGS,
+    limits: DosingLimits = DEFAULT_LIMITS,
+) -> EligibilityResult:
+    findings: list[Finding] = []
+    missing: list[Missing] = []
+    _check_items(entry.answers, findings, missing)
+    _check_vitals(entry.vitals, settings, limits, findings, missing)
+    _check_ymrs(entry, settings, findings, missing)
+    _check_pregnancy(entry, findings, missing)
+    if entry.resistance_meets is False:
+        findings.append(Finding(
+            "treatment_resistance", FindingKind.CAUTION,
+            "does not meet the ISBD 2025 definition of treatment resistance: the prescriber "
+            "documents why ketamine is considered", REF2))
+    return EligibilityResult(_outcome(findings, missing), tuple(findings), tuple(missing))
+
+
+def _outcome(findings: list[Finding], missing: list[Missing]) -> Outcome:
+    if missing:
+        return Outcome.INCOMPLETE
+    if any(f.kind.blocks for f in findings):
+        return Outcome.NOT_ELIGIBLE
+    return Outcome.ELIGIBLE_WITH_CAUTIONS if findings else Outcome.ELIGIBLE
+
+
+def _check_items(
+    answers: Mapping[str, Answer], findings: list[Finding], missing: list[Missing]
+) -> None:
+    for item in CHECKLIST:
+        answer = answers.get(item.key)
+        if answer is None or answer is Answer.UNKNOWN:
+            missing.append(Missing(item.key, item.question))
+        elif answer is item.flagged_by:
+            kind = {ItemKind.CONTRAINDICATION: FindingKind.CONTRAINDICATION,
+                    ItemKind.CAUTION: FindingKind.CAUTION,
+                    ItemKind.REQUIREMENT: FindingKind.REQUIREMENT_NOT_MET}[item.kind]
+            findings.append(Finding(item.key, kind, f"{item.question} {answer.value}: {item.why}",
+                                    item.source))
+
+
+def _check_vitals(
+    vitals: BaselineVitals | None,
+    settings: EligibilitySettings,
+    limits: DosingLimits,
+    findings: list[Finding],
+    missing: list[Missing],
+) -> None:
+    if vitals is None:
+        missing.append(Missing("vitals", "Baseline vital signs"))
+        return
+    bp = f"BP {vitals.systolic_mmhg}/{vitals.diastolic_mmhg} mmHg"
+    s = settings
+    if (vitals.systolic_mmhg >= s.bp_defer_systolic_min_mmhg
+            or vitals.diastolic_mmhg >= s.bp_defer_diastolic_min_mmhg):
+        findings.append(Finding(
+            "baseline_bp", FindingKind.CONTRAINDICATION,
+            f"{bp} is at or above {s.bp_defer_systolic_min_mmhg}/{s.bp_defer_diastolic_min_mmhg}: "
+            "defer and re-measure", s.source_of("bp_defer_systolic_min_mmhg")))
+    elif (vitals.systolic_mmhg > s.bp_review_systolic_above_mmhg
+            or vitals.diastolic_mmhg > s.bp_review_diastolic_above_mmhg):
+        findings.append(Finding(
+            "baseline_bp", FindingKind.CAUTION,
+            f"{bp} is above {s.bp_review_systolic_above_mmhg}/{s.bp_review_diastolic_above_mmhg}: "
+            "prescriber review before the first infusion",
+            s.source_of("bp_review_systolic_above_mmhg")))
+    if not limits.min_weight_kg <= vitals.weight_kg <= limits.max_weight_kg:
+        findings.append(Finding(
+            "weight", FindingKind.REQUIREMENT_NOT_MET,
+            f"weight {vitals.weight_kg:g} kg is outside the clinic dosing range "
+            f"{limits.min_weight_kg:g}-{limits.max_weight_kg:g} kg: no dose can be calculated",
+            "clinic dosing limits (ketaflow.dosing.limits)"))
+
+
+def _check_ymrs(
+    entry: ScreeningInput,
+    settings: EligibilitySettings,
+    findings: list[Finding],
+    missing: list[Missing],
+) -> None:
+    if entry.ymrs_total is None:
+        missing.append(Missing("ymrs", "Baseline YMRS"))
+        return
+    if entry.ymrs_total < settings.ymrs_hypomania_min:
+        return
+    text = (f"baseline YMRS {entry.ymrs_total} >= {settings.ymrs_hypomania_min}: possible "
+            "(hypo)mania")
+    reason = (entry.ymrs_override_reason or "").strip()
+    if reason:
+        findings.append(Finding("ymrs", FindingKind.CAUTION,
+                                f"{text}; the prescriber recorded a reason to proceed",
+                                settings.source_of("ymrs_hypomania_min")))
+    else:
+        findings.append(Finding("ymrs", FindingKind.CONTRAINDICATION,
+                                f"{text}: current (hypo)mania unless the prescriber records a "
+                                "reason", settings.source_of("ymrs_hypomania_min")))
+
+
+def _check_pregnancy(
+    entry: ScreeningInput, findings: list[Finding], missing: list[Missing]
+) -> None:
+    status = entry.pregnancy
+    if status is None:
+        missing.append(Missing("pregnancy", "Pregnancy and breastfeeding status"))
+    elif status is PregnancyStatus.NEGATIVE_TEST and entry.pregnancy_test_on is None:
+        missing.append(Missing("pregnancy_test_on", "Date of the negative pregnancy test"))
+    elif status is PregnancyStatus.PREGNANT:
+        findings.append(Finding("pregnancy", FindingKind.CONTRAINDICATION,
+                                "pregnant: ketamine treatment is not recommended in pregnancy",
+                                f"{SPRAVATO}; {APA_2017}"))
+    elif status is PregnancyStatus.BREASTFEEDING:
+        findings.append(Finding("pregnancy", FindingKind.CAUTION,
+                                "breastfeeding: ketamine passes into breast milk; weigh benefit "
+                                "and risk", SPRAVATO))

@@ -1,0 +1,71 @@
+"""Treatment courses and the history of their state changes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, Enum, Float, ForeignKey, Integer, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ketaflow.clinical.course_plan import CourseState, Frequency
+from ketaflow.db import Base, utcnow
+from ketaflow.dosing.limits import SaltForm
+from ketaflow.screening.models import Screening
+
+
+def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
+    return Enum(
+        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class TreatmentCourse(Base):
+    """One course: induction plan, dose and cap, state, and the baseline for the scales.
+
+    Planned dates are derived from (start_on, infusion_count, frequency, skip_weekends) by
+    `ketaflow.clinical.course_plan.planned_dates`, so they cannot drift from the plan.
+    """
+
+    __tablename__ = "treatment_courses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id"))
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"))
+    state: Mapped[CourseState] = mapped_column(_enum(CourseState))
+    infusion_count: Mapped[int] = mapped_column(Integer)
+    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency))
+    skip_weekends: Mapped[bool] = mapped_column(Boolean)
+    start_on: Mapped[date] = mapped_column(Date)
+    dose_mg_per_kg: Mapped[float] = mapped_column(Float)
+    max_dose_mg: Mapped[float] = mapped_column(Float)
+    salt_form: Mapped[SaltForm] = mapped_column(_enum(SaltForm, 16))
+    # The course baseline for rating scales (response = drop from baseline); assessments link
+    # to the course and are compared against the rating on or before this date.
+    baseline_on: Mapped[date | None] = mapped_column(Date, default=None)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id"), default=None)
+    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    screening: Mapped[Screening] = relationship(lazy="raise")
+    changes: Mapped[list[CourseStateChange]] = relationship(
+        back_populates="course", lazy="raise", order_by="CourseStateChange.id")
+
+
+class CourseStateChange(Base):
+    """Every state a course entered, who moved it and why (a stop always has a reason)."""
+
+    __tablename__ = "course_state_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("treatment_courses.id"), index=True)
+    from_state: Mapped[CourseState | None] = mapped_column(_enum(CourseState), default=None)
+    to_state: Mapped[CourseState] = mapped_column(_enum(CourseState))
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id"), default=None)
+
+    course: Mapped[TreatmentCourse] = relationship(back_populates="changes", lazy="raise")

@@ -1,0 +1,159 @@
+"""Treatment-course pages: the patient-page section, planning a course, the course page with its
+planned dates, state buttons and baseline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from ketaflow.auth.permissions import Permission, requires
+from ketaflow.clinical import course_plan
+from ketaflow.clinical.course_plan import CourseState, Frequency
+from ketaflow.courses import service
+from ketaflow.dosing.limits import DEFAULT_LIMITS
+from ketaflow.errors import KetaflowError, ValidationFailed
+from ketaflow.patients import sections
+from ketaflow.patients import service as patients
+from ketaflow.screening import forms
+from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+DB = Annotated[Session, Depends(get_db)]
+FORM = Annotated[forms.Form, Depends(forms.form_fields)]
+
+sections.register_section(
+    "courses/_patient_section.html", Permission.PATIENTS_CLINICAL_READ, order=30)
+
+NOTICES = {
+    "planned": "Course planned.",
+    "state": "Course state changed.",
+    "baseline": "Course baseline updated.",
+}
+# Short enough for a select on a tablet; the course page shows the full labels.
+SHORT_FREQUENCY_LABELS = {
+    Frequency.MON_WED_FRI: "Mon/Wed/Fri",
+    Frequency.MON_THU: "Mon/Thu",
+    Frequency.EVERY_2_DAYS: "Every 2 days",
+    Frequency.EVERY_3_DAYS: "Every 3 days",
+}
+STATE_LABELS = {
+    CourseState.ACTIVE: "Start or resume",
+    CourseState.MAINTENANCE: "Move to maintenance",
+    CourseState.PAUSED: "Pause",
+    CourseState.COMPLETED: "Complete",
+    CourseState.STOPPED: "Stop",
+}
+
+
+@router.get("/patients/{patient_id}/courses/_summary")
+@requires(Permission.PATIENTS_CLINICAL_READ)
+def summary_fragment(request: Request, db: DB, patient_id: int) -> Response:
+    summary = service.course_summary(db, audit_context(request), patient_id=patient_id)
+    return render(request, "courses/_summary.html", {"summary": summary, "patient_id": patient_id})
+
+
+def _plan_page(
+    request: Request, db: Session, patient_id: int, status_code: int = 200, **context: object
+) -> Response:
+    record = patients.read_patient(db, audit_context(request), patient_id=patient_id,
+                                   clinical=False)
+    readiness = service.course_readiness(db, patient_id=patient_id)
+    return render(request, "courses/form.html", {
+        "record": record, "readiness": readiness, "frequencies": list(Frequency),
+        "frequency_labels": SHORT_FREQUENCY_LABELS,
+        "limits": DEFAULT_LIMITS, "source": course_plan.SOURCE_INDUCTION, **context,
+    }, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/courses/new")
+@requires(Permission.COURSES_MANAGE)
+def plan_page(request: Request, db: DB, patient_id: int) -> Response:
+    defaults = {"infusion_count": "6", "frequency": Frequency.MON_WED_FRI.value,
+                "dose_mg_per_kg": "0.5", "max_dose_mg": f"{DEFAULT_LIMITS.soft_max_mg:g}",
+                "skip_weekends": "yes"}
+    return _plan_page(request, db, patient_id, form=defaults)
+
+
+@router.post("/patients/{patient_id}/courses")
+@requires(Permission.COURSES_MANAGE)
+def plan_course(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
+    try:
+        course = service.plan_course(db, audit_context(request), patient_id=patient_id,
+                                     entry=_course_entry(form))
+    except KetaflowError as exc:
+        if exc.status_code == 404:
+            raise
+        return _plan_page(request, db, patient_id, status_code=exc.status_code, form=form,
+                          error=exc.detail, error_field=exc.field)
+    return RedirectResponse(f"/courses/{course.id}?notice=planned", status_code=303)
+
+
+def _course_entry(form: forms.Form) -> service.CourseEntry:
+    count = forms.optional_int(form, "infusion_count", "Number of infusions")
+    dose = forms.optional_float(form, "dose_mg_per_kg", "Dose")
+    cap = forms.optional_float(form, "max_dose_mg", "Maximum dose")
+    frequency = forms.optional_choice(form, "frequency", Frequency, "frequency")
+    if count is None or dose is None or cap is None or frequency is None:
+        missing = next(name for name, value in (("infusion_count", count), ("frequency", frequency),
+                                                ("dose_mg_per_kg", dose), ("max_dose_mg", cap))
+                       if value is None)
+        raise ValidationFailed("this field is required", field=missing)
+    return service.CourseEntry(
+        start_on=forms.required_date(form, "start_on", "First infusion date"),
+        infusion_count=count, frequency=frequency, skip_weekends=form.get("skip_weekends") == "yes",
+        dose_mg_per_kg=dose, max_dose_mg=cap,
+        baseline_on=forms.optional_date(form, "baseline_on", "Baseline date"))
+
+
+def _course_page(
+    request: Request, db: Session, course_id: int, status_code: int = 200, **context: object
+) -> Response:
+    ctx = audit_context(request)
+    view = service.read_course(db, ctx, course_id=course_id)
+    record = patients.read_patient(db, ctx, patient_id=view.course.patient_id, clinical=False)
+    return render(request, "courses/view.html", {
+        "view": view, "record": record, "state_labels": STATE_LABELS,
+        "reason_required": course_plan.REASON_REQUIRED, **context,
+    }, status_code=status_code)
+
+
+@router.get("/courses/{course_id}")
+@requires(Permission.PATIENTS_CLINICAL_READ)
+def course_page(request: Request, db: DB, course_id: int, notice: str = "") -> Response:
+    return _course_page(request, db, course_id, notice=NOTICES.get(notice))
+
+
+@router.post("/courses/{course_id}/state")
+@requires(Permission.COURSES_MANAGE)
+def change_state(request: Request, db: DB, course_id: int, form: FORM) -> Response:
+    try:
+        target = forms.optional_choice(form, "state", CourseState, "course state")
+        if target is None:
+            raise ValidationFailed("choose a course state", field="state")
+        service.change_course_state(db, audit_context(request), course_id=course_id,
+                                    target=target, reason=form.get("reason"))
+    except KetaflowError as exc:
+        if exc.status_code == 404:
+            raise
+        return _course_page(request, db, course_id, status_code=exc.status_code,
+                            error=exc.detail, error_field=exc.field)
+    return RedirectResponse(f"/courses/{course_id}?notice=state", status_code=303)
+
+
+@router.post("/courses/{course_id}/baseline")
+@requires(Permission.COURSES_MANAGE)
+def set_baseline(request: Request, db: DB, course_id: int, form: FORM) -> Response:
+    try:
+        service.set_course_baseline(
+            db, audit_context(request), course_id=course_id,
+            baseline_on=forms.required_date(form, "baseline_on", "Baseline date"))
+    except KetaflowError as exc:
+        if exc.status_code == 404:
+            raise
+        return _course_page(request, db, course_id, status_code=exc.status_code,
+                            error=exc.detail, error_field=exc.field)
+    return RedirectResponse(f"/courses/{course_id}?notice=baseline", status_code=303)

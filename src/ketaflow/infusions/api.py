@@ -1,0 +1,212 @@
+"""Infusion sessions over the JSON API. Writes honour an `Idempotency-Key` header: a retried
+request (same key, same body) gets the stored response and is not applied twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from ketaflow.auth.permissions import Permission, requires
+from ketaflow.errors import ValidationFailed
+from ketaflow.infusions import service
+from ketaflow.infusions.models import Seriousness
+from ketaflow.infusions.rules import VitalsReading
+from ketaflow.infusions.schemas import (
+    AcknowledgeIn,
+    ActionIn,
+    AddendumIn,
+    AlertOut,
+    DischargeIn,
+    EventIn,
+    EventOut,
+    NoteOut,
+    OrderIn,
+    OrderOut,
+    PrechecksIn,
+    SessionCreate,
+    SessionOut,
+    VitalsIn,
+    VitalsOut,
+    VitalsResult,
+    session_out,
+)
+from ketaflow.infusions.service._common import now
+from ketaflow.web.deps import audit_context, get_db, require_principal
+
+router = APIRouter(prefix="/infusions", tags=["infusions"])
+DB = Annotated[Session, Depends(get_db)]
+IDEMPOTENCY = {"parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                               "schema": {"type": "string", "maxLength": 128}}]}
+
+
+def idempotent(request: Request, db: Session, body: BaseModel | None, status_code: int,
+               call: Callable[[], BaseModel]) -> JSONResponse:
+    """Run the write once per Idempotency-Key and answer with the stored response."""
+    principal = require_principal(request)
+    payload = None if body is None else body.model_dump(mode="json")
+    stored = service.run_once(
+        db, user_id=principal.user_id, key=request.headers.get("Idempotency-Key"),
+        request_fingerprint=service.fingerprint(request.method, request.url.path, payload),
+        status_code=status_code, call=lambda: call().model_dump(mode="json"))
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+def _session(db: Session, request: Request, session_id: int) -> SessionOut:
+    """The session after a write, as the API shows it (the write itself is audited)."""
+    return session_out(service.load_session(db, session_id), now())
+
+
+@router.post("/sessions", response_model=SessionOut, status_code=201, openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def open_session(request: Request, db: DB, body: SessionCreate) -> JSONResponse:
+    def call() -> SessionOut:
+        record = service.open_session(db, audit_context(request), course_id=body.course_id)
+        return _session(db, request, record.id)
+    return idempotent(request, db, body, 201, call)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut)
+@requires(Permission.INFUSIONS_RUN)
+def read_session(request: Request, db: DB, session_id: int) -> SessionOut:
+    record = service.get_session(db, audit_context(request), session_id=session_id)
+    return session_out(record, now())
+
+
+@router.post("/sessions/{session_id}/actions", response_model=SessionOut,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def session_action(request: Request, db: DB, session_id: int, body: ActionIn) -> JSONResponse:
+    def call() -> SessionOut:
+        service.apply_action(db, audit_context(request), session_id=session_id,
+                             action=body.action, reason=body.reason,
+                             rate_ml_per_h=body.rate_ml_per_h)
+        return _session(db, request, session_id)
+    return idempotent(request, db, body, 200, call)
+
+
+@router.post("/sessions/{session_id}/prechecks", response_model=SessionOut,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def update_prechecks(request: Request, db: DB, session_id: int,
+                     body: PrechecksIn) -> JSONResponse:
+    def call() -> SessionOut:
+        service.update_prechecks(db, audit_context(request), session_id=session_id,
+                                 changes=service.PrecheckChanges(**body.model_dump()))
+        return _session(db, request, session_id)
+    return idempotent(request, db, body, 200, call)
+
+
+@router.post("/sessions/{session_id}/order", response_model=OrderOut, status_code=201,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.ORDERS_SIGN)
+def sign_order(request: Request, db: DB, session_id: int, body: OrderIn) -> JSONResponse:
+    def call() -> OrderOut:
+        order = service.sign_order(db, audit_context(request), session_id=session_id,
+                                   order=service.OrderInput(**body.model_dump()))
+        return OrderOut.model_validate(order)
+    return idempotent(request, db, body, 201, call)
+
+
+@router.post("/sessions/{session_id}/vitals", response_model=VitalsResult, status_code=201,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def record_vitals(request: Request, db: DB, session_id: int, body: VitalsIn) -> JSONResponse:
+    def call() -> VitalsResult:
+        values = body.model_dump(exclude={"taken_at"})
+        outcome = service.record_vitals(
+            db, audit_context(request), session_id=session_id,
+            reading=VitalsReading(taken_at=body.taken_at or now(), **values))
+        return VitalsResult(vitals=VitalsOut.model_validate(outcome.vitals),
+                            alerts=[AlertOut.model_validate(a) for a in outcome.alerts])
+    return idempotent(request, db, body, 201, call)
+
+
+@router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_model=AlertOut,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def acknowledge_alert(request: Request, db: DB, session_id: int, alert_id: int,
+                      body: AcknowledgeIn) -> JSONResponse:
+    def call() -> AlertOut:
+        return AlertOut.model_validate(service.acknowledge_alert(
+            db, audit_context(request), session_id=session_id, alert_id=alert_id,
+            action_taken=body.action_taken))
+    return idempotent(request, db, body, 200, call)
+
+
+def _require(value: Any, field: str) -> Any:
+    if value is None:
+        raise ValidationFailed(f"{field} is required for this kind of event", field=field)
+    return value
+
+
+@router.post("/sessions/{session_id}/events", response_model=EventOut, status_code=201,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def record_event(request: Request, db: DB, session_id: int, body: EventIn) -> JSONResponse:
+    def call() -> EventOut:
+        ctx, at = audit_context(request), body.occurred_at
+        if body.kind == "side_effects":
+            row = service.record_side_effects(db, ctx, session_id=session_id, occurred_at=at,
+                                              answers=_require(body.answers, "answers"))
+        elif body.kind == "cadss6":
+            row = service.record_cadss6(db, ctx, session_id=session_id, occurred_at=at,
+                                        answers=_require(body.answers, "answers"))
+        elif body.kind == "rescue_medication":
+            row = service.give_rescue_medication(
+                db, ctx, session_id=session_id, occurred_at=at,
+                medication=_require(body.medication, "medication"),
+                dose_mg=_require(body.dose_mg, "dose_mg"), route=_require(body.route, "route"),
+                reason=_require(body.reason, "reason"))
+        else:
+            row = service.record_adverse_event(
+                db, ctx, session_id=session_id, occurred_at=at,
+                description=_require(body.description, "description"),
+                seriousness=body.seriousness or Seriousness.NON_SERIOUS, symptoms=body.symptoms)
+        return EventOut.model_validate(row)
+    return idempotent(request, db, body, 201, call)
+
+
+@router.post("/sessions/{session_id}/discharge", response_model=SessionOut,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def discharge(request: Request, db: DB, session_id: int, body: DischargeIn) -> JSONResponse:
+    def call() -> SessionOut:
+        service.discharge_patient(db, audit_context(request), session_id=session_id,
+                                  form=service.DischargeForm(**body.model_dump()))
+        return _session(db, request, session_id)
+    return idempotent(request, db, body, 200, call)
+
+
+@router.post("/sessions/{session_id}/note", response_model=NoteOut, openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def draft_note(request: Request, db: DB, session_id: int) -> JSONResponse:
+    def call() -> NoteOut:
+        return NoteOut.model_validate(service.draft_note(db, audit_context(request),
+                                                         session_id=session_id))
+    return idempotent(request, db, None, 200, call)
+
+
+@router.post("/sessions/{session_id}/note/sign", response_model=NoteOut,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.ORDERS_SIGN)
+def sign_note(request: Request, db: DB, session_id: int) -> JSONResponse:
+    def call() -> NoteOut:
+        return NoteOut.model_validate(service.sign_note(db, audit_context(request),
+                                                        session_id=session_id))
+    return idempotent(request, db, None, 200, call)
+
+
+@router.post("/sessions/{session_id}/note/addenda", response_model=NoteOut, status_code=201,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def add_addendum(request: Request, db: DB, session_id: int, body: AddendumIn) -> JSONResponse:
+    def call() -> NoteOut:
+        return NoteOut.model_validate(service.add_addendum(
+            db, audit_context(request), session_id=session_id, text=body.text))
+    return idempotent(request, db, body, 201, call)

@@ -1,0 +1,1 @@
+"""Controlled-substance ledger (persistence and service over `ketaflow.infusions.rules.ledger`)."""

@@ -1,0 +1,111 @@
+"""Demo infusion sessions for `make run`: two completed sessions on each of the first active
+courses, and one session in progress today, all built through the services."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.service import AuditContext
+from ketaflow.auth.models import StaffUser
+from ketaflow.clinical.course_plan import CourseState
+from ketaflow.config import Role
+from ketaflow.courses.models import TreatmentCourse
+from ketaflow.infusions import service
+from ketaflow.infusions.controlled import service as ledger
+from ketaflow.infusions.rules import EntryKind, PregnancyTest, SessionAction, VitalsReading
+from ketaflow.infusions.service._common import clock_at, now
+
+DEMO_LOT = "DEMO-KET-001"
+_ALDRETE = {"activity": 2, "respiration": 2, "circulation": 2, "consciousness": 2,
+            "oxygen_saturation": 2}
+_PADSS = {"vital_signs": 2, "activity_mental_status": 2, "pain_nausea_vomiting": 2,
+          "intake_output": 2}
+# (minutes from start, SBP, DBP, HR): the usual rise to a peak near 40 minutes.
+_CURVE = ((10, 128, 82, 76), (20, 134, 86, 78), (30, 139, 88, 80), (40, 144, 90, 82),
+          (55, 136, 86, 78), (70, 130, 82, 74), (85, 126, 80, 72), (101, 124, 79, 70))
+
+
+def _ctx(db: Session, role: Role, base: AuditContext) -> AuditContext:
+    user = db.scalar(select(StaffUser).where(StaffUser.role == role).order_by(StaffUser.id))
+    if user is None:
+        return base
+    return base.as_user(user.id, user.username, role.value)
+
+
+def _vitals(db: Session, ctx: AuditContext, session_id: int, at: datetime,
+            sbp: float, dbp: float, hr: float) -> None:
+    with clock_at(at):
+        service.record_vitals(db, ctx, session_id=session_id, reading=VitalsReading(
+            at, sbp_mmhg=sbp, dbp_mmhg=dbp, hr_bpm=hr, spo2_percent=98, rr_per_min=14,
+            rass=0 if hr < 80 else -1))
+
+
+def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: int,
+         opened: datetime, *, finish: bool) -> int:
+    with clock_at(opened):
+        record = service.open_session(db, nurse, course_id=course_id)
+        service.apply_action(db, nurse, session_id=record.id,
+                             action=SessionAction.BEGIN_PRECHECKS)
+        service.update_prechecks(db, nurse, session_id=record.id, changes=service.PrecheckChanges(
+            identity_confirmed=True, consent_current=True, fasting_confirmed=True,
+            escort_confirmed=True, transport_confirmed=True, self_report_done=True,
+            pregnancy_test=PregnancyTest.NOT_APPLICABLE))
+        service.record_vitals(db, nurse, session_id=record.id, reading=VitalsReading(
+            opened, sbp_mmhg=124, dbp_mmhg=80, hr_bpm=72, spo2_percent=98))
+        order = service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
+            drug="ketamine hydrochloride (as base)", lot_number=DEMO_LOT,
+            expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0))
+    start = opened + timedelta(minutes=10)
+    with clock_at(start):
+        service.apply_action(db, nurse, session_id=record.id, action=SessionAction.START)
+        ledger.record_entry(db, nurse, entry=ledger.EntryInput(
+            EntryKind.DRAWN, DEMO_LOT, order.dose_mg, session_id=record.id))
+    for minutes, sbp, dbp, hr in _CURVE if finish else _CURVE[:2]:
+        if start + timedelta(minutes=minutes) > now():
+            break
+        if minutes == 55:
+            with clock_at(start + timedelta(minutes=41)):
+                service.apply_action(db, nurse, session_id=record.id, action=SessionAction.STOP)
+                service.apply_action(db, nurse, session_id=record.id,
+                                     action=SessionAction.BEGIN_OBSERVATION)
+                service.record_cadss6(db, nurse, session_id=record.id, answers={
+                    "slow_motion": 1, "unreality": 2, "body_disconnection": 1,
+                    "body_change": 1, "spacing_out": 2, "observer_item_22": 1})
+                ledger.record_entry(db, nurse, entry=ledger.EntryInput(
+                    EntryKind.ADMINISTERED, DEMO_LOT, order.dose_mg, session_id=record.id))
+        _vitals(db, nurse, record.id, start + timedelta(minutes=minutes), sbp, dbp, hr)
+    if finish:
+        with clock_at(start + timedelta(minutes=103)):
+            service.discharge_patient(db, nurse, session_id=record.id,
+                                      form=service.DischargeForm(_ALDRETE, _PADSS, True, True))
+            service.draft_note(db, nurse, session_id=record.id)
+            service.sign_note(db, prescriber, session_id=record.id)
+    return record.id
+
+
+def seed_sessions(db: Session, ctx: AuditContext, *, courses: int = 3) -> list[int]:
+    """Completed sessions 7 and 3 days ago on the first active courses, and one in progress
+    (started 25 minutes ago) on the first. Returns the session ids; nothing without courses."""
+    found = list(db.scalars(select(TreatmentCourse).where(
+        TreatmentCourse.state == CourseState.ACTIVE).order_by(TreatmentCourse.id)
+        .limit(courses)))
+    if not found:
+        return []
+    nurse, prescriber = _ctx(db, Role.NURSE, ctx), _ctx(db, Role.PRESCRIBER, ctx)
+    current = now()
+    with clock_at(current - timedelta(days=8)):
+        ledger.record_entry(db, nurse, entry=ledger.EntryInput(
+            EntryKind.RECEIVED, DEMO_LOT, 2000, drug="ketamine (base)",
+            concentration_mg_per_ml=1.0, expiry_date=(current + timedelta(days=365)).date()))
+    ids = []
+    for course in found:
+        for days in (7, 3):
+            opened = (current - timedelta(days=days)).replace(hour=9, minute=0, second=0,
+                                                              microsecond=0)
+            ids.append(_run(db, nurse, prescriber, course.id, opened, finish=True))
+    ids.append(_run(db, nurse, prescriber, found[0].id, current - timedelta(minutes=35),
+                    finish=False))
+    return ids

@@ -1,0 +1,66 @@
+"""Reading the chair-side forms: text fields to typed values, refusing what is not a number
+with a message naming the field (never echoing the value)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from starlette.datastructures import FormData
+
+from ketaflow.errors import ValidationFailed
+
+Form = Mapping[str, object] | FormData
+
+
+def text(form: Form, name: str) -> str | None:
+    value = form.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def number(form: Form, name: str, *, required: bool = False) -> float | None:
+    raw = text(form, name)
+    if raw is None:
+        if required:
+            raise ValidationFailed(f"{name} is required", field=name)
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a number", field=name) from None
+    if not math.isfinite(value):
+        raise ValidationFailed(f"{name} must be a number", field=name)
+    return value
+
+
+def integer(form: Form, name: str, *, required: bool = False) -> int | None:
+    value = number(form, name, required=required)
+    if value is None:
+        return None
+    if not value.is_integer():
+        raise ValidationFailed(f"{name} must be a whole number", field=name)
+    return int(value)
+
+
+def checked(form: Form, name: str) -> bool:
+    return text(form, name) in ("on", "true", "1", "yes")
+
+
+def answers(form: Form, prefix: str, item_ids: Iterable[str]) -> dict[str, int]:
+    """Scale answers from selects named `prefix.item_id`; unanswered items are left out so the
+    scoring engine names the first missing one."""
+    found = {}
+    for item_id in item_ids:
+        value = integer(form, f"{prefix}.{item_id}")
+        if value is not None:
+            found[item_id] = value
+    return found
+
+
+def day(form: Form, name: str) -> date:
+    raw = text(form, name)
+    try:
+        return date.fromisoformat(raw or "")
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a date (YYYY-MM-DD)", field=name) from None

@@ -1,0 +1,252 @@
+"""Chair-side pages: the session page with its forms, the board, the printable summary and PDF.
+
+Every form posts back here and redirects to the session page (post/redirect/get). A refused form
+re-renders the page with the message and the entered values, status 422; nothing already saved
+is touched because the request's transaction is rolled back first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from ketaflow.auth.permissions import Permission, public, requires
+from ketaflow.errors import KetaflowError, ValidationFailed
+from ketaflow.infusions import forms, service
+from ketaflow.infusions.formulary import DEFAULT_FORMULARY
+from ketaflow.infusions.models import Seriousness
+from ketaflow.infusions.pdf import summary_pdf, summary_rows
+from ketaflow.infusions.rules import (
+    RED_FLAG_SYMPTOMS,
+    PregnancyTest,
+    SessionAction,
+    VitalsReading,
+)
+from ketaflow.scales import get_instrument
+from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.templating import render
+
+router = APIRouter(prefix="/infusions", include_in_schema=False)
+DB = Annotated[Session, Depends(get_db)]
+CSS = (Path(__file__).parent / "templates" / "infusions" / "chair.css").read_text()
+INSTRUMENTS = {key: get_instrument(key) for key in ("side-effects", "cadss6", "aldrete", "padss")}
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+FORM = Annotated[FormData, Depends(form_data)]
+
+
+def _chair(request: Request, db: Session, session_id: int, *, status_code: int = 200,
+           **context: Any) -> Response:
+    view = service.chair_view(db, audit_context(request), session_id=session_id)
+    return render(request, "infusions/chair.html", {
+        "view": view, "record": view.record, "instruments": INSTRUMENTS,
+        "formulary": DEFAULT_FORMULARY, "symptoms": RED_FLAG_SYMPTOMS,
+        "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary),
+        "form": context.pop("form", {}), **context}, status_code=status_code)
+
+
+def _post(request: Request, db: Session, session_id: int, form: FormData, anchor: str,
+          apply: Callable[[Any], object]) -> Response:
+    try:
+        apply(audit_context(request))
+    except KetaflowError as exc:
+        db.rollback()
+        return _chair(request, db, session_id, status_code=422, error=exc.detail,
+                      error_field=exc.field, form=form)
+    return RedirectResponse(f"/infusions/sessions/{session_id}#{anchor}", status_code=303)
+
+
+@router.get("/assets/chair.css")
+@public
+def stylesheet() -> Response:
+    return Response(CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("")
+@requires(Permission.INFUSIONS_RUN)
+def board(request: Request, db: DB) -> Response:
+    rows = service.chair_board(db, audit_context(request))
+    return render(request, "infusions/board.html", {"rows": rows})
+
+
+@router.post("/courses/{course_id}/sessions")
+@requires(Permission.INFUSIONS_RUN)
+def open_session(request: Request, db: DB, course_id: int) -> Response:
+    record = service.open_session(db, audit_context(request), course_id=course_id)
+    return RedirectResponse(f"/infusions/sessions/{record.id}", status_code=303)
+
+
+@router.get("/sessions/{session_id}")
+@requires(Permission.INFUSIONS_RUN)
+def chair(request: Request, db: DB, session_id: int) -> Response:
+    return _chair(request, db, session_id)
+
+
+@router.post("/sessions/{session_id}/action")
+@requires(Permission.INFUSIONS_RUN)
+def action(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    def apply(ctx: Any) -> object:
+        try:
+            chosen = SessionAction(forms.text(form, "action") or "")
+        except ValueError:
+            raise ValidationFailed("choose an action", field="action") from None
+        return service.apply_action(db, ctx, session_id=session_id, action=chosen,
+                                    reason=forms.text(form, "reason"),
+                                    rate_ml_per_h=forms.number(form, "rate_ml_per_h"))
+    return _post(request, db, session_id, form, "actions", apply)
+
+
+@router.post("/sessions/{session_id}/prechecks")
+@requires(Permission.INFUSIONS_RUN)
+def prechecks(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    def apply(ctx: Any) -> object:
+        pregnancy = forms.text(form, "pregnancy_test")
+        changes = service.PrecheckChanges(
+            **{name: forms.checked(form, name) for name in (
+                "identity_confirmed", "consent_current", "fasting_confirmed",
+                "escort_confirmed", "transport_confirmed", "self_report_done")},
+            pregnancy_test=PregnancyTest(pregnancy) if pregnancy else None,
+            bp_reviewed=True if forms.checked(form, "bp_reviewed") else None)
+        return service.update_prechecks(db, ctx, session_id=session_id, changes=changes)
+    return _post(request, db, session_id, form, "prechecks", apply)
+
+
+@router.post("/sessions/{session_id}/order")
+@requires(Permission.ORDERS_SIGN)
+def sign_order(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    def apply(ctx: Any) -> object:
+        return service.sign_order(db, ctx, session_id=session_id, order=service.OrderInput(
+            drug=forms.text(form, "drug") or "", lot_number=forms.text(form, "lot_number") or "",
+            expiry_date=forms.day(form, "expiry_date"),
+            concentration_mg_per_ml=forms.number(form, "concentration_mg_per_ml",
+                                                 required=True) or 0.0,
+            duration_min=forms.number(form, "duration_min") or 40.0,
+            dose_mg_per_kg=forms.number(form, "dose_mg_per_kg"),
+            override_reason=forms.text(form, "override_reason")))
+    return _post(request, db, session_id, form, "order", apply)
+
+
+@router.post("/sessions/{session_id}/vitals")
+@requires(Permission.INFUSIONS_RUN)
+def vitals(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    def apply(ctx: Any) -> object:
+        reading = VitalsReading(
+            taken_at=service.now(), sbp_mmhg=forms.number(form, "sbp_mmhg"),
+            dbp_mmhg=forms.number(form, "dbp_mmhg"), hr_bpm=forms.number(form, "hr_bpm"),
+            spo2_percent=forms.number(form, "spo2_percent"),
+            rr_per_min=forms.number(form, "rr_per_min"), rass=forms.integer(form, "rass"))
+        return service.record_vitals(db, ctx, session_id=session_id, reading=reading)
+    return _post(request, db, session_id, form, "vitals", apply)
+
+
+@router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge")
+@requires(Permission.INFUSIONS_RUN)
+def acknowledge(request: Request, db: DB, session_id: int, alert_id: int,
+                form: FORM) -> Response:
+    return _post(request, db, session_id, form, "alerts", lambda ctx: service.acknowledge_alert(
+        db, ctx, session_id=session_id, alert_id=alert_id,
+        action_taken=forms.text(form, "action_taken") or ""))
+
+
+@router.post("/sessions/{session_id}/side-effects")
+@requires(Permission.INFUSIONS_RUN)
+def side_effects(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    ids = [item.id for item in INSTRUMENTS["side-effects"].items]
+    return _post(request, db, session_id, form, "events", lambda ctx: service.record_side_effects(
+        db, ctx, session_id=session_id, answers=forms.answers(form, "se", ids)))
+
+
+@router.post("/sessions/{session_id}/cadss6")
+@requires(Permission.INFUSIONS_RUN)
+def cadss6(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    ids = [item.id for item in INSTRUMENTS["cadss6"].items]
+    return _post(request, db, session_id, form, "events", lambda ctx: service.record_cadss6(
+        db, ctx, session_id=session_id, answers=forms.answers(form, "cadss", ids)))
+
+
+@router.post("/sessions/{session_id}/rescue")
+@requires(Permission.INFUSIONS_RUN)
+def rescue(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    return _post(request, db, session_id, form, "events",
+                 lambda ctx: service.give_rescue_medication(
+                     db, ctx, session_id=session_id,
+                     medication=forms.text(form, "medication") or "",
+                     dose_mg=forms.number(form, "dose_mg", required=True) or 0.0,
+                     route=forms.text(form, "route") or "",
+                     reason=forms.text(form, "reason") or ""))
+
+
+@router.post("/sessions/{session_id}/adverse-event")
+@requires(Permission.INFUSIONS_RUN)
+def adverse_event(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    seriousness = (Seriousness.SERIOUS if forms.checked(form, "serious")
+                   else Seriousness.NON_SERIOUS)
+    symptoms = [key for key in RED_FLAG_SYMPTOMS if forms.checked(form, f"symptom.{key}")]
+    return _post(request, db, session_id, form, "events",
+                 lambda ctx: service.record_adverse_event(
+                     db, ctx, session_id=session_id,
+                     description=forms.text(form, "description") or "",
+                     seriousness=seriousness, symptoms=symptoms))
+
+
+@router.post("/sessions/{session_id}/discharge")
+@requires(Permission.INFUSIONS_RUN)
+def discharge(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    aldrete = [item.id for item in INSTRUMENTS["aldrete"].items]
+    padss = [item.id for item in INSTRUMENTS["padss"].items if item.fixed_score is None]
+    return _post(request, db, session_id, form, "discharge",
+                 lambda ctx: service.discharge_patient(
+                     db, ctx, session_id=session_id, form=service.DischargeForm(
+                         aldrete_answers=forms.answers(form, "aldrete", aldrete),
+                         padss_answers=forms.answers(form, "padss", padss),
+                         escort_confirmed=forms.checked(form, "escort_confirmed"),
+                         no_driving_advice_given=forms.checked(form, "no_driving_advice_given"),
+                         override_reason=forms.text(form, "override_reason"))))
+
+
+@router.post("/sessions/{session_id}/note")
+@requires(Permission.INFUSIONS_RUN)
+def draft_note(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    return _post(request, db, session_id, form, "note",
+                 lambda ctx: service.draft_note(db, ctx, session_id=session_id))
+
+
+@router.post("/sessions/{session_id}/note/sign")
+@requires(Permission.ORDERS_SIGN)
+def sign_note(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    return _post(request, db, session_id, form, "note",
+                 lambda ctx: service.sign_note(db, ctx, session_id=session_id))
+
+
+@router.post("/sessions/{session_id}/note/addenda")
+@requires(Permission.INFUSIONS_RUN)
+def addendum(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    return _post(request, db, session_id, form, "note", lambda ctx: service.add_addendum(
+        db, ctx, session_id=session_id, text=forms.text(form, "text") or ""))
+
+
+@router.get("/sessions/{session_id}/summary")
+@requires(Permission.INFUSIONS_RUN)
+def summary(request: Request, db: DB, session_id: int) -> Response:
+    view = service.chair_view(db, audit_context(request), session_id=session_id)
+    return render(request, "infusions/summary.html", {
+        "view": view, "rows": summary_rows(view.summary)})
+
+
+@router.get("/sessions/{session_id}/summary.pdf")
+@requires(Permission.INFUSIONS_RUN)
+def summary_as_pdf(request: Request, db: DB, session_id: int) -> Response:
+    view = service.chair_view(db, audit_context(request), session_id=session_id)
+    content = summary_pdf(view.summary, mrn=view.mrn, generated_at=view.now)
+    return Response(content, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="session-{session_id}-summary.pdf"'})

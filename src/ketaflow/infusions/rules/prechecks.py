@@ -1,0 +1,133 @@
+"""Pre-checks before the pump starts, the pre-infusion blood-pressure gate and the signed order.
+
+`missing_prechecks` lists everything still blocking the start, each with the field to fix, so
+the chair-side page can show the whole list at once rather than one refusal at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from ketaflow.infusions.rules.problems import Problem
+from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings
+from ketaflow.infusions.rules.vitals import VitalsReading
+
+
+class BpGate(StrEnum):
+    OK = "ok"
+    REVIEW = "review"  # prescriber review before start
+    DEFER = "defer"    # do not start today
+
+
+class PregnancyTest(StrEnum):
+    NOT_APPLICABLE = "not_applicable"
+    NOT_DONE = "not_done"
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+
+
+def bp_gate(sbp_mmhg: float, dbp_mmhg: float,
+            settings: InfusionSettings = DEFAULT_SETTINGS) -> BpGate:
+    """Spravato >140/90 guide (review); 160/100 common practice (defer)."""
+    if (sbp_mmhg >= settings.precheck_defer_sbp_min_mmhg
+            or dbp_mmhg >= settings.precheck_defer_dbp_min_mmhg):
+        return BpGate.DEFER
+    if (sbp_mmhg > settings.precheck_review_sbp_above_mmhg
+            or dbp_mmhg > settings.precheck_review_dbp_above_mmhg):
+        return BpGate.REVIEW
+    return BpGate.OK
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    """The prescriber's order as it must stand, signed, before the pump starts."""
+
+    drug: str
+    lot_number: str
+    expiry_date: date | None
+    concentration_mg_per_ml: float | None
+    dose_mg: float | None
+    rate_ml_per_h: float | None
+    signed: bool
+
+
+def order_problems(order: OrderDetails | None, today: date) -> list[Problem]:
+    if order is None:
+        return [Problem("order", "no order: a prescriber must write and sign one")]
+    problems = [Problem(name, f"order {name} is missing")
+                for name in ("drug", "lot_number") if not getattr(order, name).strip()]
+    if order.expiry_date is None:
+        problems.append(Problem("expiry_date", "order expiry_date is missing"))
+    elif order.expiry_date < today:
+        problems.append(Problem("expiry_date", "the lot has expired: use another lot"))
+    for name in ("concentration_mg_per_ml", "dose_mg", "rate_ml_per_h"):
+        value = getattr(order, name)
+        if value is None or not math.isfinite(value) or value <= 0:
+            problems.append(Problem(name, f"order {name} must be a positive number"))
+    if not order.signed:
+        problems.append(Problem("order", "the order is not signed by a prescriber"))
+    return problems
+
+
+@dataclass(frozen=True)
+class PrecheckInput:
+    identity_confirmed: bool = False
+    consent_current: bool = False
+    fasting_confirmed: bool = False
+    escort_confirmed: bool = False
+    transport_confirmed: bool = False
+    pregnancy_test: PregnancyTest = PregnancyTest.NOT_DONE
+    pre_infusion_vitals: VitalsReading | None = None
+    bp_review_by_prescriber: bool = False
+    self_report_done: bool = False
+    unacknowledged_alerts: int = 0
+    order: OrderDetails | None = None
+
+
+_CONFIRMATIONS = (
+    ("identity_confirmed", "patient identity not confirmed (two identifiers)"),
+    ("consent_current", "consent is not current"),
+    ("fasting_confirmed", "fasting not confirmed"),
+    ("escort_confirmed", "responsible adult escort not confirmed"),
+    ("transport_confirmed", "transport home not confirmed (no driving until the next day)"),
+    ("self_report_done", "today's self-report is not done"),
+)
+
+
+def _bp_problems(checks: PrecheckInput, settings: InfusionSettings) -> list[Problem]:
+    vitals = checks.pre_infusion_vitals
+    if vitals is None or not vitals.has_bp:
+        return [Problem("pre_infusion_vitals", "pre-infusion blood pressure not recorded")]
+    gate = bp_gate(vitals.sbp_mmhg, vitals.dbp_mmhg, settings)  # type: ignore[arg-type]
+    if gate is BpGate.DEFER:
+        return [Problem("pre_infusion_vitals",
+                        f"pre-infusion BP at or above {settings.precheck_defer_sbp_min_mmhg}/"
+                        f"{settings.precheck_defer_dbp_min_mmhg} mmHg: defer the infusion")]
+    if gate is BpGate.REVIEW and not checks.bp_review_by_prescriber:
+        return [Problem("bp_review_by_prescriber",
+                        f"pre-infusion BP above {settings.precheck_review_sbp_above_mmhg}/"
+                        f"{settings.precheck_review_dbp_above_mmhg} mmHg: prescriber review "
+                        "needed before start")]
+    return []
+
+
+def missing_prechecks(
+    checks: PrecheckInput, *, today: date, settings: InfusionSettings = DEFAULT_SETTINGS
+) -> tuple[Problem, ...]:
+    """Everything that still blocks the start; empty when the pump may start."""
+    problems = [Problem(name, message) for name, message in _CONFIRMATIONS
+                if not getattr(checks, name)]
+    if checks.pregnancy_test is PregnancyTest.NOT_DONE:
+        problems.append(Problem("pregnancy_test", "pregnancy test not recorded (or mark it not "
+                                                  "applicable)"))
+    elif checks.pregnancy_test is PregnancyTest.POSITIVE:
+        problems.append(Problem("pregnancy_test", "pregnancy test positive: do not start"))
+    problems += _bp_problems(checks, settings)
+    if checks.unacknowledged_alerts > 0:
+        problems.append(Problem("alerts", f"{checks.unacknowledged_alerts} alert(s) not "
+                                          "acknowledged"))
+    problems += order_problems(checks.order, today)
+    return tuple(problems)

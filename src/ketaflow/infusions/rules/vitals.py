@@ -1,0 +1,212 @@
+"""Vital-sign readings: refusing impossible values, and alerts against the clinic thresholds.
+
+Sedation is charted with the Richmond Agitation-Sedation Scale (RASS, Sessler et al., Am J Respir
+Crit Care Med 2002;166:1338): integers from -5 (unarousable) to +4 (combative), 0 = alert and
+calm. Every field is optional, so a pulse-oximeter-only reading can be charted, but blood
+pressure is systolic and diastolic together and a reading must hold at least one value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from ketaflow.infusions.rules.problems import RuleError
+from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings
+
+RASS_MIN, RASS_MAX = -5, 4
+RASS_UNAROUSABLE = -5
+
+# Limits of what a living, monitored adult can show; outside them the entry is a typo or a
+# misplaced probe, so it is refused rather than charted.
+PLAUSIBLE: dict[str, tuple[float, float, str]] = {
+    "sbp_mmhg": (50, 300, "mmHg"),
+    "dbp_mmhg": (20, 200, "mmHg"),
+    "hr_bpm": (20, 250, "bpm"),
+    "spo2_percent": (50, 100, "%"),
+    "rr_per_min": (4, 60, "/min"),
+}
+
+
+@dataclass(frozen=True)
+class VitalsReading:
+    taken_at: datetime
+    sbp_mmhg: float | None = None
+    dbp_mmhg: float | None = None
+    hr_bpm: float | None = None
+    spo2_percent: float | None = None
+    rr_per_min: float | None = None
+    rass: int | None = None
+
+    @property
+    def has_bp(self) -> bool:
+        return self.sbp_mmhg is not None and self.dbp_mmhg is not None
+
+    @property
+    def is_scheduled_set(self) -> bool:
+        """BP and heart rate: what the every-10-minute schedule asks for."""
+        return self.has_bp and self.hr_bpm is not None
+
+
+class AlertLevel(StrEnum):
+    """REVIEW: tell the prescriber; HOLD: pause the infusion until the prescriber decides;
+    STOP: stop the infusion and treat."""
+
+    REVIEW = "review"
+    HOLD = "hold"
+    STOP = "stop"
+
+    @property
+    def rank(self) -> int:
+        return (AlertLevel.REVIEW, AlertLevel.HOLD, AlertLevel.STOP).index(self)
+
+
+@dataclass(frozen=True)
+class VitalsAlert:
+    level: AlertLevel
+    code: str
+    field: str
+    message: str
+
+
+def _check_number(name: str, value: float) -> None:
+    low, high, unit = PLAUSIBLE[name]
+    if isinstance(value, bool) or not math.isfinite(value):
+        raise RuleError(f"{name} must be a number", field=name)
+    if value < 0:
+        raise RuleError(f"{name} cannot be negative", field=name)
+    if not low <= value <= high:
+        raise RuleError(f"{name} must be between {low:g} and {high:g} {unit}", field=name)
+
+
+def _check_values(reading: VitalsReading) -> None:
+    if (reading.sbp_mmhg is None) != (reading.dbp_mmhg is None):
+        missing = "dbp_mmhg" if reading.dbp_mmhg is None else "sbp_mmhg"
+        raise RuleError("blood pressure needs both systolic and diastolic", field=missing)
+    values = {spec.name: getattr(reading, spec.name) for spec in fields(reading)}
+    if all(values[name] is None for name in (*PLAUSIBLE, "rass")):
+        raise RuleError("a reading needs at least one value", field="sbp_mmhg")
+    if reading.rass is not None and (
+            isinstance(reading.rass, bool) or reading.rass not in range(RASS_MIN, RASS_MAX + 1)):
+        raise RuleError(f"rass must be an integer from {RASS_MIN} to +{RASS_MAX}", field="rass")
+    if reading.hr_bpm == 0 and reading.rass != RASS_UNAROUSABLE:
+        # Asystole with a patient who answers is a lead off, not a rhythm.
+        raise RuleError("hr_bpm 0 cannot be recorded for a conscious patient", field="hr_bpm")
+    for name in PLAUSIBLE:
+        value = values[name]
+        if value is not None and not (name == "hr_bpm" and value == 0):
+            _check_number(name, value)
+    if reading.has_bp and reading.dbp_mmhg >= reading.sbp_mmhg:  # type: ignore[operator]
+        raise RuleError("dbp_mmhg must be below sbp_mmhg", field="dbp_mmhg")
+
+
+def validate_reading(
+    reading: VitalsReading,
+    *,
+    session_opened_at: datetime,
+    now: datetime,
+    settings: InfusionSettings = DEFAULT_SETTINGS,
+) -> None:
+    """Raise RuleError naming the field if the reading is impossible or timed outside it."""
+    if reading.taken_at < session_opened_at:
+        raise RuleError("taken_at is before the session was opened", field="taken_at")
+    if reading.taken_at > now + timedelta(seconds=settings.future_tolerance_s):
+        raise RuleError("taken_at is in the future", field="taken_at")
+    _check_values(reading)
+
+
+def _severe_bp(reading: VitalsReading | None, settings: InfusionSettings) -> bool:
+    return reading is not None and reading.has_bp and (
+        reading.sbp_mmhg >= settings.hold_sbp_min_mmhg  # type: ignore[operator]
+        or reading.dbp_mmhg >= settings.hold_dbp_min_mmhg)  # type: ignore[operator]
+
+
+def _bp_alerts(reading: VitalsReading, previous_bp: VitalsReading | None,
+               settings: InfusionSettings) -> list[VitalsAlert]:
+    if not reading.has_bp:
+        return []
+    limit = f"{settings.hold_sbp_min_mmhg}/{settings.hold_dbp_min_mmhg} mmHg"
+    if _severe_bp(reading, settings):
+        if _severe_bp(previous_bp, settings):
+            return [VitalsAlert(AlertLevel.HOLD, "bp-severe-repeat", "sbp_mmhg",
+                                f"BP at or above {limit} on a repeat reading: hold the infusion "
+                                "and call the prescriber")]
+        return [VitalsAlert(AlertLevel.REVIEW, "bp-severe-repeat-now", "sbp_mmhg",
+                            f"BP at or above {limit}: repeat the reading now")]
+    if (reading.sbp_mmhg >= settings.review_sbp_min_mmhg  # type: ignore[operator]
+            or reading.dbp_mmhg >= settings.review_dbp_min_mmhg):  # type: ignore[operator]
+        return [VitalsAlert(AlertLevel.REVIEW, "bp-high", "sbp_mmhg",
+                            f"BP at or above {settings.review_sbp_min_mmhg}/"
+                            f"{settings.review_dbp_min_mmhg} mmHg: prescriber review")]
+    return []
+
+
+def _spo2_alerts(reading: VitalsReading, settings: InfusionSettings) -> list[VitalsAlert]:
+    spo2 = reading.spo2_percent
+    if spo2 is None:
+        return []
+    if spo2 < settings.stop_spo2_below_percent:
+        return [VitalsAlert(AlertLevel.STOP, "spo2-low", "spo2_percent",
+                            f"SpO2 below {settings.stop_spo2_below_percent}%: stop the infusion, "
+                            "support the airway, call the prescriber")]
+    if spo2 < settings.review_spo2_below_percent:
+        return [VitalsAlert(AlertLevel.REVIEW, "spo2-borderline", "spo2_percent",
+                            f"SpO2 below {settings.review_spo2_below_percent}%: prescriber review")]
+    return []
+
+
+def _band_alerts(reading: VitalsReading, settings: InfusionSettings) -> list[VitalsAlert]:
+    alerts = []
+    bands = (
+        ("hr_bpm", reading.hr_bpm, settings.review_hr_below_bpm, settings.review_hr_above_bpm,
+         "heart rate", "bpm"),
+        ("rr_per_min", reading.rr_per_min, settings.review_rr_below_per_min,
+         settings.review_rr_above_per_min, "respiratory rate", "/min"),
+    )
+    for name, value, below, above, label, unit in bands:
+        if value is not None and not below <= value <= above:
+            alerts.append(VitalsAlert(AlertLevel.REVIEW, f"{name.split('_')[0]}-out-of-band", name,
+                                      f"{label} outside {below}-{above} {unit}: "
+                                      "prescriber review"))
+    if reading.rass is not None and reading.rass <= settings.review_rass_max:
+        alerts.append(VitalsAlert(AlertLevel.REVIEW, "sedation-deep", "rass",
+                                  f"RASS {settings.review_rass_max} or deeper: prescriber review"))
+    return alerts
+
+
+def assess_reading(
+    reading: VitalsReading,
+    previous: Sequence[VitalsReading] = (),
+    settings: InfusionSettings = DEFAULT_SETTINGS,
+) -> tuple[VitalsAlert, ...]:
+    """Alerts this reading raises, most severe first. `previous` are the session's earlier
+    readings in time order; the last one with a blood pressure is the "repeat" comparison."""
+    previous_bp = next((r for r in reversed(previous) if r.has_bp), None)
+    alerts = (_spo2_alerts(reading, settings) + _bp_alerts(reading, previous_bp, settings)
+              + _band_alerts(reading, settings))
+    return tuple(sorted(alerts, key=lambda alert: -alert.level.rank))
+
+
+# Symptoms the reference lists as reasons to stop (possible hypertensive emergency).
+RED_FLAG_SYMPTOMS: dict[str, str] = {
+    "chest_pain": "chest pain",
+    "dyspnoea": "dyspnoea",
+    "severe_headache": "severe headache",
+    "visual_change": "visual change",
+    "neurological_change": "neurological change",
+}
+
+
+def symptom_alerts(symptoms: Sequence[str]) -> tuple[VitalsAlert, ...]:
+    """A STOP alert for each red-flag symptom reported; unknown symptom keys are refused."""
+    alerts = []
+    for key in symptoms:
+        if key not in RED_FLAG_SYMPTOMS:
+            raise RuleError(f"unknown symptom {key!r}", field="symptoms")
+        alerts.append(VitalsAlert(AlertLevel.STOP, f"symptom-{key}", "symptoms",
+                                  f"{RED_FLAG_SYMPTOMS[key]}: stop the infusion; consider "
+                                  "emergency care"))
+    return tuple(alerts)

@@ -1,0 +1,263 @@
+"""What crosses the JSON API boundary: request bodies and the session as the API shows it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ketaflow.dosing import SaltForm
+from ketaflow.infusions.models import InfusionSession, Seriousness
+from ketaflow.infusions.rules import (
+    PregnancyTest,
+    SessionAction,
+    allowed_actions,
+    next_reading_due,
+)
+from ketaflow.infusions.service import current_order, precheck_problems
+from ketaflow.infusions.service._common import clinic_settings
+
+_FORBID = ConfigDict(extra="forbid")
+
+
+class SessionCreate(BaseModel):
+    model_config = _FORBID
+    course_id: int
+
+
+class ActionIn(BaseModel):
+    model_config = _FORBID
+    action: SessionAction
+    reason: str | None = None
+    rate_ml_per_h: float | None = None
+
+
+class PrechecksIn(BaseModel):
+    model_config = _FORBID
+    identity_confirmed: bool | None = None
+    consent_current: bool | None = None
+    fasting_confirmed: bool | None = None
+    escort_confirmed: bool | None = None
+    transport_confirmed: bool | None = None
+    self_report_done: bool | None = None
+    pregnancy_test: PregnancyTest | None = None
+    bp_reviewed: bool | None = None
+
+
+class OrderIn(BaseModel):
+    model_config = _FORBID
+    drug: str = Field(max_length=100)
+    lot_number: str = Field(max_length=64)
+    expiry_date: date
+    concentration_mg_per_ml: float
+    concentration_salt: SaltForm = SaltForm.BASE
+    duration_min: float = 40.0
+    dose_mg_per_kg: float | None = None
+    override_reason: str | None = None
+
+
+class VitalsIn(BaseModel):
+    model_config = _FORBID
+    taken_at: datetime | None = None  # default: now
+    sbp_mmhg: float | None = None
+    dbp_mmhg: float | None = None
+    hr_bpm: float | None = None
+    spo2_percent: float | None = None
+    rr_per_min: float | None = None
+    rass: int | None = Field(default=None, description="Richmond Agitation-Sedation Scale")
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = _FORBID
+    action_taken: str
+
+
+class EventIn(BaseModel):
+    model_config = _FORBID
+    kind: Literal["side_effects", "cadss6", "rescue_medication", "adverse_event"]
+    occurred_at: datetime | None = None
+    answers: dict[str, int] | None = None
+    medication: str | None = None
+    dose_mg: float | None = None
+    route: str | None = None
+    reason: str | None = None
+    description: str | None = None
+    seriousness: Seriousness | None = None
+    symptoms: list[str] = []
+
+
+class DischargeIn(BaseModel):
+    model_config = _FORBID
+    aldrete_answers: dict[str, int]
+    padss_answers: dict[str, int]
+    escort_confirmed: bool
+    no_driving_advice_given: bool
+    override_reason: str | None = None
+
+
+class AddendumIn(BaseModel):
+    model_config = _FORBID
+    text: str
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class VitalsOut(_Out):
+    id: int
+    taken_at: datetime
+    sbp_mmhg: float | None
+    dbp_mmhg: float | None
+    hr_bpm: float | None
+    spo2_percent: float | None
+    rr_per_min: float | None
+    rass: int | None
+
+
+class AlertOut(_Out):
+    id: int
+    vitals_id: int | None
+    level: str
+    code: str
+    field: str
+    message: str
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    action_taken: str | None
+
+
+class EventOut(_Out):
+    id: int
+    kind: str
+    occurred_at: datetime
+    detail: dict[str, Any]
+    total: int | None
+    serious: bool
+    reason: str | None
+
+
+class OrderOut(_Out):
+    id: int
+    drug: str
+    lot_number: str
+    expiry_date: date
+    concentration_mg_per_ml: float
+    concentration_salt: str
+    dose_salt: str
+    dose_mg_per_kg: float
+    dose_mg: float
+    dose_mg_base: float
+    dosing_weight_kg: float
+    duration_min: float
+    volume_ml: float
+    rate_ml_per_h: float
+    delivered_dose_mg: float
+    warnings: list[Any]
+    override_reason: str | None
+    signed_at: datetime
+    signed_by_user_id: int
+
+
+class DischargeOut(_Out):
+    aldrete_total: int
+    padss_total: int
+    escort_confirmed: bool
+    no_driving_advice_given: bool
+    ready_at: datetime
+    unmet: list[Any]
+    override_reason: str | None
+    discharged_at: datetime
+
+
+class NoteOut(_Out):
+    id: int
+    kind: str
+    body: str
+    created_at: datetime
+    signed_at: datetime | None
+    signed_by_user_id: int | None
+
+
+class ProblemOut(BaseModel):
+    field: str
+    message: str
+
+
+class NextDueOut(BaseModel):
+    due_at: datetime
+    kind: str
+    overdue: bool
+    overdue_by_min: float
+
+
+class VitalsResult(BaseModel):
+    vitals: VitalsOut
+    alerts: list[AlertOut]
+
+
+class SessionOut(_Out):
+    id: int
+    course_id: int
+    patient_id: int
+    status: str
+    opened_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    discharged_at: datetime | None
+    aborted_at: datetime | None
+    abort_reason: str | None
+    rate_ml_per_h: float | None
+    prechecks: dict[str, Any]
+    missing_prechecks: list[ProblemOut]
+    allowed_actions: list[str]
+    next_reading_due: NextDueOut | None
+    order: OrderOut | None
+    vitals: list[VitalsOut]
+    alerts: list[AlertOut]
+    events: list[EventOut]
+    discharge: DischargeOut | None
+    notes: list[NoteOut]
+
+
+_PRECHECK_FIELDS = ("identity_confirmed", "consent_current", "fasting_confirmed",
+                    "escort_confirmed", "transport_confirmed", "self_report_done",
+                    "pregnancy_test")
+
+
+def next_due(record: InfusionSession, now: datetime) -> NextDueOut | None:
+    if record.started_at is None or record.status.is_final:
+        return None
+    times = [v.taken_at for v in record.vitals if v.sbp_mmhg is not None
+             and v.hr_bpm is not None]
+    due = next_reading_due(started_at=record.started_at, ended_at=record.ended_at,
+                           reading_times=times, now=now, settings=clinic_settings())
+    return None if due is None else NextDueOut(due_at=due.due_at, kind=due.kind.value,
+                                               overdue=due.overdue,
+                                               overdue_by_min=round(due.overdue_by_min, 1))
+
+
+def session_out(record: InfusionSession, now: datetime) -> SessionOut:
+    order = current_order(record)
+    problems = (precheck_problems(record, today=now.date())
+                if record.status.value in ("planned", "prechecks") else ())
+    prechecks: dict[str, Any] = {name: getattr(record, name) for name in _PRECHECK_FIELDS}
+    prechecks["bp_reviewed"] = record.bp_reviewed_by_user_id is not None
+    return SessionOut(
+        id=record.id, course_id=record.course_id, patient_id=record.patient_id,
+        status=record.status.value, opened_at=record.opened_at, started_at=record.started_at,
+        ended_at=record.ended_at, discharged_at=record.discharged_at,
+        aborted_at=record.aborted_at, abort_reason=record.abort_reason,
+        rate_ml_per_h=record.rate_ml_per_h, prechecks=prechecks,
+        missing_prechecks=[ProblemOut(field=p.field, message=p.message) for p in problems],
+        allowed_actions=[a.value for a in allowed_actions(record.status)],
+        next_reading_due=next_due(record, now),
+        order=None if order is None else OrderOut.model_validate(order),
+        vitals=[VitalsOut.model_validate(v) for v in record.vitals],
+        alerts=[AlertOut.model_validate(a) for a in record.alerts],
+        events=[EventOut.model_validate(e) for e in record.events],
+        discharge=None if record.discharge is None else DischargeOut.model_validate(
+            record.discharge),
+        notes=[NoteOut.model_validate(n) for n in record.notes],
+    )

@@ -1,0 +1,118 @@
+"""Helpers shared by the infusion use cases: loading a session with everything on it, auditing,
+and turning rule refusals into `ketaflow.errors`.
+
+Error messages and audit details name fields, ids and codes only, never patient values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.config import Role
+from ketaflow.db import utcnow
+from ketaflow.dosing import DosingError
+from ketaflow.errors import NotFound, PermissionDenied, ValidationFailed
+from ketaflow.infusions.models import InfusionSession
+from ketaflow.infusions.rules import DEFAULT_SETTINGS, InfusionSettings, RuleError
+
+ENTITY = "infusion_session"
+T = TypeVar("T")
+
+
+# The demo seeder replays whole sessions at past times; everything else uses the real clock.
+_clock: ContextVar[datetime | None] = ContextVar("infusion_clock", default=None)
+
+
+def now() -> datetime:
+    return _clock.get() or utcnow()
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run use cases as if it were `moment` (demo data only)."""
+    token = _clock.set(moment)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
+
+
+def clinic_settings() -> InfusionSettings:
+    """The clinic's infusion settings. Until the admin settings page exists these are the
+    defaults from the clinical reference, shown on the chair-side page with their sources."""
+    return DEFAULT_SETTINGS
+
+
+def load_session(db: Session, session_id: int) -> InfusionSession:
+    """The session with orders, vitals, alerts, events, discharge and notes eager-loaded."""
+    query = (
+        select(InfusionSession)
+        .where(InfusionSession.id == session_id)
+        .options(
+            selectinload(InfusionSession.orders),
+            selectinload(InfusionSession.vitals),
+            selectinload(InfusionSession.alerts),
+            selectinload(InfusionSession.events),
+            selectinload(InfusionSession.discharge),
+            selectinload(InfusionSession.notes),
+        )
+        .execution_options(populate_existing=True)
+    )
+    found = db.scalar(query)
+    if found is None:
+        raise NotFound("no such infusion session")
+    return found
+
+
+def audit(db: Session, ctx: AuditContext, action: str, session_id: int,
+          **detail: object) -> None:
+    record_event(db, ctx, action=action, entity_type=ENTITY, entity_id=session_id, detail=detail)
+
+
+@contextmanager
+def rule_errors() -> Iterator[None]:
+    """Rule and dosing refusals become 422s naming the field."""
+    try:
+        yield
+    except RuleError as error:
+        raise ValidationFailed(error.message, field=error.field) from error
+    except DosingError as error:
+        raise ValidationFailed(str(error), field=error.field) from error
+
+
+def checked(call: Callable[[], T]) -> T:
+    with rule_errors():
+        return call()
+
+
+def require_prescriber(ctx: AuditContext, what: str) -> None:
+    if ctx.actor_role != Role.PRESCRIBER.value:
+        raise PermissionDenied(f"only a prescriber may {what}")
+
+
+def positive(value: float | None, field: str) -> float:
+    if value is None or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise ValidationFailed(f"{field} must be a positive number", field=field)
+    return float(value)
+
+
+def required_text(value: str | None, field: str, *, max_length: int = 2000) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed(f"{field} is required", field=field)
+    if len(text) > max_length:
+        raise ValidationFailed(f"{field} must be at most {max_length} characters", field=field)
+    return text
+
+
+def optional_text(value: str | None, field: str, *, max_length: int = 2000) -> str | None:
+    return required_text(value, field, max_length=max_length) if (value or "").strip() else None

@@ -1,0 +1,100 @@
+"""What the chair-side page shows, gathered in one audited read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.service import AuditContext
+from ketaflow.infusions.models import InfusionOrder, InfusionSession, SessionAlert
+from ketaflow.infusions.pk_chart import PkChart, build_chart
+from ketaflow.infusions.rules import (
+    NextReading,
+    Problem,
+    SessionAction,
+    SessionStatus,
+    SettingInfo,
+    allowed_actions,
+    next_reading_due,
+    observation_complete_at,
+)
+from ketaflow.infusions.service._common import audit, clinic_settings, now
+from ketaflow.infusions.service.sessions import current_order, get_session, precheck_problems
+from ketaflow.infusions.summary import SessionSummary, build_summary
+from ketaflow.patients.models import Patient
+
+
+@dataclass(frozen=True)
+class ChairView:
+    record: InfusionSession
+    mrn: str
+    order: InfusionOrder | None
+    problems: tuple[Problem, ...]
+    next_due: NextReading | None
+    open_alerts: list[SessionAlert]
+    summary: SessionSummary
+    chart: PkChart | None
+    allowed: tuple[SessionAction, ...]
+    settings: tuple[SettingInfo, ...]
+    elapsed_min: float | None
+    ready_at: datetime | None
+    now: datetime
+
+
+def _next_due(record: InfusionSession, moment: datetime) -> NextReading | None:
+    if record.started_at is None or record.status.is_final:
+        return None
+    times = [v.taken_at for v in record.vitals if v.sbp_mmhg is not None
+             and v.hr_bpm is not None]
+    return next_reading_due(started_at=record.started_at, ended_at=record.ended_at,
+                            reading_times=times, now=moment, settings=clinic_settings())
+
+
+def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
+    record = get_session(db, ctx, session_id=session_id)
+    moment = now()
+    patient = db.get(Patient, record.patient_id)
+    order = current_order(record)
+    settings = clinic_settings()
+    elapsed = None if record.started_at is None else round(
+        ((record.ended_at or moment) - record.started_at).total_seconds() / 60, 1)
+    pre_start = record.status in (SessionStatus.PLANNED, SessionStatus.PRECHECKS)
+    return ChairView(
+        record=record, mrn=patient.mrn if patient else "",
+        order=order,
+        problems=precheck_problems(record, today=moment.date()) if pre_start else (),
+        next_due=_next_due(record, moment),
+        open_alerts=[a for a in record.alerts if a.acknowledged_at is None],
+        summary=build_summary(record, settings),
+        chart=None if order is None else build_chart(record, order, moment),
+        allowed=allowed_actions(record.status),
+        settings=settings.describe(),
+        elapsed_min=elapsed,
+        ready_at=None if record.ended_at is None else observation_complete_at(record.ended_at,
+                                                                               settings),
+        now=moment,
+    )
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    session_id: int
+    mrn: str
+    status: SessionStatus
+    started_at: datetime | None
+
+
+def chair_board(db: Session, ctx: AuditContext, *, limit: int = 30) -> list[BoardRow]:
+    """Sessions in progress first, then the most recent others (audited: it lists patients)."""
+    rows = db.execute(
+        select(InfusionSession.id, Patient.mrn, InfusionSession.status,
+               InfusionSession.started_at)
+        .join(Patient, Patient.id == InfusionSession.patient_id)
+        .order_by(InfusionSession.active_patient_id.is_(None), InfusionSession.id.desc())
+        .limit(limit)).all()
+    board = [BoardRow(*row) for row in rows]
+    audit(db, ctx, "infusion.session.board", 0, session_ids=[r.session_id for r in board])
+    return board

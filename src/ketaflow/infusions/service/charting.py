@@ -1,0 +1,218 @@
+"""Charting during a session: vitals with their alerts, acknowledgements, side effects,
+CADSS-6, rescue medication and adverse events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.service import AuditContext
+from ketaflow.errors import NotFound, ValidationFailed
+from ketaflow.infusions.formulary import FORMULARY_BY_KEY
+from ketaflow.infusions.models import (
+    EventKind,
+    InfusionSession,
+    Seriousness,
+    SessionAlert,
+    SessionEvent,
+    VitalsRecord,
+)
+from ketaflow.infusions.rules import (
+    AlertLevel,
+    SessionStatus,
+    VitalsAlert,
+    VitalsReading,
+    assess_reading,
+    symptom_alerts,
+    validate_reading,
+)
+from ketaflow.infusions.service._common import (
+    audit,
+    checked,
+    clinic_settings,
+    load_session,
+    now,
+    positive,
+    required_text,
+)
+from ketaflow.scales import Flag, ScaleInputError, ScoreResult, score
+
+CHARTING_STATES = (SessionStatus.PRECHECKS, SessionStatus.RUNNING, SessionStatus.PAUSED,
+                   SessionStatus.STOPPED, SessionStatus.OBSERVATION)
+
+
+def _open_for_charting(db: Session, session_id: int) -> InfusionSession:
+    record = load_session(db, session_id)
+    if record.status not in CHARTING_STATES:
+        raise ValidationFailed(f"nothing can be charted on a session that is "
+                               f"{record.status.value}", field="status")
+    return record
+
+
+def as_reading(row: VitalsRecord) -> VitalsReading:
+    return VitalsReading(row.taken_at, sbp_mmhg=row.sbp_mmhg, dbp_mmhg=row.dbp_mmhg,
+                         hr_bpm=row.hr_bpm, spo2_percent=row.spo2_percent,
+                         rr_per_min=row.rr_per_min, rass=row.rass)
+
+
+def _raise_alerts(db: Session, record: InfusionSession, alerts: Sequence[VitalsAlert],
+                  vitals_id: int | None = None) -> list[SessionAlert]:
+    rows = [SessionAlert(session_id=record.id, vitals_id=vitals_id, level=a.level, code=a.code,
+                         field=a.field, message=a.message, raised_at=now()) for a in alerts]
+    db.add_all(rows)
+    return rows
+
+
+@dataclass(frozen=True)
+class VitalsOutcome:
+    vitals: VitalsRecord
+    alerts: list[SessionAlert]
+
+
+def _previous_bp(db: Session, session_id: int, before: datetime) -> list[VitalsReading]:
+    """The last reading with a blood pressure at or before `before`: the repeat comparison."""
+    row = db.scalar(
+        select(VitalsRecord)
+        .where(VitalsRecord.session_id == session_id, VitalsRecord.sbp_mmhg.is_not(None),
+               VitalsRecord.taken_at <= before)
+        .order_by(VitalsRecord.taken_at.desc(), VitalsRecord.id.desc()).limit(1))
+    return [] if row is None else [as_reading(row)]
+
+
+def record_vitals(db: Session, ctx: AuditContext, *, session_id: int,
+                  reading: VitalsReading) -> VitalsOutcome:
+    # The hot path at the chair: load the session row alone, not everything charted on it.
+    record = db.get(InfusionSession, session_id)
+    if record is None:
+        raise NotFound("no such infusion session")
+    if record.status not in CHARTING_STATES:
+        raise ValidationFailed(f"nothing can be charted on a session that is "
+                               f"{record.status.value}", field="status")
+    settings = clinic_settings()
+    checked(lambda: validate_reading(reading, session_opened_at=record.opened_at, now=now(),
+                                     settings=settings))
+    earlier = _previous_bp(db, record.id, reading.taken_at)
+    row = VitalsRecord(session_id=record.id, taken_at=reading.taken_at,
+                       sbp_mmhg=reading.sbp_mmhg, dbp_mmhg=reading.dbp_mmhg,
+                       hr_bpm=reading.hr_bpm, spo2_percent=reading.spo2_percent,
+                       rr_per_min=reading.rr_per_min, rass=reading.rass,
+                       recorded_by_user_id=ctx.actor_user_id, recorded_at=now())
+    db.add(row)
+    db.flush()
+    alerts = _raise_alerts(db, record, assess_reading(reading, earlier, settings), row.id)
+    db.flush()
+    audit(db, ctx, "infusion.vitals.record", record.id, vitals_id=row.id,
+          alerts=[a.code for a in alerts])
+    return VitalsOutcome(row, alerts)
+
+
+def acknowledge_alert(db: Session, ctx: AuditContext, *, session_id: int, alert_id: int,
+                      action_taken: str) -> SessionAlert:
+    record = load_session(db, session_id)
+    alert = next((a for a in record.alerts if a.id == alert_id), None)
+    if alert is None:
+        raise NotFound("no such alert on this session")
+    if alert.acknowledged_at is not None:
+        raise ValidationFailed("the alert is already acknowledged", field="alert_id")
+    alert.action_taken = required_text(action_taken, "action_taken")
+    alert.acknowledged_at, alert.acknowledged_by_user_id = now(), ctx.actor_user_id
+    db.flush()
+    audit(db, ctx, "infusion.alert.acknowledge", record.id, alert_id=alert.id,
+          level=alert.level.value)
+    return alert
+
+
+def _score(instrument: str, answers: Mapping[str, int], field: str) -> ScoreResult:
+    try:
+        return score(instrument, answers)
+    except ScaleInputError as error:
+        raise ValidationFailed(str(error), field=field) from error
+
+
+def _event(db: Session, ctx: AuditContext, record: InfusionSession, kind: EventKind,
+           occurred_at: datetime | None, **values: object) -> SessionEvent:
+    stamp = occurred_at or now()
+    if stamp < record.opened_at or stamp > now():
+        raise ValidationFailed("occurred_at must be within the session and not in the future",
+                               field="occurred_at")
+    row = SessionEvent(session_id=record.id, kind=kind, occurred_at=stamp,
+                       recorded_by_user_id=ctx.actor_user_id, recorded_at=now(), **values)
+    db.add(row)
+    db.flush()
+    audit(db, ctx, f"infusion.event.{kind.value}", record.id, event_id=row.id)
+    return row
+
+
+def _minutes_from_start(record: InfusionSession, at: datetime) -> float | None:
+    if record.started_at is None:
+        return None
+    return round((at - record.started_at).total_seconds() / 60, 1)
+
+
+def record_side_effects(db: Session, ctx: AuditContext, *, session_id: int,
+                        answers: Mapping[str, int], occurred_at: datetime | None = None
+                        ) -> SessionEvent:
+    """The per-session side-effect checklist (`ketaflow.scales` "side-effects")."""
+    record = _open_for_charting(db, session_id)
+    result = _score("side-effects", answers, "answers")
+    row = _event(db, ctx, record, EventKind.SIDE_EFFECTS, occurred_at, total=result.total,
+                 detail={"answers": dict(result.answers), "flags": list(result.flags),
+                         "version": result.instrument_version})
+    if Flag.SEVERE_SIDE_EFFECT in result.flags:
+        _raise_alerts(db, record, [VitalsAlert(
+            AlertLevel.REVIEW, "severe-side-effect", "answers",
+            "a side effect graded severe: prescriber review")])
+        db.flush()
+    return row
+
+
+def record_cadss6(db: Session, ctx: AuditContext, *, session_id: int,
+                  answers: Mapping[str, int], occurred_at: datetime | None = None
+                  ) -> SessionEvent:
+    """Dissociation (CADSS-6), usually at 40 minutes when it peaks."""
+    record = _open_for_charting(db, session_id)
+    result = _score("cadss6", answers, "answers")
+    stamp = occurred_at or now()
+    return _event(db, ctx, record, EventKind.CADSS6, stamp, total=result.total,
+                  detail={"answers": dict(result.answers), "version": result.instrument_version,
+                          "minutes_from_start": _minutes_from_start(record, stamp)})
+
+
+def give_rescue_medication(db: Session, ctx: AuditContext, *, session_id: int,
+                           medication: str, dose_mg: float, route: str, reason: str,
+                           occurred_at: datetime | None = None) -> SessionEvent:
+    record = _open_for_charting(db, session_id)
+    item = FORMULARY_BY_KEY.get(medication)
+    if item is None:
+        raise ValidationFailed("medication is not in the clinic formulary", field="medication")
+    dose = positive(dose_mg, "dose_mg")
+    if not item.min_dose_mg <= dose <= item.max_dose_mg:
+        raise ValidationFailed(f"dose_mg for {item.name} must be {item.min_dose_mg:g}-"
+                               f"{item.max_dose_mg:g} mg", field="dose_mg")
+    if route not in item.routes:
+        raise ValidationFailed(f"route for {item.name} must be one of "
+                               f"{', '.join(item.routes)}", field="route")
+    return _event(db, ctx, record, EventKind.RESCUE_MEDICATION, occurred_at,
+                  reason=required_text(reason, "reason"),
+                  detail={"medication": item.key, "name": item.name, "dose_mg": dose,
+                          "route": route})
+
+
+def record_adverse_event(db: Session, ctx: AuditContext, *, session_id: int,
+                         description: str, seriousness: Seriousness,
+                         symptoms: Sequence[str] = (), occurred_at: datetime | None = None
+                         ) -> SessionEvent:
+    """An adverse event; red-flag symptoms (chest pain, dyspnoea, ...) raise STOP alerts."""
+    record = _open_for_charting(db, session_id)
+    alerts = checked(lambda: symptom_alerts(list(symptoms)))
+    row = _event(db, ctx, record, EventKind.ADVERSE_EVENT, occurred_at,
+                 serious=seriousness is Seriousness.SERIOUS,
+                 reason=required_text(description, "description"),
+                 detail={"seriousness": seriousness.value, "symptoms": list(symptoms)})
+    _raise_alerts(db, record, alerts)
+    db.flush()
+    return row

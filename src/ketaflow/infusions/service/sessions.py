@@ -1,0 +1,281 @@
+"""Opening a session, pre-checks, the signed order, and moving through the state machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.service import AuditContext
+from ketaflow.clinical.course_plan import CourseState
+from ketaflow.courses.models import TreatmentCourse
+from ketaflow.dosing import DosingLimits, SaltForm, WeightBasedOrder, calculate_dose
+from ketaflow.errors import Conflict, NotFound, ValidationFailed
+from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
+from ketaflow.infusions.rules import (
+    OrderDetails,
+    PrecheckInput,
+    PregnancyTest,
+    Problem,
+    SessionAction,
+    SessionStatus,
+    VitalsReading,
+    missing_prechecks,
+    transition,
+)
+from ketaflow.infusions.service._common import (
+    audit,
+    checked,
+    clinic_settings,
+    load_session,
+    now,
+    optional_text,
+    positive,
+    require_prescriber,
+    required_text,
+)
+from ketaflow.patients.models import Measurement
+
+OPEN_COURSE_STATES = (CourseState.PLANNED, CourseState.ACTIVE, CourseState.MAINTENANCE)
+
+
+def open_session(db: Session, ctx: AuditContext, *, course_id: int) -> InfusionSession:
+    course = db.get(TreatmentCourse, course_id)
+    if course is None:
+        raise NotFound("no such treatment course")
+    if course.state not in OPEN_COURSE_STATES:
+        raise ValidationFailed(f"the course is {course.state.value}: no new sessions",
+                               field="course_id")
+    record = InfusionSession(course_id=course.id, patient_id=course.patient_id,
+                             opened_by_user_id=ctx.actor_user_id, opened_at=now())
+    db.add(record)
+    db.flush()
+    audit(db, ctx, "infusion.session.open", record.id, course_id=course.id)
+    return record
+
+
+def get_session(db: Session, ctx: AuditContext, *, session_id: int) -> InfusionSession:
+    """Read a session (audited: it is part of the patient's record)."""
+    record = load_session(db, session_id)
+    audit(db, ctx, "infusion.session.read", record.id)
+    return record
+
+
+def sessions_for_course(db: Session, ctx: AuditContext, *, course_id: int
+                        ) -> list[InfusionSession]:
+    records = list(db.scalars(select(InfusionSession).where(
+        InfusionSession.course_id == course_id).order_by(InfusionSession.id)))
+    record_ids = [r.id for r in records]
+    audit(db, ctx, "infusion.session.list", 0, course_id=course_id, session_ids=record_ids)
+    return records
+
+
+def current_order(record: InfusionSession) -> InfusionOrder | None:
+    return next((o for o in reversed(record.orders) if o.superseded_at is None), None)
+
+
+@dataclass(frozen=True)
+class PrecheckChanges:
+    """Pre-check answers to set; None leaves an answer as it is."""
+
+    identity_confirmed: bool | None = None
+    consent_current: bool | None = None
+    fasting_confirmed: bool | None = None
+    escort_confirmed: bool | None = None
+    transport_confirmed: bool | None = None
+    self_report_done: bool | None = None
+    pregnancy_test: PregnancyTest | None = None
+    bp_reviewed: bool | None = None
+
+
+_ANSWERS = ("identity_confirmed", "consent_current", "fasting_confirmed", "escort_confirmed",
+            "transport_confirmed", "self_report_done", "pregnancy_test")
+
+
+def update_prechecks(db: Session, ctx: AuditContext, *, session_id: int,
+                     changes: PrecheckChanges) -> InfusionSession:
+    record = load_session(db, session_id)
+    if record.status is not SessionStatus.PRECHECKS:
+        raise ValidationFailed(f"pre-checks can be changed only during pre-checks (the session "
+                               f"is {record.status.value})", field="status")
+    changed = [name for name in _ANSWERS if getattr(changes, name) is not None]
+    for name in changed:
+        setattr(record, name, getattr(changes, name))
+    if changes.bp_reviewed is not None:
+        require_prescriber(ctx, "record the pre-infusion blood-pressure review")
+        record.bp_reviewed_by_user_id = ctx.actor_user_id if changes.bp_reviewed else None
+        changed.append("bp_reviewed")
+    db.flush()
+    audit(db, ctx, "infusion.prechecks.update", record.id, fields=changed)
+    return record
+
+
+def _pre_infusion_vitals(record: InfusionSession) -> VitalsReading | None:
+    readings = [v for v in record.vitals if v.sbp_mmhg is not None
+                and (record.started_at is None or v.taken_at <= record.started_at)]
+    if not readings:
+        return None
+    last = readings[-1]
+    return VitalsReading(last.taken_at, sbp_mmhg=last.sbp_mmhg, dbp_mmhg=last.dbp_mmhg)
+
+
+def precheck_problems(record: InfusionSession, *, today: date) -> tuple[Problem, ...]:
+    order = current_order(record)
+    details = None if order is None else OrderDetails(
+        drug=order.drug, lot_number=order.lot_number, expiry_date=order.expiry_date,
+        concentration_mg_per_ml=order.concentration_mg_per_ml, dose_mg=order.dose_mg,
+        rate_ml_per_h=order.rate_ml_per_h, signed=order.signed_by_user_id is not None)
+    checks = PrecheckInput(
+        **{name: getattr(record, name) for name in _ANSWERS},
+        pre_infusion_vitals=_pre_infusion_vitals(record),
+        bp_review_by_prescriber=record.bp_reviewed_by_user_id is not None,
+        unacknowledged_alerts=sum(1 for a in record.alerts if a.acknowledged_at is None),
+        order=details)
+    return missing_prechecks(checks, today=today, settings=clinic_settings())
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    drug: str
+    lot_number: str
+    expiry_date: date
+    concentration_mg_per_ml: float
+    duration_min: float = 40.0
+    dose_mg_per_kg: float | None = None  # None: the course's dose
+    concentration_salt: SaltForm = SaltForm.BASE
+    override_reason: str | None = None
+
+
+def _latest_weight(db: Session, patient_id: int) -> Measurement:
+    measurement = db.scalar(
+        select(Measurement)
+        .where(Measurement.patient_id == patient_id, Measurement.weight_kg.is_not(None))
+        .order_by(Measurement.measured_at.desc(), Measurement.id.desc()).limit(1))
+    if measurement is None:
+        raise ValidationFailed("no weight recorded for the patient: record one first",
+                               field="weight_kg")
+    return measurement
+
+
+def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
+               order: OrderInput) -> InfusionOrder:
+    """Write and sign the order; the dose comes from the patient's latest weight."""
+    require_prescriber(ctx, "sign an infusion order")
+    record = load_session(db, session_id)
+    if record.status not in (SessionStatus.PLANNED, SessionStatus.PRECHECKS):
+        raise ValidationFailed("the order can be written only before the infusion starts",
+                               field="status")
+    course = db.get(TreatmentCourse, record.course_id)
+    assert course is not None  # foreign key
+    if order.expiry_date < now().date():
+        raise ValidationFailed("the lot has expired: use another lot", field="expiry_date")
+    weight = _latest_weight(db, record.patient_id)
+    dose_mg_per_kg = positive(order.dose_mg_per_kg or course.dose_mg_per_kg, "dose_mg_per_kg")
+    reason = optional_text(order.override_reason, "override_reason")
+    result = checked(lambda: calculate_dose(WeightBasedOrder(
+        weight_kg=weight.weight_kg or 0.0, dose_mg_per_kg=dose_mg_per_kg,
+        duration_min=order.duration_min,
+        concentration_mg_per_ml=positive(order.concentration_mg_per_ml,
+                                         "concentration_mg_per_ml"),
+        dose_salt=course.salt_form, concentration_salt=order.concentration_salt,
+        override_reason=reason), DosingLimits()))
+    if result.requires_override:
+        raise ValidationFailed("; ".join(w.message for w in result.warnings)
+                               + ": an override reason is needed", field="override_reason")
+    if result.dose_mg > course.max_dose_mg:
+        raise ValidationFailed(f"dose_mg exceeds the course cap of {course.max_dose_mg:g} mg",
+                               field="dose_mg_per_kg")
+    stamp = now()
+    for previous in record.orders:
+        if previous.superseded_at is None:
+            previous.superseded_at = stamp
+    signed = InfusionOrder(
+        session_id=record.id, drug=required_text(order.drug, "drug", max_length=100),
+        lot_number=required_text(order.lot_number, "lot_number", max_length=64),
+        expiry_date=order.expiry_date, concentration_mg_per_ml=order.concentration_mg_per_ml,
+        concentration_salt=order.concentration_salt, dose_salt=course.salt_form,
+        dose_mg_per_kg=result.dose_mg_per_kg, dose_mg=result.dose_mg,
+        dose_mg_base=result.dose_mg_base, dosing_weight_kg=result.dosing_weight_kg,
+        weight_measurement_id=weight.id, duration_min=order.duration_min,
+        volume_ml=result.volume_ml, rate_ml_per_h=result.rate_ml_per_h,
+        delivered_dose_mg=result.delivered_dose_mg,
+        warnings=[{"code": str(w.code), "field": w.field, "message": w.message}
+                  for w in result.warnings],
+        override_reason=reason, signed_at=stamp, signed_by_user_id=ctx.actor_user_id)
+    db.add(signed)
+    db.flush()
+    audit(db, ctx, "infusion.order.sign", record.id, order_id=signed.id,
+          overridden=result.soft_limits_overridden)
+    return signed
+
+
+def _set_active(db: Session, record: InfusionSession) -> None:
+    """Claim the patient's one in-progress slot; the unique constraint decides races."""
+    busy = db.scalar(select(InfusionSession.id).where(
+        InfusionSession.active_patient_id == record.patient_id,
+        InfusionSession.id != record.id))
+    if busy is not None:
+        raise Conflict(f"session {busy} is already in progress for this patient",
+                       field="session_id")
+    record.active_patient_id = record.patient_id
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as error:
+        raise Conflict("another session is already in progress for this patient",
+                       field="session_id") from error
+
+
+def _apply_effects(db: Session, record: InfusionSession, action: SessionAction,
+                   reason: str | None, rate_ml_per_h: float | None) -> dict[str, object]:
+    stamp = now()
+    detail: dict[str, object] = {}
+    if action is SessionAction.BEGIN_PRECHECKS:
+        record.prechecks_at = stamp
+        _set_active(db, record)
+    elif action is SessionAction.START:
+        problems = precheck_problems(record, today=stamp.date())
+        if problems:
+            raise ValidationFailed("cannot start: " + "; ".join(p.message for p in problems),
+                                   field=problems[0].field)
+        order = current_order(record)
+        assert order is not None  # checked by precheck_problems
+        record.started_at, record.rate_ml_per_h = stamp, order.rate_ml_per_h
+    elif action is SessionAction.CHANGE_RATE:
+        new_rate = positive(rate_ml_per_h, "rate_ml_per_h")
+        detail = {"from_ml_per_h": record.rate_ml_per_h, "to_ml_per_h": new_rate}
+        record.rate_ml_per_h = new_rate
+    elif action is SessionAction.STOP:
+        record.ended_at = stamp
+    elif action is SessionAction.ABORT:
+        record.aborted_at, record.abort_reason = stamp, reason
+        record.active_patient_id = None
+        if record.started_at is not None and record.ended_at is None:
+            record.ended_at = stamp
+    return detail
+
+
+def apply_action(db: Session, ctx: AuditContext, *, session_id: int, action: SessionAction,
+                 reason: str | None = None, rate_ml_per_h: float | None = None
+                 ) -> InfusionSession:
+    """Move the session along the state machine (discharge has its own use case)."""
+    if action is SessionAction.DISCHARGE:
+        raise ValidationFailed("discharge is recorded with the discharge assessment",
+                               field="action")
+    record = load_session(db, session_id)
+    reason = optional_text(reason, "reason")
+    before = record.status
+    target = checked(lambda: transition(before, action, reason=reason))
+    detail = _apply_effects(db, record, action, reason, rate_ml_per_h)
+    record.status = target
+    kind = EventKind.RATE_CHANGE if action is SessionAction.CHANGE_RATE else EventKind.STATUS
+    db.add(SessionEvent(session_id=record.id, kind=kind, occurred_at=now(), reason=reason,
+                        detail={"action": action.value, "from": before.value,
+                                "to": target.value, **detail},
+                        recorded_by_user_id=ctx.actor_user_id))
+    db.flush()
+    audit(db, ctx, f"infusion.session.{action.value}", record.id, status=target.value)
+    return load_session(db, session_id)

@@ -1,0 +1,2 @@
+"""Patient registry: demographics (amended, never overwritten), measurements, allergies,
+diagnosis, medications and prior treatment trials."""

@@ -1,0 +1,218 @@
+"""Clinical forms of the patient record: measurements, allergies, diagnosis, medications, trials.
+
+Each form is its own page (large targets on a tablet); a refused entry re-renders the form with
+the message next to its field (422) and everything typed kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from ketaflow.auth.permissions import Permission, requires
+from ketaflow.errors import KetaflowError, NotFound
+from ketaflow.patients import forms, service
+from ketaflow.patients import medication_catalogue as catalogue
+from ketaflow.patients.diagnosis_codes import SEVERITY_LABELS, BipolarType, Episode
+from ketaflow.patients.models import (
+    Adherence,
+    AllergySeverity,
+    SubstanceUse,
+    TrialResponse,
+)
+from ketaflow.patients.routes import render_patient_page
+from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.templating import render
+
+router = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False)
+
+DB = Annotated[Session, Depends(get_db)]
+FORM = Annotated[forms.Form, Depends(forms.form_fields)]
+
+CHOICES = {
+    "severities": SEVERITY_LABELS,
+    "bipolar_types": list(BipolarType),
+    "episodes": list(Episode),
+    "substance_uses": list(SubstanceUse),
+    "adherences": list(Adherence),
+    "allergy_severities": list(AllergySeverity),
+    "responses": list(TrialResponse),
+    "dose_units": list(catalogue.DoseUnit),
+    "drug_classes": catalogue.CLASS_LABELS,
+    "drug_names": catalogue.drug_names(),
+}
+
+
+def _form_page(
+    request: Request, db: Session, patient_id: int, template: str, **context: object
+) -> Response:
+    record = service.read_patient(db, audit_context(request), patient_id=patient_id, clinical=True)
+    status = 422 if context.get("error") else 200
+    context.setdefault("form", {})
+    return render(
+        request,
+        f"patients/{template}.html",
+        {"record": record, **CHOICES, **context},
+        status_code=status,
+    )
+
+
+def _submit(
+    request: Request,
+    db: Session,
+    patient_id: int,
+    template: str,
+    form: forms.Form,
+    use_case: Callable[[], object],
+    notice: str,
+) -> Response:
+    try:
+        use_case()
+    except NotFound:
+        raise
+    except KetaflowError as exc:
+        return _form_page(
+            request, db, patient_id, template, error=exc.detail, error_field=exc.field, form=form
+        )
+    return RedirectResponse(f"/patients/{patient_id}?notice={notice}", status_code=303)
+
+
+# ---------------------------------------------------------------- measurements
+
+
+@router.get("/measurements/new")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def measurement_page(request: Request, db: DB, patient_id: int) -> Response:
+    return _form_page(request, db, patient_id, "measurement_form")
+
+
+@router.post("/measurements")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def add_measurement(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
+    def use_case() -> object:
+        return service.record_measurement(
+            db,
+            audit_context(request),
+            patient_id=patient_id,
+            weight=forms.optional_number(form, "weight", "weight"),
+            weight_unit=forms.text(form, "weight_unit"),
+            height=forms.optional_number(form, "height", "height"),
+            height_unit=forms.text(form, "height_unit"),
+        )
+
+    return _submit(request, db, patient_id, "measurement_form", form, use_case, "measurement")
+
+
+# ---------------------------------------------------------------- allergies
+
+
+@router.get("/allergies/new")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def allergy_page(request: Request, db: DB, patient_id: int) -> Response:
+    return _form_page(request, db, patient_id, "allergy_form")
+
+
+@router.post("/allergies")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def add_allergy(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
+    def use_case() -> object:
+        return service.record_allergy(
+            db,
+            audit_context(request),
+            patient_id=patient_id,
+            substance=form.get("substance", ""),
+            reaction=forms.text(form, "reaction"),
+            severity=forms.choice(form, "severity", AllergySeverity, "a severity"),
+        )
+
+    return _submit(request, db, patient_id, "allergy_form", form, use_case, "allergy")
+
+
+# ---------------------------------------------------------------- diagnosis
+
+
+@router.get("/diagnosis/new")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def diagnosis_page(request: Request, db: DB, patient_id: int) -> Response:
+    return _form_page(request, db, patient_id, "diagnosis_form")
+
+
+@router.post("/diagnosis")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def add_diagnosis(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
+    def use_case() -> object:
+        return service.record_diagnosis(
+            db,
+            audit_context(request),
+            patient_id=patient_id,
+            diagnosis=forms.diagnosis(form),
+            reason=forms.text(form, "reason"),
+        )
+
+    return _submit(request, db, patient_id, "diagnosis_form", form, use_case, "diagnosis")
+
+
+# ---------------------------------------------------------------- medications
+
+
+@router.get("/medications/new")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def medication_page(request: Request, db: DB, patient_id: int) -> Response:
+    return _form_page(request, db, patient_id, "medication_form")
+
+
+@router.post("/medications")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def add_medication(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
+    def use_case() -> object:
+        return service.add_medication(
+            db, audit_context(request), patient_id=patient_id, medication=forms.medication(form)
+        )
+
+    return _submit(request, db, patient_id, "medication_form", form, use_case, "medication")
+
+
+@router.post("/medications/{medication_id}/stop")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def stop_medication(
+    request: Request, db: DB, patient_id: int, medication_id: int, form: FORM
+) -> Response:
+    try:
+        service.stop_medication(
+            db,
+            audit_context(request),
+            patient_id=patient_id,
+            medication_id=medication_id,
+            stop_date=forms.required_date(form, "stop_date", "stop date"),
+        )
+    except NotFound:
+        raise
+    except KetaflowError as exc:
+        return render_patient_page(
+            request, db, patient_id, error=exc.detail, stop_error_id=medication_id
+        )
+    return RedirectResponse(f"/patients/{patient_id}?notice=stopped", status_code=303)
+
+
+# ---------------------------------------------------------------- prior treatment trials
+
+
+@router.get("/trials/new")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def trial_page(request: Request, db: DB, patient_id: int) -> Response:
+    return _form_page(request, db, patient_id, "trial_form")
+
+
+@router.post("/trials")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def add_trial(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
+    def use_case() -> object:
+        return service.add_treatment_trial(
+            db, audit_context(request), patient_id=patient_id, trial=forms.trial(form)
+        )
+
+    return _submit(request, db, patient_id, "trial_form", form, use_case, "trial")

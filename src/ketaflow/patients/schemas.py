@@ -1,0 +1,377 @@
+"""What crosses the JSON API boundary for patients. Not a mirror of the ORM: front desk gets the
+patient without the `clinical` key at all, and the clinical summary is assembled, not dumped."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ketaflow.clinical.resistance import ResistanceEvaluation
+from ketaflow.patients.diagnosis_codes import BipolarType, Episode, Severity
+from ketaflow.patients.medication_catalogue import DoseUnit, DrugClass
+from ketaflow.patients.models import (
+    Adherence,
+    AllergySeverity,
+    Sex,
+    SubstanceUse,
+    TrialResponse,
+)
+from ketaflow.patients.service import (
+    ClinicalRecord,
+    Demographics,
+    DiagnosisInput,
+    MedicationInput,
+    PatientRecord,
+    TrialInput,
+)
+
+_IN = ConfigDict(extra="forbid")
+_OUT = ConfigDict(from_attributes=True)
+
+
+class DemographicsIn(BaseModel):
+    model_config = _IN
+
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    date_of_birth: date
+    sex: Sex
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    address: str | None = Field(default=None, max_length=1000)
+    emergency_contact_name: str | None = Field(default=None, max_length=200)
+    emergency_contact_phone: str | None = Field(default=None, max_length=40)
+    referring_clinician: str | None = Field(default=None, max_length=200)
+
+    def to_service(self) -> Demographics:
+        return Demographics(**self.model_dump(include=set(Demographics.__dataclass_fields__)))
+
+
+class PatientCreate(DemographicsIn):
+    mrn: str | None = Field(default=None, max_length=40, description="empty: generate KF-000123")
+
+
+class DemographicsAmend(DemographicsIn):
+    reason: str = Field(max_length=500, description="why the previous version was wrong")
+
+
+class DemographicsOut(BaseModel):
+    model_config = _OUT
+
+    version: int
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: Sex
+    phone: str | None
+    email: str | None
+    address: str | None
+    emergency_contact_name: str | None
+    emergency_contact_phone: str | None
+    referring_clinician: str | None
+    amendment_reason: str | None
+    recorded_at: datetime
+    superseded_at: datetime | None
+
+
+class PatientListItem(BaseModel):
+    id: int
+    mrn: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: Sex
+
+
+class MeasurementIn(BaseModel):
+    model_config = _IN
+
+    weight: float | None = None
+    weight_unit: str | None = Field(default=None, description="kg or lb; required with weight")
+    height: float | None = None
+    height_unit: str | None = Field(default=None, description="cm or in; required with height")
+    measured_at: AwareDatetime | None = None
+
+
+class MeasurementOut(BaseModel):
+    model_config = _OUT
+
+    id: int
+    measured_at: datetime
+    weight_kg: float | None
+    height_cm: float | None
+    weight_entered: float | None
+    weight_entered_unit: str | None
+    height_entered: float | None
+    height_entered_unit: str | None
+    recorded_at: datetime
+
+
+class AllergyIn(BaseModel):
+    model_config = _IN
+
+    substance: str = Field(max_length=200)
+    reaction: str | None = Field(default=None, max_length=500)
+    severity: AllergySeverity = AllergySeverity.UNKNOWN
+
+
+class AllergyOut(BaseModel):
+    model_config = _OUT
+
+    id: int
+    substance: str
+    reaction: str | None
+    severity: AllergySeverity
+    recorded_at: datetime
+
+
+class DiagnosisIn(BaseModel):
+    model_config = _IN
+
+    bipolar_type: BipolarType
+    current_episode: Episode
+    severity: Severity | None = None
+    psychosis_history: bool
+    substance_use: SubstanceUse
+    substance_use_note: str | None = None
+    suicide_attempts: int = 0
+    last_suicide_attempt_date: date | None = None
+    onset_date: date | None = None
+    episode_start_date: date | None = None
+    reason: str | None = Field(default=None, description="required when revising a diagnosis")
+
+    def to_service(self) -> DiagnosisInput:
+        return DiagnosisInput(**self.model_dump(exclude={"reason"}))
+
+
+class DiagnosisOut(BaseModel):
+    model_config = _OUT
+
+    id: int
+    bipolar_type: BipolarType
+    current_episode: Episode
+    severity: Severity | None
+    icd10_code: str
+    snomed_code: str
+    onset_date: date | None
+    episode_start_date: date | None
+    psychosis_history: bool
+    substance_use: SubstanceUse
+    substance_use_note: str | None
+    suicide_attempts: int
+    last_suicide_attempt_date: date | None
+    amendment_reason: str | None
+    recorded_at: datetime
+    superseded_at: datetime | None
+
+
+class MedicationIn(BaseModel):
+    model_config = _IN
+
+    drug_name: str = Field(max_length=120)
+    dose_amount: float
+    dose_unit: DoseUnit
+    adherence: Adherence = Adherence.UNKNOWN
+    drug_class: DrugClass | None = None
+    start_date: date | None = None
+    stop_date: date | None = None
+    lithium_level_mmol_per_l: float | None = None
+    lithium_level_date: date | None = None
+    note: str | None = None
+
+    def to_service(self) -> MedicationInput:
+        return MedicationInput(**self.model_dump())
+
+
+class MedicationStop(BaseModel):
+    model_config = _IN
+
+    stop_date: date
+
+
+class MedicationOut(BaseModel):
+    model_config = _OUT
+
+    id: int
+    drug_name: str
+    drug_class: DrugClass
+    dose_amount: float
+    dose_unit: DoseUnit
+    start_date: date | None
+    stop_date: date | None
+    adherence: Adherence
+    lithium_level_mmol_per_l: float | None
+    lithium_level_date: date | None
+    note: str | None
+    recorded_at: datetime
+    current: bool | None = None
+    diazepam_equivalent_mg_per_day: float | None = None
+
+
+class TrialIn(BaseModel):
+    model_config = _IN
+
+    drug_name: str = Field(max_length=120)
+    dose_mg_per_day: float
+    duration_weeks: float
+    adherence_verified: bool
+    response: TrialResponse
+    start_date: date | None = None
+    partner_drug_name: str | None = None
+    partner_dose_mg_per_day: float | None = None
+    serum_level_mmol_per_l: float | None = None
+    note: str | None = None
+
+    def to_service(self) -> TrialInput:
+        return TrialInput(**self.model_dump())
+
+
+class TrialOut(BaseModel):
+    model_config = _OUT
+
+    id: int
+    drug_name: str
+    dose_mg_per_day: float
+    partner_drug_name: str | None
+    partner_dose_mg_per_day: float | None
+    duration_weeks: float
+    serum_level_mmol_per_l: float | None
+    start_date: date | None
+    adherence_verified: bool
+    response: TrialResponse
+    note: str | None
+    recorded_at: datetime
+
+
+class BenzodiazepineLoadOut(BaseModel):
+    total_diazepam_mg_per_day: float
+    flagged: bool
+    threshold_mg_per_day: float
+    flag_text: str
+    source: str
+    unconverted: list[str]
+
+
+class InteractionNoteOut(BaseModel):
+    kind: str
+    severity: str
+    text: str
+    source: str
+    drugs: list[str]
+
+
+class TrialJudgementOut(BaseModel):
+    index: int
+    counts: bool
+    reasons: list[str]
+
+
+class ResistanceOut(BaseModel):
+    meets: bool
+    verdict: str
+    adequate_failed_count: int
+    required_count: int
+    source: str
+    trials: list[TrialJudgementOut]
+
+
+class ClinicalOut(BaseModel):
+    diagnosis: DiagnosisOut | None
+    latest_weight_kg: float | None
+    latest_height_cm: float | None
+    allergies: list[AllergyOut]
+    medications: list[MedicationOut]
+    benzodiazepine_load: BenzodiazepineLoadOut | None
+    interaction_notes: list[InteractionNoteOut]
+    trials: list[TrialOut]
+    resistance: ResistanceOut | None
+
+
+class PatientOut(BaseModel):
+    id: int
+    mrn: str
+    created_at: datetime
+    demographics: DemographicsOut
+    # Present only for roles that may read clinical data; front desk never gets the key (the
+    # routes serialise with exclude_unset, and the field is set only for clinical readers).
+    clinical: ClinicalOut | None = None
+
+
+def patient_out(record: PatientRecord) -> PatientOut:
+    base = {
+        "id": record.patient.id,
+        "mrn": record.patient.mrn,
+        "created_at": record.patient.created_at,
+        "demographics": DemographicsOut.model_validate(record.demographics),
+    }
+    if record.clinical is None:
+        return PatientOut(**base)
+    return PatientOut(**base, clinical=clinical_out(record.clinical))
+
+
+def medications_out(clinical: ClinicalRecord) -> list[MedicationOut]:
+    views = [v for g in clinical.medication_overview.groups for v in (*g.current, *g.past)]
+    return [
+        MedicationOut(
+            **MedicationOut.model_validate(v.medication).model_dump(
+                exclude={"current", "diazepam_equivalent_mg_per_day"}
+            ),
+            current=v.current,
+            diazepam_equivalent_mg_per_day=v.diazepam_equivalent_mg_per_day,
+        )
+        for v in views
+    ]
+
+
+def resistance_out(evaluation: ResistanceEvaluation | None) -> ResistanceOut | None:
+    if evaluation is None:
+        return None
+    return ResistanceOut(
+        meets=evaluation.meets,
+        verdict=evaluation.verdict,
+        adequate_failed_count=evaluation.adequate_failed_count,
+        required_count=evaluation.required_count,
+        source=evaluation.source,
+        trials=[
+            TrialJudgementOut(index=t.index, counts=t.counts, reasons=list(t.reasons))
+            for t in evaluation.trials
+        ],
+    )
+
+
+def clinical_out(clinical: ClinicalRecord) -> ClinicalOut:
+    weight, height = clinical.latest_weight, clinical.latest_height
+    overview = clinical.medication_overview
+    load = overview.benzodiazepine_load
+    return ClinicalOut(
+        diagnosis=DiagnosisOut.model_validate(clinical.diagnosis) if clinical.diagnosis else None,
+        latest_weight_kg=weight.weight_kg if weight else None,
+        latest_height_cm=height.height_cm if height else None,
+        allergies=[AllergyOut.model_validate(a) for a in clinical.allergies],
+        medications=medications_out(clinical),
+        benzodiazepine_load=(
+            BenzodiazepineLoadOut(
+                total_diazepam_mg_per_day=load.total_diazepam_mg_per_day,
+                flagged=load.flagged,
+                threshold_mg_per_day=load.threshold_mg_per_day,
+                flag_text=load.flag_text,
+                source=load.source,
+                unconverted=list(load.unconverted),
+            )
+            if load
+            else None
+        ),
+        interaction_notes=[
+            InteractionNoteOut(
+                kind=note.kind.value,
+                severity=note.severity,
+                text=note.text,
+                source=note.source,
+                drugs=drugs,
+            )
+            for note, drugs in overview.notes
+        ],
+        trials=[TrialOut.model_validate(t) for t in clinical.trials],
+        resistance=resistance_out(clinical.resistance),
+    )

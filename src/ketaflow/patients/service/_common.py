@@ -1,0 +1,102 @@
+"""Helpers shared by the patient use cases: loading a patient, auditing, checking text and dates.
+
+Error messages name the field and the rule, never the value: values may identify a patient.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.db import utcnow
+from ketaflow.errors import NotFound, ValidationFailed
+from ketaflow.patients.models import Patient, PatientDemographics
+
+ENTITY = "patient"
+# Clocks on tablets drift; a measurement stamped a few minutes ahead is not "in the future".
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("no such patient")
+    return patient
+
+
+def current_demographics(session: Session, patient_id: int) -> PatientDemographics:
+    query = select(PatientDemographics).where(
+        PatientDemographics.patient_id == patient_id,
+        PatientDemographics.superseded_at.is_(None),
+    )
+    current = session.scalar(query)
+    if current is None:
+        raise NotFound("no such patient")
+    return current
+
+
+def audit(
+    session: Session,
+    ctx: AuditContext,
+    action: str,
+    patient_id: int,
+    **detail: object,
+) -> None:
+    """Record an event against the patient. Detail holds ids, field names and counts only."""
+    record_event(
+        session, ctx, action=action, entity_type=ENTITY, entity_id=patient_id, detail=detail
+    )
+
+
+def clean_text(
+    value: str | None, field: str, label: str, *, max_length: int, required: bool = False
+) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise ValidationFailed(f"{label} is required", field=field)
+        return None
+    if len(text) > max_length:
+        raise ValidationFailed(f"{label} must be at most {max_length} characters", field=field)
+    return text
+
+
+def required_text(value: str | None, field: str, label: str, *, max_length: int) -> str:
+    text = clean_text(value, field, label, max_length=max_length, required=True)
+    assert text is not None  # required=True never returns None
+    return text
+
+
+def not_future(value: date | None, field: str, label: str) -> None:
+    if value is not None and value > today():
+        raise ValidationFailed(f"{label} cannot be in the future", field=field)
+
+
+def not_before(value: date | None, earliest: date | None, field: str, message: str) -> None:
+    if value is not None and earliest is not None and value < earliest:
+        raise ValidationFailed(message, field=field)
+
+
+def moment_not_future(value: datetime, field: str, label: str) -> None:
+    if value.tzinfo is None:
+        raise ValidationFailed(f"{label} needs a time zone", field=field)
+    if value > utcnow() + CLOCK_SKEW:
+        raise ValidationFailed(f"{label} cannot be in the future", field=field)
+
+
+def in_range(
+    value: float | None, low: float, high: float, field: str, label: str, unit: str
+) -> None:
+    """Refuse values outside [low, high] (NaN and infinities included), naming the limits."""
+    if value is None:
+        return
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValidationFailed(f"{label} must be between {low:g} and {high:g} {unit}", field=field)

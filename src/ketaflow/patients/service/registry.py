@@ -1,0 +1,252 @@
+"""Registering patients, finding them, and amending their demographics (never overwriting)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, fields
+from datetime import date
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.db import utcnow
+from ketaflow.errors import Conflict, ValidationFailed
+from ketaflow.patients.models import Patient, PatientDemographics, Sex
+from ketaflow.patients.service._common import (
+    ENTITY,
+    audit,
+    clean_text,
+    current_demographics,
+    get_patient,
+    not_future,
+    required_text,
+)
+
+GENERATED_MRN_PREFIX = "KF-"
+_GENERATED_MRN = re.compile(r"^KF-\d+$")
+_MRN = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,31}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{6,40}$")
+EARLIEST_BIRTH = date(1900, 1, 1)
+SEARCH_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Demographics:
+    """Who the patient is, as entered; validated by `validate_demographics`."""
+
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: Sex
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    emergency_contact_name: str | None = None
+    emergency_contact_phone: str | None = None
+    referring_clinician: str | None = None
+
+    def values(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """A search hit or list row: the patient and their current demographics."""
+
+    patient: Patient
+    demographics: PatientDemographics
+
+
+def validate_demographics(value: Demographics) -> Demographics:
+    """Return the cleaned demographics or raise ValidationFailed naming the first bad field."""
+    not_future(value.date_of_birth, "date_of_birth", "date of birth")
+    if value.date_of_birth < EARLIEST_BIRTH:
+        raise ValidationFailed("date of birth must be after 1900-01-01", field="date_of_birth")
+    email = clean_text(value.email, "email", "email", max_length=254)
+    if email and not _EMAIL.match(email):
+        raise ValidationFailed("email is not a valid address", field="email")
+    for field in ("phone", "emergency_contact_phone"):
+        phone = clean_text(getattr(value, field), field, field.replace("_", " "), max_length=40)
+        if phone and (not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6):
+            raise ValidationFailed(
+                f"{field.replace('_', ' ')} must be digits, spaces and + ( ) - only", field=field
+            )
+    return Demographics(
+        given_name=required_text(value.given_name, "given_name", "given name", max_length=100),
+        family_name=required_text(value.family_name, "family_name", "family name", max_length=100),
+        date_of_birth=value.date_of_birth,
+        sex=Sex(value.sex),
+        phone=clean_text(value.phone, "phone", "phone", max_length=40),
+        email=email,
+        address=clean_text(value.address, "address", "address", max_length=1000),
+        emergency_contact_name=clean_text(
+            value.emergency_contact_name,
+            "emergency_contact_name",
+            "emergency contact name",
+            max_length=200,
+        ),
+        emergency_contact_phone=clean_text(
+            value.emergency_contact_phone,
+            "emergency_contact_phone",
+            "emergency contact phone",
+            max_length=40,
+        ),
+        referring_clinician=clean_text(
+            value.referring_clinician,
+            "referring_clinician",
+            "referring clinician",
+            max_length=200,
+        ),
+    )
+
+
+def normalise_mrn(mrn: str) -> str:
+    return "".join(mrn.split()).upper()
+
+
+def register_patient(
+    session: Session, ctx: AuditContext, *, demographics: Demographics, mrn: str | None = None
+) -> Patient:
+    """Register a patient. Without an MRN one is generated (KF-000123) from the patient id."""
+    clean = validate_demographics(demographics)
+    entered = normalise_mrn(mrn) if mrn and mrn.strip() else None
+    if entered is not None:
+        _check_entered_mrn(session, entered)
+    # A unique placeholder until the id is known; the KF- namespace is reserved for generated
+    # numbers, so a generated MRN can never collide with an entered one.
+    patient = Patient(mrn=entered or f"pending-{uuid.uuid4().hex[:24]}")
+    session.add(patient)
+    session.flush()
+    if entered is None:
+        patient.mrn = f"{GENERATED_MRN_PREFIX}{patient.id:06d}"
+    session.add(
+        PatientDemographics(
+            patient_id=patient.id,
+            version=1,
+            recorded_by_user_id=ctx.actor_user_id,
+            **clean.values(),
+        )
+    )
+    session.flush()
+    audit(session, ctx, "patient.register", patient.id, mrn_generated=entered is None)
+    return patient
+
+
+def _check_entered_mrn(session: Session, mrn: str) -> None:
+    if _GENERATED_MRN.match(mrn):
+        raise ValidationFailed(
+            "medical-record numbers starting KF- followed by digits are generated; leave the "
+            "field empty to get one",
+            field="mrn",
+        )
+    if not _MRN.match(mrn):
+        raise ValidationFailed(
+            "medical-record number must be 1-32 letters, digits, '.', '/' or '-'", field="mrn"
+        )
+    if session.scalar(select(Patient.id).where(Patient.mrn == mrn)) is not None:
+        raise Conflict("medical-record number is already in use by another patient", field="mrn")
+
+
+def amend_demographics(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    patient_id: int,
+    demographics: Demographics,
+    reason: str,
+) -> PatientDemographics:
+    """Correct demographics: the current version is kept and superseded by a new one."""
+    get_patient(session, patient_id)
+    why = required_text(reason, "reason", "reason for the amendment", max_length=500)
+    clean = validate_demographics(demographics)
+    current = current_demographics(session, patient_id)
+    changed = [name for name, value in clean.values().items() if getattr(current, name) != value]
+    if not changed:
+        raise ValidationFailed("nothing was changed: edit a field or cancel")
+    current.superseded_at = utcnow()
+    session.flush()
+    amended = PatientDemographics(
+        patient_id=patient_id,
+        version=current.version + 1,
+        recorded_by_user_id=ctx.actor_user_id,
+        amendment_reason=why,
+        **clean.values(),
+    )
+    session.add(amended)
+    session.flush()
+    audit(session, ctx, "patient.amend", patient_id, fields=changed, version=amended.version)
+    return amended
+
+
+def demographics_history(
+    session: Session, ctx: AuditContext, *, patient_id: int
+) -> list[PatientDemographics]:
+    """Every version, oldest first (reading identifiable history is audited)."""
+    get_patient(session, patient_id)
+    query = (
+        select(PatientDemographics)
+        .where(PatientDemographics.patient_id == patient_id)
+        .order_by(PatientDemographics.version)
+    )
+    versions = list(session.scalars(query))
+    audit(session, ctx, "patient.read", patient_id, scope="demographics_history")
+    return versions
+
+
+def _current_versions() -> Select[tuple[Patient, PatientDemographics]]:
+    return select(Patient, PatientDemographics).join(
+        PatientDemographics,
+        and_(
+            PatientDemographics.patient_id == Patient.id,
+            PatientDemographics.superseded_at.is_(None),
+        ),
+    )
+
+
+def search_patients(
+    session: Session, ctx: AuditContext, *, query: str, limit: int = SEARCH_LIMIT
+) -> list[PatientSummary]:
+    """Find patients by partial name (every word must match a name), MRN or date of birth
+    (YYYY-MM-DD), case-insensitively. An empty query lists the most recently registered."""
+    statement = _current_versions()
+    terms = query.split()
+    if terms:
+        statement = statement.where(_search_condition(query.strip(), terms)).order_by(
+            PatientDemographics.family_name, PatientDemographics.given_name, Patient.id
+        )
+    else:
+        statement = statement.order_by(Patient.id.desc())
+    rows = session.execute(statement.limit(limit)).tuples().all()
+    # The query text may be a name: the audit records only that a search ran and how many hits.
+    record_event(
+        session, ctx, action="patient.search", entity_type=ENTITY, detail={"results": len(rows)}
+    )
+    return [PatientSummary(patient, demographics) for patient, demographics in rows]
+
+
+def _search_condition(text: str, terms: list[str]) -> ColumnElement[bool]:
+    names = [
+        or_(
+            func.lower(PatientDemographics.given_name).contains(term.lower(), autoescape=True),
+            func.lower(PatientDemographics.family_name).contains(term.lower(), autoescape=True),
+        )
+        for term in terms
+    ]
+    options = [
+        and_(*names),
+        func.upper(Patient.mrn).contains(normalise_mrn(text), autoescape=True),
+    ]
+    birth = _parse_date(text)
+    if birth is not None:
+        options.append(PatientDemographics.date_of_birth == birth)
+    return or_(*options)
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Patient self-report portal: single-use, expiring links to complete questionnaires by phone."""

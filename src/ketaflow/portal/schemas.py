@@ -1,0 +1,36 @@
+"""What crosses the API boundary for portal links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ketaflow.portal.service import MAX_VALID_HOURS, PORTAL_VALID_HOURS, IssuedLink
+
+
+class PortalLinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instruments: list[str] = Field(min_length=1, examples=[["phq9", "gad7"]])
+    valid_hours: int = Field(default=PORTAL_VALID_HOURS, ge=1, le=MAX_VALID_HOURS)
+    # Mail the link to the patient's address on record when SMTP is configured.
+    send_mail: bool = True
+
+
+class PortalLinkOut(BaseModel):
+    id: int
+    patient_id: int
+    instruments: list[str]
+    expires_at: datetime
+    # Contains the token: returned once, never stored in plain text.
+    url: str
+    emailed: bool
+    mail_problem: str | None
+
+    @classmethod
+    def of(cls, issued: IssuedLink) -> PortalLinkOut:
+        link = issued.link
+        return cls(id=link.id, patient_id=link.patient_id, instruments=list(link.instrument_ids),
+                   expires_at=link.expires_at, url=issued.url, emailed=issued.emailed,
+                   mail_problem=issued.mail_problem)

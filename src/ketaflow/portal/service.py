@@ -1,0 +1,209 @@
+"""Portal links: issue (and mail), open, and submit once. Services never commit.
+
+The link's token is the patient's only credential: 32 random bytes, shown once, stored as its
+SHA-256. A link expires (default 72 h) and is spent by its first successful submission.
+Submissions are stored as assessments rated by "patient (portal)" and audited with actor "portal".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaflow.assessments import service as assessments_service
+from ketaflow.assessments.forms import answers_from_form
+from ketaflow.assessments.models import Assessment
+from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.config import Settings
+from ketaflow.db import utcnow
+from ketaflow.errors import ValidationFailed
+from ketaflow.patients.models import PatientDemographics
+from ketaflow.portal import mail
+from ketaflow.portal.models import PortalLink
+from ketaflow.scales import Flag, ScaleInputError, score
+
+ENTITY = "portal_link"
+# Self-report instruments a patient may complete through the portal.
+PORTAL_INSTRUMENTS = ("phq9", "gad7", "qids-sr16", "asrm")
+PORTAL_VALID_HOURS = 72
+MAX_VALID_HOURS = 14 * 24
+# Answers that make the portal show the emergency pathway (alerts are raised as well).
+EMERGENCY_FLAGS = frozenset({Flag.SUICIDALITY_ITEM_POSITIVE, Flag.CSSRS_HIGH})
+
+
+class LinkState(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    link: PortalLink
+    url: str  # contains the token: show it once, never log it
+    emailed: bool
+    mail_problem: str | None  # why it was not mailed (no SMTP, no address, server refused)
+
+
+@dataclass(frozen=True)
+class PortalVisit:
+    state: LinkState
+    link: PortalLink | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    assessments: list[Assessment]
+    show_emergency_pathway: bool
+
+
+def portal_context(base: AuditContext) -> AuditContext:
+    """Audit context for the patient acting through a link (no staff account)."""
+    return AuditContext(None, "portal", "portal", base.client_address, base.request_id)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def portal_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/portal/{token}"
+
+
+def _check_instruments(instruments: Sequence[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(i for i in instruments if i))
+    if not chosen:
+        raise ValidationFailed("choose at least one questionnaire", field="instruments")
+    unknown = [i for i in chosen if i not in PORTAL_INSTRUMENTS]
+    if unknown:
+        raise ValidationFailed(
+            f"only {', '.join(PORTAL_INSTRUMENTS)} can be completed through the portal",
+            field="instruments")
+    # Keep the clinic's usual order whatever order they were ticked in.
+    return tuple(i for i in PORTAL_INSTRUMENTS if i in chosen)
+
+
+def _patient_email(session: Session, patient_id: int) -> str | None:
+    return session.scalar(
+        select(PatientDemographics.email).where(PatientDemographics.patient_id == patient_id,
+                                                PatientDemographics.superseded_at.is_(None)))
+
+
+def issue_portal_link(
+    session: Session,
+    ctx: AuditContext,
+    settings: Settings,
+    *,
+    patient_id: int,
+    instruments: Sequence[str],
+    created_by_user_id: int,
+    valid_hours: int = PORTAL_VALID_HOURS,
+    send_mail: bool = True,
+) -> IssuedLink:
+    """Create a single-use link and, when SMTP is configured and the patient has an email
+    address, mail it (plain text, no clinical content)."""
+    assessments_service.require_patient(session, patient_id)
+    chosen = _check_instruments(instruments)
+    if not 1 <= valid_hours <= MAX_VALID_HOURS:
+        raise ValidationFailed(f"a link may be valid for 1 to {MAX_VALID_HOURS} hours",
+                               field="valid_hours")
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    link = PortalLink(patient_id=patient_id, token_sha256=token_hash(token),
+                      instruments=",".join(chosen), created_at=now,
+                      created_by_user_id=created_by_user_id,
+                      expires_at=now + timedelta(hours=valid_hours))
+    session.add(link)
+    session.flush()
+    url = portal_url(settings, token)
+    emailed, problem = False, None
+    if send_mail:
+        emailed, problem = _mail_link(session, settings, link, url)
+    record_event(session, ctx, action="portal_link.create", entity_type=ENTITY,
+                 entity_id=link.id, detail={"patient_id": patient_id, "instruments": list(chosen),
+                                            "valid_hours": valid_hours, "emailed": emailed})
+    return IssuedLink(link, url, emailed, problem)
+
+
+def _mail_link(session: Session, settings: Settings, link: PortalLink, url: str
+               ) -> tuple[bool, str | None]:
+    if not settings.smtp_host:
+        return False, "mail is not configured: pass the link on yourself"
+    address = _patient_email(session, link.patient_id)
+    if not address:
+        return False, "the patient has no email address on record: pass the link on yourself"
+    try:
+        mail.send_portal_link(settings, to_address=address, url=url,
+                              expires_at=link.expires_at)
+    except mail.MailFailed as exc:
+        return False, str(exc)
+    link.emailed_at = utcnow()
+    return True, None
+
+
+def visit(session: Session, ctx: AuditContext, *, token: str, lock: bool = False
+          ) -> PortalVisit:
+    """Look a link up by its token and say whether it can still be used.
+
+    `lock` takes a row lock (PostgreSQL) so two simultaneous submissions cannot both use it;
+    SQLite transactions already begin IMMEDIATE, one writer at a time.
+    """
+    query = select(PortalLink).where(PortalLink.token_sha256 == token_hash(token))
+    link = session.scalar(query.with_for_update() if lock else query)
+    if link is None:
+        state = LinkState.UNKNOWN
+    elif link.completed_at is not None:
+        state = LinkState.COMPLETED
+    elif link.expires_at <= utcnow():
+        state = LinkState.EXPIRED
+    else:
+        state = LinkState.OPEN
+    record_event(session, portal_context(ctx), action="portal_link.open", entity_type=ENTITY,
+                 entity_id=None if link is None else link.id, detail={"state": str(state)})
+    return PortalVisit(state, link)
+
+
+def answers_by_instrument(link: PortalLink, form: Mapping[str, str]
+                          ) -> dict[str, dict[str, int | None]]:
+    """Form fields `<instrument>.<item>` into answers per instrument (blank = unanswered)."""
+    return {instrument_id: answers_from_form(instrument_id, form, prefix=instrument_id)
+            for instrument_id in link.instrument_ids}
+
+
+def submit(session: Session, ctx: AuditContext, *, token: str,
+           answers: Mapping[str, Mapping[str, object]]) -> Submission:
+    """Store every questionnaire of the link, or none: all are checked before anything is
+    stored. Spends the link. Raises ValidationFailed (field `<instrument>.<item>`)."""
+    portal_ctx = portal_context(ctx)
+    state = visit(session, ctx, token=token, lock=True)
+    if state.state is not LinkState.OPEN or state.link is None:
+        raise ValidationFailed("this link can no longer be used", field="token")
+    link = state.link
+    for instrument_id in link.instrument_ids:
+        try:
+            score(instrument_id, answers.get(instrument_id, {}))
+        except ScaleInputError as exc:
+            raise ValidationFailed(str(exc), field=f"{instrument_id}.{exc.item_id}") from None
+    stored = [
+        assessments_service.record_assessment(
+            session, portal_ctx, patient_id=link.patient_id, instrument_id=instrument_id,
+            answers=answers[instrument_id], rater=assessments_service.Rater.portal(),
+            portal_link_id=link.id)
+        for instrument_id in link.instrument_ids
+    ]
+    link.completed_at = utcnow()
+    session.flush()
+    record_event(session, portal_ctx, action="portal_link.complete", entity_type=ENTITY,
+                 entity_id=link.id, detail={"patient_id": link.patient_id,
+                                            "assessment_ids": [a.id for a in stored]})
+    emergency = any(flag in EMERGENCY_FLAGS
+                    for a in stored for flag in a.current_result.flags)
+    return Submission(stored, emergency)

@@ -1,0 +1,115 @@
+"""The portal over HTTP: staff issue a link (shown, QR, mailed), the patient answers once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ketaflow.config import Role, load_settings
+from ketaflow.db import make_session_factory, utcnow
+from ketaflow.portal.models import PortalLink
+from ketaflow.portal.pathway import CRISIS_LINE_PLACEHOLDER
+from ketaflow.web.app import create_app
+from tests.assessments.conftest import Mailbox
+from tests.assessments.factories import make_patient, phq9
+from tests.web.helpers import committed_user, csrf, sign_in
+
+
+@pytest.fixture
+def mail_client(db_url: str, tmp_path: Path, smtp_server: Mailbox) -> Iterator[TestClient]:
+    settings = load_settings(database_url=db_url, var_dir=tmp_path / "var", mode="demo",
+                             secret_key="m" * 48, public_base_url="https://clinic.example",
+                             smtp_host=smtp_server.host, smtp_port=smtp_server.port)
+    app = create_app(settings)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+def _issue(client: TestClient, db: Session, instruments: list[str]) -> tuple[int, str]:
+    patient = make_patient(db, email="someone@example.org")
+    nurse = committed_user(db, Role.NURSE)
+    assert sign_in(client, nurse.username) == 303
+    page = client.post(f"/patients/{patient.id}/portal-links",
+                       data={"csrf_token": csrf(client), "instruments": instruments})
+    assert page.status_code == 200, page.text
+    url = re.search(r'id="portal-url" type="text" readonly value="([^"]+)"', page.text)
+    assert url is not None and "<svg" in page.text
+    client.cookies.clear()  # the patient is not signed in
+    return patient.id, url.group(1).split("/portal/", 1)[1]
+
+
+def _answers(values: dict[str, int | None], prefix: str = "phq9") -> dict[str, str]:
+    return {f"{prefix}.{k}": "" if v is None else str(v) for k, v in values.items()}
+
+
+def test_staff_issue_a_link_that_is_mailed_and_answered(mail_client: TestClient,
+                                                        smtp_server: Mailbox) -> None:
+    db = make_session_factory(mail_client.app.state.engine)()  # type: ignore[attr-defined]
+    patient_id, shown_token = _issue(mail_client, db, ["phq9"])
+    db.close()
+    (message,) = smtp_server.messages
+    body = message.get_payload(decode=True).decode()
+    mailed = re.search(r"https://clinic\.example/portal/(\S+)", body)
+    assert mailed is not None and mailed.group(1) == shown_token
+    page = mail_client.get(f"/portal/{shown_token}")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "Little interest or pleasure in doing things" in page.text and "Pfizer" in page.text
+    done = mail_client.post(f"/portal/{shown_token}",
+                            data={"csrf_token": csrf(mail_client), **_answers(phq9(9))})
+    assert done.status_code == 200 and "your answers were sent" in done.text
+    assert "emergency" not in done.text.lower().split("<footer")[0]
+    again = mail_client.get(f"/portal/{shown_token}")
+    assert again.status_code == 410 and "Already completed" in again.text
+    resubmit = mail_client.post(f"/portal/{shown_token}",
+                                data={"csrf_token": csrf(mail_client), **_answers(phq9(3))})
+    assert resubmit.status_code == 410
+    assert patient_id > 0
+
+
+def test_portal_incomplete_is_422_and_keeps_answers(app_client: TestClient,
+                                                    app_db: Session) -> None:
+    _, token = _issue(app_client, app_db, ["phq9", "gad7"])
+    values = phq9(9) | {"energy": None}
+    response = app_client.post(f"/portal/{token}",
+                               data={"csrf_token": csrf(app_client), **_answers(values)})
+    assert response.status_code == 422
+    assert 'class="item has-error" id="q-phq9-energy"' in response.text
+    assert "Please choose one answer." in response.text
+    assert 'name="phq9.sleep" value="3" checked' in response.text
+    assert app_client.get(f"/portal/{token}").status_code == 200  # not spent
+
+
+def test_names_only_instrument_shows_item_names_and_a_note(app_client: TestClient,
+                                                           app_db: Session) -> None:
+    _, token = _issue(app_client, app_db, ["qids-sr16"])
+    page = app_client.get(f"/portal/{token}")
+    assert "only a short title is shown" in page.text and "Falling asleep" in page.text
+
+
+def test_item9_shows_the_emergency_pathway(app_client: TestClient, app_db: Session) -> None:
+    _, token = _issue(app_client, app_db, ["phq9"])
+    done = app_client.post(f"/portal/{token}",
+                           data={"csrf_token": csrf(app_client), **_answers(phq9(12, 2))})
+    assert done.status_code == 200
+    assert "If you are in danger now" in done.text and "call your local emergency number" \
+        in done.text
+    assert CRISIS_LINE_PLACEHOLDER.replace("'", "&#39;") in done.text
+
+
+def test_expired_and_unknown_links(app_client: TestClient, app_db: Session) -> None:
+    _, token = _issue(app_client, app_db, ["phq9"])
+    app_db.execute(update(PortalLink).values(expires_at=utcnow() - timedelta(minutes=1)))
+    app_db.commit()
+    expired = app_client.get(f"/portal/{token}")
+    assert expired.status_code == 410 and "ask your clinic for a new link" in expired.text
+    unknown = app_client.get("/portal/nope")
+    assert unknown.status_code == 404 and "Link not recognised" in unknown.text
+    assert app_db.scalar(select(PortalLink.completed_at)) is None

@@ -1,0 +1,150 @@
+"""In Chromium on a tablet viewport: a whole infusion session at the chair, from pre-checks to
+the signed note, the printable summary and the PDF."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
+
+from ketaflow.config import Role
+from ketaflow.db import make_engine, make_session_factory
+from ketaflow.infusions import service
+from ketaflow.infusions.models import InfusionSession
+from tests.browser.conftest import SCREENSHOTS, shot
+from tests.infusions.factories import Clinic, backdate, ctx_for, make_course
+from tests.support.factories import DEFAULT_PASSWORD, make_user
+
+
+def _in_db(db_url: str, work: Callable[[Session], int | None]) -> int | None:
+    engine = make_engine(db_url)
+    session: Session = make_session_factory(engine)()
+    try:
+        result = work(session)
+        session.commit()
+        return result
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def _arrange(db: Session) -> int:
+    prescriber = make_user(db, role=Role.PRESCRIBER, username="raman", full_name="Dr Raman")
+    nurse = make_user(db, role=Role.NURSE, username="noah", full_name="Noah RN")
+    clinic = Clinic(nurse, prescriber, ctx_for(nurse), ctx_for(prescriber))
+    course = make_course(db, clinic, weight_kg=70)
+    return service.open_session(db, clinic.nurse_ctx, course_id=course.id).id
+
+
+def _backdate(db_url: str, session_id: int, minutes: float) -> None:
+    def work(db: Session) -> None:
+        record = db.get(InfusionSession, session_id)
+        assert record is not None
+        backdate(db, record, minutes)
+    _in_db(db_url, work)
+
+
+def _vitals(page: Page, sbp: str, dbp: str, hr: str, spo2: str = "98") -> None:
+    page.get_by_label("SBP mmHg").fill(sbp)
+    page.get_by_label("DBP mmHg").fill(dbp)
+    page.get_by_label("HR bpm").fill(hr)
+    page.get_by_label("SpO2 %").fill(spo2)
+    # Wait for the page that comes back, so the next step works on it and not on this one.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save reading").click()
+
+
+def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
+    session_id = _in_db(db_url, _arrange)
+    page.goto("/login")
+    page.get_by_label("User name").fill("raman")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/infusions")
+    page.get_by_role("link", name=f"Session {session_id}").click()
+    page.get_by_role("button", name="Begin pre-checks").click()
+    expect(page.get_by_text("Still needed before the start")).to_be_visible()
+
+    for label in ("Identity confirmed", "Consent current", "Fasting confirmed",
+                  "Escort confirmed", "Transport home arranged", "Today's self-report done"):
+        page.get_by_label(label).check()
+    page.get_by_label("Pregnancy test").select_option("not_applicable")
+    page.get_by_role("button", name="Save pre-checks").click()
+    _vitals(page, "126", "80", "72")
+    page.get_by_text("Write and sign the order").click()
+    page.get_by_label("Lot number").fill("KX-2291")
+    page.get_by_label("Expiry date").fill(str((datetime.now(UTC) + timedelta(days=300)).date()))
+    page.get_by_label("Concentration mg/mL").fill("1")
+    shot(page, "infusion-01-prechecks")
+    page.get_by_role("button", name="Sign order").click()
+    expect(page.get_by_text("All pre-checks complete")).to_be_visible()
+    page.get_by_role("button", name="Start infusion").click()
+    expect(page.locator("#status")).to_have_text("running")
+    expect(page.locator("#rate")).to_have_text("52.5 mL/h")
+
+    # An impossible reading is refused and the typed values stay in the form.
+    _vitals(page, "120", "130", "70")
+    expect(page.get_by_role("alert").first).to_contain_text("dbp_mmhg must be below sbp_mmhg")
+    expect(page.get_by_label("DBP mmHg")).to_have_value("130")
+    shot(page, "infusion-02-refused-reading")
+
+    # Fifteen minutes on without a reading: the reminder turns overdue.
+    expect(page.locator("#status")).to_have_text("running")
+    _backdate(db_url, session_id, 15)  # type: ignore[arg-type]
+    page.reload()
+    expect(page.locator("#due")).to_contain_text("OVERDUE")
+    shot(page, "infusion-03-overdue")
+    _vitals(page, "184", "104", "88")
+    expect(page.get_by_text("repeat the reading now")).to_be_visible()
+    _vitals(page, "182", "101", "86")
+    expect(page.get_by_text("on a repeat reading: hold the infusion")).to_be_visible()
+    shot(page, "infusion-04-alerts")
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text("Alerts needing action (2)")).to_be_visible()
+    for remaining in (1, 0):
+        page.get_by_label("Action taken").first.fill("paused, repeated BP, prescriber reviewed")
+        page.get_by_role("button", name="Acknowledge").first.click()
+        expect(page.get_by_text(f"Alerts needing action ({remaining})")).to_be_visible()
+    expect(page.get_by_text("Alerts needing action (0)")).to_be_visible()
+    page.get_by_role("button", name="Resume").click()
+    page.get_by_text("CADSS-6 (dissociation").click()
+    for select in page.locator("select[name^='cadss.']").all():
+        select.select_option("1")
+    page.get_by_role("button", name="Save CADSS-6").click()
+    expect(page.get_by_text("CADSS-6 dissociation: 6/24")).to_be_visible()
+    _vitals(page, "140", "88", "78")
+    shot(page, "infusion-05-running")
+
+    page.get_by_role("button", name="Stop infusion").click()
+    page.get_by_role("button", name="Begin observation").click()
+    # Wait for the page to come back before changing the record behind the browser's back.
+    expect(page.locator("#status")).to_have_text("observation")
+    _backdate(db_url, session_id, 61)  # type: ignore[arg-type]
+    page.reload()
+    _vitals(page, "128", "82", "72")
+    for select in page.locator("select[name^='aldrete.'], select[name^='padss.']").all():
+        select.select_option("2")
+    page.get_by_label("Escort present").check()
+    page.get_by_label("No-driving advice given").check()
+    shot(page, "infusion-06-discharge")
+    page.get_by_role("button", name="Discharge", exact=True).click()
+    expect(page.locator("#status")).to_have_text("discharged")
+    page.get_by_role("button", name="Generate note from the record").click()
+    page.get_by_role("button", name="Sign and lock note").click()
+    expect(page.get_by_text(re.compile(r"signed .* \(locked\)"))).to_be_visible()
+    shot(page, "infusion-07-note")
+
+    page.get_by_role("link", name="Session summary (print)").click()
+    expect(page.get_by_role("cell", name="126/80 mmHg")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator(".topbar")).to_be_hidden()
+    shot(page, "infusion-08-summary-print")
+    page.emulate_media(media="screen")
+    response = page.request.get(f"/infusions/sessions/{session_id}/summary.pdf")
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "infusion-summary.pdf").write_bytes(response.body())
+    assert response.body().startswith(b"%PDF-")

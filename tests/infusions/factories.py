@@ -1,0 +1,113 @@
+"""Plain-function fixtures for infusion tests: a patient on an active course with a weight."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.service import AuditContext
+from ketaflow.auth.models import StaffUser
+from ketaflow.clinical.course_plan import CourseState, Frequency
+from ketaflow.clinical.eligibility import Outcome
+from ketaflow.config import Role
+from ketaflow.courses.models import TreatmentCourse
+from ketaflow.dosing import SaltForm
+from ketaflow.infusions import service
+from ketaflow.infusions.models import InfusionSession, SessionEvent, VitalsRecord
+from ketaflow.infusions.rules import PregnancyTest, SessionAction, VitalsReading
+from ketaflow.patients.models import Measurement, Patient
+from ketaflow.screening.models import Consent, Screening, ScreeningStatus
+from tests.support.factories import make_user
+
+_mrn = itertools.count(1)
+ALDRETE_OK = {"activity": 2, "respiration": 2, "circulation": 2, "consciousness": 2,
+              "oxygen_saturation": 2}
+PADSS_OK = {"vital_signs": 2, "activity_mental_status": 2, "pain_nausea_vomiting": 2,
+            "intake_output": 2}
+
+
+def ctx_for(user: StaffUser) -> AuditContext:
+    return AuditContext(user.id, user.username, user.role.value, "127.0.0.1", "test")
+
+
+@dataclass
+class Clinic:
+    nurse: StaffUser
+    prescriber: StaffUser
+    nurse_ctx: AuditContext
+    prescriber_ctx: AuditContext
+
+
+def make_clinic(db: Session) -> Clinic:
+    nurse, prescriber = make_user(db, role=Role.NURSE), make_user(db, role=Role.PRESCRIBER)
+    return Clinic(nurse, prescriber, ctx_for(nurse), ctx_for(prescriber))
+
+
+def make_course(db: Session, clinic: Clinic, *, weight_kg: float = 70.0,
+                state: CourseState = CourseState.ACTIVE) -> TreatmentCourse:
+    patient = Patient(mrn=f"T{next(_mrn):06d}")
+    db.add(patient)
+    db.flush()
+    screening = Screening(patient_id=patient.id, status=ScreeningStatus.SIGNED,
+                          outcome=Outcome.ELIGIBLE)
+    consent = Consent(patient_id=patient.id, form_version="v1", consented_on=date(2026, 1, 1),
+                      witnessed_by_user_id=clinic.nurse.id)
+    db.add_all([screening, consent,
+                Measurement(patient_id=patient.id, weight_kg=weight_kg,
+                            measured_at=datetime.now(UTC) - timedelta(days=1))])
+    db.flush()
+    course = TreatmentCourse(
+        patient_id=patient.id, screening_id=screening.id, consent_id=consent.id, state=state,
+        infusion_count=6, frequency=Frequency.MON_WED_FRI,
+        skip_weekends=True, start_on=date(2026, 1, 5), dose_mg_per_kg=0.5, max_dose_mg=100,
+        salt_form=SaltForm.BASE)
+    db.add(course)
+    db.flush()
+    return course
+
+
+def order_input(**overrides: object) -> service.OrderInput:
+    values: dict[str, object] = {"drug": "ketamine", "lot_number": "LOT-1",
+                                 "expiry_date": date.today() + timedelta(days=300),
+                                 "concentration_mg_per_ml": 1.0}
+    values.update(overrides)
+    return service.OrderInput(**values)  # type: ignore[arg-type]
+
+
+ALL_CHECKS = service.PrecheckChanges(
+    identity_confirmed=True, consent_current=True, fasting_confirmed=True,
+    escort_confirmed=True, transport_confirmed=True, self_report_done=True,
+    pregnancy_test=PregnancyTest.NOT_APPLICABLE)
+
+
+def ready_to_start(db: Session, clinic: Clinic, course: TreatmentCourse | None = None
+                   ) -> InfusionSession:
+    """A session in pre-checks with everything done: the pump may start."""
+    course = course or make_course(db, clinic)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
+    service.apply_action(db, clinic.nurse_ctx, session_id=record.id,
+                         action=SessionAction.BEGIN_PRECHECKS)
+    service.update_prechecks(db, clinic.nurse_ctx, session_id=record.id, changes=ALL_CHECKS)
+    service.record_vitals(db, clinic.nurse_ctx, session_id=record.id, reading=VitalsReading(
+        datetime.now(UTC), sbp_mmhg=122, dbp_mmhg=78, hr_bpm=72, spo2_percent=98))
+    service.sign_order(db, clinic.prescriber_ctx, session_id=record.id, order=order_input())
+    return record
+
+
+def backdate(db: Session, record: InfusionSession, minutes: float) -> None:
+    """Move a whole session back in time (its times, readings and events), so observation time
+    can elapse within a test."""
+    shift = timedelta(minutes=minutes)
+    for name in ("opened_at", "prechecks_at", "started_at", "ended_at"):
+        value = getattr(record, name)
+        if value is not None:
+            setattr(record, name, value - shift)
+    for vitals in db.scalars(select(VitalsRecord).where(VitalsRecord.session_id == record.id)):
+        vitals.taken_at -= shift
+    for event in db.scalars(select(SessionEvent).where(SessionEvent.session_id == record.id)):
+        event.occurred_at -= shift
+    db.flush()

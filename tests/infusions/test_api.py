@@ -1,0 +1,174 @@
+"""The infusion JSON API on both databases: a whole session, idempotency keys, refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.models import AuditEvent
+from ketaflow.config import Role
+from ketaflow.infusions.models import InfusionSession, VitalsRecord
+from tests.infusions.factories import ALDRETE_OK, PADSS_OK, backdate, make_clinic, make_course
+from tests.web.helpers import api_token
+
+BASE = "/api/v1/infusions/sessions"
+
+
+class Api:
+    def __init__(self, client: TestClient, token: str) -> None:
+        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
+
+    def post(self, path: str, body: dict[str, Any] | None = None, key: str | None = None,
+             expect: int = 200) -> Any:
+        headers = self.headers | ({"Idempotency-Key": key} if key else {})
+        response = self.client.post(path, json=body, headers=headers)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    def get(self, path: str) -> Any:
+        response = self.client.get(path, headers=self.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def arrange(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
+    clinic = make_clinic(app_db)
+    course = make_course(app_db, clinic)
+    app_db.commit()
+    nurse = Api(app_client, api_token(app_db, clinic.nurse))
+    prescriber = Api(app_client, api_token(app_db, clinic.prescriber))
+    return nurse, prescriber, course.id
+
+
+def started(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
+    nurse, prescriber, course_id = arrange(app_client, app_db)
+    session_id = nurse.post(BASE, {"course_id": course_id}, expect=201)["id"]
+    nurse.post(f"{BASE}/{session_id}/actions", {"action": "begin_prechecks"})
+    nurse.post(f"{BASE}/{session_id}/prechecks", {
+        "identity_confirmed": True, "consent_current": True, "fasting_confirmed": True,
+        "escort_confirmed": True, "transport_confirmed": True, "self_report_done": True,
+        "pregnancy_test": "not_applicable"})
+    nurse.post(f"{BASE}/{session_id}/vitals", {"sbp_mmhg": 124, "dbp_mmhg": 80, "hr_bpm": 70,
+                                               "spo2_percent": 98}, expect=201)
+    prescriber.post(f"{BASE}/{session_id}/order", {
+        "drug": "ketamine", "lot_number": "L-77",
+        "expiry_date": str((datetime.now(UTC) + timedelta(days=90)).date()),
+        "concentration_mg_per_ml": 1.0}, expect=201)
+    nurse.post(f"{BASE}/{session_id}/actions", {"action": "start"})
+    return nurse, prescriber, session_id
+
+
+def test_whole_session_over_the_api(app_client: TestClient, app_db: Session) -> None:
+    nurse, prescriber, session_id = started(app_client, app_db)
+    result = nurse.post(f"{BASE}/{session_id}/vitals", {"sbp_mmhg": 150, "dbp_mmhg": 92,
+                                                        "hr_bpm": 84, "spo2_percent": 97,
+                                                        "rr_per_min": 14, "rass": -1},
+                        expect=201)
+    assert result["alerts"] == []
+    session = nurse.get(f"{BASE}/{session_id}")
+    assert session["status"] == "running" and session["order"]["rate_ml_per_h"] == 52.5
+    assert session["next_reading_due"]["kind"] == "interval"
+    assert session["allowed_actions"] == ["pause", "change_rate", "stop", "abort"]
+    nurse.post(f"{BASE}/{session_id}/events", {"kind": "cadss6", "answers": {
+        "slow_motion": 1, "unreality": 1, "body_disconnection": 0, "body_change": 0,
+        "spacing_out": 2, "observer_item_22": 0}}, expect=201)
+    nurse.post(f"{BASE}/{session_id}/actions", {"action": "stop"})
+    nurse.post(f"{BASE}/{session_id}/actions", {"action": "begin_observation"})
+    record = app_db.get(InfusionSession, session_id)
+    assert record is not None
+    backdate(app_db, record, 61)
+    app_db.commit()
+    done = nurse.post(f"{BASE}/{session_id}/discharge", {
+        "aldrete_answers": ALDRETE_OK, "padss_answers": PADSS_OK, "escort_confirmed": True,
+        "no_driving_advice_given": True})
+    assert done["status"] == "discharged" and done["discharge"]["aldrete_total"] == 10
+    note = nurse.post(f"{BASE}/{session_id}/note")
+    assert "CADSS-6 max 4" in note["body"]
+    # A nurse may not sign; the prescriber does.
+    refused = app_client.post(f"{BASE}/{session_id}/note/sign", headers=nurse.headers)
+    assert refused.status_code == 403
+    assert prescriber.post(f"{BASE}/{session_id}/note/sign")["signed_at"] is not None
+    nurse.post(f"{BASE}/{session_id}/note/addenda", {"text": "called home: well"}, expect=201)
+
+
+def test_retried_reading_is_stored_once(app_client: TestClient, app_db: Session) -> None:
+    nurse, _, session_id = started(app_client, app_db)
+    body = {"sbp_mmhg": 130, "dbp_mmhg": 85, "hr_bpm": 77,
+            "taken_at": datetime.now(UTC).isoformat()}
+    first = nurse.client.post(f"{BASE}/{session_id}/vitals", json=body,
+                              headers=nurse.headers | {"Idempotency-Key": "tablet-7-0001"})
+    again = nurse.client.post(f"{BASE}/{session_id}/vitals", json=body,
+                              headers=nurse.headers | {"Idempotency-Key": "tablet-7-0001"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    count = app_db.scalar(select(func.count()).select_from(VitalsRecord).where(
+        VitalsRecord.session_id == session_id))
+    assert count == 2  # the pre-infusion reading and this one, once
+    app_db.rollback()  # release SQLite's write lock before the next request
+    other = nurse.client.post(f"{BASE}/{session_id}/vitals", json=body | {"hr_bpm": 78},
+                              headers=nurse.headers | {"Idempotency-Key": "tablet-7-0001"})
+    assert other.status_code == 422
+    assert other.json()["field"] == "Idempotency-Key"
+
+
+def test_refusals_are_problems_naming_the_field(app_client: TestClient,
+                                                app_db: Session) -> None:
+    nurse, _, session_id = started(app_client, app_db)
+    response = nurse.client.post(f"{BASE}/{session_id}/vitals", json={"spo2_percent": 101},
+                                 headers=nurse.headers | {"Idempotency-Key": "k1"})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["field"] == "spo2_percent"
+    # A refused write stores nothing under its key: the corrected retry goes through.
+    ok = nurse.client.post(f"{BASE}/{session_id}/vitals", json={"spo2_percent": 99},
+                           headers=nurse.headers | {"Idempotency-Key": "k1"})
+    assert ok.status_code == 201
+    second = nurse.client.post(BASE, json={"course_id": 999_999}, headers=nurse.headers)
+    assert second.status_code == 404
+
+
+def test_order_needs_prescriber_and_reads_are_audited(app_client: TestClient,
+                                                      app_db: Session) -> None:
+    nurse, _, course_id = arrange(app_client, app_db)
+    session_id = nurse.post(BASE, {"course_id": course_id}, key="open-1", expect=201)["id"]
+    assert nurse.post(BASE, {"course_id": course_id}, key="open-1", expect=201)["id"] == \
+        session_id
+    response = app_client.post(f"{BASE}/{session_id}/order", headers=nurse.headers, json={
+        "drug": "ketamine", "lot_number": "L", "expiry_date": "2030-01-01",
+        "concentration_mg_per_ml": 1})
+    assert response.status_code == 403
+    nurse.get(f"{BASE}/{session_id}")
+    reads = app_db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "infusion.session.read", AuditEvent.entity_id == str(session_id)))
+    opens = app_db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "infusion.session.open"))
+    assert (reads, opens) == (1, 1)
+
+
+def test_ledger_api(app_client: TestClient, app_db: Session) -> None:
+    nurse, prescriber, session_id = started(app_client, app_db)
+    path = "/api/v1/controlled/entries"
+    nurse.post(path, {"kind": "received", "lot_number": "L-77", "amount_mg": 500}, expect=201)
+    nurse.post(path, {"kind": "drawn", "lot_number": "L-77", "amount_mg": 40,
+                      "session_id": session_id}, expect=201)
+    nurse.post(path, {"kind": "administered", "lot_number": "L-77", "amount_mg": 35,
+                      "session_id": session_id}, expect=201)
+    me = prescriber.get("/api/v1/me")
+    nurse.post(path, {"kind": "wasted", "lot_number": "L-77", "amount_mg": 5,
+                      "session_id": session_id, "witness_user_id": me["id"]}, expect=201)
+    assert nurse.get("/api/v1/controlled/inventory") == {"L-77": 460.0}
+    assert len(nurse.get(path)) == 4
+    assert nurse.get("/api/v1/controlled/discrepancies") == []
+    front = app_client.get("/api/v1/controlled/inventory", headers={
+        "Authorization": f"Bearer {api_token(app_db, make_front_desk(app_db))}"})
+    assert front.status_code == 403
+
+
+def make_front_desk(db: Session) -> Any:
+    from tests.web.helpers import committed_user
+    return committed_user(db, Role.FRONT_DESK)

@@ -1,0 +1,29 @@
+"""Demo sessions: completed ones discharged with signed notes, one in progress, ledger balanced."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ketaflow.infusions import service
+from ketaflow.infusions.controlled import service as ledger
+from ketaflow.infusions.demo import DEMO_LOT, seed_sessions
+from ketaflow.infusions.rules import SessionStatus
+from tests.infusions.factories import make_clinic, make_course
+from tests.support.factories import SYSTEM
+
+
+def test_seed_sessions(db: Session) -> None:
+    assert seed_sessions(db, SYSTEM) == []  # no active course yet: nothing to add
+    clinic = make_clinic(db)
+    make_course(db, clinic)
+    make_course(db, clinic, weight_kg=82)
+    ids = seed_sessions(db, SYSTEM)
+    records = [service.get_session(db, clinic.nurse_ctx, session_id=i) for i in ids]
+    assert [r.status for r in records] == [SessionStatus.DISCHARGED] * 4 + [SessionStatus.RUNNING]
+    done = records[0]
+    assert len(done.vitals) == 9 and done.notes[0].signed_at is not None
+    assert done.discharge is not None and done.discharge.override_reason is None
+    assert len(records[-1].vitals) == 3
+    assert ledger.discrepancy_report(db, closed_sessions=ids[:-1]) == []
+    # 70 kg and 82 kg at 0.5 mg/kg, twice each, and the session in progress.
+    assert ledger.inventory(db)[DEMO_LOT] == 2000 - 2 * 35 - 2 * 41 - 35

@@ -1,0 +1,116 @@
+"""Chair-side pages on both databases: the page, forms with post/redirect/get, refusals (422)
+that keep entered values, the printable summary and the PDF."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ketaflow.infusions.models import InfusionSession
+from tests.infusions.factories import backdate, make_clinic, make_course
+from tests.web.helpers import csrf, sign_in
+
+
+def post(client: TestClient, path: str, data: dict[str, str] | None = None) -> object:
+    return client.post(path, data={"csrf_token": csrf(client), **(data or {})})
+
+
+def arrange(app_client: TestClient, app_db: Session) -> tuple[int, str, str]:
+    clinic = make_clinic(app_db)
+    course = make_course(app_db, clinic)
+    app_db.commit()
+    return course.id, clinic.nurse.username, clinic.prescriber.username
+
+
+def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session) -> None:
+    course_id, _, prescriber = arrange(app_client, app_db)
+    assert sign_in(app_client, prescriber) == 303
+    opened = post(app_client, f"/infusions/courses/{course_id}/sessions")
+    assert opened.status_code == 303  # type: ignore[attr-defined]
+    page = opened.headers["location"]  # type: ignore[attr-defined]
+    session_id = int(page.rsplit("/", 1)[1])
+    post(app_client, f"{page}/action", {"action": "begin_prechecks"})
+    html = app_client.get(page).text
+    assert "Still needed before the start" in html and "pre-infusion blood pressure" in html
+    post(app_client, f"{page}/prechecks", {
+        "identity_confirmed": "on", "consent_current": "on", "fasting_confirmed": "on",
+        "escort_confirmed": "on", "transport_confirmed": "on", "self_report_done": "on",
+        "pregnancy_test": "not_applicable"})
+    post(app_client, f"{page}/vitals", {"sbp_mmhg": "126", "dbp_mmhg": "80", "hr_bpm": "70",
+                                        "spo2_percent": "98"})
+    expiry = str((datetime.now(UTC) + timedelta(days=200)).date())
+    signed = post(app_client, f"{page}/order", {"drug": "ketamine", "lot_number": "K-9",
+                                                "expiry_date": expiry,
+                                                "concentration_mg_per_ml": "1"})
+    assert signed.status_code == 303  # type: ignore[attr-defined]
+    assert "All pre-checks complete" in app_client.get(page).text
+    post(app_client, f"{page}/action", {"action": "start"})
+    html = app_client.get(page).text
+    assert 'id="rate">52.5 mL/h' in html
+    assert "<svg" in html and "Kamp 2020 model" in html and "style=" not in html
+    assert re.search(r"Next:\s+interval reading at \d\d:\d\d", html)
+    # An impossible value is refused with 422, the entered values kept, nothing saved.
+    refused = post(app_client, f"{page}/vitals", {"sbp_mmhg": "120", "dbp_mmhg": "130",
+                                                  "hr_bpm": "71"})
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    text = refused.text  # type: ignore[attr-defined]
+    assert "dbp_mmhg must be below sbp_mmhg" in text and 'value="130"' in text
+    post(app_client, f"{page}/vitals", {"sbp_mmhg": "185", "dbp_mmhg": "100", "hr_bpm": "90"})
+    html = app_client.get(page).text
+    assert "Alerts needing action (1)" in html and "repeat the reading now" in html
+    alert_id = re.search(r"/alerts/(\d+)/acknowledge", html).group(1)  # type: ignore[union-attr]
+    post(app_client, f"{page}/alerts/{alert_id}/acknowledge", {"action_taken": "repeated"})
+    post(app_client, f"{page}/cadss6", {f"cadss.{k}": "1" for k in (
+        "slow_motion", "unreality", "body_disconnection", "body_change", "spacing_out",
+        "observer_item_22")})
+    post(app_client, f"{page}/action", {"action": "stop"})
+    post(app_client, f"{page}/action", {"action": "begin_observation"})
+    record = app_db.get(InfusionSession, session_id)
+    assert record is not None
+    backdate(app_db, record, 61)
+    app_db.commit()
+    answers = {f"aldrete.{k}": "2" for k in ("activity", "respiration", "circulation",
+                                              "consciousness", "oxygen_saturation")}
+    answers |= {f"padss.{k}": "2" for k in ("vital_signs", "activity_mental_status",
+                                             "pain_nausea_vomiting", "intake_output")}
+    missing = post(app_client, f"{page}/discharge", answers)
+    assert missing.status_code == 422  # type: ignore[attr-defined]
+    assert "responsible adult escort not confirmed" in missing.text  # type: ignore[attr-defined]
+    done = post(app_client, f"{page}/discharge", answers | {
+        "escort_confirmed": "on", "no_driving_advice_given": "on"})
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    post(app_client, f"{page}/note")
+    post(app_client, f"{page}/note/sign")
+    html = app_client.get(page).text
+    assert "(locked)" in html and "CADSS-6 max 6" in html
+    summary = app_client.get(f"{page}/summary")
+    assert summary.status_code == 200
+    assert "BP before dosing" in summary.text and "126/80 mmHg" in summary.text
+    pdf = app_client.get(f"{page}/summary.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+
+
+def test_nurse_cannot_sign_order_page(app_client: TestClient, app_db: Session) -> None:
+    course_id, nurse, _ = arrange(app_client, app_db)
+    assert sign_in(app_client, nurse) == 303
+    page = post(app_client, f"/infusions/courses/{course_id}/sessions"
+                ).headers["location"]  # type: ignore[attr-defined]
+    post(app_client, f"{page}/action", {"action": "begin_prechecks"})
+    assert "Write and sign the order" not in app_client.get(page).text
+    response = post(app_client, f"{page}/order", {"drug": "ketamine"})
+    assert response.status_code == 403  # type: ignore[attr-defined]
+
+
+def test_board_lists_sessions_and_stylesheet_is_served(app_client: TestClient,
+                                                      app_db: Session) -> None:
+    course_id, nurse, _ = arrange(app_client, app_db)
+    assert sign_in(app_client, nurse) == 303
+    post(app_client, f"/infusions/courses/{course_id}/sessions")
+    board = app_client.get("/infusions")
+    assert board.status_code == 200 and "Session " in board.text
+    css = app_client.get("/infusions/assets/chair.css")
+    assert css.headers["content-type"].startswith("text/css") and "@media print" in css.text

@@ -1,0 +1,190 @@
+"""Vitals, alerts, events, discharge and the note through the services, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from ketaflow.errors import ValidationFailed
+from ketaflow.infusions import service
+from ketaflow.infusions.models import EventKind, NoteLockedError, Seriousness
+from ketaflow.infusions.rules import AlertLevel, SessionAction, SessionStatus, VitalsReading
+from tests.infusions.factories import (
+    ALDRETE_OK,
+    PADSS_OK,
+    Clinic,
+    backdate,
+    make_clinic,
+    ready_to_start,
+)
+
+A = SessionAction
+
+
+def running(db: Session) -> tuple[Clinic, int]:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.START)
+    return clinic, record.id
+
+
+def vitals(db: Session, clinic: Clinic, session_id: int, **values: float) -> service.VitalsOutcome:
+    return service.record_vitals(db, clinic.nurse_ctx, session_id=session_id,
+                                 reading=VitalsReading(datetime.now(UTC), **values))
+
+
+def in_observation(db: Session, clinic: Clinic, session_id: int, minutes_ago: float) -> None:
+    service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.STOP)
+    record = service.apply_action(db, clinic.nurse_ctx, session_id=session_id,
+                                  action=A.BEGIN_OBSERVATION)
+    backdate(db, record, minutes_ago)
+
+
+def test_severe_bp_twice_raises_review_then_hold(db: Session) -> None:
+    clinic, session_id = running(db)
+    first = vitals(db, clinic, session_id, sbp_mmhg=185, dbp_mmhg=100, hr_bpm=80)
+    assert [(a.level, a.code) for a in first.alerts] == [
+        (AlertLevel.REVIEW, "bp-severe-repeat-now")]
+    second = vitals(db, clinic, session_id, sbp_mmhg=182, dbp_mmhg=104, hr_bpm=82)
+    assert [a.level for a in second.alerts] == [AlertLevel.HOLD]
+    service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id,
+                              alert_id=second.alerts[0].id, action_taken="paused; Dr paged")
+    with pytest.raises(ValidationFailed, match="already acknowledged"):
+        service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id,
+                                  alert_id=second.alerts[0].id, action_taken="again")
+    with pytest.raises(ValidationFailed) as error:
+        service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id,
+                                  alert_id=first.alerts[0].id, action_taken=" ")
+    assert error.value.field == "action_taken"
+
+
+def test_impossible_and_future_readings_refused_nothing_saved(db: Session) -> None:
+    clinic, session_id = running(db)
+    with pytest.raises(ValidationFailed) as error:
+        vitals(db, clinic, session_id, spo2_percent=101)
+    assert error.value.field == "spo2_percent"
+    with pytest.raises(ValidationFailed) as error:
+        service.record_vitals(db, clinic.nurse_ctx, session_id=session_id, reading=VitalsReading(
+            datetime.now(UTC) + timedelta(minutes=10), spo2_percent=97))
+    assert error.value.field == "taken_at"
+    with pytest.raises(ValidationFailed) as error:
+        service.record_vitals(db, clinic.nurse_ctx, session_id=session_id, reading=VitalsReading(
+            datetime.now(UTC) - timedelta(days=1), spo2_percent=97))
+    assert error.value.field == "taken_at"
+    assert len(service.get_session(db, clinic.nurse_ctx, session_id=session_id).vitals) == 1
+
+
+def test_events_side_effects_cadss_rescue_adverse(db: Session) -> None:
+    clinic, session_id = running(db)
+    severe = dict.fromkeys(["dizziness", "nausea", "vomiting", "headache",
+                            "blurred_double_vision", "sedation", "anxiety_panic", "confusion",
+                            "perceptual_disturbance"], 0) | {"nausea": 3, "tolerability": 7}
+    side = service.record_side_effects(db, clinic.nurse_ctx, session_id=session_id,
+                                       answers=severe)
+    assert side.total == 3
+    cadss = service.record_cadss6(db, clinic.nurse_ctx, session_id=session_id, answers={
+        "slow_motion": 1, "unreality": 2, "body_disconnection": 1, "body_change": 0,
+        "spacing_out": 2, "observer_item_22": 1})
+    assert cadss.total == 7 and cadss.detail["minutes_from_start"] == 0.0
+    with pytest.raises(ValidationFailed) as error:
+        service.record_cadss6(db, clinic.nurse_ctx, session_id=session_id, answers={})
+    assert error.value.field == "answers"
+    rescue = service.give_rescue_medication(db, clinic.nurse_ctx, session_id=session_id,
+                                            medication="ondansetron", dose_mg=4, route="iv",
+                                            reason="nausea")
+    assert rescue.detail["name"] == "Ondansetron"
+    for bad, field in (({"medication": "morphine"}, "medication"),
+                       ({"dose_mg": 40}, "dose_mg"), ({"route": "im"}, "route")):
+        args = {"medication": "ondansetron", "dose_mg": 4, "route": "iv"} | bad
+        with pytest.raises(ValidationFailed) as error:
+            service.give_rescue_medication(db, clinic.nurse_ctx, session_id=session_id,
+                                           reason="x", **args)  # type: ignore[arg-type]
+        assert error.value.field == field
+    adverse = service.record_adverse_event(db, clinic.nurse_ctx, session_id=session_id,
+                                           description="chest tightness",
+                                           seriousness=Seriousness.SERIOUS,
+                                           symptoms=["chest_pain"])
+    assert adverse.serious
+    loaded = service.get_session(db, clinic.nurse_ctx, session_id=session_id)
+    assert [(a.level, a.code) for a in loaded.alerts] == [
+        (AlertLevel.REVIEW, "severe-side-effect"), (AlertLevel.STOP, "symptom-chest_pain")]
+    assert [e.kind for e in loaded.events if e.kind is not EventKind.STATUS] == [
+        EventKind.SIDE_EFFECTS, EventKind.CADSS6, EventKind.RESCUE_MEDICATION,
+        EventKind.ADVERSE_EVENT]
+
+
+def test_discharge_refused_until_observed_then_allowed(db: Session) -> None:
+    clinic, session_id = running(db)
+    form = service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True)
+    with pytest.raises(ValidationFailed, match="cannot discharge a session that is running"):
+        service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id, form=form)
+    in_observation(db, clinic, session_id, minutes_ago=30)
+    with pytest.raises(ValidationFailed) as error:
+        service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id, form=form)
+    assert error.value.field == "observation"
+    # A nurse cannot override; a prescriber can, with a reason.
+    with pytest.raises(ValidationFailed, match="only a prescriber"):
+        service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id,
+                                  form=service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True,
+                                                             "escort waiting"))
+    done = service.discharge_patient(db, clinic.prescriber_ctx, session_id=session_id,
+                                     form=service.DischargeForm(ALDRETE_OK, PADSS_OK, True,
+                                                                True, "stable, escort waiting"))
+    assert done.status is SessionStatus.DISCHARGED and done.active_patient_id is None
+    assert done.discharge is not None and done.discharge.unmet[0]["field"] == "observation"
+
+
+def test_discharge_blocked_by_open_alert(db: Session) -> None:
+    clinic, session_id = running(db)
+    vitals(db, clinic, session_id, spo2_percent=93)
+    in_observation(db, clinic, session_id, minutes_ago=61)
+    form = service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True)
+    with pytest.raises(ValidationFailed) as error:
+        service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id, form=form)
+    assert error.value.field == "alerts"
+    alert = service.get_session(db, clinic.nurse_ctx, session_id=session_id).alerts[0]
+    service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id, alert_id=alert.id,
+                              action_taken="resolved with deep breaths")
+    done = service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id, form=form)
+    assert done.discharge is not None and done.discharge.aldrete_total == 10
+
+
+def test_note_generated_signed_locked_then_addenda(db: Session) -> None:
+    clinic, session_id = running(db)
+    with pytest.raises(ValidationFailed, match="once the session is discharged"):
+        service.draft_note(db, clinic.nurse_ctx, session_id=session_id)
+    in_observation(db, clinic, session_id, minutes_ago=61)
+    service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id,
+                              form=service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True))
+    with pytest.raises(ValidationFailed, match="generate it first"):
+        service.sign_note(db, clinic.prescriber_ctx, session_id=session_id)
+    note = service.draft_note(db, clinic.nurse_ctx, session_id=session_id)
+    assert "35.0 mg over 40 min at 52.5 mL/h" in note.body
+    assert "modified Aldrete 10, PADSS 10" in note.body
+    with pytest.raises(ValidationFailed, match="addenda follow a signed note"):
+        service.add_addendum(db, clinic.nurse_ctx, session_id=session_id, text="late entry")
+    service.sign_note(db, clinic.prescriber_ctx, session_id=session_id)
+    with pytest.raises(ValidationFailed, match="signed and locked"):
+        service.draft_note(db, clinic.nurse_ctx, session_id=session_id)
+    addendum = service.add_addendum(db, clinic.nurse_ctx, session_id=session_id,
+                                    text="patient called: home safely")
+    assert addendum.signed_by_user_id == clinic.nurse.id
+    note.body = "tampered"
+    with pytest.raises(NoteLockedError):
+        db.flush()
+
+
+def test_note_lists_pauses_and_rate_changes(db: Session) -> None:
+    clinic, session_id = running(db)
+    service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.PAUSE)
+    service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.CHANGE_RATE,
+                         reason="BP rising", rate_ml_per_h=40)
+    service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.RESUME)
+    in_observation(db, clinic, session_id, minutes_ago=61)
+    service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id,
+                              form=service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True))
+    body = service.draft_note(db, clinic.nurse_ctx, session_id=session_id).body
+    assert "Pauses: 1." in body
+    assert "Rate changes: 1 (to 40.0 mL/h: BP rising)." in body

@@ -1,0 +1,68 @@
+"""Controlled-substance ledger through the service on both databases: append-only rows."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from ketaflow.errors import ValidationFailed
+from ketaflow.infusions.controlled import service as ledger
+from ketaflow.infusions.controlled.models import LedgerImmutableError, LedgerRow
+from ketaflow.infusions.rules import EntryKind
+from tests.infusions.factories import make_clinic, ready_to_start
+
+
+def test_session_accounting_and_discrepancy_report(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    E = ledger.EntryInput
+    ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.RECEIVED, "LOT-1", 500,
+                                                      drug="ketamine",
+                                                      concentration_mg_per_ml=50))
+    ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.DRAWN, "LOT-1", 50,
+                                                      session_id=record.id))
+    ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.ADMINISTERED, "LOT-1", 35,
+                                                      session_id=record.id))
+    assert ledger.inventory(db) == {"LOT-1": 450.0}
+    report = ledger.discrepancy_report(db, closed_sessions=[record.id])
+    assert [(b.session_id, b.discrepancy_mg) for b in report] == [(record.id, 15.0)]
+    with pytest.raises(ValidationFailed) as error:
+        ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.WASTED, "LOT-1", 15,
+                                                          session_id=record.id,
+                                                          witness_user_id=clinic.nurse.id))
+    assert error.value.field == "witness_id"
+    ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.WASTED, "LOT-1", 15,
+                                                      session_id=record.id,
+                                                      witness_user_id=clinic.prescriber.id))
+    assert ledger.discrepancy_report(db, closed_sessions=[record.id]) == []
+
+
+def test_corrections_are_reversals_and_rows_are_immutable(db: Session) -> None:
+    clinic = make_clinic(db)
+    received = ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
+        EntryKind.RECEIVED, "LOT-2", 100))
+    with pytest.raises(ValidationFailed) as error:
+        ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
+            EntryKind.REVERSAL, "", reverses_id=received.id))
+    assert error.value.field == "reason"
+    ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
+        EntryKind.REVERSAL, "", reverses_id=received.id, reason="wrong lot keyed"))
+    assert ledger.inventory(db) == {"LOT-2": 0.0}
+    received.amount_mg = 1000
+    with pytest.raises(LedgerImmutableError):
+        db.flush()
+    db.rollback()
+    with pytest.raises(LedgerImmutableError):
+        db.execute(update(LedgerRow).values(amount_mg=1))
+
+
+def test_draw_beyond_stock_refused(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
+        EntryKind.RECEIVED, "LOT-3", 40))
+    with pytest.raises(ValidationFailed) as error:
+        ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
+            EntryKind.DRAWN, "LOT-3", 41, session_id=record.id))
+    assert error.value.field == "amount_mg"

@@ -1,0 +1,182 @@
+"""Session use cases on both databases: opening, pre-checks, order, state changes, one at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaflow.audit.models import AuditEvent
+from ketaflow.clinical.course_plan import CourseState
+from ketaflow.errors import Conflict, PermissionDenied, ValidationFailed
+from ketaflow.infusions import service
+from ketaflow.infusions.models import EventKind
+from ketaflow.infusions.rules import SessionAction, SessionStatus, VitalsReading
+from tests.infusions.factories import (
+    make_clinic,
+    make_course,
+    order_input,
+    ready_to_start,
+)
+
+A = SessionAction
+
+
+def actions(db: Session, session_id: int) -> list[str]:
+    rows = db.scalars(select(AuditEvent.action).where(
+        AuditEvent.entity_type == "infusion_session", AuditEvent.entity_id == str(session_id)))
+    return list(rows)
+
+
+def test_order_dose_from_latest_weight(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    order = service.current_order(service.get_session(db, clinic.nurse_ctx,
+                                                      session_id=record.id))
+    assert order is not None
+    # 70 kg x 0.5 mg/kg = 35 mg at 1 mg/mL over 40 min: 52.5 mL/h (docs/dosing.md).
+    assert (order.dose_mg, order.rate_ml_per_h, order.dosing_weight_kg) == (35.0, 52.5, 70.0)
+    assert order.signed_by_user_id == clinic.prescriber.id
+
+
+def test_only_prescriber_signs_order(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    with pytest.raises(PermissionDenied):
+        service.sign_order(db, clinic.nurse_ctx, session_id=record.id, order=order_input())
+
+
+def test_order_refusals_name_fields(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    with pytest.raises(ValidationFailed) as error:
+        service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
+                           order=order_input(dose_mg_per_kg=2.5))
+    assert error.value.field == "dose_mg_per_kg"
+    with pytest.raises(ValidationFailed) as error:
+        service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
+                           order=order_input(dose_mg_per_kg=1.2))
+    assert error.value.field == "override_reason"
+    with pytest.raises(ValidationFailed) as error:
+        service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
+                           order=order_input(expiry_date=datetime(2020, 1, 1).date()))
+    assert error.value.field == "expiry_date"
+    overridden = service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
+                                    order=order_input(dose_mg_per_kg=1.2,
+                                                      override_reason="partial response"))
+    assert overridden.override_reason == "partial response"
+    assert overridden.dose_mg == pytest.approx(84.0)
+
+
+def test_new_order_supersedes_old(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
+                       order=order_input(dose_mg_per_kg=0.75))
+    loaded = service.get_session(db, clinic.nurse_ctx, session_id=record.id)
+    assert [o.superseded_at is None for o in loaded.orders] == [False, True]
+    assert service.current_order(loaded).dose_mg == pytest.approx(52.5)  # type: ignore[union-attr]
+
+
+def test_start_refused_until_prechecks_complete(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.BEGIN_PRECHECKS)
+    with pytest.raises(ValidationFailed) as error:
+        service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.START)
+    assert error.value.field == "identity_confirmed"
+    assert "pre-infusion blood pressure not recorded" in error.value.detail
+    assert service.get_session(db, clinic.nurse_ctx,
+                               session_id=record.id).status is SessionStatus.PRECHECKS
+
+
+def test_review_bp_needs_prescriber(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    service.record_vitals(db, clinic.nurse_ctx, session_id=record.id, reading=VitalsReading(
+        datetime.now(UTC), sbp_mmhg=150, dbp_mmhg=85))
+    loaded = service.get_session(db, clinic.nurse_ctx, session_id=record.id)
+    assert [p.field for p in service.precheck_problems(loaded, today=datetime.now(UTC).date())
+            ] == ["bp_review_by_prescriber"]
+    with pytest.raises(PermissionDenied):
+        service.update_prechecks(db, clinic.nurse_ctx, session_id=record.id,
+                                 changes=service.PrecheckChanges(bp_reviewed=True))
+    service.update_prechecks(db, clinic.prescriber_ctx, session_id=record.id,
+                             changes=service.PrecheckChanges(bp_reviewed=True))
+    started = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.START)
+    assert started.status is SessionStatus.RUNNING
+
+
+def test_running_pause_rate_change_stop(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    started = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.START)
+    assert started.rate_ml_per_h == 52.5 and started.started_at is not None
+    service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.PAUSE)
+    with pytest.raises(ValidationFailed) as error:
+        service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.CHANGE_RATE,
+                             rate_ml_per_h=40)
+    assert error.value.field == "reason"
+    with pytest.raises(ValidationFailed) as error:
+        service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.CHANGE_RATE,
+                             reason="BP", rate_ml_per_h=-1)
+    assert error.value.field == "rate_ml_per_h"
+    service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.CHANGE_RATE,
+                         reason="BP rising", rate_ml_per_h=40)
+    service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.RESUME)
+    stopped = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.STOP)
+    assert stopped.status is SessionStatus.STOPPED and stopped.rate_ml_per_h == 40
+    rate = [e for e in stopped.events if e.kind is EventKind.RATE_CHANGE]
+    assert rate[0].detail["from_ml_per_h"] == 52.5 and rate[0].reason == "BP rising"
+    with pytest.raises(ValidationFailed, match="cannot pause a session that is stopped"):
+        service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.PAUSE)
+    assert "infusion.session.change_rate" in actions(db, record.id)
+
+
+def test_one_session_in_progress_per_patient(db: Session) -> None:
+    clinic = make_clinic(db)
+    course = make_course(db, clinic)
+    first = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
+    second = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
+    service.apply_action(db, clinic.nurse_ctx, session_id=first.id, action=A.BEGIN_PRECHECKS)
+    with pytest.raises(Conflict, match="already in progress"):
+        service.apply_action(db, clinic.nurse_ctx, session_id=second.id,
+                             action=A.BEGIN_PRECHECKS)
+    service.apply_action(db, clinic.nurse_ctx, session_id=first.id, action=A.ABORT,
+                         reason="pump fault")
+    again = service.apply_action(db, clinic.nurse_ctx, session_id=second.id,
+                                 action=A.BEGIN_PRECHECKS)
+    assert again.status is SessionStatus.PRECHECKS
+
+
+def test_closed_course_refuses_new_sessions(db: Session) -> None:
+    clinic = make_clinic(db)
+    course = make_course(db, clinic, state=CourseState.STOPPED)
+    with pytest.raises(ValidationFailed) as error:
+        service.open_session(db, clinic.nurse_ctx, course_id=course.id)
+    assert error.value.field == "course_id"
+
+
+def test_reads_and_writes_audited(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    service.get_session(db, clinic.nurse_ctx, session_id=record.id)
+    assert actions(db, record.id) == [
+        "infusion.session.open", "infusion.session.begin_prechecks",
+        "infusion.prechecks.update", "infusion.vitals.record", "infusion.order.sign",
+        "infusion.session.read"]
+
+
+def test_database_enforces_one_in_progress_session(db: Session) -> None:
+    """The unique slot holds even when two requests pass the pre-check query at once."""
+    from sqlalchemy.exc import IntegrityError
+
+    clinic = make_clinic(db)
+    course = make_course(db, clinic)
+    first = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
+    second = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
+    first.active_patient_id = second.active_patient_id = course.patient_id
+    with pytest.raises(IntegrityError):
+        db.flush()
