@@ -5,18 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketaflow.assessments.models import Assessment
 from ketaflow.auth.models import StaffUser
-from ketaflow.db import Base, utcnow
-
-
-def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
-    return Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
+from ketaflow.db import Base, str_enum, utcnow
 
 
 class AlertKind(StrEnum):
@@ -45,8 +39,8 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
-    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind))
-    severity: Mapped[AlertSeverity] = mapped_column(_enum(AlertSeverity, 16))
+    kind: Mapped[AlertKind] = mapped_column(str_enum(AlertKind))
+    severity: Mapped[AlertSeverity] = mapped_column(str_enum(AlertSeverity, 16))
     source_assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"))
     # What the reference says should follow (comma-separated `longitudinal.Action` values).
     actions: Mapped[str] = mapped_column(String(200))

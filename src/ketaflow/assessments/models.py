@@ -13,20 +13,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketaflow.auth.models import StaffUser
 from ketaflow.courses.models import TreatmentCourse
-from ketaflow.db import Base, utcnow
+from ketaflow.db import Base, str_enum, utcnow
 from ketaflow.patients.models import Patient
 from ketaflow.portal.models import PortalLink
-
-
-def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
-    return Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class RaterKind(StrEnum):
@@ -53,7 +47,7 @@ class Assessment(Base):
     # Version of the instrument definition the answers were given against.
     instrument_version: Mapped[str] = mapped_column(String(16))
     rated_at: Mapped[datetime]
-    rater_kind: Mapped[RaterKind] = mapped_column(_enum(RaterKind))
+    rater_kind: Mapped[RaterKind] = mapped_column(str_enum(RaterKind))
     rater_user_id: Mapped[int | None] = mapped_column(ForeignKey(StaffUser.id), default=None)
     # The answers as given, keyed by item id (JSON text); the source every result is computed from.
     answers_json: Mapped[str] = mapped_column(Text)
@@ -110,7 +104,7 @@ class AssessmentResult(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[ResultReason] = mapped_column(_enum(ResultReason))
+    reason: Mapped[ResultReason] = mapped_column(str_enum(ResultReason))
     # Version of the instrument definition (and its scoring) that produced this result.
     scored_with_version: Mapped[str] = mapped_column(String(16))
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)

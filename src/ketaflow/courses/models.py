@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, Enum, Float, ForeignKey, Integer, Text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketaflow.clinical.course_plan import CourseState, Frequency
-from ketaflow.db import Base, utcnow
+from ketaflow.db import Base, str_enum, utcnow
 from ketaflow.dosing.limits import SaltForm
 from ketaflow.screening.models import Screening
-
-
-def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
-    return Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class TreatmentCourse(Base):
@@ -33,14 +26,14 @@ class TreatmentCourse(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id"))
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"))
-    state: Mapped[CourseState] = mapped_column(_enum(CourseState))
+    state: Mapped[CourseState] = mapped_column(str_enum(CourseState))
     infusion_count: Mapped[int] = mapped_column(Integer)
-    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency))
+    frequency: Mapped[Frequency] = mapped_column(str_enum(Frequency))
     skip_weekends: Mapped[bool] = mapped_column(Boolean)
     start_on: Mapped[date] = mapped_column(Date)
     dose_mg_per_kg: Mapped[float] = mapped_column(Float)
     max_dose_mg: Mapped[float] = mapped_column(Float)
-    salt_form: Mapped[SaltForm] = mapped_column(_enum(SaltForm, 16))
+    salt_form: Mapped[SaltForm] = mapped_column(str_enum(SaltForm, 16))
     # The course baseline for rating scales (response = drop from baseline); assessments link
     # to the course and are compared against the rating on or before this date.
     baseline_on: Mapped[date | None] = mapped_column(Date, default=None)
@@ -61,8 +54,8 @@ class CourseStateChange(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("treatment_courses.id"), index=True)
-    from_state: Mapped[CourseState | None] = mapped_column(_enum(CourseState), default=None)
-    to_state: Mapped[CourseState] = mapped_column(_enum(CourseState))
+    from_state: Mapped[CourseState | None] = mapped_column(str_enum(CourseState), default=None)
+    to_state: Mapped[CourseState] = mapped_column(str_enum(CourseState))
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_by_user_id: Mapped[int | None] = mapped_column(

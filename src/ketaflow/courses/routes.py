@@ -17,13 +17,13 @@ from ketaflow.dosing.limits import DEFAULT_LIMITS
 from ketaflow.errors import KetaflowError, ValidationFailed
 from ketaflow.patients import sections
 from ketaflow.patients import service as patients
-from ketaflow.screening import forms
+from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db
 from ketaflow.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 DB = Annotated[Session, Depends(get_db)]
-FORM = Annotated[forms.Form, Depends(forms.form_fields)]
+FORM = Annotated[web_forms.Form, Depends(web_forms.form_fields)]
 
 sections.register_section(
     "courses/_patient_section.html", Permission.PATIENTS_CLINICAL_READ, order=30)
@@ -92,21 +92,21 @@ def plan_course(request: Request, db: DB, patient_id: int, form: FORM) -> Respon
     return RedirectResponse(f"/courses/{course.id}?notice=planned", status_code=303)
 
 
-def _course_entry(form: forms.Form) -> service.CourseEntry:
-    count = forms.optional_int(form, "infusion_count", "Number of infusions")
-    dose = forms.optional_float(form, "dose_mg_per_kg", "Dose")
-    cap = forms.optional_float(form, "max_dose_mg", "Maximum dose")
-    frequency = forms.optional_choice(form, "frequency", Frequency, "frequency")
+def _course_entry(form: web_forms.Form) -> service.CourseEntry:
+    count = web_forms.optional_int(form, "infusion_count", "Number of infusions")
+    dose = web_forms.optional_number(form, "dose_mg_per_kg", "Dose")
+    cap = web_forms.optional_number(form, "max_dose_mg", "Maximum dose")
+    frequency = web_forms.optional_choice(form, "frequency", Frequency, "frequency")
     if count is None or dose is None or cap is None or frequency is None:
         missing = next(name for name, value in (("infusion_count", count), ("frequency", frequency),
                                                 ("dose_mg_per_kg", dose), ("max_dose_mg", cap))
                        if value is None)
         raise ValidationFailed("this field is required", field=missing)
     return service.CourseEntry(
-        start_on=forms.required_date(form, "start_on", "First infusion date"),
+        start_on=web_forms.required_date(form, "start_on", "First infusion date"),
         infusion_count=count, frequency=frequency, skip_weekends=form.get("skip_weekends") == "yes",
         dose_mg_per_kg=dose, max_dose_mg=cap,
-        baseline_on=forms.optional_date(form, "baseline_on", "Baseline date"))
+        baseline_on=web_forms.optional_date(form, "baseline_on", "Baseline date"))
 
 
 def _course_page(
@@ -131,7 +131,7 @@ def course_page(request: Request, db: DB, course_id: int, notice: str = "") -> R
 @requires(Permission.COURSES_MANAGE)
 def change_state(request: Request, db: DB, course_id: int, form: FORM) -> Response:
     try:
-        target = forms.optional_choice(form, "state", CourseState, "course state")
+        target = web_forms.optional_choice(form, "state", CourseState, "course state")
         if target is None:
             raise ValidationFailed("choose a course state", field="state")
         service.change_course_state(db, audit_context(request), course_id=course_id,
@@ -150,7 +150,7 @@ def set_baseline(request: Request, db: DB, course_id: int, form: FORM) -> Respon
     try:
         service.set_course_baseline(
             db, audit_context(request), course_id=course_id,
-            baseline_on=forms.required_date(form, "baseline_on", "Baseline date"))
+            baseline_on=web_forms.required_date(form, "baseline_on", "Baseline date"))
     except KetaflowError as exc:
         if exc.status_code == 404:
             raise

@@ -25,13 +25,14 @@ from ketaflow.patients.models import (
     TrialResponse,
 )
 from ketaflow.patients.routes import render_patient_page
+from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db
 from ketaflow.web.templating import render
 
 router = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False)
 
 DB = Annotated[Session, Depends(get_db)]
-FORM = Annotated[forms.Form, Depends(forms.form_fields)]
+FORM = Annotated[web_forms.Form, Depends(web_forms.form_fields)]
 
 CHOICES = {
     "severities": SEVERITY_LABELS,
@@ -66,7 +67,7 @@ def _submit(
     db: Session,
     patient_id: int,
     template: str,
-    form: forms.Form,
+    form: web_forms.Form,
     use_case: Callable[[], object],
     notice: str,
 ) -> Response:
@@ -98,10 +99,10 @@ def add_measurement(request: Request, db: DB, patient_id: int, form: FORM) -> Re
             db,
             audit_context(request),
             patient_id=patient_id,
-            weight=forms.optional_number(form, "weight", "weight"),
-            weight_unit=forms.text(form, "weight_unit"),
-            height=forms.optional_number(form, "height", "height"),
-            height_unit=forms.text(form, "height_unit"),
+            weight=web_forms.optional_number(form, "weight", "weight"),
+            weight_unit=web_forms.text(form, "weight_unit"),
+            height=web_forms.optional_number(form, "height", "height"),
+            height_unit=web_forms.text(form, "height_unit"),
         )
 
     return _submit(request, db, patient_id, "measurement_form", form, use_case, "measurement")
@@ -125,8 +126,8 @@ def add_allergy(request: Request, db: DB, patient_id: int, form: FORM) -> Respon
             audit_context(request),
             patient_id=patient_id,
             substance=form.get("substance", ""),
-            reaction=forms.text(form, "reaction"),
-            severity=forms.choice(form, "severity", AllergySeverity, "a severity"),
+            reaction=web_forms.text(form, "reaction"),
+            severity=web_forms.choice(form, "severity", AllergySeverity, "a severity"),
         )
 
     return _submit(request, db, patient_id, "allergy_form", form, use_case, "allergy")
@@ -150,7 +151,7 @@ def add_diagnosis(request: Request, db: DB, patient_id: int, form: FORM) -> Resp
             audit_context(request),
             patient_id=patient_id,
             diagnosis=forms.diagnosis(form),
-            reason=forms.text(form, "reason"),
+            reason=web_forms.text(form, "reason"),
         )
 
     return _submit(request, db, patient_id, "diagnosis_form", form, use_case, "diagnosis")
@@ -187,7 +188,7 @@ def stop_medication(
             audit_context(request),
             patient_id=patient_id,
             medication_id=medication_id,
-            stop_date=forms.required_date(form, "stop_date", "stop date"),
+            stop_date=web_forms.required_date(form, "stop_date", "stop date"),
         )
     except NotFound:
         raise

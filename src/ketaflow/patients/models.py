@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -21,15 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ketaflow.db import Base, utcnow
+from ketaflow.db import Base, str_enum, utcnow
 from ketaflow.patients.diagnosis_codes import BipolarType, Episode, Severity
 from ketaflow.patients.medication_catalogue import DoseUnit, DrugClass
-
-
-def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
-    return Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class Sex(StrEnum):
@@ -106,7 +99,7 @@ class PatientDemographics(_Recorded, Base):
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     date_of_birth: Mapped[date] = mapped_column(Date)
-    sex: Mapped[Sex] = mapped_column(_enum(Sex))
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex))
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     address: Mapped[str | None] = mapped_column(Text, default=None)
@@ -159,7 +152,7 @@ class Allergy(_Recorded, Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     substance: Mapped[str] = mapped_column(String(200))
     reaction: Mapped[str | None] = mapped_column(String(500), default=None)
-    severity: Mapped[AllergySeverity] = mapped_column(_enum(AllergySeverity))
+    severity: Mapped[AllergySeverity] = mapped_column(str_enum(AllergySeverity))
 
 
 class Diagnosis(_Recorded, Base):
@@ -169,15 +162,15 @@ class Diagnosis(_Recorded, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    bipolar_type: Mapped[BipolarType] = mapped_column(_enum(BipolarType))
-    current_episode: Mapped[Episode] = mapped_column(_enum(Episode))
-    severity: Mapped[Severity | None] = mapped_column(_enum(Severity), default=None)
+    bipolar_type: Mapped[BipolarType] = mapped_column(str_enum(BipolarType))
+    current_episode: Mapped[Episode] = mapped_column(str_enum(Episode))
+    severity: Mapped[Severity | None] = mapped_column(str_enum(Severity), default=None)
     icd10_code: Mapped[str] = mapped_column(String(10))
     snomed_code: Mapped[str] = mapped_column(String(20))
     onset_date: Mapped[date | None] = mapped_column(Date, default=None)
     episode_start_date: Mapped[date | None] = mapped_column(Date, default=None)
     psychosis_history: Mapped[bool] = mapped_column(Boolean)
-    substance_use: Mapped[SubstanceUse] = mapped_column(_enum(SubstanceUse))
+    substance_use: Mapped[SubstanceUse] = mapped_column(str_enum(SubstanceUse))
     substance_use_note: Mapped[str | None] = mapped_column(Text, default=None)
     suicide_attempts: Mapped[int] = mapped_column(Integer)
     last_suicide_attempt_date: Mapped[date | None] = mapped_column(Date, default=None)
@@ -191,12 +184,12 @@ class Medication(_Recorded, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     drug_name: Mapped[str] = mapped_column(String(120))
-    drug_class: Mapped[DrugClass] = mapped_column(_enum(DrugClass))
+    drug_class: Mapped[DrugClass] = mapped_column(str_enum(DrugClass))
     dose_amount: Mapped[float] = mapped_column(Float)
-    dose_unit: Mapped[DoseUnit] = mapped_column(_enum(DoseUnit, 12))
+    dose_unit: Mapped[DoseUnit] = mapped_column(str_enum(DoseUnit, 12))
     start_date: Mapped[date | None] = mapped_column(Date, default=None)
     stop_date: Mapped[date | None] = mapped_column(Date, default=None)
-    adherence: Mapped[Adherence] = mapped_column(_enum(Adherence))
+    adherence: Mapped[Adherence] = mapped_column(str_enum(Adherence))
     lithium_level_mmol_per_l: Mapped[float | None] = mapped_column(Float, default=None)
     lithium_level_date: Mapped[date | None] = mapped_column(Date, default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
@@ -219,5 +212,5 @@ class TreatmentTrial(_Recorded, Base):
     serum_level_mmol_per_l: Mapped[float | None] = mapped_column(Float, default=None)
     start_date: Mapped[date | None] = mapped_column(Date, default=None)
     adherence_verified: Mapped[bool] = mapped_column(Boolean)
-    response: Mapped[TrialResponse] = mapped_column(_enum(TrialResponse))
+    response: Mapped[TrialResponse] = mapped_column(str_enum(TrialResponse))
     note: Mapped[str | None] = mapped_column(Text, default=None)

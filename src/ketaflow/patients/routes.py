@@ -14,13 +14,14 @@ from ketaflow.patients import forms, sections, service
 from ketaflow.patients.diagnosis_codes import SEVERITY_LABELS
 from ketaflow.patients.medication_catalogue import BENZODIAZEPINE_SOURCE
 from ketaflow.patients.models import Sex
+from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db, require_principal
 from ketaflow.web.templating import render
 
 router = APIRouter(prefix="/patients", include_in_schema=False)
 
 DB = Annotated[Session, Depends(get_db)]
-FORM = Annotated[forms.Form, Depends(forms.form_fields)]
+FORM = Annotated[web_forms.Form, Depends(web_forms.form_fields)]
 
 NOTICES = {
     "registered": "Patient registered.",

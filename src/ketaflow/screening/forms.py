@@ -6,21 +6,18 @@ beside it and everything the user typed kept.
 
 from __future__ import annotations
 
-import math
-from datetime import date
-from enum import StrEnum
-from typing import TypeVar
-
-from fastapi import Request
-
 from ketaflow.clinical.eligibility import CHECKLIST, Answer, PregnancyStatus
 from ketaflow.clinical.maudsley import Severity as MaudsleySeverity
-from ketaflow.errors import ValidationFailed
 from ketaflow.screening.models import Screening
 from ketaflow.screening.service import AnswerEntry, MaudsleyEntry, ScreeningEntry
-
-Form = dict[str, str]
-E = TypeVar("E", bound=StrEnum)
+from ketaflow.web.forms import (
+    Form,
+    optional_bool,
+    optional_choice,
+    optional_date,
+    optional_int,
+)
+from ketaflow.web.forms import optional_number as optional_float
 
 VITAL_FIELDS = (
     ("systolic_mmhg", "Systolic BP (mmHg)"),
@@ -28,65 +25,6 @@ VITAL_FIELDS = (
     ("heart_rate_bpm", "Heart rate (beats/min)"),
     ("spo2_pct", "SpO2 (%)"),
 )
-
-
-async def form_fields(request: Request) -> Form:
-    """The submitted fields as stripped strings (a route dependency)."""
-    form = await request.form()
-    return {key: value.strip() for key, value in form.items() if isinstance(value, str)}
-
-
-def optional_date(form: Form, name: str, label: str) -> date | None:
-    raw = form.get(name, "")
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed(f"{label} must be a date (YYYY-MM-DD)", field=name) from None
-
-
-def required_date(form: Form, name: str, label: str) -> date:
-    value = optional_date(form, name, label)
-    if value is None:
-        raise ValidationFailed(f"{label} is required", field=name)
-    return value
-
-
-def optional_int(form: Form, name: str, label: str) -> int | None:
-    raw = form.get(name, "")
-    if not raw:
-        return None
-    if not raw.lstrip("-").isdigit():
-        raise ValidationFailed(f"{label} must be a whole number", field=name)
-    return int(raw)
-
-
-def optional_float(form: Form, name: str, label: str) -> float | None:
-    raw = form.get(name, "").replace(",", ".")
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValidationFailed(f"{label} must be a number", field=name) from None
-    if not math.isfinite(value):
-        raise ValidationFailed(f"{label} must be a number", field=name)
-    return value
-
-
-def optional_choice(form: Form, name: str, kind: type[E], label: str) -> E | None:
-    raw = form.get(name, "")
-    if not raw:
-        return None
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ValidationFailed(f"choose a valid {label}", field=name) from None
-
-
-def optional_bool(form: Form, name: str) -> bool | None:
-    return {"yes": True, "no": False}.get(form.get(name, ""))
 
 
 def screening_entry(form: Form) -> ScreeningEntry:

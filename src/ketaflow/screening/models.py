@@ -13,7 +13,6 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -25,13 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketaflow.clinical.eligibility import Answer, Outcome, PregnancyStatus
 from ketaflow.clinical.maudsley import Severity as MaudsleySeverity
-from ketaflow.db import Base, utcnow
-
-
-def _enum(kind: type[StrEnum], length: int = 32) -> Enum:
-    return Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
+from ketaflow.db import Base, str_enum, utcnow
 
 
 class ScreeningStatus(StrEnum):
@@ -48,9 +41,9 @@ class Screening(Base):
     # The signed screening this one amends, and why; None for a first screening.
     amends_id: Mapped[int | None] = mapped_column(ForeignKey("screenings.id"), default=None)
     amendment_reason: Mapped[str | None] = mapped_column(Text, default=None)
-    status: Mapped[ScreeningStatus] = mapped_column(_enum(ScreeningStatus))
+    status: Mapped[ScreeningStatus] = mapped_column(str_enum(ScreeningStatus, 32))
     # Recomputed from the inputs on every save and frozen at signing (lists show it unloaded).
-    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome, 32))
 
     systolic_mmhg: Mapped[int | None] = mapped_column(Integer, default=None)
     diastolic_mmhg: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -60,13 +53,13 @@ class Screening(Base):
     ymrs_total: Mapped[int | None] = mapped_column(Integer, default=None)
     ymrs_override_reason: Mapped[str | None] = mapped_column(Text, default=None)
     pregnancy_status: Mapped[PregnancyStatus | None] = mapped_column(
-        _enum(PregnancyStatus), default=None)
+        str_enum(PregnancyStatus, 32), default=None)
     pregnancy_test_on: Mapped[date | None] = mapped_column(Date, default=None)
 
     # Maudsley Staging Method inputs (informational; every one optional).
     maudsley_episode_months: Mapped[int | None] = mapped_column(Integer, default=None)
     maudsley_severity: Mapped[MaudsleySeverity | None] = mapped_column(
-        _enum(MaudsleySeverity), default=None)
+        str_enum(MaudsleySeverity, 32), default=None)
     maudsley_failed_antidepressants: Mapped[int | None] = mapped_column(Integer, default=None)
     maudsley_augmentation_used: Mapped[bool | None] = mapped_column(Boolean, default=None)
     maudsley_ect_used: Mapped[bool | None] = mapped_column(Boolean, default=None)
@@ -106,7 +99,7 @@ class ScreeningAnswer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id"), index=True)
     item_key: Mapped[str] = mapped_column(String(64))
-    answer: Mapped[Answer] = mapped_column(_enum(Answer, 16))
+    answer: Mapped[Answer] = mapped_column(str_enum(Answer, 16))
     note: Mapped[str | None] = mapped_column(Text, default=None)
 
     screening: Mapped[Screening] = relationship(back_populates="answers", lazy="raise")

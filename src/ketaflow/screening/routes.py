@@ -17,12 +17,13 @@ from ketaflow.errors import KetaflowError
 from ketaflow.patients import sections
 from ketaflow.patients import service as patients
 from ketaflow.screening import forms, service
+from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db, require_principal
 from ketaflow.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 DB = Annotated[Session, Depends(get_db)]
-FORM = Annotated[forms.Form, Depends(forms.form_fields)]
+FORM = Annotated[web_forms.Form, Depends(web_forms.form_fields)]
 
 # Shown to clinical roles on the patient page, loaded by HTMX from the `_summary` fragment.
 sections.register_section(
@@ -177,8 +178,9 @@ def record_consent(request: Request, db: DB, patient_id: int, form: FORM) -> Res
         service.record_consent(
             db, audit_context(request), patient_id=patient_id,
             form_version=form.get("form_version", ""),
-            consented_on=forms.required_date(form, "consented_on", "Consent date"),
-            witnessed_by_user_id=forms.optional_int(form, "witnessed_by_user_id", "Witness") or 0,
+            consented_on=web_forms.required_date(form, "consented_on", "Consent date"),
+            witnessed_by_user_id=(
+                web_forms.optional_int(form, "witnessed_by_user_id", "Witness") or 0),
             note=form.get("note"))
     except KetaflowError as exc:
         if exc.status_code == 404:
