@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from ketaflow.dosing.limits import DEFAULT_LIMITS, DosingLimits
+from ketaflow.sourced import require_whole_numbers, setting, source_of
 
 APA_2017 = (
     "APA consensus statement 2017 (Sanacora et al., JAMA Psychiatry): pre-procedural evaluation"
@@ -134,35 +134,28 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
 CHECKLIST_BY_KEY: dict[str, ChecklistItem] = {item.key: item for item in CHECKLIST}
 
 
-def _setting(default: int, source: str, label: str) -> Any:
-    return field(default=default, metadata={"source": source, "label": label})
-
-
 @dataclass(frozen=True)
 class EligibilitySettings:
     """Clinic settings for the baseline checks; comparisons are named by their field suffix."""
 
-    bp_review_systolic_above_mmhg: int = _setting(
+    bp_review_systolic_above_mmhg: int = setting(
         140, f"{REF3}: > 140/90 prescriber review before start (Spravato > 140/90 guide)",
         "BP review: systolic above (mmHg)")
-    bp_review_diastolic_above_mmhg: int = _setting(
+    bp_review_diastolic_above_mmhg: int = setting(
         90, f"{REF3}: > 140/90 prescriber review before start (Spravato > 140/90 guide)",
         "BP review: diastolic above (mmHg)")
-    bp_defer_systolic_min_mmhg: int = _setting(
+    bp_defer_systolic_min_mmhg: int = setting(
         160, f"{REF3}: >= 160/100 defer (common practice, unverified)",
         "BP defer: systolic at least (mmHg)")
-    bp_defer_diastolic_min_mmhg: int = _setting(
+    bp_defer_diastolic_min_mmhg: int = setting(
         100, f"{REF3}: >= 160/100 defer (common practice, unverified)",
         "BP defer: diastolic at least (mmHg)")
-    ymrs_hypomania_min: int = _setting(
+    ymrs_hypomania_min: int = setting(
         12, "ketaflow clinical reference, section 4: YMRS >= 12 possible (hypo)mania",
         "Baseline YMRS possible hypomania: at least")
 
     def __post_init__(self) -> None:
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"setting {spec.name} must be a positive whole number")
+        require_whole_numbers(self, minimum=1)
         if self.bp_review_systolic_above_mmhg >= self.bp_defer_systolic_min_mmhg:
             raise ValueError("the systolic review threshold must be below the defer threshold")
         if self.bp_review_diastolic_above_mmhg >= self.bp_defer_diastolic_min_mmhg:
@@ -170,8 +163,7 @@ class EligibilitySettings:
 
     @staticmethod
     def source_of(name: str) -> str:
-        spec = next(f for f in fields(EligibilitySettings) if f.name == name)
-        return str(spec.metadata["source"])
+        return source_of(EligibilitySettings, name)
 
 
 DEFAULT_SETTINGS = EligibilitySettings()
