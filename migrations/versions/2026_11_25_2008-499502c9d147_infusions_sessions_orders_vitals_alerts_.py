@@ -51,7 +51,6 @@ def upgrade() -> None:
     sa.Column('fasting_confirmed', sa.Boolean(), nullable=False),
     sa.Column('escort_confirmed', sa.Boolean(), nullable=False),
     sa.Column('transport_confirmed', sa.Boolean(), nullable=False),
-    sa.Column('self_report_done', sa.Boolean(), nullable=False),
     sa.Column('pregnancy_test', sa.Enum('not_applicable', 'not_done', 'negative', 'positive', name='pregnancytest', native_enum=False, length=24), nullable=False),
     sa.Column('bp_reviewed_by_user_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['bp_reviewed_by_user_id'], ['staff_users.id'], name=op.f('fk_infusion_sessions_bp_reviewed_by_user_id_staff_users')),

@@ -1,5 +1,6 @@
-"""In Chromium on a tablet viewport: a whole infusion session at the chair, from pre-checks to
-the signed note, the printable summary and the PDF."""
+"""In Chromium on a tablet viewport: a whole infusion session at the chair, from pre-checks (with
+today's portal PHQ-9 and the suicidality alert it raised) to the signed note, the printable
+summary and the PDF."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ketaflow.db import make_engine, make_session_factory
 from ketaflow.infusions import service
 from ketaflow.infusions.models import InfusionSession
 from tests.browser.conftest import SCREENSHOTS, shot
-from tests.infusions.factories import Clinic, backdate, ctx_for, make_course
+from tests.infusions.factories import Clinic, backdate, ctx_for, make_course, self_report
 from tests.support.factories import DEFAULT_PASSWORD, make_user
 
 
@@ -36,6 +37,8 @@ def _arrange(db: Session) -> int:
     nurse = make_user(db, role=Role.NURSE, username="noah", full_name="Noah RN")
     clinic = Clinic(nurse, prescriber, ctx_for(nurse), ctx_for(prescriber))
     course = make_course(db, clinic, weight_kg=70)
+    # This morning's PHQ-9 through the portal, item 9 positive: a suicidality alert is open.
+    self_report(db, course.patient_id, item9=1)
     return service.open_session(db, clinic.nurse_ctx, course_id=course.id).id
 
 
@@ -67,9 +70,12 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     page.get_by_role("link", name=f"Session {session_id}").click()
     page.get_by_role("button", name="Begin pre-checks").click()
     expect(page.get_by_text("Still needed before the start")).to_be_visible()
+    expect(page.locator("#self-report")).to_contain_text(
+        re.compile(r"PHQ-9 at \d\d:\d\d \(portal\)"))
+    expect(page.locator("#patient-alerts")).to_contain_text("open alerts: 1")
 
     for label in ("Identity confirmed", "Consent current", "Fasting confirmed",
-                  "Escort confirmed", "Transport home arranged", "Today's self-report done"):
+                  "Escort confirmed", "Transport home arranged"):
         page.get_by_label(label).check()
     page.get_by_label("Pregnancy test").select_option("not_applicable")
     page.get_by_role("button", name="Save pre-checks").click()
@@ -80,6 +86,14 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     page.get_by_label("Concentration mg/mL").fill("1")
     shot(page, "infusion-01-prechecks")
     page.get_by_role("button", name="Sign order").click()
+    # Everything else is done; the open alert still blocks the start until it is acknowledged.
+    expect(page.get_by_text("1 suicidality/switch alert(s) open")).to_be_visible()
+    page.get_by_role("link", name="acknowledge", exact=True).click()
+    page.get_by_label("Action taken").fill("C-SSRS screen: low risk; safety plan reviewed")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_text("Acknowledged")).to_be_visible()
+    page.goto(f"/infusions/sessions/{session_id}")
+    expect(page.locator("#patient-alerts")).to_contain_text("none open")
     expect(page.get_by_text("All pre-checks complete")).to_be_visible()
     page.get_by_role("button", name="Start infusion").click()
     expect(page.locator("#status")).to_have_text("running")

@@ -9,6 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketaflow.alerts.models import Alert
+from ketaflow.assessments import service as assessments
+from ketaflow.assessments.models import Assessment
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth.models import StaffUser
 from ketaflow.clinical.course_plan import CourseState, Frequency
@@ -21,7 +24,8 @@ from ketaflow.infusions.models import InfusionSession, SessionEvent, VitalsRecor
 from ketaflow.infusions.rules import PregnancyTest, SessionAction, VitalsReading
 from ketaflow.patients.models import Measurement, Patient
 from ketaflow.screening.models import Consent, Screening, ScreeningStatus
-from tests.support.factories import make_user
+from tests.assessments.factories import phq9
+from tests.support.factories import SYSTEM, make_user
 
 _mrn = itertools.count(1)
 ALDRETE_OK = {"activity": 2, "respiration": 2, "circulation": 2, "consciousness": 2,
@@ -80,14 +84,31 @@ def order_input(**overrides: object) -> service.OrderInput:
 
 ALL_CHECKS = service.PrecheckChanges(
     identity_confirmed=True, consent_current=True, fasting_confirmed=True,
-    escort_confirmed=True, transport_confirmed=True, self_report_done=True,
+    escort_confirmed=True, transport_confirmed=True,
     pregnancy_test=PregnancyTest.NOT_APPLICABLE)
+
+
+def self_report(db: Session, patient_id: int, *, item9: int = 0,
+                rated_at: datetime | None = None) -> Assessment:
+    """The patient's PHQ-9 through the portal (now unless `rated_at`); item 9 above 0 raises a
+    suicidality alert."""
+    return assessments.record_assessment(db, SYSTEM, patient_id=patient_id, instrument_id="phq9",
+                                         answers=phq9(10, item9),
+                                         rater=assessments.Rater.portal(),
+                                         rated_at=rated_at or datetime.now(UTC))
+
+
+def open_alerts(db: Session, patient_id: int) -> list[Alert]:
+    return list(db.scalars(select(Alert).where(Alert.patient_id == patient_id,
+                                               Alert.acknowledged_at.is_(None))))
 
 
 def ready_to_start(db: Session, clinic: Clinic, course: TreatmentCourse | None = None
                    ) -> InfusionSession:
-    """A session in pre-checks with everything done: the pump may start."""
+    """A session in pre-checks with everything done (today's self-report included): the pump
+    may start."""
     course = course or make_course(db, clinic)
+    self_report(db, course.patient_id)
     record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id,
                          action=SessionAction.BEGIN_PRECHECKS)

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from ketaflow.audit.models import AuditEvent
 from ketaflow.config import Role
 from ketaflow.infusions.models import InfusionSession, VitalsRecord
-from tests.infusions.factories import ALDRETE_OK, PADSS_OK, backdate, make_clinic, make_course
+from tests.infusions.factories import (
+    ALDRETE_OK,
+    PADSS_OK,
+    backdate,
+    make_clinic,
+    make_course,
+    self_report,
+)
 from tests.web.helpers import api_token
 
 BASE = "/api/v1/infusions/sessions"
@@ -38,6 +45,7 @@ class Api:
 def arrange(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
     clinic = make_clinic(app_db)
     course = make_course(app_db, clinic)
+    self_report(app_db, course.patient_id)
     app_db.commit()
     nurse = Api(app_client, api_token(app_db, clinic.nurse))
     prescriber = Api(app_client, api_token(app_db, clinic.prescriber))
@@ -50,7 +58,7 @@ def started(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
     nurse.post(f"{BASE}/{session_id}/actions", {"action": "begin_prechecks"})
     nurse.post(f"{BASE}/{session_id}/prechecks", {
         "identity_confirmed": True, "consent_current": True, "fasting_confirmed": True,
-        "escort_confirmed": True, "transport_confirmed": True, "self_report_done": True,
+        "escort_confirmed": True, "transport_confirmed": True,
         "pregnancy_test": "not_applicable"})
     nurse.post(f"{BASE}/{session_id}/vitals", {"sbp_mmhg": 124, "dbp_mmhg": 80, "hr_bpm": 70,
                                                "spo2_percent": 98}, expect=201)
@@ -172,3 +180,70 @@ def test_ledger_api(app_client: TestClient, app_db: Session) -> None:
 def make_front_desk(db: Session) -> Any:
     from tests.web.helpers import committed_user
     return committed_user(db, Role.FRONT_DESK)
+
+
+def in_prechecks(app_client: TestClient, app_db: Session, *, item9: int | None = None
+                 ) -> tuple[Api, Api, int, int]:
+    """A session in pre-checks; with `item9`, a PHQ-9 today (item 9 > 0 opens an alert)."""
+    clinic = make_clinic(app_db)
+    course = make_course(app_db, clinic)
+    if item9 is not None:
+        self_report(app_db, course.patient_id, item9=item9)
+    app_db.commit()
+    nurse = Api(app_client, api_token(app_db, clinic.nurse))
+    prescriber = Api(app_client, api_token(app_db, clinic.prescriber))
+    session_id = nurse.post(BASE, {"course_id": course.id}, expect=201)["id"]
+    nurse.post(f"{BASE}/{session_id}/actions", {"action": "begin_prechecks"})
+    return nurse, prescriber, session_id, course.patient_id
+
+
+def test_prechecks_show_self_report_missing_then_overridden(app_client: TestClient,
+                                                            app_db: Session) -> None:
+    nurse, _, session_id, _ = in_prechecks(app_client, app_db)
+    session = nurse.get(f"{BASE}/{session_id}")
+    assert session["self_report"] == {"day": str(datetime.now(UTC).date()), "satisfied": False,
+                                      "found": [], "override": None}
+    assert "self_report" in [p["field"] for p in session["missing_prechecks"]]
+    # The tick-box is gone: the record answers this check.
+    old = app_client.post(f"{BASE}/{session_id}/prechecks", headers=nurse.headers,
+                          json={"self_report_done": True})
+    assert old.status_code == 422
+    done = nurse.post(f"{BASE}/{session_id}/prechecks/self-report-override",
+                      {"reason": "patient declined"})
+    assert done["self_report"]["satisfied"] is True
+    assert done["self_report"]["override"]["reason"] == "patient declined"
+    assert "self_report" not in [p["field"] for p in done["missing_prechecks"]]
+
+
+def test_prechecks_show_todays_self_report_and_open_alert(app_client: TestClient,
+                                                          app_db: Session) -> None:
+    nurse, prescriber, session_id, patient_id = in_prechecks(app_client, app_db, item9=1)
+    session = nurse.get(f"{BASE}/{session_id}")
+    [found] = session["self_report"]["found"]
+    assert (found["instrument"], found["label"], found["rater"]) == (
+        "phq9", "PHQ-9", "patient-portal")
+    [alert] = session["open_patient_alerts"]
+    assert alert["kind"] == "cssrs-screen"
+    assert alert["acknowledge_url"] == f"/patients/{patient_id}/assessments#alert-{alert['id']}"
+    assert "patient_alerts" in [p["field"] for p in session["missing_prechecks"]]
+    prescriber.post(f"/api/v1/alerts/{alert['id']}/acknowledge",
+                    {"note": "C-SSRS screen negative; safety plan reviewed"})
+    after = nurse.get(f"{BASE}/{session_id}")
+    assert after["open_patient_alerts"] == []
+    assert "patient_alerts" not in [p["field"] for p in after["missing_prechecks"]]
+
+
+def test_nurse_acknowledges_review_not_hold(app_client: TestClient, app_db: Session) -> None:
+    nurse, prescriber, session_id = started(app_client, app_db)
+    review = nurse.post(f"{BASE}/{session_id}/vitals", {"sbp_mmhg": 185, "dbp_mmhg": 100},
+                        expect=201)["alerts"][0]
+    hold = nurse.post(f"{BASE}/{session_id}/vitals", {"sbp_mmhg": 182, "dbp_mmhg": 104},
+                      expect=201)["alerts"][0]
+    assert (review["level"], hold["level"]) == ("review", "hold")
+    refused = app_client.post(f"{BASE}/{session_id}/alerts/{hold['id']}/acknowledge",
+                              headers=nurse.headers, json={"action_taken": "paused"})
+    assert refused.status_code == 403 and "prescriber" in refused.json()["detail"]
+    assert nurse.post(f"{BASE}/{session_id}/alerts/{review['id']}/acknowledge",
+                      {"action_taken": "repeated"})["acknowledged_at"] is not None
+    assert prescriber.post(f"{BASE}/{session_id}/alerts/{hold['id']}/acknowledge",
+                           {"action_taken": "paused; reviewed"})["acknowledged_at"] is not None

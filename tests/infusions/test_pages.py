@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ketaflow.infusions.models import InfusionSession
-from tests.infusions.factories import backdate, make_clinic, make_course
+from tests.infusions.factories import backdate, make_clinic, make_course, self_report
 from tests.web.helpers import csrf, sign_in
 
 
@@ -21,6 +21,7 @@ def post(client: TestClient, path: str, data: dict[str, str] | None = None) -> o
 def arrange(app_client: TestClient, app_db: Session) -> tuple[int, str, str]:
     clinic = make_clinic(app_db)
     course = make_course(app_db, clinic)
+    self_report(app_db, course.patient_id)
     app_db.commit()
     return course.id, clinic.nurse.username, clinic.prescriber.username
 
@@ -37,7 +38,7 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
     assert "Still needed before the start" in html and "pre-infusion blood pressure" in html
     post(app_client, f"{page}/prechecks", {
         "identity_confirmed": "on", "consent_current": "on", "fasting_confirmed": "on",
-        "escort_confirmed": "on", "transport_confirmed": "on", "self_report_done": "on",
+        "escort_confirmed": "on", "transport_confirmed": "on",
         "pregnancy_test": "not_applicable"})
     post(app_client, f"{page}/vitals", {"sbp_mmhg": "126", "dbp_mmhg": "80", "hr_bpm": "70",
                                         "spo2_percent": "98"})
@@ -114,3 +115,73 @@ def test_board_lists_sessions_and_stylesheet_is_served(app_client: TestClient,
     assert board.status_code == 200 and "Session " in board.text
     css = app_client.get("/infusions/assets/chair.css")
     assert css.headers["content-type"].startswith("text/css") and "@media print" in css.text
+
+
+def prechecks_page(app_client: TestClient, app_db: Session, *, item9: int | None,
+                   as_nurse: bool = True) -> str:
+    """Signed in, a session opened and in pre-checks; returns the session page's path."""
+    clinic = make_clinic(app_db)
+    course = make_course(app_db, clinic)
+    if item9 is not None:
+        self_report(app_db, course.patient_id, item9=item9)
+    app_db.commit()
+    user = clinic.nurse if as_nurse else clinic.prescriber
+    assert sign_in(app_client, user.username) == 303
+    page: str = post(app_client, f"/infusions/courses/{course.id}/sessions"
+                     ).headers["location"]  # type: ignore[attr-defined]
+    post(app_client, f"{page}/action", {"action": "begin_prechecks"})
+    return page
+
+
+def test_missing_self_report_shows_override_form(app_client: TestClient,
+                                                 app_db: Session) -> None:
+    page = prechecks_page(app_client, app_db, item9=None)
+    html = app_client.get(page).text
+    assert re.search(r'id="self-report">\s*<span class="missing">missing', html)
+    assert "Today&#39;s self-report done" not in html and "self_report_done" not in html
+    refused = post(app_client, f"{page}/prechecks/self-report-override",
+                   {"self_report_reason": " "})
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "reason is required" in refused.text  # type: ignore[attr-defined]
+    done = post(app_client, f"{page}/prechecks/self-report-override",
+                {"self_report_reason": "patient declined"})
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    html = app_client.get(page).text
+    assert "going ahead without it, &ldquo;patient declined&rdquo;" in html
+    assert "self-report-override" not in html  # the form is gone once a reason is on file
+    assert "Went ahead without today's self-report: patient declined" in html
+
+
+def test_self_report_and_open_alert_listed_for_the_nurse(app_client: TestClient,
+                                                         app_db: Session) -> None:
+    page = prechecks_page(app_client, app_db, item9=2)
+    html = app_client.get(page).text
+    assert re.search(r"PHQ-9 at \d\d:\d\d \(portal\)", html)
+    assert "open alerts: 1" in html and "Suicidality item positive" in html
+    assert re.search(r'href="/patients/\d+/assessments#alert-\d+">view \(a prescriber '
+                     r"acknowledges\)", html)
+    assert "suicidality/switch alert(s) open" in html
+
+
+def test_prescriber_gets_the_acknowledge_link(app_client: TestClient, app_db: Session) -> None:
+    page = prechecks_page(app_client, app_db, item9=1, as_nurse=False)
+    html = app_client.get(page).text
+    assert re.search(r'#alert-\d+">acknowledge</a>', html)
+
+
+def test_nurse_cannot_acknowledge_hold_alert_page(app_client: TestClient,
+                                                  app_db: Session) -> None:
+    page = prechecks_page(app_client, app_db, item9=0)
+    post(app_client, f"{page}/vitals", {"sbp_mmhg": "185", "dbp_mmhg": "100"})
+    post(app_client, f"{page}/vitals", {"sbp_mmhg": "182", "dbp_mmhg": "104"})
+    html = app_client.get(page).text
+    assert "A prescriber acknowledges HOLD alerts" in html
+    # Only the REVIEW alert offers the nurse a form.
+    [review_id] = re.findall(r"/alerts/(\d+)/acknowledge", html)
+    hold_id = int(review_id) + 1
+    refused = post(app_client, f"{page}/alerts/{hold_id}/acknowledge", {"action_taken": "x"})
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert "only a prescriber may acknowledge a HOLD alert" in refused.text  # type: ignore
+    done = post(app_client, f"{page}/alerts/{review_id}/acknowledge", {"action_taken": "rep"})
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    assert "Alerts needing action (1)" in app_client.get(page).text

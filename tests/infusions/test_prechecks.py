@@ -36,7 +36,7 @@ def complete(**overrides: object) -> PrecheckInput:
         escort_confirmed=True, transport_confirmed=True,
         pregnancy_test=PregnancyTest.NOT_APPLICABLE,
         pre_infusion_vitals=VitalsReading(NOW, sbp_mmhg=120, dbp_mmhg=80, hr_bpm=70),
-        self_report_done=True, unacknowledged_alerts=0, order=order())
+        self_report_found=True, unacknowledged_alerts=0, order=order())
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
@@ -84,7 +84,7 @@ def test_complete_prechecks_have_nothing_missing() -> None:
 def test_empty_prechecks_list_everything() -> None:
     assert fields_of(PrecheckInput()) == [
         "identity_confirmed", "consent_current", "fasting_confirmed", "escort_confirmed",
-        "transport_confirmed", "self_report_done", "pregnancy_test", "pre_infusion_vitals",
+        "transport_confirmed", "self_report", "pregnancy_test", "pre_infusion_vitals",
         "order"]
 
 
@@ -115,6 +115,25 @@ def test_pregnancy_positive_blocks_negative_passes() -> None:
 def test_unacknowledged_alerts_block() -> None:
     problems = missing_prechecks(complete(unacknowledged_alerts=2), today=TODAY)
     assert [(p.field, p.message) for p in problems] == [("alerts", "2 alert(s) not acknowledged")]
+
+
+def test_self_report_found_or_overridden_with_a_reason() -> None:
+    assert fields_of(complete(self_report_found=False)) == ["self_report"]
+    # A blank reason is no reason: the check still blocks.
+    assert fields_of(complete(self_report_found=False, self_report_override_reason="  ")) == [
+        "self_report"]
+    assert fields_of(complete(self_report_found=False,
+                              self_report_override_reason="patient declined")) == []
+
+
+def test_open_patient_alerts_block_until_acknowledged() -> None:
+    problems = missing_prechecks(complete(open_patient_alerts=1), today=TODAY)
+    assert [(p.field, p.message) for p in problems] == [
+        ("patient_alerts", "1 suicidality/switch alert(s) open: a prescriber must acknowledge "
+                           "them")]
+    # An override of the self-report check does not reach the alerts.
+    assert fields_of(complete(open_patient_alerts=2, self_report_found=False,
+                              self_report_override_reason="declined")) == ["patient_alerts"]
 
 
 def test_order_problems_each_named() -> None:

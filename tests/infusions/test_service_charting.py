@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from ketaflow.errors import ValidationFailed
+from ketaflow.errors import PermissionDenied, ValidationFailed
 from ketaflow.infusions import service
 from ketaflow.infusions.models import EventKind, NoteLockedError, Seriousness
 from ketaflow.infusions.rules import AlertLevel, SessionAction, SessionStatus, VitalsReading
@@ -49,15 +49,38 @@ def test_severe_bp_twice_raises_review_then_hold(db: Session) -> None:
         (AlertLevel.REVIEW, "bp-severe-repeat-now")]
     second = vitals(db, clinic, session_id, sbp_mmhg=182, dbp_mmhg=104, hr_bpm=82)
     assert [a.level for a in second.alerts] == [AlertLevel.HOLD]
-    service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id,
-                              alert_id=second.alerts[0].id, action_taken="paused; Dr paged")
-    with pytest.raises(ValidationFailed, match="already acknowledged"):
+    # HOLD waits for the prescriber's decision: a nurse cannot close it, a prescriber can.
+    with pytest.raises(PermissionDenied, match="only a prescriber may acknowledge a HOLD"):
         service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id,
+                                  alert_id=second.alerts[0].id, action_taken="paused")
+    service.acknowledge_alert(db, clinic.prescriber_ctx, session_id=session_id,
+                              alert_id=second.alerts[0].id, action_taken="paused; reviewed")
+    with pytest.raises(ValidationFailed, match="already acknowledged"):
+        service.acknowledge_alert(db, clinic.prescriber_ctx, session_id=session_id,
                                   alert_id=second.alerts[0].id, action_taken="again")
     with pytest.raises(ValidationFailed) as error:
         service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id,
                                   alert_id=first.alerts[0].id, action_taken=" ")
     assert error.value.field == "action_taken"
+    # REVIEW: the nurse records the action taken.
+    done = service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id,
+                                     alert_id=first.alerts[0].id, action_taken="repeated BP")
+    assert done.acknowledged_by_user_id == clinic.nurse.id
+
+
+def test_stop_alert_needs_a_prescriber(db: Session) -> None:
+    clinic, session_id = running(db)
+    service.record_adverse_event(db, clinic.nurse_ctx, session_id=session_id,
+                                 description="chest pain", seriousness=Seriousness.SERIOUS,
+                                 symptoms=["chest_pain"])
+    [alert] = service.get_session(db, clinic.nurse_ctx, session_id=session_id).alerts
+    assert alert.level is AlertLevel.STOP
+    with pytest.raises(PermissionDenied):
+        service.acknowledge_alert(db, clinic.nurse_ctx, session_id=session_id,
+                                  alert_id=alert.id, action_taken="stopped")
+    assert service.acknowledge_alert(db, clinic.prescriber_ctx, session_id=session_id,
+                                     alert_id=alert.id, action_taken="stopped; ECG"
+                                     ).acknowledged_at is not None
 
 
 def test_impossible_and_future_readings_refused_nothing_saved(db: Session) -> None:

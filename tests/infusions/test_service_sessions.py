@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketaflow.alerts import service as alerts_service
+from ketaflow.assessments import service as assessments_service
 from ketaflow.audit.models import AuditEvent
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.errors import Conflict, PermissionDenied, ValidationFailed
 from ketaflow.infusions import service
 from ketaflow.infusions.models import EventKind
 from ketaflow.infusions.rules import SessionAction, SessionStatus, VitalsReading
+from tests.assessments.factories import madrs
 from tests.infusions.factories import (
+    ALL_CHECKS,
+    Clinic,
     make_clinic,
     make_course,
+    open_alerts,
     order_input,
     ready_to_start,
+    self_report,
 )
 
 A = SessionAction
@@ -98,7 +106,7 @@ def test_review_bp_needs_prescriber(db: Session) -> None:
     service.record_vitals(db, clinic.nurse_ctx, session_id=record.id, reading=VitalsReading(
         datetime.now(UTC), sbp_mmhg=150, dbp_mmhg=85))
     loaded = service.get_session(db, clinic.nurse_ctx, session_id=record.id)
-    assert [p.field for p in service.precheck_problems(loaded, today=datetime.now(UTC).date())
+    assert [p.field for p in service.precheck_status(db, clinic.nurse_ctx, loaded).problems
             ] == ["bp_review_by_prescriber"]
     with pytest.raises(PermissionDenied):
         service.update_prechecks(db, clinic.nurse_ctx, session_id=record.id,
@@ -180,3 +188,90 @@ def test_database_enforces_one_in_progress_session(db: Session) -> None:
     first.active_patient_id = second.active_patient_id = course.patient_id
     with pytest.raises(IntegrityError):
         db.flush()
+
+
+def without_self_report(db: Session, clinic: Clinic) -> int:
+    """A session with every other pre-check done but no self-report on record today."""
+    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.BEGIN_PRECHECKS)
+    service.update_prechecks(db, clinic.nurse_ctx, session_id=record.id, changes=ALL_CHECKS)
+    service.record_vitals(db, clinic.nurse_ctx, session_id=record.id, reading=VitalsReading(
+        datetime.now(UTC), sbp_mmhg=122, dbp_mmhg=78, hr_bpm=72))
+    service.sign_order(db, clinic.prescriber_ctx, session_id=record.id, order=order_input())
+    return record.id
+
+
+def start_refusal(db: Session, clinic: Clinic, session_id: int) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as error:
+        service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.START)
+    return error.value
+
+
+def test_start_refused_without_todays_self_report(db: Session) -> None:
+    clinic = make_clinic(db)
+    session_id = without_self_report(db, clinic)
+    patient_id = service.load_session(db, session_id).patient_id
+    # Yesterday's PHQ-9 and today's clinician MADRS do not count: a self-report rated today does.
+    self_report(db, patient_id, rated_at=datetime.now(UTC) - timedelta(days=1, minutes=1))
+    assessments_service.record_assessment(
+        db, clinic.prescriber_ctx, patient_id=patient_id, instrument_id="madrs",
+        answers=madrs(20), rater=assessments_service.Rater.staff(clinic.prescriber.id))
+    refusal = start_refusal(db, clinic, session_id)
+    assert refusal.field == "self_report" and "no self-report" in refusal.detail
+    self_report(db, patient_id)
+    started = service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.START)
+    assert started.status is SessionStatus.RUNNING
+
+
+def test_start_allowed_with_a_documented_reason_instead(db: Session) -> None:
+    clinic = make_clinic(db)
+    session_id = without_self_report(db, clinic)
+    with pytest.raises(ValidationFailed) as error:
+        service.override_self_report(db, clinic.nurse_ctx, session_id=session_id, reason="  ")
+    assert error.value.field == "reason"
+    event = service.override_self_report(db, clinic.nurse_ctx, session_id=session_id,
+                                         reason="patient declined the questionnaire")
+    assert (event.kind, event.reason, event.recorded_by_user_id) == (
+        EventKind.PRECHECK_OVERRIDE, "patient declined the questionnaire", clinic.nurse.id)
+    started = service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.START)
+    assert started.status is SessionStatus.RUNNING
+    audited = db.scalars(select(AuditEvent).where(
+        AuditEvent.action == "infusion.prechecks.override")).one()
+    # The audit names the check and the event, never the reason given.
+    assert "declined" not in audited.detail and json.loads(audited.detail)["check"] == "self_report"
+
+
+def test_override_refused_when_a_self_report_is_on_record(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    with pytest.raises(ValidationFailed, match="no override is needed"):
+        service.override_self_report(db, clinic.nurse_ctx, session_id=record.id,
+                                     reason="patient declined")
+
+
+def test_open_suicidality_alert_blocks_until_acknowledged(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    self_report(db, record.patient_id, item9=1)  # thoughts of self-harm: an alert opens
+    [alert] = open_alerts(db, record.patient_id)
+    refusal = start_refusal(db, clinic, record.id)
+    assert refusal.field == "patient_alerts" and "1 suicidality/switch alert" in refusal.detail
+    status = service.precheck_status(db, clinic.nurse_ctx, service.load_session(db, record.id))
+    assert [a.id for a in status.facts.patient_alerts] == [alert.id]
+    alerts_service.acknowledge_alert(db, clinic.prescriber_ctx, alert_id=alert.id,
+                                     user_id=clinic.prescriber.id,
+                                     note="C-SSRS done: low risk, safety plan reviewed")
+    started = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.START)
+    assert started.status is SessionStatus.RUNNING
+
+
+def test_precheck_status_is_audited_with_ids_only(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = ready_to_start(db, clinic)
+    status = service.precheck_status(db, clinic.nurse_ctx, service.load_session(db, record.id))
+    [found] = status.facts.self_reports
+    assert status.facts.day == datetime.now(UTC).date()
+    event = db.scalars(select(AuditEvent).where(
+        AuditEvent.action == "infusion.prechecks.check")).one()
+    detail = json.loads(event.detail)
+    assert detail["assessment_ids"] == [found.id] and detail["alert_ids"] == []

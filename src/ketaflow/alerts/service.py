@@ -7,7 +7,7 @@ saying what was done; alerts are never deleted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +35,10 @@ SEVERITY: dict[AlertKind, AlertSeverity] = {
     AlertKind.CSSRS_SCREEN: AlertSeverity.HIGH,
     AlertKind.POSSIBLE_SWITCH: AlertSeverity.MODERATE,
 }
+# Kinds by what they signal; the pre-infusion check waits for both to be acknowledged.
+SUICIDALITY_KINDS = frozenset({AlertKind.CSSRS_HIGH, AlertKind.SAME_DAY_REVIEW,
+                               AlertKind.CSSRS_SCREEN})
+SWITCH_KINDS = frozenset({AlertKind.PROBABLE_MANIA, AlertKind.POSSIBLE_SWITCH})
 _SEVERITY_ORDER = {AlertSeverity.URGENT: 0, AlertSeverity.HIGH: 1, AlertSeverity.MODERATE: 2}
 
 TITLES: dict[AlertKind, str] = {
@@ -197,3 +201,13 @@ def open_alert_count(session: Session, *, patient_id: int) -> int:
         select(Alert.id).where(Alert.patient_id == patient_id,
                                Alert.acknowledged_at.is_(None)))))
 
+
+def open_patient_alerts(session: Session, *, patient_id: int,
+                        kinds: Collection[AlertKind] = SUICIDALITY_KINDS | SWITCH_KINDS
+                        ) -> list[Alert]:
+    """A patient's open alerts of the given kinds, oldest first. Not audited: callers audit
+    what they show."""
+    return list(session.scalars(
+        select(Alert).where(Alert.patient_id == patient_id, Alert.acknowledged_at.is_(None),
+                            Alert.kind.in_(list(kinds)))
+        .order_by(Alert.created_at, Alert.id)))

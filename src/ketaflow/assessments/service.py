@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 
 from sqlalchemy import select
@@ -39,6 +39,9 @@ ENTITY = "assessment"
 # Tablet clocks drift; a rating stamped a few minutes ahead is not "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
 REASON_MAX_LENGTH = 500
+# Patient self-reports (the issue 6 pre-infusion check), with the short names staff know them by.
+SELF_REPORT_INSTRUMENTS: Mapping[str, str] = MappingProxyType({
+    "phq9": "PHQ-9", "qids-sr16": "QIDS-SR16", "gad7": "GAD-7", "asrm": "ASRM"})
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,24 @@ def list_assessments(
     _audit(session, ctx, "assessment.list", None, patient_id=patient_id,
            count=len(assessments))
     return assessments
+
+
+def self_reports_on(session: Session, *, patient_id: int, day: date) -> list[Assessment]:
+    """The patient's current self-reports rated on `day` (a UTC calendar day), oldest first.
+
+    Portal and staff-entered ratings both count; amended originals do not (their correction
+    does). Not audited: callers audit what they show.
+    """
+    start = datetime.combine(day, time(0), UTC)
+    query = (
+        select(Assessment)
+        .where(Assessment.patient_id == patient_id,
+               Assessment.instrument_id.in_(SELF_REPORT_INSTRUMENTS),
+               Assessment.superseded_at.is_(None),
+               Assessment.rated_at >= start, Assessment.rated_at < start + timedelta(days=1))
+        .order_by(Assessment.rated_at, Assessment.id)
+    )
+    return list(session.scalars(query))
 
 
 def rescore_assessment(

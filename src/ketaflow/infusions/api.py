@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.errors import ValidationFailed
 from ketaflow.infusions import service
-from ketaflow.infusions.models import Seriousness
-from ketaflow.infusions.rules import VitalsReading
+from ketaflow.infusions.models import InfusionSession, Seriousness
+from ketaflow.infusions.rules import SessionStatus, VitalsReading
 from ketaflow.infusions.schemas import (
     AcknowledgeIn,
     ActionIn,
@@ -28,6 +28,7 @@ from ketaflow.infusions.schemas import (
     OrderIn,
     OrderOut,
     PrechecksIn,
+    SelfReportOverrideIn,
     SessionCreate,
     SessionOut,
     VitalsIn,
@@ -57,9 +58,16 @@ def idempotent(request: Request, db: Session, body: BaseModel | None, status_cod
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
+def _out(db: Session, request: Request, record: InfusionSession) -> SessionOut:
+    """The session as the API shows it, with the pre-check facts before the start."""
+    pre_start = record.status in (SessionStatus.PLANNED, SessionStatus.PRECHECKS)
+    status = service.precheck_status(db, audit_context(request), record) if pre_start else None
+    return session_out(record, now(), status)
+
+
 def _session(db: Session, request: Request, session_id: int) -> SessionOut:
     """The session after a write, as the API shows it (the write itself is audited)."""
-    return session_out(service.load_session(db, session_id), now())
+    return _out(db, request, service.load_session(db, session_id))
 
 
 @router.post("/sessions", response_model=SessionOut, status_code=201, openapi_extra=IDEMPOTENCY)
@@ -75,7 +83,7 @@ def open_session(request: Request, db: DB, body: SessionCreate) -> JSONResponse:
 @requires(Permission.INFUSIONS_RUN)
 def read_session(request: Request, db: DB, session_id: int) -> SessionOut:
     record = service.get_session(db, audit_context(request), session_id=session_id)
-    return session_out(record, now())
+    return _out(db, request, record)
 
 
 @router.post("/sessions/{session_id}/actions", response_model=SessionOut,
@@ -98,6 +106,19 @@ def update_prechecks(request: Request, db: DB, session_id: int,
     def call() -> SessionOut:
         service.update_prechecks(db, audit_context(request), session_id=session_id,
                                  changes=service.PrecheckChanges(**body.model_dump()))
+        return _session(db, request, session_id)
+    return idempotent(request, db, body, 200, call)
+
+
+@router.post("/sessions/{session_id}/prechecks/self-report-override", response_model=SessionOut,
+             openapi_extra=IDEMPOTENCY)
+@requires(Permission.INFUSIONS_RUN)
+def override_self_report(request: Request, db: DB, session_id: int,
+                         body: SelfReportOverrideIn) -> JSONResponse:
+    """Go ahead without a self-report rated today, saying why (kept on the session's record)."""
+    def call() -> SessionOut:
+        service.override_self_report(db, audit_context(request), session_id=session_id,
+                                     reason=body.reason)
         return _session(db, request, session_id)
     return idempotent(request, db, body, 200, call)
 

@@ -1,5 +1,8 @@
 """Demo infusion sessions for `make run`: two completed sessions on each of the first active
-courses, and one session in progress today, all built through the services."""
+courses, and one session in progress today, all built through the services.
+
+Each session day starts with the patient's PHQ-9 through the portal, because the start needs a
+self-report rated that day."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketaflow.assessments import service as assessments
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth.models import StaffUser
 from ketaflow.clinical.course_plan import CourseState
@@ -17,10 +21,14 @@ from ketaflow.infusions import service
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.rules import EntryKind, PregnancyTest, SessionAction, VitalsReading
 from ketaflow.infusions.service._common import clock_at, now
+from ketaflow.scales import get_instrument
 
 DEMO_LOT = "DEMO-KET-001"
 _ALDRETE = {"activity": 2, "respiration": 2, "circulation": 2, "consciousness": 2,
             "oxygen_saturation": 2}
+# A PHQ-9 totalling 10 with the last item (thoughts of self-harm) at 0, so it raises no alert.
+_PHQ9 = dict(zip((item.id for item in get_instrument("phq9").asked_items),
+                 (2, 2, 1, 1, 1, 1, 1, 1, 0), strict=True))
 _PADSS = {"vital_signs": 2, "activity_mental_status": 2, "pain_nausea_vomiting": 2,
           "intake_output": 2}
 # (minutes from start, SBP, DBP, HR): the usual rise to a peak near 40 minutes.
@@ -43,15 +51,23 @@ def _vitals(db: Session, ctx: AuditContext, session_id: int, at: datetime,
             rass=0 if hr < 80 else -1))
 
 
+def _self_report(db: Session, ctx: AuditContext, course_id: int, at: datetime) -> None:
+    course = db.get(TreatmentCourse, course_id)
+    assert course is not None
+    assessments.record_assessment(db, ctx, patient_id=course.patient_id, instrument_id="phq9",
+                                  answers=_PHQ9, rater=assessments.Rater.portal(), rated_at=at)
+
+
 def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: int,
-         opened: datetime, *, finish: bool) -> int:
+         opened: datetime, *, finish: bool, portal: AuditContext) -> int:
+    _self_report(db, portal, course_id, opened - timedelta(minutes=20))
     with clock_at(opened):
         record = service.open_session(db, nurse, course_id=course_id)
         service.apply_action(db, nurse, session_id=record.id,
                              action=SessionAction.BEGIN_PRECHECKS)
         service.update_prechecks(db, nurse, session_id=record.id, changes=service.PrecheckChanges(
             identity_confirmed=True, consent_current=True, fasting_confirmed=True,
-            escort_confirmed=True, transport_confirmed=True, self_report_done=True,
+            escort_confirmed=True, transport_confirmed=True,
             pregnancy_test=PregnancyTest.NOT_APPLICABLE))
         service.record_vitals(db, nurse, session_id=record.id, reading=VitalsReading(
             opened, sbp_mmhg=124, dbp_mmhg=80, hr_bpm=72, spo2_percent=98))
@@ -97,15 +113,18 @@ def seed_sessions(db: Session, ctx: AuditContext, *, courses: int = 3) -> list[i
     nurse, prescriber = _ctx(db, Role.NURSE, ctx), _ctx(db, Role.PRESCRIBER, ctx)
     current = now()
     with clock_at(current - timedelta(days=8)):
-        ledger.record_entry(db, nurse, entry=ledger.EntryInput(
-            EntryKind.RECEIVED, DEMO_LOT, 2000, drug="ketamine (base)",
-            concentration_mg_per_ml=1.0, expiry_date=(current + timedelta(days=365)).date()))
+        # Stock as it is delivered: four 10 mL vials of 50 mg/mL (2000 mg); the orders' 1 mg/mL
+        # is the infusion bag the drawn drug is diluted into.
+        ledger.receive_vials(db, nurse, receipt=ledger.Receipt(
+            DEMO_LOT, "ketamine (base)", (current + timedelta(days=365)).date(),
+            concentration_mg_per_ml=50.0, vial_count=4, vial_volume_ml=10.0))
     ids = []
     for course in found:
         for days in (7, 3):
             opened = (current - timedelta(days=days)).replace(hour=9, minute=0, second=0,
                                                               microsecond=0)
-            ids.append(_run(db, nurse, prescriber, course.id, opened, finish=True))
+            ids.append(_run(db, nurse, prescriber, course.id, opened, finish=True,
+                            portal=ctx))
     ids.append(_run(db, nurse, prescriber, found[0].id, current - timedelta(minutes=35),
-                    finish=False))
+                    finish=False, portal=ctx))
     return ids

@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -28,15 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ketaflow.db import Base, utcnow
+from ketaflow.db import Base, str_enum, utcnow
 from ketaflow.dosing.limits import SaltForm
 from ketaflow.infusions.rules import AlertLevel, PregnancyTest, SessionStatus
-
-
-def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
-    return Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class EventKind(StrEnum):
@@ -46,6 +39,9 @@ class EventKind(StrEnum):
     CADSS6 = "cadss6"
     RESCUE_MEDICATION = "rescue_medication"
     ADVERSE_EVENT = "adverse_event"
+    # A documented reason to start without a pre-check the record does not satisfy (reason in
+    # `reason`, the check in detail["check"]); kept as an event so who, when and why stay on file.
+    PRECHECK_OVERRIDE = "precheck_override"
 
 
 class Seriousness(StrEnum):
@@ -69,7 +65,7 @@ class InfusionSession(Base):
     # requests (NULLs never collide on SQLite or PostgreSQL).
     active_patient_id: Mapped[int | None] = mapped_column(Integer, unique=True, default=None)
     status: Mapped[SessionStatus] = mapped_column(
-        _enum(SessionStatus), default=SessionStatus.PLANNED)
+        str_enum(SessionStatus), default=SessionStatus.PLANNED)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     prechecks_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -85,9 +81,8 @@ class InfusionSession(Base):
     fasting_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     escort_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     transport_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
-    self_report_done: Mapped[bool] = mapped_column(Boolean, default=False)
     pregnancy_test: Mapped[PregnancyTest] = mapped_column(
-        _enum(PregnancyTest), default=PregnancyTest.NOT_DONE)
+        str_enum(PregnancyTest), default=PregnancyTest.NOT_DONE)
     bp_reviewed_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id"), default=None)
 
@@ -112,8 +107,8 @@ class InfusionOrder(Base):
     lot_number: Mapped[str] = mapped_column(String(64))
     expiry_date: Mapped[date] = mapped_column(Date)
     concentration_mg_per_ml: Mapped[float] = mapped_column(Float)
-    concentration_salt: Mapped[SaltForm] = mapped_column(_enum(SaltForm, 16))
-    dose_salt: Mapped[SaltForm] = mapped_column(_enum(SaltForm, 16))
+    concentration_salt: Mapped[SaltForm] = mapped_column(str_enum(SaltForm, 16))
+    dose_salt: Mapped[SaltForm] = mapped_column(str_enum(SaltForm, 16))
     dose_mg_per_kg: Mapped[float] = mapped_column(Float)
     dose_mg: Mapped[float] = mapped_column(Float)
     dose_mg_base: Mapped[float] = mapped_column(Float)
@@ -154,7 +149,7 @@ class SessionAlert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("infusion_sessions.id"), index=True)
     vitals_id: Mapped[int | None] = mapped_column(ForeignKey("infusion_vitals.id"), default=None)
-    level: Mapped[AlertLevel] = mapped_column(_enum(AlertLevel, 16))
+    level: Mapped[AlertLevel] = mapped_column(str_enum(AlertLevel, 16))
     code: Mapped[str] = mapped_column(String(64))
     field: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
@@ -172,7 +167,7 @@ class SessionEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("infusion_sessions.id"), index=True)
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     total: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -208,7 +203,7 @@ class SessionNote(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("infusion_sessions.id"), index=True)
-    kind: Mapped[NoteKind] = mapped_column(_enum(NoteKind, 16))
+    kind: Mapped[NoteKind] = mapped_column(str_enum(NoteKind, 16))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -16,8 +16,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from ketaflow.alerts.service import TITLES as ALERT_TITLES
+from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.auth.permissions import Permission, public, requires
-from ketaflow.errors import KetaflowError, ValidationFailed
+from ketaflow.errors import KetaflowError, PermissionDenied, ValidationFailed
 from ketaflow.infusions import forms, service
 from ketaflow.infusions.formulary import DEFAULT_FORMULARY
 from ketaflow.infusions.models import Seriousness
@@ -52,6 +54,7 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
         "view": view, "record": view.record, "instruments": INSTRUMENTS,
         "formulary": DEFAULT_FORMULARY, "symptoms": RED_FLAG_SYMPTOMS,
         "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary),
+        "self_report_labels": SELF_REPORT_INSTRUMENTS, "alert_titles": ALERT_TITLES,
         "form": context.pop("form", {}), **context}, status_code=status_code)
 
 
@@ -61,7 +64,9 @@ def _post(request: Request, db: Session, session_id: int, form: FormData, anchor
         apply(audit_context(request))
     except KetaflowError as exc:
         db.rollback()
-        return _chair(request, db, session_id, status_code=422, error=exc.detail,
+        # A refusal by role keeps its 403; everything else is a form to correct.
+        status = 403 if isinstance(exc, PermissionDenied) else 422
+        return _chair(request, db, session_id, status_code=status, error=exc.detail,
                       error_field=exc.field, form=form)
     return RedirectResponse(f"/infusions/sessions/{session_id}#{anchor}", status_code=303)
 
@@ -114,11 +119,20 @@ def prechecks(request: Request, db: DB, session_id: int, form: FORM) -> Response
         changes = service.PrecheckChanges(
             **{name: forms.checked(form, name) for name in (
                 "identity_confirmed", "consent_current", "fasting_confirmed",
-                "escort_confirmed", "transport_confirmed", "self_report_done")},
+                "escort_confirmed", "transport_confirmed")},
             pregnancy_test=PregnancyTest(pregnancy) if pregnancy else None,
             bp_reviewed=True if forms.checked(form, "bp_reviewed") else None)
         return service.update_prechecks(db, ctx, session_id=session_id, changes=changes)
     return _post(request, db, session_id, form, "prechecks", apply)
+
+
+@router.post("/sessions/{session_id}/prechecks/self-report-override")
+@requires(Permission.INFUSIONS_RUN)
+def override_self_report(request: Request, db: DB, session_id: int, form: FORM) -> Response:
+    return _post(request, db, session_id, form, "prechecks",
+                 lambda ctx: service.override_self_report(
+                     db, ctx, session_id=session_id,
+                     reason=forms.text(form, "self_report_reason") or ""))
 
 
 @router.post("/sessions/{session_id}/order")

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ketaflow.assessments.models import RaterKind
+from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.dosing import SaltForm
 from ketaflow.infusions.models import InfusionSession, Seriousness
 from ketaflow.infusions.rules import (
@@ -15,7 +17,7 @@ from ketaflow.infusions.rules import (
     allowed_actions,
     next_reading_due,
 )
-from ketaflow.infusions.service import current_order, precheck_problems
+from ketaflow.infusions.service import PrecheckStatus, current_order
 from ketaflow.infusions.service._common import clinic_settings
 
 _FORBID = ConfigDict(extra="forbid")
@@ -40,9 +42,15 @@ class PrechecksIn(BaseModel):
     fasting_confirmed: bool | None = None
     escort_confirmed: bool | None = None
     transport_confirmed: bool | None = None
-    self_report_done: bool | None = None
     pregnancy_test: PregnancyTest | None = None
     bp_reviewed: bool | None = None
+
+
+class SelfReportOverrideIn(BaseModel):
+    """Why the infusion goes ahead without a self-report rated today (e.g. patient declined)."""
+
+    model_config = _FORBID
+    reason: str = Field(max_length=500)
 
 
 class OrderIn(BaseModel):
@@ -185,6 +193,40 @@ class ProblemOut(BaseModel):
     message: str
 
 
+class SelfReportOut(BaseModel):
+    assessment_id: int
+    instrument: str
+    label: str           # e.g. "PHQ-9"
+    rated_at: datetime
+    rater: str           # "patient-portal" or "staff"
+
+
+class OverrideOut(BaseModel):
+    reason: str | None
+    recorded_at: datetime
+    recorded_by_user_id: int | None
+
+
+class SelfReportCheckOut(BaseModel):
+    """Today's self-report pre-check: satisfied by a rating on `day` (UTC) or an override."""
+
+    day: date
+    satisfied: bool
+    found: list[SelfReportOut]
+    override: OverrideOut | None
+
+
+class PatientAlertOut(BaseModel):
+    """An open suicidality/switch alert that blocks the start until a prescriber acknowledges
+    it (POST /api/v1/alerts/{id}/acknowledge, or the page at `acknowledge_url`)."""
+
+    id: int
+    kind: str
+    severity: str
+    created_at: datetime
+    acknowledge_url: str
+
+
 class NextDueOut(BaseModel):
     due_at: datetime
     kind: str
@@ -210,6 +252,9 @@ class SessionOut(_Out):
     abort_reason: str | None
     rate_ml_per_h: float | None
     prechecks: dict[str, Any]
+    # Before the start only (null / empty afterwards): the checks the record answers.
+    self_report: SelfReportCheckOut | None
+    open_patient_alerts: list[PatientAlertOut]
     missing_prechecks: list[ProblemOut]
     allowed_actions: list[str]
     next_reading_due: NextDueOut | None
@@ -222,8 +267,7 @@ class SessionOut(_Out):
 
 
 _PRECHECK_FIELDS = ("identity_confirmed", "consent_current", "fasting_confirmed",
-                    "escort_confirmed", "transport_confirmed", "self_report_done",
-                    "pregnancy_test")
+                    "escort_confirmed", "transport_confirmed", "pregnancy_test")
 
 
 def next_due(record: InfusionSession, now: datetime) -> NextDueOut | None:
@@ -238,10 +282,33 @@ def next_due(record: InfusionSession, now: datetime) -> NextDueOut | None:
                                                overdue_by_min=round(due.overdue_by_min, 1))
 
 
-def session_out(record: InfusionSession, now: datetime) -> SessionOut:
+def self_report_out(status: PrecheckStatus) -> SelfReportCheckOut:
+    facts = status.facts
+    override = facts.override
+    return SelfReportCheckOut(
+        day=facts.day,
+        satisfied=not any(p.field == "self_report" for p in status.problems),
+        found=[SelfReportOut(assessment_id=a.id, instrument=a.instrument_id,
+                             label=SELF_REPORT_INSTRUMENTS[a.instrument_id],
+                             rated_at=a.rated_at, rater=RaterKind(a.rater_kind).value)
+               for a in facts.self_reports],
+        override=None if override is None else OverrideOut(
+            reason=override.reason, recorded_at=override.recorded_at,
+            recorded_by_user_id=override.recorded_by_user_id))
+
+
+def patient_alerts_out(status: PrecheckStatus) -> list[PatientAlertOut]:
+    return [PatientAlertOut(id=a.id, kind=a.kind.value, severity=a.severity.value,
+                            created_at=a.created_at,
+                            acknowledge_url=f"/patients/{a.patient_id}/assessments#alert-{a.id}")
+            for a in status.facts.patient_alerts]
+
+
+def session_out(record: InfusionSession, now: datetime,
+                status: PrecheckStatus | None = None) -> SessionOut:
+    """`status` is the pre-check status before the start (None once the pump has started)."""
     order = current_order(record)
-    problems = (precheck_problems(record, today=now.date())
-                if record.status.value in ("planned", "prechecks") else ())
+    problems = () if status is None else status.problems
     prechecks: dict[str, Any] = {name: getattr(record, name) for name in _PRECHECK_FIELDS}
     prechecks["bp_reviewed"] = record.bp_reviewed_by_user_id is not None
     return SessionOut(
@@ -250,6 +317,8 @@ def session_out(record: InfusionSession, now: datetime) -> SessionOut:
         ended_at=record.ended_at, discharged_at=record.discharged_at,
         aborted_at=record.aborted_at, abort_reason=record.abort_reason,
         rate_ml_per_h=record.rate_ml_per_h, prechecks=prechecks,
+        self_report=None if status is None else self_report_out(status),
+        open_patient_alerts=[] if status is None else patient_alerts_out(status),
         missing_prechecks=[ProblemOut(field=p.field, message=p.message) for p in problems],
         allowed_actions=[a.value for a in allowed_actions(record.status)],
         next_reading_due=next_due(record, now),

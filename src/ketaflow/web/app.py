@@ -65,6 +65,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.courses import api as courses_api
     from ketaflow.courses import routes as courses_routes
     from ketaflow.infusions import api as infusions_api
+    from ketaflow.infusions import ledger_routes
     from ketaflow.infusions import routes as infusions_routes
     from ketaflow.infusions.controlled import api as controlled_api
     from ketaflow.patients import api as patients_api
@@ -83,7 +84,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     api_routers += [assessments_api.router, portal_api.router, alerts_api.router]
     pages_routers += [screening_routes.router, courses_routes.router]
     api_routers += [screening_api.router, courses_api.router]
-    pages_routers += [infusions_routes.router]
+    pages_routers += [infusions_routes.router, ledger_routes.router]
     api_routers += [infusions_api.router, controlled_api.router]
     return [(r, "") for r in pages_routers] + [(r, API_PREFIX) for r in api_routers]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Delete, Enum, Float, ForeignKey, Integer, String, Text, Update, event
+from sqlalchemy import Date, Delete, Float, ForeignKey, Integer, String, Text, Update, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
-from ketaflow.db import Base, utcnow
+from ketaflow.db import Base, str_enum, utcnow
 from ketaflow.infusions.rules import EntryKind
 
 
@@ -20,9 +20,7 @@ class LedgerRow(Base):
     __tablename__ = "controlled_substance_entries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[EntryKind] = mapped_column(
-        Enum(EntryKind, native_enum=False, length=16,
-             values_callable=lambda e: [m.value for m in e]))
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind, 16))
     lot_number: Mapped[str] = mapped_column(String(64), index=True)
     amount_mg: Mapped[float] = mapped_column(Float)
     session_id: Mapped[int | None] = mapped_column(

@@ -6,6 +6,7 @@ nurses drawing from one lot at once cannot both pass the inventory check.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -13,8 +14,10 @@ from datetime import date
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ketaflow.audit.service import AuditContext, record_event
-from ketaflow.db import utcnow
+from ketaflow.audit.service import AuditContext, Outcome, record_event
+from ketaflow.auth.models import StaffUser
+from ketaflow.auth.security import verify_password
+from ketaflow.config import Role
 from ketaflow.errors import NotFound, ValidationFailed
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import InfusionSession
@@ -25,8 +28,12 @@ from ketaflow.infusions.rules import (
     SessionBalance,
     discrepancies,
     inventory_by_lot,
+    session_balances,
     validate_entry,
 )
+from ketaflow.infusions.service._common import now
+
+# `now` is the infusion clock (demo seeding sets it), so entries carry the time they describe.
 
 ENTITY = "controlled_substance_entry"
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises ledger writers
@@ -91,7 +98,7 @@ def record_entry(db: Session, ctx: AuditContext, *, entry: EntryInput) -> Ledger
                     witness_user_id=entry.witness_user_id, reverses_id=entry.reverses_id,
                     reason=entry.reason, drug=entry.drug,
                     concentration_mg_per_ml=entry.concentration_mg_per_ml,
-                    expiry_date=entry.expiry_date, recorded_at=utcnow())
+                    expiry_date=entry.expiry_date, recorded_at=now())
     db.add(row)
     db.flush()
     record_event(db, ctx, action=f"controlled.{entry.kind.value}", entity_type=ENTITY,
@@ -109,6 +116,11 @@ def ledger_rows(db: Session, ctx: AuditContext) -> list[LedgerRow]:
     return rows
 
 
+def open_balances(db: Session) -> list[SessionBalance]:
+    """Drawn, administered and wasted per session and lot, for every session."""
+    return session_balances(_entries(db))
+
+
 def discrepancy_report(db: Session, *, closed_sessions: Iterable[int] | None = None
                        ) -> list[SessionBalance]:
     """Sessions whose drawn drug is not accounted for (administered + wasted)."""
@@ -117,3 +129,135 @@ def discrepancy_report(db: Session, *, closed_sessions: Iterable[int] | None = N
             InfusionSession.active_patient_id.is_(None),
             InfusionSession.started_at.is_not(None)))
     return discrepancies(_entries(db), closed_sessions=list(closed_sessions))
+
+
+# ---------------------------------------------------------------- use cases behind the pages
+
+# Witnesses must be clinical staff who handle the drug themselves.
+WITNESS_ROLES = (Role.NURSE, Role.PRESCRIBER)
+
+
+class WitnessRefused(ValidationFailed):
+    """The witness did not confirm (wrong password). The refusal has already been audited in
+    the caller's session, so the caller must keep (commit) it rather than roll it back."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    lot_number: str
+    drug: str
+    expiry_date: date
+    concentration_mg_per_ml: float
+    vial_count: int
+    # Exactly one of the two: the labelled volume per vial, or the labelled mg per vial.
+    vial_volume_ml: float | None = None
+    vial_mg: float | None = None
+
+
+def _positive(value: float | None, field: str) -> float:
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise ValidationFailed(f"{field} must be a positive number", field=field)
+    return value
+
+
+def _mg_per_vial(receipt: Receipt) -> float:
+    if (receipt.vial_volume_ml is None) == (receipt.vial_mg is None):
+        raise ValidationFailed("give either vial_volume_ml or vial_mg (not both)",
+                               field="vial_volume_ml")
+    if receipt.vial_mg is not None:
+        return _positive(receipt.vial_mg, "vial_mg")
+    return _positive(receipt.vial_volume_ml, "vial_volume_ml") * receipt.concentration_mg_per_ml
+
+
+def _check_same_product(db: Session, receipt: Receipt) -> None:
+    """A lot number names one product: a later delivery of it must match the first."""
+    first = db.scalar(select(LedgerRow).where(
+        LedgerRow.lot_number == receipt.lot_number.strip(),
+        LedgerRow.kind == EntryKind.RECEIVED).order_by(LedgerRow.id).limit(1))
+    if first is not None and first.concentration_mg_per_ml is not None and abs(
+            first.concentration_mg_per_ml - receipt.concentration_mg_per_ml) > 1e-9:
+        raise ValidationFailed("concentration_mg_per_ml differs from earlier receipts of this "
+                               "lot", field="concentration_mg_per_ml")
+
+
+def receive_vials(db: Session, ctx: AuditContext, *, receipt: Receipt,
+                  today: date | None = None) -> LedgerRow:
+    if not receipt.lot_number.strip():
+        raise ValidationFailed("lot_number is required", field="lot_number")
+    if not receipt.drug.strip():
+        raise ValidationFailed("drug is required", field="drug")
+    if receipt.expiry_date <= (today or now().date()):
+        raise ValidationFailed("expiry_date has passed: expired stock cannot be received",
+                               field="expiry_date")
+    concentration = _positive(receipt.concentration_mg_per_ml, "concentration_mg_per_ml")
+    if receipt.vial_count < 1:
+        raise ValidationFailed("vial_count must be at least 1", field="vial_count")
+    per_vial = _mg_per_vial(receipt)
+    _check_same_product(db, receipt)
+    # The vial count and size are kept in the note: the count is what the DEA form asks for.
+    note = f"{receipt.vial_count} vial(s) x {per_vial:g} mg ({per_vial / concentration:g} mL)"
+    return record_entry(db, ctx, entry=EntryInput(
+        EntryKind.RECEIVED, receipt.lot_number, receipt.vial_count * per_vial,
+        reason=note, drug=receipt.drug.strip(), concentration_mg_per_ml=concentration,
+        expiry_date=receipt.expiry_date))
+
+
+def draw(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: float,
+         session_id: int | None) -> LedgerRow:
+    if session_id is None:
+        raise ValidationFailed("choose the session the drug is drawn for", field="session_id")
+    record = db.get(InfusionSession, session_id)
+    if record is None or record.status.is_final:
+        # Drawing for a finished session would be drug leaving stock with no patient to get it.
+        raise ValidationFailed("session_id must be a session that is still in progress",
+                               field="session_id")
+    return record_entry(db, ctx, entry=EntryInput(EntryKind.DRAWN, lot_number, amount_mg,
+                                                  session_id=session_id))
+
+
+def administer(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: float,
+               session_id: int | None) -> LedgerRow:
+    """Sessions do not write to the ledger themselves, so this is the only administered entry;
+    the rules refuse more than was drawn, which stops a second recording of the same dose."""
+    return record_entry(db, ctx, entry=EntryInput(EntryKind.ADMINISTERED, lot_number,
+                                                  amount_mg, session_id=session_id))
+
+
+def _confirm_witness(db: Session, ctx: AuditContext, witness_id: int | None,
+                     password: str) -> None:
+    if witness_id is None:
+        raise ValidationFailed("choose a witness", field="witness_id")
+    if witness_id == ctx.actor_user_id:
+        raise ValidationFailed("the witness must be a different staff member from the one "
+                               "wasting", field="witness_id")
+    witness = db.get(StaffUser, witness_id)
+    if witness is None or not witness.is_active or witness.role not in WITNESS_ROLES:
+        raise ValidationFailed("the witness must be an active nurse or prescriber",
+                               field="witness_id")
+    if not verify_password(witness.password_hash, password):
+        record_event(db, ctx, action="controlled.witness", entity_type="staff_user",
+                     entity_id=witness.id, outcome=Outcome.FAILURE,
+                     detail={"reason": "wrong witness password"})
+        raise WitnessRefused("the witness password is wrong", field="witness_password")
+
+
+def waste(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: float,
+          session_id: int | None, witness_id: int | None, witness_password: str) -> LedgerRow:
+    """Waste needs a second member of staff who confirms with their own password."""
+    _confirm_witness(db, ctx, witness_id, witness_password)
+    return record_entry(db, ctx, entry=EntryInput(
+        EntryKind.WASTED, lot_number, amount_mg, session_id=session_id,
+        witness_user_id=witness_id))
+
+
+def reverse(db: Session, ctx: AuditContext, *, entry_id: int | None,
+            reason: str | None) -> LedgerRow:
+    """Cancel an earlier entry with a new one; the original row stays as it was."""
+    if entry_id is None:
+        raise ValidationFailed("choose the entry to reverse", field="reverses_id")
+    target = db.get(LedgerRow, entry_id)
+    if target is None:
+        raise ValidationFailed("the entry to reverse does not exist", field="reverses_id")
+    return record_entry(db, ctx, entry=EntryInput(
+        EntryKind.REVERSAL, target.lot_number, session_id=target.session_id,
+        reverses_id=entry_id, reason=(reason or "").strip() or None))

@@ -2,6 +2,10 @@
 
 `missing_prechecks` lists everything still blocking the start, each with the field to fix, so
 the chair-side page can show the whole list at once rather than one refusal at a time.
+
+Some checks are nurse confirmations; others are facts from the record that the service gathers
+and passes in (today's self-report, the patient's open suicidality/switch alerts), so they cannot
+be satisfied by ticking a box.
 """
 
 from __future__ import annotations
@@ -82,8 +86,12 @@ class PrecheckInput:
     pregnancy_test: PregnancyTest = PregnancyTest.NOT_DONE
     pre_infusion_vitals: VitalsReading | None = None
     bp_review_by_prescriber: bool = False
-    self_report_done: bool = False
-    unacknowledged_alerts: int = 0
+    # Facts from the record, not answers: a self-report (PHQ-9, QIDS-SR16, GAD-7, ASRM) rated
+    # today, or the documented reason to proceed without one.
+    self_report_found: bool = False
+    self_report_override_reason: str | None = None
+    unacknowledged_alerts: int = 0       # this session's vitals/symptom alerts
+    open_patient_alerts: int = 0         # the patient's suicidality/switch alerts (ketaflow.alerts)
     order: OrderDetails | None = None
 
 
@@ -93,8 +101,29 @@ _CONFIRMATIONS = (
     ("fasting_confirmed", "fasting not confirmed"),
     ("escort_confirmed", "responsible adult escort not confirmed"),
     ("transport_confirmed", "transport home not confirmed (no driving until the next day)"),
-    ("self_report_done", "today's self-report is not done"),
 )
+
+
+def self_report_problems(checks: PrecheckInput) -> list[Problem]:
+    """Satisfied by a self-report rated today, or by a documented reason to go without one."""
+    if checks.self_report_found or (checks.self_report_override_reason or "").strip():
+        return []
+    return [Problem("self_report", "no self-report (PHQ-9, QIDS-SR16, GAD-7 or ASRM) rated "
+                                   "today: enter one, or record why the infusion goes ahead "
+                                   "without it")]
+
+
+def alert_problems(checks: PrecheckInput) -> list[Problem]:
+    problems = []
+    if checks.open_patient_alerts > 0:
+        # Suicidality or a switch to (hypo)mania needs a prescriber's decision before dosing.
+        problems.append(Problem("patient_alerts",
+                                f"{checks.open_patient_alerts} suicidality/switch alert(s) "
+                                "open: a prescriber must acknowledge them"))
+    if checks.unacknowledged_alerts > 0:
+        problems.append(Problem("alerts", f"{checks.unacknowledged_alerts} alert(s) not "
+                                          "acknowledged"))
+    return problems
 
 
 def _bp_problems(checks: PrecheckInput, settings: InfusionSettings) -> list[Problem]:
@@ -120,14 +149,13 @@ def missing_prechecks(
     """Everything that still blocks the start; empty when the pump may start."""
     problems = [Problem(name, message) for name, message in _CONFIRMATIONS
                 if not getattr(checks, name)]
+    problems += self_report_problems(checks)
     if checks.pregnancy_test is PregnancyTest.NOT_DONE:
         problems.append(Problem("pregnancy_test", "pregnancy test not recorded (or mark it not "
                                                   "applicable)"))
     elif checks.pregnancy_test is PregnancyTest.POSITIVE:
         problems.append(Problem("pregnancy_test", "pregnancy test positive: do not start"))
     problems += _bp_problems(checks, settings)
-    if checks.unacknowledged_alerts > 0:
-        problems.append(Problem("alerts", f"{checks.unacknowledged_alerts} alert(s) not "
-                                          "acknowledged"))
+    problems += alert_problems(checks)
     problems += order_problems(checks.order, today)
     return tuple(problems)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.auth.permissions import Permission, role_has
 from ketaflow.config import Role
 from ketaflow.db import utcnow
 from ketaflow.dosing import DosingError
@@ -97,6 +98,14 @@ def checked(call: Callable[[], T]) -> T:
 def require_prescriber(ctx: AuditContext, what: str) -> None:
     if ctx.actor_role != Role.PRESCRIBER.value:
         raise PermissionDenied(f"only a prescriber may {what}")
+
+
+def may(ctx: AuditContext, permission: Permission) -> bool:
+    """Whether the acting role holds `permission` (system and anonymous contexts do not)."""
+    try:
+        return role_has(Role(ctx.actor_role), permission)
+    except ValueError:
+        return False
 
 
 def positive(value: float | None, field: str) -> float:

@@ -22,7 +22,12 @@ from ketaflow.infusions.rules import (
     observation_complete_at,
 )
 from ketaflow.infusions.service._common import audit, clinic_settings, now
-from ketaflow.infusions.service.sessions import current_order, get_session, precheck_problems
+from ketaflow.infusions.service.sessions import (
+    PrecheckFacts,
+    current_order,
+    get_session,
+    precheck_status,
+)
 from ketaflow.infusions.summary import SessionSummary, build_summary
 from ketaflow.patients.models import Patient
 
@@ -33,6 +38,7 @@ class ChairView:
     mrn: str
     order: InfusionOrder | None
     problems: tuple[Problem, ...]
+    prechecks: PrecheckFacts | None  # before the start only
     next_due: NextReading | None
     open_alerts: list[SessionAlert]
     summary: SessionSummary
@@ -62,10 +68,12 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
     elapsed = None if record.started_at is None else round(
         ((record.ended_at or moment) - record.started_at).total_seconds() / 60, 1)
     pre_start = record.status in (SessionStatus.PLANNED, SessionStatus.PRECHECKS)
+    status = precheck_status(db, ctx, record) if pre_start else None
     return ChairView(
         record=record, mrn=patient.mrn if patient else "",
         order=order,
-        problems=precheck_problems(record, today=moment.date()) if pre_start else (),
+        problems=() if status is None else status.problems,
+        prechecks=None if status is None else status.facts,
         next_due=_next_due(record, moment),
         open_alerts=[a for a in record.alerts if a.acknowledged_at is None],
         summary=build_summary(record, settings),

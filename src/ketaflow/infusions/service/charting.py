@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext
-from ketaflow.errors import NotFound, ValidationFailed
+from ketaflow.auth.permissions import Permission
+from ketaflow.errors import NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.formulary import FORMULARY_BY_KEY
 from ketaflow.infusions.models import (
     EventKind,
@@ -35,11 +36,16 @@ from ketaflow.infusions.service._common import (
     checked,
     clinic_settings,
     load_session,
+    may,
     now,
     positive,
     required_text,
 )
 from ketaflow.scales import Flag, ScaleInputError, ScoreResult, score
+
+# HOLD and STOP mean the infusion waits for (or needs) a prescriber's decision, so only a
+# prescriber closes them; a nurse records the action taken on REVIEW alerts.
+PRESCRIBER_LEVELS = frozenset({AlertLevel.HOLD, AlertLevel.STOP})
 
 CHARTING_STATES = (SessionStatus.PRECHECKS, SessionStatus.RUNNING, SessionStatus.PAUSED,
                    SessionStatus.STOPPED, SessionStatus.OBSERVATION)
@@ -118,6 +124,9 @@ def acknowledge_alert(db: Session, ctx: AuditContext, *, session_id: int, alert_
         raise NotFound("no such alert on this session")
     if alert.acknowledged_at is not None:
         raise ValidationFailed("the alert is already acknowledged", field="alert_id")
+    if alert.level in PRESCRIBER_LEVELS and not may(ctx, Permission.ORDERS_SIGN):
+        raise PermissionDenied(f"only a prescriber may acknowledge a {alert.level.value.upper()} "
+                               "alert")
     alert.action_taken = required_text(action_taken, "action_taken")
     alert.acknowledged_at, alert.acknowledged_by_user_id = now(), ctx.actor_user_id
     db.flush()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ketaflow.alerts import service as alerts_service
+from ketaflow.alerts.models import Alert
+from ketaflow.assessments import service as assessments_service
+from ketaflow.assessments.models import Assessment
 from ketaflow.audit.service import AuditContext
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.courses.models import TreatmentCourse
@@ -86,13 +90,14 @@ class PrecheckChanges:
     fasting_confirmed: bool | None = None
     escort_confirmed: bool | None = None
     transport_confirmed: bool | None = None
-    self_report_done: bool | None = None
     pregnancy_test: PregnancyTest | None = None
     bp_reviewed: bool | None = None
 
 
 _ANSWERS = ("identity_confirmed", "consent_current", "fasting_confirmed", "escort_confirmed",
-            "transport_confirmed", "self_report_done", "pregnancy_test")
+            "transport_confirmed", "pregnancy_test")
+SELF_REPORT_CHECK = "self_report"
+OVERRIDE_REASON_MAX_LENGTH = 500
 
 
 def update_prechecks(db: Session, ctx: AuditContext, *, session_id: int,
@@ -122,7 +127,47 @@ def _pre_infusion_vitals(record: InfusionSession) -> VitalsReading | None:
     return VitalsReading(last.taken_at, sbp_mmhg=last.sbp_mmhg, dbp_mmhg=last.dbp_mmhg)
 
 
-def precheck_problems(record: InfusionSession, *, today: date) -> tuple[Problem, ...]:
+def session_day(moment: datetime) -> date:
+    """The day a pre-check counts for. Clinic-local "today" is not configured yet, so it is the
+    UTC date of the moment of the check (the session's day); a clinic west of UTC will see an
+    evening rating count for the next day. Revisit when the clinic time zone setting exists."""
+    return moment.date()
+
+
+@dataclass(frozen=True)
+class PrecheckFacts:
+    """The pre-checks the record answers (not tick-boxes), gathered for the rules and the page."""
+
+    day: date
+    self_reports: tuple[Assessment, ...]   # current self-reports rated on `day`, oldest first
+    override: SessionEvent | None          # the latest documented reason to go without one
+    patient_alerts: tuple[Alert, ...]      # open suicidality/switch alerts, oldest first
+
+
+@dataclass(frozen=True)
+class PrecheckStatus:
+    facts: PrecheckFacts
+    problems: tuple[Problem, ...]
+
+
+def self_report_override(record: InfusionSession) -> SessionEvent | None:
+    return next((e for e in reversed(record.events) if e.kind is EventKind.PRECHECK_OVERRIDE
+                 and e.detail.get("check") == SELF_REPORT_CHECK), None)
+
+
+def precheck_facts(db: Session, record: InfusionSession, *, day: date) -> PrecheckFacts:
+    """Not audited here: `precheck_status` audits what it gathered."""
+    return PrecheckFacts(
+        day=day,
+        self_reports=tuple(assessments_service.self_reports_on(
+            db, patient_id=record.patient_id, day=day)),
+        override=self_report_override(record),
+        patient_alerts=tuple(alerts_service.open_patient_alerts(
+            db, patient_id=record.patient_id)))
+
+
+def precheck_problems(record: InfusionSession, facts: PrecheckFacts) -> tuple[Problem, ...]:
+    """The pure rules applied to the session's answers and the gathered facts."""
     order = current_order(record)
     details = None if order is None else OrderDetails(
         drug=order.drug, lot_number=order.lot_number, expiry_date=order.expiry_date,
@@ -132,9 +177,47 @@ def precheck_problems(record: InfusionSession, *, today: date) -> tuple[Problem,
         **{name: getattr(record, name) for name in _ANSWERS},
         pre_infusion_vitals=_pre_infusion_vitals(record),
         bp_review_by_prescriber=record.bp_reviewed_by_user_id is not None,
+        self_report_found=bool(facts.self_reports),
+        self_report_override_reason=None if facts.override is None else facts.override.reason,
         unacknowledged_alerts=sum(1 for a in record.alerts if a.acknowledged_at is None),
+        open_patient_alerts=len(facts.patient_alerts),
         order=details)
-    return missing_prechecks(checks, today=today, settings=clinic_settings())
+    return missing_prechecks(checks, today=facts.day, settings=clinic_settings())
+
+
+def precheck_status(db: Session, ctx: AuditContext, record: InfusionSession) -> PrecheckStatus:
+    """Gather the facts for the session's day and apply the rules (audited: it reads the
+    patient's assessments and alerts; ids only)."""
+    facts = precheck_facts(db, record, day=session_day(now()))
+    audit(db, ctx, "infusion.prechecks.check", record.id,
+          assessment_ids=[a.id for a in facts.self_reports],
+          alert_ids=[a.id for a in facts.patient_alerts],
+          override_event_id=None if facts.override is None else facts.override.id)
+    return PrecheckStatus(facts, precheck_problems(record, facts))
+
+
+def override_self_report(db: Session, ctx: AuditContext, *, session_id: int,
+                         reason: str) -> SessionEvent:
+    """Record why the infusion goes ahead without today's self-report (e.g. the patient
+    declined). Kept as a session event; the audit names the check, never the reason."""
+    record = load_session(db, session_id)
+    if record.status is not SessionStatus.PRECHECKS:
+        raise ValidationFailed("the self-report check can be overridden only during pre-checks",
+                               field="status")
+    text = required_text(reason, "reason", max_length=OVERRIDE_REASON_MAX_LENGTH)
+    if assessments_service.self_reports_on(db, patient_id=record.patient_id,
+                                           day=session_day(now())):
+        raise ValidationFailed("a self-report rated today is on record: no override is needed",
+                               field="reason")
+    stamp = now()
+    row = SessionEvent(session_id=record.id, kind=EventKind.PRECHECK_OVERRIDE, occurred_at=stamp,
+                       reason=text, detail={"check": SELF_REPORT_CHECK},
+                       recorded_by_user_id=ctx.actor_user_id, recorded_at=stamp)
+    db.add(row)
+    db.flush()
+    audit(db, ctx, "infusion.prechecks.override", record.id, check=SELF_REPORT_CHECK,
+          event_id=row.id)
+    return row
 
 
 @dataclass(frozen=True)
@@ -229,15 +312,16 @@ def _set_active(db: Session, record: InfusionSession) -> None:
                        field="session_id") from error
 
 
-def _apply_effects(db: Session, record: InfusionSession, action: SessionAction,
-                   reason: str | None, rate_ml_per_h: float | None) -> dict[str, object]:
+def _apply_effects(db: Session, ctx: AuditContext, record: InfusionSession,
+                   action: SessionAction, reason: str | None, rate_ml_per_h: float | None
+                   ) -> dict[str, object]:
     stamp = now()
     detail: dict[str, object] = {}
     if action is SessionAction.BEGIN_PRECHECKS:
         record.prechecks_at = stamp
         _set_active(db, record)
     elif action is SessionAction.START:
-        problems = precheck_problems(record, today=stamp.date())
+        problems = precheck_status(db, ctx, record).problems
         if problems:
             raise ValidationFailed("cannot start: " + "; ".join(p.message for p in problems),
                                    field=problems[0].field)
@@ -269,7 +353,7 @@ def apply_action(db: Session, ctx: AuditContext, *, session_id: int, action: Ses
     reason = optional_text(reason, "reason")
     before = record.status
     target = checked(lambda: transition(before, action, reason=reason))
-    detail = _apply_effects(db, record, action, reason, rate_ml_per_h)
+    detail = _apply_effects(db, ctx, record, action, reason, rate_ml_per_h)
     record.status = target
     kind = EventKind.RATE_CHANGE if action is SessionAction.CHANGE_RATE else EventKind.STATUS
     db.add(SessionEvent(session_id=record.id, kind=kind, occurred_at=now(), reason=reason,

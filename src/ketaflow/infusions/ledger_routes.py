@@ -1,0 +1,152 @@
+"""Controlled-substance log pages: inventory, discrepancies, recent entries, the forms that add
+entries (receive, draw, administer, waste with a witness, reversal) and the CSV export.
+
+Forms post back here and redirect to the page (post/redirect/get). A refused form re-renders the
+page with the message, the failed form open and what was typed (never a password), status 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from ketaflow.audit.service import AuditContext
+from ketaflow.auth.permissions import Permission, public, requires
+from ketaflow.db import utcnow
+from ketaflow.errors import KetaflowError
+from ketaflow.infusions import forms
+from ketaflow.infusions.controlled import service as ledger
+from ketaflow.infusions.controlled import views
+from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.templating import render
+
+router = APIRouter(prefix="/controlled", include_in_schema=False)
+DB = Annotated[Session, Depends(get_db)]
+CSS = (Path(__file__).parent / "templates" / "infusions" / "ledger.css").read_text()
+SECRET_FIELDS = frozenset({"witness_password", "csrf_token"})
+NOTICES = {"receive": "Receipt recorded.", "draw": "Draw recorded.",
+           "administer": "Administration recorded.", "waste": "Waste recorded and witnessed.",
+           "reverse": "Reversal recorded; the original entry is kept."}
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+FORM = Annotated[FormData, Depends(form_data)]
+
+
+def _page(request: Request, db: Session, *, status_code: int = 200, **context: Any) -> Response:
+    page = views.ledger_page(db, audit_context(request))
+    return render(request, "infusions/ledger.html", {
+        "page": page, "today": utcnow().date(), "failed": None, "form": {}, **context},
+        status_code=status_code)
+
+
+def _post(request: Request, db: Session, form: FormData, name: str,
+          apply: Callable[[AuditContext], object]) -> Response:
+    try:
+        apply(audit_context(request))
+    except KetaflowError as exc:
+        # Keep a refused witness's audit event; anything else the request did is undone.
+        if not isinstance(exc, ledger.WitnessRefused):
+            db.rollback()
+        kept = {k: v for k, v in form.items() if k not in SECRET_FIELDS}
+        return _page(request, db, status_code=422, error=exc.detail, error_field=exc.field,
+                     failed=name, form=kept)
+    return RedirectResponse(f"/controlled?done={name}#entries", status_code=303)
+
+
+def _amount(form: FormData) -> float:
+    return forms.number(form, "amount_mg", required=True) or 0.0
+
+
+@router.get("/assets/ledger.css")
+@public
+def stylesheet() -> Response:
+    return Response(CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def ledger_page(request: Request, db: DB, done: str | None = None) -> Response:
+    return _page(request, db, notice=NOTICES.get(done or ""))
+
+
+@router.post("/receive")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def receive(request: Request, db: DB, form: FORM) -> Response:
+    def apply(ctx: AuditContext) -> object:
+        return ledger.receive_vials(db, ctx, receipt=ledger.Receipt(
+            lot_number=forms.text(form, "lot_number") or "",
+            drug=forms.text(form, "drug") or "",
+            expiry_date=forms.day(form, "expiry_date"),
+            concentration_mg_per_ml=forms.number(form, "concentration_mg_per_ml",
+                                                 required=True) or 0.0,
+            vial_count=forms.integer(form, "vial_count", required=True) or 0,
+            vial_volume_ml=forms.number(form, "vial_volume_ml"),
+            vial_mg=forms.number(form, "vial_mg")))
+    return _post(request, db, form, "receive", apply)
+
+
+@router.post("/draw")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def draw(request: Request, db: DB, form: FORM) -> Response:
+    return _post(request, db, form, "draw", lambda ctx: ledger.draw(
+        db, ctx, lot_number=forms.text(form, "lot_number") or "", amount_mg=_amount(form),
+        session_id=forms.integer(form, "session_id")))
+
+
+@router.post("/administer")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def administer(request: Request, db: DB, form: FORM) -> Response:
+    return _post(request, db, form, "administer", lambda ctx: ledger.administer(
+        db, ctx, lot_number=forms.text(form, "lot_number") or "", amount_mg=_amount(form),
+        session_id=forms.integer(form, "session_id")))
+
+
+@router.post("/waste")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def waste(request: Request, db: DB, form: FORM) -> Response:
+    # The password is read raw: a leading or trailing space may be part of it.
+    password = form.get("witness_password")
+    return _post(request, db, form, "waste", lambda ctx: ledger.waste(
+        db, ctx, lot_number=forms.text(form, "lot_number") or "", amount_mg=_amount(form),
+        session_id=forms.integer(form, "session_id"),
+        witness_id=forms.integer(form, "witness_id"),
+        witness_password=password if isinstance(password, str) else ""))
+
+
+@router.post("/reverse")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def reverse(request: Request, db: DB, form: FORM) -> Response:
+    return _post(request, db, form, "reverse", lambda ctx: ledger.reverse(
+        db, ctx, entry_id=forms.integer(form, "reverses_id"),
+        reason=forms.text(form, "reason")))
+
+
+@router.get("/export.csv")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def export(request: Request, db: DB, date_from: str | None = None,
+           date_to: str | None = None) -> Response:
+    query = {"date_from": date_from or "", "date_to": date_to or ""}
+    try:
+        start, end = views.export_range(_day(query, "date_from"), _day(query, "date_to"),
+                                        utcnow().date())
+    except KetaflowError as exc:
+        return _page(request, db, status_code=422, error=exc.detail, error_field=exc.field,
+                     failed="export", form=query)
+    content = views.export_csv(db, audit_context(request), start=start, end=end)
+    return Response(content, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="controlled-ledger-{start}-{end}.csv"'})
+
+
+def _day(query: dict[str, str], name: str) -> date | None:
+    return forms.day(query, name) if query[name].strip() else None
