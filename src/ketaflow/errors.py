@@ -9,6 +9,9 @@ from __future__ import annotations
 class KetaflowError(Exception):
     status_code = 400
     title = "Bad request"
+    # Most refusals undo the request's changes. A few must keep what was written before the
+    # refusal (e.g. a failed password check, so the throttle and the audit see it).
+    keep_changes = False
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)

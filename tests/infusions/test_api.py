@@ -20,6 +20,7 @@ from tests.infusions.factories import (
     make_course,
     self_report,
 )
+from tests.support.factories import DEFAULT_PASSWORD
 from tests.web.helpers import api_token
 
 BASE = "/api/v1/infusions/sessions"
@@ -167,8 +168,12 @@ def test_ledger_api(app_client: TestClient, app_db: Session) -> None:
     nurse.post(path, {"kind": "administered", "lot_number": "L-77", "amount_mg": 35,
                       "session_id": session_id}, expect=201)
     me = prescriber.get("/api/v1/me")
-    nurse.post(path, {"kind": "wasted", "lot_number": "L-77", "amount_mg": 5,
-                      "session_id": session_id, "witness_user_id": me["id"]}, expect=201)
+    waste = {"kind": "wasted", "lot_number": "L-77", "amount_mg": 5, "session_id": session_id,
+             "witness_user_id": me["id"]}
+    # Waste without the witness's password is refused: the API cannot skip the co-signature.
+    refused = nurse.post(path, waste, expect=422)
+    assert refused["field"] == "witness_password"
+    nurse.post(path, {**waste, "witness_password": DEFAULT_PASSWORD}, expect=201)
     assert nurse.get("/api/v1/controlled/inventory") == {"L-77": 460.0}
     assert len(nurse.get(path)) == 4
     assert nurse.get("/api/v1/controlled/discrepancies") == []

@@ -206,6 +206,21 @@ def test_a_wrong_witness_password_is_refused_and_audited(app_client: TestClient,
     assert other.status_code == 422 and "active nurse or prescriber" in other.text
 
 
+def test_witness_password_guessing_is_throttled_like_sign_in(app_client: TestClient,
+                                                             app_db: Session) -> None:
+    clinic, session_id = arrange(app_db)
+    _drawn(app_db, clinic, session_id)
+    assert sign_in(app_client, clinic.nurse.username) == 303
+    for _ in range(5):  # the default per-account limit
+        assert _waste(app_client, session_id, clinic.prescriber.id, "a-guess!!").status_code == 422
+    blocked = _waste(app_client, session_id, clinic.prescriber.id, DEFAULT_PASSWORD)
+    assert blocked.status_code == 422 and "too many wrong witness passwords" in blocked.text
+    assert [r.kind for r in rows(app_db)] == [EntryKind.RECEIVED, EntryKind.DRAWN]
+    # The witness's own sign-in is throttled too: the guesses counted against the account.
+    app_client.post("/logout", data={"csrf_token": csrf(app_client)})
+    assert sign_in(app_client, clinic.prescriber.username) == 429
+
+
 def test_a_reversal_keeps_the_original(app_client: TestClient, app_db: Session) -> None:
     clinic, session_id = arrange(app_db)
     _drawn(app_db, clinic, session_id)

@@ -164,12 +164,20 @@ class LoginResult:
 
 
 def authenticate(
-    session: Session, ctx: AuditContext, settings: Settings, *, username: str, password: str
+    session: Session,
+    ctx: AuditContext,
+    settings: Settings,
+    *,
+    username: str,
+    password: str,
+    action: str = "auth.login",
 ) -> LoginResult:
     """Check a password with per-account and per-address throttling.
 
     The result never says whether the account exists: unknown names, wrong passwords and
     deactivated accounts all give FAILED, and throttling counts attempts per name either way.
+    Other password confirmations (a witness co-signing waste) pass their own audit `action` and
+    share the throttle, so they cannot be used to guess a colleague's password either.
     """
     name = username.strip().lower()[:64]
     keys = (f"account:{name}", f"address:{ctx.client_address or 'unknown'}")
@@ -178,7 +186,7 @@ def authenticate(
         record_event(
             session,
             ctx,
-            action="auth.login",
+            action=action,
             entity_type="staff_user",
             outcome=Outcome.DENIED,
             detail={"username": name, "reason": "throttled"},
@@ -193,7 +201,7 @@ def authenticate(
         record_event(
             session,
             ctx,
-            action="auth.login",
+            action=action,
             entity_type="staff_user",
             entity_id=user.id if user else None,
             outcome=Outcome.FAILURE,

@@ -24,7 +24,7 @@ from ketaflow.errors import KetaflowError
 from ketaflow.infusions import forms
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled import views
-from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.deps import audit_context, get_db, get_settings
 from ketaflow.web.templating import render
 
 router = APIRouter(prefix="/controlled", include_in_schema=False)
@@ -55,8 +55,8 @@ def _post(request: Request, db: Session, form: FormData, name: str,
     try:
         apply(audit_context(request))
     except KetaflowError as exc:
-        # Keep a refused witness's audit event; anything else the request did is undone.
-        if not isinstance(exc, ledger.WitnessRefused):
+        # Keep what a refusal must keep (a failed witness check); undo anything else.
+        if not exc.keep_changes:
             db.rollback()
         kept = {k: v for k, v in form.items() if k not in SECRET_FIELDS}
         return _page(request, db, status_code=422, error=exc.detail, error_field=exc.field,
@@ -118,7 +118,8 @@ def waste(request: Request, db: DB, form: FORM) -> Response:
     # The password is read raw: a leading or trailing space may be part of it.
     password = form.get("witness_password")
     return _post(request, db, form, "waste", lambda ctx: ledger.waste(
-        db, ctx, lot_number=forms.text(form, "lot_number") or "", amount_mg=_amount(form),
+        db, ctx, get_settings(request), lot_number=forms.text(form, "lot_number") or "",
+        amount_mg=_amount(form),
         session_id=forms.integer(form, "session_id"),
         witness_id=forms.integer(form, "witness_id"),
         witness_password=password if isinstance(password, str) else ""))

@@ -55,7 +55,8 @@ async def _domain_error(request: Request, exc: KetaflowError) -> Response:
         expired = "&expired=1" if getattr(request.state, "session_expired", False) else ""
         return _redirect(request, f"/login?next={_safe_next(request)}{expired}")
     return await _respond(
-        request, exc.status_code, exc.detail, type(exc).__name__, extra, title=exc.title
+        request, exc.status_code, exc.detail, type(exc).__name__, extra, title=exc.title,
+        abandon=not exc.keep_changes,
     )
 
 
@@ -104,8 +105,10 @@ async def _respond(
     extra: dict[str, Any] | None = None,
     *,
     title: str | None = None,
+    abandon: bool = True,
 ) -> Response:
-    await _abandon(request, status, kind)
+    if abandon:
+        await _abandon(request, status, kind)
     title = title or _TITLES.get(status, "Error")
     request_id = getattr(request.state, "request_id", "")
     if request.url.path.startswith("/api/"):

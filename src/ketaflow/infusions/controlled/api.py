@@ -14,7 +14,7 @@ from ketaflow.auth.permissions import Permission, requires
 from ketaflow.infusions.api import IDEMPOTENCY, idempotent
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.rules import EntryKind
-from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.deps import audit_context, get_db, get_settings
 
 router = APIRouter(prefix="/controlled", tags=["controlled substances"])
 DB = Annotated[Session, Depends(get_db)]
@@ -27,6 +27,8 @@ class EntryIn(BaseModel):
     amount_mg: float = 0.0
     session_id: int | None = None
     witness_user_id: int | None = None
+    # Needed for waste; never stored, echoed or part of the idempotency fingerprint.
+    witness_password: str | None = Field(default=None, max_length=256, exclude=True)
     reverses_id: int | None = None
     reason: str | None = None
     drug: str | None = Field(default=None, max_length=100)
@@ -61,8 +63,14 @@ class BalanceOut(BaseModel):
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def add_entry(request: Request, db: DB, body: EntryIn) -> JSONResponse:
     def call() -> EntryOut:
-        row = ledger.record_entry(db, audit_context(request),
-                                  entry=ledger.EntryInput(**body.model_dump()))
+        ctx = audit_context(request)
+        if body.kind is EntryKind.WASTED:
+            row = ledger.waste(db, ctx, get_settings(request), lot_number=body.lot_number,
+                               amount_mg=body.amount_mg, session_id=body.session_id,
+                               witness_id=body.witness_user_id,
+                               witness_password=body.witness_password or "")
+        else:
+            row = ledger.record_entry(db, ctx, entry=ledger.EntryInput(**body.model_dump()))
         return EntryOut.model_validate(row)
     return idempotent(request, db, body, 201, call)
 

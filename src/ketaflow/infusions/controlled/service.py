@@ -14,10 +14,10 @@ from datetime import date
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ketaflow.audit.service import AuditContext, Outcome, record_event
+from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import StaffUser
-from ketaflow.auth.security import verify_password
-from ketaflow.config import Role
+from ketaflow.config import Role, Settings
 from ketaflow.errors import NotFound, ValidationFailed
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import InfusionSession
@@ -69,9 +69,15 @@ class EntryInput:
     expiry_date: date | None = None
 
 
-def record_entry(db: Session, ctx: AuditContext, *, entry: EntryInput) -> LedgerRow:
+def record_entry(db: Session, ctx: AuditContext, *, entry: EntryInput,
+                 witness_confirmed: bool = False) -> LedgerRow:
+    """Validate against every earlier entry of the lot and append. Waste goes through `waste`,
+    which confirms the witness's password first."""
     if ctx.actor_user_id is None:
         raise ValidationFailed("ledger entries need a signed-in staff member", field="staff")
+    if entry.kind is EntryKind.WASTED and not witness_confirmed:
+        raise ValidationFailed("waste needs the witness to confirm with their password",
+                               field="witness_password")
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK_KEY})
     if entry.session_id is not None and db.get(InfusionSession, entry.session_id) is None:
@@ -140,6 +146,8 @@ WITNESS_ROLES = (Role.NURSE, Role.PRESCRIBER)
 class WitnessRefused(ValidationFailed):
     """The witness did not confirm (wrong password). The refusal has already been audited in
     the caller's session, so the caller must keep (commit) it rather than roll it back."""
+
+    keep_changes = True  # the failed attempt stays recorded for the throttle and the audit
 
 
 @dataclass(frozen=True)
@@ -223,8 +231,8 @@ def administer(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: fl
                                                   amount_mg, session_id=session_id))
 
 
-def _confirm_witness(db: Session, ctx: AuditContext, witness_id: int | None,
-                     password: str) -> None:
+def _confirm_witness(db: Session, ctx: AuditContext, settings: Settings,
+                     witness_id: int | None, password: str) -> None:
     if witness_id is None:
         raise ValidationFailed("choose a witness", field="witness_id")
     if witness_id == ctx.actor_user_id:
@@ -234,20 +242,24 @@ def _confirm_witness(db: Session, ctx: AuditContext, witness_id: int | None,
     if witness is None or not witness.is_active or witness.role not in WITNESS_ROLES:
         raise ValidationFailed("the witness must be an active nurse or prescriber",
                                field="witness_id")
-    if not verify_password(witness.password_hash, password):
-        record_event(db, ctx, action="controlled.witness", entity_type="staff_user",
-                     entity_id=witness.id, outcome=Outcome.FAILURE,
-                     detail={"reason": "wrong witness password"})
+    # The sign-in check, throttle included: failures count against the witness's account.
+    result = auth_service.authenticate(db, ctx, settings, username=witness.username,
+                                       password=password, action="controlled.witness")
+    if result.status is auth_service.LoginStatus.THROTTLED:
+        raise WitnessRefused("too many wrong witness passwords; try again later",
+                             field="witness_password")
+    if result.user is None:
         raise WitnessRefused("the witness password is wrong", field="witness_password")
 
 
-def waste(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: float,
-          session_id: int | None, witness_id: int | None, witness_password: str) -> LedgerRow:
+def waste(db: Session, ctx: AuditContext, settings: Settings, *, lot_number: str,
+          amount_mg: float, session_id: int | None, witness_id: int | None,
+          witness_password: str) -> LedgerRow:
     """Waste needs a second member of staff who confirms with their own password."""
-    _confirm_witness(db, ctx, witness_id, witness_password)
+    _confirm_witness(db, ctx, settings, witness_id, witness_password)
     return record_entry(db, ctx, entry=EntryInput(
         EntryKind.WASTED, lot_number, amount_mg, session_id=session_id,
-        witness_user_id=witness_id))
+        witness_user_id=witness_id), witness_confirmed=True)
 
 
 def reverse(db: Session, ctx: AuditContext, *, entry_id: int | None,
