@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ketaflow.clinical.bp_gate import BpGateSettings
 from ketaflow.clinical.eligibility import (
     CHECKLIST,
     CHECKLIST_BY_KEY,
@@ -139,11 +140,11 @@ def test_baseline_blood_pressure_edges(sbp: int, dbp: int, expected: FindingKind
 
 
 def test_bp_thresholds_are_clinic_settings() -> None:
-    strict = EligibilitySettings(bp_review_systolic_above_mmhg=130)
+    strict = EligibilitySettings(bp_gate=BpGateSettings(review_sbp_above_mmhg=130))
     result = evaluate_eligibility(entry(vitals=vitals(135, 80)), settings=strict)
     assert result.outcome is Outcome.ELIGIBLE_WITH_CAUTIONS
     with pytest.raises(ValueError, match="below the defer"):
-        EligibilitySettings(bp_review_systolic_above_mmhg=170)
+        EligibilitySettings(bp_gate=BpGateSettings(review_sbp_above_mmhg=170))
     with pytest.raises(ValueError, match="positive whole number"):
         EligibilitySettings(ymrs_hypomania_min=0)
 

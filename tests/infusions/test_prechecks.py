@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from ketaflow.clinical.bp_gate import BpGateSettings
 from ketaflow.infusions.rules import (
     BpGate,
     InfusionSettings,
@@ -58,15 +59,15 @@ def test_bp_gate_edges(sbp: int, dbp: int, gate: BpGate) -> None:
 
 
 def test_bp_gate_follows_settings() -> None:
-    settings = InfusionSettings(precheck_review_sbp_above_mmhg=130,
-                                precheck_defer_sbp_min_mmhg=150)
+    settings = InfusionSettings(bp_gate=BpGateSettings(review_sbp_above_mmhg=130,
+                                                       defer_sbp_min_mmhg=150))
     assert bp_gate(131, 70, settings) is BpGate.REVIEW
     assert bp_gate(150, 70, settings) is BpGate.DEFER
 
 
 def test_settings_refuse_defer_below_review() -> None:
-    with pytest.raises(ValueError, match="precheck_defer_sbp_min_mmhg"):
-        InfusionSettings(precheck_defer_sbp_min_mmhg=140)
+    with pytest.raises(ValueError, match="defer_sbp_min_mmhg"):
+        InfusionSettings(bp_gate=BpGateSettings(defer_sbp_min_mmhg=140))
 
 
 def test_settings_describe_shows_labels_and_sources() -> None:
@@ -74,7 +75,7 @@ def test_settings_describe_shows_labels_and_sources() -> None:
     assert info["hold_sbp_min_mmhg"].value == 170
     assert info["hold_sbp_min_mmhg"].default == 180
     assert "Spravato >140/90 guide; 160/100 common practice" in info[
-        "precheck_review_sbp_above_mmhg"].source
+        "review_sbp_above_mmhg"].source
 
 
 def test_complete_prechecks_have_nothing_missing() -> None:

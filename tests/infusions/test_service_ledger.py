@@ -6,14 +6,16 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ketaflow.config import Settings
 from ketaflow.errors import ValidationFailed
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerImmutableError, LedgerRow
 from ketaflow.infusions.rules import EntryKind
 from tests.infusions.factories import make_clinic, ready_to_start
+from tests.support.factories import DEFAULT_PASSWORD
 
 
-def test_session_accounting_and_discrepancy_report(db: Session) -> None:
+def test_session_accounting_and_discrepancy_report(db: Session, settings: Settings) -> None:
     clinic = make_clinic(db)
     record = ready_to_start(db, clinic)
     E = ledger.EntryInput
@@ -27,14 +29,20 @@ def test_session_accounting_and_discrepancy_report(db: Session) -> None:
     assert ledger.inventory(db) == {"LOT-1": 450.0}
     report = ledger.discrepancy_report(db, closed_sessions=[record.id])
     assert [(b.session_id, b.discrepancy_mg) for b in report] == [(record.id, 15.0)]
+    # Waste is only recorded through `waste`, which confirms the witness's password.
     with pytest.raises(ValidationFailed) as error:
         ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.WASTED, "LOT-1", 15,
                                                           session_id=record.id,
-                                                          witness_user_id=clinic.nurse.id))
+                                                          witness_user_id=clinic.prescriber.id))
+    assert error.value.field == "witness_password"
+    with pytest.raises(ValidationFailed) as error:
+        ledger.waste(db, clinic.nurse_ctx, settings, lot_number="LOT-1", amount_mg=15,
+                     session_id=record.id, witness_id=clinic.nurse.id,
+                     witness_password=DEFAULT_PASSWORD)
     assert error.value.field == "witness_id"
-    ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.WASTED, "LOT-1", 15,
-                                                      session_id=record.id,
-                                                      witness_user_id=clinic.prescriber.id))
+    ledger.waste(db, clinic.nurse_ctx, settings, lot_number="LOT-1", amount_mg=15,
+                 session_id=record.id, witness_id=clinic.prescriber.id,
+                 witness_password=DEFAULT_PASSWORD)
     assert ledger.discrepancy_report(db, closed_sessions=[record.id]) == []
 
 

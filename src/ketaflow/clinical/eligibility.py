@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from ketaflow.clinical.bp_gate import BpGate, BpGateSettings, classify_bp
 from ketaflow.dosing.limits import DEFAULT_LIMITS, DosingLimits
 from ketaflow.sourced import require_whole_numbers, setting, source_of
 
@@ -138,28 +139,14 @@ CHECKLIST_BY_KEY: dict[str, ChecklistItem] = {item.key: item for item in CHECKLI
 class EligibilitySettings:
     """Clinic settings for the baseline checks; comparisons are named by their field suffix."""
 
-    bp_review_systolic_above_mmhg: int = setting(
-        140, f"{REF3}: > 140/90 prescriber review before start (Spravato > 140/90 guide)",
-        "BP review: systolic above (mmHg)")
-    bp_review_diastolic_above_mmhg: int = setting(
-        90, f"{REF3}: > 140/90 prescriber review before start (Spravato > 140/90 guide)",
-        "BP review: diastolic above (mmHg)")
-    bp_defer_systolic_min_mmhg: int = setting(
-        160, f"{REF3}: >= 160/100 defer (common practice, unverified)",
-        "BP defer: systolic at least (mmHg)")
-    bp_defer_diastolic_min_mmhg: int = setting(
-        100, f"{REF3}: >= 160/100 defer (common practice, unverified)",
-        "BP defer: diastolic at least (mmHg)")
+    # The same gate the chair-side pre-check applies on the day (clinical.bp_gate).
+    bp_gate: BpGateSettings = field(default_factory=BpGateSettings)
     ymrs_hypomania_min: int = setting(
         12, "ketaflow clinical reference, section 4: YMRS >= 12 possible (hypo)mania",
         "Baseline YMRS possible hypomania: at least")
 
     def __post_init__(self) -> None:
         require_whole_numbers(self, minimum=1)
-        if self.bp_review_systolic_above_mmhg >= self.bp_defer_systolic_min_mmhg:
-            raise ValueError("the systolic review threshold must be below the defer threshold")
-        if self.bp_review_diastolic_above_mmhg >= self.bp_defer_diastolic_min_mmhg:
-            raise ValueError("the diastolic review threshold must be below the defer threshold")
 
     @staticmethod
     def source_of(name: str) -> str:
@@ -303,20 +290,19 @@ def _check_vitals(
         missing.append(Missing("vitals", "Baseline vital signs"))
         return
     bp = f"BP {vitals.systolic_mmhg}/{vitals.diastolic_mmhg} mmHg"
-    s = settings
-    if (vitals.systolic_mmhg >= s.bp_defer_systolic_min_mmhg
-            or vitals.diastolic_mmhg >= s.bp_defer_diastolic_min_mmhg):
+    g = settings.bp_gate
+    gate = classify_bp(vitals.systolic_mmhg, vitals.diastolic_mmhg, g)
+    if gate is BpGate.DEFER:
         findings.append(Finding(
             "baseline_bp", FindingKind.CONTRAINDICATION,
-            f"{bp} is at or above {s.bp_defer_systolic_min_mmhg}/{s.bp_defer_diastolic_min_mmhg}: "
-            "defer and re-measure", s.source_of("bp_defer_systolic_min_mmhg")))
-    elif (vitals.systolic_mmhg > s.bp_review_systolic_above_mmhg
-            or vitals.diastolic_mmhg > s.bp_review_diastolic_above_mmhg):
+            f"{bp} is at or above {g.defer_sbp_min_mmhg}/{g.defer_dbp_min_mmhg}: "
+            "defer and re-measure", source_of(g, "defer_sbp_min_mmhg")))
+    elif gate is BpGate.REVIEW:
         findings.append(Finding(
             "baseline_bp", FindingKind.CAUTION,
-            f"{bp} is above {s.bp_review_systolic_above_mmhg}/{s.bp_review_diastolic_above_mmhg}: "
+            f"{bp} is above {g.review_sbp_above_mmhg}/{g.review_dbp_above_mmhg}: "
             "prescriber review before the first infusion",
-            s.source_of("bp_review_systolic_above_mmhg")))
+            source_of(g, "review_sbp_above_mmhg")))
     if not limits.min_weight_kg <= vitals.weight_kg <= limits.max_weight_kg:
         findings.append(Finding(
             "weight", FindingKind.REQUIREMENT_NOT_MET,

@@ -10,6 +10,7 @@
 - `settings`   `InfusionSettings`: every threshold with its label and source
 """
 
+from ketaflow.clinical.bp_gate import BpGate
 from ketaflow.infusions.rules.discharge import (
     DischargeDecision,
     DischargeInput,
@@ -26,7 +27,6 @@ from ketaflow.infusions.rules.ledger import (
     validate_entry,
 )
 from ketaflow.infusions.rules.prechecks import (
-    BpGate,
     OrderDetails,
     PrecheckInput,
     PregnancyTest,
@@ -42,7 +42,7 @@ from ketaflow.infusions.rules.schedule import (
     next_reading_due,
     observation_complete_at,
 )
-from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings, SettingInfo
+from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings
 from ketaflow.infusions.rules.state import (
     TRANSITIONS,
     SessionAction,
@@ -59,6 +59,7 @@ from ketaflow.infusions.rules.vitals import (
     symptom_alerts,
     validate_reading,
 )
+from ketaflow.sourced import SettingInfo
 
 __all__ = [
     "DEFAULT_SETTINGS",

@@ -15,15 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from ketaflow.clinical.bp_gate import BpGate, classify_bp
 from ketaflow.infusions.rules.problems import Problem
 from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings
 from ketaflow.infusions.rules.vitals import VitalsReading
-
-
-class BpGate(StrEnum):
-    OK = "ok"
-    REVIEW = "review"  # prescriber review before start
-    DEFER = "defer"    # do not start today
 
 
 class PregnancyTest(StrEnum):
@@ -36,13 +31,7 @@ class PregnancyTest(StrEnum):
 def bp_gate(sbp_mmhg: float, dbp_mmhg: float,
             settings: InfusionSettings = DEFAULT_SETTINGS) -> BpGate:
     """Spravato >140/90 guide (review); 160/100 common practice (defer)."""
-    if (sbp_mmhg >= settings.precheck_defer_sbp_min_mmhg
-            or dbp_mmhg >= settings.precheck_defer_dbp_min_mmhg):
-        return BpGate.DEFER
-    if (sbp_mmhg > settings.precheck_review_sbp_above_mmhg
-            or dbp_mmhg > settings.precheck_review_dbp_above_mmhg):
-        return BpGate.REVIEW
-    return BpGate.OK
+    return classify_bp(sbp_mmhg, dbp_mmhg, settings.bp_gate)
 
 
 @dataclass(frozen=True)
@@ -133,12 +122,12 @@ def _bp_problems(checks: PrecheckInput, settings: InfusionSettings) -> list[Prob
     gate = bp_gate(vitals.sbp_mmhg, vitals.dbp_mmhg, settings)  # type: ignore[arg-type]
     if gate is BpGate.DEFER:
         return [Problem("pre_infusion_vitals",
-                        f"pre-infusion BP at or above {settings.precheck_defer_sbp_min_mmhg}/"
-                        f"{settings.precheck_defer_dbp_min_mmhg} mmHg: defer the infusion")]
+                        f"pre-infusion BP at or above {settings.bp_gate.defer_sbp_min_mmhg}/"
+                        f"{settings.bp_gate.defer_dbp_min_mmhg} mmHg: defer the infusion")]
     if gate is BpGate.REVIEW and not checks.bp_review_by_prescriber:
         return [Problem("bp_review_by_prescriber",
-                        f"pre-infusion BP above {settings.precheck_review_sbp_above_mmhg}/"
-                        f"{settings.precheck_review_dbp_above_mmhg} mmHg: prescriber review "
+                        f"pre-infusion BP above {settings.bp_gate.review_sbp_above_mmhg}/"
+                        f"{settings.bp_gate.review_dbp_above_mmhg} mmHg: prescriber review "
                         "needed before start")]
     return []
 
