@@ -13,7 +13,7 @@ from dataclasses import Field, dataclass, field, fields, is_dataclass
 from typing import Any
 
 
-def setting(default: int, source: str, label: str) -> Any:
+def setting(default: float, source: str, label: str) -> Any:
     """A dataclass field whose metadata holds where the default comes from and how to label it."""
     return field(default=default, metadata={"source": source, "label": label})
 
@@ -24,8 +24,8 @@ class SettingInfo:
 
     name: str
     label: str
-    value: int
-    default: int
+    value: float
+    default: float
     source: str
 
 
@@ -49,9 +49,9 @@ def describe(settings: Any) -> tuple[SettingInfo, ...]:
     )
 
 
-def _default(spec: Field[Any]) -> int:
+def _default(spec: Field[Any]) -> float:
     default = spec.default
-    if not isinstance(default, int):  # setting() always gives one; a plain field() may not
+    if not isinstance(default, int | float):  # setting() gives one; a plain field() may not
         raise TypeError(f"setting {spec.name} has no default")
     return default
 

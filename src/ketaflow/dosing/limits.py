@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
+from ketaflow.sourced import setting
+
 
 class SaltForm(StrEnum):
     """The chemical form a ketamine amount is expressed in.
@@ -174,6 +176,10 @@ def soft_max_warning(
     )
 
 
+_ASKP3 = "ASKP3 standards: usual starting dose 0.5-1 mg/kg (clinical reference, section 1)"
+_HOUSE = "ketaflow house default (unverified)"
+
+
 @dataclass(frozen=True)
 class DosingLimits:
     """Clinic dosing settings with their defaults (admin-changeable, audited by the caller).
@@ -193,19 +199,24 @@ class DosingLimits:
     """
 
     salt_basis: SaltForm = SaltForm.BASE
-    soft_max_mg_per_kg: float = 1.0
-    soft_max_mg: float = 100.0
-    hard_max_mg_per_kg: float = 2.0
-    hard_max_mg: float = 200.0
-    min_weight_kg: float = 30.0
-    max_weight_kg: float = 250.0
-    min_height_cm: float = 140.0
-    max_height_cm: float = 220.0
-    min_duration_min: float = 20.0
-    max_duration_min: float = 120.0
-    min_concentration_mg_per_ml: float = 0.1
-    max_concentration_mg_per_ml: float = 100.0
-    rounding_warning_fraction: float = 0.05
+    soft_max_mg_per_kg: float = setting(
+        1.0, f"{_ASKP3}; prescriber override with a reason", "Soft maximum dose (mg/kg)")
+    soft_max_mg: float = setting(100.0, _HOUSE, "Soft maximum dose (mg)")
+    hard_max_mg_per_kg: float = setting(2.0, _HOUSE, "Hard maximum dose, refused (mg/kg)")
+    hard_max_mg: float = setting(200.0, _HOUSE, "Hard maximum dose, refused (mg)")
+    min_weight_kg: float = setting(30.0, _HOUSE, "Dosing weight at least (kg)")
+    max_weight_kg: float = setting(250.0, _HOUSE, "Dosing weight at most (kg)")
+    min_height_cm: float = setting(
+        140.0, "keeps the Devine ideal body weight above 30 kg", "Height at least (cm)")
+    max_height_cm: float = setting(220.0, _HOUSE, "Height at most (cm)")
+    min_duration_min: float = setting(20.0, _HOUSE, "Infusion duration at least (min)")
+    max_duration_min: float = setting(120.0, _HOUSE, "Infusion duration at most (min)")
+    min_concentration_mg_per_ml: float = setting(
+        0.1, "diluted bags (house default)", "Concentration at least (mg/mL)")
+    max_concentration_mg_per_ml: float = setting(
+        100.0, "Ketalar vials are 10, 50 and 100 mg/mL", "Concentration at most (mg/mL)")
+    rounding_warning_fraction: float = setting(
+        0.05, _HOUSE, "Warn when pump rounding moves the dose by more than (fraction)")
 
     def __post_init__(self) -> None:
         # A clinic setting that contradicts itself must fail when it is saved, not at the chair.
