@@ -68,3 +68,20 @@ def test_invalid_environment_stops_the_cli_with_one_line(tmp_path: Path) -> None
         "error: invalid setting KETAFLOW_SESSION_IDLE_MINUTES: Input should be a valid integer, "
         "unable to parse string as an integer"
     ]
+
+
+def test_database_errors_never_carry_statement_values(db_url: str) -> None:
+    """A failed statement's message (which may reach a log) does not include the values sent."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from ketaflow.db import make_engine
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn, pytest.raises(IntegrityError) as error:
+        conn.execute(text("INSERT INTO login_failures (id, key, at) VALUES (1, :k, :t)"),
+                     {"k": "Jane Doe 1980-01-01", "t": "2026-01-01 00:00:00"})
+        conn.execute(text("INSERT INTO login_failures (id, key, at) VALUES (1, :k, :t)"),
+                     {"k": "Jane Doe 1980-01-01", "t": "2026-01-01 00:00:00"})
+    engine.dispose()
+    assert "Jane Doe" not in str(error.value)

@@ -60,6 +60,8 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Statement parameters are patient data: keep them out of exception messages and logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
         _configure_sqlite(engine)
