@@ -84,6 +84,14 @@ def board(request: Request, db: DB) -> Response:
     return render(request, "infusions/board.html", {"rows": rows})
 
 
+@router.get("/courses/{course_id}/_progress")
+@requires(Permission.PATIENTS_CLINICAL_READ)
+def course_progress(request: Request, db: DB, course_id: int) -> Response:
+    """Fragment for the course page (HTMX): infusions given against those planned."""
+    progress = service.course_progress(db, audit_context(request), course_id=course_id)
+    return render(request, "infusions/_course_progress.html", {"progress": progress})
+
+
 @router.post("/courses/{course_id}/sessions")
 @requires(Permission.INFUSIONS_RUN)
 def open_session(request: Request, db: DB, course_id: int) -> Response:

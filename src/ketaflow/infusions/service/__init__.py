@@ -1,7 +1,14 @@
 """Infusion-session use cases, one function each; split by concept. Services never commit."""
 
 from ketaflow.infusions.service._common import load_session, now
-from ketaflow.infusions.service.chair import BoardRow, ChairView, chair_board, chair_view
+from ketaflow.infusions.service.chair import (
+    BoardRow,
+    ChairView,
+    CourseProgress,
+    chair_board,
+    chair_view,
+    course_progress,
+)
 from ketaflow.infusions.service.charting import (
     VitalsOutcome,
     acknowledge_alert,
@@ -42,6 +49,7 @@ from ketaflow.infusions.service.sessions import (
 __all__ = [
     "BoardRow",
     "ChairView",
+    "CourseProgress",
     "DischargeForm",
     "OrderInput",
     "PrecheckChanges",
@@ -55,6 +63,7 @@ __all__ = [
     "as_reading",
     "chair_board",
     "chair_view",
+    "course_progress",
     "current_order",
     "discharge_patient",
     "draft_note",

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext
+from ketaflow.courses.models import TreatmentCourse
+from ketaflow.errors import NotFound
 from ketaflow.infusions.models import InfusionOrder, InfusionSession, SessionAlert
 from ketaflow.infusions.pk_chart import PkChart, build_chart
 from ketaflow.infusions.rules import (
@@ -106,3 +108,34 @@ def chair_board(db: Session, ctx: AuditContext, *, limit: int = 30) -> list[Boar
     board = [BoardRow(*row) for row in rows]
     audit(db, ctx, "infusion.session.board", 0, session_ids=[r.session_id for r in board])
     return board
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    """Infusions given on a course against the number planned."""
+
+    planned: int
+    given: int
+    in_progress: int
+    sessions: tuple[BoardRow, ...]
+
+
+def course_progress(db: Session, ctx: AuditContext, *, course_id: int) -> CourseProgress:
+    """The course page's progress, from the sessions charted at the chair (audited read).
+
+    Lives here rather than in `courses` because infusions already depend on courses."""
+    course = db.get(TreatmentCourse, course_id)
+    if course is None:
+        raise NotFound("no such treatment course")
+    rows = db.execute(
+        select(InfusionSession.id, Patient.mrn, InfusionSession.status,
+               InfusionSession.started_at)
+        .join(Patient, Patient.id == InfusionSession.patient_id)
+        .where(InfusionSession.course_id == course_id)
+        .order_by(InfusionSession.id)).all()
+    sessions = tuple(BoardRow(*row) for row in rows)
+    given = sum(1 for s in sessions if s.status is SessionStatus.DISCHARGED)
+    in_progress = sum(1 for s in sessions if not s.status.is_final)
+    audit(db, ctx, "infusion.course_progress.read", 0, course_id=course_id,
+          session_ids=[s.session_id for s in sessions])
+    return CourseProgress(course.infusion_count, given, in_progress, sessions)
