@@ -40,6 +40,7 @@ app.add_typer(dosing_app, name="dose", help="Weight-based dose, volume and pump-
 def serve(
     host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
     port: int | None = typer.Option(None, help="Port (default from settings)."),
+    workers: int | None = typer.Option(None, min=1, help="Processes (default from settings)."),
 ) -> None:
     """Apply migrations, then serve the web app and API."""
     import uvicorn
@@ -48,14 +49,16 @@ def serve(
 
     cfg = settings()
     migrate.upgrade(cfg.effective_database_url)
-    try:
-        app = create_app(cfg)
+    try:  # refuse bad settings here, in one line, before any worker starts
+        create_app(cfg).state.engine.dispose()
     except SettingsError as exc:  # e.g. an invalid licensed-wording pack
         fail(str(exc))
     bind_host, bind_port = host or cfg.host, port or cfg.port
     typer.echo(f"ketaflow ({cfg.mode.value} mode) on http://{bind_host}:{bind_port}")
     uvicorn.run(
-        app,
+        "ketaflow.web.app:create_app_from_environment",
+        factory=True,
+        workers=workers or cfg.workers,
         host=bind_host,
         port=bind_port,
         log_level="info",

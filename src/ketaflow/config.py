@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", repr=False)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Server processes: one per core suits the chair-side load (benchmarks/bench_vitals.py).
+    workers: int = Field(default=1, ge=1, le=64)
     session_idle_minutes: int = Field(default=15, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
     # Roles that must complete TOTP at sign-in. Outside demo mode the default covers the roles

@@ -66,6 +66,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
         _configure_sqlite(engine)
         return engine
+    # Up to 40 connections per process: as many as the thread pool running sync routes
+    # (AnyIO's default of 40), so a burst of requests waits for a thread, never for a connection.
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 30)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx2 as httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.models import AuditEvent
+from ketaflow.audit.service import verify_chain
 from ketaflow.config import Role
 from ketaflow.infusions.models import InfusionSession, VitalsRecord
 from tests.infusions.factories import (
@@ -20,6 +24,7 @@ from tests.infusions.factories import (
     make_course,
     self_report,
 )
+from tests.support.aio import run_async
 from tests.support.factories import DEFAULT_PASSWORD
 from tests.web.helpers import api_token
 
@@ -123,6 +128,40 @@ def test_retried_reading_is_stored_once(app_client: TestClient, app_db: Session)
                               headers=nurse.headers | {"Idempotency-Key": "tablet-7-0001"})
     assert other.status_code == 422
     assert other.json()["field"] == "Idempotency-Key"
+
+
+def test_concurrent_readings_are_written_together_each_once(app_client: TestClient,
+                                                           app_db: Session) -> None:
+    """Monitor gateways post at once: every reading is stored once with its own answer and
+    audit event, a key repeated in the same burst is a replay, and a bad one only fails itself."""
+    nurse, _, session_id = started(app_client, app_db)
+    app_db.commit()
+    path = f"{BASE}/{session_id}/vitals"
+    good = [({"hr_bpm": 60 + n, "spo2_percent": 98}, f"gw-{n}") for n in range(20)]
+    burst = [*good, good[3], ({"spo2_percent": 101}, "gw-bad")]
+
+    async def post_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app_client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+            return await asyncio.gather(*(
+                client.post(path, json=body, headers=nurse.headers | {"Idempotency-Key": key})
+                for body, key in burst))
+
+    responses = run_async(post_all())
+    assert [r.status_code for r in responses] == [201] * 21 + [422]
+    assert responses[20].json() == responses[3].json()
+    assert responses[20].headers["Idempotent-Replayed"] == "true"
+    assert responses[21].json()["field"] == "spo2_percent"
+    heart_rates = app_db.scalars(select(VitalsRecord.hr_bpm).where(
+        VitalsRecord.session_id == session_id, VitalsRecord.hr_bpm >= 60,
+        VitalsRecord.sbp_mmhg.is_(None))).all()
+    assert sorted(heart_rates) == [60 + n for n in range(20)]
+    ids = {r.json()["vitals"]["id"] for r in responses[:20]}
+    audited = app_db.scalars(select(AuditEvent.detail).where(
+        AuditEvent.action == "infusion.vitals.record")).all()
+    assert ids <= {json.loads(detail)["vitals_id"] for detail in audited}
+    assert verify_chain(app_db).ok
+    app_db.rollback()
 
 
 def test_refusals_are_problems_naming_the_field(app_client: TestClient,

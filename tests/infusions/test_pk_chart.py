@@ -75,3 +75,21 @@ def test_chart_matches_published_prediction_and_is_csp_safe() -> None:
     final = build_chart(session([event(40, "stop")], ended=40, status=SessionStatus.DISCHARGED),
                         order(), at(200))
     assert ">now</text>" not in final.svg
+
+
+def test_planned_prediction_is_reused_for_an_order_and_never_for_another() -> None:
+    record = session([], ended=None)
+    first = build_chart(record, order(), at(20))
+    assert build_chart(record, order(), at(20)) == first
+    heavier = order()
+    heavier.dosing_weight_kg, heavier.dose_mg_base, heavier.dose_mg = 90.0, 45.0, 45.0
+    other = build_chart(record, heavier, at(20))
+    # Kamp scales every volume and clearance with weight: the same mg/kg gives the same
+    # concentrations, so a different dose at the same weight tells the orders apart.
+    assert other.planned_end_ng_per_ml == pytest.approx(first.planned_end_ng_per_ml, rel=1e-9)
+    larger = order()
+    larger.dose_mg_base = larger.dose_mg = 52.5
+    bigger = build_chart(record, larger, at(20))
+    assert bigger.planned_end_ng_per_ml == pytest.approx(first.planned_end_ng_per_ml * 1.5,
+                                                         rel=1e-9)
+    assert bigger.svg != first.svg

@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketaflow.audit.models import AuditEvent
+from ketaflow.audit.service import verify_chain
 from ketaflow.errors import PermissionDenied, ValidationFailed
 from ketaflow.infusions import service
-from ketaflow.infusions.models import EventKind, NoteLockedError, Seriousness
+from ketaflow.infusions.models import (
+    EventKind,
+    InfusionSession,
+    NoteLockedError,
+    Seriousness,
+    VitalsRecord,
+)
 from ketaflow.infusions.rules import AlertLevel, SessionAction, SessionStatus, VitalsReading
 from tests.infusions.factories import (
     ALDRETE_OK,
@@ -211,3 +220,56 @@ def test_note_lists_pauses_and_rate_changes(db: Session) -> None:
     body = service.draft_note(db, clinic.nurse_ctx, session_id=session_id).body
     assert "Pauses: 1." in body
     assert "Rate changes: 1 (to 40.0 mL/h: BP rising)." in body
+
+
+def entry(clinic: Clinic, session_id: int, taken_at: datetime, **values: float
+          ) -> service.VitalsEntry:
+    return service.VitalsEntry(clinic.nurse_ctx, session_id, VitalsReading(taken_at, **values))
+
+
+def test_a_batch_charts_each_reading_and_refuses_only_the_bad_ones(db: Session) -> None:
+    clinic, first = running(db)
+    second = service.apply_action(db, clinic.nurse_ctx, session_id=ready_to_start(db, clinic).id,
+                                  action=A.START).id
+    now = datetime.now(UTC)
+    outcomes = service.record_vitals_batch(db, [
+        entry(clinic, first, now, sbp_mmhg=182, dbp_mmhg=90),
+        entry(clinic, second, now, spo2_percent=101),  # impossible: refused
+        entry(clinic, 999_999, now, hr_bpm=70),  # no such session: refused
+        entry(clinic, second, now, hr_bpm=71),
+        # The repeat comparison sees the severe reading charted earlier in the same batch.
+        entry(clinic, first, now + timedelta(seconds=1), sbp_mmhg=184, dbp_mmhg=92),
+    ])
+    kinds = [type(outcome).__name__ for outcome in outcomes]
+    assert kinds == ["VitalsOutcome", "ValidationFailed", "NotFound", "VitalsOutcome",
+                     "VitalsOutcome"]
+    assert isinstance(outcomes[1], ValidationFailed) and outcomes[1].field == "spo2_percent"
+    first_alerts = [a.code for a in outcomes[0].alerts]  # type: ignore[union-attr]
+    repeat_alerts = [a.code for a in outcomes[4].alerts]  # type: ignore[union-attr]
+    assert first_alerts == ["bp-severe-repeat-now"] and repeat_alerts == ["bp-severe-repeat"]
+    stored = db.scalars(select(VitalsRecord.session_id).where(
+        VitalsRecord.session_id.in_([first, second]), VitalsRecord.taken_at >= now)).all()
+    assert sorted(stored) == sorted([first, second, first])
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "infusion.vitals.record")
+                        .order_by(AuditEvent.id.desc()).limit(3)).all()
+    assert [e.entity_id for e in reversed(events)] == [str(first), str(second), str(first)]
+    assert verify_chain(db).ok
+
+
+def test_a_back_dated_reading_is_compared_with_the_reading_before_it(db: Session) -> None:
+    clinic, session_id = running(db)
+    record = db.get(InfusionSession, session_id)
+    assert record is not None
+    backdate(db, record, 30)
+    now = datetime.now(UTC)
+    service.record_vitals_batch(db, [
+        entry(clinic, session_id, now - timedelta(minutes=20), sbp_mmhg=186, dbp_mmhg=95)])
+    outcomes = service.record_vitals_batch(db, [
+        entry(clinic, session_id, now, sbp_mmhg=120, dbp_mmhg=80),
+        # Entered late, timed just after the severe reading: that one is its repeat comparison.
+        entry(clinic, session_id, now - timedelta(minutes=19), sbp_mmhg=187, dbp_mmhg=96),
+        # Timed after the normal one: a severe reading again needs a repeat first.
+        entry(clinic, session_id, now + timedelta(seconds=1), sbp_mmhg=188, dbp_mmhg=96),
+    ])
+    codes = [[a.code for a in o.alerts] for o in outcomes]  # type: ignore[union-attr]
+    assert codes == [[], ["bp-severe-repeat"], ["bp-severe-repeat-now"]]

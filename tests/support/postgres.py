@@ -48,6 +48,8 @@ class PostgresServer:
     bin_dir: Path
     base: Path
     port: int
+    # Tests trade durability for speed; the benchmark measures what a clinic would run.
+    durable: bool = False
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -96,12 +98,8 @@ class PostgresServer:
                 str(self.base),
                 "-c",
                 "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
+                *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                                           "-c", "full_page_writes=off"]),
                 "-c",
                 "max_connections=200",
             ],
@@ -134,8 +132,8 @@ class PostgresServer:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(*, durable: bool = False) -> PostgresServer:
     base = Path(tempfile.mkdtemp(prefix="ketaflow-pg-"))
-    server = PostgresServer(_bin_dir(), base, _free_port())
+    server = PostgresServer(_bin_dir(), base, _free_port(), durable)
     server.start()
     return server

@@ -47,6 +47,18 @@ def anonymous_context(client_address: str | None, request_id: str | None) -> Aud
     return AuditContext(None, "anonymous", "none", client_address, request_id)
 
 
+@dataclass(frozen=True)
+class EventSpec:
+    """One event to append: who (ctx), what happened to which entity, and the outcome."""
+
+    ctx: AuditContext
+    action: str
+    entity_type: str
+    entity_id: str | int | None = None
+    outcome: Outcome = Outcome.SUCCESS
+    detail: dict[str, Any] | None = None
+
+
 def record_event(
     session: Session,
     ctx: AuditContext,
@@ -58,26 +70,38 @@ def record_event(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction, so it commits or rolls back with the change."""
+    spec = EventSpec(ctx, action, entity_type, entity_id, outcome, detail)
+    return record_events(session, [spec])[0]
+
+
+def record_events(session: Session, specs: Sequence[EventSpec]) -> list[AuditEvent]:
+    """Append events in order under one lock of the chain: a batch of writes (group commit)
+    costs one lock and one tail lookup, not one per event."""
     previous = _lock_and_fetch_tail(session)
-    audit_event = AuditEvent(
-        id=(previous[0] + 1) if previous else 1,
-        occurred_at=utcnow(),
-        actor_user_id=ctx.actor_user_id,
-        actor_username=ctx.actor_username,
-        actor_role=ctx.actor_role,
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        outcome=outcome.value,
-        client_address=ctx.client_address,
-        request_id=ctx.request_id,
-        detail=_canonical_json(detail or {}),
-        prev_hash=previous[1] if previous else GENESIS_HASH,
-    )
-    audit_event.hash = event_hash(audit_event)
-    session.add(audit_event)
-    session.flush([audit_event])
-    return audit_event
+    next_id, prev_hash = (previous[0] + 1, previous[1]) if previous else (1, GENESIS_HASH)
+    events = []
+    for spec in specs:
+        audit_event = AuditEvent(
+            id=next_id,
+            occurred_at=utcnow(),
+            actor_user_id=spec.ctx.actor_user_id,
+            actor_username=spec.ctx.actor_username,
+            actor_role=spec.ctx.actor_role,
+            action=spec.action,
+            entity_type=spec.entity_type,
+            entity_id=None if spec.entity_id is None else str(spec.entity_id),
+            outcome=spec.outcome.value,
+            client_address=spec.ctx.client_address,
+            request_id=spec.ctx.request_id,
+            detail=_canonical_json(spec.detail or {}),
+            prev_hash=prev_hash,
+        )
+        audit_event.hash = prev_hash = event_hash(audit_event)
+        events.append(audit_event)
+        next_id += 1
+    session.add_all(events)
+    session.flush(events)
+    return events
 
 
 def _lock_and_fetch_tail(session: Session) -> tuple[int, str] | None:

@@ -409,17 +409,24 @@ def list_api_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
 
 def resolve_api_token(session: Session, raw: str) -> ApiToken | None:
     """One primary-key lookup and one SHA-256: cheap enough for every API request."""
-    parts = raw.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
-        return None
-    record = session.scalar(
-        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.id == parts[1])
-    )
-    if record is None or not hmac.compare_digest(
-        record.secret_sha256, security.sha256_hex(parts[2])
-    ):
-        return None
+    return resolve_api_tokens(session, [raw])[0]
+
+
+def resolve_api_tokens(session: Session, raws: list[str]) -> list[ApiToken | None]:
+    """The valid token behind each raw token (None if invalid, expired or revoked), with one
+    query for all of them: concurrent API requests are checked together."""
+    parts = [raw.split("_", 2) for raw in raws]
+    parts = [p if len(p) == 3 and p[0] == TOKEN_PREFIX else ["", "", ""] for p in parts]
+    ids = {p[1] for p in parts if p[1]}
+    records = {} if not ids else {record.id: record for record in session.scalars(
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.id.in_(ids)))}
     now = utcnow()
+    return [_valid_token(records.get(p[1]), p[2], now) for p in parts]
+
+
+def _valid_token(record: ApiToken | None, secret: str, now: datetime) -> ApiToken | None:
+    if record is None or not hmac.compare_digest(record.secret_sha256, security.sha256_hex(secret)):
+        return None
     if record.revoked_at is not None or record.expires_at <= now or not record.user.is_active:
         return None
     # Touch at most every few minutes so a busy integration does not write on every call.

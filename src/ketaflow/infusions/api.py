@@ -4,6 +4,7 @@ request (same key, same body) gets the stored response and is not applied twice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from ketaflow.auth.permissions import Permission, requires
-from ketaflow.errors import ValidationFailed
+from ketaflow.errors import KetaflowError, ValidationFailed
 from ketaflow.infusions import service
 from ketaflow.infusions.models import InfusionSession, Seriousness
 from ketaflow.infusions.rules import SessionStatus, VitalsReading
@@ -36,8 +37,10 @@ from ketaflow.infusions.schemas import (
     VitalsResult,
     session_out,
 )
+from ketaflow.infusions.service import StoredResponse
 from ketaflow.infusions.service._common import now
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.group_commit import GroupCommit
 
 router = APIRouter(prefix="/infusions", tags=["infusions"])
 DB = Annotated[Session, Depends(get_db)]
@@ -50,10 +53,15 @@ def idempotent(request: Request, db: Session, body: BaseModel | None, status_cod
     """Run the write once per Idempotency-Key and answer with the stored response."""
     principal = require_principal(request)
     payload = None if body is None else body.model_dump(mode="json")
-    stored = service.run_once(
+    return _answer(service.run_once(
         db, user_id=principal.user_id, key=request.headers.get("Idempotency-Key"),
         request_fingerprint=service.fingerprint(request.method, request.url.path, payload),
-        status_code=status_code, call=lambda: call().model_dump(mode="json"))
+        status_code=status_code, call=lambda: call().model_dump(mode="json")))
+
+
+def _answer(stored: StoredResponse | KetaflowError) -> JSONResponse:
+    if isinstance(stored, KetaflowError):
+        raise stored
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
@@ -134,18 +142,44 @@ def sign_order(request: Request, db: DB, session_id: int, body: OrderIn) -> JSON
     return idempotent(request, db, body, 201, call)
 
 
+@dataclass(frozen=True)
+class VitalsWrite:
+    """One API request to chart a reading, waiting for its batch (`vitals_writes`)."""
+
+    keyed: service.KeyedRequest
+    entry: service.VitalsEntry
+
+
+def write_vitals(db: Session, writes: list[VitalsWrite]) -> list[StoredResponse | KetaflowError]:
+    """Chart a batch of API readings with their idempotency keys, in the caller's transaction."""
+    def chart(positions: list[int]) -> list[dict[str, Any] | KetaflowError]:
+        outcomes = service.record_vitals_batch(db, [writes[p].entry for p in positions])
+        return [outcome if isinstance(outcome, KetaflowError) else VitalsResult(
+                    vitals=VitalsOut.model_validate(outcome.vitals),
+                    alerts=[AlertOut.model_validate(a) for a in outcome.alerts],
+                ).model_dump(mode="json") for outcome in outcomes]
+    return service.run_many(db, [write.keyed for write in writes], 201, chart)
+
+
+VitalsWrites = GroupCommit[VitalsWrite, StoredResponse | KetaflowError]
+
+
 @router.post("/sessions/{session_id}/vitals", response_model=VitalsResult, status_code=201,
              openapi_extra=IDEMPOTENCY)
 @requires(Permission.INFUSIONS_RUN)
-def record_vitals(request: Request, db: DB, session_id: int, body: VitalsIn) -> JSONResponse:
-    def call() -> VitalsResult:
-        values = body.model_dump(exclude={"taken_at"})
-        outcome = service.record_vitals(
-            db, audit_context(request), session_id=session_id,
-            reading=VitalsReading(taken_at=body.taken_at or now(), **values))
-        return VitalsResult(vitals=VitalsOut.model_validate(outcome.vitals),
-                            alerts=[AlertOut.model_validate(a) for a in outcome.alerts])
-    return idempotent(request, db, body, 201, call)
+async def record_vitals(request: Request, session_id: int, body: VitalsIn) -> JSONResponse:
+    """Monitors post readings many at a time: concurrent requests are written together in one
+    transaction (group commit, `ketaflow.web.group_commit`), each answered once committed."""
+    principal = require_principal(request)
+    reading = VitalsReading(taken_at=body.taken_at or now(),
+                            **body.model_dump(exclude={"taken_at"}))
+    write = VitalsWrite(
+        service.KeyedRequest(principal.user_id, request.headers.get("Idempotency-Key"),
+                             service.fingerprint(request.method, request.url.path,
+                                                 body.model_dump(mode="json"))),
+        service.VitalsEntry(audit_context(request), session_id, reading))
+    writes: VitalsWrites = request.app.state.vitals_writes
+    return _answer(await writes.submit(write))
 
 
 @router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_model=AlertOut,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -127,9 +128,12 @@ class InfusionOrder(Base):
 
 class VitalsRecord(Base):
     __tablename__ = "infusion_vitals"
+    # A session's readings in time order: the chart, and the latest blood pressure that each new
+    # reading is compared with, read by index however many readings a monitor has posted.
+    __table_args__ = (Index("ix_infusion_vitals_session_id_taken_at", "session_id", "taken_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("infusion_sessions.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("infusion_sessions.id"))
     taken_at: Mapped[datetime]
     sbp_mmhg: Mapped[float | None] = mapped_column(Float, default=None)
     dbp_mmhg: Mapped[float | None] = mapped_column(Float, default=None)

@@ -6,12 +6,19 @@ Two curves: the planned regimen from the signed order (dashed) and the regimen a
 given so far, from the start, pauses, rate changes and stop on the record (solid). Reference
 lines at 100 and 50 ng/mL are illustrative, as in docs/pk.md, not clinical targets.
 The SVG uses presentation attributes only (the CSP forbids inline style).
+
+The planned curve, its end concentration and its time below the lowest line depend only on the
+order's dosing weight, dose and duration (and the grid's width), and a signed order never
+changes (a new order supersedes it), so they are computed once per order and kept in small
+in-process caches keyed on those values. Only the curve as given, which moves with the clock
+while the pump runs, is simulated on every page load.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from html import escape
 
 import numpy as np
@@ -19,11 +26,16 @@ import numpy as np
 from ketaflow.dosing import SaltForm
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession
 from ketaflow.pk import BASE_PER_HYDROCHLORIDE, MODELS, Infusion, Regimen, simulate, time_below
+from ketaflow.pk.kinetics import FloatArray
 
 MODEL_KEY = "kamp"
 REFERENCE_LINES_NG_PER_ML = (100.0, 50.0)
 WIDTH, HEIGHT = 640, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 18, 42
+GRID_POINTS = 241
+# Entries per cache: each is one order (or one order at one chart width), a few kB at most;
+# far more than the sessions a clinic runs in a day, so a day's orders stay cached.
+_CACHE_ENTRIES = 256
 
 
 @dataclass(frozen=True)
@@ -100,24 +112,51 @@ def _axes(x_max: float, y_max: float) -> list[str]:
     return parts
 
 
-def build_chart(record: InfusionSession, order: InfusionOrder, now: datetime) -> PkChart:
-    model = MODELS[MODEL_KEY]
-    kinetics = model.kinetics_for_weight(np.array([order.dosing_weight_kg]))
-    planned = Regimen(infusions=(Infusion.of_dose(order.dose_mg_base, order.duration_min),))
-    given = given_regimen(record, order, now)
-    start = record.started_at
-    now_min = None if start is None else (now - start).total_seconds() / 60
-    infused_min = 0.0 if start is None else (
-        ((record.ended_at or now) - start).total_seconds() / 60)
-    shown_until = float("inf") if record.status.is_final else (now_min or 0.0)
-    span = max(order.duration_min, infused_min, 0.0 if now_min is None
-               or record.status.is_final else now_min - 120)
-    x_max = float(max(180, int((span + 120) / 30 + 1) * 30))
-    times = np.linspace(0.0, x_max, 241)
-    planned_curve = simulate(kinetics, planned, times).plasma_ng_per_ml[0]
-    given_curve = None if given is None else simulate(kinetics, given, times).plasma_ng_per_ml[0]
-    top = max(float(planned_curve.max()), 0.0 if given_curve is None else float(given_curve.max()))
-    y_max = float(max(300, int(top / 50 + 1) * 50))
+@lru_cache(maxsize=_CACHE_ENTRIES)
+def _grid_min(x_max: float) -> FloatArray:
+    times: FloatArray = np.linspace(0.0, x_max, GRID_POINTS)
+    times.flags.writeable = False  # shared between requests
+    return times
+
+
+def _planned_regimen(dose_mg_base: float, duration_min: float) -> Regimen:
+    return Regimen(infusions=(Infusion.of_dose(dose_mg_base, duration_min),))
+
+
+@lru_cache(maxsize=_CACHE_ENTRIES)
+def _planned_curve(weight_kg: float, dose_mg_base: float, duration_min: float,
+                   x_max: float) -> FloatArray:
+    """Plasma ng/mL of the signed order on the chart's grid."""
+    kinetics = MODELS[MODEL_KEY].kinetics_for_weight(np.array([weight_kg]))
+    curve: FloatArray = simulate(kinetics, _planned_regimen(dose_mg_base, duration_min),
+                                 _grid_min(x_max)).plasma_ng_per_ml[0]
+    curve.flags.writeable = False  # shared between requests
+    return curve
+
+
+@lru_cache(maxsize=_CACHE_ENTRIES)
+def _planned_points(weight_kg: float, dose_mg_base: float, duration_min: float,
+                    x_max: float, y_max: float) -> str:
+    curve = _planned_curve(weight_kg, dose_mg_base, duration_min, x_max)
+    return _polyline(_grid_min(x_max), curve, x_max, y_max)
+
+
+@lru_cache(maxsize=_CACHE_ENTRIES)
+def _planned_end_and_below(weight_kg: float, dose_mg_base: float,
+                           duration_min: float) -> tuple[float, float | None]:
+    """Plasma ng/mL at the end of the planned infusion, and the minute after which it stays
+    below the lowest reference line (None if never: not finite). The exact root finding in
+    `time_below` is the most expensive step of the chart, hence the cache."""
+    kinetics = MODELS[MODEL_KEY].kinetics_for_weight(np.array([weight_kg]))
+    planned = _planned_regimen(dose_mg_base, duration_min)
+    end = float(simulate(kinetics, planned, [duration_min]).plasma_ng_per_ml[0, 0])
+    below = float(time_below(kinetics, planned, min(REFERENCE_LINES_NG_PER_ML))[0])
+    return end, below if np.isfinite(below) else None
+
+
+@lru_cache(maxsize=_CACHE_ENTRIES)
+def _frame(x_max: float, y_max: float) -> str:
+    """Axes, grid and reference lines: the same for every chart of this size."""
     parts = _axes(x_max, y_max)
     for line in REFERENCE_LINES_NG_PER_ML:
         y = HEIGHT - BOTTOM - line / y_max * (HEIGHT - TOP - BOTTOM)
@@ -125,7 +164,32 @@ def build_chart(record: InfusionSession, order: InfusionOrder, now: datetime) ->
                      'stroke="#a4161a" stroke-width="1" stroke-dasharray="2 3"/>')
         parts.append(f'<text x="{WIDTH - RIGHT - 4}" y="{y - 4:.1f}" font-size="11" '
                      f'text-anchor="end" fill="#a4161a">{line:g} ng/mL</text>')
-    parts.append(f'<polyline points="{_polyline(times, planned_curve, x_max, y_max)}" '
+    return "".join(parts)
+
+
+def build_chart(record: InfusionSession, order: InfusionOrder, now: datetime) -> PkChart:
+    model = MODELS[MODEL_KEY]
+    weight_kg, dose_mg_base = order.dosing_weight_kg, order.dose_mg_base
+    duration_min = order.duration_min
+    given = given_regimen(record, order, now)
+    start = record.started_at
+    now_min = None if start is None else (now - start).total_seconds() / 60
+    infused_min = 0.0 if start is None else (
+        ((record.ended_at or now) - start).total_seconds() / 60)
+    shown_until = float("inf") if record.status.is_final else (now_min or 0.0)
+    span = max(duration_min, infused_min, 0.0 if now_min is None
+               or record.status.is_final else now_min - 120)
+    x_max = float(max(180, int((span + 120) / 30 + 1) * 30))
+    times = _grid_min(x_max)
+    planned_curve = _planned_curve(weight_kg, dose_mg_base, duration_min, x_max)
+    given_curve = None if given is None else simulate(
+        model.kinetics_for_weight(np.array([weight_kg])), given, times).plasma_ng_per_ml[0]
+    planned_peak = float(planned_curve.max())
+    top = max(planned_peak, 0.0 if given_curve is None else float(given_curve.max()))
+    y_max = float(max(300, int(top / 50 + 1) * 50))
+    parts = [_frame(x_max, y_max)]
+    parts.append(f'<polyline points="'
+                 f'{_planned_points(weight_kg, dose_mg_base, duration_min, x_max, y_max)}" '
                  'fill="none" stroke="#6b7c8c" stroke-width="2" stroke-dasharray="6 4"/>')
     if given_curve is not None:
         shown = times <= shown_until + 1e-9
@@ -141,15 +205,13 @@ def build_chart(record: InfusionSession, order: InfusionOrder, now: datetime) ->
     legend_y = TOP + 12
     parts.append(f'<text x="{WIDTH - RIGHT - 4}" y="{legend_y}" font-size="11" '
                  'text-anchor="end" fill="#4b5b6a">'
-                 f'dashed: planned {order.dose_mg_base:.1f} mg base over '
-                 f'{order.duration_min:g} min; solid: as given</text>')
-    end = float(simulate(kinetics, planned, [order.duration_min]).plasma_ng_per_ml[0, 0])
-    below = time_below(kinetics, planned, min(REFERENCE_LINES_NG_PER_ML))
-    below_value = float(below[0])
+                 f'dashed: planned {dose_mg_base:.1f} mg base over '
+                 f'{duration_min:g} min; solid: as given</text>')
+    end, below = _planned_end_and_below(weight_kg, dose_mg_base, duration_min)
     title = escape(f"Predicted plasma ketamine ({model.info.name} model)")
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
            f'width="100%" role="img" aria-label="{title}"><title>{title}</title>'
            + "".join(parts) + "</svg>")
     return PkChart(svg=svg, model_name=model.info.name, citation=model.info.citation,
-                   planned_end_ng_per_ml=end, planned_peak_ng_per_ml=float(planned_curve.max()),
-                   below_lowest_line_min=below_value if np.isfinite(below_value) else None)
+                   planned_end_ng_per_ml=end, planned_peak_ng_per_ml=planned_peak,
+                   below_lowest_line_min=below)

@@ -18,6 +18,7 @@ from ketaflow.auth import service as auth_service
 from ketaflow.auth.permissions import PUBLIC, Permission, declared_permission, role_has
 from ketaflow.errors import AuthenticationFailed, PermissionDenied
 from ketaflow.web.deps import Principal, audit_context, get_db, get_settings
+from ketaflow.web.group_commit import GroupCommit
 
 SESSION_COOKIE = "kf_session"
 CSRF_COOKIE = "kf_csrf"
@@ -50,8 +51,10 @@ async def authorize(request: Request) -> None:
     if permission is None:
         raise RuntimeError(f"route {getattr(route, 'path', '?')} declares no permission")
     api = is_api_path(request.url.path)
-    db = get_db(request)
-    principal = await run_in_threadpool(_resolve_principal, request, db, api)
+    if api:
+        principal = await _token_principal(request)
+    else:
+        principal = await run_in_threadpool(_session_principal, request, get_db(request))
     request.state.principal = principal
     if not api and request.method not in SAFE_METHODS:
         await _check_csrf(request)
@@ -70,18 +73,28 @@ def _check_access(principal: Principal | None, permission: Permission, request: 
         raise PermissionDenied(f"your role ({principal.role.value}) may not do this")
 
 
-def _resolve_principal(request: Request, db: Session, api: bool) -> Principal | None:
+async def _token_principal(request: Request) -> Principal | None:
+    """The bearer token's user. Concurrent API requests are checked together, one query per
+    batch (`token_checks`, see `ketaflow.web.group_commit`), off the request's own session."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    checks: GroupCommit[str, Principal] = request.app.state.token_checks
+    return await checks.submit(header[7:].strip())
+
+
+def principals_for_tokens(db: Session, raws: list[str]) -> list[Principal | Exception]:
+    return [
+        AuthenticationFailed("the API token is invalid, expired or revoked") if token is None
+        else Principal(token.user.id, token.user.username, token.user.full_name, token.user.role,
+                       via_token=True)
+        for token in auth_service.resolve_api_tokens(db, raws)
+    ]
+
+
+def _session_principal(request: Request, db: Session) -> Principal | None:
     settings = get_settings(request)
     ctx = audit_context(request)
-    if api:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
-            return None
-        token = auth_service.resolve_api_token(db, header[7:].strip())
-        if token is None:
-            raise AuthenticationFailed("the API token is invalid, expired or revoked")
-        user = token.user
-        return Principal(user.id, user.username, user.full_name, user.role, via_token=True)
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None

@@ -10,6 +10,7 @@ from ketaflow.infusions.service.chair import (
     course_progress,
 )
 from ketaflow.infusions.service.charting import (
+    VitalsEntry,
     VitalsOutcome,
     acknowledge_alert,
     as_reading,
@@ -18,6 +19,7 @@ from ketaflow.infusions.service.charting import (
     record_cadss6,
     record_side_effects,
     record_vitals,
+    record_vitals_batch,
 )
 from ketaflow.infusions.service.closing import (
     DischargeForm,
@@ -26,7 +28,13 @@ from ketaflow.infusions.service.closing import (
     draft_note,
     sign_note,
 )
-from ketaflow.infusions.service.idempotency import StoredResponse, fingerprint, run_once
+from ketaflow.infusions.service.idempotency import (
+    KeyedRequest,
+    StoredResponse,
+    fingerprint,
+    run_many,
+    run_once,
+)
 from ketaflow.infusions.service.sessions import (
     OrderInput,
     PrecheckChanges,
@@ -51,11 +59,13 @@ __all__ = [
     "ChairView",
     "CourseProgress",
     "DischargeForm",
+    "KeyedRequest",
     "OrderInput",
     "PrecheckChanges",
     "PrecheckFacts",
     "PrecheckStatus",
     "StoredResponse",
+    "VitalsEntry",
     "VitalsOutcome",
     "acknowledge_alert",
     "add_addendum",
@@ -81,6 +91,8 @@ __all__ = [
     "record_cadss6",
     "record_side_effects",
     "record_vitals",
+    "record_vitals_batch",
+    "run_many",
     "run_once",
     "session_day",
     "sessions_for_course",

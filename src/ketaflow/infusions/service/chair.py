@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from ketaflow.audit.service import AuditContext
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.errors import NotFound
-from ketaflow.infusions.models import InfusionOrder, InfusionSession, SessionAlert
+from ketaflow.infusions.models import InfusionOrder, InfusionSession, SessionAlert, VitalsRecord
 from ketaflow.infusions.pk_chart import PkChart, build_chart
 from ketaflow.infusions.rules import (
+    InfusionSettings,
     NextReading,
     Problem,
     SessionAction,
@@ -34,6 +35,43 @@ from ketaflow.infusions.summary import SessionSummary, build_summary
 from ketaflow.patients.models import Patient
 
 
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    """One line of the readings table, newest first, as the page shows it.
+
+    Formatted here once per reading rather than cell by cell in the template: with 100 and more
+    readings the table was most of the page's rendering time. Empty text where not measured."""
+
+    taken_hhmm: str
+    bp_mmhg: str  # "SBP/DBP"
+    hr_bpm: str
+    spo2_percent: str
+    spo2_below_stop: bool  # below the stop-infusion threshold: flagged on the page
+    rr_per_min: str
+    rass: str
+
+
+def _whole(value: float | None) -> str:
+    """A measurement as a whole number (truncated, as the readings table always showed it)."""
+    return "" if value is None else str(int(value))
+
+
+def _reading_rows(vitals: list[VitalsRecord],
+                  settings: InfusionSettings) -> tuple[ReadingRow, ...]:
+    stop_below = settings.stop_spo2_below_percent
+    return tuple(
+        ReadingRow(
+            taken_hhmm=v.taken_at.strftime("%H:%M"),
+            bp_mmhg="" if v.sbp_mmhg is None else f"{_whole(v.sbp_mmhg)}/{_whole(v.dbp_mmhg)}",
+            hr_bpm=_whole(v.hr_bpm),
+            spo2_percent=_whole(v.spo2_percent),
+            spo2_below_stop=v.spo2_percent is not None and v.spo2_percent < stop_below,
+            rr_per_min=_whole(v.rr_per_min),
+            rass="" if v.rass is None else str(v.rass),
+        )
+        for v in reversed(vitals))
+
+
 @dataclass(frozen=True)
 class ChairView:
     record: InfusionSession
@@ -43,6 +81,7 @@ class ChairView:
     prechecks: PrecheckFacts | None  # before the start only
     next_due: NextReading | None
     open_alerts: list[SessionAlert]
+    readings: tuple[ReadingRow, ...]
     summary: SessionSummary
     chart: PkChart | None
     allowed: tuple[SessionAction, ...]
@@ -78,6 +117,7 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
         prechecks=None if status is None else status.facts,
         next_due=_next_due(record, moment),
         open_alerts=[a for a in record.alerts if a.acknowledged_at is None],
+        readings=_reading_rows(record.vitals, settings),
         summary=build_summary(record, settings),
         chart=None if order is None else build_chart(record, order, moment),
         allowed=allowed_actions(record.status),

@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketaflow.audit.service import AuditContext
+from ketaflow.audit.service import AuditContext, EventSpec, record_events
 from ketaflow.auth.permissions import Permission
-from ketaflow.errors import NotFound, PermissionDenied, ValidationFailed
+from ketaflow.errors import KetaflowError, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.formulary import FORMULARY_BY_KEY
 from ketaflow.infusions.models import (
     EventKind,
@@ -24,6 +24,7 @@ from ketaflow.infusions.models import (
 )
 from ketaflow.infusions.rules import (
     AlertLevel,
+    InfusionSettings,
     SessionStatus,
     VitalsAlert,
     VitalsReading,
@@ -32,6 +33,7 @@ from ketaflow.infusions.rules import (
     validate_reading,
 )
 from ketaflow.infusions.service._common import (
+    ENTITY,
     audit,
     checked,
     clinic_settings,
@@ -53,10 +55,14 @@ CHARTING_STATES = (SessionStatus.PRECHECKS, SessionStatus.RUNNING, SessionStatus
 
 def _open_for_charting(db: Session, session_id: int) -> InfusionSession:
     record = load_session(db, session_id)
+    _require_charting_state(record)
+    return record
+
+
+def _require_charting_state(record: InfusionSession | _Chartable) -> None:
     if record.status not in CHARTING_STATES:
         raise ValidationFailed(f"nothing can be charted on a session that is "
                                f"{record.status.value}", field="status")
-    return record
 
 
 def as_reading(row: VitalsRecord) -> VitalsReading:
@@ -65,8 +71,9 @@ def as_reading(row: VitalsRecord) -> VitalsReading:
                          rr_per_min=row.rr_per_min, rass=row.rass)
 
 
-def _raise_alerts(db: Session, record: InfusionSession, alerts: Sequence[VitalsAlert],
-                  vitals_id: int | None = None) -> list[SessionAlert]:
+def _raise_alerts(db: Session, record: InfusionSession | _Chartable,
+                  alerts: Sequence[VitalsAlert], vitals_id: int | None = None
+                  ) -> list[SessionAlert]:
     rows = [SessionAlert(session_id=record.id, vitals_id=vitals_id, level=a.level, code=a.code,
                          field=a.field, message=a.message, raised_at=now()) for a in alerts]
     db.add_all(rows)
@@ -79,41 +86,124 @@ class VitalsOutcome:
     alerts: list[SessionAlert]
 
 
-def _previous_bp(db: Session, session_id: int, before: datetime) -> list[VitalsReading]:
+@dataclass(frozen=True)
+class VitalsEntry:
+    """One reading to chart, by whom (ctx) and on which session."""
+
+    ctx: AuditContext
+    session_id: int
+    reading: VitalsReading
+
+
+def _previous_bp(db: Session, session_id: int, before: datetime) -> VitalsReading | None:
     """The last reading with a blood pressure at or before `before`: the repeat comparison."""
     row = db.scalar(
         select(VitalsRecord)
         .where(VitalsRecord.session_id == session_id, VitalsRecord.sbp_mmhg.is_not(None),
                VitalsRecord.taken_at <= before)
         .order_by(VitalsRecord.taken_at.desc(), VitalsRecord.id.desc()).limit(1))
-    return [] if row is None else [as_reading(row)]
+    return None if row is None else as_reading(row)
+
+
+@dataclass(frozen=True)
+class _Chartable:
+    """What charting a reading needs of its session: not the whole row, nor what is on it."""
+
+    id: int
+    status: SessionStatus
+    opened_at: datetime
+
+
+def _sessions_with_latest_bp(db: Session, session_ids: set[int]
+                             ) -> dict[int, tuple[_Chartable, VitalsReading | None]]:
+    """Each session with its latest reading that has a blood pressure, in one query whatever
+    the number of sessions."""
+    latest_id = (
+        select(VitalsRecord.id)
+        .where(VitalsRecord.session_id == InfusionSession.id, VitalsRecord.sbp_mmhg.is_not(None))
+        .order_by(VitalsRecord.taken_at.desc(), VitalsRecord.id.desc())
+        .limit(1).correlate(InfusionSession).scalar_subquery())
+    reading_columns = (VitalsRecord.taken_at, VitalsRecord.sbp_mmhg, VitalsRecord.dbp_mmhg,
+                       VitalsRecord.hr_bpm, VitalsRecord.spo2_percent, VitalsRecord.rr_per_min,
+                       VitalsRecord.rass)
+    rows = db.execute(select(InfusionSession.id, InfusionSession.status,
+                             InfusionSession.opened_at, *reading_columns)
+                      .outerjoin(VitalsRecord, VitalsRecord.id == latest_id)
+                      .where(InfusionSession.id.in_(session_ids)))
+    return {row[0]: (_Chartable(*row[:3]), None if row[3] is None else VitalsReading(*row[3:]))
+            for row in rows}
 
 
 def record_vitals(db: Session, ctx: AuditContext, *, session_id: int,
                   reading: VitalsReading) -> VitalsOutcome:
-    # The hot path at the chair: load the session row alone, not everything charted on it.
-    record = db.get(InfusionSession, session_id)
+    outcome = record_vitals_batch(db, [VitalsEntry(ctx, session_id, reading)])[0]
+    if isinstance(outcome, KetaflowError):
+        raise outcome
+    return outcome
+
+
+def record_vitals_batch(db: Session, entries: Sequence[VitalsEntry]
+                        ) -> list[VitalsOutcome | KetaflowError]:
+    """Chart readings in order, with a fixed number of queries however many there are (monitor
+    gateways post many at once; see `ketaflow.web.group_commit`). A refused entry gets its error
+    in its place and does not stop the others."""
+    sessions = _sessions_with_latest_bp(db, {entry.session_id for entry in entries})
+    latest_bp = {session_id: reading for session_id, (_, reading) in sessions.items()}
+    settings = clinic_settings()
+    results: list[VitalsOutcome | KetaflowError] = []
+    assessed: list[tuple[VitalsEntry, VitalsRecord, tuple[VitalsAlert, ...]]] = []
+    for entry in entries:
+        record = sessions.get(entry.session_id, (None, None))[0]
+        try:
+            _check_chartable(record, entry.reading, settings)
+        except KetaflowError as error:
+            results.append(error)
+            continue
+        earlier = _earlier_bp(db, latest_bp, entry)
+        if entry.reading.has_bp and earlier is latest_bp[entry.session_id]:
+            latest_bp[entry.session_id] = entry.reading  # not back-dated: the new latest
+        row = _vitals_row(entry)
+        db.add(row)
+        results.append(VitalsOutcome(row, []))
+        assessed.append((entry, row, assess_reading(
+            entry.reading, [] if earlier is None else [earlier], settings)))
+    db.flush()  # one multi-row insert; the alerts refer to the readings' ids
+    written = [outcome for outcome in results if isinstance(outcome, VitalsOutcome)]
+    for outcome, (entry, row, alerts) in zip(written, assessed, strict=True):
+        outcome.alerts.extend(_raise_alerts(db, sessions[entry.session_id][0], alerts, row.id))
+    db.flush()
+    record_events(db, [EventSpec(entry.ctx, "infusion.vitals.record", ENTITY, entry.session_id,
+                                 detail={"vitals_id": row.id, "alerts": [a.code for a in alerts]})
+                       for entry, row, alerts in assessed])
+    return results
+
+
+def _check_chartable(record: _Chartable | None, reading: VitalsReading,
+                     settings: InfusionSettings) -> None:
     if record is None:
         raise NotFound("no such infusion session")
-    if record.status not in CHARTING_STATES:
-        raise ValidationFailed(f"nothing can be charted on a session that is "
-                               f"{record.status.value}", field="status")
-    settings = clinic_settings()
+    _require_charting_state(record)
     checked(lambda: validate_reading(reading, session_opened_at=record.opened_at, now=now(),
                                      settings=settings))
-    earlier = _previous_bp(db, record.id, reading.taken_at)
-    row = VitalsRecord(session_id=record.id, taken_at=reading.taken_at,
-                       sbp_mmhg=reading.sbp_mmhg, dbp_mmhg=reading.dbp_mmhg,
-                       hr_bpm=reading.hr_bpm, spo2_percent=reading.spo2_percent,
-                       rr_per_min=reading.rr_per_min, rass=reading.rass,
-                       recorded_by_user_id=ctx.actor_user_id, recorded_at=now())
-    db.add(row)
-    db.flush()
-    alerts = _raise_alerts(db, record, assess_reading(reading, earlier, settings), row.id)
-    db.flush()
-    audit(db, ctx, "infusion.vitals.record", record.id, vitals_id=row.id,
-          alerts=[a.code for a in alerts])
-    return VitalsOutcome(row, alerts)
+
+
+def _earlier_bp(db: Session, latest_bp: Mapping[int, VitalsReading | None],
+                entry: VitalsEntry) -> VitalsReading | None:
+    """The repeat comparison for this entry: the session's latest blood pressure unless the
+    entry is back-dated before it (then ask the database, which holds this batch too)."""
+    latest = latest_bp[entry.session_id]
+    if latest is None or latest.taken_at <= entry.reading.taken_at:
+        return latest
+    return _previous_bp(db, entry.session_id, entry.reading.taken_at)
+
+
+def _vitals_row(entry: VitalsEntry) -> VitalsRecord:
+    reading = entry.reading
+    return VitalsRecord(session_id=entry.session_id, taken_at=reading.taken_at,
+                        sbp_mmhg=reading.sbp_mmhg, dbp_mmhg=reading.dbp_mmhg,
+                        hr_bpm=reading.hr_bpm, spo2_percent=reading.spo2_percent,
+                        rr_per_min=reading.rr_per_min, rass=reading.rass,
+                        recorded_by_user_id=entry.ctx.actor_user_id, recorded_at=now())
 
 
 def acknowledge_alert(db: Session, ctx: AuditContext, *, session_id: int, alert_id: int,
