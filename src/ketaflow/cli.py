@@ -43,9 +43,8 @@ def serve(
     workers: int | None = typer.Option(None, min=1, help="Processes (default from settings)."),
 ) -> None:
     """Apply migrations, then serve the web app and API."""
-    import uvicorn
-
     from ketaflow.web.app import create_app
+    from ketaflow.web.server import serve as run_server
 
     cfg = settings()
     migrate.upgrade(cfg.effective_database_url)
@@ -55,16 +54,9 @@ def serve(
         fail(str(exc))
     bind_host, bind_port = host or cfg.host, port or cfg.port
     typer.echo(f"ketaflow ({cfg.mode.value} mode) on http://{bind_host}:{bind_port}")
-    uvicorn.run(
-        "ketaflow.web.app:create_app_from_environment",
-        factory=True,
-        workers=workers or cfg.workers,
-        host=bind_host,
-        port=bind_port,
-        log_level="info",
-        access_log=False,
-        proxy_headers=False,
-    )
+    status = run_server(bind_host, bind_port, workers or cfg.workers)
+    if status:
+        raise typer.Exit(status)
 
 
 @db_app.command("upgrade")

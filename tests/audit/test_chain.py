@@ -120,7 +120,8 @@ def test_rehashed_edit_breaks_the_next_link(db: Session) -> None:
 
 
 def test_orm_cannot_update_or_delete_audit_rows(db: Session) -> None:
-    ev = _write(db, 1)[0]
+    ev = db.get(AuditEvent, _write(db, 1)[0].id)
+    assert ev is not None
     ev.action = "changed"
     with pytest.raises(AuditImmutableError):
         db.flush()

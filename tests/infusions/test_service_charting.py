@@ -273,3 +273,10 @@ def test_a_back_dated_reading_is_compared_with_the_reading_before_it(db: Session
     ])
     codes = [[a.code for a in o.alerts] for o in outcomes]  # type: ignore[union-attr]
     assert codes == [[], ["bp-severe-repeat"], ["bp-severe-repeat-now"]]
+    # Two late entries in one batch: the second compares with the first, not the stored one.
+    late = service.record_vitals_batch(db, [
+        entry(clinic, session_id, now - timedelta(minutes=12), sbp_mmhg=118, dbp_mmhg=76),
+        entry(clinic, session_id, now - timedelta(minutes=11), sbp_mmhg=190, dbp_mmhg=97),
+    ])
+    assert [[a.code for a in o.alerts] for o in late] == [  # type: ignore[union-attr]
+        [], ["bp-severe-repeat-now"]]

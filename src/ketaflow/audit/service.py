@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Delete, Update, event, select, text
+from sqlalchemy import Delete, Update, event, insert, select, text
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from ketaflow.audit.models import AuditEvent, AuditImmutableError
@@ -77,9 +77,11 @@ def record_event(
 def record_events(session: Session, specs: Sequence[EventSpec]) -> list[AuditEvent]:
     """Append events in order under one lock of the chain: a batch of writes (group commit)
     costs one lock and one tail lookup, not one per event."""
+    if not specs:
+        return []
     previous = _lock_and_fetch_tail(session)
     next_id, prev_hash = (previous[0] + 1, previous[1]) if previous else (1, GENESIS_HASH)
-    events = []
+    events: list[AuditEvent] = []
     for spec in specs:
         audit_event = AuditEvent(
             id=next_id,
@@ -99,8 +101,10 @@ def record_events(session: Session, specs: Sequence[EventSpec]) -> list[AuditEve
         audit_event.hash = prev_hash = event_hash(audit_event)
         events.append(audit_event)
         next_id += 1
-    session.add_all(events)
-    session.flush(events)
+    # A bulk insert, not the unit of work: the events are written once and never change.
+    columns = [column.key for column in AuditEvent.__table__.columns]
+    session.execute(insert(AuditEvent), [{key: getattr(e, key) for key in columns}
+                                         for e in events])
     return events
 
 

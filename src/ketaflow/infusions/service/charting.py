@@ -3,11 +3,12 @@ CADSS-6, rescue medication and adverse events."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, EventSpec, record_events
@@ -150,6 +151,7 @@ def record_vitals_batch(db: Session, entries: Sequence[VitalsEntry]
     sessions = _sessions_with_latest_bp(db, {entry.session_id for entry in entries})
     latest_bp = {session_id: reading for session_id, (_, reading) in sessions.items()}
     settings = clinic_settings()
+    charted: dict[int, list[VitalsReading]] = defaultdict(list)  # this batch's, with a BP
     results: list[VitalsOutcome | KetaflowError] = []
     assessed: list[tuple[VitalsEntry, VitalsRecord, tuple[VitalsAlert, ...]]] = []
     for entry in entries:
@@ -159,15 +161,16 @@ def record_vitals_batch(db: Session, entries: Sequence[VitalsEntry]
         except KetaflowError as error:
             results.append(error)
             continue
-        earlier = _earlier_bp(db, latest_bp, entry)
-        if entry.reading.has_bp and earlier is latest_bp[entry.session_id]:
-            latest_bp[entry.session_id] = entry.reading  # not back-dated: the new latest
+        earlier = _earlier_bp(db, latest_bp, charted[entry.session_id], entry)
+        if entry.reading.has_bp:
+            charted[entry.session_id].append(entry.reading)
+            if earlier is latest_bp[entry.session_id]:  # not back-dated: the new latest
+                latest_bp[entry.session_id] = entry.reading
         row = _vitals_row(entry)
-        db.add(row)
         results.append(VitalsOutcome(row, []))
         assessed.append((entry, row, assess_reading(
             entry.reading, [] if earlier is None else [earlier], settings)))
-    db.flush()  # one multi-row insert; the alerts refer to the readings' ids
+    _insert_readings(db, [row for _, row, _ in assessed])  # the alerts refer to their ids
     written = [outcome for outcome in results if isinstance(outcome, VitalsOutcome)]
     for outcome, (entry, row, alerts) in zip(written, assessed, strict=True):
         outcome.alerts.extend(_raise_alerts(db, sessions[entry.session_id][0], alerts, row.id))
@@ -188,13 +191,31 @@ def _check_chartable(record: _Chartable | None, reading: VitalsReading,
 
 
 def _earlier_bp(db: Session, latest_bp: Mapping[int, VitalsReading | None],
-                entry: VitalsEntry) -> VitalsReading | None:
-    """The repeat comparison for this entry: the session's latest blood pressure unless the
-    entry is back-dated before it (then ask the database, which holds this batch too)."""
-    latest = latest_bp[entry.session_id]
-    if latest is None or latest.taken_at <= entry.reading.taken_at:
+                charted: Sequence[VitalsReading], entry: VitalsEntry) -> VitalsReading | None:
+    """The repeat comparison for this entry: the session's latest blood pressure, unless the
+    entry is back-dated before it; then the last one at or before it, stored or in this batch
+    (`charted`, in order: on equal times the later one counts, as the higher id would)."""
+    latest, taken_at = latest_bp[entry.session_id], entry.reading.taken_at
+    if latest is None or latest.taken_at <= taken_at:
         return latest
-    return _previous_bp(db, entry.session_id, entry.reading.taken_at)
+    earlier = _previous_bp(db, entry.session_id, taken_at)
+    for reading in charted:
+        if reading.taken_at <= taken_at and (earlier is None
+                                             or reading.taken_at >= earlier.taken_at):
+            earlier = reading
+    return earlier
+
+
+def _insert_readings(db: Session, rows: list[VitalsRecord]) -> None:
+    """One multi-row INSERT ... RETURNING for a batch: at monitor rates the unit of work's
+    bookkeeping per object costs more than the insert. The rows stay transient, with their ids."""
+    if not rows:
+        return
+    columns = [column.key for column in VitalsRecord.__table__.columns if column.key != "id"]
+    ids = db.scalars(insert(VitalsRecord).returning(VitalsRecord.id, sort_by_parameter_order=True),
+                     [{key: getattr(row, key) for key in columns} for row in rows]).all()
+    for row, row_id in zip(rows, ids, strict=True):
+        row.id = row_id
 
 
 def _vitals_row(entry: VitalsEntry) -> VitalsRecord:

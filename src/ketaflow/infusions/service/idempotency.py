@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,7 +82,7 @@ def run_many(db: Session, requests: Sequence[KeyedRequest], status_code: int,
         else:
             first[slot] = position
             to_run.append(position)
-    new_rows = []
+    new_rows: list[dict[str, Any]] = []
     for position, body in zip(to_run, call(to_run) if to_run else [], strict=True):
         request = requests[position]
         if isinstance(body, KetaflowError):
@@ -90,9 +90,9 @@ def run_many(db: Session, requests: Sequence[KeyedRequest], status_code: int,
             continue
         answers[position] = StoredResponse(status_code, body, replayed=False)
         if request.key is not None:
-            new_rows.append(IdempotentRequest(
-                user_id=request.user_id, key=request.key, fingerprint=request.fingerprint,
-                status_code=status_code, response=body, created_at=now()))
+            new_rows.append({"user_id": request.user_id, "key": request.key,
+                             "fingerprint": request.fingerprint, "status_code": status_code,
+                             "response": body, "created_at": now()})
     for position, original in repeats.items():
         answers[position] = _repeat(answers[original], requests[original].fingerprint,
                                     requests[position].fingerprint)
@@ -141,15 +141,14 @@ def _key_reused() -> KetaflowError:
                             field="Idempotency-Key")
 
 
-def _store(db: Session, rows: list[IdempotentRequest]) -> None:
+def _store(db: Session, rows: list[dict[str, Any]]) -> None:
     """Insert the new keys; one already taken means the same key is in flight elsewhere. The
     refusal spoils the transaction, which is rolled back: a retry then finds the stored answer
     (a batch is written again one request at a time, so only the clashing one is refused)."""
     if not rows:
         return
     try:
-        db.add_all(rows)
-        db.flush(rows)
+        db.execute(insert(IdempotentRequest), rows)
     except IntegrityError as error:
         raise Conflict("a request with this Idempotency-Key is being processed; retry",
                        field="Idempotency-Key") from error
