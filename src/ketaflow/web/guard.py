@@ -84,6 +84,7 @@ async def _token_principal(request: Request) -> Principal | None:
 
 
 def principals_for_tokens(db: Session, raws: list[str]) -> list[Principal | Exception]:
+    """The batch behind `token_checks`: each raw token's user, or the 401 to answer."""
     return [
         AuthenticationFailed("the API token is invalid, expired or revoked") if token is None
         else Principal(token.user.id, token.user.username, token.user.full_name, token.user.role,
