@@ -96,16 +96,15 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
 
     pages_routers = [pages.router, auth_routes.router, admin_routes.router, audit_routes.router]
     pages_routers += [patients_routes.router, patients_clinical_routes.router]
-    api_routers = [auth_api.router, audit_api.router, patients_api.router]
+    # Routes are matched in order, one by one: the chair-side API, which monitor gateways post
+    # vitals to many times a second, comes first.
+    api_routers = [infusions_api.router, controlled_api.router]
+    api_routers += [auth_api.router, audit_api.router, patients_api.router]
     pages_routers += [assessments_routes.router, portal_routes.router, alerts_routes.router]
     api_routers += [assessments_api.router, portal_api.router, alerts_api.router]
     pages_routers += [screening_routes.router, courses_routes.router]
     api_routers += [screening_api.router, courses_api.router]
     pages_routers += [infusions_routes.router, ledger_routes.router, clinic_settings.router]
-    api_routers += [controlled_api.router]
-    # Routes are matched in order, one by one: the chair-side API, which monitor gateways post
-    # vitals to many times a second, comes first.
-    api_routers.insert(0, infusions_api.router)
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 

@@ -72,10 +72,9 @@ def as_reading(row: VitalsRecord) -> VitalsReading:
                          rr_per_min=row.rr_per_min, rass=row.rass)
 
 
-def _raise_alerts(db: Session, record: InfusionSession | _Chartable,
-                  alerts: Sequence[VitalsAlert], vitals_id: int | None = None
-                  ) -> list[SessionAlert]:
-    rows = [SessionAlert(session_id=record.id, vitals_id=vitals_id, level=a.level, code=a.code,
+def _raise_alerts(db: Session, session_id: int, alerts: Sequence[VitalsAlert],
+                  vitals_id: int | None = None) -> list[SessionAlert]:
+    rows = [SessionAlert(session_id=session_id, vitals_id=vitals_id, level=a.level, code=a.code,
                          field=a.field, message=a.message, raised_at=now()) for a in alerts]
     db.add_all(rows)
     return rows
@@ -173,7 +172,7 @@ def record_vitals_batch(db: Session, entries: Sequence[VitalsEntry]
     _insert_readings(db, [row for _, row, _ in assessed])  # the alerts refer to their ids
     written = [outcome for outcome in results if isinstance(outcome, VitalsOutcome)]
     for outcome, (entry, row, alerts) in zip(written, assessed, strict=True):
-        outcome.alerts.extend(_raise_alerts(db, sessions[entry.session_id][0], alerts, row.id))
+        outcome.alerts.extend(_raise_alerts(db, entry.session_id, alerts, row.id))
     db.flush()
     record_events(db, [EventSpec(entry.ctx, "infusion.vitals.record", ENTITY, entry.session_id,
                                  detail={"vitals_id": row.id, "alerts": [a.code for a in alerts]})
@@ -283,7 +282,7 @@ def record_side_effects(db: Session, ctx: AuditContext, *, session_id: int,
                  detail={"answers": dict(result.answers), "flags": list(result.flags),
                          "version": result.instrument_version})
     if Flag.SEVERE_SIDE_EFFECT in result.flags:
-        _raise_alerts(db, record, [VitalsAlert(
+        _raise_alerts(db, record.id, [VitalsAlert(
             AlertLevel.REVIEW, "severe-side-effect", "answers",
             "a side effect graded severe: prescriber review")])
         db.flush()
@@ -333,6 +332,6 @@ def record_adverse_event(db: Session, ctx: AuditContext, *, session_id: int,
                  serious=seriousness is Seriousness.SERIOUS,
                  reason=required_text(description, "description"),
                  detail={"seriousness": seriousness.value, "symptoms": list(symptoms)})
-    _raise_alerts(db, record, alerts)
+    _raise_alerts(db, record.id, alerts)
     db.flush()
     return row
