@@ -9,13 +9,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from ketaflow.audit import keys
 from ketaflow.config import Settings, load_settings
 from ketaflow.db import make_engine, make_session_factory
 from ketaflow.web.app import create_app
 from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from tests.support.web import browser_client
 
 BACKENDS = ["sqlite", "postgresql"]
+# One audit key for the whole suite, so sessions built by tests and by apps MAC alike.
+TEST_AUDIT_KEY = "test-audit-key-" + "a" * 40
+keys.set_default_key(TEST_AUDIT_KEY.encode())
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
@@ -61,7 +66,8 @@ def db(db_url: str) -> Iterator[Session]:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return load_settings(
-        database_url=db_url, var_dir=tmp_path / "var", mode="demo", secret_key="t" * 48
+        database_url=db_url, var_dir=tmp_path / "var", mode="demo", secret_key="t" * 48,
+        audit_key=TEST_AUDIT_KEY,
     )
 
 
@@ -69,7 +75,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 def app_client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings)
     # https so the Secure cookies are sent back, as a browser would over TLS.
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+    with browser_client(app) as client:
         yield client
     app.state.engine.dispose()
 

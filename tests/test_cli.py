@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,8 +81,12 @@ def test_accounts_tokens_and_audit_round_trip(run, db_url: str) -> None:  # type
     assert run("user", "deactivate", "nina").returncode == 0
     assert "no user named" in _one_line_error(run("user", "deactivate", "ghost"))
 
+    pending = run("audit", "verify")
+    assert pending.returncode == 0 and "5 committed events are not sealed yet" in pending.stdout
+    assert run("audit", "seal").stdout.strip() == "sealed 5 events"
     verified = run("audit", "verify")
-    assert verified.returncode == 0 and "5 events verified" in verified.stdout
+    assert verified.returncode == 0 and "5 sealed events verified" in verified.stdout
+    assert "1 checkpoints matched" in verified.stdout
     exported = run(
         "audit", "export", "--from", "2000-01-01", "--to", "2100-01-01", "--format", "csv"
     )
@@ -99,27 +104,39 @@ def test_accounts_tokens_and_audit_round_trip(run, db_url: str) -> None:  # type
     )
 
 
-def test_hand_edited_audit_row_is_caught(run, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    for name in ("ann", "ben", "cat"):
-        run("user", "create", name, "--role", "nurse", "--password", "a-long-password-1")
+def _tamper(db_url: str, sql: str) -> None:
+    """Edit the database as its superuser could, around the app and PostgreSQL's trigger."""
     engine = make_engine(db_url)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET session_replication_role = replica"))
-        conn.execute(text('UPDATE audit_events SET detail = \'{"role":"admin"}\' WHERE id = 2'))
+        conn.execute(text(sql))
     engine.dispose()
+
+
+@pytest.mark.parametrize("sealed", [True, False], ids=["sealed", "not-yet-sealed"])
+def test_hand_edited_audit_row_is_caught(run, db_url: str, sealed: bool) -> None:  # type: ignore[no-untyped-def]
+    for name in ("ann", "ben", "cat"):
+        run("user", "create", name, "--role", "nurse", "--password", "a-long-password-1")
+    if sealed:
+        assert run("audit", "seal").returncode == 0
+    _tamper(db_url, 'UPDATE audit_events SET detail = \'{"role":"admin"}\' WHERE id = 2')
     result = run("audit", "verify")
     assert result.returncode == 1
-    assert "broken at event 2" in _one_line_error(result)
+    assert "broken (event 2)" in _one_line_error(result)
 
 
-def test_demo_seed_prints_credentials_once(run) -> None:  # type: ignore[no-untyped-def]
+def test_demo_seed_generates_passwords_and_prints_them_again(run) -> None:  # type: ignore[no-untyped-def]
     first = run("demo", "seed")
     assert first.returncode == 0
     for role in ("admin", "prescriber", "nurse", "front_desk", "researcher"):
         assert role in first.stdout
-    assert "demo-admin-2026" in first.stdout
-    assert "already present" in run("demo", "seed").stdout
+    passwords = re.findall(r"(demo-\w+-\S{12})", first.stdout)
+    assert len(passwords) == 5 and len(set(passwords)) == 5
+    again = run("demo", "seed")
+    assert "already present" in again.stdout
+    assert re.findall(r"(demo-\w+-\S{12})", again.stdout) == passwords
+    assert re.findall(r"(demo-\w+-\S{12})", run("demo", "accounts").stdout) == passwords
 
 
 def test_usage_errors_are_one_line(run) -> None:  # type: ignore[no-untyped-def]

@@ -79,9 +79,9 @@ def test_database_errors_never_carry_statement_values(db_url: str) -> None:
 
     engine = make_engine(db_url)
     with engine.begin() as conn, pytest.raises(IntegrityError) as error:
-        conn.execute(text("INSERT INTO login_failures (id, key, at) VALUES (1, :k, :t)"),
-                     {"k": "Jane Doe 1980-01-01", "t": "2026-01-01 00:00:00"})
-        conn.execute(text("INSERT INTO login_failures (id, key, at) VALUES (1, :k, :t)"),
-                     {"k": "Jane Doe 1980-01-01", "t": "2026-01-01 00:00:00"})
+        for _ in range(2):  # the second breaks the primary key
+            conn.execute(text("INSERT INTO audit_checkpoints (id, position, head_hash, "
+                              "created_at, mac) VALUES (1, 1, :k, :t, 'x')"),
+                         {"k": "Jane Doe 1980-01-01", "t": "2026-01-01 00:00:00"})
     engine.dispose()
     assert "Jane Doe" not in str(error.value)

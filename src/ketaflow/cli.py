@@ -11,7 +11,7 @@ from ketaflow import migrate
 from ketaflow.audit.cli import app as audit_app
 from ketaflow.auth.cli import token_app, user_app
 from ketaflow.clictx import cli_context, fail, settings, unit_of_work
-from ketaflow.config import Mode, SettingsError
+from ketaflow.config import Mode, Settings, SettingsError
 from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.pk.cli import app as pk_app
 from ketaflow.scales.cli import app as scales_app
@@ -43,13 +43,16 @@ def serve(
     workers: int | None = typer.Option(None, min=1, help="Processes (default from settings)."),
 ) -> None:
     """Apply migrations, then serve the web app and API."""
-    from ketaflow.web.app import create_app
+    from ketaflow.web.app import create_app, dispose_engines
     from ketaflow.web.server import serve as run_server
 
     cfg = settings()
-    migrate.upgrade(cfg.effective_database_url)
+    migrate.upgrade_for(cfg)
+    problem = production_database_problem(cfg)
+    if problem:
+        fail(f"refusing to start in production: {problem}")
     try:  # refuse bad settings here, in one line, before any worker starts
-        create_app(cfg).state.engine.dispose()
+        dispose_engines(create_app(cfg))
     except SettingsError as exc:  # e.g. an invalid licensed-wording pack
         fail(str(exc))
     bind_host, bind_port = host or cfg.host, port or cfg.port
@@ -59,11 +62,22 @@ def serve(
         raise typer.Exit(status)
 
 
+def production_database_problem(cfg: Settings) -> str | None:
+    """In production: a database with demo data, or an app role able to change audit rows."""
+    if cfg.mode is not Mode.PRODUCTION:
+        return None
+    from ketaflow.demo import demo_data_problem
+
+    with unit_of_work(cfg) as db:
+        return demo_data_problem(db) or migrate.audit_privilege_problem(db)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply migrations up to REVISION (default: the latest)."""
+    """Apply migrations up to REVISION (default: the latest), as the owner role, then grant
+    the app role what it needs (PostgreSQL, when the two differ)."""
     cfg = settings()
-    migrate.upgrade(cfg.effective_database_url, revision)
+    migrate.upgrade_for(cfg, revision)
     typer.echo(f"database at {migrate.current_revision(cfg.effective_database_url)}")
 
 
@@ -78,7 +92,8 @@ def db_current() -> None:
 
 @demo_app.command("seed")
 def demo_seed() -> None:
-    """Create demo staff accounts if the database has none, and print their credentials."""
+    """Create demo staff accounts and patients if the database has no staff, and print the
+    accounts' generated passwords (again, if seeded before)."""
     from ketaflow.demo import seed_demo
 
     cfg = settings()
@@ -88,9 +103,24 @@ def demo_seed() -> None:
         created = seed_demo(db, cli_context())
     if not created:
         typer.echo("demo data already present (the database has staff accounts)")
-        return
+    _print_demo_accounts(cfg)
+
+
+@demo_app.command("accounts")
+def demo_accounts() -> None:
+    """Print the demo accounts with the passwords their seed generated."""
+    _print_demo_accounts(settings())
+
+
+def _print_demo_accounts(cfg: Settings) -> None:
+    from ketaflow.demo import demo_accounts as accounts_of
+
+    with unit_of_work(cfg) as db:
+        accounts = accounts_of(db)
+    if not accounts:
+        fail("this database has no demo accounts")
     typer.echo("Demo staff accounts (user name / password):")
-    for account in created:
+    for account in accounts:
         typer.echo(f"  {account.role.value:11} {account.username:11} {account.password}")
 
 

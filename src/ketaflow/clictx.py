@@ -12,6 +12,7 @@ from typing import NoReturn
 import typer
 from sqlalchemy.orm import Session
 
+from ketaflow.audit.keys import session_info
 from ketaflow.audit.service import AuditContext
 from ketaflow.config import Settings, SettingsError, load_settings
 from ketaflow.db import make_engine, make_session_factory, transaction
@@ -43,9 +44,10 @@ def cli_context() -> AuditContext:
 def unit_of_work(cfg: Settings | None = None) -> Iterator[Session]:
     """One transaction for the command; domain errors become one-line messages."""
     cfg = cfg or settings()
-    engine = make_engine(cfg.effective_database_url)
+    engine = make_engine(cfg.effective_database_url, connections=1)
     try:
-        with transaction(make_session_factory(engine)) as db:
+        factory = make_session_factory(engine, info=session_info(cfg.effective_audit_key))
+        with transaction(factory) as db:
             yield db
     except KetaflowError as exc:
         fail(exc.detail)

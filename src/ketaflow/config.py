@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
+AUDIT_KEY_FILE = "audit_key"
 
 
 class Role(StrEnum):
@@ -40,6 +43,11 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     secret_key: str = Field(default="", repr=False)
+    # HMAC key of the audit chain, kept outside the database; the same on every server.
+    audit_key: str = Field(default="", repr=False)
+    # PostgreSQL: the owner role that runs migrations. The app then connects with
+    # database_url as a role that may only INSERT and SELECT audit rows (docs/deployment.md).
+    migration_database_url: str = Field(default="", repr=False)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     # Server processes: one per core suits the chair-side load (benchmarks/bench_vitals.py).
@@ -49,9 +57,16 @@ class Settings(BaseSettings):
     # Roles that must complete TOTP at sign-in. Outside demo mode the default covers the roles
     # that can change accounts or sign orders; demo mode lets people try the app without a phone.
     mfa_required_roles: tuple[Role, ...] | None = None
-    login_max_failures_per_account: int = Field(default=5, ge=1)
-    login_max_failures_per_address: int = Field(default=20, ge=1)
+    # Sign-in throttling. Failures are counted per account *and address* pair, so one
+    # attacker cannot lock colleagues out from a shared clinic address; a higher limit per
+    # account (from every address together) stops guessing spread over many addresses.
+    login_max_failures_per_account_address: int = Field(default=5, ge=1)
+    login_max_failures_per_account: int = Field(default=50, ge=1)
+    mfa_max_failures: int = Field(default=5, ge=1)
     login_failure_window_minutes: int = Field(default=15, ge=1)
+    # Addresses (or networks, CIDR) of reverse proxies whose X-Forwarded-For is believed; from
+    # anyone else the header is ignored and the connection's address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
     api_token_default_days: int = Field(default=90, ge=1, le=366)
     # Browsers treat http://127.0.0.1 and localhost as secure contexts, so Secure cookies work
     # in a local demo too; only turn this off behind a TLS-terminating proxy that rewrites scheme.
@@ -65,6 +80,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str = ""
     smtp_password: str = Field(default="", repr=False)
+    # Admission: requests served at once per process, how many may wait, and for how long
+    # before the answer is 503 with Retry-After (never an unbounded queue).
+    max_concurrent_requests: int = Field(default=64, ge=1, le=1024)
+    max_queued_requests: int = Field(default=256, ge=0, le=100_000)
+    queue_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # Folder of licensed wording packs (*.json) for names-only rating scales; see docs/scales.md.
     scales_wording_dir: Path | None = None
 
@@ -75,18 +95,33 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("database_url")
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
+
+    @field_validator("database_url", "migration_database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return value
 
-    @model_validator(mode="after")
-    def _production_secret(self) -> Settings:
-        if self.secret_key and len(self.secret_key) < 32:
-            raise ValueError("secret_key must be at least 32 characters")
-        return self
+    @field_validator("secret_key", "audit_key")
+    @classmethod
+    def _long_enough(cls, value: str, info: ValidationInfo) -> str:
+        if value and len(value) < 32:
+            raise ValueError(f"{info.field_name} must be at least 32 characters")
+        return value
 
     @cached_property
     def effective_database_url(self) -> str:
@@ -101,13 +136,27 @@ class Settings(BaseSettings):
         return frozenset() if self.mode is Mode.DEMO else frozenset({Role.ADMIN, Role.PRESCRIBER})
 
     @cached_property
+    def effective_migration_url(self) -> str:
+        if self.migration_database_url:
+            return self.migration_database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return self.effective_database_url
+
+    @cached_property
     def effective_secret_key(self) -> str:
-        return self.secret_key or _read_or_create_secret(self.var_dir)
+        return self.secret_key or _read_or_create_secret(self.var_dir, SECRET_KEY_FILE)
+
+    @cached_property
+    def effective_audit_key(self) -> bytes:
+        return (self.audit_key or _read_or_create_secret(self.var_dir, AUDIT_KEY_FILE)).encode()
+
+    @cached_property
+    def audit_checkpoint_file(self) -> Path:
+        return self.var_dir / "audit-checkpoints.jsonl"
 
 
-def _read_or_create_secret(var_dir: Path) -> str:
-    """Generate the key once into var/ with mode 0600 so restarts keep sessions valid."""
-    path = var_dir / SECRET_KEY_FILE
+def _read_or_create_secret(var_dir: Path, name: str) -> str:
+    """Generate a key once into var/ with mode 0600 so restarts keep using it."""
+    path = var_dir / name
     if path.exists():
         return path.read_text().strip()
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -119,10 +168,52 @@ def _read_or_create_secret(var_dir: Path) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings, turning pydantic's error into one message naming the setting."""
+    """Build settings, turning pydantic's error into one message naming the setting; in
+    production, refuse the first unsafe setting (`production_problems`)."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "KETAFLOW_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
         raise SettingsError(f"invalid setting {field}: {first['msg']}") from None
+    if settings.mode is Mode.PRODUCTION:
+        problems = production_problems(settings)
+        if problems:
+            raise SettingsError(f"refusing to start in production: {problems[0]}")
+    return settings
+
+
+# Throttle limits a clinic may choose in production: (setting, lowest, highest).
+SANE_THROTTLE = (
+    ("login_max_failures_per_account_address", 3, 10),
+    ("login_max_failures_per_account", 10, 500),
+    ("mfa_max_failures", 3, 10),
+    ("login_failure_window_minutes", 5, 24 * 60),
+)
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Each unsafe setting, in one line naming it (checks that need no database)."""
+    problems = []
+    if not settings.cookie_secure:
+        problems.append("KETAFLOW_COOKIE_SECURE is off: cookies would be sent over plain http")
+    missing = {Role.ADMIN, Role.PRESCRIBER} - settings.effective_mfa_roles
+    if missing:
+        names = ", ".join(sorted(role.value for role in missing))
+        problems.append(f"KETAFLOW_MFA_REQUIRED_ROLES must include {names}")
+    url = urlsplit(settings.public_base_url)
+    if url.scheme != "https" and (url.hostname or "") not in _LOOPBACK_HOSTS:
+        problems.append("KETAFLOW_PUBLIC_BASE_URL must use https (links go to patients' phones)")
+    if settings.smtp_password and not settings.smtp_starttls:
+        problems.append("KETAFLOW_SMTP_PASSWORD is set without KETAFLOW_SMTP_STARTTLS: the "
+                        "password would cross the network unencrypted")
+    for name, low, high in SANE_THROTTLE:
+        value = getattr(settings, name)
+        if not low <= value <= high:
+            problems.append(f"KETAFLOW_{name.upper()} is {value}; production allows {low} to "
+                            f"{high}")
+    if settings.login_max_failures_per_account < settings.login_max_failures_per_account_address:
+        problems.append("KETAFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT must not be below "
+                        "KETAFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS")
+    return problems

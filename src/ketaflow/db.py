@@ -59,18 +59,35 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# Per-process connection pool of the web app on PostgreSQL: as many as the worker threads
+# that run sync routes (ketaflow.web.app), so a request never waits for a connection.
+SERVER_CONNECTIONS = 40
+# How long a request waits for a connection before it is refused (503, never a hang).
+POOL_TIMEOUT_S = 10.0
+# Connection options for serving: a transaction left idle is ended and a row lock is not
+# waited for without end, so no request can hold up others indefinitely.
+_SERVING_OPTIONS = "-c idle_in_transaction_session_timeout=60000 -c lock_timeout=10000"
+
+
+def make_engine(url: str, *, connections: int = 5, serving: bool = False,
+                **kwargs: Any) -> Engine:
+    """An engine with a fixed-size pool. `serving` adds PostgreSQL's safety timeouts."""
     # Statement parameters are patient data: keep them out of exception messages and logs.
     kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": 10}, pool_size=connections,
+                               max_overflow=0, **kwargs)
         _configure_sqlite(engine)
         return engine
-    # Up to 40 connections per process: as many as the thread pool running sync routes
-    # (AnyIO's default of 40), so a burst of requests waits for a thread, never for a connection.
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 30)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"options": _SERVING_OPTIONS} if serving else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=connections, max_overflow=0,
+                         connect_args=connect_args, **kwargs)
+
+
+# Execution option for transactions that only read: on SQLite they begin DEFERRED, so they
+# neither take nor wait for the write lock (WAL readers see the last commit).
+READ_ONLY = {"ketaflow_read_only": True}
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -87,13 +104,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so the audit hash chain is extended by one
-        # writer at a time instead of failing late with SQLITE_BUSY_SNAPSHOT.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that may write takes the write lock up front (IMMEDIATE), so it waits
+        # for it once, at the start, instead of failing late with SQLITE_BUSY_SNAPSHOT.
+        read_only = connection.get_execution_options().get("ketaflow_read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, *, info: dict[str, Any] | None = None,
+                         read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on `engine`; `info` travels with each (the audit key, the audit buffer)."""
+    bind = engine.execution_options(**READ_ONLY) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, info=info or {})
 
 
 @contextmanager

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.assessments.demo import seed_assessments
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth import service as auth_service
+from ketaflow.auth.models import DemoCredential, StaffUser
 from ketaflow.config import Role
 from ketaflow.courses.demo import seed_courses
 from ketaflow.infusions.demo import seed_sessions
@@ -21,24 +24,33 @@ class DemoAccount:
     username: str
     full_name: str
     role: Role
-    password: str
+    password: str = ""
 
 
-# Fixed, printed passwords: demo databases only (seeding refuses production mode).
+# Passwords are generated afresh by each seed (never fixed in code, so no published password
+# opens any clinic's database) and kept in demo_credentials for `ketaflow demo accounts`.
 DEMO_ACCOUNTS = (
-    DemoAccount("admin", "Ada Okafor", Role.ADMIN, "demo-admin-2026"),
-    DemoAccount("prescriber", "Dr Priya Raman", Role.PRESCRIBER, "demo-prescriber-2026"),
-    DemoAccount("nurse", "Noah Lindqvist RN", Role.NURSE, "demo-nurse-2026"),
-    DemoAccount("frontdesk", "Fatima Haddad", Role.FRONT_DESK, "demo-frontdesk-2026"),
-    DemoAccount("researcher", "Dr Rui Santos", Role.RESEARCHER, "demo-researcher-2026"),
+    DemoAccount("admin", "Ada Okafor", Role.ADMIN),
+    DemoAccount("prescriber", "Dr Priya Raman", Role.PRESCRIBER),
+    DemoAccount("nurse", "Noah Lindqvist RN", Role.NURSE),
+    DemoAccount("frontdesk", "Fatima Haddad", Role.FRONT_DESK),
+    DemoAccount("researcher", "Dr Rui Santos", Role.RESEARCHER),
 )
+DEMO_USERNAMES = frozenset(account.username for account in DEMO_ACCOUNTS)
+
+
+def _new_password(role: Role) -> str:
+    return f"demo-{role.value.replace('_', '')}-{secrets.token_urlsafe(9)}"
 
 
 def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     """Create the demo accounts if the database has no staff yet; return those created."""
     if auth_service.count_users(session):
         return []
-    for account in DEMO_ACCOUNTS:
+    created = []
+    for template in DEMO_ACCOUNTS:
+        account = DemoAccount(template.username, template.full_name, template.role,
+                              _new_password(template.role))
         auth_service.create_user(
             session,
             ctx,
@@ -47,6 +59,8 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
             role=account.role,
             password=account.password,
         )
+        session.add(DemoCredential(username=account.username, password=account.password))
+        created.append(account)
     # Screenings, consents and courses (planned, active, one not eligible) for those patients.
     patients = seed_patients(session, ctx)
     seed_screenings(session, ctx, patients)
@@ -55,4 +69,24 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     seed_sessions(session, ctx)
     # Rating histories (and one open alert) for the patients with courses.
     seed_assessments(session, ctx, patients)
-    return list(DEMO_ACCOUNTS)
+    return created
+
+
+def demo_accounts(session: Session) -> list[DemoAccount]:
+    """The demo accounts with the passwords their seed generated."""
+    rows = session.execute(select(StaffUser, DemoCredential.password)
+                           .join(DemoCredential, DemoCredential.username == StaffUser.username)
+                           .order_by(StaffUser.id)).all()
+    return [DemoAccount(user.username, user.full_name, user.role, password)
+            for user, password in rows]
+
+
+def demo_data_problem(session: Session) -> str | None:
+    """Why this database must not be used in production, if it holds demo data."""
+    if session.scalar(select(DemoCredential.username).limit(1)) is not None:
+        return "the database holds demo data (seeded by ketaflow demo seed)"
+    if session.scalar(select(StaffUser.username).where(
+            StaffUser.username.in_(DEMO_USERNAMES), StaffUser.is_active).limit(1)):
+        return ("the database has active accounts named like the demo accounts "
+                f"({', '.join(sorted(DEMO_USERNAMES))}); deactivate or rename them")
+    return None

@@ -2,8 +2,14 @@
 
 from ketaflow.alerts.models import Alert
 from ketaflow.assessments.models import Assessment, AssessmentResult
-from ketaflow.audit.models import AuditEvent
-from ketaflow.auth.models import ApiToken, LoginFailure, StaffSession, StaffUser
+from ketaflow.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
+from ketaflow.auth.models import (
+    ApiToken,
+    DemoCredential,
+    StaffSession,
+    StaffUser,
+    ThrottleCounter,
+)
 from ketaflow.courses.models import CourseStateChange, TreatmentCourse
 from ketaflow.db import Base
 from ketaflow.infusions.controlled.models import LedgerRow
@@ -35,17 +41,19 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AssessmentResult",
+    "AuditCheckpoint",
     "AuditEvent",
+    "AuditSeal",
     "Base",
     "Consent",
     "CourseStateChange",
+    "DemoCredential",
     "Diagnosis",
     "Discharge",
     "IdempotentRequest",
     "InfusionOrder",
     "InfusionSession",
     "LedgerRow",
-    "LoginFailure",
     "Measurement",
     "Medication",
     "Patient",
@@ -58,6 +66,7 @@ __all__ = [
     "SessionNote",
     "StaffSession",
     "StaffUser",
+    "ThrottleCounter",
     "TreatmentCourse",
     "TreatmentTrial",
     "VitalsRecord",

@@ -15,6 +15,7 @@ from ketaflow.config import Role, Settings
 from ketaflow.scales import INSTRUMENTS
 from ketaflow.web.app import create_app
 from tests.assessments.factories import madrs, make_patient, phq9, record
+from tests.support.web import browser_client
 from tests.web.helpers import committed_user, csrf, sign_in
 
 
@@ -158,7 +159,7 @@ def test_a_loaded_wording_pack_is_shown_on_the_form(settings: Settings, tmp_path
     app = create_app(with_packs)
     patient = make_patient(app_db)
     app_db.commit()
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+    with browser_client(app) as client:
         _signed_in(client, app_db)
         page = client.get(f"/patients/{patient.id}/assessments/new?instrument=madrs")
         assert "Licensed wording 3" in page.text and "no sign of it" in page.text

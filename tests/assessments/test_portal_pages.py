@@ -19,6 +19,7 @@ from ketaflow.portal.pathway import CRISIS_LINE_PLACEHOLDER
 from ketaflow.web.app import create_app
 from tests.assessments.conftest import Mailbox
 from tests.assessments.factories import make_patient, phq9
+from tests.support.web import browser_client
 from tests.web.helpers import committed_user, csrf, sign_in
 
 
@@ -28,7 +29,7 @@ def mail_client(db_url: str, tmp_path: Path, smtp_server: Mailbox) -> Iterator[T
                              secret_key="m" * 48, public_base_url="https://clinic.example",
                              smtp_host=smtp_server.host, smtp_port=smtp_server.port)
     app = create_app(settings)
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+    with browser_client(app) as client:
         yield client
     app.state.engine.dispose()
 

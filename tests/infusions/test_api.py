@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.models import AuditEvent
-from ketaflow.audit.service import verify_chain
 from ketaflow.config import Role
 from ketaflow.infusions.models import InfusionSession, VitalsRecord
 from tests.infusions.factories import (
@@ -25,6 +24,7 @@ from tests.infusions.factories import (
     self_report,
 )
 from tests.support.aio import run_async
+from tests.support.audit import sealed_and_verified
 from tests.support.factories import DEFAULT_PASSWORD
 from tests.web.helpers import api_token
 
@@ -160,7 +160,7 @@ def test_concurrent_readings_are_written_together_each_once(app_client: TestClie
     audited = app_db.scalars(select(AuditEvent.detail).where(
         AuditEvent.action == "infusion.vitals.record")).all()
     assert ids <= {json.loads(detail)["vitals_id"] for detail in audited}
-    assert verify_chain(app_db).ok
+    assert sealed_and_verified(app_db).ok
     app_db.rollback()
 
 

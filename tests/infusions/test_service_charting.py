@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.models import AuditEvent
-from ketaflow.audit.service import verify_chain
 from ketaflow.errors import PermissionDenied, ValidationFailed
 from ketaflow.infusions import service
 from ketaflow.infusions.models import (
@@ -28,6 +27,7 @@ from tests.infusions.factories import (
     make_clinic,
     ready_to_start,
 )
+from tests.support.audit import sealed_and_verified
 
 A = SessionAction
 
@@ -253,7 +253,7 @@ def test_a_batch_charts_each_reading_and_refuses_only_the_bad_ones(db: Session) 
     events = db.scalars(select(AuditEvent).where(AuditEvent.action == "infusion.vitals.record")
                         .order_by(AuditEvent.id.desc()).limit(3)).all()
     assert [e.entity_id for e in reversed(events)] == [str(first), str(second), str(first)]
-    assert verify_chain(db).ok
+    assert sealed_and_verified(db).ok
 
 
 def test_a_back_dated_reading_is_compared_with_the_reading_before_it(db: Session) -> None:

@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import StaffUser
 from ketaflow.config import Role
-from ketaflow.web.guard import CSRF_COOKIE
+from ketaflow.web.guard import cookie_names
 from tests.support.factories import DEFAULT_PASSWORD, SYSTEM, make_user
+
+# The suite serves over https with Secure cookies, so the names carry the __Host- prefix.
+SESSION_COOKIE, CSRF_COOKIE = cookie_names(secure=True)
 
 
 def csrf(client: TestClient) -> str:

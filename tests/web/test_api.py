@@ -7,9 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.models import AuditEvent
+from ketaflow.audit.worker import seal_everything
 from ketaflow.auth import service as auth_service
 from ketaflow.config import Role
 from tests.support.factories import SYSTEM
+from tests.support.web import counted, flush_audit
 from tests.web.helpers import api_token, committed_user
 
 PROBLEM = "application/problem+json"
@@ -40,8 +42,9 @@ def test_invalid_expired_revoked_tokens_get_401_problem(
     auth_service.revoke_api_token(app_db, SYSTEM, token_id=raw.split("_")[1])
     app_db.commit()
     assert app_client.get("/api/v1/me", headers=_bearer(raw)).status_code == 401
+    flush_audit(app_client.app)
     refusals = app_db.scalars(select(AuditEvent).where(AuditEvent.action == "request.refused"))
-    assert len(list(refusals)) == 3
+    assert counted(refusals) == 3
 
 
 def test_api_create_user_validation_and_malformed_json(
@@ -95,8 +98,11 @@ def test_audit_api_lists_and_verifies(app_client: TestClient, app_db: Session) -
         "/api/v1/audit/events", headers=headers, params={"entity_type": "api_token"}
     ).json()
     assert events and events[0]["action"] == "api_token.create"
+    pending = app_client.get("/api/v1/audit/verify", headers=headers).json()
+    assert pending["ok"] is True and pending["unsealed"] >= 2
+    seal_everything(app_client.app.state.session_factory, None)  # the server's sealer
     verify = app_client.get("/api/v1/audit/verify", headers=headers).json()
-    assert verify["ok"] is True and verify["events_checked"] >= 2
+    assert verify["ok"] is True and verify["events_checked"] >= 2 and verify["unsealed"] == 0
     bad = app_client.get("/api/v1/audit/events", headers=headers, params={"limit": 0})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
 

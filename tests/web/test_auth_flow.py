@@ -13,13 +13,20 @@ from ketaflow.audit.models import AuditEvent
 from ketaflow.auth.models import StaffSession
 from ketaflow.config import Role
 from ketaflow.web.app import create_app
-from ketaflow.web.guard import CSRF_COOKIE, SESSION_COOKIE
+from ketaflow.web.guard import cookie_names
+from tests.support.web import browser_client, counted, flush_audit
 from tests.web.helpers import committed_user, csrf, sign_in
 
+# The suite serves over https with Secure cookies, so the names carry the __Host- prefix.
+SESSION_COOKIE, CSRF_COOKIE = cookie_names(secure=True)
 
-def _audit(db: Session) -> list[tuple[str, str]]:
+
+def _audit(db: Session, client: TestClient) -> list[tuple[str, str]]:
+    """Audited (action, outcome), once for each occurrence (buffered events carry counts)."""
+    flush_audit(client.app)
     db.expire_all()
-    return [(e.action, e.outcome) for e in db.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    events = db.scalars(select(AuditEvent).order_by(AuditEvent.id))
+    return [(e.action, e.outcome) for e in events for _ in range(counted([e]))]
 
 
 def test_sign_in_home_and_sign_out(app_client: TestClient, app_db: Session) -> None:
@@ -33,7 +40,7 @@ def test_sign_in_home_and_sign_out(app_client: TestClient, app_db: Session) -> N
     # Replaying the old cookie does not work: the session ended on the server.
     app_client.cookies.set(SESSION_COOKIE, cookie or "")
     assert app_client.get("/").status_code == 303
-    assert ("auth.logout", "success") in _audit(app_db)
+    assert ("auth.logout", "success") in _audit(app_db, app_client)
 
 
 def test_failed_sign_in_message_never_reveals_accounts(
@@ -97,7 +104,7 @@ def test_missing_or_wrong_csrf_is_refused_and_audited(
         },
     )
     assert planted.status_code == 403
-    assert _audit(app_db).count(("request.refused", "denied")) == 3
+    assert _audit(app_db, app_client).count(("request.refused", "denied")) == 3
 
 
 def test_security_headers_and_cookie_flags(app_client: TestClient, app_db: Session) -> None:
@@ -137,14 +144,14 @@ def test_idle_session_redirects_to_sign_in_with_notice(
     assert response.status_code == 303 and "expired=1" in response.headers["location"]
     notice = app_client.get(response.headers["location"])
     assert "Your session ended" in notice.text
-    assert ("auth.session_expired", "denied") in _audit(app_db)
+    assert ("auth.session_expired", "denied") in _audit(app_db, app_client)
 
 
 def test_mfa_required_in_production_enrol_then_verify(settings, app_db: Session) -> None:  # type: ignore[no-untyped-def]
     prod = settings.model_copy(update={"mode": "production"})
     prod.__dict__.pop("effective_mfa_roles", None)
     app = create_app(prod)
-    client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    client = browser_client(app)
     admin = committed_user(app_db, Role.ADMIN)
     response = client.post(
         "/login",

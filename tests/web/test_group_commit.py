@@ -12,11 +12,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketaflow.audit.models import AuditEvent
-from ketaflow.audit.service import EventSpec, record_events, verify_chain
+from ketaflow.audit.service import EventSpec, record_events
 from ketaflow.db import make_engine, make_session_factory
 from ketaflow.errors import ValidationFailed
 from ketaflow.web.group_commit import GroupCommit
 from tests.support.aio import run_async
+from tests.support.audit import sealed_and_verified
 from tests.support.factories import SYSTEM
 
 
@@ -70,7 +71,7 @@ def test_concurrent_writes_share_one_transaction(factory: sessionmaker[Session])
     assert answers == list(range(1, 13))
     assert stored_actions(factory) == items
     with factory() as db:
-        assert verify_chain(db).ok
+        assert sealed_and_verified(db).ok
 
 
 def test_a_refusal_answers_only_its_own_request(factory: sessionmaker[Session]) -> None:

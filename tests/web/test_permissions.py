@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ketaflow.auth.permissions import PUBLIC, ROLE_PERMISSIONS, Permission, declared_permission
 from ketaflow.config import Role
 from ketaflow.web.app import mounted_routers
+from tests.support.web import browser_client
 from tests.web.helpers import api_token, committed_user, csrf, sign_in
 
 ROUTES = [
@@ -39,7 +40,7 @@ def test_route_without_permission_is_refused(app_client: TestClient) -> None:
     def undeclared() -> dict[str, str]:
         return {"leak": "secret"}
 
-    client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
+    client = browser_client(app, raise_server_exceptions=False)
     response = client.get("/undeclared")
     assert response.status_code == 500 and "secret" not in response.text
     assert "Traceback" not in response.text

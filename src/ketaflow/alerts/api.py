@@ -11,8 +11,9 @@ from ketaflow.alerts import service
 from ketaflow.alerts.schemas import AlertAcknowledge, AlertOut
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(tags=["alerts"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 
 

@@ -12,9 +12,10 @@ from ketaflow.alerts import service
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.errors import KetaflowError
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(prefix="/alerts", include_in_schema=False)
+router = APIRouter(prefix="/alerts", include_in_schema=False, route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 
 

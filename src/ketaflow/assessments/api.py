@@ -14,8 +14,9 @@ from ketaflow.assessments.schemas import AssessmentAmend, AssessmentCreate, Asse
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.config import Settings
 from ketaflow.web.deps import audit_context, get_db, get_settings, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["assessments"])
+router = APIRouter(tags=["assessments"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 FHIR_JSON = "application/fhir+json"
 

@@ -19,9 +19,10 @@ from ketaflow.portal.service import PORTAL_INSTRUMENTS, PORTAL_VALID_HOURS
 from ketaflow.scales import INSTRUMENTS, get_instrument
 from ketaflow.scales.wording import WordingPack
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 
 # The patient page shows a scores-and-alerts section to clinical roles (loaded by HTMX).

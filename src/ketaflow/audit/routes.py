@@ -13,9 +13,10 @@ from ketaflow.audit import service as audit_service
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.errors import ValidationFailed
 from ketaflow.web.deps import get_db
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(prefix="/admin", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 DB = Annotated[Session, Depends(get_db)]
 EXPORT_LIMIT = 100_000

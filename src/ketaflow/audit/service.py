@@ -1,26 +1,32 @@
-"""Writing, reading and verifying the audit trail. Every domain calls `record_event`."""
+"""Writing and reading the audit trail. Every domain calls `record_event`.
+
+Writing takes no lock and reads nothing: an event is one INSERT in the caller's transaction,
+carrying its own MAC under the audit key. Chaining committed events happens afterwards, off
+the request path, in `ketaflow.audit.chain`.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
-import json
-from collections.abc import Iterable, Iterator, Sequence
+import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Delete, Update, event, insert, select, text
+from sqlalchemy import Delete, Update, event, insert, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from ketaflow.audit.models import AuditEvent, AuditImmutableError
+from ketaflow.audit import keys
+from ketaflow.audit.models import AUDIT_TABLES, AuditEvent, AuditImmutableError
 from ketaflow.db import utcnow
 
 GENESIS_HASH = "0" * 64
-# Arbitrary constant naming the PostgreSQL advisory lock that serialises chain writers.
-_CHAIN_LOCK_KEY = 7_410_221
+# Session.info entry holding the server's buffer for events of anonymous traffic.
+BUFFER_KEY = "audit_buffer"
 
 
 class Outcome(StrEnum):
@@ -59,6 +65,10 @@ class EventSpec:
     detail: dict[str, Any] | None = None
 
 
+class EventSink(Protocol):
+    def add(self, spec: EventSpec) -> None: ...
+
+
 def record_event(
     session: Session,
     ctx: AuditContext,
@@ -68,126 +78,87 @@ def record_event(
     entity_id: str | int | None = None,
     outcome: Outcome = Outcome.SUCCESS,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event in the caller's transaction, so it commits or rolls back with the change."""
-    spec = EventSpec(ctx, action, entity_type, entity_id, outcome, detail)
-    return record_events(session, [spec])[0]
+    record_events(session, [EventSpec(ctx, action, entity_type, entity_id, outcome, detail)])
 
 
-def record_events(session: Session, specs: Sequence[EventSpec]) -> list[AuditEvent]:
-    """Append events in order under one lock of the chain: a batch of writes (group commit)
-    costs one lock and one tail lookup, not one per event."""
+def record_events(session: Session, specs: Sequence[EventSpec]) -> None:
+    """Insert events, each with its MAC; the database assigns their ids."""
     if not specs:
-        return []
-    previous = _lock_and_fetch_tail(session)
-    next_id, prev_hash = (previous[0] + 1, previous[1]) if previous else (1, GENESIS_HASH)
-    events: list[AuditEvent] = []
-    for spec in specs:
-        audit_event = AuditEvent(
-            id=next_id,
-            occurred_at=utcnow(),
-            actor_user_id=spec.ctx.actor_user_id,
-            actor_username=spec.ctx.actor_username,
-            actor_role=spec.ctx.actor_role,
-            action=spec.action,
-            entity_type=spec.entity_type,
-            entity_id=None if spec.entity_id is None else str(spec.entity_id),
-            outcome=spec.outcome.value,
-            client_address=spec.ctx.client_address,
-            request_id=spec.ctx.request_id,
-            detail=_canonical_json(spec.detail or {}),
-            prev_hash=prev_hash,
-        )
-        audit_event.hash = prev_hash = event_hash(audit_event)
-        events.append(audit_event)
-        next_id += 1
+        return
+    key, at = keys.key_for(session), utcnow()
+    rows = [_row(spec, at) for spec in specs]
+    for row in rows:
+        row["mac"] = keys.mac(key, "event", _mac_fields(row))
     # A bulk insert, not the unit of work: the events are written once and never change.
-    columns = [column.key for column in AuditEvent.__table__.columns]
-    session.execute(insert(AuditEvent), [{key: getattr(e, key) for key in columns}
-                                         for e in events])
-    return events
+    session.execute(insert(AuditEvent), rows)
 
 
-def _lock_and_fetch_tail(session: Session) -> tuple[int, str] | None:
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    # On SQLite every transaction begins IMMEDIATE (ketaflow.db), which already serialises writers.
-    row = session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    return (row[0], row[1]) if row else None
+def note_event(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: str | int | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """An event of traffic anyone can cause (portal link opens, failed sign-ins, refusals):
+    counted in the server's buffer and written in batches (`ketaflow.audit.buffer`), so a
+    flood neither floods the trail nor contends with clinical writes for the database. Without
+    a buffer (command line, service tests) it is recorded at once, in the caller's transaction."""
+    spec = EventSpec(ctx, action, entity_type, entity_id, outcome, detail)
+    sink: EventSink | None = session.info.get(BUFFER_KEY)
+    if sink is None:
+        record_events(session, [spec])
+    else:
+        sink.add(spec)
 
 
-def _canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+def _row(spec: EventSpec, at: datetime) -> dict[str, Any]:
+    return {
+        "uid": secrets.token_hex(16),
+        "occurred_at": at,
+        "actor_user_id": spec.ctx.actor_user_id,
+        "actor_username": spec.ctx.actor_username,
+        "actor_role": spec.ctx.actor_role,
+        "action": spec.action,
+        "entity_type": spec.entity_type,
+        "entity_id": None if spec.entity_id is None else str(spec.entity_id),
+        "outcome": spec.outcome.value,
+        "client_address": spec.ctx.client_address,
+        "request_id": spec.ctx.request_id,
+        "detail": keys.canonical_json(spec.detail or {}),
+    }
 
 
-def event_hash(ev: AuditEvent) -> str:
-    """SHA-256 over every field and the previous hash, in a fixed canonical form."""
-    payload = [
-        ev.id,
-        ev.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        ev.actor_user_id,
-        ev.actor_username,
-        ev.actor_role,
-        ev.action,
-        ev.entity_type,
-        ev.entity_id,
-        ev.outcome,
-        ev.client_address,
-        ev.request_id,
-        ev.detail,
-        ev.prev_hash,
-    ]
-    return hashlib.sha256(_canonical_json(payload).encode()).hexdigest()
+# What an event's MAC covers: everything but its id (the seal binds the id) and the MAC.
+_MAC_COLUMNS = ("uid", "actor_user_id", "actor_username", "actor_role", "action",
+                "entity_type", "entity_id", "outcome", "client_address", "request_id", "detail")
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    ok: bool
-    events_checked: int
-    first_broken_id: int | None = None
-    reason: str | None = None
+def _mac_fields(values: dict[str, Any]) -> list[Any]:
+    return [values[name] for name in _MAC_COLUMNS] + [_utc_text(values["occurred_at"])]
 
 
-def verify_chain(session: Session, *, batch_size: int = 5000) -> ChainReport:
-    """Recompute every hash in order; name the first event whose content or link is wrong."""
-    expected_id, expected_prev, checked = 1, GENESIS_HASH, 0
-    for ev in _stream(session, batch_size):
-        problem = _check_one(ev, expected_id, expected_prev)
-        if problem:
-            return ChainReport(False, checked, ev.id, problem)
-        expected_id, expected_prev, checked = ev.id + 1, ev.hash, checked + 1
-    return ChainReport(True, checked)
+def _utc_text(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _check_one(ev: AuditEvent, expected_id: int, expected_prev: str) -> str | None:
-    if ev.id != expected_id:
-        return f"events {expected_id}..{ev.id - 1} are missing (deleted)"
-    if ev.prev_hash != expected_prev:
-        return "link to the previous event is broken (a row was deleted, inserted or re-hashed)"
-    if event_hash(ev) != ev.hash:
-        return "contents do not match the stored hash (the row was edited)"
-    return None
+def event_mac(ev: AuditEvent, key: bytes) -> str:
+    """The MAC that an event's stored fields should carry."""
+    values = {name: getattr(ev, name) for name in (*_MAC_COLUMNS, "occurred_at")}
+    return keys.mac(key, "event", _mac_fields(values))
 
 
-def _stream(session: Session, batch_size: int) -> Iterator[AuditEvent]:
-    last_id = 0
-    while True:
-        # populate_existing: verify what is stored, never objects cached in this session.
-        query = (
-            select(AuditEvent)
-            .where(AuditEvent.id > last_id)
-            .order_by(AuditEvent.id)
-            .limit(batch_size)
-            .execution_options(populate_existing=True)
-        )
-        batch = session.scalars(query).all()
-        if not batch:
-            return
-        yield from batch
-        last_id = batch[-1].id
+def legacy_event_hash(ev: AuditEvent) -> str:
+    """The plain SHA-256 that chained events written before the keyed trail."""
+    payload = [ev.id, _utc_text(ev.occurred_at), ev.actor_user_id, ev.actor_username,
+               ev.actor_role, ev.action, ev.entity_type, ev.entity_id, ev.outcome,
+               ev.client_address, ev.request_id, ev.detail, ev.legacy_prev_hash]
+    return hashlib.sha256(keys.canonical_json(payload).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -228,8 +199,7 @@ CSV_COLUMNS = (
     "client_address",
     "request_id",
     "detail",
-    "prev_hash",
-    "hash",
+    "mac",
 )
 
 
@@ -240,6 +210,7 @@ def events_to_csv(events: Iterable[AuditEvent]) -> str:
     for ev in events:
         row = [getattr(ev, column) for column in CSV_COLUMNS]
         row[1] = ev.occurred_at.isoformat(timespec="microseconds")
+        row[-1] = ev.mac or ev.legacy_hash
         writer.writerow([_csv_safe(value) for value in row])
     return buffer.getvalue()
 
@@ -252,8 +223,8 @@ def _csv_safe(value: object) -> str:
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_changes(state: ORMExecuteState) -> None:
-    """Bulk UPDATE/DELETE bypass mapper events; refuse them for the audit table here."""
+    """Bulk UPDATE/DELETE bypass mapper events; refuse them for the audit tables here."""
     statement = state.statement
     table_name = getattr(getattr(statement, "table", None), "name", None)
-    if isinstance(statement, Update | Delete) and table_name == AuditEvent.__tablename__:
-        raise AuditImmutableError("audit events are append-only")
+    if isinstance(statement, Update | Delete) and table_name in AUDIT_TABLES:
+        raise AuditImmutableError("audit rows are append-only")

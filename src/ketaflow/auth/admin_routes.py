@@ -13,9 +13,10 @@ from ketaflow.auth.permissions import Permission, requires
 from ketaflow.config import Role, Settings
 from ketaflow.errors import KetaflowError, ValidationFailed
 from ketaflow.web.deps import audit_context, get_db, get_settings
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(prefix="/admin", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 DB = Annotated[Session, Depends(get_db)]
 

@@ -11,8 +11,9 @@ from ketaflow.auth import service as auth_service
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.auth.schemas import UserCreate, UserOut
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["staff"])
+router = APIRouter(tags=["staff"], route_class=UnitOfWorkRoute)
 
 DB = Annotated[Session, Depends(get_db)]
 

@@ -1,10 +1,10 @@
-"""Staff accounts, server-side sessions, API tokens and login-failure records."""
+"""Staff accounts, server-side sessions, API tokens and sign-in throttle counters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketaflow.config import Role
@@ -68,12 +68,24 @@ class ApiToken(Base):
     user: Mapped[StaffUser] = relationship(lazy="raise")
 
 
-class LoginFailure(Base):
-    """One failed sign-in, keyed by account name or client address, for throttling."""
+class ThrottleCounter(Base):
+    """Attempts against one key (an account and address pair, an account, a second factor)
+    in the current window. Counted by one atomic upsert per attempt, before the password or
+    code is checked, so parallel guesses on any number of servers stop at the limit."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    __tablename__ = "auth_throttle"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(200))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_started_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
+class DemoCredential(Base):
+    """A demo account's generated password, kept so `ketaflow demo accounts` can print it
+    again. Only demo seeding writes here; production refuses a database with any row."""
+
+    __tablename__ = "demo_credentials"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

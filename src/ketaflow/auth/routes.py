@@ -13,12 +13,19 @@ from ketaflow.auth import security
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.permissions import Permission, public, requires
 from ketaflow.config import Settings
+from ketaflow.db import transaction
 from ketaflow.errors import KetaflowError
-from ketaflow.web.deps import audit_context, get_db, get_settings, require_principal
-from ketaflow.web.guard import SESSION_COOKIE
+from ketaflow.web.deps import (
+    audit_context,
+    get_db,
+    get_settings,
+    require_principal,
+    session_factory,
+)
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 
 DB = Annotated[Session, Depends(get_db)]
 SETTINGS = Annotated[Settings, Depends(get_settings)]
@@ -48,7 +55,13 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     ctx = audit_context(request)
-    result = auth_service.authenticate(db, ctx, settings, username=username, password=password)
+    # Counted and committed first, so parallel guesses see each other; the password is then
+    # checked holding no transaction (see ketaflow.auth.service.signin).
+    with transaction(session_factory(request)) as counting:
+        attempt = auth_service.begin_sign_in(counting, settings, username=username,
+                                             client_address=ctx.client_address)
+    ok = not attempt.throttled and security.verify_password(attempt.password_hash, password)
+    result = auth_service.finish_sign_in(db, ctx, settings, attempt, password_ok=ok)
     if result.user is None:
         throttled = result.status is auth_service.LoginStatus.THROTTLED
         message = (
@@ -67,15 +80,13 @@ def login(
         target = _local_path(next)
     else:
         target = "/mfa" if result.user.mfa_enrolled else "/mfa/enrol"
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="lax",
-        path="/",
-    )
+    return _with_session_cookie(request, RedirectResponse(target, status_code=303), token)
+
+
+def _with_session_cookie(request: Request, response: Response, token: str) -> Response:
+    settings: Settings = request.app.state.settings
+    response.set_cookie(request.app.state.session_cookie, token, httponly=True,
+                        secure=settings.cookie_secure, samesite="lax", path="/")
     return response
 
 
@@ -87,21 +98,22 @@ def mfa_page(request: Request) -> Response:
 
 @router.post("/mfa")
 @requires(Permission.SESSION)
-def mfa_verify(request: Request, db: DB, code: Annotated[str, Form()] = "") -> Response:
+def mfa_verify(request: Request, db: DB, settings: SETTINGS,
+               code: Annotated[str, Form()] = "") -> Response:
     principal = require_principal(request)
-    assert principal.staff_session is not None
-    if principal.staff_session.mfa_passed:
+    assert principal.session_id is not None
+    if not principal.mfa_pending:
         return RedirectResponse("/", status_code=303)
-    if auth_service.verify_mfa(
-        db, audit_context(request), staff_session=principal.staff_session, code=code
-    ):
-        return RedirectResponse("/", status_code=303)
-    return render(
-        request,
-        "auth/mfa.html",
-        {"error": "That code was not accepted. Enter the current code from your app."},
-        status_code=401,
-    )
+    result = auth_service.verify_mfa(db, audit_context(request), settings,
+                                     session_id=principal.session_id, code=code)
+    if result.token is not None:
+        return _with_session_cookie(request, RedirectResponse("/", status_code=303), result.token)
+    throttled = result.status is auth_service.LoginStatus.THROTTLED
+    message = ("Too many wrong codes. Try again later or ask an administrator."
+               if throttled else "That code was not accepted. Enter the current code from "
+               "your app.")
+    return render(request, "auth/mfa.html", {"error": message},
+                  status_code=429 if throttled else 401)
 
 
 @router.get("/mfa/enrol")
@@ -130,27 +142,36 @@ def _enrol_form(
 
 @router.post("/mfa/enrol")
 @requires(Permission.SESSION)
-def mfa_enrol(request: Request, db: DB, code: Annotated[str, Form()] = "") -> Response:
+def mfa_enrol(request: Request, db: DB, settings: SETTINGS,
+              code: Annotated[str, Form()] = "") -> Response:
     principal = require_principal(request)
     user = auth_service.get_user(db, principal.user_id)
     try:
-        auth_service.confirm_mfa_enrolment(db, audit_context(request), user=user, code=code)
+        result = auth_service.confirm_mfa_enrolment(
+            db, audit_context(request), settings, user=user, code=code,
+            session_id=principal.session_id)
     except KetaflowError as exc:
         return _enrol_form(request, user.username, user.mfa_secret or "", exc.detail, 422)
-    if principal.staff_session is not None:
-        # Scanning the secret and answering with a valid code proves the second factor.
-        principal.staff_session.mfa_passed = True
-    return RedirectResponse("/account?enrolled=1", status_code=303)
+    if result.status is not auth_service.LoginStatus.OK:
+        message = ("Too many wrong codes. Try again later."
+                   if result.status is auth_service.LoginStatus.THROTTLED
+                   else "that code is not valid; check the time on your phone")
+        return _enrol_form(request, user.username, user.mfa_secret or "", message,
+                           429 if result.status is auth_service.LoginStatus.THROTTLED else 422)
+    response = RedirectResponse("/account?enrolled=1", status_code=303)
+    return response if result.token is None else _with_session_cookie(request, response,
+                                                                      result.token)
 
 
 @router.post("/logout")
 @requires(Permission.SESSION)
 def logout(request: Request, db: DB) -> Response:
     principal = require_principal(request)
-    if principal.staff_session is not None:
-        auth_service.end_session(db, audit_context(request), staff_session=principal.staff_session)
+    if principal.session_id is not None:
+        auth_service.end_session(db, audit_context(request), session_id=principal.session_id)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(request.app.state.session_cookie, path="/",
+                           secure=request.app.state.settings.cookie_secure)
     return response
 
 
@@ -177,13 +198,14 @@ def change_password(
     new_password: Annotated[str, Form()] = "",
     confirm_password: Annotated[str, Form()] = "",
 ) -> Response:
-    user = auth_service.get_user(db, require_principal(request).user_id)
+    principal = require_principal(request)
+    user = auth_service.get_user(db, principal.user_id)
+    ctx = audit_context(request)
     try:
         if new_password != confirm_password:
             raise KetaflowError("the two new passwords differ", field="confirm_password")
-        auth_service.change_password(
-            db, audit_context(request), user=user, current=current_password, new=new_password
-        )
+        auth_service.change_password(db, ctx, user=user, current=current_password,
+                                     new=new_password)
     except KetaflowError as exc:
         return render(
             request,
@@ -191,4 +213,10 @@ def change_password(
             {"user": user, "error": exc.detail, "error_field": exc.field},
             status_code=422,
         )
-    return RedirectResponse("/account?changed=1", status_code=303)
+    response = RedirectResponse("/account?changed=1", status_code=303)
+    if principal.session_id is None:
+        return response
+    # Every session of the account has ended; this browser continues in a new one.
+    token = auth_service.rotate_session(db, ctx, session_id=principal.session_id,
+                                        mfa_passed=not principal.mfa_pending)
+    return _with_session_cookie(request, response, token)

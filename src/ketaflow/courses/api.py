@@ -11,8 +11,9 @@ from ketaflow.auth.permissions import Permission, requires
 from ketaflow.courses import service
 from ketaflow.courses.schemas import BaselineIn, CourseIn, CourseOut, CourseSummaryOut, TransitionIn
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["courses"])
+router = APIRouter(tags=["courses"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 
 

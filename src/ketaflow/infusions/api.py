@@ -41,8 +41,9 @@ from ketaflow.infusions.service import StoredResponse
 from ketaflow.infusions.service._common import now
 from ketaflow.web.deps import audit_context, get_db, require_principal
 from ketaflow.web.group_commit import GroupCommit
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/infusions", tags=["infusions"])
+router = APIRouter(prefix="/infusions", tags=["infusions"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 IDEMPOTENCY = {"parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                                "schema": {"type": "string", "maxLength": 128}}]}

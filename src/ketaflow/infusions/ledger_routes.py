@@ -24,10 +24,11 @@ from ketaflow.errors import KetaflowError
 from ketaflow.infusions import forms
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled import views
-from ketaflow.web.deps import audit_context, get_db, get_settings
+from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(prefix="/controlled", include_in_schema=False)
+router = APIRouter(prefix="/controlled", include_in_schema=False, route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 CSS = (Path(__file__).parent / "templates" / "infusions" / "ledger.css").read_text()
 SECRET_FIELDS = frozenset({"witness_password", "csrf_token"})
@@ -118,7 +119,7 @@ def waste(request: Request, db: DB, form: FORM) -> Response:
     # The password is read raw: a leading or trailing space may be part of it.
     password = form.get("witness_password")
     return _post(request, db, form, "waste", lambda ctx: ledger.waste(
-        db, ctx, get_settings(request), lot_number=forms.text(form, "lot_number") or "",
+        db, ctx, request.app.state.settings, lot_number=forms.text(form, "lot_number") or "",
         amount_mg=_amount(form),
         session_id=forms.integer(form, "session_id"),
         witness_id=forms.integer(form, "witness_id"),

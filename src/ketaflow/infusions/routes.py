@@ -32,9 +32,10 @@ from ketaflow.infusions.rules import (
 )
 from ketaflow.scales import get_instrument
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(prefix="/infusions", include_in_schema=False)
+router = APIRouter(prefix="/infusions", include_in_schema=False, route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 CSS = (Path(__file__).parent / "templates" / "infusions" / "chair.css").read_text()
 INSTRUMENTS = {key: get_instrument(key) for key in ("side-effects", "cadss6", "aldrete", "padss")}

@@ -29,8 +29,9 @@ from ketaflow.patients.schemas import (
     TrialOut,
 )
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/patients", tags=["patients"])
+router = APIRouter(prefix="/patients", tags=["patients"], route_class=UnitOfWorkRoute)
 
 DB = Annotated[Session, Depends(get_db)]
 

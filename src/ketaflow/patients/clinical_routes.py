@@ -27,9 +27,11 @@ from ketaflow.patients.models import (
 from ketaflow.patients.routes import render_patient_page
 from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False)
+router = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False,
+                   route_class=UnitOfWorkRoute)
 
 DB = Annotated[Session, Depends(get_db)]
 FORM = Annotated[web_forms.Form, Depends(web_forms.form_fields)]

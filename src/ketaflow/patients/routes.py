@@ -16,9 +16,10 @@ from ketaflow.patients.medication_catalogue import BENZODIAZEPINE_SOURCE
 from ketaflow.patients.models import Sex
 from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(prefix="/patients", include_in_schema=False)
+router = APIRouter(prefix="/patients", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 DB = Annotated[Session, Depends(get_db)]
 FORM = Annotated[web_forms.Form, Depends(web_forms.form_fields)]

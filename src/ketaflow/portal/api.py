@@ -12,8 +12,9 @@ from ketaflow.config import Settings
 from ketaflow.portal import service
 from ketaflow.portal.schemas import PortalLinkCreate, PortalLinkOut
 from ketaflow.web.deps import audit_context, get_db, get_settings, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["portal"])
+router = APIRouter(tags=["portal"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 
 

@@ -19,9 +19,10 @@ from ketaflow.portal import pathway, service
 from ketaflow.portal.models import PortalLink
 from ketaflow.scales import get_instrument
 from ketaflow.web.deps import audit_context, get_db, get_settings, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 SETTINGS = Annotated[Settings, Depends(get_settings)]
 

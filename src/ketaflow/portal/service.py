@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.forms import answers_from_form
 from ketaflow.assessments.models import Assessment
-from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.audit.service import AuditContext, note_event, record_event
 from ketaflow.config import Settings
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
@@ -166,8 +166,10 @@ def visit(session: Session, ctx: AuditContext, *, token: str, lock: bool = False
         state = LinkState.EXPIRED
     else:
         state = LinkState.OPEN
-    record_event(session, portal_context(ctx), action="portal_link.open", entity_type=ENTITY,
-                 entity_id=None if link is None else link.id, detail={"state": str(state)})
+    # Anyone with a link (or guessing one) can open it any number of times: counted in the
+    # audit buffer, not written one row per page load.
+    note_event(session, portal_context(ctx), action="portal_link.open", entity_type=ENTITY,
+               entity_id=None if link is None else link.id, detail={"state": str(state)})
     return PortalVisit(state, link)
 
 

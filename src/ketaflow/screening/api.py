@@ -19,8 +19,9 @@ from ketaflow.screening.schemas import (
     SignIn,
 )
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["screening"])
+router = APIRouter(tags=["screening"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 
 

@@ -19,9 +19,10 @@ from ketaflow.patients import service as patients
 from ketaflow.screening import forms, service
 from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 FORM = Annotated[web_forms.Form, Depends(web_forms.form_fields)]
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import ipaddress
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +16,17 @@ from fastapi.staticfiles import StaticFiles
 
 from ketaflow import __version__
 from ketaflow.assessments.wording import load_wording_packs
+from ketaflow.audit.buffer import AuditBuffer
+from ketaflow.audit.keys import session_info
+from ketaflow.audit.service import BUFFER_KEY
 from ketaflow.config import Settings, load_settings
-from ketaflow.db import make_engine, make_session_factory
+from ketaflow.db import SERVER_CONNECTIONS, make_engine, make_session_factory
+from ketaflow.web.admission import AdmissionMiddleware
+from ketaflow.web.background import Background
 from ketaflow.web.errors import install_error_handlers
 from ketaflow.web.group_commit import GroupCommit
-from ketaflow.web.guard import authorize, principals_for_tokens
+from ketaflow.web.guard import authorize, cookie_names, principals_for_tokens
+from ketaflow.web.health import HealthProbe
 from ketaflow.web.middleware import RequestMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -44,27 +54,80 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
         dependencies=[Depends(authorize)],
+        lifespan=_lifespan,
     )
-    engine = make_engine(settings.effective_database_url)
+    _attach_state(app, settings)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.openapi = lambda: _openapi_with_bearer(app)  # type: ignore[method-assign]
+    _include_routers(app)
+    install_error_handlers(app)
+    session_cookie, csrf_cookie = cookie_names(settings.cookie_secure)
+    app.add_middleware(
+        RequestMiddleware,
+        cookie_secure=settings.cookie_secure,
+        secret_key=settings.effective_secret_key,
+        session_cookie=session_cookie,
+        csrf_cookie=csrf_cookie,
+    )
+    # Outermost: a request refused for overload costs nothing further.
+    app.add_middleware(
+        AdmissionMiddleware,
+        max_active=settings.max_concurrent_requests,
+        max_waiting=settings.max_queued_requests,
+        max_wait_s=settings.queue_timeout_seconds,
+    )
+    return app
+
+
+def _attach_state(app: FastAPI, settings: Settings) -> None:
+    """Engines, session factories and the shared machinery, on app.state."""
+    url = settings.effective_database_url
+    # SQLite has one writer at a time: one connection per process, so requests queue fairly
+    # in the pool (bounded wait) instead of retrying SQLITE_BUSY. PostgreSQL: one per thread.
+    connections = 1 if url.startswith("sqlite") else SERVER_CONNECTIONS
+    engine = make_engine(url, connections=connections, serving=True)
+    buffer = AuditBuffer()
+    info = {**session_info(settings.effective_audit_key), BUFFER_KEY: buffer}
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = make_session_factory(engine, info=info)
+    app.state.read_session_factory = make_session_factory(engine, info=info, read_only=True)
+    app.state.audit_buffer = buffer
+    # Background duties have a connection of their own (see ketaflow.web.background).
+    app.state.background_engine = make_engine(url, connections=1, serving=True)
+    app.state.background = Background(
+        make_session_factory(app.state.background_engine, info=info), buffer,
+        settings.audit_checkpoint_file, settings.login_failure_window_minutes * 60.0)
+    app.state.health = HealthProbe(url)
+    app.state.session_cookie, app.state.csrf_cookie = cookie_names(settings.cookie_secure)
+    app.state.trusted_proxies = tuple(ipaddress.ip_network(entry, strict=False)
+                                      for entry in settings.trusted_proxies)
     from ketaflow.infusions import api as infusions_api
 
     app.state.vitals_writes = GroupCommit(app.state.session_factory, infusions_api.write_vitals)
     app.state.token_checks = GroupCommit(app.state.session_factory, principals_for_tokens)
     # Licensed scale wording; an invalid pack stops start-up with the file and the problem.
     app.state.wording_packs = load_wording_packs(settings.scales_wording_dir)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.openapi = lambda: _openapi_with_bearer(app)  # type: ignore[method-assign]
-    _include_routers(app)
-    install_error_handlers(app)
-    app.add_middleware(
-        RequestMiddleware,
-        cookie_secure=settings.cookie_secure,
-        secret_key=settings.effective_secret_key,
-    )
-    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    background: Background = app.state.background
+    task = asyncio.create_task(background.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await background.finish()
+        dispose_engines(app)
+
+
+def dispose_engines(app: FastAPI) -> None:
+    app.state.engine.dispose()
+    app.state.background_engine.dispose()
+    app.state.health.dispose()
 
 
 def mounted_routers() -> list[tuple[APIRouter, str]]:

@@ -14,9 +14,10 @@ from ketaflow.dosing.limits import DEFAULT_LIMITS
 from ketaflow.infusions.service._common import clinic_settings as infusion_settings
 from ketaflow.scales.thresholds import DEFAULT_THRESHOLDS
 from ketaflow.sourced import SettingInfo, describe
+from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ketaflow.audit.service import AuditContext, anonymous_context
-from ketaflow.auth.models import StaffSession
 from ketaflow.config import Role, Settings
 
 
@@ -19,20 +19,21 @@ class Principal:
     full_name: str
     role: Role
     via_token: bool
-    # Snapshots taken when the request is authorised: templates rendered after a rollback
-    # must not touch (expired) ORM state.
+    # Plain values taken when the request is authorised: nothing here touches the database.
     mfa_pending: bool = False
     mfa_enrolled: bool = False
-    staff_session: StaffSession | None = None
+    session_id: str | None = None  # the server-side session (hash of the cookie token)
 
 
-def get_settings(request: Request) -> Settings:
+# Async, like get_db: FastAPI runs sync dependencies in a worker thread, a needless hop.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Session:
-    """The request's session; the transaction middleware commits or rolls it back at the end."""
+async def get_db(request: Request) -> Session:
+    """The request's session. It connects on first use, inside the route's worker thread,
+    which commits and closes it before the thread is handed back (`ketaflow.web.routing`)."""
     state = request.state
     if getattr(state, "db", None) is None:
         state.db = request.app.state.session_factory()
@@ -40,8 +41,44 @@ def get_db(request: Request) -> Session:
     return db
 
 
+def session_factory(request: Request) -> sessionmaker[Session]:
+    """For a route that needs a short transaction of its own before its main one."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
 def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address: the connection's, or, behind a trusted proxy, the nearest
+    address in X-Forwarded-For that is not itself a trusted proxy."""
+    peer = request.client.host if request.client else None
+    trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        request.app.state.trusted_proxies)
+    if peer is None or not trusted or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
+    for hop in reversed(hops):
+        if not _is_address(hop):
+            return peer  # a malformed header is not believed at all
+        if not _within(hop, trusted):
+            return hop
+    return peer
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+            ) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def get_principal(request: Request) -> Principal | None:

@@ -1,7 +1,10 @@
 """Exception handlers: RFC 9457 problem details for the API, pages for people, never a trace.
 
-Refused and failed requests are audited in their own transaction, since the request's own
-transaction is rolled back.
+The route's worker thread has already rolled its transaction back (`ketaflow.web.routing`).
+Refusals are audited through the server's audit buffer (`ketaflow.audit.buffer`): anyone can
+cause them by the thousand, and they must not flood the trail or queue for the database.
+A database that is saturated (no connection free in time, SQLite busy) answers 503 with
+Retry-After, so clients back off rather than see a failure.
 """
 
 from __future__ import annotations
@@ -11,17 +14,17 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ketaflow.audit.service import Outcome, record_event
-from ketaflow.db import transaction
+from ketaflow.audit.buffer import AuditBuffer
+from ketaflow.audit.service import EventSpec, Outcome
 from ketaflow.errors import AuthenticationFailed, KetaflowError
 from ketaflow.web.deps import audit_context
 from ketaflow.web.guard import MfaPending, is_api_path
-from ketaflow.web.middleware import close_session
 from ketaflow.web.templating import render
 
 log = logging.getLogger("ketaflow.web")
@@ -36,7 +39,9 @@ _TITLES = {
     422: "Invalid input",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Busy",
 }
+RETRY_AFTER_S = 2
 _NOT_AUDITED = frozenset({404, 405})
 
 
@@ -45,6 +50,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MfaPending, _mfa_pending)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(PoolTimeout, _busy)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -86,6 +94,28 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     return await _respond(request, exc.status_code, detail, "http")
 
 
+async def _busy(request: Request, exc: Exception) -> Response:
+    log.warning("no database connection free in time (request %s)",
+                getattr(request.state, "request_id", "?"))
+    return await _respond(request, 503, "The server is busy; please try again in a moment.",
+                          None, retry_after=RETRY_AFTER_S)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    # SQLite's busy timeout and PostgreSQL's lock timeout end a wait that would otherwise
+    # last; both mean "try again", as does a lost connection. Anything else is unexpected.
+    text = str(getattr(exc, "orig", exc)).lower()
+    if any(word in text for word in ("locked", "lock timeout", "connection", "busy")):
+        return await _busy(request, exc)
+    return await _unexpected(request, exc)
+
+
+async def _out_of_range(request: Request, exc: Exception) -> Response:
+    """A value the database cannot store (a number beyond its column's range)."""
+    return await _respond(request, 422, "a value is outside the range this field can hold",
+                          "out_of_range")
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error (request %s)", getattr(request.state, "request_id", "?"))
     return await _respond(
@@ -106,6 +136,7 @@ async def _respond(
     *,
     title: str | None = None,
     abandon: bool = True,
+    retry_after: int | None = None,
 ) -> Response:
     if abandon:
         await _abandon(request, status, kind)
@@ -121,45 +152,38 @@ async def _respond(
             "request_id": request_id,
             **(extra or {}),
         }
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(
-            body, status_code=status, media_type="application/problem+json", headers=headers
-        )
-    return render(
-        request,
-        "error.html",
-        {"title": title, "detail": detail, "status": status},
-        status_code=status,
-    )
+        return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                            headers=_headers(status, retry_after))
+    page = render(request, "error.html", {"title": title, "detail": detail, "status": status},
+                  status_code=status)
+    page.headers.update(_headers(status, retry_after))
+    return page
+
+
+def _headers(status: int, retry_after: int | None) -> dict[str, str]:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return headers
 
 
 async def _abandon(request: Request, status: int, kind: str | None) -> None:
-    """Roll back the request's transaction and audit the refusal in a separate one."""
-    request.state.rollback = True
+    """Audit the refusal (through the buffer: no database work on this path)."""
     db = getattr(request.state, "db", None)
-    if db is not None:
-        # Release the request's connection (and SQLite's write lock) before writing the audit.
+    if db is not None:  # opened by a dependency but never connected: nothing to undo
         request.state.db = None
-        await run_in_threadpool(close_session, db)
+        db.close()
     if status in _NOT_AUDITED or status >= 500 or kind is None:
         return
     outcome = Outcome.DENIED if status in (401, 403, 429) else Outcome.FAILURE
-    ctx = audit_context(request)
-    factory = request.app.state.session_factory
-    detail = {"status": status, "kind": kind, "method": request.method, "path": request.url.path}
-
-    def write() -> None:
-        with transaction(factory) as db:
-            record_event(
-                db,
-                ctx,
-                action="request.refused",
-                entity_type="request",
-                outcome=outcome,
-                detail=detail,
-            )
-
-    await run_in_threadpool(write)
+    route = request.scope.get("route")
+    # The route's template and its ids, not the path itself: a portal path holds a token.
+    ids = {k: str(v) for k, v in request.path_params.items() if k.endswith("_id")}
+    detail = {"status": status, "kind": kind, "method": request.method,
+              "path": getattr(route, "path", None) or "unmatched", **({"ids": ids} if ids else {})}
+    buffer: AuditBuffer = request.app.state.audit_buffer
+    buffer.add(EventSpec(audit_context(request), "request.refused", "request",
+                         outcome=outcome, detail=detail))
 
 
 def _safe_next(request: Request) -> str:

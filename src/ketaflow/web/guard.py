@@ -1,7 +1,9 @@
-"""The one place where every request is authenticated, authorised and CSRF-checked.
+"""The one place where every request is checked, authenticated, authorised and CSRF-checked.
 
 Installed as an app-wide dependency; it reads the permission the matched route declared with
 `ketaflow.auth.permissions.requires` or `public`. A route that declares nothing is refused.
+Looking up the signed-in user is a short transaction of its own (a read; a write only when
+the session must be refreshed or ended), finished before the route's thread starts.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,17 +19,25 @@ from sqlalchemy.orm import Session
 
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.permissions import PUBLIC, Permission, declared_permission, role_has
+from ketaflow.config import Role
+from ketaflow.db import transaction
 from ketaflow.errors import AuthenticationFailed, PermissionDenied
-from ketaflow.web.deps import Principal, audit_context, get_db, get_settings
+from ketaflow.web import input_check
+from ketaflow.web.deps import Principal, audit_context, get_settings
 from ketaflow.web.group_commit import GroupCommit
 
-SESSION_COOKIE = "kf_session"
-CSRF_COOKIE = "kf_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # While the second factor is outstanding, a session may only finish or abandon signing in.
 MFA_PENDING_ALLOWED = frozenset({Permission.SESSION})
+
+
+def cookie_names(secure: bool) -> tuple[str, str]:
+    """(session cookie, CSRF cookie). Secure cookies take the `__Host-` prefix: the browser
+    then keeps them to this exact host and path /, so no sibling domain can plant one."""
+    prefix = "__Host-" if secure else ""
+    return f"{prefix}kf_session", f"{prefix}kf_csrf"
 
 
 class MfaPending(Exception):
@@ -50,21 +61,31 @@ async def authorize(request: Request) -> None:
     permission = declared_permission(route.endpoint) if route is not None else None
     if permission is None:
         raise RuntimeError(f"route {getattr(route, 'path', '?')} declares no permission")
+    await _check_input(request)
     api = is_api_path(request.url.path)
-    if api:
-        principal = await _token_principal(request)
-    else:
-        principal = await run_in_threadpool(_session_principal, request, get_db(request))
+    principal = await (_token_principal(request) if api else _session_principal(request))
     request.state.principal = principal
     if not api and request.method not in SAFE_METHODS:
+        _check_origin(request)
         await _check_csrf(request)
     if permission is PUBLIC:
         return
     assert isinstance(permission, Permission)
-    _check_access(principal, permission, request)
+    _check_access(principal, permission)
 
 
-def _check_access(principal: Principal | None, permission: Permission, request: Request) -> None:
+async def _check_input(request: Request) -> None:
+    input_check.check_path(request.path_params)
+    input_check.check_query(request.query_params.multi_items())
+    content_type = request.headers.get("content-type", "")
+    if "form" in content_type:
+        form = await request.form()
+        input_check.check_fields((k, v) for k, v in form.multi_items() if isinstance(v, str))
+    elif "json" in content_type:
+        input_check.check_fields(input_check.json_strings(await request.body()))
+
+
+def _check_access(principal: Principal | None, permission: Permission) -> None:
     if principal is None:
         raise AuthenticationFailed("sign in to continue")
     if principal.mfa_pending and permission not in MFA_PENDING_ALLOWED:
@@ -93,56 +114,77 @@ def principals_for_tokens(db: Session, raws: list[str]) -> list[Principal | Exce
     ]
 
 
-def _session_principal(request: Request, db: Session) -> Principal | None:
-    settings = get_settings(request)
-    ctx = audit_context(request)
-    raw = request.cookies.get(SESSION_COOKIE)
+async def _session_principal(request: Request) -> Principal | None:
+    raw = request.cookies.get(request.app.state.session_cookie)
     if not raw:
         return None
-    staff_session = auth_service.resolve_session(db, ctx, settings, token=raw)
-    if staff_session is None:
+    return await run_in_threadpool(_resolve_session, request, raw)
+
+
+def _resolve_session(request: Request, raw: str) -> Principal | None:
+    """Read the session; write only to end it or to refresh a stale last-seen time."""
+    app, settings = request.app, request.app.state.settings
+    with transaction(app.state.read_session_factory) as db:
+        signed_in = auth_service.check_session(db, settings, token=raw)
+    if signed_in is not None and (signed_in.ended_because or signed_in.needs_touch):
+        with transaction(app.state.session_factory) as db:
+            auth_service.settle_session(db, audit_context(request), signed_in)
+    if signed_in is None or signed_in.ended_because:
         request.state.session_expired = True
         return None
-    user = staff_session.user
-    return Principal(
-        user.id,
-        user.username,
-        user.full_name,
-        user.role,
-        via_token=False,
-        mfa_pending=not staff_session.mfa_passed,
-        mfa_enrolled=user.mfa_enrolled,
-        staff_session=staff_session,
-    )
+    return Principal(signed_in.user_id, signed_in.username, signed_in.full_name,
+                     Role(signed_in.role), via_token=False, mfa_pending=not signed_in.mfa_passed,
+                     mfa_enrolled=signed_in.mfa_enrolled, session_id=signed_in.session_id)
 
 
-def new_csrf_token(secret_key: str) -> str:
+# ---------------------------------------------------------------- cross-site requests
+
+
+def new_csrf_token(secret_key: str, session_token: str | None) -> str:
     nonce = secrets.token_urlsafe(24)
-    return f"{nonce}.{_csrf_signature(nonce, secret_key)}"
+    return f"{nonce}.{_csrf_signature(nonce, secret_key, session_token)}"
 
 
-def csrf_token_valid(token: str, secret_key: str) -> bool:
+def csrf_token_valid(token: str, secret_key: str, session_token: str | None) -> bool:
     nonce, _, signature = token.partition(".")
-    return bool(nonce) and hmac.compare_digest(signature, _csrf_signature(nonce, secret_key))
+    return bool(nonce) and hmac.compare_digest(
+        signature, _csrf_signature(nonce, secret_key, session_token))
 
 
-def _csrf_signature(nonce: str, secret_key: str) -> str:
-    return hmac.new(secret_key.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+def _csrf_signature(nonce: str, secret_key: str, session_token: str | None) -> str:
+    """Signed with the session it was issued to: a token taken from one session (or from
+    before signing in) is worthless in another."""
+    binding = hashlib.sha256((session_token or "").encode()).hexdigest()
+    message = f"{nonce}|{binding}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _check_origin(request: Request) -> None:
+    """A state-changing page request must come from a page of this site: browsers send
+    Origin on every POST (Referer as a fallback); a missing or foreign one is refused."""
+    source = request.headers.get("origin") or request.headers.get("referer") or ""
+    source_host = urlsplit(source).netloc.lower() if source != "null" else ""
+    own = {request.headers.get("host", "").lower(),
+           urlsplit(request.app.state.settings.public_base_url).netloc.lower()}
+    if not source_host or source_host not in own:
+        raise CsrfFailed("the request did not come from a ketaflow page; please try again")
 
 
 async def _check_csrf(request: Request) -> None:
     """Signed double-submit (OWASP): the form field or header must equal the HttpOnly,
-    SameSite cookie, and carry our signature, so a cookie planted by another site fails."""
-    expected = request.cookies.get(CSRF_COOKIE, "")
+    SameSite cookie, and carry our signature for this session, so a cookie planted by
+    another site or a token from another session fails."""
+    expected = request.cookies.get(request.app.state.csrf_cookie, "")
     supplied = request.headers.get(CSRF_HEADER, "")
     if not supplied and "form" in request.headers.get("content-type", ""):
         value = (await request.form()).get(CSRF_FIELD, "")
         supplied = value if isinstance(value, str) else ""
-    secret_key = get_settings(request).effective_secret_key
+    settings = await get_settings(request)
+    session_token = request.cookies.get(request.app.state.session_cookie)
     if (
         not expected
         or not supplied
         or not hmac.compare_digest(expected, supplied)
-        or not csrf_token_valid(supplied, secret_key)
+        or not csrf_token_valid(supplied, settings.effective_secret_key, session_token)
     ):
         raise CsrfFailed("the form had expired or came from another site; please try again")

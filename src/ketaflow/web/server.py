@@ -20,9 +20,16 @@ import uvicorn
 APP = "ketaflow.web.app:create_app_from_environment"
 
 
+# On SIGTERM requests in flight get this long to finish, then the worker exits regardless:
+# a stuck request can delay a restart, never prevent it.
+GRACEFUL_SHUTDOWN_S = 10
+
+
 def _config(host: str, port: int) -> uvicorn.Config:
+    # proxy_headers off: the app decides whom to believe (KETAFLOW_TRUSTED_PROXIES).
     return uvicorn.Config(APP, factory=True, host=host, port=port, log_level="info",
-                          access_log=False, proxy_headers=False)
+                          access_log=False, proxy_headers=False, lifespan="on",
+                          timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
 
 def serve(host: str, port: int, workers: int) -> int:

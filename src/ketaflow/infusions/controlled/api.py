@@ -14,9 +14,11 @@ from ketaflow.auth.permissions import Permission, requires
 from ketaflow.infusions.api import IDEMPOTENCY, idempotent
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.rules import EntryKind
-from ketaflow.web.deps import audit_context, get_db, get_settings
+from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(prefix="/controlled", tags=["controlled substances"])
+router = APIRouter(prefix="/controlled", tags=["controlled substances"],
+                   route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 
 
@@ -65,7 +67,7 @@ def add_entry(request: Request, db: DB, body: EntryIn) -> JSONResponse:
     def call() -> EntryOut:
         ctx = audit_context(request)
         if body.kind is EntryKind.WASTED:
-            row = ledger.waste(db, ctx, get_settings(request), lot_number=body.lot_number,
+            row = ledger.waste(db, ctx, request.app.state.settings, lot_number=body.lot_number,
                                amount_mg=body.amount_mg, session_id=body.session_id,
                                witness_id=body.witness_user_id,
                                witness_password=body.witness_password or "")
