@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ketaflow.audit import keys
 from ketaflow.config import Settings, load_settings
 from ketaflow.db import make_engine, make_session_factory
-from ketaflow.web.app import create_app
+from ketaflow.web.app import create_app, dispose_engines
 from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
 from tests.support.web import browser_client
@@ -77,13 +77,17 @@ def app_client(settings: Settings) -> Iterator[TestClient]:
     # https so the Secure cookies are sent back, as a browser would over TLS.
     with browser_client(app) as client:
         yield client
-    app.state.engine.dispose()
+    dispose_engines(app)
 
 
 @pytest.fixture
-def app_db(app_client: TestClient) -> Iterator[Session]:
-    """A session on the app's own database, for arranging data and checking results."""
-    session = make_session_factory(app_client.app.state.engine)()  # type: ignore[attr-defined]
+def app_db(app_client: TestClient, settings: Settings) -> Iterator[Session]:
+    """A session on the app's database, for arranging data and checking results. Its own
+    engine: on SQLite the app keeps one connection, which the test must not take. Commit
+    (or roll back) before the next request, as another client of the database would."""
+    engine = make_engine(settings.effective_database_url)
+    session = make_session_factory(engine)()
     yield session
     session.rollback()
     session.close()
+    engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ketaflow.assessments.models import Assessment
 from ketaflow.config import Role, Settings
 from ketaflow.scales import INSTRUMENTS
-from ketaflow.web.app import create_app
+from ketaflow.web.app import create_app, dispose_engines
 from tests.assessments.factories import madrs, make_patient, phq9, record
 from tests.support.web import browser_client
 from tests.web.helpers import committed_user, csrf, sign_in
@@ -164,4 +164,4 @@ def test_a_loaded_wording_pack_is_shown_on_the_form(settings: Settings, tmp_path
         page = client.get(f"/patients/{patient.id}/assessments/new?instrument=madrs")
         assert "Licensed wording 3" in page.text and "no sign of it" in page.text
         assert "Licensed copy" in page.text and "Clinic copy 2026" in page.text
-    app.state.engine.dispose()
+    dispose_engines(app)

@@ -16,7 +16,7 @@ from ketaflow.config import Role, load_settings
 from ketaflow.db import make_session_factory, utcnow
 from ketaflow.portal.models import PortalLink
 from ketaflow.portal.pathway import CRISIS_LINE_PLACEHOLDER
-from ketaflow.web.app import create_app
+from ketaflow.web.app import create_app, dispose_engines
 from tests.assessments.conftest import Mailbox
 from tests.assessments.factories import make_patient, phq9
 from tests.support.web import browser_client
@@ -31,7 +31,7 @@ def mail_client(db_url: str, tmp_path: Path, smtp_server: Mailbox) -> Iterator[T
     app = create_app(settings)
     with browser_client(app) as client:
         yield client
-    app.state.engine.dispose()
+    dispose_engines(app)
 
 
 def _issue(client: TestClient, db: Session, instruments: list[str]) -> tuple[int, str]:

@@ -18,7 +18,7 @@ import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from ketaflow.config import Settings
-from ketaflow.web.app import create_app
+from ketaflow.web.app import create_app, dispose_engines
 from tests.conftest import ARTIFACTS
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
@@ -60,7 +60,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -72,7 +72,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     yield f"http://localhost:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-    app.state.engine.dispose()
+    dispose_engines(app)
 
 
 @pytest.fixture

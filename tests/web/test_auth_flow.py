@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ketaflow.audit.models import AuditEvent
 from ketaflow.auth.models import StaffSession
 from ketaflow.config import Role
-from ketaflow.web.app import create_app
+from ketaflow.web.app import create_app, dispose_engines
 from ketaflow.web.guard import cookie_names
 from tests.support.web import browser_client, counted, flush_audit
 from tests.web.helpers import committed_user, csrf, sign_in
@@ -185,7 +185,7 @@ def test_mfa_required_in_production_enrol_then_verify(settings, app_db: Session)
         "/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(client)}
     )
     assert replay.status_code == 401 and "not accepted" in replay.text
-    app.state.engine.dispose()
+    dispose_engines(app)
 
 
 def test_error_pages_have_no_trace(app_client: TestClient, app_db: Session) -> None:

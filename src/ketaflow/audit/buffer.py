@@ -3,7 +3,7 @@
 Refused requests, portal link opens and failed sign-ins can arrive by the thousand from one
 address. Written one row and one transaction each, they would flood the trail and queue for the
 database's write lock ahead of clinical work. Here identical events (same actor, address,
-action, entity, outcome and detail) are counted, and a background task writes one event per
+action, entity, outcome and detail; any request) are counted, and a background task writes one event per
 kind with its count, first and last time, about once a second. The buffer is bounded: past
 `max_kinds` distinct kinds, further events are only counted in one overflow event.
 
@@ -44,7 +44,10 @@ class AuditBuffer:
         self._lock = threading.Lock()
 
     def add(self, spec: EventSpec) -> None:
-        key = (spec.ctx, spec.action, spec.entity_type, spec.entity_id, spec.outcome,
+        # Not the request id: every request has its own. The event keeps the first one's.
+        ctx = spec.ctx
+        key = (ctx.actor_user_id, ctx.actor_username, ctx.actor_role, ctx.client_address,
+               spec.action, spec.entity_type, spec.entity_id, spec.outcome,
                keys.canonical_json(spec.detail or {}))
         now = utcnow()
         with self._lock:

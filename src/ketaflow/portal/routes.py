@@ -27,7 +27,8 @@ DB = Annotated[Session, Depends(get_db)]
 SETTINGS = Annotated[Settings, Depends(get_settings)]
 
 # Link pages hold the token in their address: the middleware already sends every page with
-# Cache-Control: no-store and Referrer-Policy: no-referrer, so it is neither cached nor leaked.
+# Cache-Control: no-store and Referrer-Policy: same-origin, so it is neither cached nor sent to
+# another site.
 
 
 def qr_svg(url: str) -> str:
