@@ -85,7 +85,7 @@ def test_writing_an_event_is_one_insert_and_takes_no_lock(db: Session) -> None:
     engine = db.get_bind()
 
     def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement.split()[0].upper())
+        statements.append(statement.split(maxsplit=1)[0].upper())
 
     db.execute(text("SELECT 1"))  # begin the transaction outside the capture
     event.listen(engine, "before_cursor_execute", seen)
