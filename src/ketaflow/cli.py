@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from typer._click import exceptions as click_exceptions  # Typer vendors Click
@@ -10,6 +12,7 @@ from typer._click import exceptions as click_exceptions  # Typer vendors Click
 from ketaflow import migrate
 from ketaflow.audit.cli import app as audit_app
 from ketaflow.auth.cli import token_app, user_app
+from ketaflow.backup import backup_database, restore_database
 from ketaflow.clictx import cli_context, fail, settings, unit_of_work
 from ketaflow.config import Mode, Settings, SettingsError
 from ketaflow.dosing.cli import app as dosing_app
@@ -122,6 +125,24 @@ def _print_demo_accounts(cfg: Settings) -> None:
     typer.echo("Demo staff accounts (user name / password):")
     for account in accounts:
         typer.echo(f"  {account.role.value:11} {account.username:11} {account.password}")
+
+
+@app.command("backup")
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="File to write (refused if it exists).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+) -> None:
+    """Write a consistent backup of the database, safe while the server runs."""
+    typer.echo(backup_database(settings().effective_database_url, out, force=force))
+
+
+@app.command("restore")
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file written by ketaflow backup.")],
+) -> None:
+    """Restore a backup into an EMPTY database, then verify the audit trail."""
+    for line in restore_database(settings().effective_database_url, file):
+        typer.echo(line)
 
 
 def main(argv: list[str] | None = None) -> None:
