@@ -4,8 +4,9 @@ Refused requests, portal link opens and failed sign-ins can arrive by the thousa
 address. Written one row and one transaction each, they would flood the trail and queue for the
 database's write lock ahead of clinical work. Here identical events (same actor, address,
 action, entity, outcome and detail, whatever the request) are counted, and a background task
-writes one event per kind with its count, first and last time, about once a second. The buffer is bounded: past
-`max_kinds` distinct kinds, further events are only counted in one overflow event.
+writes one event per kind with its count, first and last time, about once a second. The
+buffer is bounded: past `max_kinds` distinct kinds, further events are only counted in one
+overflow event.
 
 What a crash loses: at most the last interval's counts (never a clinical record: those are
 audited in their own transaction). docs/audit-trail.md says so too.
