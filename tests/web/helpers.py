@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketaflow.audit.models import AuditEvent
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import StaffUser
 from ketaflow.config import Role
@@ -48,3 +51,19 @@ def api_token(db: Session, user: StaffUser) -> str:
     raw, _ = auth_service.create_api_token(db, SYSTEM, user=user, name="test", days=1)
     db.commit()
     return raw
+
+
+def refusal_events(db: Session) -> list[tuple[str, str]]:
+    """(method, path) of every audited refusal (401 or 403), oldest first.
+
+    The one place tests look refusals up: refusal auditing is moving to a buffered background
+    writer, and this is where waiting for (or flushing) that writer belongs.
+    """
+    details = db.scalars(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == "request.refused")
+        .order_by(AuditEvent.id)
+    ).all()
+    db.commit()  # end the read, so SQLite's lock is not held into the app's next request
+    found = [json.loads(detail) for detail in details]
+    return [(d["method"], d["path"]) for d in found if d.get("status") in (401, 403)]
