@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Delete, Update, event, insert, select, text
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from ketaflow import csvsafe
 from ketaflow.audit.models import AuditEvent, AuditImmutableError
 from ketaflow.db import utcnow
 
@@ -240,14 +241,8 @@ def events_to_csv(events: Iterable[AuditEvent]) -> str:
     for ev in events:
         row = [getattr(ev, column) for column in CSV_COLUMNS]
         row[1] = ev.occurred_at.isoformat(timespec="microseconds")
-        writer.writerow([_csv_safe(value) for value in row])
+        writer.writerow([csvsafe.cell(value) for value in row])
     return buffer.getvalue()
-
-
-def _csv_safe(value: object) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in exported text cells."""
-    text_value = "" if value is None else str(value)
-    return "'" + text_value if text_value[:1] in ("=", "+", "-", "@") else text_value
 
 
 @event.listens_for(Session, "do_orm_execute")
