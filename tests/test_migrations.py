@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,15 @@ from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, dropped when the test ends."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
     server: PostgresServer = request.getfixturevalue("pg_server")
     name = f"empty_{tmp_path.name[-12:].replace('-', '_').lower()}"
-    with server.admin_conn() as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server.url(name)
+    yield server.create_database(name)
+    server.drop_database(name)
 
 
 def _diff(url: str) -> list[object]:

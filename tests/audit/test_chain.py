@@ -138,11 +138,13 @@ def test_orm_cannot_update_or_delete_audit_rows(db: Session) -> None:
 
 @pytest.fixture
 def pg_db(postgres_databases: PostgresDatabases) -> Iterator[Session]:
-    engine = make_engine(postgres_databases.fresh())
+    url = postgres_databases.fresh()
+    engine = make_engine(url)
     session = make_session_factory(engine)()
     yield session
     session.close()
     engine.dispose()
+    postgres_databases.drop(url)
 
 
 @pytest.mark.parametrize(
