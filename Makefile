@@ -32,6 +32,7 @@ run: $(STAMP_RUN)
 test: $(STAMP_TEST)
 	$(BIN)/pytest
 
+## ruff, mypy and the import contracts (CI runs this as well as `make test`).
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks migrations
 	$(BIN)/mypy

@@ -44,6 +44,8 @@ def _run(connection: object) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
+        # Server defaults fill rows a migration did not write: they must match the models too.
+        compare_server_default=True,
     )
     with context.begin_transaction():
         context.run_migrations()

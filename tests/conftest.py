@@ -31,7 +31,11 @@ def pg_server() -> Iterator[PostgresServer]:
     except PostgresUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     yield server
+    # Every test drops the databases it made, and the session its template (which is torn
+    # down first: it depends on this server). Anything left is a leak, on a clinic's server too.
+    leftover = server.database_names() - {"postgres"}
     server.stop()
+    assert not leftover, f"test databases left behind: {sorted(leftover)}"
 
 
 @pytest.fixture(scope="session")
@@ -40,16 +44,20 @@ def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> SqliteDatabase
 
 
 @pytest.fixture(scope="session")
-def postgres_databases(pg_server: PostgresServer) -> PostgresDatabases:
-    return PostgresDatabases(pg_server)
+def postgres_databases(pg_server: PostgresServer) -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases(pg_server)
+    yield databases
+    databases.close()
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest) -> str:
-    """A fresh, fully migrated database on each backend."""
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, fully migrated database on each backend, dropped when the test ends."""
     fixture = "sqlite_databases" if request.param == "sqlite" else "postgres_databases"
     databases: SqliteDatabases | PostgresDatabases = request.getfixturevalue(fixture)
-    return databases.fresh()
+    url = databases.fresh()
+    yield url
+    databases.drop(url)
 
 
 @pytest.fixture

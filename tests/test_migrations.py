@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from ketaflow import migrate
 from ketaflow.db import make_engine
 from ketaflow.models import Base
+from tests.support.filler import fill_every_table, missing_rows, table_names
 from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, dropped when the test ends."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
     server: PostgresServer = request.getfixturevalue("pg_server")
     name = f"empty_{tmp_path.name[-12:].replace('-', '_').lower()}"
-    with server.admin_conn() as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server.url(name)
+    yield server.create_database(name)
+    server.drop_database(name)
 
 
 def _diff(url: str) -> list[object]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     return list(diff)
@@ -58,4 +64,23 @@ def test_downgrade_to_base_and_upgrade_again(empty_url: str) -> None:
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
     migrate.upgrade(empty_url)
+    assert migrate.current_revision(empty_url) == migrate.head_revision(empty_url)
+
+
+def test_upgrade_step_by_step_keeps_data_in_every_table(empty_url: str) -> None:
+    """Every migration must carry the data already there (a new NOT NULL column needs a default
+    or a backfill; a table SQLite rebuilds must copy its rows): from base to head one revision
+    at a time, with a row written into every existing table before each step."""
+    script = ScriptDirectory.from_config(migrate.alembic_config(empty_url))
+    revisions = [step.revision for step in script.walk_revisions("base", "heads")][::-1]
+    assert len(revisions) >= 6
+    engine = make_engine(empty_url)
+    written: dict[str, list[dict[str, object]]] = {}
+    for revision in revisions:
+        fill_every_table(engine, written)
+        migrate.upgrade(empty_url, revision)
+    fill_every_table(engine, written)  # the filler copes with every table of today's schema
+    assert set(written) == table_names(engine)
+    assert missing_rows(engine, written) == {}
+    engine.dispose()
     assert migrate.current_revision(empty_url) == migrate.head_revision(empty_url)

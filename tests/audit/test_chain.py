@@ -28,6 +28,7 @@ from ketaflow.audit.service import (
 )
 from ketaflow.audit.worker import seal_everything
 from ketaflow.db import make_engine, make_session_factory, utcnow
+from tests.support.databases import PostgresDatabases
 
 CTX = AuditContext(7, "nurse1", "nurse", "10.0.0.5", "req-123456")
 
@@ -258,8 +259,10 @@ def test_a_forged_checkpoint_is_caught(db: Session, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def pg_url(postgres_databases: object) -> str:
-    return postgres_databases.fresh()  # type: ignore[attr-defined, no-any-return]
+def pg_url(postgres_databases: PostgresDatabases) -> Iterator[str]:
+    url = postgres_databases.fresh()
+    yield url
+    postgres_databases.drop(url)
 
 
 def test_a_rolled_back_id_is_waited_for_then_passed(pg_url: str) -> None:

@@ -6,22 +6,39 @@ launched through `executable_path`. A missing Chromium fails the suite rather th
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from fastapi import FastAPI
+from playwright.sync_api import (
+    APIRequestContext,
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    sync_playwright,
+)
+from playwright.sync_api import Request as PlaywrightRequest
+from playwright.sync_api import Response as PlaywrightResponse
 
 from ketaflow.config import Settings
 from ketaflow.web.app import create_app, dispose_engines
 from tests.conftest import ARTIFACTS
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
+# Resource types that are assets whatever their path, and paths that hold assets however they
+# are fetched (fetch/XHR included): the app's static files and the domains' own stylesheets.
+ASSET_TYPES = frozenset({"stylesheet", "script", "image", "font", "media", "manifest", "texttrack"})
+ASSET_PATHS = re.compile(r"^(/static/|/[a-z-]+/assets/)")
 TABLET = {"width": 1024, "height": 768}
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -55,9 +72,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
+def live_app(settings: Settings) -> FastAPI:
+    """The app `live_server` serves (a test may add a route to it)."""
+    return create_app(settings)
+
+
+@pytest.fixture
+def live_server(live_app: FastAPI) -> Iterator[str]:
     """The real app over real HTTP on 127.0.0.1 (a secure context, so Secure cookies work)."""
-    app = create_app(settings)
+    app = live_app
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -75,22 +98,71 @@ def live_server(settings: Settings) -> Iterator[str]:
     dispose_engines(app)
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    context = browser.new_context(viewport=TABLET, base_url=live_server)
-    page = context.new_page()
-    errors: list[str] = []
+@dataclass
+class PageChecks:
+    """What fails a browser test besides its own assertions, collected while its page is open."""
 
-    def on_console(msg: ConsoleMessage) -> None:
+    origin: str
+    console_errors: list[str] = field(default_factory=list)
+    asset_failures: list[str] = field(default_factory=list)  # "STATUS URL (resource type)"
+    aborted_assets: list[tuple[str, str]] = field(default_factory=list)
+
+    def own_asset(self, url: str, resource_type: str) -> bool:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}" == self.origin and (
+            resource_type in ASSET_TYPES or bool(ASSET_PATHS.match(parts.path)))
+
+    def on_console(self, msg: ConsoleMessage) -> None:
         # The browser logs every 4xx page load; those are expected (422 form errors, 401, 403).
         if msg.type == "error" and "responded with a status of 4" not in msg.text:
-            errors.append(msg.text)
+            self.console_errors.append(msg.text)
 
-    page.on("console", on_console)
-    yield page
+    def on_response(self, response: PlaywrightResponse) -> None:
+        # Pages and form posts may answer 4xx; an asset never may: a missing stylesheet or
+        # script breaks the page without any other sign.
+        if response.status >= 400 and self.own_asset(response.url, response.request.resource_type):
+            self.asset_failures.append(
+                f"{response.status} {response.url} ({response.request.resource_type})")
+
+    def on_request_failed(self, request: PlaywrightRequest) -> None:
+        # Chromium drops a stylesheet served as HTML (the 404 page) before any response event;
+        # a navigation also aborts loads in flight. Which of the two it was is asked at the end.
+        if self.own_asset(request.url, request.resource_type):
+            self.aborted_assets.append((request.url, request.resource_type))
+
+    def settle(self, api: APIRequestContext) -> None:
+        """Ask the server again for each aborted asset: only a real failure is kept."""
+        for url, resource_type in self.aborted_assets:
+            status = api.get(url).status
+            if status >= 400:
+                self.asset_failures.append(f"{status} {url} ({resource_type})")
+        self.aborted_assets.clear()
+
+
+def open_page(browser: Browser, origin: str) -> tuple[BrowserContext, Page, PageChecks]:
+    context = browser.new_context(viewport=TABLET, base_url=origin)
+    page = context.new_page()
+    checks = PageChecks(origin)
+    page.on("console", checks.on_console)
+    page.on("response", checks.on_response)
+    page.on("requestfailed", checks.on_request_failed)
+    return context, page, checks
+
+
+def close_page(context: BrowserContext, checks: PageChecks) -> None:
+    """Close the page; fail on an asset of the app's own that did not load, or a console error
+    (a CSP violation or script error shows up as one)."""
+    checks.settle(context.request)
     context.close()
-    # A CSP violation or script error shows up as a console error: treat it as a failure.
-    assert not errors, f"browser console errors: {errors}"
+    assert not checks.asset_failures, f"the app's assets failed to load: {checks.asset_failures}"
+    assert not checks.console_errors, f"browser console errors: {checks.console_errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    context, page, checks = open_page(browser, live_server)
+    yield page
+    close_page(context, checks)
 
 
 def shot(page: Page, name: str) -> Path:

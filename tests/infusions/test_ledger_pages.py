@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.models import AuditEvent
+from ketaflow.auth.models import StaffUser
 from ketaflow.config import Role
 from ketaflow.infusions import service
 from ketaflow.infusions.controlled import service as ledger
@@ -23,7 +24,8 @@ from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import EntryKind, SessionAction
 from tests.infusions.factories import Clinic, make_clinic, ready_to_start
-from tests.support.factories import DEFAULT_PASSWORD
+from tests.support.exports import formula_cells, hostile, read_csv
+from tests.support.factories import DEFAULT_PASSWORD, make_user
 from tests.web.helpers import committed_user, csrf, sign_in
 
 NEXT_YEAR = str(date.today() + timedelta(days=365))
@@ -266,6 +268,36 @@ def test_csv_export_for_a_date_range(app_client: TestClient, app_db: Session) ->
     assert "date_from must be on or before date_to" in backwards.text
     assert app_db.scalars(select(AuditEvent).where(
         AuditEvent.action == "controlled.export")).all()
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@"])
+def test_csv_export_neutralises_formulas_in_every_text_field(
+    app_client: TestClient, app_db: Session, lead: str
+) -> None:
+    clinic = make_clinic(app_db)
+    exporter = make_user(app_db, role=Role.NURSE)
+    text_fields = ("lot_number", "drug", "reason")
+    values = {field: hostile(lead, field) for field in text_fields}
+    ledger.record_entry(app_db, clinic.nurse_ctx, entry=ledger.EntryInput(
+        EntryKind.RECEIVED, values["lot_number"], 500, drug=values["drug"],
+        concentration_mg_per_ml=50, reason=values["reason"],
+        witness_user_id=clinic.prescriber.id))
+    # Usernames are validated today ([a-z][a-z0-9._-]*), but the export must not rely on that.
+    for user, column in ((clinic.nurse, "staff"), (clinic.prescriber, "witness")):
+        values[column] = hostile(lead, column)
+        app_db.execute(update(StaffUser).where(StaffUser.id == user.id)
+                       .values(username=values[column]))
+    app_db.commit()
+    assert sign_in(app_client, exporter.username) == 303
+    export = app_client.get("/controlled/export.csv")
+    assert export.status_code == 200
+    table = read_csv(export.text)
+    assert formula_cells(table) == []
+    [row] = table
+    assert {column: row[column] for column in values} == {
+        column: "'" + value for column, value in values.items()}
+    # Numbers stay numbers a spreadsheet can add up.
+    assert (row["amount_mg"], row["concentration_mg_per_ml"]) == ("500", "50")
 
 
 def ledger_columns() -> tuple[str, ...]:

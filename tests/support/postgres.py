@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 
 class PostgresUnavailable(RuntimeError):
@@ -63,6 +64,31 @@ class PostgresServer:
         return psycopg.connect(
             host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
         )
+
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        with self.admin_conn() as conn:
+            conn.execute(statement)
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database even if its test left connections open: they are ended first (DROP
+        then waits a few seconds for them to go)."""
+        with self.admin_conn() as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+    def database_names(self) -> set[str]:
+        """Every database but PostgreSQL's own templates (template0, template1)."""
+        with self.admin_conn() as conn:
+            rows = conn.execute("SELECT datname FROM pg_database WHERE NOT datistemplate")
+            return {name for (name,) in rows}
 
     def _run_as(self) -> list[str]:
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import Delete, Update, event, insert, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from ketaflow import csvsafe
 from ketaflow.audit import keys
 from ketaflow.audit.models import AUDIT_TABLES, AuditEvent, AuditImmutableError
 from ketaflow.db import utcnow
@@ -211,14 +212,8 @@ def events_to_csv(events: Iterable[AuditEvent]) -> str:
         row = [getattr(ev, column) for column in CSV_COLUMNS]
         row[1] = ev.occurred_at.isoformat(timespec="microseconds")
         row[-1] = ev.mac or ev.legacy_hash
-        writer.writerow([_csv_safe(value) for value in row])
+        writer.writerow([csvsafe.cell(value) for value in row])
     return buffer.getvalue()
-
-
-def _csv_safe(value: object) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in exported text cells."""
-    text_value = "" if value is None else str(value)
-    return "'" + text_value if text_value[:1] in ("=", "+", "-", "@") else text_value
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from ketaflow import csvsafe
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.auth.models import StaffUser
 from ketaflow.errors import ValidationFailed
@@ -173,12 +174,6 @@ def export_range(start: date | None, end: date | None, today: date) -> tuple[dat
     return start, end
 
 
-def _csv_safe(value: object) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in free-text cells."""
-    text_value = "" if value is None else str(value)
-    return "'" + text_value if text_value[:1] in ("=", "+", "-", "@") else text_value
-
-
 def export_csv(db: Session, ctx: AuditContext, *, start: date, end: date) -> str:
     """Every entry recorded from `start` to `end` (whole UTC days), oldest first."""
     staff, witness = aliased(StaffUser), aliased(StaffUser)
@@ -193,10 +188,11 @@ def export_csv(db: Session, ctx: AuditContext, *, start: date, end: date) -> str
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for row, staff_name, witness_name in found:
-        writer.writerow([_csv_safe(v) for v in (
+        # Amounts go in as numbers: csvsafe writes numbers as they are and neutralises text.
+        writer.writerow([csvsafe.cell(v) for v in (
             row.id, row.recorded_at.isoformat(timespec="seconds"), row.kind.value,
             row.lot_number, row.drug, row.concentration_mg_per_ml, row.expiry_date,
-            f"{row.amount_mg:g}", row.session_id, staff_name, witness_name, row.reverses_id,
+            row.amount_mg, row.session_id, staff_name, witness_name, row.reverses_id,
             row.reason)])
     record_event(db, ctx, action="controlled.export", entity_type=ENTITY, detail={
         "date_from": start.isoformat(), "date_to": end.isoformat(), "entries": len(found)})
