@@ -176,14 +176,22 @@ async def _abandon(request: Request, status: int, kind: str | None) -> None:
     if status in _NOT_AUDITED or status >= 500 or kind is None:
         return
     outcome = Outcome.DENIED if status in (401, 403, 429) else Outcome.FAILURE
-    route = request.scope.get("route")
     # The route's template and its ids, not the path itself: a portal path holds a token.
     ids = {k: str(v) for k, v in request.path_params.items() if k.endswith("_id")}
     detail = {"status": status, "kind": kind, "method": request.method,
-              "path": getattr(route, "path", None) or "unmatched", **({"ids": ids} if ids else {})}
+              "path": route_template(request), **({"ids": ids} if ids else {})}
     buffer: AuditBuffer = request.app.state.audit_buffer
     buffer.add(EventSpec(audit_context(request), "request.refused", "request",
                          outcome=outcome, detail=detail))
+
+
+def route_template(request: Request) -> str:
+    """The matched route's full path template (with its router's prefix), e.g.
+    /api/v1/patients/{patient_id}. FastAPI keeps the prefixed form in the route context of
+    routers it included; the route itself knows only its own part."""
+    context = request.scope.get("fastapi", {}).get("effective_route_context")
+    route = request.scope.get("route")
+    return str(getattr(context, "path", None) or getattr(route, "path", None) or "unmatched")
 
 
 def _safe_next(request: Request) -> str:
