@@ -22,8 +22,9 @@ from ketaflow.audit.models import AuditEvent
 from ketaflow.cli import main
 from ketaflow.db import make_engine, make_session_factory, transaction
 from ketaflow.patients.models import Patient, PatientDemographics
+from tests.conftest import TEST_AUDIT_KEY
 from tests.patients.factories import make_patient
-from tests.support.databases import PostgresDatabases, SqliteDatabases
+from tests.support.databases import TEMPLATE_DB, PostgresDatabases, SqliteDatabases
 from tests.support.factories import make_user
 from tests.support.postgres import PostgresServer
 
@@ -52,6 +53,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp
     """Run `ketaflow ARGS` against the database at `url`, as an operator would."""
     monkeypatch.setenv("KETAFLOW_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("KETAFLOW_MODE", "demo")
+    # The key the suite's own sessions MAC events with (tests/conftest.py).
+    monkeypatch.setenv("KETAFLOW_AUDIT_KEY", TEST_AUDIT_KEY)
 
     def _run(url: str, *args: str) -> Result:
         monkeypatch.setenv("KETAFLOW_DATABASE_URL", url)
@@ -78,6 +81,20 @@ def empty_url(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Ca
         return _empty_pg(request.getfixturevalue("pg_server"))
 
     return _make
+
+
+@pytest.fixture(autouse=True)
+def _drop_made_databases(request: pytest.FixtureRequest) -> Iterator[None]:
+    """These tests make extra PostgreSQL databases (restore targets, second sources): drop
+    whatever a test left that was not there before it."""
+    if "pg_server" not in request.fixturenames and "db_url" not in request.fixturenames:
+        yield
+        return
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    before = server.database_names()
+    yield
+    for name in server.database_names() - before - {TEMPLATE_DB}:
+        server.drop_database(name)
 
 
 def _empty_pg(server: PostgresServer) -> str:
@@ -161,9 +178,10 @@ def test_round_trip_restores_every_table(
     assert row_counts(target) == source_counts
     assert migrate.current_revision(target) == migrate.current_revision(db_url) == head()
     events = source_counts["audit_events"]
-    assert second == f"audit chain intact: {events} events verified"
+    assert second.startswith("audit trail intact")
+    assert cli(target, "audit", "seal").out.strip() == f"sealed {events} events"
     verified = cli(target, "audit", "verify")
-    assert verified.code == 0 and f"{events} events verified" in verified.out
+    assert verified.code == 0 and f"{events} sealed events verified" in verified.out
 
 
 def test_backup_while_another_thread_writes_is_consistent(
@@ -184,7 +202,7 @@ def test_backup_while_another_thread_writes_is_consistent(
     restored = cli(target, "restore", str(tmp_path / "live.backup"))
 
     assert restored.code == 0, restored
-    assert "audit chain intact" in restored.out
+    assert "audit trail intact" in restored.out
     registered = _patients_and_events(target)
     # One snapshot: each patient's rows and its audit event were copied together or not at all,
     # and the snapshot falls between the writes counted before and after the backup (+1: a
@@ -192,7 +210,7 @@ def test_backup_while_another_thread_writes_is_consistent(
     assert registered["patients"] == registered["demographics"] == registered["events"]
     seeded = _patients_and_events(db_url)["patients"] - writer.written
     assert seeded + before <= registered["patients"] <= seeded + during + 1
-    # The restored audit trail is exactly the source's first events, hash for hash.
+    # The restored audit trail is exactly the source's first events, MAC for MAC.
     restored_hashes = _audit_hashes(target)
     assert restored_hashes == _audit_hashes(db_url)[: len(restored_hashes)]
 
@@ -258,7 +276,7 @@ def _audit_hashes(url: str) -> list[str]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return list(conn.scalars(select(AuditEvent.hash).order_by(AuditEvent.id)))
+            return list(conn.scalars(select(AuditEvent.mac).order_by(AuditEvent.id)))
     finally:
         engine.dispose()
 
@@ -419,7 +437,26 @@ def test_restore_fails_when_the_audit_chain_does_not_verify(
     failed = cli(empty_url(), "restore", str(tmp_path / "tampered.backup"))
 
     assert failed.code == 1
-    assert "restored, but the audit chain is broken at event 2" in failed.error
+    assert "restored, but the audit trail does not verify: event 2" in failed.error
+
+
+def test_restoring_a_backup_older_than_the_last_checkpoint_is_reported(
+    cli: Cli, db_url: str, empty_url: Callable[[], str], tmp_path: Path
+) -> None:
+    """The chain of an older backup is intact in itself; only the checkpoint kept outside the
+    database (the var folder's file) shows that newer events are missing."""
+    seed_patients(db_url)
+    assert cli(db_url, "audit", "seal").code == 0
+    assert cli(db_url, "backup", "--out", str(tmp_path / "monday.backup")).code == 0
+    seed_patients(db_url, count=2)
+    assert cli(db_url, "audit", "seal").code == 0  # a later checkpoint, in the same var folder
+
+    target = empty_url()
+    failed = cli(target, "restore", str(tmp_path / "monday.backup"))
+
+    assert failed.code == 1
+    assert "the newest events were deleted or an older backup was restored" in failed.error
+    assert row_counts(target)["patients"] == 3  # restored all the same, for the operator
 
 
 def test_postgres_password_goes_through_the_environment(

@@ -133,16 +133,29 @@ def backup(
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
 ) -> None:
     """Write a consistent backup of the database, safe while the server runs."""
-    typer.echo(backup_database(settings().effective_database_url, out, force=force))
+    typer.echo(backup_database(settings().effective_migration_url, out, force=force))
 
 
 @app.command("restore")
 def restore(
     file: Annotated[Path, typer.Argument(help="A file written by ketaflow backup.")],
 ) -> None:
-    """Restore a backup into an EMPTY database, then verify the audit trail."""
-    for line in restore_database(settings().effective_database_url, file):
-        typer.echo(line)
+    """Restore a backup into an EMPTY database, then verify the audit trail against the last
+    checkpoint (the var folder's file): a backup older than it is reported."""
+    from ketaflow.audit.cli import verify_report
+
+    cfg = settings()
+    typer.echo(restore_database(cfg.effective_migration_url, file))
+    migrate.grant_if_separate_roles(cfg)
+    url = cfg.effective_migration_url
+    if migrate.current_revision(url) != migrate.head_revision(url):
+        typer.echo("after ketaflow db upgrade, run ketaflow audit verify")
+        return
+    report = verify_report(cfg)
+    if not report.ok:
+        fail(f"restored, but the audit trail does not verify: {report.reason}")
+    typer.echo(f"audit trail intact: {report.events_checked} sealed events verified, "
+               f"{report.checkpoints_checked} checkpoints matched")
 
 
 def main(argv: list[str] | None = None) -> None:

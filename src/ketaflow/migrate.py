@@ -54,6 +54,10 @@ def upgrade_for(settings: Settings, revision: str = "head") -> None:
     """Migrate as the owner role (KETAFLOW_MIGRATION_DATABASE_URL, else the app's URL), then,
     when the app connects as another role, grant it exactly what it needs."""
     upgrade(settings.effective_migration_url, revision)
+    grant_if_separate_roles(settings)
+
+
+def grant_if_separate_roles(settings: Settings) -> None:
     app_role = make_url(settings.effective_database_url).username
     owner_role = make_url(settings.effective_migration_url).username
     if settings.effective_database_url.startswith("postgresql") and app_role != owner_role:
