@@ -34,7 +34,8 @@ def _diff(url: str) -> list[object]:
     engine = make_engine(url)
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
+            conn, opts={"compare_type": True,
+                        "compare_server_default": migrate.compare_server_defaults(conn)}
         )
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
@@ -67,6 +68,12 @@ def test_downgrade_to_base_and_upgrade_again(empty_url: str) -> None:
     assert migrate.current_revision(empty_url) == migrate.head_revision(empty_url)
 
 
+# Tables a migration drops on purpose, with the reason; their rows go with them.
+DROPPED_TABLES = {
+    "login_failures": "0273c2472cd1: failed sign-ins are counted in auth_throttle instead",
+}
+
+
 def test_upgrade_step_by_step_keeps_data_in_every_table(empty_url: str) -> None:
     """Every migration must carry the data already there (a new NOT NULL column needs a default
     or a backfill; a table SQLite rebuilds must copy its rows): from base to head one revision
@@ -80,7 +87,8 @@ def test_upgrade_step_by_step_keeps_data_in_every_table(empty_url: str) -> None:
         fill_every_table(engine, written)
         migrate.upgrade(empty_url, revision)
     fill_every_table(engine, written)  # the filler copes with every table of today's schema
-    assert set(written) == table_names(engine)
-    assert missing_rows(engine, written) == {}
+    assert set(written) - set(DROPPED_TABLES) == table_names(engine)
+    kept = {table: rows for table, rows in written.items() if table not in DROPPED_TABLES}
+    assert missing_rows(engine, kept) == {}
     engine.dispose()
     assert migrate.current_revision(empty_url) == migrate.head_revision(empty_url)

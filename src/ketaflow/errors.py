@@ -47,3 +47,10 @@ class PermissionDenied(KetaflowError):
 class TooManyAttempts(KetaflowError):
     status_code = 429
     title = "Too many attempts"
+
+
+class ServiceBusy(KetaflowError):
+    """Too much waiting already (a bounded queue is full): try again shortly (503)."""
+
+    status_code = 503
+    title = "Busy"

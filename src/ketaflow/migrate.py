@@ -9,13 +9,20 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 from ketaflow.config import Settings
 from ketaflow.db import make_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def compare_server_defaults(connection: Connection) -> bool:
+    """Whether autogenerate and the drift test compare server defaults: on PostgreSQL, where
+    the migrations are the same as SQLite's, not on SQLite, whose INTEGER PRIMARY KEY is the
+    rowid and which Alembic would report as lacking the models' identity column."""
+    return connection.dialect.name != "sqlite"
 
 
 def alembic_config(database_url: str) -> Config:

@@ -146,6 +146,8 @@ def mfa_enrol(request: Request, db: DB, settings: SETTINGS,
               code: Annotated[str, Form()] = "") -> Response:
     principal = require_principal(request)
     user = auth_service.get_user(db, principal.user_id)
+    if not user.mfa_secret and not user.mfa_enrolled:  # no set-up begun: begin it
+        return RedirectResponse("/mfa/enrol", status_code=303)
     try:
         result = auth_service.confirm_mfa_enrolment(
             db, audit_context(request), settings, user=user, code=code,

@@ -65,6 +65,7 @@ async def _domain_error(request: Request, exc: KetaflowError) -> Response:
     return await _respond(
         request, exc.status_code, exc.detail, type(exc).__name__, extra, title=exc.title,
         abandon=not exc.keep_changes,
+        retry_after=RETRY_AFTER_S if exc.status_code == 503 else None,
     )
 
 

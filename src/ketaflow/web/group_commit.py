@@ -23,6 +23,8 @@ from typing import Generic, TypeVar
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
+from ketaflow.errors import ServiceBusy
+
 log = logging.getLogger("ketaflow.web")
 
 T = TypeVar("T")
@@ -44,10 +46,13 @@ class GroupCommit(Generic[T, R]):
         write: WriteBatch[T, R],
         *,
         max_batch: int = 256,
+        max_waiting: int = 2048,
     ) -> None:
         self._session_factory = session_factory
         self._write = write
         self._max_batch = max_batch
+        # Admission control already bounds the requests in flight; this bound holds even so.
+        self._max_waiting = max_waiting
         # One queue per event loop: each uvicorn worker has one; tests may start several.
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue[T, R]] = (
             weakref.WeakKeyDictionary()
@@ -57,6 +62,8 @@ class GroupCommit(Generic[T, R]):
         """Write `item` with whatever else is waiting; return its answer or raise its error."""
         loop = asyncio.get_running_loop()
         queue = self._queues.setdefault(loop, _Queue())
+        if len(queue.waiting) >= self._max_waiting:
+            raise ServiceBusy("too many writes are waiting; retry in a moment")
         future: asyncio.Future[R] = loop.create_future()
         queue.waiting.append((item, future))
         if queue.writer is None or queue.writer.done():
