@@ -15,6 +15,7 @@ from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.db import utcnow
 from ketaflow.errors import NotFound, ValidationFailed
 from ketaflow.patients.models import Patient, PatientDemographics
+from ketaflow.textcheck import NameCharacterError, check_person_name
 
 ENTITY = "patient"
 # Clocks on tablets drift; a measurement stamped a few minutes ahead is not "in the future".
@@ -72,6 +73,19 @@ def clean_text(
 def required_text(value: str | None, field: str, label: str, *, max_length: int) -> str:
     text = clean_text(value, field, label, max_length=max_length, required=True)
     assert text is not None  # required=True never returns None
+    return text
+
+
+def person_name(
+    value: str | None, field: str, label: str, *, max_length: int, required: bool = False
+) -> str | None:
+    """A cleaned name, refusing invisible and text-direction control characters (they make a
+    name display differently from what is stored, so the wrong patient can be picked)."""
+    text = clean_text(value, field, label, max_length=max_length, required=required)
+    try:
+        check_person_name(text, field=field, label=label)
+    except NameCharacterError as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from None
     return text
 
 

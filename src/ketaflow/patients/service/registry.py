@@ -21,6 +21,7 @@ from ketaflow.patients.service._common import (
     current_demographics,
     get_patient,
     not_future,
+    person_name,
     required_text,
 )
 
@@ -74,15 +75,20 @@ def validate_demographics(value: Demographics) -> Demographics:
             raise ValidationFailed(
                 f"{field.replace('_', ' ')} must be digits, spaces and + ( ) - only", field=field
             )
+    given = person_name(value.given_name, "given_name", "given name", max_length=100,
+                        required=True)
+    family = person_name(value.family_name, "family_name", "family name", max_length=100,
+                         required=True)
+    assert given is not None and family is not None  # required=True never returns None
     return Demographics(
-        given_name=required_text(value.given_name, "given_name", "given name", max_length=100),
-        family_name=required_text(value.family_name, "family_name", "family name", max_length=100),
+        given_name=given,
+        family_name=family,
         date_of_birth=value.date_of_birth,
         sex=Sex(value.sex),
         phone=clean_text(value.phone, "phone", "phone", max_length=40),
         email=email,
         address=clean_text(value.address, "address", "address", max_length=1000),
-        emergency_contact_name=clean_text(
+        emergency_contact_name=person_name(
             value.emergency_contact_name,
             "emergency_contact_name",
             "emergency contact name",
@@ -94,7 +100,7 @@ def validate_demographics(value: Demographics) -> Demographics:
             "emergency contact phone",
             max_length=40,
         ),
-        referring_clinician=clean_text(
+        referring_clinician=person_name(
             value.referring_clinician,
             "referring_clinician",
             "referring clinician",
