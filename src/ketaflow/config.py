@@ -104,6 +104,22 @@ class Settings(BaseSettings):
     def effective_secret_key(self) -> str:
         return self.secret_key or _read_or_create_secret(self.var_dir)
 
+    # The clinic's IANA time zone (e.g. Europe/London). Times typed into HTML forms
+    # (datetime-local fields carry no zone) are read in it; everything is stored in UTC.
+    clinic_timezone: str = "UTC"
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        # Imported here so this setting's change stays in one place of the file.
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as Europe/London") from None
+        return value
+
 
 def _read_or_create_secret(var_dir: Path) -> str:
     """Generate the key once into var/ with mode 0600 so restarts keep sessions valid."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from ketaflow.portal.service import PORTAL_INSTRUMENTS, PORTAL_VALID_HOURS
 from ketaflow.scales import INSTRUMENTS, get_instrument
 from ketaflow.scales.wording import WordingPack
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.forms import clinic_zone
 from ketaflow.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -85,7 +87,7 @@ def _form_page(request: Request, db: Session, *, patient_id: int, instrument_id:
         "instrument": instrument, "wording": wording,
         "items": forms.form_items(instrument, wording, values),
         "form": values, "action": action, "amending": amending,
-        "instruments": list(INSTRUMENTS.values()),
+        "instruments": list(INSTRUMENTS.values()), "clinic_timezone": clinic_zone(request),
         "error": None if error is None else error.detail,
         "error_field": None if error is None else (error.field or "form"),
     }, status_code=422 if error is not None else 200)
@@ -117,7 +119,7 @@ def create_assessment(request: Request, db: DB, patient_id: int, form: FORM) -> 
             db, audit_context(request), patient_id=patient_id, instrument_id=instrument_id,
             answers=forms.answers_from_form(instrument_id, form),
             rater=service.Rater.staff(require_principal(request).user_id),
-            rated_at=forms.rated_at_from_form(form.get("rated_on")))
+            rated_at=forms.rated_at_from_form(form.get("rated_on"), clinic_zone(request)))
     except KetaflowError as exc:
         return _form_page(request, db, patient_id=patient_id, instrument_id=instrument_id,
                           values=form, action=f"/patients/{patient_id}/assessments", error=exc)
@@ -141,10 +143,12 @@ def rescore(request: Request, db: DB, assessment_id: int) -> Response:
     return RedirectResponse(f"/assessments/{assessment_id}?notice=rescored", status_code=303)
 
 
-def _answers_as_form(assessment: Assessment) -> dict[str, str]:
+def _answers_as_form(assessment: Assessment, zone: str) -> dict[str, str]:
     values = {f"item.{key}": "" if value is None else str(value)
               for key, value in assessment.answers.items()}
-    return {**values, "rated_on": assessment.rated_at.date().isoformat()}
+    # The day as the clinic saw it, the zone the form reads it back in.
+    day = assessment.rated_at.astimezone(ZoneInfo(zone)).date()
+    return {**values, "rated_on": day.isoformat()}
 
 
 @router.get("/assessments/{assessment_id}/amend")
@@ -152,7 +156,8 @@ def _answers_as_form(assessment: Assessment) -> dict[str, str]:
 def amend_page(request: Request, db: DB, assessment_id: int) -> Response:
     original = service.get_assessment(db, audit_context(request), assessment_id=assessment_id)
     return _form_page(request, db, patient_id=original.patient_id,
-                      instrument_id=original.instrument_id, values=_answers_as_form(original),
+                      instrument_id=original.instrument_id,
+                      values=_answers_as_form(original, clinic_zone(request)),
                       action=f"/assessments/{assessment_id}/amend", amending=original)
 
 
@@ -166,7 +171,8 @@ def amend(request: Request, db: DB, assessment_id: int, form: FORM) -> Response:
             answers=forms.answers_from_form(original.instrument_id, form),
             reason=form.get("reason", ""),
             rater=service.Rater.staff(require_principal(request).user_id),
-            rated_at=forms.rated_at_from_form(form.get("rated_on"), keep=original.rated_at))
+            rated_at=forms.rated_at_from_form(form.get("rated_on"), clinic_zone(request),
+                                              keep=original.rated_at))
     except KetaflowError as exc:
         return _form_page(request, db, patient_id=original.patient_id,
                           instrument_id=original.instrument_id, values=form,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ketaflow.assessments.models import RaterKind
 from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
@@ -67,7 +67,8 @@ class OrderIn(BaseModel):
 
 class VitalsIn(BaseModel):
     model_config = _FORBID
-    taken_at: datetime | None = None  # default: now
+    # A time zone is required: a naive time would be read as server time, silently.
+    taken_at: AwareDatetime | None = None  # default: now
     sbp_mmhg: float | None = None
     dbp_mmhg: float | None = None
     hr_bpm: float | None = None
@@ -84,7 +85,7 @@ class AcknowledgeIn(BaseModel):
 class EventIn(BaseModel):
     model_config = _FORBID
     kind: Literal["side_effects", "cadss6", "rescue_medication", "adverse_event"]
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None
     answers: dict[str, int] | None = None
     medication: str | None = None
     dose_mg: float | None = None
