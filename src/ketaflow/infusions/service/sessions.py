@@ -14,6 +14,7 @@ from ketaflow.alerts.models import Alert
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.models import Assessment
 from ketaflow.audit.service import AuditContext
+from ketaflow.clinical import dates
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.dosing import DosingLimits, SaltForm, WeightBasedOrder, calculate_dose
@@ -253,8 +254,8 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
                                field="status")
     course = db.get(TreatmentCourse, record.course_id)
     assert course is not None  # foreign key
-    if order.expiry_date < now().date():
-        raise ValidationFailed("the lot has expired: use another lot", field="expiry_date")
+    dates.expiry_date(order.expiry_date, today=now().date(), label="the lot's expiry date",
+                      usable_today=True)
     weight = _latest_weight(db, record.patient_id)
     dose_mg_per_kg = positive(order.dose_mg_per_kg or course.dose_mg_per_kg, "dose_mg_per_kg")
     reason = optional_text(order.override_reason, "override_reason")

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.clinical import dates
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, ValidationFailed
 from ketaflow.patients.models import Patient, PatientDemographics, Sex
@@ -20,9 +21,9 @@ from ketaflow.patients.service._common import (
     clean_text,
     current_demographics,
     get_patient,
-    not_future,
     person_name,
     required_text,
+    today,
 )
 
 GENERATED_MRN_PREFIX = "KF-"
@@ -30,7 +31,6 @@ _GENERATED_MRN = re.compile(r"^KF-\d+$")
 _MRN = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,31}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,40}$")
-EARLIEST_BIRTH = date(1900, 1, 1)
 SEARCH_LIMIT = 50
 
 
@@ -63,9 +63,7 @@ class PatientSummary:
 
 def validate_demographics(value: Demographics) -> Demographics:
     """Return the cleaned demographics or raise ValidationFailed naming the first bad field."""
-    not_future(value.date_of_birth, "date_of_birth", "date of birth")
-    if value.date_of_birth < EARLIEST_BIRTH:
-        raise ValidationFailed("date of birth must be after 1900-01-01", field="date_of_birth")
+    dates.birth_date(value.date_of_birth, today=today())
     email = clean_text(value.email, "email", "email", max_length=254)
     if email and not _EMAIL.match(email):
         raise ValidationFailed("email is not a valid address", field="email")
