@@ -63,6 +63,9 @@ def _witness(session: Session, ctx: AuditContext, user_id: int | None) -> StaffU
     if user_id is None:
         raise ValidationFailed("choose the staff member who witnessed the consent",
                                field="witnessed_by_user_id")
+    if user_id == ctx.actor_user_id:
+        raise ValidationFailed("the witness must be a different staff member from the one "
+                               "recording the consent", field="witnessed_by_user_id")
     witness = session.get(StaffUser, user_id)
     if witness is None or not witness.is_active or witness.role not in WITNESS_ROLES:
         raise ValidationFailed("the witness must be an active prescriber or nurse",
