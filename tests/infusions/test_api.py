@@ -69,7 +69,7 @@ def started(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
     nurse.post(f"{BASE}/{session_id}/vitals", {"sbp_mmhg": 124, "dbp_mmhg": 80, "hr_bpm": 70,
                                                "spo2_percent": 98}, expect=201)
     prescriber.post(f"{BASE}/{session_id}/order", {
-        "drug": "ketamine", "lot_number": "L-77",
+        "drug": "ketamine_hcl", "lot_number": "L-77",
         "expiry_date": str((datetime.now(UTC) + timedelta(days=90)).date()),
         "concentration_mg_per_ml": 1.0}, expect=201)
     nurse.post(f"{BASE}/{session_id}/actions", {"action": "start"})
@@ -187,7 +187,7 @@ def test_order_needs_prescriber_and_reads_are_audited(app_client: TestClient,
     assert nurse.post(BASE, {"course_id": course_id}, key="open-1", expect=201)["id"] == \
         session_id
     response = app_client.post(f"{BASE}/{session_id}/order", headers=nurse.headers, json={
-        "drug": "ketamine", "lot_number": "L", "expiry_date": "2030-01-01",
+        "drug": "ketamine_hcl", "lot_number": "L", "expiry_date": "2027-01-01",
         "concentration_mg_per_ml": 1})
     assert response.status_code == 403
     nurse.get(f"{BASE}/{session_id}")

@@ -19,6 +19,7 @@ from ketaflow.config import Role
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.infusions import service
 from ketaflow.infusions.controlled import service as ledger
+from ketaflow.infusions.formulary import KETAMINE_HCL
 from ketaflow.infusions.rules import EntryKind, PregnancyTest, SessionAction, VitalsReading
 from ketaflow.infusions.service._common import clock_at, now
 from ketaflow.scales import get_instrument
@@ -72,7 +73,7 @@ def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: 
         service.record_vitals(db, nurse, session_id=record.id, reading=VitalsReading(
             opened, sbp_mmhg=124, dbp_mmhg=80, hr_bpm=72, spo2_percent=98))
         order = service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
-            drug="ketamine hydrochloride (as base)", lot_number=DEMO_LOT,
+            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT,
             expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0))
     start = opened + timedelta(minutes=10)
     with clock_at(start):

@@ -21,7 +21,7 @@ from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.auth.permissions import Permission, public, requires
 from ketaflow.errors import KetaflowError, PermissionDenied, ValidationFailed
 from ketaflow.infusions import forms, service
-from ketaflow.infusions.formulary import DEFAULT_FORMULARY
+from ketaflow.infusions.formulary import DEFAULT_FORMULARY, INFUSION_DRUGS, drug_name
 from ketaflow.infusions.models import Seriousness
 from ketaflow.infusions.pdf import summary_pdf, summary_rows
 from ketaflow.infusions.rules import (
@@ -52,7 +52,8 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
     view = service.chair_view(db, audit_context(request), session_id=session_id)
     return render(request, "infusions/chair.html", {
         "view": view, "record": view.record, "instruments": INSTRUMENTS,
-        "formulary": DEFAULT_FORMULARY, "symptoms": RED_FLAG_SYMPTOMS,
+        "formulary": DEFAULT_FORMULARY, "infusion_drugs": INFUSION_DRUGS,
+        "drug_name": drug_name, "symptoms": RED_FLAG_SYMPTOMS,
         "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary),
         "self_report_labels": SELF_REPORT_INSTRUMENTS, "alert_titles": ALERT_TITLES,
         "form": context.pop("form", {}), **context}, status_code=status_code)

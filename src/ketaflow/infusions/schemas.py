@@ -55,7 +55,8 @@ class SelfReportOverrideIn(BaseModel):
 
 class OrderIn(BaseModel):
     model_config = _FORBID
-    drug: str = Field(max_length=100)
+    drug: str = Field(max_length=100, examples=["ketamine_hcl"],
+                      description="a clinic formulary key (ketaflow.infusions.formulary)")
     lot_number: str = Field(max_length=64)
     expiry_date: date
     concentration_mg_per_ml: float
@@ -149,7 +150,7 @@ class EventOut(_Out):
 
 class OrderOut(_Out):
     id: int
-    drug: str
+    drug: str  # the formulary key
     lot_number: str
     expiry_date: date
     concentration_mg_per_ml: float

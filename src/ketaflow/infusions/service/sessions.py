@@ -19,6 +19,7 @@ from ketaflow.clinical.course_plan import CourseState
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.dosing import DosingLimits, SaltForm, WeightBasedOrder, calculate_dose
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
+from ketaflow.infusions.formulary import INFUSION_DRUGS_BY_KEY, InfusionDrug
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
 from ketaflow.infusions.rules import (
     OrderDetails,
@@ -233,6 +234,26 @@ class OrderInput:
     override_reason: str | None = None
 
 
+def formulary_drug(order: OrderInput) -> InfusionDrug:
+    """The order's drug, concentration and salt as the clinic formulary lists them, or 422
+    naming the field: never free text (see `ketaflow.infusions.formulary`)."""
+    drug = INFUSION_DRUGS_BY_KEY.get((order.drug or "").strip())
+    if drug is None:
+        keys = ", ".join(INFUSION_DRUGS_BY_KEY)
+        raise ValidationFailed(f"drug must be one of the clinic formulary: {keys}", field="drug")
+    allowed = drug.order_concentrations_mg_per_ml
+    if not any(abs(order.concentration_mg_per_ml - c) <= 1e-9 for c in allowed):
+        listed = ", ".join(f"{c:g}" for c in allowed)
+        raise ValidationFailed(f"concentration_mg_per_ml for {drug.name} must be one of "
+                               f"{listed} mg/mL (the clinic formulary)",
+                               field="concentration_mg_per_ml")
+    if order.concentration_salt is not drug.concentration_salt:
+        raise ValidationFailed(f"{drug.name} is labelled as {drug.concentration_salt.value}: "
+                               f"concentration_salt must be {drug.concentration_salt.value}",
+                               field="concentration_salt")
+    return drug
+
+
 def _latest_weight(db: Session, patient_id: int) -> Measurement:
     measurement = db.scalar(
         select(Measurement)
@@ -252,6 +273,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
     if record.status not in (SessionStatus.PLANNED, SessionStatus.PRECHECKS):
         raise ValidationFailed("the order can be written only before the infusion starts",
                                field="status")
+    drug = formulary_drug(order)
     course = db.get(TreatmentCourse, record.course_id)
     assert course is not None  # foreign key
     dates.expiry_date(order.expiry_date, today=now().date(), label="the lot's expiry date",
@@ -277,7 +299,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         if previous.superseded_at is None:
             previous.superseded_at = stamp
     signed = InfusionOrder(
-        session_id=record.id, drug=required_text(order.drug, "drug", max_length=100),
+        session_id=record.id, drug=drug.key,
         lot_number=required_text(order.lot_number, "lot_number", max_length=64),
         expiry_date=order.expiry_date, concentration_mg_per_ml=order.concentration_mg_per_ml,
         concentration_salt=order.concentration_salt, dose_salt=course.salt_form,
