@@ -132,3 +132,15 @@ def backdate(db: Session, record: InfusionSession, minutes: float) -> None:
     for event in db.scalars(select(SessionEvent).where(SessionEvent.session_id == record.id)):
         event.occurred_at -= shift
     db.flush()
+
+
+def stock(db: Session, clinic: Clinic, lot: str, amount_mg: float,
+          concentration_mg_per_ml: float = 50.0) -> None:
+    """Lot `lot` in stock: a receipt recorded by the nurse and witnessed by the prescriber
+    (the password step is the pages' and API's; tests that arrange stock skip it)."""
+    from ketaflow.infusions.controlled import service as ledger
+    from ketaflow.infusions.rules import EntryKind
+
+    ledger.record_entry(db, clinic.nurse_ctx, witness_confirmed=True, entry=ledger.EntryInput(
+        EntryKind.RECEIVED, lot, amount_mg, witness_user_id=clinic.prescriber.id,
+        drug="ketamine_hcl", concentration_mg_per_ml=concentration_mg_per_ml))

@@ -201,12 +201,17 @@ def test_order_needs_prescriber_and_reads_are_audited(app_client: TestClient,
 def test_ledger_api(app_client: TestClient, app_db: Session) -> None:
     nurse, prescriber, session_id = started(app_client, app_db)
     path = "/api/v1/controlled/entries"
-    nurse.post(path, {"kind": "received", "lot_number": "L-77", "amount_mg": 500}, expect=201)
+    me = prescriber.get("/api/v1/me")
+    receipt = {"kind": "received", "lot_number": "L-77", "drug": "ketamine_hcl",
+               "expiry_date": str((datetime.now(UTC) + timedelta(days=300)).date()),
+               "concentration_mg_per_ml": 50, "vial_count": 1, "vial_volume_ml": 10,
+               "witness_user_id": me["id"]}
+    assert nurse.post(path, receipt, expect=422)["field"] == "witness_password"
+    nurse.post(path, {**receipt, "witness_password": DEFAULT_PASSWORD}, expect=201)
     nurse.post(path, {"kind": "drawn", "lot_number": "L-77", "amount_mg": 40,
                       "session_id": session_id}, expect=201)
     nurse.post(path, {"kind": "administered", "lot_number": "L-77", "amount_mg": 35,
                       "session_id": session_id}, expect=201)
-    me = prescriber.get("/api/v1/me")
     waste = {"kind": "wasted", "lot_number": "L-77", "amount_mg": 5, "session_id": session_id,
              "witness_user_id": me["id"]}
     # Waste without the witness's password is refused: the API cannot skip the co-signature.

@@ -22,6 +22,7 @@ from ketaflow.infusions.controlled.service import (
     discrepancy_report,
     open_balances,
 )
+from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import EntryKind, SessionBalance, SessionStatus
 from ketaflow.infusions.rules.ledger import TOLERANCE_MG
@@ -91,12 +92,16 @@ def lot_summaries(rows: list[LedgerRow]) -> list[LotSummary]:
         totals[row.lot_number][row.kind] += row.amount_mg
         if row.kind is EntryKind.RECEIVED:
             receipts.setdefault(row.lot_number, row)
-    return [LotSummary(lot, getattr(receipts.get(lot), "drug", None),
+    return [LotSummary(lot, _drug_label(receipts.get(lot)),
                        getattr(receipts.get(lot), "concentration_mg_per_ml", None),
                        getattr(receipts.get(lot), "expiry_date", None),
                        kinds[EntryKind.RECEIVED], kinds[EntryKind.DRAWN],
                        kinds[EntryKind.ADMINISTERED], kinds[EntryKind.WASTED])
             for lot, kinds in sorted(totals.items())]
+
+
+def _drug_label(receipt: LedgerRow | None) -> str | None:
+    return None if receipt is None or receipt.drug is None else drug_name(receipt.drug)
 
 
 def _entry_views(db: Session, limit: int) -> list[EntryView]:
@@ -195,7 +200,8 @@ def export_csv(db: Session, ctx: AuditContext, *, start: date, end: date) -> str
     for row, staff_name, witness_name in found:
         writer.writerow([_csv_safe(v) for v in (
             row.id, row.recorded_at.isoformat(timespec="seconds"), row.kind.value,
-            row.lot_number, row.drug, row.concentration_mg_per_ml, row.expiry_date,
+            row.lot_number, None if row.drug is None else drug_name(row.drug),
+            row.concentration_mg_per_ml, row.expiry_date,
             f"{row.amount_mg:g}", row.session_id, staff_name, witness_name, row.reverses_id,
             row.reason)])
     record_event(db, ctx, action="controlled.export", entity_type=ENTITY, detail={
