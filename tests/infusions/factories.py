@@ -144,3 +144,17 @@ def stock(db: Session, clinic: Clinic, lot: str, amount_mg: float,
     ledger.record_entry(db, clinic.nurse_ctx, witness_confirmed=True, entry=ledger.EntryInput(
         EntryKind.RECEIVED, lot, amount_mg, witness_user_id=clinic.prescriber.id,
         drug="ketamine_hcl", concentration_mg_per_ml=concentration_mg_per_ml))
+
+
+def second_course(db: Session, course: TreatmentCourse) -> TreatmentCourse:
+    """Another course for the same patient (the courses service allows one open course at a
+    time; the infusion rules are tested on their own here)."""
+    other = TreatmentCourse(
+        patient_id=course.patient_id, screening_id=course.screening_id,
+        consent_id=course.consent_id, state=course.state, infusion_count=6,
+        frequency=course.frequency, skip_weekends=True, start_on=course.start_on,
+        dose_mg_per_kg=course.dose_mg_per_kg, max_dose_mg=course.max_dose_mg,
+        salt_form=course.salt_form)
+    db.add(other)
+    db.flush()
+    return other

@@ -176,8 +176,9 @@ def test_refusals_are_problems_naming_the_field(app_client: TestClient,
     ok = nurse.client.post(f"{BASE}/{session_id}/vitals", json={"spo2_percent": 99},
                            headers=nurse.headers | {"Idempotency-Key": "k1"})
     assert ok.status_code == 201
+    # A missing record named in the body is invalid input (422), not a missing path (404).
     second = nurse.client.post(BASE, json={"course_id": 999_999}, headers=nurse.headers)
-    assert second.status_code == 404
+    assert second.status_code == 422 and second.json()["field"] == "course_id"
 
 
 def test_order_needs_prescriber_and_reads_are_audited(app_client: TestClient,

@@ -49,18 +49,34 @@ OPEN_COURSE_STATES = (CourseState.PLANNED, CourseState.ACTIVE, CourseState.MAINT
 
 
 def open_session(db: Session, ctx: AuditContext, *, course_id: int) -> InfusionSession:
+    """Open the course's next session: one open (not discharged or aborted) at a time, checked
+    here for the message and held by the database's partial unique index against races."""
     course = db.get(TreatmentCourse, course_id)
     if course is None:
-        raise NotFound("no such treatment course")
+        raise NotFound("no such treatment course", field="course_id")
     if course.state not in OPEN_COURSE_STATES:
-        raise ValidationFailed(f"the course is {course.state.value}: no new sessions",
-                               field="course_id")
+        raise Conflict(f"the course is {course.state.value}: no new sessions", field="course_id")
+    _refuse_second_open(db, course.id)
     record = InfusionSession(course_id=course.id, patient_id=course.patient_id,
                              opened_by_user_id=ctx.actor_user_id, opened_at=now())
     db.add(record)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as error:
+        raise Conflict("another session was opened on this course at the same moment: "
+                       "finish or abort it first", field="course_id") from error
     audit(db, ctx, "infusion.session.open", record.id, course_id=course.id)
     return record
+
+
+def _refuse_second_open(db: Session, course_id: int) -> None:
+    open_id = db.scalar(select(InfusionSession.id).where(
+        InfusionSession.course_id == course_id,
+        InfusionSession.status.not_in([s for s in SessionStatus if s.is_final])))
+    if open_id is not None:
+        raise Conflict(f"session {open_id} is still open on this course: discharge or abort "
+                       "it before opening another", field="course_id")
 
 
 def get_session(db: Session, ctx: AuditContext, *, session_id: int) -> InfusionSession:
