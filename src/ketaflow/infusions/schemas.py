@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from ketaflow.assessments.models import RaterKind
 from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.dosing import SaltForm
+from ketaflow.ids import RecordId
 from ketaflow.infusions.models import InfusionSession, Seriousness
 from ketaflow.infusions.rules import (
     PregnancyTest,
@@ -25,7 +26,7 @@ _FORBID = ConfigDict(extra="forbid")
 
 class SessionCreate(BaseModel):
     model_config = _FORBID
-    course_id: int
+    course_id: RecordId
 
 
 class ActionIn(BaseModel):

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 
 from ketaflow.errors import ValidationFailed
+from ketaflow.ids import MAX_RECORD_ID
 
 Form = dict[str, str]
 E = TypeVar("E", bound=StrEnum)
@@ -73,7 +74,14 @@ def whole_number(form: Form, name: str, label: str, default: int = 0) -> int:
         return default
     if not raw.lstrip("-").isdigit():
         raise ValidationFailed(f"{label} must be a whole number", field=name)
-    return int(raw)
+    return _in_int_range(int(raw), name, label)
+
+
+def _in_int_range(value: int, name: str, label: str) -> int:
+    # Beyond the database's integer range no record or count can exist (ids, counts).
+    if abs(value) > MAX_RECORD_ID:
+        raise ValidationFailed(f"{label} is out of range", field=name)
+    return value
 
 
 def optional_choice(form: Form, name: str, kind: type[E], label: str) -> E | None:
@@ -106,7 +114,7 @@ def optional_int(form: Form, name: str, label: str) -> int | None:
         return None
     if not raw.lstrip("-").isdigit():
         raise ValidationFailed(f"{label} must be a whole number", field=name)
-    return int(raw)
+    return _in_int_range(int(raw), name, label)
 
 
 def optional_bool(form: Form, name: str) -> bool | None:

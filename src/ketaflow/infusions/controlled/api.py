@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.errors import ValidationFailed
+from ketaflow.ids import RecordId
 from ketaflow.infusions.api import IDEMPOTENCY, idempotent
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerRow
@@ -31,13 +32,13 @@ class EntryIn(BaseModel):
     lot_number: str = Field(default="", max_length=64)
     # Drawn, administered, wasted. A receipt's amount is vial_count x the vial size.
     amount_mg: float | None = None
-    session_id: int | None = None
+    session_id: RecordId | None = None
     # Receipts and waste: another active nurse or prescriber.
-    witness_user_id: int | None = None
+    witness_user_id: RecordId | None = None
     # Needed for receipts and waste; never stored, echoed or part of the idempotency
     # fingerprint.
     witness_password: str | None = Field(default=None, max_length=256, exclude=True)
-    reverses_id: int | None = None
+    reverses_id: RecordId | None = None
     reason: str | None = Field(default=None, max_length=1000)
     # Receipt details: a clinic formulary drug key, a listed vial concentration, the count and
     # either the volume or the mg per vial.
