@@ -55,7 +55,7 @@ FORM = Annotated[dict[str, str], Depends(form_data)]
 @requires(Permission.PATIENTS_CLINICAL_READ)
 def scores_page(request: Request, db: DB, patient_id: int, notice: str = "") -> Response:
     ctx = audit_context(request)
-    label = service.patient_label(db, patient_id)
+    label = service.patient_label(db, ctx, patient_id)
     data = history.patient_history(db, ctx, patient_id=patient_id)
     alerts = alerts_service.list_patient_alerts(db, ctx, patient_id=patient_id)
     return render(request, "assessments/scores.html", {
@@ -83,7 +83,7 @@ def _form_page(request: Request, db: Session, *, patient_id: int, instrument_id:
     instrument = get_instrument(instrument_id)
     wording = forms.wording_for(instrument.id, wording_packs(request))
     return render(request, "assessments/form.html", {
-        "patient": service.patient_label(db, patient_id),
+        "patient": service.patient_label(db, audit_context(request), patient_id),
         "instrument": instrument, "wording": wording,
         "items": forms.form_items(instrument, wording, values),
         "form": values, "action": action, "amending": amending,
@@ -132,7 +132,7 @@ def assessment_page(request: Request, db: DB, assessment_id: int, notice: str = 
     assessment = service.get_assessment(db, audit_context(request), assessment_id=assessment_id)
     return render(request, "assessments/detail.html", {
         "assessment": assessment, "instrument": get_instrument(assessment.instrument_id),
-        "patient": service.patient_label(db, assessment.patient_id),
+        "patient": service.patient_label(db, audit_context(request), assessment.patient_id),
         "notice": NOTICES.get(notice)})
 
 

@@ -336,8 +336,11 @@ class PatientLabel:
     name: str
 
 
-def patient_label(session: Session, patient_id: int) -> PatientLabel:
+def patient_label(session: Session, ctx: AuditContext, patient_id: int) -> PatientLabel:
+    """The header's MRN and name: a read of identifiable data, audited (ids only)."""
     patient = require_patient(session, patient_id)
+    record_event(session, ctx, action="patient.read", entity_type="patient",
+                 entity_id=patient_id, detail={"scope": "banner"})
     current = session.scalar(
         select(PatientDemographics).where(PatientDemographics.patient_id == patient_id,
                                           PatientDemographics.superseded_at.is_(None)))

@@ -104,7 +104,8 @@ def _view_page(request: Request, db: Session, screening_id: int, **context: obje
 def edit_screening_page(
     request: Request, db: DB, screening_id: int, notice: str = ""
 ) -> Response:
-    row = service.load_screening(db, screening_id)
+    # Audited: the form shows the screening's answers.
+    row = service.read_screening(db, audit_context(request), screening_id=screening_id).screening
     if row.is_signed:
         return RedirectResponse(f"/screenings/{screening_id}", status_code=303)
     return _form_page(request, db, row.patient_id, form=forms.screening_form(row),

@@ -162,8 +162,8 @@ def inventory(db: DB) -> dict[str, float]:
 
 @router.get("/discrepancies", response_model=list[BalanceOut])
 @requires(Permission.CONTROLLED_SUBSTANCES)
-def discrepancies(db: DB) -> list[BalanceOut]:
+def discrepancies(request: Request, db: DB) -> list[BalanceOut]:
     return [BalanceOut(session_id=b.session_id, lot_number=b.lot_number, drawn_mg=b.drawn_mg,
                        administered_mg=b.administered_mg, wasted_mg=b.wasted_mg,
                        discrepancy_mg=round(b.discrepancy_mg, 3))
-            for b in ledger.discrepancy_report(db)]
+            for b in ledger.read_discrepancies(db, audit_context(request))]

@@ -195,6 +195,14 @@ def discrepancy_report(db: Session, *, closed_sessions: Iterable[int] | None = N
     return discrepancies(_entries(db), closed_sessions=list(closed_sessions))
 
 
+def read_discrepancies(db: Session, ctx: AuditContext) -> list[SessionBalance]:
+    """The discrepancy report as the API shows it: sessions (of patients), so audited."""
+    found = discrepancy_report(db)
+    record_event(db, ctx, action="controlled.discrepancies.read", entity_type=ENTITY,
+                 detail={"session_ids": sorted({b.session_id for b in found})})
+    return found
+
+
 # ---------------------------------------------------------------- use cases behind the pages
 
 

@@ -150,13 +150,18 @@ def _reversible(views: list[EntryView]) -> list[Choice]:
 def ledger_page(db: Session, ctx: AuditContext) -> LedgerPage:
     rows = list(db.scalars(select(LedgerRow).order_by(LedgerRow.id)))
     views = _entry_views(db, RECENT_LIMIT)
-    record_event(db, ctx, action="controlled.read", entity_type=ENTITY,
-                 detail={"entries_shown": len(views)})
-    return LedgerPage(
+    page = LedgerPage(
         lots=lot_summaries(rows), discrepancies=discrepancy_report(db), entries=views,
         witnesses=_witnesses(db, ctx.actor_user_id), open_sessions=_open_sessions(db),
         unaccounted=_unaccounted(open_balances(db)),
         reversible=_reversible(views))
+    # The page names sessions (of patients): which ones, by id.
+    shown = {v.row.session_id for v in views if v.row.session_id is not None}
+    shown |= {b.session_id for b in page.discrepancies}
+    shown |= {c.value for c in (*page.open_sessions, *page.unaccounted)}
+    record_event(db, ctx, action="controlled.read", entity_type=ENTITY,
+                 detail={"entries_shown": len(views), "session_ids": sorted(shown)})
+    return page
 
 
 # ---------------------------------------------------------------- CSV export
@@ -205,5 +210,7 @@ def export_csv(db: Session, ctx: AuditContext, *, start: date, end: date) -> str
             f"{row.amount_mg:g}", row.session_id, staff_name, witness_name, row.reverses_id,
             row.reason)])
     record_event(db, ctx, action="controlled.export", entity_type=ENTITY, detail={
-        "date_from": start.isoformat(), "date_to": end.isoformat(), "entries": len(found)})
+        "date_from": start.isoformat(), "date_to": end.isoformat(), "entries": len(found),
+        "session_ids": sorted({row.session_id for row, _, _ in found
+                               if row.session_id is not None})})
     return buffer.getvalue()

@@ -224,9 +224,13 @@ def search_patients(
     else:
         statement = statement.order_by(Patient.id.desc())
     rows = session.execute(statement.limit(limit)).tuples().all()
-    # The query text may be a name: the audit records only that a search ran and how many hits.
+    # Which records were shown, by id: the query text may be a name, so it is never recorded.
     record_event(
-        session, ctx, action="patient.search", entity_type=ENTITY, detail={"results": len(rows)}
+        session,
+        ctx,
+        action="patient.search",
+        entity_type=ENTITY,
+        detail={"results": len(rows), "patient_ids": [patient.id for patient, _ in rows]},
     )
     return [PatientSummary(patient, demographics) for patient, demographics in rows]
 
