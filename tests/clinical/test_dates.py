@@ -16,10 +16,14 @@ from ketaflow.audit.models import AuditEvent
 from ketaflow.clinical import dates
 from ketaflow.courses import service as courses
 from ketaflow.errors import ValidationFailed
+from ketaflow.infusions import service as infusions
+from ketaflow.infusions.models import Seriousness
+from ketaflow.infusions.rules import SessionAction
 from ketaflow.patients import service as patients
 from ketaflow.screening import service as screening
 from tests.assessments.factories import phq9
 from tests.courses.test_course_service import ready_patient
+from tests.infusions.factories import make_clinic, make_course
 from tests.patients.factories import DIAGNOSIS, make_patient, medication_input, trial_input
 from tests.screening.factories import monday_ahead
 from tests.support.factories import SYSTEM, make_user
@@ -149,3 +153,20 @@ def test_course_dates_are_within_the_planning_horizon(db: Session) -> None:
                                  entry=courses.CourseEntry(start_on=monday_ahead()))
     _refused(db, lambda: courses.set_course_baseline(
         db, SYSTEM, course_id=course.id, baseline_on=date(1850, 1, 1)), "baseline_on")
+
+
+def test_session_events_allow_clock_skew_but_not_the_future(db: Session) -> None:
+    clinic = make_clinic(db)
+    record = infusions.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    infusions.apply_action(db, clinic.nurse_ctx, session_id=record.id,
+                           action=SessionAction.BEGIN_PRECHECKS)
+
+    def event(at: datetime) -> object:
+        return infusions.record_adverse_event(
+            db, clinic.nurse_ctx, session_id=record.id, description="nausea",
+            seriousness=Seriousness.NON_SERIOUS, occurred_at=at)
+
+    now = datetime.now(UTC)
+    assert event(now + timedelta(minutes=4))
+    _refused(db, lambda: event(now + timedelta(minutes=10)), "occurred_at")
+    _refused(db, lambda: event(record.opened_at - timedelta(minutes=1)), "occurred_at")

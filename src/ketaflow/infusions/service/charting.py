@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, EventSpec, record_events
 from ketaflow.auth.permissions import Permission
+from ketaflow.clinical import dates
 from ketaflow.errors import KetaflowError, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.formulary import FORMULARY_BY_KEY
 from ketaflow.infusions.models import (
@@ -255,8 +256,11 @@ def _score(instrument: str, answers: Mapping[str, int], field: str) -> ScoreResu
 def _event(db: Session, ctx: AuditContext, record: InfusionSession, kind: EventKind,
            occurred_at: datetime | None, **values: object) -> SessionEvent:
     stamp = occurred_at or now()
-    if stamp < record.opened_at or stamp > now():
-        raise ValidationFailed("occurred_at must be within the session and not in the future",
+    # Not in the future beyond the usual clock skew (the plausible-date bounds), and not
+    # before the session was opened.
+    dates.past_moment(stamp, now=now(), field="occurred_at", label="occurred_at")
+    if stamp < record.opened_at:
+        raise ValidationFailed("occurred_at must be within the session (after it was opened)",
                                field="occurred_at")
     row = SessionEvent(session_id=record.id, kind=kind, occurred_at=stamp,
                        recorded_by_user_id=ctx.actor_user_id, recorded_at=now(), **values)
