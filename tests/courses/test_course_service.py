@@ -139,14 +139,14 @@ def test_plan_limits(db: Session, overrides: dict[str, object], field: str) -> N
 
 def test_state_transitions_follow_the_table(db: Session) -> None:
     course = plan(db, ready_patient(db))
-    with pytest.raises(ValidationFailed, match="a planned course cannot become completed"):
+    with pytest.raises(Conflict, match="a planned course cannot become completed"):
         service.change_course_state(db, SYSTEM, course_id=course.id,
                                     target=CourseState.COMPLETED)
     for target in (CourseState.ACTIVE, CourseState.PAUSED, CourseState.ACTIVE,
                    CourseState.MAINTENANCE, CourseState.COMPLETED):
         service.change_course_state(db, SYSTEM, course_id=course.id, target=target)
     assert course.state is CourseState.COMPLETED
-    with pytest.raises(ValidationFailed, match="none \\(final state\\)"):
+    with pytest.raises(Conflict, match="none \\(final state\\)"):
         service.change_course_state(db, SYSTEM, course_id=course.id, target=CourseState.ACTIVE)
     history = service.read_course(db, SYSTEM, course_id=course.id).course.changes
     assert [c.to_state.value for c in history] == [

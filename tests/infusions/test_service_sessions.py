@@ -139,7 +139,7 @@ def test_running_pause_rate_change_stop(db: Session) -> None:
     assert stopped.status is SessionStatus.STOPPED and stopped.rate_ml_per_h == 40
     rate = [e for e in stopped.events if e.kind is EventKind.RATE_CHANGE]
     assert rate[0].detail["from_ml_per_h"] == 52.5 and rate[0].reason == "BP rising"
-    with pytest.raises(ValidationFailed, match="cannot pause a session that is stopped"):
+    with pytest.raises(Conflict, match="cannot pause a session that is stopped"):
         service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.PAUSE)
     assert "infusion.session.change_rate" in actions(db, record.id)
 

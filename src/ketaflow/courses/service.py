@@ -153,8 +153,11 @@ def change_course_state(
     try:
         course_plan.check_transition(course.state, target, reason=why)
     except CourseTransitionError as exc:
-        field = "reason" if target in course_plan.REASON_REQUIRED and why is None else "state"
-        raise ValidationFailed(str(exc), field=field) from None
+        if target in course_plan.REASON_REQUIRED and why is None \
+                and target in course_plan.TRANSITIONS[course.state]:
+            raise ValidationFailed(str(exc), field="reason") from None
+        # A move the course's current state does not allow: a state conflict.
+        raise Conflict(str(exc), field="state") from None
     previous = course.state
     course.state, course.state_changed_at = target, utcnow()
     course.changes.append(CourseStateChange(from_state=previous, to_state=target, reason=why,

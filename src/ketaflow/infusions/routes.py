@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from ketaflow.alerts.service import TITLES as ALERT_TITLES
 from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.auth.permissions import Permission, public, requires
-from ketaflow.errors import KetaflowError, PermissionDenied, ValidationFailed
+from ketaflow.errors import Conflict, KetaflowError, PermissionDenied, ValidationFailed
 from ketaflow.infusions import forms, service
 from ketaflow.infusions.formulary import DEFAULT_FORMULARY, INFUSION_DRUGS, drug_name
 from ketaflow.infusions.models import Seriousness
@@ -65,8 +65,9 @@ def _post(request: Request, db: Session, session_id: int, form: FormData, anchor
         apply(audit_context(request))
     except KetaflowError as exc:
         db.rollback()
-        # A refusal by role keeps its 403; everything else is a form to correct.
-        status = 403 if isinstance(exc, PermissionDenied) else 422
+        # A refusal by role keeps its 403 and a state conflict its 409; everything else is a
+        # form to correct.
+        status = exc.status_code if isinstance(exc, PermissionDenied | Conflict) else 422
         return _chair(request, db, session_id, status_code=status, error=exc.detail,
                       error_field=exc.field, form=form)
     return RedirectResponse(f"/infusions/sessions/{session_id}#{anchor}", status_code=303)

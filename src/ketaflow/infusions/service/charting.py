@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ketaflow.audit.service import AuditContext, EventSpec, record_events
 from ketaflow.auth.permissions import Permission
 from ketaflow.clinical import dates
-from ketaflow.errors import KetaflowError, NotFound, PermissionDenied, ValidationFailed
+from ketaflow.errors import Conflict, KetaflowError, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.formulary import FORMULARY_BY_KEY
 from ketaflow.infusions.models import (
     EventKind,
@@ -63,7 +63,7 @@ def _open_for_charting(db: Session, session_id: int) -> InfusionSession:
 
 def _require_charting_state(record: InfusionSession | _Chartable) -> None:
     if record.status not in CHARTING_STATES:
-        raise ValidationFailed(f"nothing can be charted on a session that is "
+        raise Conflict(f"nothing can be charted on a session that is "
                                f"{record.status.value}", field="status")
 
 
@@ -234,7 +234,7 @@ def acknowledge_alert(db: Session, ctx: AuditContext, *, session_id: int, alert_
     if alert is None:
         raise NotFound("no such alert on this session")
     if alert.acknowledged_at is not None:
-        raise ValidationFailed("the alert is already acknowledged", field="alert_id")
+        raise Conflict("the alert is already acknowledged", field="alert_id")
     if alert.level in PRESCRIBER_LEVELS and not may(ctx, Permission.ORDERS_SIGN):
         raise PermissionDenied(f"only a prescriber may acknowledge a {alert.level.value.upper()} "
                                "alert")

@@ -122,7 +122,7 @@ def update_prechecks(db: Session, ctx: AuditContext, *, session_id: int,
                      changes: PrecheckChanges) -> InfusionSession:
     record = load_session(db, session_id)
     if record.status is not SessionStatus.PRECHECKS:
-        raise ValidationFailed(f"pre-checks can be changed only during pre-checks (the session "
+        raise Conflict(f"pre-checks can be changed only during pre-checks (the session "
                                f"is {record.status.value})", field="status")
     changed = [name for name in _ANSWERS if getattr(changes, name) is not None]
     for name in changed:
@@ -220,7 +220,7 @@ def override_self_report(db: Session, ctx: AuditContext, *, session_id: int,
     declined). Kept as a session event; the audit names the check, never the reason."""
     record = load_session(db, session_id)
     if record.status is not SessionStatus.PRECHECKS:
-        raise ValidationFailed("the self-report check can be overridden only during pre-checks",
+        raise Conflict("the self-report check can be overridden only during pre-checks",
                                field="status")
     text = required_text(reason, "reason", max_length=OVERRIDE_REASON_MAX_LENGTH)
     if assessments_service.self_reports_on(db, patient_id=record.patient_id,
@@ -287,7 +287,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
     require_prescriber(ctx, "sign an infusion order")
     record = load_session(db, session_id)
     if record.status not in (SessionStatus.PLANNED, SessionStatus.PRECHECKS):
-        raise ValidationFailed("the order can be written only before the infusion starts",
+        raise Conflict("the order can be written only before the infusion starts",
                                field="status")
     drug = formulary_drug(order)
     course = db.get(TreatmentCourse, record.course_id)
