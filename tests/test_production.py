@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ketaflow import migrate
+from ketaflow.cli import production_database_problem
 from ketaflow.config import SettingsError, load_settings
 from ketaflow.db import make_engine
 from tests.support.postgres import PostgresServer
@@ -53,7 +54,7 @@ def test_http_on_loopback_and_tls_mail_are_fine(tmp_path: Path) -> None:
 
 def _ketaflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ketaflow", *args], env=os.environ | env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_serve_refuses_a_database_with_demo_data(tmp_path: Path) -> None:
@@ -135,3 +136,7 @@ def test_production_refuses_an_app_role_that_can_change_audit_rows(
     assert as_owner.returncode == 1
     assert "KETAFLOW_DATABASE_URL connects as a role that may UPDATE audit_events" in (
         as_owner.stderr)
+    # Connected as the application's own role, the same database passes the check.
+    cfg = load_settings(var_dir=tmp_path, **SAFE, database_url=app, migration_database_url=owner)
+    migrate.upgrade_for(cfg)
+    assert production_database_problem(cfg) is None

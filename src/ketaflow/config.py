@@ -153,6 +153,22 @@ class Settings(BaseSettings):
     def audit_checkpoint_file(self) -> Path:
         return self.var_dir / "audit-checkpoints.jsonl"
 
+    # The clinic's IANA time zone (e.g. Europe/London). Times typed into HTML forms
+    # (datetime-local fields carry no zone) are read in it; everything is stored in UTC.
+    clinic_timezone: str = "UTC"
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        # Imported here so this setting's change stays in one place of the file.
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as Europe/London") from None
+        return value
+
 
 def _read_or_create_secret(var_dir: Path, name: str) -> str:
     """Generate a key once into var/ with mode 0600 so restarts keep using it."""

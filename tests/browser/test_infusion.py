@@ -83,7 +83,7 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     page.get_by_text("Write and sign the order").click()
     page.get_by_label("Lot number").fill("KX-2291")
     page.get_by_label("Expiry date").fill(str((datetime.now(UTC) + timedelta(days=300)).date()))
-    page.get_by_label("Concentration mg/mL").fill("1")
+    page.get_by_label("Concentration", exact=True).select_option("1")
     shot(page, "infusion-01-prechecks")
     page.get_by_role("button", name="Sign order").click()
     # Everything else is done; the open alert still blocks the start until it is acknowledged.

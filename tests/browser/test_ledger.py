@@ -1,5 +1,5 @@
-"""In Chromium on a tablet viewport: a nurse receives a vial, draws for a session and wastes the
-rest with a prescriber as witness (a wrong witness password first), on the controlled log."""
+"""In Chromium on a tablet viewport: a nurse receives a vial with a prescriber as witness, draws
+for a session and wastes the rest, witnessed again (a wrong witness password first)."""
 
 from __future__ import annotations
 
@@ -52,11 +52,13 @@ def test_receive_draw_and_witnessed_waste_on_a_tablet(page: Page, db_url: str) -
     receive = page.locator("#form-receive")
     receive.get_by_text("Receive vials").click()
     receive.get_by_label("Lot number").fill("KX-2291")
-    receive.get_by_label("Drug").fill("ketamine hydrochloride")
+    receive.get_by_label("Drug (clinic formulary)").select_option("ketamine_hcl")
     receive.get_by_label("Expiry date").fill(str((datetime.now(UTC) + timedelta(days=300)).date()))
-    receive.get_by_label("Concentration mg/mL").fill("50")
+    receive.get_by_label("Concentration as labelled").select_option("50")
     receive.get_by_label("Number of vials").fill("1")
     receive.get_by_label("Volume per vial mL").fill("10")
+    receive.get_by_label("Witness", exact=True).select_option(label="Dr Raman (prescriber)")
+    receive.get_by_label("Witness's password").fill(DEFAULT_PASSWORD)
     shot(page, "ledger-01-receive")
     _submit(page, "receive", "Record receipt")
     expect(page.get_by_role("status")).to_have_text("Receipt recorded.")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ketaflow.clinical.eligibility import PregnancyStatus
 from ketaflow.config import Role
-from tests.screening.factories import consent, make_patient, signed_screening
+from tests.screening.factories import consent, make_patient, monday_ahead, signed_screening
 from tests.web.helpers import api_token, committed_user
 
 PROBLEM = "application/problem+json"
@@ -25,14 +27,15 @@ def test_course_lifecycle_over_the_api(app_client: TestClient, app_db: Session) 
     signed_screening(app_db, patient, doctor)
     consent(app_db, patient, doctor)
     app_db.commit()
+    monday = monday_ahead()
     created = app_client.post(path, headers=headers, json={
-        "start_on": "2030-01-07", "frequency": "every_2_days", "dose_mg_per_kg": 0.75,
+        "start_on": monday.isoformat(), "frequency": "every_2_days", "dose_mg_per_kg": 0.75,
         "max_dose_mg": 90})
     assert created.status_code == 201, created.text
     course = created.json()
-    assert course["state"] == "planned" and course["baseline_on"] == "2030-01-07"
+    assert course["state"] == "planned" and course["baseline_on"] == monday.isoformat()
     assert [i["on"] for i in course["infusions"]] == [
-        "2030-01-07", "2030-01-09", "2030-01-11", "2030-01-14", "2030-01-16", "2030-01-18"]
+        (monday + timedelta(days=d)).isoformat() for d in (0, 2, 4, 7, 9, 11)]
     assert course["allowed_transitions"] == ["active", "stopped"]
     assert course["maintenance"]["label"] == "configurable suggestion, unverified as a standard"
     cid = course["id"]
@@ -43,9 +46,11 @@ def test_course_lifecycle_over_the_api(app_client: TestClient, app_db: Session) 
                              json={"state": "active"})
     assert active.status_code == 200 and active.json()["state"] == "active"
     baseline = app_client.put(f"/api/v1/courses/{cid}/baseline", headers=headers,
-                              json={"baseline_on": "2030-01-03"})
-    assert baseline.status_code == 200 and baseline.json()["baseline_on"] == "2030-01-03"
-    second = app_client.post(path, headers=headers, json={"start_on": "2030-02-04"})
+                              json={"baseline_on": str(monday - timedelta(days=4))})
+    assert baseline.status_code == 200
+    assert baseline.json()["baseline_on"] == str(monday - timedelta(days=4))
+    second = app_client.post(path, headers=headers,
+                             json={"start_on": str(monday + timedelta(days=28))})
     assert second.status_code == 409 and f"course {cid} is still active" in second.json()["detail"]
     over = app_client.get(path, headers=headers).json()
     assert [c["id"] for c in over] == [cid]

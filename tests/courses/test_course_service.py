@@ -24,12 +24,13 @@ from tests.screening.factories import (
     ctx_for,
     entry,
     make_patient,
+    monday_ahead,
     prescriber,
     signed_screening,
 )
 from tests.support.factories import SYSTEM
 
-MONDAY = date(2030, 1, 7)
+MONDAY = monday_ahead()
 
 
 def ready_patient(db: Session) -> Patient:
@@ -55,12 +56,11 @@ def test_course_from_signed_eligible_screening_and_consent(db: Session) -> None:
     assert course.baseline_on == MONDAY
     view = service.read_course(db, SYSTEM, course_id=course.id)
     assert [i.on for i in view.infusions] == [
-        date(2030, 1, 7), date(2030, 1, 9), date(2030, 1, 11),
-        date(2030, 1, 14), date(2030, 1, 16), date(2030, 1, 18)]
+        MONDAY + timedelta(days=d) for d in (0, 2, 4, 7, 9, 11)]
     assert {i.status for i in view.infusions} == {"planned"}
     assert view.allowed == (CourseState.ACTIVE, CourseState.STOPPED)
     assert [c.to_state for c in view.course.changes] == [CourseState.PLANNED]
-    assert view.maintenance.visits[0].on == date(2030, 1, 25)
+    assert view.maintenance.visits[0].on == MONDAY + timedelta(days=18)
 
 
 def test_no_course_without_a_signed_screening(db: Session) -> None:
@@ -139,14 +139,14 @@ def test_plan_limits(db: Session, overrides: dict[str, object], field: str) -> N
 
 def test_state_transitions_follow_the_table(db: Session) -> None:
     course = plan(db, ready_patient(db))
-    with pytest.raises(ValidationFailed, match="a planned course cannot become completed"):
+    with pytest.raises(Conflict, match="a planned course cannot become completed"):
         service.change_course_state(db, SYSTEM, course_id=course.id,
                                     target=CourseState.COMPLETED)
     for target in (CourseState.ACTIVE, CourseState.PAUSED, CourseState.ACTIVE,
                    CourseState.MAINTENANCE, CourseState.COMPLETED):
         service.change_course_state(db, SYSTEM, course_id=course.id, target=target)
     assert course.state is CourseState.COMPLETED
-    with pytest.raises(ValidationFailed, match="none \\(final state\\)"):
+    with pytest.raises(Conflict, match="none \\(final state\\)"):
         service.change_course_state(db, SYSTEM, course_id=course.id, target=CourseState.ACTIVE)
     history = service.read_course(db, SYSTEM, course_id=course.id).course.changes
     assert [c.to_state.value for c in history] == [

@@ -75,7 +75,7 @@ def make_course(db: Session, clinic: Clinic, *, weight_kg: float = 70.0,
 
 
 def order_input(**overrides: object) -> service.OrderInput:
-    values: dict[str, object] = {"drug": "ketamine", "lot_number": "LOT-1",
+    values: dict[str, object] = {"drug": "ketamine_hcl", "lot_number": "LOT-1",
                                  "expiry_date": date.today() + timedelta(days=300),
                                  "concentration_mg_per_ml": 1.0}
     values.update(overrides)
@@ -132,3 +132,29 @@ def backdate(db: Session, record: InfusionSession, minutes: float) -> None:
     for event in db.scalars(select(SessionEvent).where(SessionEvent.session_id == record.id)):
         event.occurred_at -= shift
     db.flush()
+
+
+def stock(db: Session, clinic: Clinic, lot: str, amount_mg: float,
+          concentration_mg_per_ml: float = 50.0) -> None:
+    """Lot `lot` in stock: a receipt recorded by the nurse and witnessed by the prescriber
+    (the password step is the pages' and API's; tests that arrange stock skip it)."""
+    from ketaflow.infusions.controlled import service as ledger
+    from ketaflow.infusions.rules import EntryKind
+
+    ledger.record_entry(db, clinic.nurse_ctx, witness_confirmed=True, entry=ledger.EntryInput(
+        EntryKind.RECEIVED, lot, amount_mg, witness_user_id=clinic.prescriber.id,
+        drug="ketamine_hcl", concentration_mg_per_ml=concentration_mg_per_ml))
+
+
+def second_course(db: Session, course: TreatmentCourse) -> TreatmentCourse:
+    """Another course for the same patient (the courses service allows one open course at a
+    time; the infusion rules are tested on their own here)."""
+    other = TreatmentCourse(
+        patient_id=course.patient_id, screening_id=course.screening_id,
+        consent_id=course.consent_id, state=course.state, infusion_count=6,
+        frequency=course.frequency, skip_weekends=True, start_on=course.start_on,
+        dose_mg_per_kg=course.dose_mg_per_kg, max_dose_mg=course.max_dose_mg,
+        salt_form=course.salt_form)
+    db.add(other)
+    db.flush()
+    return other

@@ -69,7 +69,7 @@ def started(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
     nurse.post(f"{BASE}/{session_id}/vitals", {"sbp_mmhg": 124, "dbp_mmhg": 80, "hr_bpm": 70,
                                                "spo2_percent": 98}, expect=201)
     prescriber.post(f"{BASE}/{session_id}/order", {
-        "drug": "ketamine", "lot_number": "L-77",
+        "drug": "ketamine_hcl", "lot_number": "L-77",
         "expiry_date": str((datetime.now(UTC) + timedelta(days=90)).date()),
         "concentration_mg_per_ml": 1.0}, expect=201)
     nurse.post(f"{BASE}/{session_id}/actions", {"action": "start"})
@@ -176,8 +176,9 @@ def test_refusals_are_problems_naming_the_field(app_client: TestClient,
     ok = nurse.client.post(f"{BASE}/{session_id}/vitals", json={"spo2_percent": 99},
                            headers=nurse.headers | {"Idempotency-Key": "k1"})
     assert ok.status_code == 201
+    # A missing record named in the body is invalid input (422), not a missing path (404).
     second = nurse.client.post(BASE, json={"course_id": 999_999}, headers=nurse.headers)
-    assert second.status_code == 404
+    assert second.status_code == 422 and second.json()["field"] == "course_id"
 
 
 def test_order_needs_prescriber_and_reads_are_audited(app_client: TestClient,
@@ -187,7 +188,7 @@ def test_order_needs_prescriber_and_reads_are_audited(app_client: TestClient,
     assert nurse.post(BASE, {"course_id": course_id}, key="open-1", expect=201)["id"] == \
         session_id
     response = app_client.post(f"{BASE}/{session_id}/order", headers=nurse.headers, json={
-        "drug": "ketamine", "lot_number": "L", "expiry_date": "2030-01-01",
+        "drug": "ketamine_hcl", "lot_number": "L", "expiry_date": "2027-01-01",
         "concentration_mg_per_ml": 1})
     assert response.status_code == 403
     nurse.get(f"{BASE}/{session_id}")
@@ -201,12 +202,17 @@ def test_order_needs_prescriber_and_reads_are_audited(app_client: TestClient,
 def test_ledger_api(app_client: TestClient, app_db: Session) -> None:
     nurse, prescriber, session_id = started(app_client, app_db)
     path = "/api/v1/controlled/entries"
-    nurse.post(path, {"kind": "received", "lot_number": "L-77", "amount_mg": 500}, expect=201)
+    me = prescriber.get("/api/v1/me")
+    receipt = {"kind": "received", "lot_number": "L-77", "drug": "ketamine_hcl",
+               "expiry_date": str((datetime.now(UTC) + timedelta(days=300)).date()),
+               "concentration_mg_per_ml": 50, "vial_count": 1, "vial_volume_ml": 10,
+               "witness_user_id": me["id"]}
+    assert nurse.post(path, receipt, expect=422)["field"] == "witness_password"
+    nurse.post(path, {**receipt, "witness_password": DEFAULT_PASSWORD}, expect=201)
     nurse.post(path, {"kind": "drawn", "lot_number": "L-77", "amount_mg": 40,
                       "session_id": session_id}, expect=201)
     nurse.post(path, {"kind": "administered", "lot_number": "L-77", "amount_mg": 35,
                       "session_id": session_id}, expect=201)
-    me = prescriber.get("/api/v1/me")
     waste = {"kind": "wasted", "lot_number": "L-77", "amount_mg": 5, "session_id": session_id,
              "witness_user_id": me["id"]}
     # Waste without the witness's password is refused: the API cannot skip the co-signature.

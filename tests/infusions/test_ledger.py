@@ -33,7 +33,8 @@ def refusal(entries: list[LedgerEntry], kind: EntryKind, amount: float = 0.0,
 
 
 def received() -> list[LedgerEntry]:
-    return append([], EntryKind.RECEIVED, 500.0, session=None)  # one 10 mL vial of 50 mg/mL
+    # One 10 mL vial of 50 mg/mL, counted in by a second person.
+    return append([], EntryKind.RECEIVED, 500.0, session=None, witness_id=WITNESS)
 
 
 def test_worked_session() -> None:
@@ -52,6 +53,7 @@ def test_waste_needs_a_different_witness() -> None:
     entries = append(received(), EntryKind.DRAWN, 50.0)
     error = refusal(entries, EntryKind.WASTED, 5.0)
     assert (error.field, str(error)) == ("witness_id", "waste needs a witness")
+    assert refusal(entries, EntryKind.DRAWN, 5.0, witness_id=WITNESS).field == "witness_id"
     error = refusal(entries, EntryKind.WASTED, 5.0, witness_id=NURSE)
     assert error.field == "witness_id" and "different staff member" in str(error)
 
@@ -73,12 +75,14 @@ def test_cannot_account_for_more_than_drawn() -> None:
 @pytest.mark.parametrize(("amount", "field"), [(0.0, "amount_mg"), (-1.0, "amount_mg"),
                                                (float("inf"), "amount_mg")])
 def test_amount_must_be_positive(amount: float, field: str) -> None:
-    assert refusal([], EntryKind.RECEIVED, amount, session=None).field == field
+    assert refusal([], EntryKind.RECEIVED, amount, session=None,
+                   witness_id=WITNESS).field == field
 
 
 def test_draw_belongs_to_a_session_and_lot_required() -> None:
     assert refusal(received(), EntryKind.DRAWN, 5.0, session=None).field == "session_id"
-    assert refusal([], EntryKind.RECEIVED, 5.0, lot=" ", session=None).field == "lot_number"
+    assert refusal([], EntryKind.RECEIVED, 5.0, lot=" ", session=None,
+                   witness_id=WITNESS).field == "lot_number"
 
 
 def test_reversal_corrects_without_editing() -> None:
@@ -111,6 +115,23 @@ def test_reversal_rules() -> None:
 
 def test_ids_never_reused() -> None:
     entries = received()
-    duplicate = LedgerEntry(1, EntryKind.RECEIVED, "L1", 5.0, NURSE)
+    duplicate = LedgerEntry(1, EntryKind.RECEIVED, "L1", 5.0, NURSE, witness_id=WITNESS)
     with pytest.raises(RuleError, match="append-only"):
         validate_entry(entries, duplicate)
+
+
+def test_receipts_are_witnessed_by_someone_else_and_belong_to_no_session() -> None:
+    error = refusal([], EntryKind.RECEIVED, 500.0, session=None)
+    assert (error.field, str(error)) == ("witness_id", "receipt needs a witness")
+    error = refusal([], EntryKind.RECEIVED, 500.0, session=None, witness_id=NURSE)
+    assert error.field == "witness_id" and "recording the receipt" in str(error)
+    error = refusal([], EntryKind.RECEIVED, 500.0, session=7, witness_id=WITNESS)
+    assert error.field == "session_id"
+
+
+def test_refusals_at_a_limit_say_the_limit() -> None:
+    entries = append(received(), EntryKind.DRAWN, 480.0)
+    assert "20 mg of L1 in stock" in str(refusal(entries, EntryKind.DRAWN, 25.0, session=8))
+    entries = append(entries, EntryKind.ADMINISTERED, 470.0)
+    error = refusal(entries, EntryKind.WASTED, 12.0, witness_id=WITNESS)
+    assert error.field == "amount_mg" and "10 mg of L1 still open" in str(error)

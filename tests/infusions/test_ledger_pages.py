@@ -23,7 +23,7 @@ from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import EntryKind, SessionAction
-from tests.infusions.factories import Clinic, make_clinic, ready_to_start
+from tests.infusions.factories import Clinic, make_clinic, ready_to_start, stock
 from tests.support.exports import formula_cells, hostile, read_csv
 from tests.support.factories import DEFAULT_PASSWORD, make_user
 from tests.web.helpers import committed_user, csrf, sign_in
@@ -39,8 +39,7 @@ def arrange(app_db: Session, *, stock_mg: float = 500) -> tuple[Clinic, int]:
     """A nurse and a prescriber, lot K-1 in stock and a session in pre-checks."""
     clinic = make_clinic(app_db)
     record = ready_to_start(app_db, clinic)
-    ledger.record_entry(app_db, clinic.nurse_ctx, entry=ledger.EntryInput(
-        EntryKind.RECEIVED, "K-1", stock_mg, drug="ketamine", concentration_mg_per_ml=50))
+    stock(app_db, clinic, "K-1", stock_mg)
     app_db.commit()
     return clinic, record.id
 
@@ -97,8 +96,9 @@ def test_receive_draw_administer_and_waste_through_the_forms(app_client: TestCli
     clinic, session_id = arrange(app_db)
     assert sign_in(app_client, clinic.nurse.username) == 303
     received = post(app_client, "/controlled/receive", {
-        "lot_number": "K-2", "drug": "ketamine hydrochloride", "expiry_date": NEXT_YEAR,
-        "concentration_mg_per_ml": "50", "vial_count": "4", "vial_volume_ml": "10"})
+        "lot_number": "K-2", "drug": "ketamine_hcl", "expiry_date": NEXT_YEAR,
+        "concentration_mg_per_ml": "50", "vial_count": "4", "vial_volume_ml": "10",
+        "witness_id": str(clinic.prescriber.id), "witness_password": DEFAULT_PASSWORD})
     assert received.status_code == 303
     assert received.headers["location"] == "/controlled?done=receive#entries"
     assert "Receipt recorded." in app_client.get(received.headers["location"]).text
@@ -112,7 +112,7 @@ def test_receive_draw_administer_and_waste_through_the_forms(app_client: TestCli
     assert [r.status_code for r in (drawn, given, wasted)] == [303, 303, 303]
     found = [(r.kind, r.lot_number, r.amount_mg, r.session_id, r.witness_user_id)
              for r in rows(app_db)[1:]]
-    assert found == [(EntryKind.RECEIVED, "K-2", 2000.0, None, None),
+    assert found == [(EntryKind.RECEIVED, "K-2", 2000.0, None, clinic.prescriber.id),
                      (EntryKind.DRAWN, "K-2", 50.0, session_id, None),
                      (EntryKind.ADMINISTERED, "K-2", 35.0, session_id, None),
                      (EntryKind.WASTED, "K-2", 15.0, session_id, clinic.prescriber.id)]
@@ -126,17 +126,17 @@ def test_receive_draw_administer_and_waste_through_the_forms(app_client: TestCli
 
 
 @pytest.mark.parametrize(("path", "data", "message", "field"), [
-    ("/controlled/receive", {"lot_number": "K-3", "drug": "ketamine", "expiry_date": NEXT_YEAR,
-                             "concentration_mg_per_ml": "fifty", "vial_count": "2",
-                             "vial_mg": "500"},
-     "concentration_mg_per_ml must be a number", "concentration_mg_per_ml"),
-    ("/controlled/receive", {"lot_number": "K-3", "drug": "ketamine", "expiry_date": "2001-01-01",
-                             "concentration_mg_per_ml": "50", "vial_count": "2",
-                             "vial_mg": "500"},
+    ("/controlled/receive", {"lot_number": "K-3", "drug": "ketamine_hcl",
+                             "expiry_date": NEXT_YEAR, "concentration_mg_per_ml": "50",
+                             "vial_count": "two", "vial_mg": "500"},
+     "vial_count must be a number", "vial_count"),
+    ("/controlled/receive", {"lot_number": "K-3", "drug": "ketamine_hcl",
+                             "expiry_date": "2001-01-01", "concentration_mg_per_ml": "50",
+                             "vial_count": "2", "vial_mg": "500"},
      "expiry_date has passed", "expiry_date"),
-    ("/controlled/receive", {"lot_number": "K-1", "drug": "ketamine", "expiry_date": NEXT_YEAR,
-                             "concentration_mg_per_ml": "100", "vial_count": "2",
-                             "vial_mg": "500"},
+    ("/controlled/receive", {"lot_number": "K-1", "drug": "ketamine_hcl",
+                             "expiry_date": NEXT_YEAR, "concentration_mg_per_ml": "100",
+                             "vial_count": "2", "vial_mg": "500"},
      "concentration_mg_per_ml differs from earlier receipts", "concentration_mg_per_ml"),
     ("/controlled/draw", {"lot_number": "K-1", "amount_mg": "9000", "session_id": "SESSION"},
      "amount_mg exceeds the lot&#39;s remaining inventory", "amount_mg"),

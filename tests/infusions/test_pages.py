@@ -43,7 +43,7 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
     post(app_client, f"{page}/vitals", {"sbp_mmhg": "126", "dbp_mmhg": "80", "hr_bpm": "70",
                                         "spo2_percent": "98"})
     expiry = str((datetime.now(UTC) + timedelta(days=200)).date())
-    signed = post(app_client, f"{page}/order", {"drug": "ketamine", "lot_number": "K-9",
+    signed = post(app_client, f"{page}/order", {"drug": "ketamine_hcl", "lot_number": "K-9",
                                                 "expiry_date": expiry,
                                                 "concentration_mg_per_ml": "1"})
     assert signed.status_code == 303  # type: ignore[attr-defined]
@@ -102,7 +102,7 @@ def test_nurse_cannot_sign_order_page(app_client: TestClient, app_db: Session) -
                 ).headers["location"]  # type: ignore[attr-defined]
     post(app_client, f"{page}/action", {"action": "begin_prechecks"})
     assert "Write and sign the order" not in app_client.get(page).text
-    response = post(app_client, f"{page}/order", {"drug": "ketamine"})
+    response = post(app_client, f"{page}/order", {"drug": "ketamine_hcl"})
     assert response.status_code == 403  # type: ignore[attr-defined]
 
 

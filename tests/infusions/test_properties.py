@@ -23,7 +23,7 @@ from ketaflow.infusions.rules import (
     validate_entry,
     validate_reading,
 )
-from ketaflow.infusions.rules.ledger import TOLERANCE_MG
+from ketaflow.infusions.rules.ledger import TOLERANCE_MG, WITNESSED
 
 actions = st.lists(st.sampled_from(list(SessionAction)), max_size=30)
 
@@ -58,7 +58,7 @@ ledger_step = st.tuples(
     st.sampled_from(["L1", "L2"]),
     st.floats(min_value=0.01, max_value=600, allow_nan=False),
     st.integers(1, 3),            # session
-    st.integers(1, 3),            # witness
+    st.integers(2, 3),            # witness (staff 1 records)
     st.integers(1, 40),           # entry to reverse
 )
 
@@ -72,7 +72,8 @@ def test_inventory_never_negative_after_valid_entries(
         entry = LedgerEntry(entry_id=len(entries) + 1, kind=kind, lot_number=lot,
                             amount_mg=amount, staff_id=1,
                             session_id=None if kind is EntryKind.RECEIVED else session,
-                            witness_id=witness, reverses_id=target, reason="fix")
+                            witness_id=witness if kind in WITNESSED else None,
+                            reverses_id=target, reason="fix")
         try:
             validate_entry(entries, entry)
         except RuleError:

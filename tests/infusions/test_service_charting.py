@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.models import AuditEvent
-from ketaflow.errors import PermissionDenied, ValidationFailed
+from ketaflow.errors import Conflict, PermissionDenied, ValidationFailed
 from ketaflow.infusions import service
 from ketaflow.infusions.models import (
     EventKind,
@@ -64,7 +64,7 @@ def test_severe_bp_twice_raises_review_then_hold(db: Session) -> None:
                                   alert_id=second.alerts[0].id, action_taken="paused")
     service.acknowledge_alert(db, clinic.prescriber_ctx, session_id=session_id,
                               alert_id=second.alerts[0].id, action_taken="paused; reviewed")
-    with pytest.raises(ValidationFailed, match="already acknowledged"):
+    with pytest.raises(Conflict, match="already acknowledged"):
         service.acknowledge_alert(db, clinic.prescriber_ctx, session_id=session_id,
                                   alert_id=second.alerts[0].id, action_taken="again")
     with pytest.raises(ValidationFailed) as error:
@@ -150,7 +150,7 @@ def test_events_side_effects_cadss_rescue_adverse(db: Session) -> None:
 def test_discharge_refused_until_observed_then_allowed(db: Session) -> None:
     clinic, session_id = running(db)
     form = service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True)
-    with pytest.raises(ValidationFailed, match="cannot discharge a session that is running"):
+    with pytest.raises(Conflict, match="cannot discharge a session that is running"):
         service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id, form=form)
     in_observation(db, clinic, session_id, minutes_ago=30)
     with pytest.raises(ValidationFailed) as error:
@@ -185,20 +185,20 @@ def test_discharge_blocked_by_open_alert(db: Session) -> None:
 
 def test_note_generated_signed_locked_then_addenda(db: Session) -> None:
     clinic, session_id = running(db)
-    with pytest.raises(ValidationFailed, match="once the session is discharged"):
+    with pytest.raises(Conflict, match="once the session is discharged"):
         service.draft_note(db, clinic.nurse_ctx, session_id=session_id)
     in_observation(db, clinic, session_id, minutes_ago=61)
     service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id,
                               form=service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True))
-    with pytest.raises(ValidationFailed, match="generate it first"):
+    with pytest.raises(Conflict, match="generate it first"):
         service.sign_note(db, clinic.prescriber_ctx, session_id=session_id)
     note = service.draft_note(db, clinic.nurse_ctx, session_id=session_id)
     assert "35.0 mg over 40 min at 52.5 mL/h" in note.body
     assert "modified Aldrete 10, PADSS 10" in note.body
-    with pytest.raises(ValidationFailed, match="addenda follow a signed note"):
+    with pytest.raises(Conflict, match="addenda follow a signed note"):
         service.add_addendum(db, clinic.nurse_ctx, session_id=session_id, text="late entry")
     service.sign_note(db, clinic.prescriber_ctx, session_id=session_id)
-    with pytest.raises(ValidationFailed, match="signed and locked"):
+    with pytest.raises(Conflict, match="signed and locked"):
         service.draft_note(db, clinic.nurse_ctx, session_id=session_id)
     addendum = service.add_addendum(db, clinic.nurse_ctx, session_id=session_id,
                                     text="patient called: home safely")

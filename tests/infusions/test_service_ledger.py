@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ketaflow.config import Settings
@@ -11,7 +11,7 @@ from ketaflow.errors import ValidationFailed
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerImmutableError, LedgerRow
 from ketaflow.infusions.rules import EntryKind
-from tests.infusions.factories import make_clinic, ready_to_start
+from tests.infusions.factories import make_clinic, ready_to_start, stock
 from tests.support.factories import DEFAULT_PASSWORD
 
 
@@ -19,9 +19,7 @@ def test_session_accounting_and_discrepancy_report(db: Session, settings: Settin
     clinic = make_clinic(db)
     record = ready_to_start(db, clinic)
     E = ledger.EntryInput
-    ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.RECEIVED, "LOT-1", 500,
-                                                      drug="ketamine",
-                                                      concentration_mg_per_ml=50))
+    stock(db, clinic, "LOT-1", 500)
     ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.DRAWN, "LOT-1", 50,
                                                       session_id=record.id))
     ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.ADMINISTERED, "LOT-1", 35,
@@ -48,8 +46,8 @@ def test_session_accounting_and_discrepancy_report(db: Session, settings: Settin
 
 def test_corrections_are_reversals_and_rows_are_immutable(db: Session) -> None:
     clinic = make_clinic(db)
-    received = ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
-        EntryKind.RECEIVED, "LOT-2", 100))
+    stock(db, clinic, "LOT-2", 100)
+    received = db.scalars(select(LedgerRow).where(LedgerRow.lot_number == "LOT-2")).one()
     with pytest.raises(ValidationFailed) as error:
         ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
             EntryKind.REVERSAL, "", reverses_id=received.id))
@@ -68,8 +66,7 @@ def test_corrections_are_reversals_and_rows_are_immutable(db: Session) -> None:
 def test_draw_beyond_stock_refused(db: Session) -> None:
     clinic = make_clinic(db)
     record = ready_to_start(db, clinic)
-    ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
-        EntryKind.RECEIVED, "LOT-3", 40))
+    stock(db, clinic, "LOT-3", 40)
     with pytest.raises(ValidationFailed) as error:
         ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
             EntryKind.DRAWN, "LOT-3", 41, session_id=record.id))

@@ -26,6 +26,7 @@ from tests.infusions.factories import (
     open_alerts,
     order_input,
     ready_to_start,
+    second_course,
     self_report,
 )
 
@@ -138,7 +139,7 @@ def test_running_pause_rate_change_stop(db: Session) -> None:
     assert stopped.status is SessionStatus.STOPPED and stopped.rate_ml_per_h == 40
     rate = [e for e in stopped.events if e.kind is EventKind.RATE_CHANGE]
     assert rate[0].detail["from_ml_per_h"] == 52.5 and rate[0].reason == "BP rising"
-    with pytest.raises(ValidationFailed, match="cannot pause a session that is stopped"):
+    with pytest.raises(Conflict, match="cannot pause a session that is stopped"):
         service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.PAUSE)
     assert "infusion.session.change_rate" in actions(db, record.id)
 
@@ -147,7 +148,8 @@ def test_one_session_in_progress_per_patient(db: Session) -> None:
     clinic = make_clinic(db)
     course = make_course(db, clinic)
     first = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
-    second = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
+    second = service.open_session(db, clinic.nurse_ctx,
+                                  course_id=second_course(db, course).id)
     service.apply_action(db, clinic.nurse_ctx, session_id=first.id, action=A.BEGIN_PRECHECKS)
     with pytest.raises(Conflict, match="already in progress"):
         service.apply_action(db, clinic.nurse_ctx, session_id=second.id,
@@ -162,7 +164,7 @@ def test_one_session_in_progress_per_patient(db: Session) -> None:
 def test_closed_course_refuses_new_sessions(db: Session) -> None:
     clinic = make_clinic(db)
     course = make_course(db, clinic, state=CourseState.STOPPED)
-    with pytest.raises(ValidationFailed) as error:
+    with pytest.raises(Conflict) as error:
         service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     assert error.value.field == "course_id"
 
@@ -184,7 +186,8 @@ def test_database_enforces_one_in_progress_session(db: Session) -> None:
     clinic = make_clinic(db)
     course = make_course(db, clinic)
     first = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
-    second = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
+    second = service.open_session(db, clinic.nurse_ctx,
+                                  course_id=second_course(db, course).id)
     first.active_patient_id = second.active_patient_id = course.patient_id
     with pytest.raises(IntegrityError):
         db.flush()

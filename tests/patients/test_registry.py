@@ -107,11 +107,11 @@ def test_search_by_partial_name_mrn_and_birth_date(db: Session) -> None:
     assert [s.patient.id for s in service.search_patients(db, SYSTEM, query="h-77")] == [ada.id]
 
 
-def test_search_is_audited_with_the_count_only(db: Session) -> None:
-    make_patient(db, given_name="Quentin", family_name="Zeppelin")
+def test_search_is_audited_with_the_ids_shown_never_the_query(db: Session) -> None:
+    patient = make_patient(db, given_name="Quentin", family_name="Zeppelin")
     service.search_patients(db, SYSTEM, query="zeppelin")
     (event,) = _events(db, "patient.search")
-    assert json.loads(event.detail) == {"results": 1}
+    assert json.loads(event.detail) == {"results": 1, "patient_ids": [patient.id]}
     assert "zeppelin" not in event.detail.lower()
 
 

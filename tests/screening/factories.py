@@ -81,9 +81,16 @@ def signed_screening(session: Session, patient: Patient, signer: StaffUser,
     return service.sign_screening(session, ctx_for(signer), screening_id=row.id)
 
 
+def monday_ahead(weeks: int = 4) -> date:
+    """A Monday a few weeks from today: inside the planning horizon whenever the tests run."""
+    start = utcnow().date() + timedelta(weeks=weeks)
+    return start + timedelta(days=-start.weekday() % 7)
+
+
 def consent(session: Session, patient: Patient, witness: StaffUser,
             on: date | None = None) -> Consent:
-    return service.record_consent(session, ctx_for(witness), patient_id=patient.id,
+    # Recorded by the system account: the witness is never the one recording (issue 10).
+    return service.record_consent(session, SYSTEM, patient_id=patient.id,
                                   form_version="OLC-2026.1",
                                   consented_on=on or utcnow().date() - timedelta(days=1),
                                   witnessed_by_user_id=witness.id)

@@ -100,7 +100,8 @@ def test_researcher_and_front_desk_are_refused(app_client: TestClient, app_db: S
 def test_consent_api(app_client: TestClient, app_db: Session) -> None:
     patient = make_patient(app_db)
     witness = committed_user(app_db, Role.NURSE)
-    headers = {"Authorization": f"Bearer {api_token(app_db, witness)}"}
+    recorder = committed_user(app_db, Role.PRESCRIBER)
+    headers = {"Authorization": f"Bearer {api_token(app_db, recorder)}"}
     recorded = app_client.post(f"/api/v1/patients/{patient.id}/consents", headers=headers, json={
         "form_version": "OLC-2026.1", "consented_on": "2026-01-05",
         "witnessed_by_user_id": witness.id})

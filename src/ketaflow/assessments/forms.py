@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
 from ketaflow.scales import Instrument, get_instrument
 from ketaflow.scales.instruments import ScoringRule
 from ketaflow.scales.wording import DisplayWording, WordingPack, display_wording
+from ketaflow.web.forms import clinic_time_to_utc
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,10 @@ def wording_for(instrument_id: str, packs: Mapping[str, WordingPack]) -> Display
     return display_wording(instrument_id, packs.get(instrument_id))
 
 
-def rated_at_from_form(value: str | None, keep: datetime | None = None) -> datetime | None:
-    """A rating date from the form: today means now; an earlier day is stored at 12:00 UTC.
+def rated_at_from_form(value: str | None, zone: str, keep: datetime | None = None
+                       ) -> datetime | None:
+    """A rating date from the form, a day in the clinic's time zone `zone`: today means now;
+    an earlier day is stored at 12:00 clinic time (so it stays that day in UTC too).
 
     `keep` is the time already recorded (amendments): the same day keeps that exact time.
     """
@@ -98,11 +102,13 @@ def rated_at_from_form(value: str | None, keep: datetime | None = None) -> datet
     except ValueError:
         raise ValidationFailed("rating date must be a date (YYYY-MM-DD)",
                                field="rated_on") from None
-    if keep is not None and day == keep.date():
+    tz = ZoneInfo(zone)
+    if keep is not None and day == keep.astimezone(tz).date():
         return keep
     now = utcnow()
-    if day == now.date():
+    today = now.astimezone(tz).date()
+    if day == today:
         return now
-    if day > now.date():
+    if day > today:
         raise ValidationFailed("rating date cannot be in the future", field="rated_on")
-    return datetime.combine(day, time(12), UTC)
+    return clinic_time_to_utc(datetime.combine(day, time(12)), zone, "rated_on", "rating date")

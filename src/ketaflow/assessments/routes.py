@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from ketaflow.portal.service import PORTAL_INSTRUMENTS, PORTAL_VALID_HOURS
 from ketaflow.scales import INSTRUMENTS, get_instrument
 from ketaflow.scales.wording import WordingPack
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.forms import clinic_zone
 from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
@@ -54,7 +56,7 @@ FORM = Annotated[dict[str, str], Depends(form_data)]
 @requires(Permission.PATIENTS_CLINICAL_READ)
 def scores_page(request: Request, db: DB, patient_id: int, notice: str = "") -> Response:
     ctx = audit_context(request)
-    label = service.patient_label(db, patient_id)
+    label = service.patient_label(db, ctx, patient_id)
     data = history.patient_history(db, ctx, patient_id=patient_id)
     alerts = alerts_service.list_patient_alerts(db, ctx, patient_id=patient_id)
     return render(request, "assessments/scores.html", {
@@ -82,11 +84,11 @@ def _form_page(request: Request, db: Session, *, patient_id: int, instrument_id:
     instrument = get_instrument(instrument_id)
     wording = forms.wording_for(instrument.id, wording_packs(request))
     return render(request, "assessments/form.html", {
-        "patient": service.patient_label(db, patient_id),
+        "patient": service.patient_label(db, audit_context(request), patient_id),
         "instrument": instrument, "wording": wording,
         "items": forms.form_items(instrument, wording, values),
         "form": values, "action": action, "amending": amending,
-        "instruments": list(INSTRUMENTS.values()),
+        "instruments": list(INSTRUMENTS.values()), "clinic_timezone": clinic_zone(request),
         "error": None if error is None else error.detail,
         "error_field": None if error is None else (error.field or "form"),
     }, status_code=422 if error is not None else 200)
@@ -118,7 +120,7 @@ def create_assessment(request: Request, db: DB, patient_id: int, form: FORM) -> 
             db, audit_context(request), patient_id=patient_id, instrument_id=instrument_id,
             answers=forms.answers_from_form(instrument_id, form),
             rater=service.Rater.staff(require_principal(request).user_id),
-            rated_at=forms.rated_at_from_form(form.get("rated_on")))
+            rated_at=forms.rated_at_from_form(form.get("rated_on"), clinic_zone(request)))
     except KetaflowError as exc:
         return _form_page(request, db, patient_id=patient_id, instrument_id=instrument_id,
                           values=form, action=f"/patients/{patient_id}/assessments", error=exc)
@@ -131,7 +133,7 @@ def assessment_page(request: Request, db: DB, assessment_id: int, notice: str = 
     assessment = service.get_assessment(db, audit_context(request), assessment_id=assessment_id)
     return render(request, "assessments/detail.html", {
         "assessment": assessment, "instrument": get_instrument(assessment.instrument_id),
-        "patient": service.patient_label(db, assessment.patient_id),
+        "patient": service.patient_label(db, audit_context(request), assessment.patient_id),
         "notice": NOTICES.get(notice)})
 
 
@@ -142,10 +144,12 @@ def rescore(request: Request, db: DB, assessment_id: int) -> Response:
     return RedirectResponse(f"/assessments/{assessment_id}?notice=rescored", status_code=303)
 
 
-def _answers_as_form(assessment: Assessment) -> dict[str, str]:
+def _answers_as_form(assessment: Assessment, zone: str) -> dict[str, str]:
     values = {f"item.{key}": "" if value is None else str(value)
               for key, value in assessment.answers.items()}
-    return {**values, "rated_on": assessment.rated_at.date().isoformat()}
+    # The day as the clinic saw it, the zone the form reads it back in.
+    day = assessment.rated_at.astimezone(ZoneInfo(zone)).date()
+    return {**values, "rated_on": day.isoformat()}
 
 
 @router.get("/assessments/{assessment_id}/amend")
@@ -153,7 +157,8 @@ def _answers_as_form(assessment: Assessment) -> dict[str, str]:
 def amend_page(request: Request, db: DB, assessment_id: int) -> Response:
     original = service.get_assessment(db, audit_context(request), assessment_id=assessment_id)
     return _form_page(request, db, patient_id=original.patient_id,
-                      instrument_id=original.instrument_id, values=_answers_as_form(original),
+                      instrument_id=original.instrument_id,
+                      values=_answers_as_form(original, clinic_zone(request)),
                       action=f"/assessments/{assessment_id}/amend", amending=original)
 
 
@@ -167,7 +172,8 @@ def amend(request: Request, db: DB, assessment_id: int, form: FORM) -> Response:
             answers=forms.answers_from_form(original.instrument_id, form),
             reason=form.get("reason", ""),
             rater=service.Rater.staff(require_principal(request).user_id),
-            rated_at=forms.rated_at_from_form(form.get("rated_on"), keep=original.rated_at))
+            rated_at=forms.rated_at_from_form(form.get("rated_on"), clinic_zone(request),
+                                              keep=original.rated_at))
     except KetaflowError as exc:
         return _form_page(request, db, patient_id=original.patient_id,
                           instrument_id=original.instrument_id, values=form,

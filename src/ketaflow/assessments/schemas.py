@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ketaflow.assessments.models import Assessment, AssessmentResult
+from ketaflow.ids import RecordId
 
 
 class AssessmentCreate(BaseModel):
@@ -16,7 +17,7 @@ class AssessmentCreate(BaseModel):
     # Item id -> score (C-SSRS: 1 yes, 0 no; leave out items the skip logic does not ask).
     answers: dict[str, int | None]
     rated_at: AwareDatetime | None = None
-    course_id: int | None = None
+    course_id: RecordId | None = None
 
 
 class AssessmentAmend(BaseModel):

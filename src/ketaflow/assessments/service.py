@@ -19,6 +19,7 @@ from ketaflow.alerts import service as alerts_service
 from ketaflow.assessments import courses
 from ketaflow.assessments.models import Assessment, AssessmentResult, RaterKind, ResultReason
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.clinical import dates
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
 from ketaflow.patients.models import Patient, PatientDemographics
@@ -36,8 +37,6 @@ from ketaflow.scales import (
 from ketaflow.scales.instruments import Band
 
 ENTITY = "assessment"
-# Tablet clocks drift; a rating stamped a few minutes ahead is not "in the future".
-CLOCK_SKEW = timedelta(minutes=5)
 REASON_MAX_LENGTH = 500
 # Patient self-reports (the issue 6 pre-infusion check), with the short names staff know them by.
 SELF_REPORT_INSTRUMENTS: Mapping[str, str] = MappingProxyType({
@@ -88,12 +87,13 @@ def score_answers(
         raise ValidationFailed("unknown instrument", field="instrument") from None
 
 
-def _check_rated_at(rated_at: datetime) -> datetime:
-    if rated_at.tzinfo is None or rated_at.utcoffset() is None:
-        raise ValidationFailed("rated at needs a time zone", field="rated_at")
-    if rated_at > utcnow() + CLOCK_SKEW:
-        raise ValidationFailed("rated at cannot be in the future", field="rated_at")
-    return rated_at
+def _check_rated_at(session: Session, patient_id: int, rated_at: datetime) -> datetime:
+    """Not in the future (beyond clock skew), not before 1900 or the patient's birth date."""
+    born = session.scalar(select(PatientDemographics.date_of_birth).where(
+        PatientDemographics.patient_id == patient_id,
+        PatientDemographics.superseded_at.is_(None)))
+    return dates.past_moment(rated_at, now=utcnow(), field="rated_at", label="rated at",
+                             born=born)
 
 
 def _result_row(assessment_id: int, result: ScoreResult, version: int, reason: ResultReason
@@ -173,7 +173,7 @@ def record_assessment(
     """
     require_patient(session, patient_id)
     instrument_id = check_instrument(instrument_id)
-    moment = _check_rated_at(rated_at or utcnow())
+    moment = _check_rated_at(session, patient_id, rated_at or utcnow())
     result = score_answers(instrument_id, answers, thresholds)
     course = courses.course_for_rating(session, patient_id=patient_id, course_id=course_id,
                                        rated_at=moment)
@@ -294,7 +294,7 @@ def amend_assessment(
     if len(cleaned) > REASON_MAX_LENGTH:
         raise ValidationFailed(f"the reason must be at most {REASON_MAX_LENGTH} characters",
                                field="reason")
-    moment = _check_rated_at(rated_at or original.rated_at)
+    moment = _check_rated_at(session, original.patient_id, rated_at or original.rated_at)
     result = score_answers(original.instrument_id, answers, thresholds)
     corrected = _store(session, patient_id=original.patient_id, result=result, answers=answers,
                        rated_at=moment, rater=rater, portal_link_id=original.portal_link_id,
@@ -336,8 +336,11 @@ class PatientLabel:
     name: str
 
 
-def patient_label(session: Session, patient_id: int) -> PatientLabel:
+def patient_label(session: Session, ctx: AuditContext, patient_id: int) -> PatientLabel:
+    """The header's MRN and name: a read of identifiable data, audited (ids only)."""
     patient = require_patient(session, patient_id)
+    record_event(session, ctx, action="patient.read", entity_type="patient",
+                 entity_id=patient_id, detail={"scope": "banner"})
     current = session.scalar(
         select(PatientDemographics).where(PatientDemographics.patient_id == patient_id,
                                           PatientDemographics.superseded_at.is_(None)))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ketaflow.audit.service import AuditContext, record_event
-from ketaflow.clinical import course_plan
+from ketaflow.clinical import course_plan, dates
 from ketaflow.clinical.course_plan import (
     CoursePlanError,
     CoursePlanInput,
@@ -110,6 +110,12 @@ def plan_course(
     if not readiness.ready:
         raise Conflict("a course cannot start: " + "; ".join(readiness.problems))
     assert readiness.screening is not None and readiness.consent is not None
+    today = utcnow().date()
+    dates.planned_date(entry.start_on, today=today, field="start_on",
+                       label="the first infusion date")
+    if entry.baseline_on is not None:
+        dates.planned_date(entry.baseline_on, today=today, field="baseline_on",
+                           label="the baseline date")
     plan = _validated_plan(entry)
     if readiness.consent.consented_on > entry.start_on:
         raise ValidationFailed("the first infusion cannot be before the consent date",
@@ -147,8 +153,11 @@ def change_course_state(
     try:
         course_plan.check_transition(course.state, target, reason=why)
     except CourseTransitionError as exc:
-        field = "reason" if target in course_plan.REASON_REQUIRED and why is None else "state"
-        raise ValidationFailed(str(exc), field=field) from None
+        if target in course_plan.REASON_REQUIRED and why is None \
+                and target in course_plan.TRANSITIONS[course.state]:
+            raise ValidationFailed(str(exc), field="reason") from None
+        # A move the course's current state does not allow: a state conflict.
+        raise Conflict(str(exc), field="state") from None
     previous = course.state
     course.state, course.state_changed_at = target, utcnow()
     course.changes.append(CourseStateChange(from_state=previous, to_state=target, reason=why,
@@ -165,6 +174,8 @@ def set_course_baseline(
     course = _load(session, course_id)
     if course.state not in OPEN_STATES:
         raise Conflict(f"a {course.state.value} course is closed; its baseline is kept")
+    dates.planned_date(baseline_on, today=utcnow().date(), field="baseline_on",
+                       label="the baseline date")
     first = course_plan.planned_dates(course.start_on, course.infusion_count, course.frequency,
                                       skip_weekends=course.skip_weekends)[0]
     if baseline_on > first:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from ketaflow.auth.permissions import Permission, requires
-from ketaflow.errors import KetaflowError, ValidationFailed
+from ketaflow.errors import KetaflowError, NotFound, ValidationFailed
 from ketaflow.infusions import service
 from ketaflow.infusions.models import InfusionSession, Seriousness
 from ketaflow.infusions.rules import SessionStatus, VitalsReading
@@ -83,7 +83,11 @@ def _session(db: Session, request: Request, session_id: int) -> SessionOut:
 @requires(Permission.INFUSIONS_RUN)
 def open_session(request: Request, db: DB, body: SessionCreate) -> JSONResponse:
     def call() -> SessionOut:
-        record = service.open_session(db, audit_context(request), course_id=body.course_id)
+        try:
+            record = service.open_session(db, audit_context(request), course_id=body.course_id)
+        except NotFound as error:
+            # The course is named in the body, not the path: a missing one is invalid input.
+            raise ValidationFailed(error.detail, field="course_id") from None
         return _session(db, request, record.id)
     return idempotent(request, db, body, 201, call)
 

@@ -19,6 +19,7 @@ from ketaflow.config import Role
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.infusions import service
 from ketaflow.infusions.controlled import service as ledger
+from ketaflow.infusions.formulary import KETAMINE_HCL
 from ketaflow.infusions.rules import EntryKind, PregnancyTest, SessionAction, VitalsReading
 from ketaflow.infusions.service._common import clock_at, now
 from ketaflow.scales import get_instrument
@@ -72,7 +73,7 @@ def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: 
         service.record_vitals(db, nurse, session_id=record.id, reading=VitalsReading(
             opened, sbp_mmhg=124, dbp_mmhg=80, hr_bpm=72, spo2_percent=98))
         order = service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
-            drug="ketamine hydrochloride (as base)", lot_number=DEMO_LOT,
+            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT,
             expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0))
     start = opened + timedelta(minutes=10)
     with clock_at(start):
@@ -114,10 +115,13 @@ def seed_sessions(db: Session, ctx: AuditContext, *, courses: int = 3) -> list[i
     current = now()
     with clock_at(current - timedelta(days=8)):
         # Stock as it is delivered: four 10 mL vials of 50 mg/mL (2000 mg); the orders' 1 mg/mL
-        # is the infusion bag the drawn drug is diluted into.
-        ledger.receive_vials(db, nurse, receipt=ledger.Receipt(
-            DEMO_LOT, "ketamine (base)", (current + timedelta(days=365)).date(),
-            concentration_mg_per_ml=50.0, vial_count=4, vial_volume_ml=10.0))
+        # is the infusion bag the drawn drug is diluted into. The demo prescriber witnesses;
+        # seeding has nobody to type a password, so the receipt is recorded as confirmed.
+        receipt = ledger.receipt_entry(db, ledger.Receipt(
+            DEMO_LOT, KETAMINE_HCL.key, (current + timedelta(days=365)).date(),
+            concentration_mg_per_ml=50.0, vial_count=4, vial_volume_ml=10.0),
+            witness_id=prescriber.actor_user_id)
+        ledger.record_entry(db, nurse, entry=receipt, witness_confirmed=True)
     ids = []
     for course in found:
         for days in (7, 3):

@@ -10,6 +10,7 @@ from datetime import date
 from starlette.datastructures import FormData
 
 from ketaflow.errors import ValidationFailed
+from ketaflow.ids import MAX_RECORD_ID
 
 Form = Mapping[str, object] | FormData
 
@@ -40,6 +41,9 @@ def integer(form: Form, name: str, *, required: bool = False) -> int | None:
         return None
     if not value.is_integer():
         raise ValidationFailed(f"{name} must be a whole number", field=name)
+    # Beyond the database's integer range no record (session, witness, entry) can exist.
+    if abs(value) > MAX_RECORD_ID:
+        raise ValidationFailed(f"{name} is out of range", field=name)
     return int(value)
 
 

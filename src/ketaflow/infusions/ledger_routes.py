@@ -24,6 +24,7 @@ from ketaflow.errors import KetaflowError
 from ketaflow.infusions import forms
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled import views
+from ketaflow.infusions.formulary import INFUSION_DRUGS
 from ketaflow.web.deps import audit_context, get_db
 from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
@@ -47,7 +48,9 @@ FORM = Annotated[FormData, Depends(form_data)]
 def _page(request: Request, db: Session, *, status_code: int = 200, **context: Any) -> Response:
     page = views.ledger_page(db, audit_context(request))
     return render(request, "infusions/ledger.html", {
-        "page": page, "today": utcnow().date(), "failed": None, "form": {}, **context},
+        "page": page, "today": utcnow().date(), "failed": None, "form": {},
+        "infusion_drugs": INFUSION_DRUGS, "max_vials": ledger.MAX_VIALS_PER_RECEIPT,
+        **context},
         status_code=status_code)
 
 
@@ -81,11 +84,17 @@ def ledger_page(request: Request, db: DB, done: str | None = None) -> Response:
     return _page(request, db, notice=NOTICES.get(done or ""))
 
 
+def _password(form: FormData) -> str:
+    # Read raw: a leading or trailing space may be part of it.
+    password = form.get("witness_password")
+    return password if isinstance(password, str) else ""
+
+
 @router.post("/receive")
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def receive(request: Request, db: DB, form: FORM) -> Response:
     def apply(ctx: AuditContext) -> object:
-        return ledger.receive_vials(db, ctx, receipt=ledger.Receipt(
+        return ledger.receive_vials(db, ctx, request.app.state.settings, receipt=ledger.Receipt(
             lot_number=forms.text(form, "lot_number") or "",
             drug=forms.text(form, "drug") or "",
             expiry_date=forms.day(form, "expiry_date"),
@@ -93,7 +102,8 @@ def receive(request: Request, db: DB, form: FORM) -> Response:
                                                  required=True) or 0.0,
             vial_count=forms.integer(form, "vial_count", required=True) or 0,
             vial_volume_ml=forms.number(form, "vial_volume_ml"),
-            vial_mg=forms.number(form, "vial_mg")))
+            vial_mg=forms.number(form, "vial_mg")),
+            witness_id=forms.integer(form, "witness_id"), witness_password=_password(form))
     return _post(request, db, form, "receive", apply)
 
 
@@ -116,14 +126,12 @@ def administer(request: Request, db: DB, form: FORM) -> Response:
 @router.post("/waste")
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def waste(request: Request, db: DB, form: FORM) -> Response:
-    # The password is read raw: a leading or trailing space may be part of it.
-    password = form.get("witness_password")
     return _post(request, db, form, "waste", lambda ctx: ledger.waste(
         db, ctx, request.app.state.settings, lot_number=forms.text(form, "lot_number") or "",
         amount_mg=_amount(form),
         session_id=forms.integer(form, "session_id"),
         witness_id=forms.integer(form, "witness_id"),
-        witness_password=password if isinstance(password, str) else ""))
+        witness_password=_password(form)))
 
 
 @router.post("/reverse")

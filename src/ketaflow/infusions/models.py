@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -55,8 +56,20 @@ class NoteKind(StrEnum):
     ADDENDUM = "addendum"
 
 
+# Statuses after which a session no longer holds its course's one open slot.
+CLOSED_STATUSES = tuple(status.value for status in SessionStatus if status.is_final)
+
+
 class InfusionSession(Base):
     __tablename__ = "infusion_sessions"
+    # One open (not yet discharged or aborted) session per course, held by the database so two
+    # concurrent "open session" requests cannot both succeed. A partial unique index: SQLite
+    # and PostgreSQL both support it, and closed sessions of the course never collide.
+    __table_args__ = (
+        Index("uq_infusion_sessions_open_course_id", "course_id", unique=True,
+              sqlite_where=text(f"status NOT IN {CLOSED_STATUSES!r}"),
+              postgresql_where=text(f"status NOT IN {CLOSED_STATUSES!r}")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("treatment_courses.id"), index=True)

@@ -12,6 +12,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.summary import SessionSummary
 
 
@@ -23,8 +24,8 @@ def summary_rows(summary: SessionSummary) -> list[tuple[str, str]]:
     """Label/value pairs shared by the HTML summary and the PDF."""
     order = summary.order
     rows = [
-        ("Drug, lot", "-" if order is None else f"{order.drug}, lot {order.lot_number} "
-                                                f"(exp {order.expiry_date})"),
+        ("Drug, lot", "-" if order is None else f"{drug_name(order.drug)}, lot "
+                                                f"{order.lot_number} (exp {order.expiry_date})"),
         ("Concentration", "-" if order is None else
          f"{order.concentration_mg_per_ml:g} mg/mL ({order.concentration_salt.value})"),
         ("Dose", "-" if order is None else

@@ -19,9 +19,9 @@ from starlette.datastructures import FormData
 from ketaflow.alerts.service import TITLES as ALERT_TITLES
 from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.auth.permissions import Permission, public, requires
-from ketaflow.errors import KetaflowError, PermissionDenied, ValidationFailed
+from ketaflow.errors import Conflict, KetaflowError, PermissionDenied, ValidationFailed
 from ketaflow.infusions import forms, service
-from ketaflow.infusions.formulary import DEFAULT_FORMULARY
+from ketaflow.infusions.formulary import DEFAULT_FORMULARY, INFUSION_DRUGS, drug_name
 from ketaflow.infusions.models import Seriousness
 from ketaflow.infusions.pdf import summary_pdf, summary_rows
 from ketaflow.infusions.rules import (
@@ -53,7 +53,8 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
     view = service.chair_view(db, audit_context(request), session_id=session_id)
     return render(request, "infusions/chair.html", {
         "view": view, "record": view.record, "instruments": INSTRUMENTS,
-        "formulary": DEFAULT_FORMULARY, "symptoms": RED_FLAG_SYMPTOMS,
+        "formulary": DEFAULT_FORMULARY, "infusion_drugs": INFUSION_DRUGS,
+        "drug_name": drug_name, "symptoms": RED_FLAG_SYMPTOMS,
         "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary),
         "self_report_labels": SELF_REPORT_INSTRUMENTS, "alert_titles": ALERT_TITLES,
         "form": context.pop("form", {}), **context}, status_code=status_code)
@@ -65,8 +66,9 @@ def _post(request: Request, db: Session, session_id: int, form: FormData, anchor
         apply(audit_context(request))
     except KetaflowError as exc:
         db.rollback()
-        # A refusal by role keeps its 403; everything else is a form to correct.
-        status = 403 if isinstance(exc, PermissionDenied) else 422
+        # A refusal by role keeps its 403 and a state conflict its 409; everything else is a
+        # form to correct.
+        status = exc.status_code if isinstance(exc, PermissionDenied | Conflict) else 422
         return _chair(request, db, session_id, status_code=status, error=exc.detail,
                       error_field=exc.field, form=form)
     return RedirectResponse(f"/infusions/sessions/{session_id}#{anchor}", status_code=303)

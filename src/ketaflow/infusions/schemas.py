@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ketaflow.assessments.models import RaterKind
 from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.dosing import SaltForm
+from ketaflow.ids import RecordId
 from ketaflow.infusions.models import InfusionSession, Seriousness
 from ketaflow.infusions.rules import (
     PregnancyTest,
@@ -25,7 +26,7 @@ _FORBID = ConfigDict(extra="forbid")
 
 class SessionCreate(BaseModel):
     model_config = _FORBID
-    course_id: int
+    course_id: RecordId
 
 
 class ActionIn(BaseModel):
@@ -55,7 +56,8 @@ class SelfReportOverrideIn(BaseModel):
 
 class OrderIn(BaseModel):
     model_config = _FORBID
-    drug: str = Field(max_length=100)
+    drug: str = Field(max_length=100, examples=["ketamine_hcl"],
+                      description="a clinic formulary key (ketaflow.infusions.formulary)")
     lot_number: str = Field(max_length=64)
     expiry_date: date
     concentration_mg_per_ml: float
@@ -67,7 +69,8 @@ class OrderIn(BaseModel):
 
 class VitalsIn(BaseModel):
     model_config = _FORBID
-    taken_at: datetime | None = None  # default: now
+    # A time zone is required: a naive time would be read as server time, silently.
+    taken_at: AwareDatetime | None = None  # default: now
     sbp_mmhg: float | None = None
     dbp_mmhg: float | None = None
     hr_bpm: float | None = None
@@ -84,7 +87,7 @@ class AcknowledgeIn(BaseModel):
 class EventIn(BaseModel):
     model_config = _FORBID
     kind: Literal["side_effects", "cadss6", "rescue_medication", "adverse_event"]
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None
     answers: dict[str, int] | None = None
     medication: str | None = None
     dose_mg: float | None = None
@@ -148,7 +151,7 @@ class EventOut(_Out):
 
 class OrderOut(_Out):
     id: int
-    drug: str
+    drug: str  # the formulary key
     lot_number: str
     expiry_date: date
     concentration_mg_per_ml: float

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, VitalsRecord
 from ketaflow.infusions.rules import DEFAULT_SETTINGS, InfusionSettings, observation_complete_at
 
@@ -119,7 +120,7 @@ def note_text(record: InfusionSession, settings: InfusionSettings = DEFAULT_SETT
     order = summary.order
     if order is not None:
         lines.append(
-            f"Order: {order.drug} lot {order.lot_number} (exp {order.expiry_date}), "
+            f"Order: {drug_name(order.drug)} lot {order.lot_number} (exp {order.expiry_date}), "
             f"{order.concentration_mg_per_ml:g} mg/mL {order.concentration_salt.value}; "
             f"{order.dose_mg_per_kg:.3g} mg/kg {order.dose_salt.value} x "
             f"{order.dosing_weight_kg:.1f} kg = {order.dose_mg:.1f} mg over "

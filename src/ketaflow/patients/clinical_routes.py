@@ -59,7 +59,12 @@ def _form_page(
     return render(
         request,
         f"patients/{template}.html",
-        {"record": record, **CHOICES, **context},
+        {
+            "record": record,
+            "clinic_timezone": web_forms.clinic_zone(request),
+            **CHOICES,
+            **context,
+        },
         status_code=status,
     )
 
@@ -105,6 +110,9 @@ def add_measurement(request: Request, db: DB, patient_id: int, form: FORM) -> Re
             weight_unit=web_forms.text(form, "weight_unit"),
             height=web_forms.optional_number(form, "height", "height"),
             height_unit=web_forms.text(form, "height_unit"),
+            measured_at=web_forms.optional_datetime(
+                form, "measured_at", "measured at", web_forms.clinic_zone(request)
+            ),
         )
 
     return _submit(request, db, patient_id, "measurement_form", form, use_case, "measurement")

@@ -40,7 +40,7 @@ def qr_svg(url: str) -> str:
 def issue_link(request: Request, db: DB, settings: SETTINGS, patient_id: int,
                instruments: Annotated[list[str] | None, Form()] = None,
                valid_hours: Annotated[str, Form()] = "") -> Response:
-    label = assessments_service.patient_label(db, patient_id)
+    label = assessments_service.patient_label(db, audit_context(request), patient_id)
     try:
         hours = int(valid_hours) if valid_hours.strip() else service.PORTAL_VALID_HOURS
         issued = service.issue_portal_link(

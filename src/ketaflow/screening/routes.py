@@ -105,7 +105,8 @@ def _view_page(request: Request, db: Session, screening_id: int, **context: obje
 def edit_screening_page(
     request: Request, db: DB, screening_id: int, notice: str = ""
 ) -> Response:
-    row = service.load_screening(db, screening_id)
+    # Audited: the form shows the screening's answers.
+    row = service.read_screening(db, audit_context(request), screening_id=screening_id).screening
     if row.is_signed:
         return RedirectResponse(f"/screenings/{screening_id}", status_code=303)
     return _form_page(request, db, row.patient_id, form=forms.screening_form(row),
@@ -160,15 +161,16 @@ def _consent_page(request: Request, db: Session, patient_id: int, **context: obj
                                    clinical=False)
     status = 422 if context.get("error") else 200
     return render(request, "screening/consent_form.html",
-                  {"record": record, "witnesses": service.list_witnesses(db), **context},
+                  {"record": record, "witnesses": service.list_witnesses(
+                      db, recorder_id=require_principal(request).user_id), **context},
                   status_code=status)
 
 
 @router.get("/patients/{patient_id}/consents/new")
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def consent_page(request: Request, db: DB, patient_id: int) -> Response:
-    defaults = {"consented_on": utcnow().date().isoformat(),
-                "witnessed_by_user_id": str(require_principal(request).user_id)}
+    # No witness preselected: the person at the keyboard is not a witness to their own entry.
+    defaults = {"consented_on": utcnow().date().isoformat()}
     return _consent_page(request, db, patient_id, form=defaults)
 
 
@@ -180,8 +182,8 @@ def record_consent(request: Request, db: DB, patient_id: int, form: FORM) -> Res
             db, audit_context(request), patient_id=patient_id,
             form_version=form.get("form_version", ""),
             consented_on=web_forms.required_date(form, "consented_on", "Consent date"),
-            witnessed_by_user_id=(
-                web_forms.optional_int(form, "witnessed_by_user_id", "Witness") or 0),
+            witnessed_by_user_id=web_forms.optional_int(form, "witnessed_by_user_id",
+                                                        "Witness"),
             note=form.get("note"))
     except KetaflowError as exc:
         if exc.status_code == 404:

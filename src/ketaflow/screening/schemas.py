@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ketaflow.clinical.eligibility import Answer, FindingKind, Outcome, PregnancyStatus
 from ketaflow.clinical.maudsley import MaudsleyBand
 from ketaflow.clinical.maudsley import Severity as MaudsleySeverity
+from ketaflow.ids import RecordId
 from ketaflow.screening.models import ScreeningStatus
 from ketaflow.screening.service import (
     AnswerEntry,
@@ -196,7 +197,7 @@ class ConsentIn(BaseModel):
 
     form_version: str = Field(min_length=1, max_length=40)
     consented_on: date
-    witnessed_by_user_id: int
+    witnessed_by_user_id: RecordId
     note: str | None = Field(default=None, max_length=1000)
 
 
@@ -207,6 +208,6 @@ class ConsentOut(BaseModel):
     patient_id: int
     form_version: str
     consented_on: date
-    witnessed_by_user_id: int
+    witnessed_by_user_id: RecordId
     note: str | None
     recorded_at: datetime

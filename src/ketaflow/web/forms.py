@@ -7,13 +7,15 @@ re-renders with the message beside the field and everything else the user typed 
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
 from ketaflow.errors import ValidationFailed
+from ketaflow.ids import MAX_RECORD_ID
 
 Form = dict[str, str]
 E = TypeVar("E", bound=StrEnum)
@@ -72,7 +74,14 @@ def whole_number(form: Form, name: str, label: str, default: int = 0) -> int:
         return default
     if not raw.lstrip("-").isdigit():
         raise ValidationFailed(f"{label} must be a whole number", field=name)
-    return int(raw)
+    return _in_int_range(int(raw), name, label)
+
+
+def _in_int_range(value: int, name: str, label: str) -> int:
+    # Beyond the database's integer range no record or count can exist (ids, counts).
+    if abs(value) > MAX_RECORD_ID:
+        raise ValidationFailed(f"{label} is out of range", field=name)
+    return value
 
 
 def optional_choice(form: Form, name: str, kind: type[E], label: str) -> E | None:
@@ -105,8 +114,48 @@ def optional_int(form: Form, name: str, label: str) -> int | None:
         return None
     if not raw.lstrip("-").isdigit():
         raise ValidationFailed(f"{label} must be a whole number", field=name)
-    return int(raw)
+    return _in_int_range(int(raw), name, label)
 
 
 def optional_bool(form: Form, name: str) -> bool | None:
     return {"yes": True, "no": False}.get(form.get(name, ""))
+
+
+def clinic_zone(request: Request) -> str:
+    """The IANA time zone form times are read in (setting KETAFLOW_CLINIC_TIMEZONE)."""
+    zone: str = request.app.state.settings.clinic_timezone
+    return zone
+
+
+def clinic_time_to_utc(local: datetime, zone: str, name: str, label: str) -> datetime:
+    """A wall-clock time in the clinic's time zone `zone` (IANA name), as aware UTC.
+
+    The one place form times get their zone: an HTML datetime-local field sends no offset, so
+    it is read in the clinic's zone (setting KETAFLOW_CLINIC_TIMEZONE) rather than the
+    server's. In the hour repeated when clocks go back the earlier reading is taken (fold=0);
+    a time in the hour skipped when clocks go forward does not exist and is refused.
+    """
+    if local.tzinfo is not None:
+        return local.astimezone(UTC)
+    tz = ZoneInfo(zone)
+    aware = local.replace(tzinfo=tz)
+    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
+        raise ValidationFailed(f"{label} falls in the hour skipped when the clocks went "
+                               f"forward ({zone}): enter a time that exists", field=name)
+    return aware.astimezone(UTC)
+
+
+def optional_datetime(form: Form, name: str, label: str, zone: str) -> datetime | None:
+    """A datetime-local field (YYYY-MM-DDTHH:MM) read in the clinic's time zone, as UTC."""
+    raw = form.get(name, "")
+    if not raw:
+        return None
+    problem = ValidationFailed(f"{label} must be a date and time (YYYY-MM-DD HH:MM)", field=name)
+    # A bare date would silently become midnight: a time is required.
+    if "T" not in raw and " " not in raw:
+        raise problem
+    try:
+        local = datetime.fromisoformat(raw)
+    except ValueError:
+        raise problem from None
+    return clinic_time_to_utc(local, zone, name, label)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -11,14 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from ketaflow.auth.permissions import Permission, requires
+from ketaflow.errors import ValidationFailed
+from ketaflow.ids import RecordId
 from ketaflow.infusions.api import IDEMPOTENCY, idempotent
 from ketaflow.infusions.controlled import service as ledger
+from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.rules import EntryKind
 from ketaflow.web.deps import audit_context, get_db
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(prefix="/controlled", tags=["controlled substances"],
                    route_class=UnitOfWorkRoute)
+T = TypeVar("T")
 DB = Annotated[Session, Depends(get_db)]
 
 
@@ -26,16 +32,24 @@ class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: EntryKind
     lot_number: str = Field(default="", max_length=64)
-    amount_mg: float = 0.0
-    session_id: int | None = None
-    witness_user_id: int | None = None
-    # Needed for waste; never stored, echoed or part of the idempotency fingerprint.
+    # Drawn, administered, wasted. A receipt's amount is vial_count x the vial size.
+    amount_mg: float | None = None
+    session_id: RecordId | None = None
+    # Receipts and waste: another active nurse or prescriber.
+    witness_user_id: RecordId | None = None
+    # Needed for receipts and waste; never stored, echoed or part of the idempotency
+    # fingerprint.
     witness_password: str | None = Field(default=None, max_length=256, exclude=True)
-    reverses_id: int | None = None
-    reason: str | None = None
-    drug: str | None = Field(default=None, max_length=100)
+    reverses_id: RecordId | None = None
+    reason: str | None = Field(default=None, max_length=1000)
+    # Receipt details: a clinic formulary drug key, a listed vial concentration, the count and
+    # either the volume or the mg per vial.
+    drug: str | None = Field(default=None, max_length=100, examples=["ketamine_hcl"])
     concentration_mg_per_ml: float | None = None
     expiry_date: date | None = None
+    vial_count: int | None = None
+    vial_volume_ml: float | None = None
+    vial_mg: float | None = None
 
 
 class EntryOut(BaseModel):
@@ -61,19 +75,78 @@ class BalanceOut(BaseModel):
     discrepancy_mg: float
 
 
+# The body names the witness `witness_user_id`; the services (and the pages) say `witness_id`.
+_API_FIELDS = {"witness_id": "witness_user_id"}
+
+
+@contextmanager
+def _api_field_names() -> Iterator[None]:
+    try:
+        yield
+    except ValidationFailed as error:
+        if error.field not in _API_FIELDS:
+            raise
+        error.field = _API_FIELDS[error.field]
+        raise
+
+
+def _only(body: EntryIn, allowed: set[str]) -> None:
+    """Refuse fields the entry's kind does not take, rather than silently dropping them."""
+    given = {name for name in body.model_fields_set if getattr(body, name) not in (None, "")}
+    extra = sorted(given - allowed - {"kind", "witness_password"})
+    if extra:
+        raise ValidationFailed(f"a {body.kind.value} entry does not take {', '.join(extra)}",
+                               field=extra[0])
+
+
+_RECEIPT = {"lot_number", "drug", "concentration_mg_per_ml", "expiry_date", "vial_count",
+            "vial_volume_ml", "vial_mg", "witness_user_id"}
+_MOVEMENT = {"lot_number", "amount_mg", "session_id"}
+
+
+def _apply(db: Session, request: Request, body: EntryIn) -> LedgerRow:
+    ctx, settings = audit_context(request), request.app.state.settings
+    password = body.witness_password or ""
+    if body.kind is EntryKind.RECEIVED:
+        _only(body, _RECEIPT)
+        return ledger.receive_vials(db, ctx, settings, receipt=ledger.Receipt(
+            lot_number=body.lot_number, drug=body.drug or "",
+            expiry_date=_required(body.expiry_date, "expiry_date"),
+            concentration_mg_per_ml=_required(body.concentration_mg_per_ml,
+                                              "concentration_mg_per_ml"),
+            vial_count=_required(body.vial_count, "vial_count"),
+            vial_volume_ml=body.vial_volume_ml, vial_mg=body.vial_mg),
+            witness_id=body.witness_user_id, witness_password=password)
+    if body.kind is EntryKind.WASTED:
+        _only(body, _MOVEMENT | {"witness_user_id"})
+        return ledger.waste(db, ctx, settings, lot_number=body.lot_number,
+                            amount_mg=_required(body.amount_mg, "amount_mg"),
+                            session_id=body.session_id, witness_id=body.witness_user_id,
+                            witness_password=password)
+    if body.kind is EntryKind.REVERSAL:
+        _only(body, {"reverses_id", "reason"})
+        return ledger.reverse(db, ctx, entry_id=body.reverses_id, reason=body.reason)
+    _only(body, _MOVEMENT)
+    use_case = ledger.draw if body.kind is EntryKind.DRAWN else ledger.administer
+    return use_case(db, ctx, lot_number=body.lot_number,
+                    amount_mg=_required(body.amount_mg, "amount_mg"),
+                    session_id=body.session_id)
+
+
+def _required(value: T | None, field: str) -> T:
+    if value is None:
+        raise ValidationFailed(f"{field} is required for this kind of entry", field=field)
+    return value
+
+
 @router.post("/entries", response_model=EntryOut, status_code=201, openapi_extra=IDEMPOTENCY)
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def add_entry(request: Request, db: DB, body: EntryIn) -> JSONResponse:
+    """Each kind goes through its own use case: receipts and waste are witnessed (the witness
+    confirms with their password), draws need a session in progress, reversals a reason."""
     def call() -> EntryOut:
-        ctx = audit_context(request)
-        if body.kind is EntryKind.WASTED:
-            row = ledger.waste(db, ctx, request.app.state.settings, lot_number=body.lot_number,
-                               amount_mg=body.amount_mg, session_id=body.session_id,
-                               witness_id=body.witness_user_id,
-                               witness_password=body.witness_password or "")
-        else:
-            row = ledger.record_entry(db, ctx, entry=ledger.EntryInput(**body.model_dump()))
-        return EntryOut.model_validate(row)
+        with _api_field_names():
+            return EntryOut.model_validate(_apply(db, request, body))
     return idempotent(request, db, body, 201, call)
 
 
@@ -91,8 +164,8 @@ def inventory(db: DB) -> dict[str, float]:
 
 @router.get("/discrepancies", response_model=list[BalanceOut])
 @requires(Permission.CONTROLLED_SUBSTANCES)
-def discrepancies(db: DB) -> list[BalanceOut]:
+def discrepancies(request: Request, db: DB) -> list[BalanceOut]:
     return [BalanceOut(session_id=b.session_id, lot_number=b.lot_number, drawn_mg=b.drawn_mg,
                        administered_mg=b.administered_mg, wasted_mg=b.wasted_mg,
                        discrepancy_mg=round(b.discrepancy_mg, 3))
-            for b in ledger.discrepancy_report(db)]
+            for b in ledger.read_discrepancies(db, audit_context(request))]

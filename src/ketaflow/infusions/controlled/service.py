@@ -1,7 +1,10 @@
 """Controlled-substance ledger use cases over the pure rules in `infusions.rules.ledger`.
 
-Every entry is validated against all earlier entries of the same lot, under a lock so two
-nurses drawing from one lot at once cannot both pass the inventory check.
+Every entry is validated against all earlier entries of the same lot, under a lock on that lot,
+so two nurses drawing from one lot at once cannot both pass the inventory check while draws
+from different lots never wait for each other. Receipts and waste are witnessed by another
+active nurse or prescriber, who confirms with their own password. Every id an entry refers to
+(session, witness, reversed entry) must exist: a missing one is a 422 naming the field.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from sqlalchemy.orm import Session
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import StaffUser
+from ketaflow.clinical import dates
 from ketaflow.config import Role, Settings
-from ketaflow.errors import NotFound, ValidationFailed
+from ketaflow.errors import ValidationFailed
 from ketaflow.infusions.controlled.models import LedgerRow
+from ketaflow.infusions.formulary import INFUSION_DRUGS_BY_KEY, InfusionDrug
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import (
     EntryKind,
@@ -31,14 +36,28 @@ from ketaflow.infusions.rules import (
     session_balances,
     validate_entry,
 )
+from ketaflow.infusions.rules.ledger import WITNESSED
 from ketaflow.infusions.service._common import now
 
 # `now` is the infusion clock (demo seeding sets it), so entries carry the time they describe.
 
 ENTITY = "controlled_substance_entry"
-# Arbitrary constant naming the PostgreSQL advisory lock that serialises ledger writers
-# (SQLite already serialises writers with BEGIN IMMEDIATE).
-_LEDGER_LOCK_KEY = 7_410_306
+# First key of the two-key PostgreSQL advisory lock on one lot (the second is hashtext(lot)).
+# Arbitrary; the audit chain uses the one-key form, a separate key space, so they never meet.
+_LOT_LOCK_NAMESPACE = 7_410_306
+# A delivery larger than this many vials is a typo in the count (ketaflow house default).
+MAX_VIALS_PER_RECEIPT = 50
+# Witnesses must be clinical staff who handle the drug themselves.
+WITNESS_ROLES = (Role.NURSE, Role.PRESCRIBER)
+
+
+def lock_lot(db: Session, lot_number: str) -> None:
+    """Hold the lot until the transaction ends. PostgreSQL: a transaction-scoped advisory lock
+    keyed by the lot, so only entries of the same lot wait. SQLite already serialises writers
+    (every transaction begins IMMEDIATE, `ketaflow.db`)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:lot))"),
+                   {"namespace": _LOT_LOCK_NAMESPACE, "lot": lot_number})
 
 
 def _as_entry(row: LedgerRow) -> LedgerEntry:
@@ -69,34 +88,71 @@ class EntryInput:
     expiry_date: date | None = None
 
 
+def max_receipt_mg(drug: InfusionDrug | None = None) -> float:
+    """The largest plausible delivery: MAX_VIALS_PER_RECEIPT of the largest vial."""
+    largest = max(d.largest_vial_mg for d in INFUSION_DRUGS_BY_KEY.values()) \
+        if drug is None else drug.largest_vial_mg
+    return MAX_VIALS_PER_RECEIPT * largest
+
+
+def witness_user(db: Session, ctx: AuditContext, witness_id: int | None) -> StaffUser:
+    """Another active nurse or prescriber: never the recorder, never admin, front desk or
+    research staff (they do not handle the drug)."""
+    if witness_id is None:
+        raise ValidationFailed("choose a witness", field="witness_id")
+    if witness_id == ctx.actor_user_id:
+        raise ValidationFailed("the witness must be a different staff member from the one "
+                               "recording the entry", field="witness_id")
+    witness = db.get(StaffUser, witness_id)
+    if witness is None or not witness.is_active or witness.role not in WITNESS_ROLES:
+        raise ValidationFailed("the witness must be an active nurse or prescriber",
+                               field="witness_id")
+    return witness
+
+
+def _check_references(db: Session, ctx: AuditContext, entry: EntryInput) -> None:
+    """Ids the entry names must exist (422 naming the field, never a database error)."""
+    if entry.session_id is not None and db.get(InfusionSession, entry.session_id) is None:
+        raise ValidationFailed("session_id is not an infusion session", field="session_id")
+    if entry.witness_user_id is not None:
+        witness_user(db, ctx, entry.witness_user_id)
+
+
+def _lot_and_amount(db: Session, entry: EntryInput) -> tuple[str, float]:
+    if entry.kind is not EntryKind.REVERSAL:
+        return entry.lot_number.strip(), entry.amount_mg
+    # A reversal cancels the whole entry it names, on that entry's lot (rows never change,
+    # so reading it before the lock is safe).
+    target = db.get(LedgerRow, entry.reverses_id) if entry.reverses_id else None
+    if target is None:
+        raise ValidationFailed("the entry to reverse does not exist", field="reverses_id")
+    return target.lot_number, target.amount_mg
+
+
 def record_entry(db: Session, ctx: AuditContext, *, entry: EntryInput,
                  witness_confirmed: bool = False) -> LedgerRow:
-    """Validate against every earlier entry of the lot and append. Waste goes through `waste`,
-    which confirms the witness's password first."""
+    """Validate against every earlier entry of the lot and append. Receipts and waste go through
+    `receive_vials` and `waste`, which confirm the witness's password first."""
     if ctx.actor_user_id is None:
         raise ValidationFailed("ledger entries need a signed-in staff member", field="staff")
-    if entry.kind is EntryKind.WASTED and not witness_confirmed:
-        raise ValidationFailed("waste needs the witness to confirm with their password",
+    what = WITNESSED.get(entry.kind)
+    if what is not None and not witness_confirmed:
+        raise ValidationFailed(f"{what} needs the witness to confirm with their password",
                                field="witness_password")
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK_KEY})
-    if entry.session_id is not None and db.get(InfusionSession, entry.session_id) is None:
-        raise NotFound("no such infusion session")
-    lot, amount = entry.lot_number.strip(), entry.amount_mg
-    if entry.kind is EntryKind.REVERSAL:
-        # A reversal cancels the whole entry it names, on that entry's lot.
-        target = db.get(LedgerRow, entry.reverses_id) if entry.reverses_id else None
-        if target is None:
-            raise ValidationFailed("the entry to reverse does not exist", field="reverses_id")
-        lot, amount = target.lot_number, target.amount_mg
-    earlier = _entries(db, lot)
+    _check_references(db, ctx, entry)
+    lot, amount = _lot_and_amount(db, entry)
+    if entry.kind is EntryKind.RECEIVED and math.isfinite(amount) \
+            and amount > max_receipt_mg():
+        raise ValidationFailed(f"amount_mg exceeds the largest plausible receipt of "
+                               f"{max_receipt_mg():g} mg", field="amount_mg")
+    lock_lot(db, lot)
     # Real ids come from the database; -1 cannot clash with any of them.
     candidate = LedgerEntry(entry_id=-1, kind=entry.kind, lot_number=lot, amount_mg=amount,
                             staff_id=ctx.actor_user_id, session_id=entry.session_id,
                             witness_id=entry.witness_user_id, reverses_id=entry.reverses_id,
                             reason=entry.reason)
     try:
-        validate_entry(earlier, candidate)
+        validate_entry(_entries(db, lot), candidate)
     except RuleError as error:
         raise ValidationFailed(error.message, field=error.field) from error
     row = LedgerRow(kind=entry.kind, lot_number=lot, amount_mg=amount,
@@ -118,7 +174,9 @@ def inventory(db: Session) -> dict[str, float]:
 
 def ledger_rows(db: Session, ctx: AuditContext) -> list[LedgerRow]:
     rows = list(db.scalars(select(LedgerRow).order_by(LedgerRow.id)))
-    record_event(db, ctx, action="controlled.read", entity_type=ENTITY, detail={})
+    record_event(db, ctx, action="controlled.read", entity_type=ENTITY,
+                 detail={"session_ids": sorted({r.session_id for r in rows
+                                                if r.session_id is not None})})
     return rows
 
 
@@ -137,10 +195,15 @@ def discrepancy_report(db: Session, *, closed_sessions: Iterable[int] | None = N
     return discrepancies(_entries(db), closed_sessions=list(closed_sessions))
 
 
-# ---------------------------------------------------------------- use cases behind the pages
+def read_discrepancies(db: Session, ctx: AuditContext) -> list[SessionBalance]:
+    """The discrepancy report as the API shows it: sessions (of patients), so audited."""
+    found = discrepancy_report(db)
+    record_event(db, ctx, action="controlled.discrepancies.read", entity_type=ENTITY,
+                 detail={"session_ids": sorted({b.session_id for b in found})})
+    return found
 
-# Witnesses must be clinical staff who handle the drug themselves.
-WITNESS_ROLES = (Role.NURSE, Role.PRESCRIBER)
+
+# ---------------------------------------------------------------- use cases behind the pages
 
 
 class WitnessRefused(ValidationFailed):
@@ -153,7 +216,7 @@ class WitnessRefused(ValidationFailed):
 @dataclass(frozen=True)
 class Receipt:
     lot_number: str
-    drug: str
+    drug: str  # a clinic formulary key (ketaflow.infusions.formulary)
     expiry_date: date
     concentration_mg_per_ml: float
     vial_count: int
@@ -163,18 +226,41 @@ class Receipt:
 
 
 def _positive(value: float | None, field: str) -> float:
-    if value is None or not math.isfinite(value) or value <= 0:
+    if value is None or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
         raise ValidationFailed(f"{field} must be a positive number", field=field)
     return value
 
 
-def _mg_per_vial(receipt: Receipt) -> float:
+def _formulary_drug(key: str) -> InfusionDrug:
+    drug = INFUSION_DRUGS_BY_KEY.get((key or "").strip())
+    if drug is None:
+        raise ValidationFailed("drug must be one of the clinic formulary: "
+                               + ", ".join(INFUSION_DRUGS_BY_KEY), field="drug")
+    return drug
+
+
+def _vial_concentration(drug: InfusionDrug, value: float) -> float:
+    concentration = _positive(value, "concentration_mg_per_ml")
+    if not any(abs(concentration - c) <= 1e-9 for c in drug.vial_concentrations_mg_per_ml):
+        listed = ", ".join(f"{c:g}" for c in drug.vial_concentrations_mg_per_ml)
+        raise ValidationFailed(f"concentration_mg_per_ml for {drug.name} vials must be one of "
+                               f"{listed} mg/mL", field="concentration_mg_per_ml")
+    return concentration
+
+
+def _mg_per_vial(receipt: Receipt, drug: InfusionDrug) -> float:
     if (receipt.vial_volume_ml is None) == (receipt.vial_mg is None):
         raise ValidationFailed("give either vial_volume_ml or vial_mg (not both)",
                                field="vial_volume_ml")
     if receipt.vial_mg is not None:
-        return _positive(receipt.vial_mg, "vial_mg")
-    return _positive(receipt.vial_volume_ml, "vial_volume_ml") * receipt.concentration_mg_per_ml
+        field, per_vial = "vial_mg", _positive(receipt.vial_mg, "vial_mg")
+    else:
+        field = "vial_volume_ml"
+        per_vial = _positive(receipt.vial_volume_ml, field) * receipt.concentration_mg_per_ml
+    if per_vial > drug.largest_vial_mg + 1e-9:
+        raise ValidationFailed(f"{field}: a vial holds at most {drug.largest_vial_mg:g} mg "
+                               f"of {drug.name}", field=field)
+    return per_vial
 
 
 def _check_same_product(db: Session, receipt: Receipt) -> None:
@@ -188,26 +274,37 @@ def _check_same_product(db: Session, receipt: Receipt) -> None:
                                "lot", field="concentration_mg_per_ml")
 
 
-def receive_vials(db: Session, ctx: AuditContext, *, receipt: Receipt,
-                  today: date | None = None) -> LedgerRow:
+def receipt_entry(db: Session, receipt: Receipt, *, witness_id: int | None,
+                  today: date | None = None) -> EntryInput:
+    """The RECEIVED entry for a delivery, after checking it against the formulary: drug and
+    vial concentration listed, 1 to MAX_VIALS_PER_RECEIPT vials, each no larger than the
+    drug's largest vial, expiry plausible."""
     if not receipt.lot_number.strip():
         raise ValidationFailed("lot_number is required", field="lot_number")
-    if not receipt.drug.strip():
-        raise ValidationFailed("drug is required", field="drug")
-    if receipt.expiry_date <= (today or now().date()):
-        raise ValidationFailed("expiry_date has passed: expired stock cannot be received",
-                               field="expiry_date")
-    concentration = _positive(receipt.concentration_mg_per_ml, "concentration_mg_per_ml")
-    if receipt.vial_count < 1:
-        raise ValidationFailed("vial_count must be at least 1", field="vial_count")
-    per_vial = _mg_per_vial(receipt)
+    drug = _formulary_drug(receipt.drug)
+    dates.expiry_date(receipt.expiry_date, today=today or now().date(), label="expiry_date")
+    concentration = _vial_concentration(drug, receipt.concentration_mg_per_ml)
+    if isinstance(receipt.vial_count, bool) or not 1 <= receipt.vial_count \
+            <= MAX_VIALS_PER_RECEIPT:
+        raise ValidationFailed(f"vial_count must be from 1 to {MAX_VIALS_PER_RECEIPT}",
+                               field="vial_count")
+    per_vial = _mg_per_vial(receipt, drug)
     _check_same_product(db, receipt)
     # The vial count and size are kept in the note: the count is what the DEA form asks for.
     note = f"{receipt.vial_count} vial(s) x {per_vial:g} mg ({per_vial / concentration:g} mL)"
-    return record_entry(db, ctx, entry=EntryInput(
-        EntryKind.RECEIVED, receipt.lot_number, receipt.vial_count * per_vial,
-        reason=note, drug=receipt.drug.strip(), concentration_mg_per_ml=concentration,
-        expiry_date=receipt.expiry_date))
+    return EntryInput(EntryKind.RECEIVED, receipt.lot_number, receipt.vial_count * per_vial,
+                      witness_user_id=witness_id, reason=note, drug=drug.key,
+                      concentration_mg_per_ml=concentration, expiry_date=receipt.expiry_date)
+
+
+def receive_vials(db: Session, ctx: AuditContext, settings: Settings, *, receipt: Receipt,
+                  witness_id: int | None, witness_password: str,
+                  today: date | None = None) -> LedgerRow:
+    """Stock coming in, counted by the recorder and a witness who confirms with their
+    password (checked last, so a typo in the delivery does not count against them)."""
+    entry = receipt_entry(db, receipt, witness_id=witness_id, today=today)
+    _confirm_witness(db, ctx, settings, witness_id, witness_password)
+    return record_entry(db, ctx, entry=entry, witness_confirmed=True)
 
 
 def draw(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: float,
@@ -233,15 +330,7 @@ def administer(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: fl
 
 def _confirm_witness(db: Session, ctx: AuditContext, settings: Settings,
                      witness_id: int | None, password: str) -> None:
-    if witness_id is None:
-        raise ValidationFailed("choose a witness", field="witness_id")
-    if witness_id == ctx.actor_user_id:
-        raise ValidationFailed("the witness must be a different staff member from the one "
-                               "wasting", field="witness_id")
-    witness = db.get(StaffUser, witness_id)
-    if witness is None or not witness.is_active or witness.role not in WITNESS_ROLES:
-        raise ValidationFailed("the witness must be an active nurse or prescriber",
-                               field="witness_id")
+    witness = witness_user(db, ctx, witness_id)
     # The sign-in check, throttle included: failures count against the witness's account.
     result = auth_service.authenticate(db, ctx, settings, username=witness.username,
                                        password=password, action="controlled.witness")

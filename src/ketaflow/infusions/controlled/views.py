@@ -23,6 +23,7 @@ from ketaflow.infusions.controlled.service import (
     discrepancy_report,
     open_balances,
 )
+from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import EntryKind, SessionBalance, SessionStatus
 from ketaflow.infusions.rules.ledger import TOLERANCE_MG
@@ -92,12 +93,16 @@ def lot_summaries(rows: list[LedgerRow]) -> list[LotSummary]:
         totals[row.lot_number][row.kind] += row.amount_mg
         if row.kind is EntryKind.RECEIVED:
             receipts.setdefault(row.lot_number, row)
-    return [LotSummary(lot, getattr(receipts.get(lot), "drug", None),
+    return [LotSummary(lot, _drug_label(receipts.get(lot)),
                        getattr(receipts.get(lot), "concentration_mg_per_ml", None),
                        getattr(receipts.get(lot), "expiry_date", None),
                        kinds[EntryKind.RECEIVED], kinds[EntryKind.DRAWN],
                        kinds[EntryKind.ADMINISTERED], kinds[EntryKind.WASTED])
             for lot, kinds in sorted(totals.items())]
+
+
+def _drug_label(receipt: LedgerRow | None) -> str | None:
+    return None if receipt is None or receipt.drug is None else drug_name(receipt.drug)
 
 
 def _entry_views(db: Session, limit: int) -> list[EntryView]:
@@ -146,13 +151,18 @@ def _reversible(views: list[EntryView]) -> list[Choice]:
 def ledger_page(db: Session, ctx: AuditContext) -> LedgerPage:
     rows = list(db.scalars(select(LedgerRow).order_by(LedgerRow.id)))
     views = _entry_views(db, RECENT_LIMIT)
-    record_event(db, ctx, action="controlled.read", entity_type=ENTITY,
-                 detail={"entries_shown": len(views)})
-    return LedgerPage(
+    page = LedgerPage(
         lots=lot_summaries(rows), discrepancies=discrepancy_report(db), entries=views,
         witnesses=_witnesses(db, ctx.actor_user_id), open_sessions=_open_sessions(db),
         unaccounted=_unaccounted(open_balances(db)),
         reversible=_reversible(views))
+    # The page names sessions (of patients): which ones, by id.
+    shown = {v.row.session_id for v in views if v.row.session_id is not None}
+    shown |= {b.session_id for b in page.discrepancies}
+    shown |= {c.value for c in (*page.open_sessions, *page.unaccounted)}
+    record_event(db, ctx, action="controlled.read", entity_type=ENTITY,
+                 detail={"entries_shown": len(views), "session_ids": sorted(shown)})
+    return page
 
 
 # ---------------------------------------------------------------- CSV export
@@ -191,9 +201,12 @@ def export_csv(db: Session, ctx: AuditContext, *, start: date, end: date) -> str
         # Amounts go in as numbers: csvsafe writes numbers as they are and neutralises text.
         writer.writerow([csvsafe.cell(v) for v in (
             row.id, row.recorded_at.isoformat(timespec="seconds"), row.kind.value,
-            row.lot_number, row.drug, row.concentration_mg_per_ml, row.expiry_date,
+            row.lot_number, None if row.drug is None else drug_name(row.drug),
+            row.concentration_mg_per_ml, row.expiry_date,
             row.amount_mg, row.session_id, staff_name, witness_name, row.reverses_id,
             row.reason)])
     record_event(db, ctx, action="controlled.export", entity_type=ENTITY, detail={
-        "date_from": start.isoformat(), "date_to": end.isoformat(), "entries": len(found)})
+        "date_from": start.isoformat(), "date_to": end.isoformat(), "entries": len(found),
+        "session_ids": sorted({row.session_id for row, _, _ in found
+                               if row.session_id is not None})})
     return buffer.getvalue()

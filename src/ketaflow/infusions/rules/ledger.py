@@ -2,8 +2,10 @@
 
 Entries are append-only: a mistake is corrected with a REVERSAL entry that cancels an earlier
 entry, never by editing it. Amounts are mg of drug as the vial is labelled. A draw takes drug out
-of the lot's stock; what was drawn for a session is then administered or wasted, and waste needs
-a second staff member as witness. Inventory per lot = received - drawn (reversals undo).
+of the lot's stock; what was drawn for a session is then administered or wasted. Receipts and
+waste need a second staff member as witness (who they may be, and their password, is the
+service's to check); other entries take none. Inventory per lot = received - drawn (reversals
+undo). Refusals that hit a limit say the limit (mg still in stock, mg still open).
 """
 
 from __future__ import annotations
@@ -108,28 +110,50 @@ def _check_shape(entry: LedgerEntry) -> None:
     if isinstance(entry.amount_mg, bool) or not math.isfinite(entry.amount_mg) \
             or entry.amount_mg <= 0:
         raise RuleError("amount_mg must be a positive number", field="amount_mg")
+    if entry.kind is EntryKind.RECEIVED and entry.session_id is not None:
+        raise RuleError("a receipt adds to stock and belongs to no session", field="session_id")
     if entry.kind is not EntryKind.RECEIVED and entry.session_id is None:
         raise RuleError(f"a {entry.kind.value} entry must belong to a session", field="session_id")
-    if entry.kind is EntryKind.WASTED:
-        if entry.witness_id is None:
-            raise RuleError("waste needs a witness", field="witness_id")
-        if entry.witness_id == entry.staff_id:
-            raise RuleError("the witness must be a different staff member from the one "
-                            "wasting", field="witness_id")
+    _check_witness(entry)
+
+
+# Entries a second person watches: stock coming in, and drug destroyed.
+WITNESSED = {EntryKind.RECEIVED: "receipt", EntryKind.WASTED: "waste"}
+
+
+def _check_witness(entry: LedgerEntry) -> None:
+    what = WITNESSED.get(entry.kind)
+    if what is None:
+        if entry.witness_id is not None:
+            raise RuleError(f"a {entry.kind.value} entry takes no witness", field="witness_id")
+        return
+    if entry.witness_id is None:
+        raise RuleError(f"{what} needs a witness", field="witness_id")
+    if entry.witness_id == entry.staff_id:
+        raise RuleError(f"the witness must be a different staff member from the one "
+                        f"recording the {what}", field="witness_id")
 
 
 def _with(entries: Sequence[LedgerEntry], entry: LedgerEntry) -> list[LedgerEntry]:
     return [*entries, entry]
 
 
-def _check_balances(after: list[LedgerEntry], lot: str, session_id: int | None) -> None:
+def _open_mg(entries: Sequence[LedgerEntry], lot: str, session_id: int | None) -> float:
+    """Drawn but not yet administered or wasted, for the session on the lot."""
+    return sum(b.discrepancy_mg for b in session_balances(entries)
+               if b.session_id == session_id and b.lot_number == lot)
+
+
+def _check_balances(before: Sequence[LedgerEntry], after: list[LedgerEntry], lot: str,
+                    session_id: int | None) -> None:
     if inventory_by_lot(after).get(lot, 0.0) < -TOLERANCE_MG:
-        raise RuleError("amount_mg exceeds the lot's remaining inventory", field="amount_mg")
-    for balance in session_balances(after):
-        if balance.session_id == session_id and balance.lot_number == lot \
-                and balance.discrepancy_mg < -TOLERANCE_MG:
-            raise RuleError("administered plus wasted would exceed what was drawn for this "
-                            "session", field="amount_mg")
+        stock = max(inventory_by_lot(before).get(lot, 0.0), 0.0)
+        raise RuleError(f"amount_mg exceeds the lot's remaining inventory: {stock:g} mg of "
+                        f"{lot} in stock", field="amount_mg")
+    if _open_mg(after, lot, session_id) < -TOLERANCE_MG:
+        still_open = max(_open_mg(before, lot, session_id), 0.0)
+        raise RuleError(f"administered plus wasted would exceed what was drawn for this "
+                        f"session: {still_open:g} mg of {lot} still open", field="amount_mg")
 
 
 def validate_entry(entries: Sequence[LedgerEntry], entry: LedgerEntry) -> None:
@@ -148,8 +172,8 @@ def validate_entry(entries: Sequence[LedgerEntry], entry: LedgerEntry) -> None:
             raise RuleError("that entry has already been reversed", field="reverses_id")
         if target.lot_number != entry.lot_number:
             raise RuleError("a reversal must be on the same lot", field="lot_number")
-        _check_balances(_with(entries, entry), target.lot_number, target.session_id)
+        _check_balances(entries, _with(entries, entry), target.lot_number, target.session_id)
         return
     if entry.kind is not EntryKind.RECEIVED and entry.lot_number not in inventory_by_lot(entries):
         raise RuleError("no stock of that lot has been received", field="lot_number")
-    _check_balances(_with(entries, entry), entry.lot_number, entry.session_id)
+    _check_balances(entries, _with(entries, entry), entry.lot_number, entry.session_id)

@@ -21,7 +21,7 @@ from ketaflow.auth.permissions import Permission, role_has
 from ketaflow.config import Role
 from ketaflow.db import utcnow
 from ketaflow.dosing import DosingError
-from ketaflow.errors import NotFound, PermissionDenied, ValidationFailed
+from ketaflow.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import DEFAULT_SETTINGS, InfusionSettings, RuleError
 
@@ -79,12 +79,19 @@ def audit(db: Session, ctx: AuditContext, action: str, session_id: int,
     record_event(db, ctx, action=action, entity_type=ENTITY, entity_id=session_id, detail=detail)
 
 
+# The state machine refuses actions under field "action": the session is in the wrong state
+# for it (409), not given bad input (422).
+STATE_FIELDS = frozenset({"action"})
+
+
 @contextmanager
 def rule_errors() -> Iterator[None]:
-    """Rule and dosing refusals become 422s naming the field."""
+    """Rule and dosing refusals become 422s naming the field; state-machine refusals 409s."""
     try:
         yield
     except RuleError as error:
+        if error.field in STATE_FIELDS:
+            raise Conflict(error.message, field=error.field) from error
         raise ValidationFailed(error.message, field=error.field) from error
     except DosingError as error:
         raise ValidationFailed(str(error), field=error.field) from error

@@ -141,12 +141,14 @@ def chair_board(db: Session, ctx: AuditContext, *, limit: int = 30) -> list[Boar
     """Sessions in progress first, then the most recent others (audited: it lists patients)."""
     rows = db.execute(
         select(InfusionSession.id, Patient.mrn, InfusionSession.status,
-               InfusionSession.started_at)
+               InfusionSession.started_at, InfusionSession.patient_id)
         .join(Patient, Patient.id == InfusionSession.patient_id)
         .order_by(InfusionSession.active_patient_id.is_(None), InfusionSession.id.desc())
         .limit(limit)).all()
-    board = [BoardRow(*row) for row in rows]
-    audit(db, ctx, "infusion.session.board", 0, session_ids=[r.session_id for r in board])
+    board = [BoardRow(*row[:4]) for row in rows]
+    # The board shows MRNs: record whose (patient ids), never the MRNs themselves.
+    audit(db, ctx, "infusion.session.board", 0, session_ids=[r.session_id for r in board],
+          patient_ids=sorted({row[4] for row in rows}))
     return board
 
 
@@ -177,5 +179,5 @@ def course_progress(db: Session, ctx: AuditContext, *, course_id: int) -> Course
     given = sum(1 for s in sessions if s.status is SessionStatus.DISCHARGED)
     in_progress = sum(1 for s in sessions if not s.status.is_final)
     audit(db, ctx, "infusion.course_progress.read", 0, course_id=course_id,
-          session_ids=[s.session_id for s in sessions])
+          patient_id=course.patient_id, session_ids=[s.session_id for s in sessions])
     return CourseProgress(course.infusion_count, given, in_progress, sessions)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, EventSpec, record_events
 from ketaflow.auth.permissions import Permission
-from ketaflow.errors import KetaflowError, NotFound, PermissionDenied, ValidationFailed
+from ketaflow.clinical import dates
+from ketaflow.errors import Conflict, KetaflowError, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.formulary import FORMULARY_BY_KEY
 from ketaflow.infusions.models import (
     EventKind,
@@ -62,7 +63,7 @@ def _open_for_charting(db: Session, session_id: int) -> InfusionSession:
 
 def _require_charting_state(record: InfusionSession | _Chartable) -> None:
     if record.status not in CHARTING_STATES:
-        raise ValidationFailed(f"nothing can be charted on a session that is "
+        raise Conflict(f"nothing can be charted on a session that is "
                                f"{record.status.value}", field="status")
 
 
@@ -233,7 +234,7 @@ def acknowledge_alert(db: Session, ctx: AuditContext, *, session_id: int, alert_
     if alert is None:
         raise NotFound("no such alert on this session")
     if alert.acknowledged_at is not None:
-        raise ValidationFailed("the alert is already acknowledged", field="alert_id")
+        raise Conflict("the alert is already acknowledged", field="alert_id")
     if alert.level in PRESCRIBER_LEVELS and not may(ctx, Permission.ORDERS_SIGN):
         raise PermissionDenied(f"only a prescriber may acknowledge a {alert.level.value.upper()} "
                                "alert")
@@ -255,8 +256,11 @@ def _score(instrument: str, answers: Mapping[str, int], field: str) -> ScoreResu
 def _event(db: Session, ctx: AuditContext, record: InfusionSession, kind: EventKind,
            occurred_at: datetime | None, **values: object) -> SessionEvent:
     stamp = occurred_at or now()
-    if stamp < record.opened_at or stamp > now():
-        raise ValidationFailed("occurred_at must be within the session and not in the future",
+    # Not in the future beyond the usual clock skew (the plausible-date bounds), and not
+    # before the session was opened.
+    dates.past_moment(stamp, now=now(), field="occurred_at", label="occurred_at")
+    if stamp < record.opened_at:
+        raise ValidationFailed("occurred_at must be within the session (after it was opened)",
                                field="occurred_at")
     row = SessionEvent(session_id=record.id, kind=kind, occurred_at=stamp,
                        recorded_by_user_id=ctx.actor_user_id, recorded_at=now(), **values)

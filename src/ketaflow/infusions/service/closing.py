@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext
 from ketaflow.config import Role
-from ketaflow.errors import ValidationFailed
+from ketaflow.errors import Conflict, ValidationFailed
 from ketaflow.infusions.models import (
     Discharge,
     EventKind,
@@ -94,11 +94,11 @@ def draft_note(db: Session, ctx: AuditContext, *, session_id: int) -> SessionNot
     """Generate (or regenerate, while unsigned) the note from the record."""
     record = load_session(db, session_id)
     if not record.status.is_final:
-        raise ValidationFailed("the note is written once the session is discharged or aborted",
+        raise Conflict("the note is written once the session is discharged or aborted",
                                field="status")
     note = _note(record)
     if note is not None and note.signed_at is not None:
-        raise ValidationFailed("the note is signed and locked: add an addendum", field="note")
+        raise Conflict("the note is signed and locked: add an addendum", field="note")
     body = note_text(record, clinic_settings())
     if note is None:
         note = SessionNote(session_id=record.id, kind=NoteKind.NOTE, body=body,
@@ -116,9 +116,9 @@ def sign_note(db: Session, ctx: AuditContext, *, session_id: int) -> SessionNote
     record = load_session(db, session_id)
     note = _note(record)
     if note is None:
-        raise ValidationFailed("there is no note to sign: generate it first", field="note")
+        raise Conflict("there is no note to sign: generate it first", field="note")
     if note.signed_at is not None:
-        raise ValidationFailed("the note is already signed", field="note")
+        raise Conflict("the note is already signed", field="note")
     note.signed_at, note.signed_by_user_id = now(), ctx.actor_user_id
     db.flush()
     audit(db, ctx, "infusion.note.sign", record.id, note_id=note.id)
@@ -130,7 +130,7 @@ def add_addendum(db: Session, ctx: AuditContext, *, session_id: int, text: str) 
     record = load_session(db, session_id)
     note = _note(record)
     if note is None or note.signed_at is None:
-        raise ValidationFailed("addenda follow a signed note; edit the draft instead",
+        raise Conflict("addenda follow a signed note; edit the draft instead",
                                field="note")
     stamp = now()
     addendum = SessionNote(session_id=record.id, kind=NoteKind.ADDENDUM,

@@ -14,10 +14,12 @@ from ketaflow.alerts.models import Alert
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.models import Assessment
 from ketaflow.audit.service import AuditContext
+from ketaflow.clinical import dates
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.dosing import DosingLimits, SaltForm, WeightBasedOrder, calculate_dose
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
+from ketaflow.infusions.formulary import INFUSION_DRUGS_BY_KEY, InfusionDrug
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
 from ketaflow.infusions.rules import (
     OrderDetails,
@@ -47,18 +49,34 @@ OPEN_COURSE_STATES = (CourseState.PLANNED, CourseState.ACTIVE, CourseState.MAINT
 
 
 def open_session(db: Session, ctx: AuditContext, *, course_id: int) -> InfusionSession:
+    """Open the course's next session: one open (not discharged or aborted) at a time, checked
+    here for the message and held by the database's partial unique index against races."""
     course = db.get(TreatmentCourse, course_id)
     if course is None:
-        raise NotFound("no such treatment course")
+        raise NotFound("no such treatment course", field="course_id")
     if course.state not in OPEN_COURSE_STATES:
-        raise ValidationFailed(f"the course is {course.state.value}: no new sessions",
-                               field="course_id")
+        raise Conflict(f"the course is {course.state.value}: no new sessions", field="course_id")
+    _refuse_second_open(db, course.id)
     record = InfusionSession(course_id=course.id, patient_id=course.patient_id,
                              opened_by_user_id=ctx.actor_user_id, opened_at=now())
     db.add(record)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as error:
+        raise Conflict("another session was opened on this course at the same moment: "
+                       "finish or abort it first", field="course_id") from error
     audit(db, ctx, "infusion.session.open", record.id, course_id=course.id)
     return record
+
+
+def _refuse_second_open(db: Session, course_id: int) -> None:
+    open_id = db.scalar(select(InfusionSession.id).where(
+        InfusionSession.course_id == course_id,
+        InfusionSession.status.not_in([s for s in SessionStatus if s.is_final])))
+    if open_id is not None:
+        raise Conflict(f"session {open_id} is still open on this course: discharge or abort "
+                       "it before opening another", field="course_id")
 
 
 def get_session(db: Session, ctx: AuditContext, *, session_id: int) -> InfusionSession:
@@ -104,7 +122,7 @@ def update_prechecks(db: Session, ctx: AuditContext, *, session_id: int,
                      changes: PrecheckChanges) -> InfusionSession:
     record = load_session(db, session_id)
     if record.status is not SessionStatus.PRECHECKS:
-        raise ValidationFailed(f"pre-checks can be changed only during pre-checks (the session "
+        raise Conflict(f"pre-checks can be changed only during pre-checks (the session "
                                f"is {record.status.value})", field="status")
     changed = [name for name in _ANSWERS if getattr(changes, name) is not None]
     for name in changed:
@@ -202,7 +220,7 @@ def override_self_report(db: Session, ctx: AuditContext, *, session_id: int,
     declined). Kept as a session event; the audit names the check, never the reason."""
     record = load_session(db, session_id)
     if record.status is not SessionStatus.PRECHECKS:
-        raise ValidationFailed("the self-report check can be overridden only during pre-checks",
+        raise Conflict("the self-report check can be overridden only during pre-checks",
                                field="status")
     text = required_text(reason, "reason", max_length=OVERRIDE_REASON_MAX_LENGTH)
     if assessments_service.self_reports_on(db, patient_id=record.patient_id,
@@ -232,6 +250,26 @@ class OrderInput:
     override_reason: str | None = None
 
 
+def formulary_drug(order: OrderInput) -> InfusionDrug:
+    """The order's drug, concentration and salt as the clinic formulary lists them, or 422
+    naming the field: never free text (see `ketaflow.infusions.formulary`)."""
+    drug = INFUSION_DRUGS_BY_KEY.get((order.drug or "").strip())
+    if drug is None:
+        keys = ", ".join(INFUSION_DRUGS_BY_KEY)
+        raise ValidationFailed(f"drug must be one of the clinic formulary: {keys}", field="drug")
+    allowed = drug.order_concentrations_mg_per_ml
+    if not any(abs(order.concentration_mg_per_ml - c) <= 1e-9 for c in allowed):
+        listed = ", ".join(f"{c:g}" for c in allowed)
+        raise ValidationFailed(f"concentration_mg_per_ml for {drug.name} must be one of "
+                               f"{listed} mg/mL (the clinic formulary)",
+                               field="concentration_mg_per_ml")
+    if order.concentration_salt is not drug.concentration_salt:
+        raise ValidationFailed(f"{drug.name} is labelled as {drug.concentration_salt.value}: "
+                               f"concentration_salt must be {drug.concentration_salt.value}",
+                               field="concentration_salt")
+    return drug
+
+
 def _latest_weight(db: Session, patient_id: int) -> Measurement:
     measurement = db.scalar(
         select(Measurement)
@@ -249,12 +287,13 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
     require_prescriber(ctx, "sign an infusion order")
     record = load_session(db, session_id)
     if record.status not in (SessionStatus.PLANNED, SessionStatus.PRECHECKS):
-        raise ValidationFailed("the order can be written only before the infusion starts",
+        raise Conflict("the order can be written only before the infusion starts",
                                field="status")
+    drug = formulary_drug(order)
     course = db.get(TreatmentCourse, record.course_id)
     assert course is not None  # foreign key
-    if order.expiry_date < now().date():
-        raise ValidationFailed("the lot has expired: use another lot", field="expiry_date")
+    dates.expiry_date(order.expiry_date, today=now().date(), label="the lot's expiry date",
+                      usable_today=True)
     weight = _latest_weight(db, record.patient_id)
     dose_mg_per_kg = positive(order.dose_mg_per_kg or course.dose_mg_per_kg, "dose_mg_per_kg")
     reason = optional_text(order.override_reason, "override_reason")
@@ -276,7 +315,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         if previous.superseded_at is None:
             previous.superseded_at = stamp
     signed = InfusionOrder(
-        session_id=record.id, drug=required_text(order.drug, "drug", max_length=100),
+        session_id=record.id, drug=drug.key,
         lot_number=required_text(order.lot_number, "lot_number", max_length=64),
         expiry_date=order.expiry_date, concentration_mg_per_ml=order.concentration_mg_per_ml,
         concentration_salt=order.concentration_salt, dose_salt=course.salt_form,

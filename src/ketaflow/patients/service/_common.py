@@ -6,19 +6,19 @@ Error messages name the field and the rule, never the value: values may identify
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.clinical import dates
 from ketaflow.db import utcnow
 from ketaflow.errors import NotFound, ValidationFailed
 from ketaflow.patients.models import Patient, PatientDemographics
+from ketaflow.textcheck import NameCharacterError, check_person_name
 
 ENTITY = "patient"
-# Clocks on tablets drift; a measurement stamped a few minutes ahead is not "in the future".
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 def today() -> date:
@@ -75,9 +75,27 @@ def required_text(value: str | None, field: str, label: str, *, max_length: int)
     return text
 
 
-def not_future(value: date | None, field: str, label: str) -> None:
-    if value is not None and value > today():
-        raise ValidationFailed(f"{label} cannot be in the future", field=field)
+def person_name(
+    value: str | None, field: str, label: str, *, max_length: int, required: bool = False
+) -> str | None:
+    """A cleaned name, refusing invisible and text-direction control characters (they make a
+    name display differently from what is stored, so the wrong patient can be picked)."""
+    text = clean_text(value, field, label, max_length=max_length, required=required)
+    try:
+        check_person_name(text, field=field, label=label)
+    except NameCharacterError as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from None
+    return text
+
+
+def past_day(value: date | None, field: str, label: str, *, born: date | None = None) -> None:
+    """A day something happened: not before 1900 or `born`, not after today
+    (`ketaflow.clinical.dates` holds the bounds)."""
+    dates.past_date(value, today=today(), field=field, label=label, born=born)
+
+
+def past_moment(value: datetime, field: str, label: str, *, born: date | None = None) -> None:
+    dates.past_moment(value, now=utcnow(), field=field, label=label, born=born)
 
 
 def not_before(value: date | None, earliest: date | None, field: str, message: str) -> None:
@@ -85,11 +103,8 @@ def not_before(value: date | None, earliest: date | None, field: str, message: s
         raise ValidationFailed(message, field=field)
 
 
-def moment_not_future(value: datetime, field: str, label: str) -> None:
-    if value.tzinfo is None:
-        raise ValidationFailed(f"{label} needs a time zone", field=field)
-    if value > utcnow() + CLOCK_SKEW:
-        raise ValidationFailed(f"{label} cannot be in the future", field=field)
+def birth_date(session: Session, patient_id: int) -> date:
+    return current_demographics(session, patient_id).date_of_birth
 
 
 def in_range(

@@ -14,9 +14,10 @@ from ketaflow.patients import units
 from ketaflow.patients.models import Allergy, AllergySeverity, Measurement
 from ketaflow.patients.service._common import (
     audit,
+    birth_date,
     clean_text,
     get_patient,
-    moment_not_future,
+    past_moment,
     required_text,
 )
 
@@ -38,7 +39,7 @@ def record_measurement(
     if weight is None and height is None:
         raise ValidationFailed("enter a weight, a height or both", field="weight")
     when = measured_at or utcnow()
-    moment_not_future(when, "measured_at", "measurement time")
+    past_moment(when, "measured_at", "measurement time", born=birth_date(session, patient_id))
     row = Measurement(
         patient_id=patient_id, measured_at=when, recorded_by_user_id=ctx.actor_user_id
     )

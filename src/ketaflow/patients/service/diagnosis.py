@@ -26,7 +26,7 @@ from ketaflow.patients.service._common import (
     current_demographics,
     get_patient,
     not_before,
-    not_future,
+    past_day,
 )
 
 MAX_SUICIDE_ATTEMPTS = 100
@@ -111,9 +111,8 @@ def _code(diagnosis: DiagnosisInput) -> str:
 
 def _check_dates(diagnosis: DiagnosisInput, birth: date) -> None:
     d = diagnosis
-    not_future(d.onset_date, "onset_date", "onset date")
-    not_before(d.onset_date, birth, "onset_date", "onset date is before the date of birth")
-    not_future(d.episode_start_date, "episode_start_date", "episode start date")
+    past_day(d.onset_date, "onset_date", "onset date", born=birth)
+    past_day(d.episode_start_date, "episode_start_date", "episode start date", born=birth)
     not_before(
         d.episode_start_date,
         d.onset_date or birth,
@@ -130,12 +129,11 @@ def _check_dates(diagnosis: DiagnosisInput, birth: date) -> None:
             "a most recent attempt date needs at least one attempt",
             field="last_suicide_attempt_date",
         )
-    not_future(d.last_suicide_attempt_date, "last_suicide_attempt_date", "most recent attempt date")
-    not_before(
+    past_day(
         d.last_suicide_attempt_date,
-        birth,
         "last_suicide_attempt_date",
-        "most recent attempt date is before the date of birth",
+        "most recent attempt date",
+        born=birth,
     )
 
 

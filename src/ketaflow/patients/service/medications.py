@@ -15,12 +15,13 @@ from ketaflow.patients.medication_catalogue import DoseUnit, DrugClass
 from ketaflow.patients.models import Adherence, Medication
 from ketaflow.patients.service._common import (
     audit,
+    birth_date,
     clean_text,
     current_demographics,
     get_patient,
     in_range,
     not_before,
-    not_future,
+    past_day,
     required_text,
     today,
 )
@@ -58,7 +59,7 @@ def add_medication(
         )
     birth = current_demographics(session, patient_id).date_of_birth
     _check_dates(m.start_date, m.stop_date, birth)
-    _check_lithium(drug, m)
+    _check_lithium(drug, m, birth)
     row = Medication(
         patient_id=patient_id,
         # Catalogue drugs are stored by generic name, so brand and generic entries group together.
@@ -97,13 +98,12 @@ def _drug_class(drug: catalogue.Drug | None, chosen: DrugClass | None) -> DrugCl
 
 
 def _check_dates(start: date | None, stop: date | None, birth: date) -> None:
-    not_future(start, "start_date", "start date")
-    not_before(start, birth, "start_date", "start date is before the date of birth")
-    not_future(stop, "stop_date", "stop date")
+    past_day(start, "start_date", "start date", born=birth)
+    past_day(stop, "stop_date", "stop date", born=birth)
     not_before(stop, start, "stop_date", "stop date cannot be before the start date")
 
 
-def _check_lithium(drug: catalogue.Drug | None, m: MedicationInput) -> None:
+def _check_lithium(drug: catalogue.Drug | None, m: MedicationInput, birth: date) -> None:
     has_level = m.lithium_level_mmol_per_l is not None or m.lithium_level_date is not None
     if not has_level:
         return
@@ -124,7 +124,7 @@ def _check_lithium(drug: catalogue.Drug | None, m: MedicationInput) -> None:
         "lithium level",
         "mmol/L",
     )
-    not_future(m.lithium_level_date, "lithium_level_date", "lithium level date")
+    past_day(m.lithium_level_date, "lithium_level_date", "lithium level date", born=birth)
 
 
 def stop_medication(
@@ -134,7 +134,7 @@ def stop_medication(
     row = _medication(session, patient_id, medication_id)
     if row.stop_date is not None:
         raise Conflict("this medication already has a stop date", field="stop_date")
-    not_future(stop_date, "stop_date", "stop date")
+    past_day(stop_date, "stop_date", "stop date", born=birth_date(session, patient_id))
     not_before(stop_date, row.start_date, "stop_date", "stop date cannot be before the start date")
     row.stop_date = stop_date
     audit(session, ctx, "patient.medication.stop", patient_id, medication_id=row.id)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.clinical import dates
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, ValidationFailed
 from ketaflow.patients.models import Patient, PatientDemographics, Sex
@@ -20,8 +21,9 @@ from ketaflow.patients.service._common import (
     clean_text,
     current_demographics,
     get_patient,
-    not_future,
+    person_name,
     required_text,
+    today,
 )
 
 GENERATED_MRN_PREFIX = "KF-"
@@ -29,7 +31,6 @@ _GENERATED_MRN = re.compile(r"^KF-\d+$")
 _MRN = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,31}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,40}$")
-EARLIEST_BIRTH = date(1900, 1, 1)
 SEARCH_LIMIT = 50
 
 
@@ -62,9 +63,7 @@ class PatientSummary:
 
 def validate_demographics(value: Demographics) -> Demographics:
     """Return the cleaned demographics or raise ValidationFailed naming the first bad field."""
-    not_future(value.date_of_birth, "date_of_birth", "date of birth")
-    if value.date_of_birth < EARLIEST_BIRTH:
-        raise ValidationFailed("date of birth must be after 1900-01-01", field="date_of_birth")
+    dates.birth_date(value.date_of_birth, today=today())
     email = clean_text(value.email, "email", "email", max_length=254)
     if email and not _EMAIL.match(email):
         raise ValidationFailed("email is not a valid address", field="email")
@@ -74,15 +73,20 @@ def validate_demographics(value: Demographics) -> Demographics:
             raise ValidationFailed(
                 f"{field.replace('_', ' ')} must be digits, spaces and + ( ) - only", field=field
             )
+    given = person_name(value.given_name, "given_name", "given name", max_length=100,
+                        required=True)
+    family = person_name(value.family_name, "family_name", "family name", max_length=100,
+                         required=True)
+    assert given is not None and family is not None  # required=True never returns None
     return Demographics(
-        given_name=required_text(value.given_name, "given_name", "given name", max_length=100),
-        family_name=required_text(value.family_name, "family_name", "family name", max_length=100),
+        given_name=given,
+        family_name=family,
         date_of_birth=value.date_of_birth,
         sex=Sex(value.sex),
         phone=clean_text(value.phone, "phone", "phone", max_length=40),
         email=email,
         address=clean_text(value.address, "address", "address", max_length=1000),
-        emergency_contact_name=clean_text(
+        emergency_contact_name=person_name(
             value.emergency_contact_name,
             "emergency_contact_name",
             "emergency contact name",
@@ -94,7 +98,7 @@ def validate_demographics(value: Demographics) -> Demographics:
             "emergency contact phone",
             max_length=40,
         ),
-        referring_clinician=clean_text(
+        referring_clinician=person_name(
             value.referring_clinician,
             "referring_clinician",
             "referring clinician",
@@ -220,9 +224,13 @@ def search_patients(
     else:
         statement = statement.order_by(Patient.id.desc())
     rows = session.execute(statement.limit(limit)).tuples().all()
-    # The query text may be a name: the audit records only that a search ran and how many hits.
+    # Which records were shown, by id: the query text may be a name, so it is never recorded.
     record_event(
-        session, ctx, action="patient.search", entity_type=ENTITY, detail={"results": len(rows)}
+        session,
+        ctx,
+        action="patient.search",
+        entity_type=ENTITY,
+        detail={"results": len(rows), "patient_ids": [patient.id for patient, _ in rows]},
     )
     return [PatientSummary(patient, demographics) for patient, demographics in rows]
 

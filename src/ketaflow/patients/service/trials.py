@@ -19,8 +19,7 @@ from ketaflow.patients.service._common import (
     current_demographics,
     get_patient,
     in_range,
-    not_before,
-    not_future,
+    past_day,
     required_text,
 )
 
@@ -64,8 +63,7 @@ def add_treatment_trial(
         )
     in_range(t.serum_level_mmol_per_l, 0.1, 5.0, "serum_level_mmol_per_l", "serum level", "mmol/L")
     birth = current_demographics(session, patient_id).date_of_birth
-    not_future(t.start_date, "start_date", "start date")
-    not_before(t.start_date, birth, "start_date", "start date is before the date of birth")
+    past_day(t.start_date, "start_date", "start date", born=birth)
     row = TreatmentTrial(
         patient_id=patient_id,
         drug_name=name,

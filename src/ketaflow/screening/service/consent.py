@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.auth.models import StaffUser
+from ketaflow.clinical import dates
 from ketaflow.config import Role
 from ketaflow.db import utcnow
 from ketaflow.errors import NotFound, ValidationFailed
-from ketaflow.patients.models import Patient
+from ketaflow.patients.models import Patient, PatientDemographics
 from ketaflow.screening.models import Consent
 
 # Consent is witnessed by clinical staff, who can answer the patient's questions.
@@ -27,23 +28,23 @@ def record_consent(
     patient_id: int,
     form_version: str,
     consented_on: date,
-    witnessed_by_user_id: int,
+    witnessed_by_user_id: int | None,
     note: str | None = None,
 ) -> Consent:
     if session.get(Patient, patient_id) is None:
         raise NotFound("no such patient")
+    born = session.scalar(select(PatientDemographics.date_of_birth).where(
+        PatientDemographics.patient_id == patient_id,
+        PatientDemographics.superseded_at.is_(None)))
     version = (form_version or "").strip()
     if not version:
         raise ValidationFailed("the consent form version is required", field="form_version")
     if len(version) > MAX_FORM_VERSION:
         raise ValidationFailed(f"the form version must be at most {MAX_FORM_VERSION} characters",
                                field="form_version")
-    if consented_on > utcnow().date():
-        raise ValidationFailed("the consent date cannot be in the future", field="consented_on")
-    witness = session.get(StaffUser, witnessed_by_user_id)
-    if witness is None or not witness.is_active or witness.role not in WITNESS_ROLES:
-        raise ValidationFailed("the witness must be an active prescriber or nurse",
-                               field="witnessed_by_user_id")
+    dates.past_date(consented_on, today=utcnow().date(), field="consented_on",
+                    label="the consent date", born=born)
+    witness = _witness(session, ctx, witnessed_by_user_id)
     clean_note = (note or "").strip() or None
     if clean_note is not None and len(clean_note) > 1000:
         raise ValidationFailed("the note must be at most 1000 characters", field="note")
@@ -55,6 +56,21 @@ def record_consent(
     record_event(session, ctx, action="consent.record", entity_type="patient",
                  entity_id=patient_id, detail={"consent_id": consent.id})
     return consent
+
+
+def _witness(session: Session, ctx: AuditContext, user_id: int | None) -> StaffUser:
+    """Another active prescriber or nurse: the point of a witness is a second person."""
+    if user_id is None:
+        raise ValidationFailed("choose the staff member who witnessed the consent",
+                               field="witnessed_by_user_id")
+    if user_id == ctx.actor_user_id:
+        raise ValidationFailed("the witness must be a different staff member from the one "
+                               "recording the consent", field="witnessed_by_user_id")
+    witness = session.get(StaffUser, user_id)
+    if witness is None or not witness.is_active or witness.role not in WITNESS_ROLES:
+        raise ValidationFailed("the witness must be an active prescriber or nurse",
+                               field="witnessed_by_user_id")
+    return witness
 
 
 def list_consents(session: Session, *, patient_id: int) -> list[Consent]:
@@ -79,10 +95,11 @@ def latest_consent(session: Session, *, patient_id: int) -> Consent | None:
     return consents[0] if consents else None
 
 
-def list_witnesses(session: Session) -> list[StaffUser]:
-    """Active staff who may witness consent, by name."""
+def list_witnesses(session: Session, *, recorder_id: int | None = None) -> list[StaffUser]:
+    """Active staff who may witness consent, by name, leaving out the one recording it."""
     query = (select(StaffUser)
-             .where(StaffUser.is_active.is_(True), StaffUser.role.in_(list(WITNESS_ROLES)))
+             .where(StaffUser.is_active.is_(True), StaffUser.role.in_(list(WITNESS_ROLES)),
+                    StaffUser.id != (recorder_id or 0))
              .order_by(StaffUser.full_name))
     return list(session.scalars(query))
 

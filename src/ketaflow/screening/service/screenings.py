@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.clinical import dates
 from ketaflow.clinical.eligibility import (
     CHECKLIST_BY_KEY,
     Answer,
@@ -26,7 +27,7 @@ from ketaflow.clinical.maudsley import MAX_DURATION_MONTHS, MAX_FAILURES
 from ketaflow.clinical.maudsley import Severity as MaudsleySeverity
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
-from ketaflow.patients.models import Patient
+from ketaflow.patients.models import Patient, PatientDemographics
 from ketaflow.screening.models import Consent, Screening, ScreeningAnswer, ScreeningStatus
 from ketaflow.screening.service.consent import list_consents, staff_names
 from ketaflow.screening.service.evaluation import ScreeningEvaluation, evaluate_row
@@ -83,7 +84,7 @@ def start_screening(
 ) -> Screening:
     if session.get(Patient, patient_id) is None:
         raise NotFound("no such patient")
-    _validate(entry)
+    _validate(entry, _born(session, patient_id))
     row = Screening(patient_id=patient_id, version=1, status=ScreeningStatus.DRAFT,
                     outcome=Outcome.INCOMPLETE, recorded_by_user_id=ctx.actor_user_id,
                     answers=[])
@@ -99,7 +100,7 @@ def update_screening(
 ) -> Screening:
     row = load_screening(session, screening_id)
     _require_draft(row)
-    _validate(entry)
+    _validate(entry, _born(session, row.patient_id))
     _apply(row, entry)
     row.updated_at = utcnow()
     _refresh_outcome(session, row)
@@ -267,7 +268,13 @@ def _apply(row: Screening, entry: ScreeningEntry) -> None:
     row.note = _text(entry.note, "note")
 
 
-def _validate(entry: ScreeningEntry) -> None:
+def _born(session: Session, patient_id: int) -> date | None:
+    return session.scalar(select(PatientDemographics.date_of_birth).where(
+        PatientDemographics.patient_id == patient_id,
+        PatientDemographics.superseded_at.is_(None)))
+
+
+def _validate(entry: ScreeningEntry, born: date | None) -> None:
     unknown = sorted(set(entry.answers) - set(CHECKLIST_BY_KEY))
     if unknown:
         raise ValidationFailed(f"unknown checklist items: {', '.join(unknown)}", field="answers")
@@ -282,9 +289,8 @@ def _validate(entry: ScreeningEntry) -> None:
             and entry.diastolic_mmhg >= entry.systolic_mmhg):
         raise ValidationFailed("diastolic pressure must be below systolic", field="diastolic_mmhg")
     _whole(entry.ymrs_total, 0, 60, "ymrs_total", "baseline YMRS")
-    if entry.pregnancy_test_on is not None and entry.pregnancy_test_on > utcnow().date():
-        raise ValidationFailed("the pregnancy test date cannot be in the future",
-                               field="pregnancy_test_on")
+    dates.past_date(entry.pregnancy_test_on, today=utcnow().date(), field="pregnancy_test_on",
+                    label="the pregnancy test date", born=born)
     m = entry.maudsley
     _whole(m.episode_months, 0, MAX_DURATION_MONTHS, "maudsley_episode_months",
            "episode duration (months)")
