@@ -291,3 +291,10 @@ def test_api_tokens_hashed_expiring_revocable(db: Session) -> None:
     assert auth_service.resolve_api_token(db, raw) is None
     with pytest.raises(ValidationFailed):
         auth_service.create_api_token(db, CTX, user=user, name="x", days=0)
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u200b", "\u2066"])
+def test_staff_names_refuse_invisible_characters(db: Session, hidden: str) -> None:
+    with pytest.raises(ValidationFailed, match="invisible") as refused:
+        make_user(db, full_name=f"Nina{hidden} Nurse")
+    assert refused.value.field == "full_name"

@@ -1,14 +1,14 @@
 """Group commit: small writes from concurrent requests share one transaction and one commit.
 
 Monitor gateways and a busy clinic post many small writes at once. Written one transaction
-each, every write pays for its own commit and its own turn on the audit chain's lock, and the
-writes queue behind that lock. Here the first request starts a writer; requests that arrive
+each, every write pays for its own durable commit. Here the first request starts a writer; requests that arrive
 while it is busy wait for its next batch, which takes them all. There is no timer, so an idle
 server writes a lone request at once. A request is answered only after its batch committed.
 
 A refusal of one request (a bad reading, a replayed key) is that request's answer and does not
 touch the others. If a batch fails as a whole (a database error, a key in flight elsewhere),
-nothing of it is kept and each request is written alone, so one request never fails another.
+nothing of it is kept and each request is written alone, so one request never fails another;
+when the database itself is busy or unreachable every request gets that error at once (503).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketaflow.errors import ServiceBusy
@@ -86,6 +88,10 @@ class GroupCommit(Generic[T, R]):
     def _write_batch(self, items: list[T]) -> Sequence[R | Exception]:
         try:
             return self._committed(items)
+        except (PoolTimeout, OperationalError) as error:
+            # The database is busy or gone, not one item at fault: writing each alone would
+            # only wait that much longer. Every request gets the error (503, retry).
+            return [error] * len(items)
         except Exception as error:
             if len(items) == 1:
                 return [error]

@@ -15,9 +15,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ketaflow.errors import NotFound, ValidationFailed
+from ketaflow.ids import MAX_RECORD_ID
 
 # Integer columns are 32-bit on PostgreSQL; ids above this cannot exist.
-MAX_DB_INT = 2**31 - 1
+MAX_DB_INT = MAX_RECORD_ID
 _DIGITS = re.compile(r"^\+?\d+$")
 _FORBIDDEN_ANYWHERE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _FORBIDDEN_IN_LINE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")

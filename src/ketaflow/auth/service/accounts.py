@@ -11,6 +11,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ketaflow import textcheck
 from ketaflow.audit.service import AuditContext, Outcome, record_event
 from ketaflow.auth import security
 from ketaflow.auth.models import StaffUser
@@ -43,6 +44,10 @@ def create_user(
         )
     if not full_name.strip():
         raise ValidationFailed("full name is required", field="full_name")
+    try:  # staff names appear on signed records and at the chair: nothing invisible in them
+        textcheck.check_person_name(full_name, field="full_name")
+    except textcheck.NameCharacterError as error:
+        raise ValidationFailed(error.message, field=error.field) from None
     problem = security.password_problem(password)
     if problem:
         raise ValidationFailed(problem, field="password")
