@@ -1,9 +1,10 @@
 """Group commit: small writes from concurrent requests share one transaction and one commit.
 
 Monitor gateways and a busy clinic post many small writes at once. Written one transaction
-each, every write pays for its own durable commit. Here the first request starts a writer; requests that arrive
-while it is busy wait for its next batch, which takes them all. There is no timer, so an idle
-server writes a lone request at once. A request is answered only after its batch committed.
+each, every write pays for its own durable commit. Here the first request starts a writer;
+requests that arrive while it is busy wait for its next batch, which takes them all. There is
+no timer, so an idle server writes a lone request at once. A request is answered only after
+its batch committed.
 
 A refusal of one request (a bad reading, a replayed key) is that request's answer and does not
 touch the others. If a batch fails as a whole (a database error, a key in flight elsewhere),
