@@ -87,7 +87,8 @@ def empty_url(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Ca
 def _drop_made_databases(request: pytest.FixtureRequest) -> Iterator[None]:
     """These tests make extra PostgreSQL databases (restore targets, second sources): drop
     whatever a test left that was not there before it."""
-    if "pg_server" not in request.fixturenames and "db_url" not in request.fixturenames:
+    uses_postgres = {"pg_server", "db_url", "postgres_databases"} & set(request.fixturenames)
+    if not uses_postgres:
         yield
         return
     server: PostgresServer = request.getfixturevalue("pg_server")

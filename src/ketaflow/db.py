@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -108,6 +110,19 @@ def _configure_sqlite(engine: Engine) -> None:
         # for it once, at the start, instead of failing late with SQLITE_BUSY_SNAPSHOT.
         read_only = connection.get_execution_options().get("ketaflow_read_only")
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether an error means "the database is saturated or unreachable, try again" (no
+    connection free in time, SQLite's busy timeout, PostgreSQL's lock timeout, a lost
+    connection) rather than something wrong with the request."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig if error.orig is not None else error).lower()
+    return any(word in text for word in ("locked", "lock timeout", "busy", "connection",
+                                         "server closed", "terminating"))
 
 
 def make_session_factory(engine: Engine, *, info: dict[str, Any] | None = None,

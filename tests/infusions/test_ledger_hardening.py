@@ -174,9 +174,11 @@ def test_the_api_routes_each_kind_through_its_use_case(app_client: TestClient,
 
 @pytest.fixture
 def pg_factory(postgres_databases: PostgresDatabases):  # type: ignore[no-untyped-def]
-    engine = make_engine(postgres_databases.fresh())
+    url = postgres_databases.fresh()
+    engine = make_engine(url)
     yield make_session_factory(engine)
     engine.dispose()
+    postgres_databases.drop(url)
 
 
 def test_the_lock_is_per_lot(pg_factory) -> None:  # type: ignore[no-untyped-def]

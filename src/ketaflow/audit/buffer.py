@@ -43,6 +43,8 @@ class AuditBuffer:
         self._retry: list[EventSpec] = []  # drained but not written (the database was down)
         # Held only for a dictionary update, never while waiting for anything else.
         self._lock = threading.Lock()
+        # Serialises flushes (the background task, shutdown, tests); never taken by a request.
+        self._flushing = threading.Lock()
 
     def add(self, spec: EventSpec) -> None:
         # Not the request id: every request has its own. The event keeps the first one's.
@@ -78,15 +80,17 @@ class AuditBuffer:
         return specs
 
     def flush(self, factory: sessionmaker[Session]) -> int:
-        """Write what was counted in one transaction; on failure the counts are kept."""
-        specs = self.drain()
-        if not specs:
-            return 0
-        try:
-            with transaction(factory) as db:
-                record_events(db, specs)
-        except Exception:
-            with self._lock:  # kept for the next attempt, within the same bound
-                self._retry = (specs + self._retry)[: self._max_kinds]
-            raise
-        return len(specs)
+        """Write what was counted in one transaction; on failure the counts are kept. Flushes
+        run one at a time, so when one returns, everything counted before it is written."""
+        with self._flushing:
+            specs = self.drain()
+            if not specs:
+                return 0
+            try:
+                with transaction(factory) as db:
+                    record_events(db, specs)
+            except Exception:
+                with self._lock:  # kept for the next attempt, within the same bound
+                    self._retry = (specs + self._retry)[: self._max_kinds]
+                raise
+            return len(specs)

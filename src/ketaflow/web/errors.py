@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ketaflow.audit.buffer import AuditBuffer
 from ketaflow.audit.service import EventSpec, Outcome
+from ketaflow.db import database_busy
 from ketaflow.errors import AuthenticationFailed, KetaflowError
 from ketaflow.web.deps import audit_context
 from ketaflow.web.guard import MfaPending, is_api_path
@@ -105,8 +106,7 @@ async def _busy(request: Request, exc: Exception) -> Response:
 async def _database_error(request: Request, exc: Exception) -> Response:
     # SQLite's busy timeout and PostgreSQL's lock timeout end a wait that would otherwise
     # last; both mean "try again", as does a lost connection. Anything else is unexpected.
-    text = str(getattr(exc, "orig", exc)).lower()
-    if any(word in text for word in ("locked", "lock timeout", "connection", "busy")):
+    if database_busy(exc):
         return await _busy(request, exc)
     return await _unexpected(request, exc)
 

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from ketaflow.db import database_busy
 from ketaflow.errors import ServiceBusy
 
 log = logging.getLogger("ketaflow.web")
@@ -89,11 +88,11 @@ class GroupCommit(Generic[T, R]):
     def _write_batch(self, items: list[T]) -> Sequence[R | Exception]:
         try:
             return self._committed(items)
-        except (PoolTimeout, OperationalError) as error:
-            # The database is busy or gone, not one item at fault: writing each alone would
-            # only wait that much longer. Every request gets the error (503, retry).
-            return [error] * len(items)
         except Exception as error:
+            if database_busy(error):
+                # The database is busy or gone, not one item at fault: writing each alone
+                # would only wait that much longer. Every request gets the error (503, retry).
+                return [error] * len(items)
             if len(items) == 1:
                 return [error]
             log.warning(
