@@ -27,7 +27,7 @@ def seal_once(factory: sessionmaker[Session], checkpoint_file: Path | None, *,
 def seal_everything(factory: sessionmaker[Session], checkpoint_file: Path | None
                     ) -> chain.SealRound:
     """Seal until nothing is left (stragglers of any age included), then checkpoint."""
-    sealed, refused = 0, ()
+    sealed, refused = 0, tuple[int, ...]()
     while True:
         result = seal_once(factory, checkpoint_file, checkpoint=True, sweep_all=True)
         sealed, refused = sealed + result.sealed, refused + result.refused

@@ -37,16 +37,16 @@ def count_attempt(session: Session, limits: Sequence[Limit], window: timedelta) 
 
 
 def _increment(session: Session, key: str, now: datetime, window_start: datetime) -> int:
-    table = ThrottleCounter.__table__
+    counter = ThrottleCounter
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    expired = table.c.window_started_at < window_start
-    statement = insert(table).values(key=key, window_started_at=now, attempts=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={"attempts": case((expired, 1), else_=table.c.attempts + 1),
-              "window_started_at": case((expired, now), else_=table.c.window_started_at)},
-    ).returning(table.c.attempts)
+    expired = counter.window_started_at < window_start
+    upsert = insert(counter).values(key=key, window_started_at=now, attempts=1)
+    statement = upsert.on_conflict_do_update(
+        index_elements=[counter.key],
+        set_={"attempts": case((expired, 1), else_=counter.attempts + 1),
+              "window_started_at": case((expired, now), else_=counter.window_started_at)},
+    ).returning(counter.attempts)
     return int(session.execute(statement).scalar_one())
 
 

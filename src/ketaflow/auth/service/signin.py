@@ -218,8 +218,8 @@ def settle_session(session: Session, ctx: AuditContext, signed_in: SignedIn) -> 
         return
     ended = session.execute(update(StaffSession).where(
         StaffSession.id == signed_in.session_id, StaffSession.ended_at.is_(None))
-        .values(ended_at=now)).rowcount
-    if ended:
+        .values(ended_at=now).returning(StaffSession.id)).first()
+    if ended is not None:  # this request ended it (not a concurrent one of the same browser)
         record_event(
             session, ctx.as_user(signed_in.user_id, signed_in.username, signed_in.role),
             action="auth.session_expired", entity_type="staff_session",
