@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     smtp_password: str = Field(default="", repr=False)
     # Admission: requests served at once per process, how many may wait, and for how long
     # before the answer is 503 with Retry-After (never an unbounded queue).
-    max_concurrent_requests: int = Field(default=64, ge=1, le=1024)
+    max_concurrent_requests: int = Field(default=16, ge=1, le=1024)
     max_queued_requests: int = Field(default=256, ge=0, le=100_000)
     queue_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # Folder of licensed wording packs (*.json) for names-only rating scales; see docs/scales.md.

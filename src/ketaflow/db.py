@@ -61,9 +61,6 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
-# Per-process connection pool of the web app on PostgreSQL: as many as the worker threads
-# that run sync routes (ketaflow.web.app), so a request never waits for a connection.
-SERVER_CONNECTIONS = 40
 # How long a request waits for a connection before it is refused (503, never a hang).
 POOL_TIMEOUT_S = 10.0
 # Connection options for serving: a transaction left idle is ended and a row lock is not

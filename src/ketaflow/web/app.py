@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
@@ -20,7 +21,7 @@ from ketaflow.audit.buffer import AuditBuffer
 from ketaflow.audit.keys import session_info
 from ketaflow.audit.service import BUFFER_KEY
 from ketaflow.config import Settings, load_settings
-from ketaflow.db import SERVER_CONNECTIONS, make_engine, make_session_factory
+from ketaflow.db import make_engine, make_session_factory
 from ketaflow.web.admission import AdmissionMiddleware
 from ketaflow.web.background import Background
 from ketaflow.web.errors import install_error_handlers
@@ -83,8 +84,9 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     """Engines, session factories and the shared machinery, on app.state."""
     url = settings.effective_database_url
     # SQLite has one writer at a time: one connection per process, so requests queue fairly
-    # in the pool (bounded wait) instead of retrying SQLITE_BUSY. PostgreSQL: one per thread.
-    connections = 1 if url.startswith("sqlite") else SERVER_CONNECTIONS
+    # in the pool (bounded wait) instead of retrying SQLITE_BUSY. PostgreSQL: one per worker
+    # thread, so a request never waits for a connection.
+    connections = 1 if url.startswith("sqlite") else worker_threads(settings)
     engine = make_engine(url, connections=connections, serving=True)
     buffer = AuditBuffer()
     info = {**session_info(settings.effective_audit_key), BUFFER_KEY: buffer}
@@ -110,8 +112,17 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     app.state.wording_packs = load_wording_packs(settings.scales_wording_dir)
 
 
+def worker_threads(settings: Settings) -> int:
+    """Threads for sync routes: one per request admitted at once, and a few for the batch
+    writers (group commit). More would only queue for the interpreter lock, where the event
+    loop, which answers /healthz, would wait behind them (benchmarks/bench_storm.py)."""
+    return settings.max_concurrent_requests + 4
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = worker_threads(app.state.settings)
     background: Background = app.state.background
     task = asyncio.create_task(background.run())
     try:
