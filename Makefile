@@ -50,10 +50,12 @@ $(STAMP_BENCH): pyproject.toml benchmarks/requirements-pk.txt
 	$(BENCH)/bin/pip install --quiet -e .
 	touch $@
 
-## Benchmarks side by side with peer tools (never part of `make test`).
+## Benchmarks side by side with peer tools, and under load and faults (never part of `make test`).
 bench: $(STAMP_BENCH) $(STAMP_TEST)
 	$(BENCH)/bin/python benchmarks/bench_pk.py
 	$(BIN)/python benchmarks/bench_vitals.py
+	$(BIN)/python benchmarks/bench_storm.py
+	$(BIN)/python benchmarks/bench_crash.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache test-artifacts
