@@ -9,7 +9,9 @@ process polls /healthz every 100 ms meanwhile. Prints per kind the statuses and 
 percentiles, the health check's worst answer, the vitals rows stored per acknowledged key and
 the audit trail's seal and verify, and FAIL with the reasons if a requirement did not hold:
 no answer later than 1 s from /healthz, no 5xx but 503 with Retry-After, every 201 stored
-exactly once, the audit trail verifies.
+exactly once, the audit trail verifies. KETAFLOW_* settings in the environment reach the
+servers, so one can be tried out: KETAFLOW_MAX_CONCURRENT_REQUESTS=16 python
+benchmarks/bench_storm.py (BENCH_STORM=postgresql for one scenario).
 """
 
 from __future__ import annotations

@@ -42,11 +42,9 @@ RETRY_S = 0.05  # a gateway's pause before it posts the same reading again
 GATEWAYS_TIMEOUT_S = 120.0  # after the last restart every gateway gets its answer by then
 
 
-def _configs(url: str, var_dir: Path, servers: int, workers: int,
-             settings: dict[str, str] | None = None) -> list[ServerConfig]:
+def _configs(url: str, var_dir: Path, servers: int, workers: int) -> list[ServerConfig]:
     # A var folder each, as on separate hosts: checkpoints go to the folder of whoever sealed.
-    return [ServerConfig(url, var_dir / f"server{n + 1}", workers, settings or {})
-            for n in range(servers)]
+    return [ServerConfig(url, var_dir / f"server{n + 1}", workers) for n in range(servers)]
 
 
 # ---------------------------------------------------------------- storm
@@ -83,14 +81,12 @@ class StormReport:
 
 
 def run_storm(url: str, var_dir: Path, *, servers: int = 1, workers: int = 2,
-              clients: int = 600, rounds: int = 2,
-              settings: dict[str, str] | None = None) -> StormReport:
+              clients: int = 600, rounds: int = 2) -> StormReport:
     """Seed `url`, start `servers` servers of `workers` processes on it, storm them with
     `clients` concurrent clients while a separate process polls their health, stop them
-    (SIGTERM), then count the vitals rows per key and seal and verify the audit trail.
-    `settings`: extra KETAFLOW_* variables for the servers."""
+    (SIGTERM), then count the vitals rows per key and seal and verify the audit trail."""
     data = seed(url)
-    configs = _configs(url, var_dir, servers, workers, settings)
+    configs = _configs(url, var_dir, servers, workers)
     processes = [Server(config) for config in configs]
     try:
         for process in processes:

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
@@ -44,19 +44,20 @@ def checkout_env(**settings: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """What a `ketaflow serve` process is told: its database, var folder and workers."""
+    """What a `ketaflow serve` process is told: its database, var folder and workers. Other
+    KETAFLOW_* settings come from the caller's environment, so a run can try one out
+    (`KETAFLOW_MAX_CONCURRENT_REQUESTS=16 pytest tests/web/test_storm.py`)."""
 
     database_url: str
     var_dir: Path
     workers: int = 1
-    extra: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         return checkout_env(
             KETAFLOW_DATABASE_URL=self.database_url, KETAFLOW_VAR_DIR=str(self.var_dir),
             KETAFLOW_MODE="demo", KETAFLOW_SECRET_KEY=SECRET_KEY, KETAFLOW_AUDIT_KEY=AUDIT_KEY,
             # Plain http on loopback: cookies without Secure (and so without __Host-).
-            KETAFLOW_COOKIE_SECURE="false", **self.extra)
+            KETAFLOW_COOKIE_SECURE="false")
 
 
 class Server:
