@@ -79,8 +79,11 @@ def make_engine(url: str, *, connections: int = 5, serving: bool = False,
                                max_overflow=0, **kwargs)
         _configure_sqlite(engine)
         return engine
+    # Serving skips the ping before each checkout (a round trip on every request): a
+    # connection that died is found by its first statement, which fails with a disconnect;
+    # SQLAlchemy then replaces the whole pool and the request is answered 503, retry.
     connect_args = {"options": _SERVING_OPTIONS} if serving else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=connections, max_overflow=0,
+    return create_engine(url, pool_pre_ping=not serving, pool_size=connections, max_overflow=0,
                          connect_args=connect_args, **kwargs)
 
 

@@ -52,13 +52,16 @@ class SealRound:
 
 def seal_pending(session: Session, *, now: datetime | None = None,
                  sweep_all: bool = False) -> SealRound:
-    """Seal what has committed since the last round, in the caller's transaction."""
+    """Seal what has committed since the last round, in the caller's transaction. With
+    `sweep_all` (the `audit seal` command) every committed event is sealed now: stragglers of
+    any age, and past missing ids however recent (one that commits later is a straggler)."""
     if not _elected(session):
         return SealRound(0, elected=False)
     key, now = keys.key_for(session), now or utcnow()
     position, head = _head(session)
     cursor = session.scalar(select(func.max(AuditSeal.event_id))) or 0
-    candidates = _stragglers(session, cursor, sweep_all) + _after(session, cursor, now)
+    grace = timedelta(0) if sweep_all else GAP_GRACE
+    candidates = _stragglers(session, cursor, sweep_all) + _after(session, cursor, now, grace)
     seals, refused = [], []
     first_keyed = _first_keyed_id(session)
     for ev in candidates:
@@ -102,14 +105,16 @@ def _stragglers(session: Session, cursor: int, sweep_all: bool) -> list[AuditEve
     return list(session.scalars(query.limit(SEAL_BATCH)))
 
 
-def _after(session: Session, cursor: int, now: datetime) -> list[AuditEvent]:
-    """Events beyond the cursor, stopping at a missing id that may still commit."""
+def _after(session: Session, cursor: int, now: datetime, grace: timedelta
+           ) -> list[AuditEvent]:
+    """Events beyond the cursor, stopping at a missing id that may still commit (for up to
+    `grace` after the event that follows it was written)."""
     events = session.scalars(select(AuditEvent).where(AuditEvent.id > cursor)
                              .order_by(AuditEvent.id).limit(SEAL_BATCH)).all()
     taken: list[AuditEvent] = []
     expected = cursor + 1
     for ev in events:
-        if ev.id != expected and now - ev.occurred_at < GAP_GRACE:
+        if ev.id != expected and now - ev.occurred_at < grace:
             break
         taken.append(ev)
         expected = ev.id + 1
