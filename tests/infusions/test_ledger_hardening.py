@@ -169,6 +169,25 @@ def test_the_api_routes_each_kind_through_its_use_case(app_client: TestClient,
     assert over["field"] == "amount_mg" and "400 mg of A-1 in stock" in over["detail"]
 
 
+def test_witness_password_guessing_over_the_api_is_throttled_with_429(
+        app_client: TestClient, app_db: Session) -> None:
+    nurse, prescriber, _ = started(app_client, app_db)
+    witness = prescriber.get("/api/v1/me")["id"]
+    receipt = {"kind": "received", "lot_number": "T-1", "drug": "ketamine_hcl",
+               "expiry_date": str(NEXT_YEAR), "concentration_mg_per_ml": 10,
+               "vial_count": 1, "vial_volume_ml": 20, "witness_user_id": witness}
+    path = "/api/v1/controlled/entries"
+    for _ in range(5):  # the default per-account limit
+        wrong = nurse.post(path, {**receipt, "witness_password": "a-guess!!"}, expect=422)
+        assert wrong["field"] == "witness_password"
+    blocked = app_client.post(path, headers=nurse.headers,
+                              json={**receipt, "witness_password": DEFAULT_PASSWORD})
+    assert blocked.status_code == 429, blocked.text
+    assert blocked.headers["content-type"].startswith("application/problem+json")
+    assert blocked.json()["field"] == "witness_password"
+    assert "too many wrong witness passwords" in blocked.json()["detail"]
+
+
 # ---------------------------------------------------------------- PostgreSQL: the lot lock
 
 

@@ -22,7 +22,7 @@ from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import StaffUser
 from ketaflow.clinical import dates
 from ketaflow.config import Role, Settings
-from ketaflow.errors import ValidationFailed
+from ketaflow.errors import TooManyAttempts, ValidationFailed
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.formulary import INFUSION_DRUGS_BY_KEY, InfusionDrug
 from ketaflow.infusions.models import InfusionSession
@@ -213,6 +213,13 @@ class WitnessRefused(ValidationFailed):
     keep_changes = True  # the failed attempt stays recorded for the throttle and the audit
 
 
+class WitnessThrottled(TooManyAttempts):
+    """Too many wrong witness passwords for the account: 429, like a throttled sign-in (the
+    attempt is audited and counted, so it is kept like a refusal)."""
+
+    keep_changes = True
+
+
 @dataclass(frozen=True)
 class Receipt:
     lot_number: str
@@ -335,8 +342,8 @@ def _confirm_witness(db: Session, ctx: AuditContext, settings: Settings,
     result = auth_service.authenticate(db, ctx, settings, username=witness.username,
                                        password=password, action="controlled.witness")
     if result.status is auth_service.LoginStatus.THROTTLED:
-        raise WitnessRefused("too many wrong witness passwords; try again later",
-                             field="witness_password")
+        raise WitnessThrottled("too many wrong witness passwords; try again later",
+                               field="witness_password")
     if result.user is None:
         raise WitnessRefused("the witness password is wrong", field="witness_password")
 
