@@ -16,6 +16,12 @@ BIDI_CONTROLS = frozenset(chr(code) for code in (*range(0x202A, 0x202F), *range(
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 FORBIDDEN_IN_NAMES = BIDI_CONTROLS | ZERO_WIDTH
 
+# Control characters no text may hold, as regular-expression ranges: in a one-line value (a
+# path or query parameter) and in a body (where tab and line breaks are allowed, for notes).
+# The web guard refuses them in every request; the API's schemas state them as patterns.
+CONTROLS_IN_LINE = r"\u0000-\u001f\u007f"
+CONTROLS_IN_TEXT = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f"
+
 
 class NameCharacterError(ValueError):
     """A name holds a forbidden character; the message names the field and the code point

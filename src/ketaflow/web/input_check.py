@@ -1,7 +1,7 @@
 """Checks every request's input gets before any route sees it (the guard runs them).
 
-- An id in the path beyond the database's integer range names no record: 404, rather than
-  an overflow error from the database.
+- An id in the path beyond the database's integer range (either way) names no record: 404,
+  rather than an overflow error from the database.
 - NUL and other control characters (and unpaired surrogates, which no database stores) are
   refused in every text value, path, query, form and JSON alike, naming the field. Tab and
   line breaks are allowed in bodies, where notes span lines.
@@ -16,12 +16,17 @@ from typing import Any
 
 from ketaflow.errors import NotFound, ValidationFailed
 from ketaflow.ids import MAX_RECORD_ID
+from ketaflow.textcheck import CONTROLS_IN_LINE, CONTROLS_IN_TEXT
 
-# Integer columns are 32-bit on PostgreSQL; ids above this cannot exist.
+# Integer columns are 32-bit on PostgreSQL; ids outside this range cannot exist.
 MAX_DB_INT = MAX_RECORD_ID
-_DIGITS = re.compile(r"^\+?\d+$")
-_FORBIDDEN_ANYWHERE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_FORBIDDEN_IN_LINE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+MIN_DB_INT = -MAX_RECORD_ID - 1
+_INTEGER = re.compile(r"^[+-]?\d+$")
+# The OpenAPI document states the same ranges as patterns on every text input
+# (`ketaflow.web.openapi`), so what the schema allows and what is refused here cannot drift.
+_SURROGATES = r"\ud800-\udfff"
+_FORBIDDEN_ANYWHERE = re.compile(f"[{CONTROLS_IN_TEXT}{_SURROGATES}]")
+_FORBIDDEN_IN_LINE = re.compile(f"[{CONTROLS_IN_LINE}{_SURROGATES}]")
 
 
 def check_path(params: Mapping[str, Any]) -> None:
@@ -29,7 +34,8 @@ def check_path(params: Mapping[str, Any]) -> None:
         text = str(value)
         if _FORBIDDEN_IN_LINE.search(text):
             raise NotFound("no such page")
-        if (isinstance(value, int) or _DIGITS.match(text)) and int(text) > MAX_DB_INT:
+        if (isinstance(value, int) or _INTEGER.match(text)) and not (
+                MIN_DB_INT <= int(text) <= MAX_DB_INT):
             raise NotFound(f"no record has that {name}")
 
 
