@@ -11,6 +11,7 @@ from ketaflow.alerts import service
 from ketaflow.alerts.schemas import AlertAcknowledge, AlertOut
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["alerts"], route_class=UnitOfWorkRoute)
@@ -31,7 +32,8 @@ def patient_alerts(request: Request, db: DB, patient_id: int) -> list[AlertOut]:
     return [AlertOut.of(row.alert) for row in rows]
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut,
+             responses=problem(409, "The alert is already acknowledged."))
 @requires(Permission.ALERTS_ACKNOWLEDGE)
 def acknowledge(request: Request, db: DB, alert_id: int, body: AlertAcknowledge) -> AlertOut:
     alert = service.acknowledge_alert(db, audit_context(request), alert_id=alert_id,

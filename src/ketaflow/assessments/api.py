@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
@@ -13,7 +13,9 @@ from ketaflow.assessments.routes import wording_packs
 from ketaflow.assessments.schemas import AssessmentAmend, AssessmentCreate, AssessmentOut
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.config import Settings
+from ketaflow.scales.instruments import instrument_ids
 from ketaflow.web.deps import audit_context, get_db, get_settings, require_principal
+from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["assessments"], route_class=UnitOfWorkRoute)
@@ -50,7 +52,9 @@ def get_assessment(request: Request, db: DB, assessment_id: int) -> AssessmentOu
 
 
 @router.post("/assessments/{assessment_id}/amend", response_model=AssessmentOut,
-             status_code=201)
+             status_code=201,
+             responses=problem(409, "The assessment was already corrected: amend the newest "
+                                    "version."))
 @requires(Permission.ASSESSMENTS_WRITE)
 def amend_assessment(request: Request, db: DB, assessment_id: int,
                      body: AssessmentAmend) -> AssessmentOut:
@@ -61,7 +65,8 @@ def amend_assessment(request: Request, db: DB, assessment_id: int,
     return AssessmentOut.of(corrected)
 
 
-@router.post("/assessments/{assessment_id}/rescore", response_model=AssessmentOut)
+@router.post("/assessments/{assessment_id}/rescore", response_model=AssessmentOut,
+             responses=problem(409, "The assessment was corrected: re-score the correction."))
 @requires(Permission.ASSESSMENTS_WRITE)
 def rescore_assessment(request: Request, db: DB, assessment_id: int) -> AssessmentOut:
     return AssessmentOut.of(
@@ -75,7 +80,10 @@ def _fhir(resource: dict[str, Any]) -> JSONResponse:
 @router.get("/fhir/Questionnaire/{instrument}", response_class=JSONResponse,
             responses={200: {"content": {FHIR_JSON: {}}}})
 @requires(Permission.PATIENTS_CLINICAL_READ)
-def fhir_questionnaire(request: Request, instrument: str) -> JSONResponse:
+def fhir_questionnaire(
+    request: Request,
+    instrument: Annotated[str, Path(json_schema_extra={"enum": list(instrument_ids())})],
+) -> JSONResponse:
     """The instrument as a FHIR R4 Questionnaire (licensed wording when a pack is loaded)."""
     return _fhir(fhir.questionnaire_resource(instrument, wording_packs(request)))
 

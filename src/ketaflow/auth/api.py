@@ -11,6 +11,7 @@ from ketaflow.auth import service as auth_service
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.auth.schemas import UserCreate, UserOut
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["staff"], route_class=UnitOfWorkRoute)
@@ -30,7 +31,8 @@ def list_users(db: DB) -> list[UserOut]:
     return [UserOut.model_validate(user) for user in auth_service.list_users(db)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201,
+             responses=problem(409, "The username is already taken."))
 @requires(Permission.USERS_MANAGE)
 def create_user(request: Request, db: DB, body: UserCreate) -> UserOut:
     user = auth_service.create_user(

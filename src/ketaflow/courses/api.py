@@ -11,6 +11,7 @@ from ketaflow.auth.permissions import Permission, requires
 from ketaflow.courses import service
 from ketaflow.courses.schemas import BaselineIn, CourseIn, CourseOut, CourseSummaryOut, TransitionIn
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["courses"], route_class=UnitOfWorkRoute)
@@ -28,7 +29,9 @@ def list_courses(request: Request, db: DB, patient_id: int) -> list[CourseSummar
     return [CourseSummaryOut.model_validate(c) for c in courses]
 
 
-@router.post("/patients/{patient_id}/courses", response_model=CourseOut, status_code=201)
+@router.post("/patients/{patient_id}/courses", response_model=CourseOut, status_code=201,
+             responses=problem(409, "The patient is not ready for a course (`detail` says "
+                                    "why)."))
 @requires(Permission.COURSES_MANAGE)
 def plan_course(request: Request, db: DB, patient_id: int, body: CourseIn) -> CourseOut:
     course = service.plan_course(db, audit_context(request), patient_id=patient_id,
@@ -42,7 +45,8 @@ def get_course(request: Request, db: DB, course_id: int) -> CourseOut:
     return _out(request, db, course_id)
 
 
-@router.post("/courses/{course_id}/transitions", response_model=CourseOut)
+@router.post("/courses/{course_id}/transitions", response_model=CourseOut,
+             responses=problem(409, "The course's state does not allow that move."))
 @requires(Permission.COURSES_MANAGE)
 def change_state(request: Request, db: DB, course_id: int, body: TransitionIn) -> CourseOut:
     service.change_course_state(db, audit_context(request), course_id=course_id,
@@ -50,7 +54,8 @@ def change_state(request: Request, db: DB, course_id: int, body: TransitionIn) -
     return _out(request, db, course_id)
 
 
-@router.put("/courses/{course_id}/baseline", response_model=CourseOut)
+@router.put("/courses/{course_id}/baseline", response_model=CourseOut,
+            responses=problem(409, "The course is closed; its baseline is kept."))
 @requires(Permission.COURSES_MANAGE)
 def set_baseline(request: Request, db: DB, course_id: int, body: BaselineIn) -> CourseOut:
     service.set_course_baseline(db, audit_context(request), course_id=course_id,

@@ -39,14 +39,23 @@ from ketaflow.infusions.schemas import (
 )
 from ketaflow.infusions.service import StoredResponse
 from ketaflow.infusions.service._common import now
+from ketaflow.infusions.service.idempotency import MAX_KEY_LENGTH
 from ketaflow.web.deps import audit_context, get_db, require_principal
 from ketaflow.web.group_commit import GroupCommit
+from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(prefix="/infusions", tags=["infusions"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
-IDEMPOTENCY = {"parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                               "schema": {"type": "string", "maxLength": 128}}]}
+# Printable ASCII without spaces at either end (HTTP would strip them), e.g. a UUID.
+IDEMPOTENCY = {"parameters": [{
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Retrying a write with the same key returns the stored answer; a key is "
+                   "the sender's own and is kept with the request it first came with.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+               "pattern": "^[!-~]([ -~]*[!-~])?$"}}]}
+_PRECHECKS_ONLY = "Pre-checks can be changed only during pre-checks."
+_CHARTING_ONLY = "Nothing can be charted on a session that has not started or has ended."
 
 
 def idempotent(request: Request, db: Session, body: BaseModel | None, status_code: int,
@@ -79,7 +88,9 @@ def _session(db: Session, request: Request, session_id: int) -> SessionOut:
     return _out(db, request, service.load_session(db, session_id))
 
 
-@router.post("/sessions", response_model=SessionOut, status_code=201, openapi_extra=IDEMPOTENCY)
+@router.post("/sessions", response_model=SessionOut, status_code=201, openapi_extra=IDEMPOTENCY,
+             responses=problem(409, "The course is not active, or a session is already open on "
+                                    "it."))
 @requires(Permission.INFUSIONS_RUN)
 def open_session(request: Request, db: DB, body: SessionCreate) -> JSONResponse:
     def call() -> SessionOut:
@@ -100,7 +111,9 @@ def read_session(request: Request, db: DB, session_id: int) -> SessionOut:
 
 
 @router.post("/sessions/{session_id}/actions", response_model=SessionOut,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY,
+             responses=problem(409, "The session's state does not allow the action, or another "
+                                    "session of the patient is in progress."))
 @requires(Permission.INFUSIONS_RUN)
 def session_action(request: Request, db: DB, session_id: int, body: ActionIn) -> JSONResponse:
     def call() -> SessionOut:
@@ -112,7 +125,7 @@ def session_action(request: Request, db: DB, session_id: int, body: ActionIn) ->
 
 
 @router.post("/sessions/{session_id}/prechecks", response_model=SessionOut,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY, responses=problem(409, _PRECHECKS_ONLY))
 @requires(Permission.INFUSIONS_RUN)
 def update_prechecks(request: Request, db: DB, session_id: int,
                      body: PrechecksIn) -> JSONResponse:
@@ -124,7 +137,7 @@ def update_prechecks(request: Request, db: DB, session_id: int,
 
 
 @router.post("/sessions/{session_id}/prechecks/self-report-override", response_model=SessionOut,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY, responses=problem(409, _PRECHECKS_ONLY))
 @requires(Permission.INFUSIONS_RUN)
 def override_self_report(request: Request, db: DB, session_id: int,
                          body: SelfReportOverrideIn) -> JSONResponse:
@@ -137,7 +150,9 @@ def override_self_report(request: Request, db: DB, session_id: int,
 
 
 @router.post("/sessions/{session_id}/order", response_model=OrderOut, status_code=201,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY,
+             responses=problem(409, "The order can be written only before the infusion "
+                                    "starts."))
 @requires(Permission.ORDERS_SIGN)
 def sign_order(request: Request, db: DB, session_id: int, body: OrderIn) -> JSONResponse:
     def call() -> OrderOut:
@@ -170,7 +185,7 @@ VitalsWrites = GroupCommit[VitalsWrite, StoredResponse | KetaflowError]
 
 
 @router.post("/sessions/{session_id}/vitals", response_model=VitalsResult, status_code=201,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY, responses=problem(409, _CHARTING_ONLY))
 @requires(Permission.INFUSIONS_RUN)
 async def record_vitals(request: Request, session_id: int, body: VitalsIn) -> JSONResponse:
     """Monitors post readings many at a time: concurrent requests are written together in one
@@ -188,7 +203,9 @@ async def record_vitals(request: Request, session_id: int, body: VitalsIn) -> JS
 
 
 @router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_model=AlertOut,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY,
+             responses=problem(409, f"{_CHARTING_ONLY} Or the alert is already "
+                                    "acknowledged."))
 @requires(Permission.INFUSIONS_RUN)
 def acknowledge_alert(request: Request, db: DB, session_id: int, alert_id: int,
                       body: AcknowledgeIn) -> JSONResponse:
@@ -206,7 +223,7 @@ def _require(value: Any, field: str) -> Any:
 
 
 @router.post("/sessions/{session_id}/events", response_model=EventOut, status_code=201,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY, responses=problem(409, _CHARTING_ONLY))
 @requires(Permission.INFUSIONS_RUN)
 def record_event(request: Request, db: DB, session_id: int, body: EventIn) -> JSONResponse:
     def call() -> EventOut:
@@ -233,7 +250,8 @@ def record_event(request: Request, db: DB, session_id: int, body: EventIn) -> JS
 
 
 @router.post("/sessions/{session_id}/discharge", response_model=SessionOut,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY,
+             responses=problem(409, "The session is not in observation."))
 @requires(Permission.INFUSIONS_RUN)
 def discharge(request: Request, db: DB, session_id: int, body: DischargeIn) -> JSONResponse:
     def call() -> SessionOut:
@@ -243,7 +261,9 @@ def discharge(request: Request, db: DB, session_id: int, body: DischargeIn) -> J
     return idempotent(request, db, body, 200, call)
 
 
-@router.post("/sessions/{session_id}/note", response_model=NoteOut, openapi_extra=IDEMPOTENCY)
+@router.post("/sessions/{session_id}/note", response_model=NoteOut, openapi_extra=IDEMPOTENCY,
+             responses=problem(409, "The note is written once the session is discharged or "
+                                    "aborted, and is locked once signed."))
 @requires(Permission.INFUSIONS_RUN)
 def draft_note(request: Request, db: DB, session_id: int) -> JSONResponse:
     def call() -> NoteOut:
@@ -253,7 +273,8 @@ def draft_note(request: Request, db: DB, session_id: int) -> JSONResponse:
 
 
 @router.post("/sessions/{session_id}/note/sign", response_model=NoteOut,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY,
+             responses=problem(409, "There is no note to sign yet, or it is already signed."))
 @requires(Permission.ORDERS_SIGN)
 def sign_note(request: Request, db: DB, session_id: int) -> JSONResponse:
     def call() -> NoteOut:
@@ -263,7 +284,8 @@ def sign_note(request: Request, db: DB, session_id: int) -> JSONResponse:
 
 
 @router.post("/sessions/{session_id}/note/addenda", response_model=NoteOut, status_code=201,
-             openapi_extra=IDEMPOTENCY)
+             openapi_extra=IDEMPOTENCY,
+             responses=problem(409, "Addenda follow a signed note."))
 @requires(Permission.INFUSIONS_RUN)
 def add_addendum(request: Request, db: DB, session_id: int, body: AddendumIn) -> JSONResponse:
     def call() -> NoteOut:

@@ -29,6 +29,7 @@ from ketaflow.patients.schemas import (
     TrialOut,
 )
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(prefix="/patients", tags=["patients"], route_class=UnitOfWorkRoute)
@@ -44,7 +45,8 @@ def _record(request: Request, db: Session, patient_id: int) -> service.ClinicalR
 
 
 # Front desk must not receive the `clinical` key at all, not even as null: exclude_unset.
-@router.post("", status_code=201, response_model=PatientOut, response_model_exclude_unset=True)
+@router.post("", status_code=201, response_model=PatientOut, response_model_exclude_unset=True,
+             responses=problem(409, "The medical-record number is already in use."))
 @requires(Permission.PATIENTS_REGISTER)
 def register(request: Request, db: DB, body: PatientCreate) -> PatientOut:
     ctx = audit_context(request)
@@ -167,7 +169,8 @@ def add_medication(request: Request, db: DB, patient_id: int, body: MedicationIn
     return MedicationOut.model_validate(row)
 
 
-@router.post("/{patient_id}/medications/{medication_id}/stop", response_model=MedicationOut)
+@router.post("/{patient_id}/medications/{medication_id}/stop", response_model=MedicationOut,
+             responses=problem(409, "The medication already has a stop date."))
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def stop_medication(
     request: Request, db: DB, patient_id: int, medication_id: int, body: MedicationStop

@@ -19,10 +19,12 @@ from ketaflow.screening.schemas import (
     SignIn,
 )
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["screening"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
+_LOCKED = "A signed screening is locked: record an amendment instead."
 
 
 def _out(request: Request, db: Session, screening_id: int) -> ScreeningOut:
@@ -51,7 +53,8 @@ def get_screening(request: Request, db: DB, screening_id: int) -> ScreeningOut:
     return _out(request, db, screening_id)
 
 
-@router.put("/screenings/{screening_id}", response_model=ScreeningOut)
+@router.put("/screenings/{screening_id}", response_model=ScreeningOut,
+            responses=problem(409, _LOCKED))
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def update_screening(
     request: Request, db: DB, screening_id: int, body: ScreeningIn
@@ -61,7 +64,8 @@ def update_screening(
     return _out(request, db, screening_id)
 
 
-@router.post("/screenings/{screening_id}/sign", response_model=ScreeningOut)
+@router.post("/screenings/{screening_id}/sign", response_model=ScreeningOut,
+             responses=problem(409, _LOCKED))
 @requires(Permission.SCREENING_SIGN)
 def sign_screening(request: Request, db: DB, screening_id: int, body: SignIn) -> ScreeningOut:
     service.sign_screening(db, audit_context(request), screening_id=screening_id,
@@ -70,7 +74,9 @@ def sign_screening(request: Request, db: DB, screening_id: int, body: SignIn) ->
 
 
 @router.post("/screenings/{screening_id}/amendments", response_model=ScreeningOut,
-             status_code=201)
+             status_code=201,
+             responses=problem(409, "Only the current signed screening is amended, one "
+                                    "amendment at a time."))
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def amend_screening(request: Request, db: DB, screening_id: int, body: AmendIn) -> ScreeningOut:
     row = service.amend_screening(db, audit_context(request), screening_id=screening_id,

@@ -29,6 +29,7 @@ from ketaflow.web.group_commit import GroupCommit
 from ketaflow.web.guard import authorize, cookie_names, principals_for_tokens
 from ketaflow.web.health import HealthProbe
 from ketaflow.web.middleware import RequestMiddleware
+from ketaflow.web.openapi import complete as complete_api_schema
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api/v1"
@@ -183,7 +184,8 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
 
 
 def _openapi_with_bearer(app: FastAPI) -> dict[str, Any]:
-    """The generated schema plus the bearer-token scheme, so /api/docs offers "Authorize"."""
+    """The generated schema plus the bearer-token scheme, so /api/docs offers "Authorize", and
+    every status each operation can answer (`ketaflow.web.openapi`)."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version,
                              description=app.description, routes=app.routes)
@@ -192,7 +194,7 @@ def _openapi_with_bearer(app: FastAPI) -> dict[str, Any]:
             "apiToken": {"type": "http", "scheme": "bearer", "bearerFormat": "kft_<id>_<secret>"}
         }
         schema["security"] = [{"apiToken": []}]
-        app.openapi_schema = schema
+        app.openapi_schema = complete_api_schema(schema, API_PREFIX)
     return app.openapi_schema
 
 

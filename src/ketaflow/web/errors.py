@@ -88,7 +88,10 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
         for e in errors
     ]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-    return await _respond(request, 422, detail, "validation", {"errors": fields})
+    # `field` names the input refused, as the services' refusals do (the first, top level).
+    first = [str(p) for p in errors[0].get("loc", ())[1:2]] if errors else []
+    return await _respond(request, 422, detail, "validation",
+                          {"field": first[0] if first else "body", "errors": fields})
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
