@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ketaflow.alerts.models import Alert
 from ketaflow.alerts.service import NOTE_MAX_LENGTH, NOTE_MIN_LENGTH, TITLES
+from ketaflow.inputs import nonblank_pattern, shown
 
 
 class AlertOut(BaseModel):
@@ -38,5 +40,7 @@ class AlertOut(BaseModel):
 class AlertAcknowledge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(min_length=NOTE_MIN_LENGTH, max_length=NOTE_MAX_LENGTH,
-                      description="What was done about the alert.")
+    # At least NOTE_MIN_LENGTH characters once stripped, as the service counts them.
+    note: Annotated[str, shown(pattern=nonblank_pattern(NOTE_MIN_LENGTH))] = Field(
+        min_length=NOTE_MIN_LENGTH, max_length=NOTE_MAX_LENGTH,
+        description="What was done about the alert.")

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ketaflow.assessments.models import Assessment, AssessmentResult
 from ketaflow.ids import RecordId
+from ketaflow.inputs import PlausibleMoment, RequiredText, one_of
+from ketaflow.scales.instruments import instrument_ids
+
+InstrumentId = Annotated[str, one_of(instrument_ids())]
 
 
 class AssessmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    instrument: str = Field(min_length=1, max_length=32, examples=["madrs"])
+    instrument: InstrumentId = Field(min_length=1, max_length=32, examples=["madrs"])
     # Item id -> score (C-SSRS: 1 yes, 0 no; leave out items the skip logic does not ask).
+    # Which items and scores depend on the instrument: the service names a wrong one.
     answers: dict[str, int | None]
-    rated_at: AwareDatetime | None = None
+    rated_at: PlausibleMoment | None = Field(default=None, description="default: now")
     course_id: RecordId | None = None
 
 
@@ -24,8 +30,8 @@ class AssessmentAmend(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answers: dict[str, int | None]
-    reason: str = Field(min_length=1, max_length=500)
-    rated_at: AwareDatetime | None = None
+    reason: RequiredText = Field(min_length=1, max_length=500)
+    rated_at: PlausibleMoment | None = None
 
 
 class ResultOut(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit import chain
 from ketaflow.audit import service as audit_service
-from ketaflow.audit.routes import AuditQuery
+from ketaflow.audit.routes import parse_filter
 from ketaflow.auth.permissions import Permission, requires
+from ketaflow.inputs import DATE_PATTERN
 from ketaflow.web.deps import get_db
 from ketaflow.web.routing import UnitOfWorkRoute
 
@@ -46,11 +47,23 @@ class ChainReportOut(BaseModel):
     reason: str | None
 
 
+Day = Annotated[date | None, Query(json_schema_extra={"pattern": DATE_PATTERN})]
+
+
+def api_filter(date_from: Day = None, date_to: Day = None, user: str = "",
+               entity_type: str = "", entity_id: str = "") -> audit_service.AuditFilter:
+    """The pages' filter (`ketaflow.audit.routes.parse_filter`) with typed dates, so the
+    schema says what a date must look like."""
+    return parse_filter(date_from=date_from.isoformat() if date_from else "",
+                        date_to=date_to.isoformat() if date_to else "", user=user,
+                        entity_type=entity_type, entity_id=entity_id)
+
+
 @router.get("/events", response_model=list[AuditEventOut])
 @requires(Permission.AUDIT_READ)
 def list_events(
     db: Annotated[Session, Depends(get_db)],
-    flt: AuditQuery,
+    flt: Annotated[audit_service.AuditFilter, Depends(api_filter)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     events = audit_service.list_events(db, flt, limit=limit)

@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ketaflow.clinical.course_plan import (
     DEFAULT_DOSE_MG_PER_KG,
     DEFAULT_INFUSION_COUNT,
+    MAX_INDUCTION_INFUSIONS,
     CourseState,
     Frequency,
 )
 from ketaflow.courses.service import CourseEntry, CourseView
 from ketaflow.dosing.limits import DEFAULT_LIMITS, SaltForm
+from ketaflow.inputs import PlausibleDate, positive, within
 
 
 class CourseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start_on: date
-    infusion_count: int = DEFAULT_INFUSION_COUNT
+    start_on: PlausibleDate = Field(description="the first infusion on or after this day")
+    infusion_count: Annotated[int, within(1, MAX_INDUCTION_INFUSIONS)] = DEFAULT_INFUSION_COUNT
     frequency: Frequency = Frequency.MON_WED_FRI
     skip_weekends: bool = True
-    dose_mg_per_kg: float = DEFAULT_DOSE_MG_PER_KG
-    max_dose_mg: float = DEFAULT_LIMITS.soft_max_mg
-    baseline_on: date | None = None
+    # Above 0 and at most the clinic's hard maximum (a clinic setting, refused by the service).
+    dose_mg_per_kg: Annotated[float, positive()] = DEFAULT_DOSE_MG_PER_KG
+    max_dose_mg: Annotated[float, positive()] = DEFAULT_LIMITS.soft_max_mg
+    baseline_on: PlausibleDate | None = None
 
     def to_entry(self) -> CourseEntry:
         return CourseEntry(**self.model_dump())
@@ -41,7 +45,7 @@ class TransitionIn(BaseModel):
 class BaselineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    baseline_on: date
+    baseline_on: PlausibleDate
 
 
 class CourseSummaryOut(BaseModel):

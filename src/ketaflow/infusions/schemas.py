@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ketaflow.assessments.models import RaterKind
 from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.dosing import SaltForm
 from ketaflow.ids import RecordId
+from ketaflow.infusions.formulary import FORMULARY_BY_KEY, INFUSION_DRUGS, INFUSION_DRUGS_BY_KEY
 from ketaflow.infusions.models import InfusionSession, Seriousness
 from ketaflow.infusions.rules import (
     PregnancyTest,
@@ -18,10 +19,44 @@ from ketaflow.infusions.rules import (
     allowed_actions,
     next_reading_due,
 )
+from ketaflow.infusions.rules.vitals import PLAUSIBLE, RASS_MAX, RASS_MIN, RED_FLAG_SYMPTOMS
 from ketaflow.infusions.service import PrecheckStatus, current_order
 from ketaflow.infusions.service._common import clinic_settings
+from ketaflow.infusions.service.sessions import OVERRIDE_REASON_MAX_LENGTH
+from ketaflow.inputs import (
+    PlausibleDate,
+    PlausibleMoment,
+    RequiredText,
+    one_of,
+    positive,
+    shown,
+    within,
+)
 
 _FORBID = ConfigDict(extra="forbid")
+# What the services keep of a free-text reason (`ketaflow.infusions.service._common`).
+TEXT_MAX = 2000
+InfusionDrugKey = Annotated[str, one_of(INFUSION_DRUGS_BY_KEY)]
+RescueMedication = Annotated[str, one_of(FORMULARY_BY_KEY)]
+RescueRoute = Annotated[str, one_of(sorted({route for item in FORMULARY_BY_KEY.values()
+                                            for route in item.routes}))]
+Symptom = Annotated[str, one_of(RED_FLAG_SYMPTOMS)]
+# The actions this route takes: discharge has its own, with the discharge assessment.
+ACTIONS = tuple(action.value for action in SessionAction if action is not SessionAction.DISCHARGE)
+# Every concentration some formulary drug may be ordered at; which apply depends on the drug.
+_ORDER_CONCENTRATIONS = sorted({c for drug in INFUSION_DRUGS
+                                for c in drug.order_concentrations_mg_per_ml})
+
+
+def _range(name: str) -> dict[str, float]:
+    low, high, _ = PLAUSIBLE[name]
+    return {"minimum": low, "maximum": high}
+
+
+def _plausible(name: str) -> Any:
+    """A vital sign within what a living, monitored adult can show (`PLAUSIBLE`)."""
+    low, high, _ = PLAUSIBLE[name]
+    return within(low, high)
 
 
 class SessionCreate(BaseModel):
@@ -31,9 +66,11 @@ class SessionCreate(BaseModel):
 
 class ActionIn(BaseModel):
     model_config = _FORBID
-    action: SessionAction
-    reason: str | None = None
-    rate_ml_per_h: float | None = None
+    action: Annotated[SessionAction, one_of(ACTIONS)]
+    reason: str | None = Field(default=None, max_length=TEXT_MAX,
+                               description="required to abort or change the rate")
+    rate_ml_per_h: Annotated[float, positive()] | None = Field(default=None,
+                                                               description="for change_rate")
 
 
 class PrechecksIn(BaseModel):
@@ -51,51 +88,58 @@ class SelfReportOverrideIn(BaseModel):
     """Why the infusion goes ahead without a self-report rated today (e.g. patient declined)."""
 
     model_config = _FORBID
-    reason: str = Field(max_length=500)
+    reason: RequiredText = Field(max_length=OVERRIDE_REASON_MAX_LENGTH)
 
 
 class OrderIn(BaseModel):
     model_config = _FORBID
-    drug: str = Field(max_length=100, examples=["ketamine_hcl"],
-                      description="a clinic formulary key (ketaflow.infusions.formulary)")
-    lot_number: str = Field(max_length=64)
-    expiry_date: date
-    concentration_mg_per_ml: float
+    drug: InfusionDrugKey = Field(
+        examples=["ketamine_hcl"], description="a clinic formulary key (infusions.formulary)")
+    lot_number: RequiredText = Field(max_length=64)
+    expiry_date: PlausibleDate = Field(description="today at the earliest")
+    concentration_mg_per_ml: Annotated[float, one_of(_ORDER_CONCENTRATIONS)] = Field(
+        description="one the formulary lists for the drug")
     concentration_salt: SaltForm = SaltForm.BASE
-    duration_min: float = 40.0
-    dose_mg_per_kg: float | None = None
-    override_reason: str | None = None
+    # Within the clinic's dosing limits (settings, checked by the dosing core).
+    duration_min: Annotated[float, positive()] = 40.0
+    dose_mg_per_kg: Annotated[float, positive()] | None = Field(
+        default=None, description="default: the course's dose")
+    override_reason: str | None = Field(default=None, max_length=TEXT_MAX)
 
 
 class VitalsIn(BaseModel):
     model_config = _FORBID
     # A time zone is required: a naive time would be read as server time, silently.
-    taken_at: AwareDatetime | None = None  # default: now
-    sbp_mmhg: float | None = None
-    dbp_mmhg: float | None = None
-    hr_bpm: float | None = None
-    spo2_percent: float | None = None
-    rr_per_min: float | None = None
-    rass: int | None = Field(default=None, description="Richmond Agitation-Sedation Scale")
+    taken_at: PlausibleMoment | None = Field(default=None, description="default: now")
+    # Blood pressure comes as a pair, the diastolic below the systolic.
+    sbp_mmhg: Annotated[float, _plausible("sbp_mmhg")] | None = None
+    dbp_mmhg: Annotated[float, _plausible("dbp_mmhg")] | None = None
+    # 0 only with RASS -5 (an arrest); otherwise within the plausible range.
+    hr_bpm: Annotated[float, shown(anyOf=[_range("hr_bpm"), {"const": 0}])] | None = None
+    spo2_percent: Annotated[float, _plausible("spo2_percent")] | None = None
+    rr_per_min: Annotated[float, _plausible("rr_per_min")] | None = None
+    rass: Annotated[int, within(RASS_MIN, RASS_MAX)] | None = Field(
+        default=None, description="Richmond Agitation-Sedation Scale")
 
 
 class AcknowledgeIn(BaseModel):
     model_config = _FORBID
-    action_taken: str
+    action_taken: RequiredText = Field(max_length=TEXT_MAX)
 
 
 class EventIn(BaseModel):
     model_config = _FORBID
     kind: Literal["side_effects", "cadss6", "rescue_medication", "adverse_event"]
-    occurred_at: AwareDatetime | None = None
+    occurred_at: PlausibleMoment | None = Field(default=None, description="default: now")
     answers: dict[str, int] | None = None
-    medication: str | None = None
-    dose_mg: float | None = None
-    route: str | None = None
-    reason: str | None = None
-    description: str | None = None
+    medication: RescueMedication | None = None
+    # Within the medication's formulary range.
+    dose_mg: Annotated[float, positive()] | None = None
+    route: RescueRoute | None = Field(default=None, description="one the medication allows")
+    reason: str | None = Field(default=None, max_length=TEXT_MAX)
+    description: str | None = Field(default=None, max_length=TEXT_MAX)
     seriousness: Seriousness | None = None
-    symptoms: list[str] = []
+    symptoms: list[Symptom] = []
 
 
 class DischargeIn(BaseModel):
@@ -104,12 +148,12 @@ class DischargeIn(BaseModel):
     padss_answers: dict[str, int]
     escort_confirmed: bool
     no_driving_advice_given: bool
-    override_reason: str | None = None
+    override_reason: str | None = Field(default=None, max_length=TEXT_MAX)
 
 
 class AddendumIn(BaseModel):
     model_config = _FORBID
-    text: str
+    text: RequiredText = Field(max_length=5000)
 
 
 class _Out(BaseModel):

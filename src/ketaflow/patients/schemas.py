@@ -3,11 +3,23 @@ patient without the `clinical` key at all, and the clinical summary is assembled
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ketaflow.clinical.resistance import ResistanceEvaluation
+from ketaflow.inputs import (
+    Name,
+    PlausibleDate,
+    PlausibleMoment,
+    RequiredName,
+    RequiredText,
+    shown,
+    within,
+)
+from ketaflow.patients import units
 from ketaflow.patients.diagnosis_codes import BipolarType, Episode, Severity
 from ketaflow.patients.medication_catalogue import DoseUnit, DrugClass
 from ketaflow.patients.models import (
@@ -25,35 +37,58 @@ from ketaflow.patients.service import (
     PatientRecord,
     TrialInput,
 )
+from ketaflow.patients.service.diagnosis import MAX_SUICIDE_ATTEMPTS
+from ketaflow.patients.service.medications import LITHIUM_LEVEL_MAX_MMOL_PER_L, MAX_DOSE_AMOUNT
+from ketaflow.patients.service.trials import MAX_DOSE_MG_PER_DAY, MAX_DURATION_WEEKS
+from ketaflow.textcheck import CONTROLS_IN_TEXT
 
 _IN = ConfigDict(extra="forbid")
 _OUT = ConfigDict(from_attributes=True)
+# `ketaflow.patients.service.registry`: a phone is digits, spaces and + ( ) . / - with at
+# least six digits; an address has one @ and a dot after it; an entered MRN is 1-32 letters,
+# digits, '.', '/' or '-' (upper-cased), never KF- and digits (generated numbers).
+PHONE_PATTERN = r"^\+?([ ()./-]*[0-9]){6}[0-9 ()./-]*$"
+_NO_AT = f"[^@\\s{CONTROLS_IN_TEXT}]+"
+EMAIL_PATTERN = f"^{_NO_AT}@{_NO_AT}\\.{_NO_AT}$"
+MRN_PATTERN = r"^(?![Kk][Ff]-[0-9]+$)[A-Za-z0-9][A-Za-z0-9./-]{0,31}$"
+# Either unit's human range (`ketaflow.patients.units`), rounded inwards; which one applies
+# depends on the unit given with the value.
+_WEIGHT_MIN = units.WEIGHT_MIN_KG
+_WEIGHT_MAX = math.floor(units.WEIGHT_MAX_KG / units.KG_PER_LB * 10) / 10
+_HEIGHT_MIN = math.ceil(units.HEIGHT_MIN_CM / units.CM_PER_IN * 100) / 100
+_HEIGHT_MAX = units.HEIGHT_MAX_CM
+# mmol/L: a lithium level, or a prior trial's serum level.
+Serum = Annotated[float, within(0.1, LITHIUM_LEVEL_MAX_MMOL_PER_L)]
+Phone = Annotated[str, shown(pattern=PHONE_PATTERN)]
 
 
 class DemographicsIn(BaseModel):
     model_config = _IN
 
-    given_name: str = Field(max_length=100)
-    family_name: str = Field(max_length=100)
-    date_of_birth: date
+    given_name: RequiredName = Field(max_length=100)
+    family_name: RequiredName = Field(max_length=100)
+    date_of_birth: PlausibleDate = Field(description="not in the future")
     sex: Sex
-    phone: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=254)
+    phone: Phone | None = Field(default=None, max_length=40)
+    email: Annotated[str, shown(pattern=EMAIL_PATTERN)] | None = Field(default=None,
+                                                                       max_length=254)
     address: str | None = Field(default=None, max_length=1000)
-    emergency_contact_name: str | None = Field(default=None, max_length=200)
-    emergency_contact_phone: str | None = Field(default=None, max_length=40)
-    referring_clinician: str | None = Field(default=None, max_length=200)
+    emergency_contact_name: Name | None = Field(default=None, max_length=200)
+    emergency_contact_phone: Phone | None = Field(default=None, max_length=40)
+    referring_clinician: Name | None = Field(default=None, max_length=200)
 
     def to_service(self) -> Demographics:
         return Demographics(**self.model_dump(include=set(Demographics.__dataclass_fields__)))
 
 
 class PatientCreate(DemographicsIn):
-    mrn: str | None = Field(default=None, max_length=40, description="empty: generate KF-000123")
+    mrn: Annotated[str, shown(pattern=MRN_PATTERN, maxLength=32)] | None = Field(
+        default=None, max_length=40, description="none: generate KF-000123")
 
 
 class DemographicsAmend(DemographicsIn):
-    reason: str = Field(max_length=500, description="why the previous version was wrong")
+    reason: RequiredText = Field(max_length=500,
+                                 description="why the previous version was wrong")
 
 
 class DemographicsOut(BaseModel):
@@ -87,11 +122,15 @@ class PatientListItem(BaseModel):
 class MeasurementIn(BaseModel):
     model_config = _IN
 
-    weight: float | None = None
-    weight_unit: str | None = Field(default=None, description="kg or lb; required with weight")
-    height: float | None = None
-    height_unit: str | None = Field(default=None, description="cm or in; required with height")
-    measured_at: AwareDatetime | None = None
+    weight: Annotated[float, within(_WEIGHT_MIN, _WEIGHT_MAX)] | None = Field(
+        default=None, description="20-350 kg or 44.1-771.6 lb")
+    weight_unit: Literal["kg", "lb"] | None = Field(default=None,
+                                                    description="required with weight")
+    height: Annotated[float, within(_HEIGHT_MIN, _HEIGHT_MAX)] | None = Field(
+        default=None, description="100-250 cm or 39.38-98.42 in")
+    height_unit: Literal["cm", "in"] | None = Field(default=None,
+                                                    description="required with height")
+    measured_at: PlausibleMoment | None = Field(default=None, description="default: now")
 
 
 class MeasurementOut(BaseModel):
@@ -111,7 +150,7 @@ class MeasurementOut(BaseModel):
 class AllergyIn(BaseModel):
     model_config = _IN
 
-    substance: str = Field(max_length=200)
+    substance: RequiredText = Field(max_length=200)
     reaction: str | None = Field(default=None, max_length=500)
     severity: AllergySeverity = AllergySeverity.UNKNOWN
 
@@ -134,12 +173,13 @@ class DiagnosisIn(BaseModel):
     severity: Severity | None = None
     psychosis_history: bool
     substance_use: SubstanceUse
-    substance_use_note: str | None = None
-    suicide_attempts: int = 0
-    last_suicide_attempt_date: date | None = None
-    onset_date: date | None = None
-    episode_start_date: date | None = None
-    reason: str | None = Field(default=None, description="required when revising a diagnosis")
+    substance_use_note: str | None = Field(default=None, max_length=1000)
+    suicide_attempts: Annotated[int, within(0, MAX_SUICIDE_ATTEMPTS)] = 0
+    last_suicide_attempt_date: PlausibleDate | None = None
+    onset_date: PlausibleDate | None = None
+    episode_start_date: PlausibleDate | None = None
+    reason: str | None = Field(default=None, max_length=500,
+                               description="required when revising a diagnosis")
 
     def to_service(self) -> DiagnosisInput:
         return DiagnosisInput(**self.model_dump(exclude={"reason"}))
@@ -169,16 +209,17 @@ class DiagnosisOut(BaseModel):
 class MedicationIn(BaseModel):
     model_config = _IN
 
-    drug_name: str = Field(max_length=120)
-    dose_amount: float
+    drug_name: RequiredText = Field(max_length=120)
+    dose_amount: Annotated[float, within(0, MAX_DOSE_AMOUNT, above=True)]
     dose_unit: DoseUnit
     adherence: Adherence = Adherence.UNKNOWN
-    drug_class: DrugClass | None = None
-    start_date: date | None = None
-    stop_date: date | None = None
-    lithium_level_mmol_per_l: float | None = None
-    lithium_level_date: date | None = None
-    note: str | None = None
+    drug_class: DrugClass | None = Field(
+        default=None, description="required for a drug not in the catalogue")
+    start_date: PlausibleDate | None = None
+    stop_date: PlausibleDate | None = None
+    lithium_level_mmol_per_l: Serum | None = None
+    lithium_level_date: PlausibleDate | None = None
+    note: str | None = Field(default=None, max_length=1000)
 
     def to_service(self) -> MedicationInput:
         return MedicationInput(**self.model_dump())
@@ -187,7 +228,7 @@ class MedicationIn(BaseModel):
 class MedicationStop(BaseModel):
     model_config = _IN
 
-    stop_date: date
+    stop_date: PlausibleDate
 
 
 class MedicationOut(BaseModel):
@@ -212,16 +253,17 @@ class MedicationOut(BaseModel):
 class TrialIn(BaseModel):
     model_config = _IN
 
-    drug_name: str = Field(max_length=120)
-    dose_mg_per_day: float
-    duration_weeks: float
+    drug_name: RequiredText = Field(max_length=120)
+    dose_mg_per_day: Annotated[float, within(0, MAX_DOSE_MG_PER_DAY, above=True)]
+    duration_weeks: Annotated[float, within(0, MAX_DURATION_WEEKS, above=True)]
     adherence_verified: bool
     response: TrialResponse
-    start_date: date | None = None
-    partner_drug_name: str | None = None
-    partner_dose_mg_per_day: float | None = None
-    serum_level_mmol_per_l: float | None = None
-    note: str | None = None
+    start_date: PlausibleDate | None = None
+    partner_drug_name: str | None = Field(default=None, max_length=120)
+    partner_dose_mg_per_day: Annotated[
+        float, within(0, MAX_DOSE_MG_PER_DAY, above=True)] | None = None
+    serum_level_mmol_per_l: Serum | None = None
+    note: str | None = Field(default=None, max_length=1000)
 
     def to_service(self) -> TrialInput:
         return TrialInput(**self.model_dump())

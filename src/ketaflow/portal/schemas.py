@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketaflow.portal.service import MAX_VALID_HOURS, PORTAL_VALID_HOURS, IssuedLink
+from ketaflow.inputs import one_of
+from ketaflow.portal.service import (
+    MAX_VALID_HOURS,
+    PORTAL_INSTRUMENTS,
+    PORTAL_VALID_HOURS,
+    IssuedLink,
+)
+
+# The self-report questionnaires a patient can complete through the portal.
+PortalInstrument = Annotated[str, one_of(PORTAL_INSTRUMENTS)]
 
 
 class PortalLinkCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    instruments: list[str] = Field(min_length=1, examples=[["phq9", "gad7"]])
+    instruments: list[PortalInstrument] = Field(min_length=1, examples=[["phq9", "gad7"]])
     valid_hours: int = Field(default=PORTAL_VALID_HOURS, ge=1, le=MAX_VALID_HOURS)
     # Mail the link to the patient's address on record when SMTP is configured.
     send_mail: bool = True

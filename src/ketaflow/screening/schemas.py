@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketaflow.clinical.eligibility import Answer, FindingKind, Outcome, PregnancyStatus
-from ketaflow.clinical.maudsley import MaudsleyBand
+from ketaflow.clinical.eligibility import (
+    CHECKLIST_BY_KEY,
+    VITAL_RANGES,
+    Answer,
+    FindingKind,
+    Outcome,
+    PregnancyStatus,
+)
+from ketaflow.clinical.maudsley import MAX_DURATION_MONTHS, MAX_FAILURES, MaudsleyBand
 from ketaflow.clinical.maudsley import Severity as MaudsleySeverity
 from ketaflow.ids import RecordId
+from ketaflow.inputs import PlausibleDate, RequiredText, keys_of, within
 from ketaflow.screening.models import ScreeningStatus
 from ketaflow.screening.service import (
     AnswerEntry,
@@ -17,6 +26,10 @@ from ketaflow.screening.service import (
     ScreeningEntry,
     ScreeningView,
 )
+
+
+def _plausible(name: str) -> Any:
+    return within(*VITAL_RANGES[name])
 
 
 class AnswerIn(BaseModel):
@@ -29,9 +42,9 @@ class AnswerIn(BaseModel):
 class MaudsleyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    episode_months: int | None = None
+    episode_months: Annotated[int, within(0, MAX_DURATION_MONTHS)] | None = None
     severity: MaudsleySeverity | None = None
-    failed_antidepressants: int | None = None
+    failed_antidepressants: Annotated[int, within(1, MAX_FAILURES)] | None = None
     augmentation_used: bool | None = None
     ect_used: bool | None = None
 
@@ -41,15 +54,18 @@ class ScreeningIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    answers: dict[str, AnswerIn] = Field(default_factory=dict)
-    systolic_mmhg: int | None = None
-    diastolic_mmhg: int | None = None
-    heart_rate_bpm: int | None = None
-    spo2_pct: int | None = None
-    weight_kg: float | None = None
-    ymrs_total: int | None = None
+    answers: Annotated[dict[str, AnswerIn], keys_of(CHECKLIST_BY_KEY)] = Field(
+        default_factory=dict)
+    # Plausible baseline values (`ketaflow.clinical.eligibility.VITAL_RANGES`); the diastolic
+    # must be below the systolic.
+    systolic_mmhg: Annotated[int, _plausible("systolic_mmhg")] | None = None
+    diastolic_mmhg: Annotated[int, _plausible("diastolic_mmhg")] | None = None
+    heart_rate_bpm: Annotated[int, _plausible("heart_rate_bpm")] | None = None
+    spo2_pct: Annotated[int, _plausible("spo2_pct")] | None = None
+    weight_kg: Annotated[float, _plausible("weight_kg")] | None = None
+    ymrs_total: Annotated[int, within(0, 60)] | None = None
     pregnancy_status: PregnancyStatus | None = None
-    pregnancy_test_on: date | None = None
+    pregnancy_test_on: PlausibleDate | None = None
     maudsley: MaudsleyIn = Field(default_factory=MaudsleyIn)
     note: str | None = Field(default=None, max_length=1000)
 
@@ -76,7 +92,7 @@ class SignIn(BaseModel):
 class AmendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: RequiredText = Field(min_length=1, max_length=1000)
 
 
 class ScreeningSummaryOut(BaseModel):
@@ -195,8 +211,8 @@ class ScreeningOut(ScreeningSummaryOut):
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    form_version: str = Field(min_length=1, max_length=40)
-    consented_on: date
+    form_version: RequiredText = Field(min_length=1, max_length=40)
+    consented_on: PlausibleDate
     witnessed_by_user_id: RecordId
     note: str | None = Field(default=None, max_length=1000)
 

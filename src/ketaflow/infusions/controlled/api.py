@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -18,22 +18,28 @@ from ketaflow.ids import RecordId
 from ketaflow.infusions.api import IDEMPOTENCY, idempotent
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerRow
+from ketaflow.infusions.formulary import INFUSION_DRUGS
 from ketaflow.infusions.rules import EntryKind
+from ketaflow.infusions.schemas import InfusionDrugKey
+from ketaflow.inputs import PlausibleDate, one_of, positive, within
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(prefix="/controlled", tags=["controlled substances"],
                    route_class=UnitOfWorkRoute)
 T = TypeVar("T")
+_VIAL_CONCENTRATIONS = sorted({c for drug in INFUSION_DRUGS
+                               for c in drug.vial_concentrations_mg_per_ml})
 DB = Annotated[Session, Depends(get_db)]
 
 
 class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: EntryKind
-    lot_number: str = Field(default="", max_length=64)
+    lot_number: str = Field(default="", max_length=64, description="required but for reversals")
     # Drawn, administered, wasted. A receipt's amount is vial_count x the vial size.
-    amount_mg: float | None = None
+    amount_mg: Annotated[float, positive()] | None = None
     session_id: RecordId | None = None
     # Receipts and waste: another active nurse or prescriber.
     witness_user_id: RecordId | None = None
@@ -44,12 +50,13 @@ class EntryIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
     # Receipt details: a clinic formulary drug key, a listed vial concentration, the count and
     # either the volume or the mg per vial.
-    drug: str | None = Field(default=None, max_length=100, examples=["ketamine_hcl"])
-    concentration_mg_per_ml: float | None = None
-    expiry_date: date | None = None
-    vial_count: int | None = None
-    vial_volume_ml: float | None = None
-    vial_mg: float | None = None
+    drug: InfusionDrugKey | None = Field(default=None, examples=["ketamine_hcl"])
+    concentration_mg_per_ml: Annotated[float, one_of(_VIAL_CONCENTRATIONS)] | None = Field(
+        default=None, description="one the formulary lists for the drug's vials")
+    expiry_date: PlausibleDate | None = Field(default=None, description="after today")
+    vial_count: Annotated[int, within(1, ledger.MAX_VIALS_PER_RECEIPT)] | None = None
+    vial_volume_ml: Annotated[float, positive()] | None = None
+    vial_mg: Annotated[float, positive()] | None = None
 
 
 class EntryOut(BaseModel):
@@ -139,7 +146,9 @@ def _required(value: T | None, field: str) -> T:
     return value
 
 
-@router.post("/entries", response_model=EntryOut, status_code=201, openapi_extra=IDEMPOTENCY)
+@router.post("/entries", response_model=EntryOut, status_code=201, openapi_extra=IDEMPOTENCY,
+             responses=problem(429, "Too many wrong witness passwords for the witness's "
+                                    "account; wait before trying again."))
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def add_entry(request: Request, db: DB, body: EntryIn) -> JSONResponse:
     """Each kind goes through its own use case: receipts and waste are witnessed (the witness
