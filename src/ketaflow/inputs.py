@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field
 
+from ketaflow.scales.instruments import get_instrument
 from ketaflow.textcheck import CONTROLS_IN_TEXT, FORBIDDEN_IN_NAMES
 
 _TEXT = CONTROLS_IN_TEXT
@@ -79,3 +80,25 @@ DATETIME_PATTERN = (f"^{_DAY}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{
 PlausibleDate = Annotated[date, shown(pattern=DATE_PATTERN)]
 # A time zone is required (pydantic refuses a naive time, which would be read as the server's).
 PlausibleMoment = Annotated[AwareDatetime, shown(pattern=DATETIME_PATTERN)]
+
+
+def answers_schema(instrument_id: str, *, nullable: bool = False) -> dict[str, Any]:
+    """The answers an instrument takes, keyed by item id, as the scoring core checks them
+    (`ketaflow.scales.scoring`): every asked item with one of its scores; an item scored by
+    rule may be left out (or null, where `nullable`). C-SSRS items asked only after a yes may
+    be left out; whether they must be is the service's to say (it depends on the answers)."""
+    instrument = get_instrument(instrument_id)
+    properties: dict[str, Any] = {}
+    required = []
+    for item in instrument.items:
+        scores: list[int | None] = list(item.scores)
+        optional = item.fixed_score is not None or item.asked_if_yes is not None
+        if item.fixed_score is not None:
+            scores = [item.fixed_score]
+        if optional and nullable:
+            scores.append(None)
+        properties[item.id] = {"enum": scores}
+        if not optional:
+            required.append(item.id)
+    return {"type": "object", "properties": properties, "required": required,
+            "additionalProperties": False}

@@ -9,18 +9,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ketaflow.assessments.models import Assessment, AssessmentResult
 from ketaflow.ids import RecordId
-from ketaflow.inputs import PlausibleMoment, RequiredText, one_of
+from ketaflow.inputs import PlausibleMoment, RequiredText, answers_schema, one_of
 from ketaflow.scales.instruments import instrument_ids
 
 InstrumentId = Annotated[str, one_of(instrument_ids())]
 
 
 class AssessmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Each instrument's items and scores, so the schema says which answers it takes.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"properties": {"instrument": {"const": instrument},
+                        "answers": answers_schema(instrument, nullable=True)}}
+        for instrument in instrument_ids()]})
 
     instrument: InstrumentId = Field(min_length=1, max_length=32, examples=["madrs"])
     # Item id -> score (C-SSRS: 1 yes, 0 no; leave out items the skip logic does not ask).
-    # Which items and scores depend on the instrument: the service names a wrong one.
     answers: dict[str, int | None]
     rated_at: PlausibleMoment | None = Field(default=None, description="default: now")
     course_id: RecordId | None = None

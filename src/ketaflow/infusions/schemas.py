@@ -27,6 +27,8 @@ from ketaflow.inputs import (
     PlausibleDate,
     PlausibleMoment,
     RequiredText,
+    answers_schema,
+    nonblank_pattern,
     one_of,
     positive,
     shown,
@@ -127,8 +129,24 @@ class AcknowledgeIn(BaseModel):
     action_taken: RequiredText = Field(max_length=TEXT_MAX)
 
 
+def _event_kind(kind: str, required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"properties": {"kind": {"const": kind}, **properties}, "required": required}
+
+
+_NONBLANK = {"type": "string", "pattern": nonblank_pattern()}
+# What each kind of event needs (the service refuses a missing one, naming it).
+_EVENT_KINDS = [
+    _event_kind("side_effects", ["answers"], answers=answers_schema("side-effects")),
+    _event_kind("cadss6", ["answers"], answers=answers_schema("cadss6")),
+    _event_kind("rescue_medication", ["medication", "dose_mg", "route", "reason"],
+                medication={"type": "string"}, dose_mg={"type": "number"},
+                route={"type": "string"}, reason=_NONBLANK),
+    _event_kind("adverse_event", ["description"], description=_NONBLANK),
+]
+
+
 class EventIn(BaseModel):
-    model_config = _FORBID
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": _EVENT_KINDS})
     kind: Literal["side_effects", "cadss6", "rescue_medication", "adverse_event"]
     occurred_at: PlausibleMoment | None = Field(default=None, description="default: now")
     answers: dict[str, int] | None = None
@@ -144,8 +162,8 @@ class EventIn(BaseModel):
 
 class DischargeIn(BaseModel):
     model_config = _FORBID
-    aldrete_answers: dict[str, int]
-    padss_answers: dict[str, int]
+    aldrete_answers: Annotated[dict[str, int], shown(**answers_schema("aldrete"))]
+    padss_answers: Annotated[dict[str, int], shown(**answers_schema("padss"))]
     escort_confirmed: bool
     no_driving_advice_given: bool
     override_reason: str | None = Field(default=None, max_length=TEXT_MAX)

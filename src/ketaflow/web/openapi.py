@@ -111,6 +111,8 @@ def _problem_response(status: int, description: str) -> dict[str, Any]:
 
 def complete(schema: dict[str, Any], prefix: str) -> dict[str, Any]:
     """Add what every operation under `prefix` can answer to FastAPI's generated schema."""
+    # A copy: the generated schema shares dicts with the models' own declarations.
+    schema = copy.deepcopy(schema)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     # FastAPI's own validation-error shapes are never sent: errors are problems.

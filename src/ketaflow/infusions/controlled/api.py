@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -21,7 +21,7 @@ from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.formulary import INFUSION_DRUGS
 from ketaflow.infusions.rules import EntryKind
 from ketaflow.infusions.schemas import InfusionDrugKey
-from ketaflow.inputs import PlausibleDate, one_of, positive, within
+from ketaflow.inputs import PlausibleDate, nonblank_pattern, one_of, positive, within
 from ketaflow.web.deps import audit_context, get_db
 from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
@@ -34,8 +34,52 @@ _VIAL_CONCENTRATIONS = sorted({c for drug in INFUSION_DRUGS
 DB = Annotated[Session, Depends(get_db)]
 
 
+_TYPES = {"lot_number": {"type": "string", "pattern": nonblank_pattern()},
+          "amount_mg": {"type": "number"}, "session_id": {"type": "integer"},
+          "witness_user_id": {"type": "integer"}, "witness_password": {"type": "string"},
+          "reverses_id": {"type": "integer"}, "reason": {"type": "string",
+                                                       "pattern": nonblank_pattern()},
+          "drug": {"type": "string"}, "concentration_mg_per_ml": {"type": "number"},
+          "expiry_date": {"type": "string"}, "vial_count": {"type": "integer"},
+          "vial_volume_ml": {"type": "number"}, "vial_mg": {"type": "number"}}
+_NULL = {"type": "null"}
+
+
+def _kind(kind: EntryKind, required: set[str], optional: frozenset[str] = frozenset(),
+          **extra: Any) -> dict[str, Any]:
+    """One kind of entry: the fields it needs, and null for those it does not take (which
+    `_only` refuses when given)."""
+    absent = {name: _NULL for name in _TYPES if name not in required | optional}
+    if kind is EntryKind.REVERSAL:
+        absent["lot_number"] = {"type": "string", "maxLength": 0}  # taken from the entry
+    return {"properties": {"kind": {"const": kind.value}, **absent,
+                           **{name: _TYPES[name] for name in required}},
+            "required": ["kind", *sorted(required)], **extra}
+
+
+# A receipt gives the vial size as a volume or as mg, never both (`_mg_per_vial`).
+_VIAL_SIZE = {"oneOf": [
+    {"properties": {"vial_volume_ml": _TYPES["vial_volume_ml"], "vial_mg": _NULL},
+     "required": ["vial_volume_ml"]},
+    {"properties": {"vial_mg": _TYPES["vial_mg"], "vial_volume_ml": _NULL},
+     "required": ["vial_mg"]}]}
+_WITNESSED = {"witness_user_id", "witness_password"}
+_ENTRY_KINDS = [
+    _kind(EntryKind.RECEIVED, {"lot_number", "drug", "expiry_date", "concentration_mg_per_ml",
+                               "vial_count"} | _WITNESSED,
+          frozenset({"vial_volume_ml", "vial_mg"}), allOf=[_VIAL_SIZE]),
+    _kind(EntryKind.DRAWN, {"lot_number", "amount_mg", "session_id"},
+          frozenset({"witness_password"})),
+    _kind(EntryKind.ADMINISTERED, {"lot_number", "amount_mg", "session_id"},
+          frozenset({"witness_password"})),
+    _kind(EntryKind.WASTED, {"lot_number", "amount_mg", "session_id"} | _WITNESSED),
+    _kind(EntryKind.REVERSAL, {"reverses_id", "reason"}, frozenset({"witness_password"})),
+]
+
+
 class EntryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Which fields each kind takes and needs, so the schema says it (`_apply` refuses the rest).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": _ENTRY_KINDS})
     kind: EntryKind
     lot_number: str = Field(default="", max_length=64, description="required but for reversals")
     # Drawn, administered, wasted. A receipt's amount is vial_count x the vial size.
