@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import (
     APIRequestContext,
@@ -31,8 +27,9 @@ from playwright.sync_api import Request as PlaywrightRequest
 from playwright.sync_api import Response as PlaywrightResponse
 
 from ketaflow.config import Settings
-from ketaflow.web.app import create_app, dispose_engines
+from ketaflow.web.app import create_app
 from tests.conftest import ARTIFACTS
+from tests.support.live import serve
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
 # Resource types that are assets whatever their path, and paths that hold assets however they
@@ -50,12 +47,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -80,22 +71,8 @@ def live_app(settings: Settings) -> FastAPI:
 @pytest.fixture
 def live_server(live_app: FastAPI) -> Iterator[str]:
     """The real app over real HTTP on 127.0.0.1 (a secure context, so Secure cookies work)."""
-    app = live_app
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start", pytrace=False)
-        time.sleep(0.05)
-    yield f"http://localhost:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    dispose_engines(app)
+    with serve(live_app) as origin:
+        yield origin
 
 
 @dataclass

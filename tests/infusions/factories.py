@@ -52,10 +52,14 @@ def make_clinic(db: Session) -> Clinic:
 
 
 def make_course(db: Session, clinic: Clinic, *, weight_kg: float = 70.0,
-                state: CourseState = CourseState.ACTIVE) -> TreatmentCourse:
-    patient = Patient(mrn=f"T{next(_mrn):06d}")
-    db.add(patient)
-    db.flush()
+                state: CourseState = CourseState.ACTIVE,
+                patient: Patient | None = None) -> TreatmentCourse:
+    """A course on a signed eligible screening and a consent, for `patient` (registered
+    elsewhere) or for a new bare record (no demographics: the infusion rules do not read them)."""
+    if patient is None:
+        patient = Patient(mrn=f"T{next(_mrn):06d}")
+        db.add(patient)
+        db.flush()
     screening = Screening(patient_id=patient.id, status=ScreeningStatus.SIGNED,
                           outcome=Outcome.ELIGIBLE)
     consent = Consent(patient_id=patient.id, form_version="v1", consented_on=date(2026, 1, 1),
