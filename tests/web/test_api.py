@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -115,3 +117,71 @@ def test_openapi_and_docs_page(app_client: TestClient) -> None:
     docs = app_client.get("/api/docs")
     assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
     assert "<script>" not in docs.text  # no inline script under the CSP
+
+
+def test_openapi_declares_every_refusal_as_a_problem(app_client: TestClient) -> None:
+    """What every operation can answer is in the document (`ketaflow.web.openapi`);
+    tests/web/test_api_contract.py checks the server answers only that."""
+    spec = app_client.get("/api/v1/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert {"type", "title", "status", "detail"} <= set(schemas["Problem"]["properties"])
+    assert "HTTPValidationError" not in schemas
+    operations = [(path, method, op) for path, item in spec["paths"].items()
+                  if path.startswith("/api/v1/") for method, op in item.items()]
+    assert len(operations) > 50
+    for path, method, op in operations:
+        responses = op["responses"]
+        where = f"{method.upper()} {path}"
+        assert {"401", "403", "422", "503"} <= set(responses), where
+        assert responses["503"]["headers"]["Retry-After"]["required"] is True, where
+        assert ("404" in responses) == ("{" in path), where
+        assert ("400" in responses) == ("requestBody" in op), where
+        for code, response in responses.items():
+            if code[0] in "45":
+                assert list(response["content"]) == [PROBLEM], where
+        keyed = any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
+        if keyed:
+            assert "409" in responses, where
+            success = [r for c, r in responses.items() if c.startswith("2")]
+            assert all("Idempotent-Replayed" in r["headers"] for r in success), where
+    ledger = spec["paths"]["/api/v1/controlled/entries"]["post"]["responses"]
+    assert "429" in ledger  # a throttled witness
+    fhir = spec["paths"]["/api/v1/fhir/Questionnaire/{instrument}"]["get"]["responses"]["200"]
+    assert list(fhir["content"]) == ["application/fhir+json"]
+
+
+_SUBSCHEMAS = ("items", "anyOf", "oneOf", "allOf", "additionalProperties", "propertyNames")
+
+
+def _loose_strings(node: object, where: str, schemas: dict[str, Any],
+                   seen: frozenset[str] = frozenset()) -> list[str]:
+    """Where a string schema in `node` has no pattern, enum, const or format."""
+    if isinstance(node, list):
+        return [hit for item in node for hit in _loose_strings(item, where, schemas, seen)]
+    if not isinstance(node, dict):
+        return []
+    found = []
+    name = str(node.get("$ref", "")).rsplit("/", 1)[-1]
+    if name and name not in seen:
+        found += _loose_strings(schemas[name], name, schemas, seen | {name})
+    if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(node):
+        found.append(where)
+    found += _loose_strings(list(node.get("properties", {}).values()), where, schemas, seen)
+    return found + _loose_strings([node[k] for k in _SUBSCHEMAS if k in node], where, schemas,
+                                  seen)
+
+
+def test_every_text_input_states_what_the_guard_refuses(app_client: TestClient) -> None:
+    """No string in a request's schema admits a control character: each has the guard's
+    pattern, or a pattern, enum or format of its own (which must exclude them)."""
+    spec = app_client.get("/api/v1/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    loose = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            for parameter in op.get("parameters", []):
+                where = f"{method} {path} {parameter['name']}"
+                loose += _loose_strings(parameter["schema"], where, schemas)
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                loose += _loose_strings(media["schema"], f"{method} {path} body", schemas)
+    assert not loose, loose

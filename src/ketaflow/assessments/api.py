@@ -73,26 +73,35 @@ def rescore_assessment(request: Request, db: DB, assessment_id: int) -> Assessme
         service.rescore_assessment(db, audit_context(request), assessment_id=assessment_id))
 
 
-def _fhir(resource: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(resource, media_type=FHIR_JSON)
+class FhirResponse(JSONResponse):
+    media_type = FHIR_JSON
 
 
-@router.get("/fhir/Questionnaire/{instrument}", response_class=JSONResponse,
-            responses={200: {"content": {FHIR_JSON: {}}}})
+def _fhir_resource(resource_type: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer of a FHIR read: a resource of `resource_type` (R4), FHIR's media type."""
+    schema = {"type": "object", "required": ["resourceType"],
+              "properties": {"resourceType": {"const": resource_type}},
+              "externalDocs": {"url": f"https://hl7.org/fhir/R4/{resource_type.lower()}.html"}}
+    return {200: {"description": f"A FHIR R4 {resource_type}",
+                  "content": {FHIR_JSON: {"schema": schema}}}}
+
+
+@router.get("/fhir/Questionnaire/{instrument}", response_class=FhirResponse,
+            responses=_fhir_resource("Questionnaire"))
 @requires(Permission.PATIENTS_CLINICAL_READ)
 def fhir_questionnaire(
     request: Request,
     instrument: Annotated[str, Path(json_schema_extra={"enum": list(instrument_ids())})],
-) -> JSONResponse:
+) -> FhirResponse:
     """The instrument as a FHIR R4 Questionnaire (licensed wording when a pack is loaded)."""
-    return _fhir(fhir.questionnaire_resource(instrument, wording_packs(request)))
+    return FhirResponse(fhir.questionnaire_resource(instrument, wording_packs(request)))
 
 
-@router.get("/patients/{patient_id}/fhir/assessments", response_class=JSONResponse,
-            responses={200: {"content": {FHIR_JSON: {}}}})
+@router.get("/patients/{patient_id}/fhir/assessments", response_class=FhirResponse,
+            responses=_fhir_resource("Bundle"))
 @requires(Permission.PATIENTS_CLINICAL_READ)
 def fhir_assessments(request: Request, db: DB, patient_id: int,
-                     settings: Annotated[Settings, Depends(get_settings)]) -> JSONResponse:
+                     settings: Annotated[Settings, Depends(get_settings)]) -> FhirResponse:
     """A FHIR R4 Bundle: a QuestionnaireResponse and an Observation per current assessment."""
-    return _fhir(fhir.assessments_bundle(db, audit_context(request), patient_id=patient_id,
-                                         base_url=settings.public_base_url))
+    return FhirResponse(fhir.assessments_bundle(db, audit_context(request), patient_id=patient_id,
+                                                base_url=settings.public_base_url))
