@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from ketaflow.assessments.models import RaterKind
 from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
@@ -135,7 +135,7 @@ def _event_kind(kind: str, required: list[str], **properties: Any) -> dict[str, 
 
 _NONBLANK = {"type": "string", "pattern": nonblank_pattern()}
 # What each kind of event needs (the service refuses a missing one, naming it).
-_EVENT_KINDS = [
+_EVENT_KINDS: list[JsonValue] = [
     _event_kind("side_effects", ["answers"], answers=answers_schema("side-effects")),
     _event_kind("cadss6", ["answers"], answers=answers_schema("cadss6")),
     _event_kind("rescue_medication", ["medication", "dose_mg", "route", "reason"],

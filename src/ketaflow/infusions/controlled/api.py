@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlalchemy.orm import Session
 
 from ketaflow.auth.permissions import Permission, requires
@@ -49,7 +49,8 @@ def _kind(kind: EntryKind, required: set[str], optional: frozenset[str] = frozen
           **extra: Any) -> dict[str, Any]:
     """One kind of entry: the fields it needs, and null for those it does not take (which
     `_only` refuses when given)."""
-    absent = {name: _NULL for name in _TYPES if name not in required | optional}
+    absent: dict[str, dict[str, Any]] = {
+        name: _NULL for name in _TYPES if name not in required | optional}
     if kind is EntryKind.REVERSAL:
         absent["lot_number"] = {"type": "string", "maxLength": 0}  # taken from the entry
     return {"properties": {"kind": {"const": kind.value}, **absent,
@@ -64,7 +65,7 @@ _VIAL_SIZE = {"oneOf": [
     {"properties": {"vial_mg": _TYPES["vial_mg"], "vial_volume_ml": _NULL},
      "required": ["vial_mg"]}]}
 _WITNESSED = {"witness_user_id", "witness_password"}
-_ENTRY_KINDS = [
+_ENTRY_KINDS: list[JsonValue] = [
     _kind(EntryKind.RECEIVED, {"lot_number", "drug", "expiry_date", "concentration_mg_per_ml",
                                "vial_count"} | _WITNESSED,
           frozenset({"vial_volume_ml", "vial_mg"}), allOf=[_VIAL_SIZE]),
