@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,8 +147,11 @@ def _store(db: Session, rows: list[dict[str, Any]]) -> None:
     (a batch is written again one request at a time, so only the clashing one is refused)."""
     if not rows:
         return
-    try:
-        db.execute(insert(IdempotentRequest), rows)
+    try:  # Core, not the ORM's bulk path: these rows are never read back in this session
+        db.connection().execute(_INSERT_KEYS, rows)
     except IntegrityError as error:
         raise Conflict("a request with this Idempotency-Key is being processed; retry",
                        field="Idempotency-Key") from error
+
+
+_INSERT_KEYS = IdempotentRequest.__table__.insert()
