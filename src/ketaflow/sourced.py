@@ -13,9 +13,13 @@ from dataclasses import Field, dataclass, field, fields, is_dataclass
 from typing import Any
 
 
-def setting(default: float, source: str, label: str) -> Any:
-    """A dataclass field whose metadata holds where the default comes from and how to label it."""
-    return field(default=default, metadata={"source": source, "label": label})
+def setting(default: float, source: str, label: str, *, minimum: float | None = None,
+            maximum: float | None = None, ref: str | None = None) -> Any:
+    """A dataclass field whose metadata holds where the default comes from, how to label it, the
+    bounds an admin may set it within (inclusive) and its entry in docs/clinical-sources.md
+    (`ref` is the anchor there, without the `#`)."""
+    return field(default=default, metadata={"source": source, "label": label, "minimum": minimum,
+                                            "maximum": maximum, "ref": ref})
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,9 @@ class SettingInfo:
     value: float
     default: float
     source: str
+    minimum: float | None = None
+    maximum: float | None = None
+    ref: str | None = None
 
 
 def _sourced_fields(settings: Any) -> tuple[Field[Any], ...]:
@@ -44,6 +51,9 @@ def describe(settings: Any) -> tuple[SettingInfo, ...]:
             getattr(settings, spec.name),
             _default(spec),
             spec.metadata["source"],
+            spec.metadata.get("minimum"),
+            spec.metadata.get("maximum"),
+            spec.metadata.get("ref"),
         )
         for spec in _sourced_fields(settings)
     )
