@@ -99,3 +99,15 @@ def app_db(app_client: TestClient, settings: Settings) -> Iterator[Session]:
     session.rollback()
     session.close()
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, dropped when the test ends."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    name = f"empty_{tmp_path.name[-12:].replace('-', '_').lower()}"
+    yield server.create_database(name)
+    server.drop_database(name)

@@ -16,12 +16,11 @@ from ketaflow.db import make_engine
 Run = subprocess.CompletedProcess[str]
 
 
-@pytest.fixture
-def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _runner(db_url: str, var_dir: Path):  # type: ignore[no-untyped-def]
     env = {
         **os.environ,
         "KETAFLOW_DATABASE_URL": db_url,
-        "KETAFLOW_VAR_DIR": str(tmp_path),
+        "KETAFLOW_VAR_DIR": str(var_dir),
         "KETAFLOW_MODE": "demo",
     }
 
@@ -37,6 +36,11 @@ def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         )
 
     return _run
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    return _runner(db_url, tmp_path)
 
 
 def _one_line_error(result: Run) -> str:
@@ -143,3 +147,16 @@ def test_usage_errors_are_one_line(run) -> None:  # type: ignore[no-untyped-def]
     result = run("user", "create", "x")
     assert result.returncode == 2 and result.stdout == ""
     _one_line_error(result)
+
+
+@pytest.mark.parametrize("command", [
+    ("audit", "verify"),
+    ("audit", "export", "--from", "2026-01-01", "--to", "2026-02-01"),
+    ("user", "list"),
+    ("demo", "accounts"),
+])
+def test_an_unmigrated_database_gets_one_line_naming_the_fix(
+        empty_url: str, tmp_path: Path, command: tuple[str, ...]) -> None:
+    result = _runner(empty_url, tmp_path)(*command)
+    assert "Traceback" not in result.stderr
+    assert "run `ketaflow db upgrade`" in _one_line_error(result)

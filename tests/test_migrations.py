@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -15,19 +11,6 @@ from ketaflow import migrate
 from ketaflow.db import make_engine
 from ketaflow.models import Base
 from tests.support.filler import fill_every_table, missing_rows, table_names
-from tests.support.postgres import PostgresServer
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no tables at all, dropped when the test ends."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    server: PostgresServer = request.getfixturevalue("pg_server")
-    name = f"empty_{tmp_path.name[-12:].replace('-', '_').lower()}"
-    yield server.create_database(name)
-    server.drop_database(name)
 
 
 def _diff(url: str) -> list[object]:

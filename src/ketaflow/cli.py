@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import DBAPIError
 from typer._click import exceptions as click_exceptions  # Typer vendors Click
 
 from ketaflow import migrate
@@ -15,6 +16,7 @@ from ketaflow.auth.cli import token_app, user_app
 from ketaflow.backup import backup_database, restore_database
 from ketaflow.clictx import cli_context, fail, settings, unit_of_work
 from ketaflow.config import Mode, Settings, SettingsError
+from ketaflow.db import database_busy
 from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.pk.cli import app as pk_app
 from ketaflow.scales.cli import app as scales_app
@@ -178,7 +180,20 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         sys.stderr.write("error: aborted\n")
         sys.exit(1)
+    except DBAPIError as exc:
+        # One line, never a trace: the message could quote stored values.
+        sys.stderr.write(f"error: {_database_problem(exc)}\n")
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _database_problem(exc: DBAPIError) -> str:
+    text = str(exc.orig).lower()
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return "the database has no ketaflow tables or is behind: run `ketaflow db upgrade`"
+    if database_busy(exc):
+        return "the database is busy or unreachable; try again in a moment"
+    return f"database error ({type(exc.orig).__name__}); the command stopped"
 
 
 def _one_line(message: str) -> str:

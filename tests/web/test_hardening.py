@@ -271,3 +271,31 @@ def test_refusals_cost_no_database_write_until_flushed(app_client: TestClient,
     refused = list(app_db.scalars(select(AuditEvent).where(
         AuditEvent.action == "request.refused")))
     assert len(refused) == 1 and '"count":50' in refused[0].detail
+
+
+def test_an_unexpected_error_is_logged_without_its_values(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    """A database error quotes the offending values in its message; the log keeps only where
+    it happened and its type, and the answer is a plain 500 with a request id."""
+    app = create_app(settings)
+    secret = "Jane Q. Example 1970-01-02"
+
+    @app.get("/test-boom")
+    @public
+    async def boom() -> dict[str, str]:
+        try:
+            raise KeyError(secret)
+        except KeyError as first:
+            raise RuntimeError(f'duplicate key: Key (name)=({secret}) already exists') from first
+
+    with TestClient(app, raise_server_exceptions=False) as client, \
+            caplog.at_level("ERROR", logger="ketaflow.web"):
+        response = client.get("/test-boom", headers={"accept": "application/json"})
+    dispose_engines(app)
+    assert response.status_code == 500
+    assert secret not in response.text
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "builtins.RuntimeError" in logged and "builtins.KeyError" in logged
+    assert "test_hardening.py" in logged  # where it was raised
+    assert secret not in logged and "Jane" not in logged
+    assert all(record.exc_info is None for record in caplog.records)

@@ -10,6 +10,7 @@ Retry-After, so clients back off rather than see a failure.
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 from urllib.parse import quote
 
@@ -120,8 +121,28 @@ async def _out_of_range(request: Request, exc: Exception) -> Response:
                           "out_of_range")
 
 
+def trace_without_values(exc: BaseException) -> str:
+    """Where an error was raised, and its type, but none of its messages.
+
+    A database error's message quotes the values that broke a constraint (PostgreSQL's
+    "DETAIL: Key (mrn)=(...) already exists"), and any exception may carry a patient value in
+    its text. The frames (file, line, code) and the chain of exception types are enough to find
+    the fault; the values stay out of the log.
+    """
+    lines: list[str] = []
+    current: BaseException | None = exc
+    while current is not None:
+        lines.append(f"{type(current).__module__}.{type(current).__qualname__}")
+        lines.extend(traceback.format_tb(current.__traceback__))
+        current = current.__cause__ or current.__context__
+        if current is not None:
+            lines.append("raised while handling:")
+    return "\n".join(line.rstrip("\n") for line in lines)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error (request %s)", getattr(request.state, "request_id", "?"))
+    log.error("unhandled error (request %s): %s", getattr(request.state, "request_id", "?"),
+              trace_without_values(exc))
     return await _respond(
         request,
         500,
