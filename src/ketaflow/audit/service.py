@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import Delete, Update, event, select
+from sqlalchemy import Delete, Update, event, insert, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from ketaflow import csvsafe
@@ -98,7 +98,7 @@ def record_events(session: Session, specs: Sequence[EventSpec]) -> None:
     session.connection().execute(_INSERT_EVENTS, rows)
 
 
-_INSERT_EVENTS = AuditEvent.__table__.insert()
+_INSERT_EVENTS = insert(AuditEvent)
 
 
 def note_event(

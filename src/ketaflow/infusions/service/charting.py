@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, EventSpec, record_events
@@ -213,8 +213,7 @@ def _insert_readings(db: Session, rows: list[VitalsRecord]) -> None:
         return
     columns = [column.key for column in VitalsRecord.__table__.columns if column.key != "id"]
     ids = db.connection().execute(
-        VitalsRecord.__table__.insert().returning(VitalsRecord.__table__.c.id,
-                                                  sort_by_parameter_order=True),
+        insert(VitalsRecord).returning(VitalsRecord.id, sort_by_parameter_order=True),
         [{key: getattr(row, key) for key in columns} for row in rows]).scalars().all()
     for row, row_id in zip(rows, ids, strict=True):
         row.id = row_id

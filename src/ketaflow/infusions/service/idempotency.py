@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -154,4 +154,4 @@ def _store(db: Session, rows: list[dict[str, Any]]) -> None:
                        field="Idempotency-Key") from error
 
 
-_INSERT_KEYS = IdempotentRequest.__table__.insert()
+_INSERT_KEYS = insert(IdempotentRequest)
