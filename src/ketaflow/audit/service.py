@@ -94,7 +94,9 @@ def record_events(session: Session, specs: Sequence[EventSpec]) -> None:
         row["mac"] = keys.mac(key, "event", _mac_fields(row))
     # A Core insert on the session's connection, not the ORM's bulk path: the events are
     # written once and never read back here, and at monitor rates the ORM's per-row
-    # bookkeeping costs more than the INSERT itself (benchmarks/bench_vitals.py).
+    # bookkeeping costs more than the INSERT itself (benchmarks/bench_vitals.py). The flush
+    # first keeps the ORM's order: what the event is about is written before the event.
+    session.flush()
     session.connection().execute(_INSERT_EVENTS, rows)
 
 
