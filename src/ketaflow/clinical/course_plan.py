@@ -18,7 +18,7 @@ from enum import StrEnum
 from ketaflow.dosing.limits import DEFAULT_LIMITS, DosingLimits, SaltForm
 
 SOURCE_INDUCTION = (
-    "Murrough et al. 2013, Biol Psychiatry 74:250 (6 infusions, 3 per week over 12 days); "
+    "Murrough 2013, Biol Psychiatry 74:250 (6 infusions, 3 per week over 12 days); "
     "docs/clinical-sources.md#course-plan"
 )
 MAINTENANCE_LABEL = "configurable suggestion, unverified as a standard"
