@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ketaflow.sourced import SettingInfo
 from ketaflow.web.clinic_settings import settings_groups
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,10 +70,7 @@ def test_required_anchor_exists(anchor: str) -> None:
 
 
 @pytest.mark.parametrize(("group", "info"), SETTINGS)
-def test_setting_is_bounded_and_points_to_its_entry(group: str, info: object) -> None:
-    from ketaflow.sourced import SettingInfo
-
-    assert isinstance(info, SettingInfo)
+def test_setting_is_bounded_and_points_to_its_entry(group: str, info: SettingInfo) -> None:
     assert info.minimum is not None and info.maximum is not None, (
         f"{group}: {info.name} needs minimum= and maximum="
     )
