@@ -178,8 +178,8 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="domino",
                 name="Domino",
-                citation="Domino EF, Domino SE, Smith RE, et al. Clin Pharmacol Ther "
-                f"1984;36(5):645-653 (constants as in STANPUMP-lineage code and opentiva); "
+                citation="Domino EF et al. Clin Pharmacol Ther 1984 (constants as in "
+                f"STANPUMP-lineage code and opentiva); "
                 f"{_DOC}domino-1984",
                 population="adults",
                 sampling_site=_VENOUS_UNKNOWN,
@@ -197,7 +197,7 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="clements",
                 name="Clements 250 ug/kg",
-                citation="Clements JA, Nimmo WS. Br J Anaesth 1981;53(1):27-30 (250 ug/kg data); "
+                citation="Clements JA, Nimmo WS. Br J Anaesth 1981;53:27 (250 ug/kg data); "
                 f"{_DOC}clements-1981",
                 population="adults",
                 sampling_site=_VENOUS_UNKNOWN,
@@ -215,7 +215,7 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="hijazi",
                 name="Hijazi 2003",
-                citation=f"Hijazi Y et al. Br J Anaesth 2003;90(2):155-160; {_DOC}hijazi-2003",
+                citation=f"Hijazi Y et al. Br J Anaesth 2003;90:155; {_DOC}hijazi-2003",
                 population="12 ICU adults with brain or spinal injury",
                 sampling_site=_VENOUS_UNKNOWN,
                 enantiomer="racemic",
@@ -287,7 +287,7 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="hornik",
                 name="Hornik 2018",
-                citation="Hornik CP et al. J Clin Pharmacol 2018;58(8):1092-1104 "
+                citation="Hornik CP et al. J Clin Pharmacol 2018 "
                 f"(doi:10.1002/jcph.1116); {_DOC}hornik-2018",
                 population="113 children, IV and IM dosing",
                 sampling_site=_VENOUS_UNKNOWN,
