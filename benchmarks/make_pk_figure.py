@@ -47,14 +47,19 @@ def main() -> None:
                 assumed_cv=0.3,
             )
             bands = percentile_bands(simulate(population.kinetics, REGIMEN, GRID).plasma_ng_per_ml)
-        curves.append(Curve(f"{params.info.name} (plasma)", GRID, plasma, bands))
+        arterial = params.info.plasma_label.startswith("arterial")
+        site = "arterial" if arterial else "site not recorded"
+        curves.append(Curve(f"{params.info.key.title()}, plasma ({site})", GRID, plasma, bands))
     plot_curves(
         OUTPUT,
         curves,
         title="Ketamine 0.5 mg/kg (35 mg base) over 40 min, 70 kg adult",
-        observations=[(40.0, 185.0, "~185 ng/mL end of infusion (Zarate 2006, via Zanos 2018)")],
-        footnote="Band: 5,000 virtual patients under Kamp 2020 with an ASSUMED 30% CV on all "
-        "volumes and clearances (no between-subject variability published for the adult models).",
+        observations=[
+            (40.0, 185.0, "~185 ng/mL venous, end of infusion (Zarate 2006, via Zanos 2018)")
+        ],
+        footnote="Kamp 2020 is ARTERIAL (its venous delay compartments are not modelled): it reads "
+        "above venous data during the infusion and below them afterwards.\nBand: 5,000 virtual "
+        "patients under Kamp with an ASSUMED 30% CV on all volumes and clearances.",
     )
     print(f"wrote {OUTPUT}")
 

@@ -1,7 +1,7 @@
 """Clinic settings that carry their source: the one pattern every threshold in ketaflow uses.
 
-The clinical reference asks that everything driving an alert, a hold, an eligibility decision or a
-discharge be a clinic setting with a default, shown with its source. Each settings class is a
+Everything driving an alert, a hold, an eligibility decision or a discharge is a clinic setting
+with a default, shown with its source (see docs/clinical-sources.md). Each settings class is a
 frozen dataclass whose fields are declared with `setting(default, source, label)`; `describe()`
 lists them for the settings page and `source_of()` quotes one in a finding. Stdlib only, so the
 pure cores (scales, clinical, infusion rules) can all use it.

@@ -74,8 +74,9 @@ def test_settings_describe_shows_labels_and_sources() -> None:
     info = {s.name: s for s in InfusionSettings(hold_sbp_min_mmhg=170).describe()}
     assert info["hold_sbp_min_mmhg"].value == 170
     assert info["hold_sbp_min_mmhg"].default == 180
-    assert "Spravato >140/90 guide; 160/100 common practice" in info[
-        "review_sbp_above_mmhg"].source
+    review = info["review_sbp_above_mmhg"]
+    assert "Spravato USPI 5.6" in review.source and review.ref == "bp-gate"
+    assert "docs/clinical-sources.md#bp-gate" in review.source
 
 
 def test_complete_prechecks_have_nothing_missing() -> None:

@@ -118,3 +118,13 @@ def test_unparseable_number_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     args[args.index("--weight-kg") + 1] = "heavy"
     code, out, err = run(args, capsys)
     assert code == 2 and out == "" and err.count("\n") == 1
+
+
+def test_arterial_model_is_labelled_in_json_and_table(capsys: pytest.CaptureFixture[str]) -> None:
+    kamp = [*SIMULATE[:3], "kamp", *SIMULATE[4:]]
+    code, out, _ = run(kamp, capsys)
+    report = json.loads(out)
+    assert code == 0 and report["sampling_site"].startswith("arterial")
+    assert report["plasma_label"] == "arterial plasma"
+    code, out, _ = run([*kamp[:-1], "table"], capsys)
+    assert code == 0 and "sampling site: arterial" in out and "arterial plasma" in out

@@ -159,3 +159,30 @@ def test_model_functions_are_vectorised() -> None:
     weights = np.array([30.0, 70.0, 140.0])
     kinetics = MODELS["kamp"].kinetics_for_weight(weights)
     np.testing.assert_allclose(kinetics.v1_l, 25.0 * weights / 70.0)
+
+
+def test_hornik_range_is_the_study_range() -> None:
+    """Hornik 2018: age 0.02-17.6 years, weight 2.4-176.1 kg (113 children)."""
+    hornik = MODELS["hornik"].info.covariate_range
+    assert hornik.weight_kg == (2.4, 176.1)
+    assert hornik.age_years == (0.02, 17.6)
+    teenager = Covariates(weight_kg=176.1, age_years=17.6, height_cm=180.0, sex=Sex.MALE)
+    assert not any("source study" in w for w in model_parameters("hornik", teenager).warnings)
+    heavy = Covariates(weight_kg=177.0, age_years=17.7, height_cm=180.0, sex=Sex.MALE)
+    warnings = model_parameters("hornik", heavy).warnings
+    assert any("above the source study's 176.1 kg" in w for w in warnings)
+    assert any("above the source study's 17.6 years" in w for w in warnings)
+
+
+def test_kamp_is_labelled_arterial() -> None:
+    info = MODELS["kamp"].info
+    assert info.sampling_site.startswith("arterial")
+    assert "arterial" in info.name
+    assert info.plasma_label == "arterial plasma"
+    assert MODELS["domino"].info.plasma_label == "plasma"
+    assert any("arterial" in w for w in model_parameters("kamp", ADULT).warnings)
+
+
+def test_every_citation_points_to_its_entry_in_clinical_sources() -> None:
+    for key, model in MODELS.items():
+        assert "docs/clinical-sources.md#" in model.info.citation, key

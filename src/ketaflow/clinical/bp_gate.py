@@ -1,7 +1,8 @@
 """The pre-infusion blood-pressure gate, shared by the screening baseline and the session start.
 
-Defaults: above 140/90 needs prescriber review before starting (Spravato > 140/90 guide); at or
-above 160/100 the infusion is deferred (common practice, unverified). One settings object, so the
+Defaults: above 140/90 needs prescriber review before starting (Spravato USPI 5.6, > 140/90 as a
+general guide); at or above 160/100 the infusion is deferred (common practice, unverified). Sources
+and bounds: docs/clinical-sources.md#bp-gate. One settings object, so the
 screening and the chair-side pre-check can never disagree about the same reading.
 """
 
@@ -12,9 +13,10 @@ from enum import StrEnum
 
 from ketaflow.sourced import require_whole_numbers, setting
 
-REF3 = "ketaflow clinical reference, section 3"
-REVIEW_SOURCE = f"Spravato >140/90 guide; 160/100 common practice ({REF3}): review above 140/90"
-DEFER_SOURCE = f"160/100 common practice, unverified ({REF3}): defer at or above 160/100"
+REF = "bp-gate"
+_DOC = f"docs/clinical-sources.md#{REF}"
+REVIEW_SOURCE = f"Spravato USPI 5.6 (> 140/90 as a general guide): review above 140/90; {_DOC}"
+DEFER_SOURCE = f"160/100 common practice, unverified: defer at or above 160/100; {_DOC}"
 
 
 class BpGate(StrEnum):
@@ -27,10 +29,14 @@ class BpGate(StrEnum):
 class BpGateSettings:
     """Review when either pressure is above its review value; defer when at or above defer."""
 
-    review_sbp_above_mmhg: int = setting(140, REVIEW_SOURCE, "BP review: systolic above (mmHg)")
-    review_dbp_above_mmhg: int = setting(90, REVIEW_SOURCE, "BP review: diastolic above (mmHg)")
-    defer_sbp_min_mmhg: int = setting(160, DEFER_SOURCE, "BP defer: systolic at least (mmHg)")
-    defer_dbp_min_mmhg: int = setting(100, DEFER_SOURCE, "BP defer: diastolic at least (mmHg)")
+    review_sbp_above_mmhg: int = setting(140, REVIEW_SOURCE, "BP review: systolic above (mmHg)",
+                                         minimum=120, maximum=160, ref=REF)
+    review_dbp_above_mmhg: int = setting(90, REVIEW_SOURCE, "BP review: diastolic above (mmHg)",
+                                         minimum=80, maximum=100, ref=REF)
+    defer_sbp_min_mmhg: int = setting(160, DEFER_SOURCE, "BP defer: systolic at least (mmHg)",
+                                      minimum=140, maximum=180, ref=REF)
+    defer_dbp_min_mmhg: int = setting(100, DEFER_SOURCE, "BP defer: diastolic at least (mmHg)",
+                                      minimum=90, maximum=110, ref=REF)
 
     def __post_init__(self) -> None:
         require_whole_numbers(self, minimum=1)

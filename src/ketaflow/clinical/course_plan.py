@@ -1,10 +1,11 @@
 """The treatment-course plan: induction dates, dose, per-course cap, states and a maintenance taper.
 
-Induction is 6 infusions over 2-3 weeks (Murrough 2013: 3 per week over 12 days; clinical
-reference, section 1). The dose is mg/kg of actual body weight in the clinic's salt basis with a
-per-course maximum in mg; neither may exceed the clinic hard limits in `ketaflow.dosing.limits`.
-The maintenance taper (weekly x4, then every 2 weeks, then every 3-4 weeks) is a configurable
-suggestion, *unverified as a standard* (CANMAT 2021: maintenance evidence level 3).
+Induction is 6 infusions over 2-3 weeks (Murrough 2013: 3 per week over 12 days;
+docs/clinical-sources.md#course-plan). The dose is mg/kg of actual body weight in the clinic's
+salt basis with a per-course maximum in mg; neither may exceed the clinic hard limits in
+`ketaflow.dosing.limits`. The maintenance taper (weekly x4, then every 2 weeks, then every 3-4
+weeks) is a configurable suggestion, *unverified as a standard* (CANMAT 2021: maintenance evidence
+level 3).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from enum import StrEnum
 from ketaflow.dosing.limits import DEFAULT_LIMITS, DosingLimits, SaltForm
 
 SOURCE_INDUCTION = (
-    "Murrough 2013 (6 infusions, 3 per week over 12 days); ketaflow clinical reference, section 1"
+    "Murrough 2013, Biol Psychiatry 74:250 (6 infusions, 3 per week over 12 days); "
+    "docs/clinical-sources.md#course-plan"
 )
 MAINTENANCE_LABEL = "configurable suggestion, unverified as a standard"
 SOURCE_MAINTENANCE = (
-    "ketaflow clinical reference, section 1: taper by symptoms, weekly x4, then every 2, then "
-    "every 3-4 weeks (CANMAT 2021 level 3 evidence; Phillips 2019 weekly maintenance)"
+    "taper by symptoms, weekly x4, then every 2, then every 3-4 weeks (CANMAT 2021 level 3 "
+    "evidence; Phillips 2019 weekly maintenance); docs/clinical-sources.md#course-plan"
 )
 DEFAULT_INFUSION_COUNT = 6
 MAX_INDUCTION_INFUSIONS = 12

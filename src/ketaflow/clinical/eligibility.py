@@ -1,7 +1,8 @@
 """Eligibility screening for IV ketamine: the checklist, baseline vitals and baseline YMRS.
 
 Every checklist item is a contraindication, a caution or a requirement, with its source
-(ketaflow clinical reference, sections 2 and 3). The result is one of:
+(primary sources in docs/clinical-sources.md#eligibility-screening and
+docs/clinical-sources.md#contraindications). The result is one of:
 - INCOMPLETE: a required item is unanswered (or answered "unknown"); it cannot be signed,
 - NOT_ELIGIBLE: a contraindication is present or a requirement is not met,
 - ELIGIBLE_WITH_CAUTIONS: only cautions were found,
@@ -27,8 +28,8 @@ APA_2017 = (
 )
 KETALAR = "Ketalar label, revised 10/2024"
 SPRAVATO = "Spravato label"
-REF2 = "ketaflow clinical reference, section 2"
-REF3 = "ketaflow clinical reference, section 3"
+REF2 = "docs/clinical-sources.md#eligibility-screening"
+REF3 = "docs/clinical-sources.md#discharge-scores"
 
 
 class Answer(StrEnum):
@@ -142,8 +143,9 @@ class EligibilitySettings:
     # The same gate the chair-side pre-check applies on the day (clinical.bp_gate).
     bp_gate: BpGateSettings = field(default_factory=BpGateSettings)
     ymrs_hypomania_min: int = setting(
-        12, "ketaflow clinical reference, section 4: YMRS >= 12 possible (hypo)mania",
-        "Baseline YMRS possible hypomania: at least")
+        12, "YMRS >= 12 possible (hypo)mania, the hypomanic band (Int J Bipolar Disord 2021, "
+        "doi:10.1186/s40345-021-00241-5, table 1); docs/clinical-sources.md#ymrs",
+        "Baseline YMRS possible hypomania: at least", minimum=8, maximum=20, ref="ymrs")
 
     def __post_init__(self) -> None:
         require_whole_numbers(self, minimum=1)
@@ -252,7 +254,8 @@ def evaluate_eligibility(
         findings.append(Finding(
             "treatment_resistance", FindingKind.CAUTION,
             "does not meet the ISBD 2025 definition of treatment resistance: the prescriber "
-            "documents why ketamine is considered", REF2))
+            "documents why ketamine is considered",
+            "Vieta et al. 2025 (ISBD task force); docs/clinical-sources.md#treatment-resistance"))
     return EligibilityResult(_outcome(findings, missing), tuple(findings), tuple(missing))
 
 

@@ -1,7 +1,7 @@
 """Maudsley Staging Method (Fekadu et al. 2009, J Clin Psychiatry): an informational score.
 
 The method was built and validated for unipolar depression, so for a bipolar patient it is stored
-as information only and never drives eligibility (ketaflow clinical reference, section 2).
+as information only and never drives eligibility (docs/clinical-sources.md#maudsley-staging).
 
 Five parameters add up to 3-15:
 - duration of the current episode: acute <= 12 months = 1, sub-acute 13-24 = 2, chronic > 24 = 3
@@ -19,7 +19,7 @@ from enum import StrEnum
 
 SOURCE_MAUDSLEY = (
     "Fekadu et al. 2009, J Clin Psychiatry 70:177-184 (Maudsley Staging Method); "
-    "ketaflow clinical reference, section 2"
+    "docs/clinical-sources.md#maudsley-staging"
 )
 UNIPOLAR_NOTE = (
     "The Maudsley Staging Method was built for unipolar depression: informational only for "

@@ -1,9 +1,9 @@
 """Treatment-resistant bipolar depression per the ISBD task force 2025 definition.
 
 No significant, sustained response after >= 2 approved, adequately dosed treatments of sufficient
-duration with verified adherence (ketaflow clinical reference, section 2). Each trial is judged
-against the adequacy table for the patient's bipolar type and every judgement carries its reason,
-so the screening page can show "which trials count and why".
+duration with verified adherence (Vieta et al. 2025; docs/clinical-sources.md#treatment-resistance).
+Each trial is judged against the adequacy table for the patient's bipolar type and every judgement
+carries its reason, so the screening page can show "which trials count and why".
 
 Choices made here, each stated in the reasons the evaluation returns:
 - A trial stopped because it was not tolerated does not count: intolerance is not non-response.
@@ -24,11 +24,12 @@ from enum import StrEnum
 
 SOURCE_ISBD_2025 = (
     "ISBD task force 2025 definition of treatment-resistant bipolar depression "
-    "(ketaflow clinical reference, section 2)"
+    "(Vieta et al., Bipolar Disord 2025, doi:10.1111/bdi.70048; "
+    "docs/clinical-sources.md#treatment-resistance)"
 )
 SOURCE_EARLIER = (
-    "earlier definitions, e.g. lithium >= 0.8 mmol/L for 6 weeks (ketaflow clinical reference, "
-    "section 2: may be recorded as history)"
+    "earlier definitions, e.g. lithium >= 0.8 mmol/L for 6 weeks (common practice, unverified: "
+    "may be recorded as history; docs/clinical-sources.md#treatment-resistance)"
 )
 REQUIRED_ADEQUATE_TRIALS = 2
 LITHIUM_EARLIER_LEVEL_MMOL_PER_L = 0.8

@@ -176,8 +176,12 @@ def soft_max_warning(
     )
 
 
-_ASKP3 = "ASKP3 standards: usual starting dose 0.5-1 mg/kg (clinical reference, section 1)"
-_HOUSE = "ketaflow house default (unverified)"
+_REF = "dosing-limits"
+_DOC = f"docs/clinical-sources.md#{_REF}"
+_ASKP3 = "ASKP3 practice standards: usual starting dose 0.5-1 mg/kg (common practice, unverified)"
+_HOUSE = f"clinic's own choice (ketaflow default), reasoning in {_DOC}"
+_HARD = (f"clinic's own choice (ketaflow default): twice the top of the ASKP3 usual range, at the "
+         f"Ketalar USPI 2.2 average IV induction dose (range 1-4.5 mg/kg); {_DOC}")
 
 
 @dataclass(frozen=True)
@@ -185,38 +189,57 @@ class DosingLimits:
     """Clinic dosing settings with their defaults (admin-changeable, audited by the caller).
 
     Dose limits are expressed in `salt_basis` (base by default, as US vials are labelled); an order
-    written in the other salt is converted before it is compared. Defaults:
+    written in the other salt is converted before it is compared. Defaults, sources and the bounds
+    an admin may set are in docs/clinical-sources.md#dosing-limits:
 
     - soft maximum 1.0 mg/kg and 100 mg: warning, prescriber override with a reason. The upper end
-      of the ASKP3 usual starting range (0.5-1 mg/kg); the 100 mg cap is a house default
-      (*unverified*).
-    - hard maximum 2.0 mg/kg and 200 mg: refused (*unverified*, house defaults).
+      of the ASKP3 usual starting range (0.5-1 mg/kg); the 100 mg cap is the clinic's own choice
+      (1 mg/kg at 100 kg).
+    - hard maximum 2.0 mg/kg and 200 mg: refused. The clinic's own choice (no published ceiling):
+      twice the top of the ASKP3 range and the Ketalar label's average IV induction dose (2 mg/kg;
+      range 1-4.5 mg/kg, Ketalar USPI 2.2); 200 mg is 2 mg/kg at 100 kg and one 20 mL vial of
+      10 mg/mL.
     - weight 30-250 kg, height 140-220 cm (height only matters for ideal/adjusted weight; 140 cm
       keeps the Devine ideal weight above 30 kg), duration 20-120 min, concentration 0.1-100 mg/mL
       (Ketalar vials are 10, 50 and 100 mg/mL; diluted bags go lower).
     - rounding_warning_fraction 0.05: warn when pump-rate rounding moves the delivered dose more
-      than 5% from the ordered dose (*unverified*, house default).
+      than 5% from the ordered dose (the clinic's own choice).
     """
 
     salt_basis: SaltForm = SaltForm.BASE
     soft_max_mg_per_kg: float = setting(
-        1.0, f"{_ASKP3}; prescriber override with a reason", "Soft maximum dose (mg/kg)")
-    soft_max_mg: float = setting(100.0, _HOUSE, "Soft maximum dose (mg)")
-    hard_max_mg_per_kg: float = setting(2.0, _HOUSE, "Hard maximum dose, refused (mg/kg)")
-    hard_max_mg: float = setting(200.0, _HOUSE, "Hard maximum dose, refused (mg)")
-    min_weight_kg: float = setting(30.0, _HOUSE, "Dosing weight at least (kg)")
-    max_weight_kg: float = setting(250.0, _HOUSE, "Dosing weight at most (kg)")
+        1.0, f"{_ASKP3}; prescriber override with a reason; {_DOC}", "Soft maximum dose (mg/kg)",
+        minimum=0.5, maximum=1.5, ref=_REF)
+    soft_max_mg: float = setting(100.0, _HOUSE, "Soft maximum dose (mg)",
+                                 minimum=35.0, maximum=150.0, ref=_REF)
+    hard_max_mg_per_kg: float = setting(2.0, _HARD, "Hard maximum dose, refused (mg/kg)",
+                                        minimum=1.0, maximum=2.0, ref=_REF)
+    hard_max_mg: float = setting(
+        200.0, f"clinic's own choice (ketaflow default): 2 mg/kg at 100 kg, one 200 mg vial "
+        f"(Ketalar USPI 3); {_DOC}", "Hard maximum dose, refused (mg)",
+        minimum=100.0, maximum=200.0, ref=_REF)
+    min_weight_kg: float = setting(30.0, _HOUSE, "Dosing weight at least (kg)",
+                                   minimum=20.0, maximum=40.0, ref=_REF)
+    max_weight_kg: float = setting(250.0, _HOUSE, "Dosing weight at most (kg)",
+                                   minimum=150.0, maximum=300.0, ref=_REF)
     min_height_cm: float = setting(
-        140.0, "keeps the Devine ideal body weight above 30 kg", "Height at least (cm)")
-    max_height_cm: float = setting(220.0, _HOUSE, "Height at most (cm)")
-    min_duration_min: float = setting(20.0, _HOUSE, "Infusion duration at least (min)")
-    max_duration_min: float = setting(120.0, _HOUSE, "Infusion duration at most (min)")
+        140.0, f"keeps the Devine ideal body weight above 30 kg; {_DOC}", "Height at least (cm)",
+        minimum=136.0, maximum=152.0, ref=_REF)
+    max_height_cm: float = setting(220.0, _HOUSE, "Height at most (cm)",
+                                   minimum=190.0, maximum=250.0, ref=_REF)
+    min_duration_min: float = setting(20.0, _HOUSE, "Infusion duration at least (min)",
+                                      minimum=10.0, maximum=40.0, ref=_REF)
+    max_duration_min: float = setting(120.0, _HOUSE, "Infusion duration at most (min)",
+                                      minimum=60.0, maximum=240.0, ref=_REF)
     min_concentration_mg_per_ml: float = setting(
-        0.1, "diluted bags (house default)", "Concentration at least (mg/mL)")
+        0.1, f"diluted bags (clinic's own choice); {_DOC}", "Concentration at least (mg/mL)",
+        minimum=0.1, maximum=1.0, ref=_REF)
     max_concentration_mg_per_ml: float = setting(
-        100.0, "Ketalar vials are 10, 50 and 100 mg/mL", "Concentration at most (mg/mL)")
+        100.0, f"Ketalar vials are 10, 50 and 100 mg/mL (Ketalar USPI 3); {_DOC}",
+        "Concentration at most (mg/mL)", minimum=10.0, maximum=100.0, ref=_REF)
     rounding_warning_fraction: float = setting(
-        0.05, _HOUSE, "Warn when pump rounding moves the dose by more than (fraction)")
+        0.05, _HOUSE, "Warn when pump rounding moves the dose by more than (fraction)",
+        minimum=0.01, maximum=0.10, ref=_REF)
 
     def __post_init__(self) -> None:
         # A clinic setting that contradicts itself must fail when it is saved, not at the chair.

@@ -5,7 +5,7 @@ Both are clinic settings; these are the shipped defaults, defined here and nowhe
 The infusion drug. An order names a formulary drug by key and one of its listed concentrations,
 never free text: a typed "ketamine 10" could be read as 10 mg/mL or a 10 mL vial, and free text
 cannot be checked against the concentrations the pharmacy stocks. Racemic ketamine
-hydrochloride is the studied drug (clinical reference, section 1). US vials are labelled in
+hydrochloride is the studied drug (docs/clinical-sources.md#formulary). US vials are labelled in
 ketamine *base* equivalent: 10 mg/mL (20 mL vial, 200 mg), 50 mg/mL (10 mL, 500 mg) and
 100 mg/mL (5 mL, 500 mg); 10 mg base = 11.53 mg hydrochloride. For an infusion the label
 gives 1 mg/mL or, where fluid is restricted, 2 mg/mL (500 mg in 500 or 250 mL of 5% dextrose or
@@ -14,10 +14,10 @@ must not be given IV undiluted. Source: Ketalar (ketamine hydrochloride) injecti
 Par Pharmaceutical, revised 10/2024, sections 2 and 3. Offering only 1, 2 and 10 mg/mL for an
 order is a ketaflow house default (*unverified*); a clinic that runs 50 mg/mL adds it here.
 
-The rescue medications. The clinical reference lists ondansetron, labetalol/clonidine and
-midazolam as examples of what a clinic formulary holds; doses and routes here are the clinic's to
-set and are *unverified* house defaults. A dose outside an item's range is refused, naming the
-field.
+The rescue medications. Ondansetron, labetalol/clonidine and midazolam are examples of what a
+clinic formulary holds (docs/clinical-sources.md#rescue-medications); doses and routes here are
+the clinic's to set and are *unverified* house defaults. A dose outside an item's range is
+refused, naming the field.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Bipolar disorder coding: ICD-10-CM derived from type, current episode and severity (pure).
 
-Sources: ICD-10-CM Tabular List, category F31 (bipolar disorder), as summarised in the ketaflow
-clinical reference section 6. Bipolar II has one code, F31.81; its episode and severity are kept in
-their own fields because the code cannot carry them. SNOMED CT 13746004 is "bipolar disorder".
+Sources: ICD-10-CM Tabular List, category F31 (bipolar disorder); every code with its source in
+docs/clinical-sources.md#codes. Bipolar II has one code, F31.81; its episode and severity are kept
+in their own fields because the code cannot carry them. SNOMED CT 13746004 is "bipolar disorder".
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 SNOMED_BIPOLAR_DISORDER = "13746004"
-ICD10_SOURCE = "ICD-10-CM Tabular List, category F31 (ketaflow clinical reference section 6)"
+ICD10_SOURCE = "ICD-10-CM Tabular List, category F31 (docs/clinical-sources.md#codes)"
 
 
 class BipolarType(StrEnum):

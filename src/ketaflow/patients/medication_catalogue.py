@@ -68,15 +68,15 @@ NOTES: dict[Interaction, InteractionNote] = {
             "Benzodiazepines with ketamine: profound sedation and respiratory depression are "
             "possible; a diazepam-equivalent load above 8 mg/day is linked to weaker ketamine "
             "response (the NIH bipolar ketamine trials excluded benzodiazepines).",
-            f"{_KETALAR}; ketaflow clinical reference section 2",
+            f"{_KETALAR}; Andrashko et al. 2020; docs/clinical-sources.md#benzodiazepine-load",
         ),
         InteractionNote(
             Interaction.LAMOTRIGINE,
             "info",
             "Lamotrigine reduces ketamine's perceptual and dissociative side effects; its effect "
             "on antidepressant response is unknown.",
-            "Anand A et al., Arch Gen Psychiatry 2000;57:270-6; ketaflow clinical reference "
-            "section 2",
+            "Anand A et al., Arch Gen Psychiatry 2000;57:270-6; "
+            "docs/clinical-sources.md#interactions",
         ),
         InteractionNote(
             Interaction.CYP_INDUCER,
@@ -84,7 +84,7 @@ NOTES: dict[Interaction, InteractionNote] = {
             "CYP2B6/CYP3A4 inducer: may lower ketamine exposure and weaken the effect of a "
             "weight-based dose.",
             "Ketamine is N-demethylated mainly by CYP2B6 and CYP3A4 (Ketalar prescribing "
-            "information, clinical pharmacology); ketaflow clinical reference section 2",
+            "information, clinical pharmacology, 12.3); docs/clinical-sources.md#interactions",
         ),
         InteractionNote(
             Interaction.CYP_INHIBITOR,
@@ -92,7 +92,7 @@ NOTES: dict[Interaction, InteractionNote] = {
             "CYP2B6/CYP3A4 inhibitor: may raise ketamine exposure; watch sedation and "
             "dissociation.",
             "Ketamine is N-demethylated mainly by CYP2B6 and CYP3A4 (Ketalar prescribing "
-            "information, clinical pharmacology); ketaflow clinical reference section 2",
+            "information, clinical pharmacology, 12.3); docs/clinical-sources.md#interactions",
         ),
         InteractionNote(
             Interaction.SYMPATHOMIMETIC,
@@ -105,8 +105,8 @@ NOTES: dict[Interaction, InteractionNote] = {
             Interaction.MAOI,
             "caution",
             "MAO inhibitor: risk of hypertensive response; monitor blood pressure closely.",
-            "Spravato (esketamine) US prescribing information, drug interactions; ketaflow "
-            "clinical reference section 2",
+            "Spravato (esketamine) US prescribing information, drug interactions (7); "
+            "docs/clinical-sources.md#interactions",
         ),
         InteractionNote(
             Interaction.THEOPHYLLINE,
@@ -129,7 +129,8 @@ BENZODIAZEPINE_SOURCE = (
     "Ashton CH, Benzodiazepines: How They Work and How to Withdraw, 2002 "
     "(approximate equivalents of diazepam 10 mg)"
 )
-# Clinic-setting default (ketaflow clinical reference section 2): above this, flag the load.
+# Andrashko et al. 2020 (unipolar, n = 47; docs/clinical-sources.md#benzodiazepine-load):
+# above this, flag the load.
 BENZODIAZEPINE_FLAG_ABOVE_MG_PER_DAY = 8.0
 BENZODIAZEPINE_FLAG_TEXT = "linked to weaker ketamine response"
 

@@ -83,6 +83,7 @@ def list_models(
             "name": model.info.name,
             "citation": model.info.citation,
             "population": model.info.population,
+            "sampling_site": model.info.sampling_site,
             "structure": model.info.structure,
             "ke0": model.info.ke0_source.value,
             "between_subject_variability": bool(model.info.variability_cv),
@@ -196,6 +197,8 @@ def _report(request: _Request) -> dict[str, Any]:
         "model_name": info.name,
         "citation": info.citation,
         "population": info.population,
+        "sampling_site": info.sampling_site,
+        "plasma_label": info.plasma_label,
         "dose_mg_base": request.dose_mg_base,
         "duration_min": infusion.duration_min,
         "rate_mg_per_min": infusion.rate_mg_per_min,
@@ -224,9 +227,10 @@ def _report(request: _Request) -> dict[str, Any]:
 def _table(report: dict[str, Any]) -> str:
     lines = [
         f"{report['model_name']} ({report['citation']})",
+        f"sampling site: {report['sampling_site']}",
         f"dose {report['dose_mg_base']:.4g} mg ketamine base over {report['duration_min']:g} min",
         "",
-        f"{'time (min)':>10}  {'plasma (ng/mL)':>14}  {'effect (ng/mL)':>14}",
+        f"{'time (min)':>10}  {report['plasma_label'] + ' (ng/mL)':>14}  {'effect (ng/mL)':>14}",
     ]
     effect = report["effect_ng_per_ml"] or [None] * len(report["times_min"])
     for t, cp, ce in zip(report["times_min"], report["plasma_ng_per_ml"], effect, strict=True):
@@ -253,7 +257,7 @@ def _plot(path: Path, request: _Request, report: dict[str, Any], population: Any
         bands = percentile_bands(
             simulate(population.kinetics, request.regimen, grid).plasma_ng_per_ml
         )
-    curves = [Curve("plasma", grid, result.plasma_ng_per_ml[0], bands)]
+    curves = [Curve(request.params.info.plasma_label, grid, result.plasma_ng_per_ml[0], bands)]
     if result.effect_ng_per_ml is not None:
         curves.append(Curve("effect site", grid, result.effect_ng_per_ml[0], dashed=True))
     title = f"{report['model_name']}: {report['dose_mg_base']:.4g} mg base over "

@@ -7,8 +7,8 @@ the closed trigonometric form, so no complex arithmetic) and
 
     P_i = (1/V1) prod_p (k_p1 - lambda_i) / prod_{m != i} (lambda_m - lambda_i)
 
-(Shafer & Gregg, J Pharmacokinet Biopharm 1992;20:147; the formulation in ketaflow's
-pk-reference). Everything here is vectorised over patients: arrays have shape (N,) or (N, n).
+(Shafer & Gregg, J Pharmacokinet Biopharm 1992;20:147; see docs/pk.md, "An exact
+solver"). Everything here is vectorised over patients: arrays have shape (N,) or (N, n).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Registry of published racemic ketamine models, as functions of covariates.
 
-Values are exactly those of ketaflow's pk-reference (docs/pk.md lists them with citations). Each
-model records its population, sampling site, enantiomer, covariate range and whether its ke0 was
-published or assumed; doubts about a model are returned as warnings with every prediction, never
-silently "fixed". All model functions are vectorised: weights arrive as arrays of shape (N,).
+Values and full citations (with DOI where confirmed) are in docs/clinical-sources.md#pk-models;
+each model's citation points to its entry there. Each model records its population, sampling
+site, enantiomer, covariate range and whether its ke0 was published or assumed; doubts about a
+model are returned as warnings with every prediction, never silently "fixed". All model functions
+are vectorised: weights arrive as arrays of shape (N,).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ketaflow.pk.errors import PKInputError
 from ketaflow.pk.kinetics import FloatArray, Kinetics, as_array
 
 _PER_HOUR = 1.0 / 60.0  # L/h -> L/min
+_DOC = "docs/clinical-sources.md#"
 
 
 class Ke0Source(StrEnum):
@@ -46,6 +48,14 @@ class ModelInfo:
     # (v1, v2, v3, cl, q2, q3). Empty when none was published or retrieved.
     variability_cv: tuple[tuple[str, float], ...]
     notes: tuple[str, ...]
+
+    @property
+    def plasma_label(self) -> str:
+        """How to label its plasma curve: "arterial plasma" for an arterial model, else "plasma".
+
+        Trials in depression sample venous blood; an arterial curve reads higher during an
+        infusion and lower afterwards, so it is never shown unlabelled next to venous data."""
+        return "arterial plasma" if self.sampling_site.startswith("arterial") else "plasma"
 
     def omega(self) -> dict[str, float]:
         """Standard deviations of the log-normal etas: omega^2 = ln(1 + CV^2)."""
@@ -154,7 +164,7 @@ HERD_KE0_PER_MIN = math.log(2.0) / (11.0 / 60.0)
 _NOT_RETRIEVED = "exact range not retrieved"
 _ADULTS = CovariateRange(age_years=(18.0, None), source=f"adult cohort; {_NOT_RETRIEVED}")
 _CHILDREN = CovariateRange(age_years=(None, 18.0), source=f"paediatric cohort; {_NOT_RETRIEVED}")
-_VENOUS_UNKNOWN = "not recorded in ketaflow's reference (check the source paper)"
+_VENOUS_UNKNOWN = f"not recorded in {_DOC}pk-models (check the source paper)"
 
 
 def _assumed(value: float, tpeak: str = "an assumed 1-min time to peak effect") -> str:
@@ -168,8 +178,9 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="domino",
                 name="Domino",
-                citation="Domino EF et al., Clin Pharmacol Ther 1984 (constants as in "
-                "STANPUMP-lineage code and opentiva)",
+                citation="Domino EF et al. Clin Pharmacol Ther 1984 (constants as in "
+                f"STANPUMP-lineage code and opentiva); "
+                f"{_DOC}domino-1984",
                 population="adults",
                 sampling_site=_VENOUS_UNKNOWN,
                 enantiomer="racemic",
@@ -186,7 +197,8 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="clements",
                 name="Clements 250 ug/kg",
-                citation="Clements JA, Nimmo WS. Br J Anaesth 1981;53:27 (250 ug/kg data)",
+                citation="Clements JA, Nimmo WS. Br J Anaesth 1981;53:27 (250 ug/kg data); "
+                f"{_DOC}clements-1981",
                 population="adults",
                 sampling_site=_VENOUS_UNKNOWN,
                 enantiomer="racemic",
@@ -203,7 +215,7 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="hijazi",
                 name="Hijazi 2003",
-                citation="Hijazi Y et al. Br J Anaesth 2003;90:155",
+                citation=f"Hijazi Y et al. Br J Anaesth 2003;90:155; {_DOC}hijazi-2003",
                 population="12 ICU adults with brain or spinal injury",
                 sampling_site=_VENOUS_UNKNOWN,
                 enantiomer="racemic",
@@ -223,10 +235,12 @@ MODELS: dict[str, Model] = {
         Model(
             ModelInfo(
                 key="kamp",
-                name="Kamp 2020",
-                citation="Kamp J et al. Anesthesiology 2020;133:1192 (three-compartment constants)",
+                name="Kamp 2020 (arterial)",
+                citation="Kamp J et al. Anesthesiology 2020;133(6):1192-1213, "
+                f"doi:10.1097/ALN.0000000000003577 (three-compartment constants); {_DOC}kamp-2020",
                 population="mixed (pooled data)",
-                sampling_site=_VENOUS_UNKNOWN,
+                sampling_site="arterial (the central compartment is arterial; the paper's venous "
+                "delay compartments are not modelled)",
                 enantiomer="racemic",
                 structure="3-compartment; V1 25, V2 56, V3 157 L and CL 84, Q2 161, Q3 79 L/h per "
                 "70 kg, linear in weight",
@@ -235,8 +249,9 @@ MODELS: dict[str, Model] = {
                 covariate_range=CovariateRange(source="not retrieved"),
                 variability_cv=(),
                 notes=(
-                    "the paper's raw-data model also has venous delay compartments, "
-                    "not included here",
+                    "arterial concentrations: the paper's raw-data model also has venous delay "
+                    "compartments, not included here, so this curve is arterial; venous trial "
+                    "data read lower during the infusion and higher afterwards",
                     "between-subject variability not retrieved",
                 ),
             ),
@@ -246,9 +261,10 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="herd",
                 name="Herd 2007",
-                citation="Herd DW et al. Paediatr Anaesth 2007;17:622",
+                citation="Herd D, Anderson BJ. Paediatr Anaesth 2007;17(7):622-629, PMID 17564643; "
+                f"{_DOC}herd-2007",
                 population="54 children",
-                sampling_site="serum (site not recorded in the reference)",
+                sampling_site="serum (venous or arterial not stated in ketaflow's sources)",
                 enantiomer="racemic",
                 structure="2-compartment; V1 38.7, V2 102 L x (W/70); "
                 "CL 90, Q 215 L/h x (W/70)^0.75",
@@ -271,7 +287,8 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="hornik",
                 name="Hornik 2018",
-                citation="Hornik CP et al. J Clin Pharmacol 2018 (doi:10.1002/jcph.1116)",
+                citation="Hornik CP et al. J Clin Pharmacol 2018 "
+                f"(doi:10.1002/jcph.1116); {_DOC}hornik-2018",
                 population="113 children, IV and IM dosing",
                 sampling_site=_VENOUS_UNKNOWN,
                 enantiomer="racemic",
@@ -280,9 +297,9 @@ MODELS: dict[str, Model] = {
                 ke0_source=Ke0Source.ASSUMED,
                 ke0_note=_assumed(4.212),
                 covariate_range=CovariateRange(
-                    weight_kg=(2.0, 176.0),
-                    age_years=(1.0, 18.0),
-                    source="range as encoded by opentiva",
+                    weight_kg=(2.4, 176.1),
+                    age_years=(0.02, 17.6),
+                    source=f"the study's range, Hornik 2018; {_DOC}hornik-2018",
                 ),
                 variability_cv=(),
                 notes=(
@@ -298,7 +315,8 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="elkomy",
                 name="Elkomy 2015",
-                citation="Elkomy MH et al. Int J Pharm 2015;478:223",
+                citation="Elkomy MH et al. Int J Pharm 2015;478(1):223-231, "
+                f"doi:10.1016/j.ijpharm.2014.11.026; {_DOC}elkomy-2015",
                 population="21 children with heart disease",
                 sampling_site=_VENOUS_UNKNOWN,
                 enantiomer="racemic",
@@ -316,7 +334,8 @@ MODELS: dict[str, Model] = {
             ModelInfo(
                 key="sherwin",
                 name="Sherwin 2015",
-                citation="Sherwin CMT et al. Paediatr Anaesth 2015;25:211",
+                citation="Sherwin CMT et al. Paediatr Anaesth 2015;25(2):211-216, "
+                f"doi:10.1111/pan.12521; {_DOC}sherwin-2015",
                 population="57 children",
                 sampling_site=_VENOUS_UNKNOWN,
                 enantiomer="racemic",
@@ -326,7 +345,7 @@ MODELS: dict[str, Model] = {
                 covariate_range=_CHILDREN,
                 variability_cv=(),
                 notes=(
-                    "weight exponents are not in ketaflow's reference; allometric 1 (volumes) and "
+                    "weight exponents are not in ketaflow's sources; allometric 1 (volumes) and "
                     "0.75 (clearances) are assumed, as in the other paediatric models",
                     "between-subject variability of 34-98% was reported but not per parameter; "
                     "none applied",

@@ -1,8 +1,8 @@
 """Exact (closed-form) plasma and effect-site concentrations for any regimen, N patients x M times.
 
 Each exponential mode i of the plasma response carries a state s_i with Cp = sum_i s_i. Over an
-interval of length D with constant rate R the state is updated exactly (pk-reference, "The exact
-method"):
+interval of length D with constant rate R the state is updated exactly (docs/pk.md, "An exact
+solver"):
 
     s_i <- u_i + (s_i - u_i) exp(-lambda_i D),   u_i = R P_i / lambda_i
 

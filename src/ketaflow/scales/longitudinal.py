@@ -1,7 +1,8 @@
 """Rules over a patient's rating history: baseline, response, remission, relapse, safety signals.
 
-Pure functions over a list of dated, already-scored ratings (clinical reference, section 4). Every
-threshold comes from ScaleThresholds, the clinic's settings.
+Pure functions over a list of dated, already-scored ratings (sources:
+docs/clinical-sources.md#longitudinal-rules). Every threshold comes from ScaleThresholds, the
+clinic's settings.
 
 Baseline of a treatment course: the last rating of the instrument at or before the course start
 (optionally no older than `lookback`); when there is none, the first rating after the start serves

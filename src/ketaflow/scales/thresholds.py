@@ -1,9 +1,9 @@
 """Clinic settings for rating-scale rules: every threshold in one frozen dataclass.
 
-Each field carries its source in the dataclass field metadata so the settings page can show where
-the default comes from (clinical reference, sections 3 and 4). Values are whole score points or
-whole percentages; comparisons say in the field name whether they are inclusive (`_min`, `_max`)
-or strict (`_below`).
+Each field carries its source, the bounds an admin may set it within and its entry in
+docs/clinical-sources.md (the anchor in `ref`), so the settings page can show where the default
+comes from. Values are whole score points or whole percentages; comparisons say in the field name
+whether they are inclusive (`_min`, `_max`) or strict (`_below`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from dataclasses import dataclass, replace
 
 from ketaflow.sourced import SettingInfo, describe, require_whole_numbers, setting, source_of
 
-_REF4 = "ketaflow clinical reference, section 4 (longitudinal rules)"
+_DOC = "docs/clinical-sources.md#"
+_LONG = f"{_DOC}longitudinal-rules"
+_SUICIDE = f"{_DOC}suicidality-pathway"
+_TRIALS = "Diazgranados et al. 2010; Zarate et al. 2012"
+_COMMON = "common practice, unverified"
 
 
 # Kept as the scales name for the shared record of one setting.
@@ -21,45 +25,59 @@ ThresholdInfo = SettingInfo
 
 @dataclass(frozen=True)
 class ScaleThresholds:
-    """Thresholds for flags and longitudinal rules; defaults from the clinical reference."""
+    """Thresholds for flags and longitudinal rules (defaults, bounds: docs/clinical-sources.md)."""
 
     response_min_drop_pct: int = setting(
-        50, f"{_REF4}: response = >= 50% drop from the course baseline",
-        "Response: minimum drop from baseline (%)")
+        50, f"response = >= 50% drop from the course baseline ({_TRIALS}); {_LONG}",
+        "Response: minimum drop from baseline (%)",
+        minimum=25, maximum=75, ref="longitudinal-rules")
     madrs_remission_max: int = setting(
-        10, f"{_REF4}: MADRS remission <= 10 (<= 12 in esketamine trials)",
-        "MADRS remission: total at most")
+        10, f"MADRS remission <= 10 (<= 12 in esketamine trials), {_COMMON}; {_DOC}madrs",
+        "MADRS remission: total at most", minimum=6, maximum=12, ref="madrs")
     phq9_remission_below: int = setting(
-        5, f"{_REF4}: PHQ-9 remission < 5", "PHQ-9 remission: total below")
+        5, f"PHQ-9 remission < 5 (minimal band, Kroenke et al. 2001); {_DOC}phq-9",
+        "PHQ-9 remission: total below", minimum=3, maximum=10, ref="phq-9")
     qids_remission_max: int = setting(
-        5, f"{_REF4}: QIDS-SR16 remission <= 5", "QIDS-SR16 remission: total at most")
+        5, f"QIDS-SR16 remission <= 5 (Rush et al. 2003); {_DOC}qids-sr16",
+        "QIDS-SR16 remission: total at most", minimum=3, maximum=10, ref="qids-sr16")
     relapse_consecutive_ratings: int = setting(
-        2, f"{_REF4}: relapse = back above the response threshold on 2 consecutive ratings",
-        "Relapse: consecutive ratings above the response threshold")
+        2, f"relapse = back above the response threshold on 2 consecutive ratings, {_COMMON}; "
+        f"{_LONG}", "Relapse: consecutive ratings above the response threshold",
+        minimum=1, maximum=4, ref="longitudinal-rules")
     qids_relapse_min: int = setting(
-        11, f"{_REF4}: relapse = QIDS-SR16 >= 11", "QIDS-SR16 relapse: total at least")
+        11, f"relapse = QIDS-SR16 >= 11 (moderate band, Rush et al. 2003), {_COMMON}; "
+        f"{_DOC}qids-sr16", "QIDS-SR16 relapse: total at least",
+        minimum=6, maximum=16, ref="qids-sr16")
     ymrs_possible_switch_min: int = setting(
-        12, f"{_REF4}: possible manic switch = YMRS >= 12", "Possible switch: YMRS at least")
+        12, "possible manic switch = YMRS >= 12, the hypomanic band (Int J Bipolar Disord 2021, "
+        f"doi:10.1186/s40345-021-00241-5, table 1); {_DOC}ymrs",
+        "Possible switch: YMRS at least", minimum=8, maximum=20, ref="ymrs")
     asrm_possible_switch_min: int = setting(
-        6, f"{_REF4}: possible manic switch = ASRM >= 6 (Altman 1997 cut-off)",
-        "Possible switch: ASRM at least")
+        6, f"possible manic switch = ASRM >= 6 (Altman et al. 1997 cut-off); {_DOC}asrm",
+        "Possible switch: ASRM at least", minimum=4, maximum=10, ref="asrm")
     ymrs_probable_mania_min: int = setting(
-        20, f"{_REF4}: probable mania = YMRS >= 20", "Probable mania: YMRS at least")
+        20, "probable mania = YMRS in the manic band (Int J Bipolar Disord 2021, "
+        f"doi:10.1186/s40345-021-00241-5, table 1); {_DOC}ymrs",
+        "Probable mania: YMRS at least", minimum=12, maximum=30, ref="ymrs")
     phq9_item9_positive_min: int = setting(
-        1, f"{_REF4}: PHQ-9 item 9 > 0 -> C-SSRS screen", "PHQ-9 item 9 positive: at least")
+        1, f"PHQ-9 item 9 > 0 -> suicidality pathway, {_COMMON}; {_SUICIDE}",
+        "PHQ-9 item 9 positive: at least", minimum=1, maximum=3, ref="suicidality-pathway")
     qids_item12_positive_min: int = setting(
-        1, f"{_REF4}: QIDS item 12 >= 1 -> C-SSRS screen", "QIDS item 12 positive: at least")
+        1, f"QIDS item 12 >= 1 -> suicidality pathway, {_COMMON}; {_SUICIDE}",
+        "QIDS item 12 positive: at least", minimum=1, maximum=3, ref="suicidality-pathway")
     madrs_item10_screen_min: int = setting(
-        2, f"{_REF4}: MADRS item 10 >= 2 -> C-SSRS screen", "MADRS item 10 screen: at least")
+        2, f"MADRS item 10 >= 2 -> C-SSRS screen, {_COMMON}; {_SUICIDE}",
+        "MADRS item 10 screen: at least", minimum=1, maximum=4, ref="suicidality-pathway")
     madrs_item10_same_day_min: int = setting(
-        4, f"{_REF4}: MADRS item 10 >= 4 -> same-day clinician review",
-        "MADRS item 10 same-day review: at least")
+        4, f"MADRS item 10 >= 4 -> same-day clinician review, {_COMMON}; {_SUICIDE}",
+        "MADRS item 10 same-day review: at least", minimum=2, maximum=6,
+        ref="suicidality-pathway")
     aldrete_discharge_min: int = setting(
-        9, "ketaflow clinical reference, section 3: modified Aldrete >= 9/10 for discharge",
-        "Discharge: modified Aldrete at least")
+        9, f"modified Aldrete >= 9/10 for discharge (Aldrete 1995); {_DOC}discharge-scores",
+        "Discharge: modified Aldrete at least", minimum=8, maximum=10, ref="discharge-scores")
     padss_discharge_min: int = setting(
-        9, "ketaflow clinical reference, section 3: PADSS >= 9/10 for discharge",
-        "Discharge: PADSS at least")
+        9, f"PADSS >= 9/10 for discharge (Chung et al. 1995); {_DOC}discharge-scores",
+        "Discharge: PADSS at least", minimum=8, maximum=10, ref="discharge-scores")
 
     def __post_init__(self) -> None:
         require_whole_numbers(self, minimum=0)

@@ -1,5 +1,6 @@
 """The clinic settings page: every threshold that drives an alert, a hold, an eligibility decision
-or a discharge, with its current value, default and source (clinical reference, preamble)."""
+or a discharge, with its current value, default and source (each linked to its entry in
+docs/clinical-sources.md)."""
 
 from __future__ import annotations
 

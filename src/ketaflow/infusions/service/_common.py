@@ -49,7 +49,7 @@ def clock_at(moment: datetime) -> Iterator[None]:
 
 def clinic_settings() -> InfusionSettings:
     """The clinic's infusion settings. Until the admin settings page exists these are the
-    defaults from the clinical reference, shown on the chair-side page with their sources."""
+    defaults, shown on the chair-side page with their sources (docs/clinical-sources.md)."""
     return DEFAULT_SETTINGS
 
 

@@ -1,4 +1,6 @@
-"""The C-SSRS screener as clinician-entered yes/no answers (clinical reference, section 4).
+"""The C-SSRS screener as clinician-entered yes/no answers.
+
+Sources: docs/clinical-sources.md#c-ssrs-screener.
 
 The C-SSRS electronic wording is licensed exclusively, so ketaflow ships no question text: only
 short item names, the skip logic and the risk rule. The clinician asks the questions from their own
@@ -66,8 +68,8 @@ CSSRS_SCREENER = Instrument(
     citation=(
         "Posner K, Brown GK, Stanley B, et al. The Columbia-Suicide Severity Rating Scale: initial "
         "validity and internal consistency findings from three multisite studies with adolescents "
-        "and adults. Am J Psychiatry. 2011;168(12):1266-1277. Skip logic and risk levels: ketaflow "
-        "clinical reference, section 4."
+        "and adults. Am J Psychiatry. 2011;168(12):1266-1277. Skip logic and risk levels (Columbia "
+        "screener form): docs/clinical-sources.md#c-ssrs-screener."
     ),
     licence=Licence.NO_ELECTRONIC_WORDING,
     licence_note=(

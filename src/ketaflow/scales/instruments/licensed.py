@@ -1,4 +1,4 @@
-"""Copyrighted instruments: item NAMES and scoring only (clinical reference, section 4).
+"""Copyrighted instruments: item NAMES and scoring only (docs/clinical-sources.md#rating-scales).
 
 Anchors and question wording are not shipped; a clinic holding a licence loads its wording from a
 local file (see ketaflow.scales.wording). Option labels are therefore the bare numbers.
@@ -85,7 +85,7 @@ QIDS_SR16 = Instrument(
         "Rush AJ, Trivedi MH, Ibrahim HM, et al. The 16-item Quick Inventory of Depressive "
         "Symptomatology (QIDS), clinician rating (QIDS-C), and self-report (QIDS-SR). Biol "
         "Psychiatry. 2003;54(5):573-583. Bands, remission <= 5, relapse >= 11, item 12 rule: "
-        "ketaflow clinical reference, section 4."
+        "docs/clinical-sources.md#qids-sr16."
     ),
     licence=Licence.NAMES_ONLY,
     licence_note=NAMES_ONLY_NOTE,
@@ -122,7 +122,7 @@ MADRS = Instrument(
     citation=(
         "Montgomery SA, Asberg M. A new depression scale designed to be sensitive to change. "
         "Br J Psychiatry. 1979;134:382-389. Bands, response, remission <= 10 (<= 12 in esketamine "
-        "trials) and item 10 rules: ketaflow clinical reference, section 4."
+        "trials) and item 10 rules: docs/clinical-sources.md#madrs."
     ),
     licence=Licence.NAMES_ONLY,
     licence_note=NAMES_ONLY_NOTE,
@@ -166,7 +166,8 @@ YMRS = Instrument(
     citation=(
         "Young RC, Biggs JT, Ziegler VE, Meyer DA. A rating scale for mania: reliability, validity "
         "and sensitivity. Br J Psychiatry. 1978;133:429-435. Bands, possible switch >= 12 and "
-        "probable mania >= 20: ketaflow clinical reference, section 4."
+        "probable mania: Int J Bipolar Disord 2021, doi:10.1186/s40345-021-00241-5, table 1; "
+        "docs/clinical-sources.md#ymrs."
     ),
     licence=Licence.NAMES_ONLY,
     licence_note=NAMES_ONLY_NOTE,
@@ -228,7 +229,7 @@ CADSS6 = Instrument(
         "dissociative symptom scale (CADSS-6) for monitoring dissociative effects of "
         "sub-anesthetic ketamine infusions. J Affect Disord. 2021;282:160-164. Bremner JD, Krystal "
         "JH, Putnam FW, et al. J Trauma Stress. 1998;11(1):125-136. No bands (mean CADSS after IV "
-        "ketamine 7.7: ketaflow clinical reference, section 4)."
+        "ketamine 7.7: van Schalkwyk et al. 2018; docs/clinical-sources.md#cadss-6)."
     ),
     licence=Licence.NAMES_ONLY,
     licence_note=NAMES_ONLY_NOTE,
@@ -252,7 +253,8 @@ BPRS_POSITIVE = Instrument(
     rule=ScoringRule.SUM,
     citation=(
         "Overall JE, Gorham DR. The Brief Psychiatric Rating Scale. Psychol Rep. 1962;10:799-812. "
-        "Positive items 4 x 1-7, total 4-28, no bands: ketaflow clinical reference, section 4."
+        "Positive items 4 x 1-7, total 4-28, no bands: "
+        "docs/clinical-sources.md#bprs-positive-items."
     ),
     licence=Licence.NAMES_ONLY,
     licence_note=NAMES_ONLY_NOTE,

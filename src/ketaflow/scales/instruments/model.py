@@ -23,7 +23,7 @@ class Rater(StrEnum):
 
 
 class Licence(StrEnum):
-    """What ketaflow may ship for the instrument (clinical reference, section 4)."""
+    """What ketaflow may ship for the instrument (docs/clinical-sources.md#rating-scales)."""
 
     # Full item wording may be shipped (public domain-like, or criteria that are clinical facts).
     PUBLIC_WORDING = "public-wording"

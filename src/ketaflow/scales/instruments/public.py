@@ -1,5 +1,6 @@
 """Instruments whose full wording ketaflow may ship: PHQ-9, GAD-7, modified Aldrete, PADSS and
-the per-session side-effect checklist (clinical reference, sections 3 and 4)."""
+the per-session side-effect checklist (sources: docs/clinical-sources.md#rating-scales and
+docs/clinical-sources.md#side-effects)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ PHQ9 = Instrument(
     citation=(
         "Kroenke K, Spitzer RL, Williams JBW. The PHQ-9: validity of a brief depression severity "
         "measure. J Gen Intern Med. 2001;16(9):606-613. Bands, remission < 5 and item 9 rule: "
-        "ketaflow clinical reference, section 4."
+        "docs/clinical-sources.md#phq-9."
     ),
     licence=Licence.PUBLIC_WORDING,
     licence_note="Wording may be shipped with the Pfizer attribution.",
@@ -126,8 +127,8 @@ GAD7 = Instrument(
     ),
     citation=(
         "Spitzer RL, Kroenke K, Williams JBW, Lowe B. A brief measure for assessing generalized "
-        "anxiety disorder: the GAD-7. Arch Intern Med. 2006;166(10):1092-1097. Bands: ketaflow "
-        "clinical reference, section 4."
+        "anxiety disorder: the GAD-7. Arch Intern Med. 2006;166(10):1092-1097. Bands: "
+        "docs/clinical-sources.md#gad-7."
     ),
     licence=Licence.PUBLIC_WORDING,
     licence_note="Wording may be shipped with the Pfizer attribution.",
@@ -169,7 +170,7 @@ ALDRETE = Instrument(
     rule=ScoringRule.SUM,
     citation=(
         "Aldrete JA. The post-anesthesia recovery score revisited. J Clin Anesth. 1995;7(1):89-91. "
-        "Discharge >= 9/10: ketaflow clinical reference, section 3."
+        "Discharge >= 9/10: docs/clinical-sources.md#discharge-scores."
     ),
     licence=Licence.PUBLIC_WORDING,
     licence_note="Criteria are clinical facts; the wording here is ketaflow's own.",
@@ -208,7 +209,8 @@ PADSS = Instrument(
     citation=(
         "Chung F, Chan VW, Ong D. A post-anesthetic discharge scoring system for home readiness "
         "after ambulatory surgery. J Clin Anesth. 1995;7(6):500-506. Discharge >= 9/10 and the "
-        "bleeding-item rule for ketamine: ketaflow clinical reference, section 3."
+        "bleeding-item rule for ketamine (clinic's own choice): "
+        "docs/clinical-sources.md#discharge-scores."
     ),
     licence=Licence.PUBLIC_WORDING,
     licence_note="Criteria are clinical facts; the wording here is ketaflow's own.",
@@ -251,9 +253,10 @@ SIDE_EFFECTS = Instrument(
     ),
     rule=ScoringRule.SUM,
     citation=(
-        "Side effects to chart each session: ketaflow clinical reference, section 3 (Ketalar "
-        "label; Yale and Emory IV-ketamine series). The total is a symptom-burden sum for "
-        "charting, not a validated scale; tolerability is reported separately."
+        "Side effects to chart each session: Ketalar USPI 5-6; Diazgranados et al. 2010; "
+        "Zarate et al. 2012 (docs/clinical-sources.md#side-effects). The total is a "
+        "symptom-burden sum for charting, not a validated scale; tolerability is reported "
+        "separately."
     ),
     licence=Licence.PUBLIC_WORDING,
     licence_note="ketaflow's own checklist wording.",
