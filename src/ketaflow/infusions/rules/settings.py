@@ -17,6 +17,12 @@ REF3 = "ketaflow clinical reference, section 3"
 SPRAVATO_BP = "Spravato >140/90 guide"
 COMMON = "common practice (unverified)"
 HOUSE = "ketaflow house default (unverified)"
+VITALS_DEFAULT = (
+    "clinic default (unverified); events from ACEP dissociative sedation guideline, Green et al., "
+    "Ann Emerg Med 2011;57:449-461, doi:10.1016/j.annemergmed.2010.11.030 "
+    "(docs/clinical-sources.md#vital-sign-criteria)")
+SESSLER_RASS = ("Sessler et al., Am J Respir Crit Care Med 2002;166:1338-1344 "
+                "(docs/clinical-sources.md#vital-sign-criteria)")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,37 @@ class InfusionSettings:
     review_rr_above_per_min: int = setting(24, HOUSE, "Prescriber review: respiratory rate above")
     # RASS -3 (moderate sedation: eyes open to voice but no eye contact) or deeper.
     review_rass_max: int = setting(-3, HOUSE, "Prescriber review: RASS at most")
+    # Dangerous readings (issue 11, item 12): hold or stop below these, on a single reading.
+    # Clinic defaults, not from a trial: the ACEP guideline names the events to watch for
+    # (apnoea, laryngospasm, respiratory depression, emergence reactions) but sets no numbers.
+    # Where a review band above shares a limit (HR 50, RR 10, RASS -3), the hold or stop wins:
+    # a field raises only its most severe alert (infusions.rules.vitals).
+    hold_sbp_below_mmhg: int = setting(
+        90, VITALS_DEFAULT, "Hold infusion: SBP below (mmHg)", minimum=60, maximum=120,
+        ref="vital-sign-criteria")
+    hold_sbp_drop_above_percent: int = setting(
+        20, VITALS_DEFAULT, "Hold infusion: SBP more than this % below the pre-infusion value",
+        minimum=5, maximum=50, ref="vital-sign-criteria")
+    hold_hr_below_bpm: int = setting(
+        50, VITALS_DEFAULT, "Hold infusion: heart rate below (bpm)", minimum=30, maximum=70,
+        ref="vital-sign-criteria")
+    stop_hr_below_bpm: int = setting(
+        40, VITALS_DEFAULT, "Stop infusion and call for emergency help: heart rate below (bpm; "
+        "0 = no pulse always stops)", minimum=20, maximum=60, ref="vital-sign-criteria")
+    hold_rr_below_per_min: int = setting(
+        10, VITALS_DEFAULT, "Hold infusion: respiratory rate below (/min)", minimum=4,
+        maximum=16, ref="vital-sign-criteria")
+    stop_rr_below_per_min: int = setting(
+        8, VITALS_DEFAULT, "Stop infusion: respiratory rate below (/min; 0 = apnoea always "
+        "stops)", minimum=1, maximum=14, ref="vital-sign-criteria")
+    stop_rass_max: int = setting(
+        -3, f"{VITALS_DEFAULT}; RASS levels: {SESSLER_RASS}",
+        "Stop infusion: RASS at most (deep sedation)", minimum=-5, maximum=-1,
+        ref="vital-sign-criteria")
+    hold_rass_min: int = setting(
+        3, f"{VITALS_DEFAULT}; RASS levels: {SESSLER_RASS}",
+        "Hold infusion: RASS at least (agitation)", minimum=1, maximum=4,
+        ref="vital-sign-criteria")
     # Monitoring schedule.
     vitals_interval_min: int = setting(
         10, f"Yale and Emory series ({REF3}): BP/HR every 10 min",
@@ -69,6 +106,11 @@ class InfusionSettings:
                      "observation_min"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"setting {name} must be positive")
+        # A stop limit looser than its hold limit would never let the hold fire first.
+        for stop, hold in (("stop_hr_below_bpm", "hold_hr_below_bpm"),
+                           ("stop_rr_below_per_min", "hold_rr_below_per_min")):
+            if getattr(self, stop) > getattr(self, hold):
+                raise ValueError(f"setting {stop} must not be above {hold}")
 
     def describe(self) -> tuple[SettingInfo, ...]:
         """The blood-pressure gate first, then the session's own settings."""
