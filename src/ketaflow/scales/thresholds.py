@@ -43,8 +43,10 @@ class ScaleThresholds:
     asrm_possible_switch_min: int = setting(
         6, f"{_REF4}: possible manic switch = ASRM >= 6 (Altman 1997 cut-off)",
         "Possible switch: ASRM at least")
+    # 21, not 20: the alert says "probable mania" only where the YMRS band says "manic".
     ymrs_probable_mania_min: int = setting(
-        20, f"{_REF4}: probable mania = YMRS >= 20", "Probable mania: YMRS at least")
+        21, "YMRS >= 21 manic (Int J Bipolar Disord 2021, doi:10.1186/s40345-021-00241-5, "
+        "table 1) (docs/clinical-sources.md#ymrs)", "Probable mania: YMRS at least")
     phq9_item9_positive_min: int = setting(
         1, f"{_REF4}: PHQ-9 item 9 > 0 -> C-SSRS screen", "PHQ-9 item 9 positive: at least")
     qids_item12_positive_min: int = setting(
