@@ -4,6 +4,11 @@ Sedation is charted with the Richmond Agitation-Sedation Scale (RASS, Sessler et
 Crit Care Med 2002;166:1338): integers from -5 (unarousable) to +4 (combative), 0 = alert and
 calm. Every field is optional, so a pulse-oximeter-only reading can be charted, but blood
 pressure is systolic and diastolic together and a reading must hold at least one value.
+
+Alerts: review bands (house defaults), the high-BP hold on a repeat reading, the SpO2 stop, and
+the dangerous-reading criteria (docs/clinical-sources.md#vital-sign-criteria): hypotension or a
+fall from the pre-infusion systolic, bradycardia or no pulse, bradypnoea or apnoea, deep sedation
+and agitation each hold or stop on a single reading. Each alert says what to do at the chair.
 """
 
 from __future__ import annotations
