@@ -20,6 +20,7 @@ from ketaflow.infusions.rules import AlertLevel, SessionAction, VitalsReading, a
 from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings
 from ketaflow.sourced import describe
 from tests.infusions.factories import make_clinic, ready_to_start
+from tests.infusions.test_api import BASE, started
 from tests.web.helpers import csrf, sign_in
 
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
@@ -178,3 +179,12 @@ def test_chair_page_shows_what_to_do_and_a_nurse_cannot_close_it(
     assert "A prescriber acknowledges STOP alerts: call the prescriber now." in html
     # Hold and stop alerts are the prescriber's to close: the nurse gets no form for them.
     assert re.findall(r"/alerts/(\d+)/acknowledge", html) == []
+
+
+def test_api_charts_apnoea_and_no_pulse_and_answers_with_stop_alerts(
+        app_client: TestClient, app_db: Session) -> None:
+    nurse, _, session_id = started(app_client, app_db)
+    body = nurse.post(f"{BASE}/{session_id}/vitals",
+                      {"hr_bpm": 0, "rr_per_min": 0, "rass": -5}, expect=201)
+    assert [(a["level"], a["code"]) for a in body["alerts"]] == [
+        ("stop", "pulse-absent"), ("stop", "apnoea"), ("stop", "rass-deep")]

@@ -148,7 +148,9 @@ KETALAR_USPI = "Ketalar (ketamine) USPI, revised 10/2024"
 # caution. `bp_hazard` becomes `bp_icp_hazard` because its question widened: an old "no" must
 # not be copied into an amendment as an answer to a question its signer was never asked.
 CHECKLIST: tuple[ChecklistItem, ...] = (
-    _V1["bipolar_depression_confirmed"],
+    _item("bipolar_depression_confirmed",
+          "Confirmed bipolar I or II disorder with a current major depressive episode?", _R,
+          "the indication being treated", f"{APA_2017} ({SOURCES_DOC}#contraindications)"),
     _V1["current_psychotic_features"],
     _V1["psychosis_history"],
     _item("substance_use_history",
@@ -187,11 +189,15 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
           "encephalopathy can follow even small rises in blood pressure: monitor blood "
           "pressure and symptoms more often",
           f"{SPRAVATO_USPI} 5.6 (increases in blood pressure) ({SOURCES_DOC}#contraindications)"),
-    _V1["known_hypertension"],
+    _item("known_hypertension", "Known hypertension (currently controlled)?", _W,
+          "older age and known hypertension predict blood-pressure surges",
+          f"Yale infusion series ({SOURCES_DOC}#contraindications)"),
     _item("severe_hepatic_impairment", "Severe hepatic impairment (Child-Pugh class C)?", _C,
           "not studied; use is not recommended (ketamine is cleared by the liver)",
           f"{SPRAVATO_USPI} 8.6 (hepatic impairment) ({SOURCES_DOC}#contraindications)"),
-    _V1["current_hypomania_mixed"],
+    _item("current_hypomania_mixed", "Current hypomania, mania or mixed features?", _C,
+          "ketamine may precipitate a manic switch",
+          f"{APA_2017} ({SOURCES_DOC}#contraindications)"),
     _item("hypersensitivity", "Known hypersensitivity to ketamine or an excipient?", _C,
           "allergic reaction", f"{KETALAR_USPI} 4 (contraindications) "
           f"({SOURCES_DOC}#contraindications)"),
@@ -208,7 +214,11 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
     _item("sympathomimetics", "Takes sympathomimetics or vasopressin?", _W,
           "monitor vital signs closely", f"{KETALAR_USPI} 7 (drug interactions) "
           f"({SOURCES_DOC}#interactions)"),
-    _V1["escort_arranged"],
+    _item("escort_arranged",
+          "Responsible adult escort and transport home arranged (no driving until the next "
+          "day)?", _R, "required for discharge after every infusion",
+          f"{SPRAVATO_USPI} 5.8 (no driving until the next day after a restful sleep); clinic "
+          f"discharge practice ({SOURCES_DOC}#contraindications)"),
 )
 CHECKLIST_BY_KEY: dict[str, ChecklistItem] = {item.key: item for item in CHECKLIST}
 # Newest first: the version a signed screening was signed with is the newest one it answers.

@@ -80,8 +80,8 @@ NOTES: dict[Interaction, InteractionNote] = {
             "info",
             "Lamotrigine reduces ketamine's perceptual and dissociative side effects; its effect "
             "on antidepressant response is unknown.",
-            "Anand A et al., Arch Gen Psychiatry 2000;57:270-6; ketaflow clinical reference "
-            "section 2",
+            "Anand A et al., Arch Gen Psychiatry 2000;57:270-6 "
+            "(docs/clinical-sources.md#interactions)",
         ),
         InteractionNote(
             Interaction.CYP_INDUCER,
@@ -89,7 +89,7 @@ NOTES: dict[Interaction, InteractionNote] = {
             "CYP2B6/CYP3A4 inducer: may lower ketamine exposure and weaken the effect of a "
             "weight-based dose.",
             "Ketamine is N-demethylated mainly by CYP2B6 and CYP3A4 (Ketalar prescribing "
-            "information, clinical pharmacology); ketaflow clinical reference section 2",
+            "information, clinical pharmacology) (docs/clinical-sources.md#interactions)",
         ),
         InteractionNote(
             Interaction.CYP_INHIBITOR,
@@ -97,7 +97,7 @@ NOTES: dict[Interaction, InteractionNote] = {
             "CYP2B6/CYP3A4 inhibitor: may raise ketamine exposure; watch sedation and "
             "dissociation.",
             "Ketamine is N-demethylated mainly by CYP2B6 and CYP3A4 (Ketalar prescribing "
-            "information, clinical pharmacology); ketaflow clinical reference section 2",
+            "information, clinical pharmacology) (docs/clinical-sources.md#interactions)",
         ),
         InteractionNote(
             Interaction.SYMPATHOMIMETIC,
@@ -110,8 +110,8 @@ NOTES: dict[Interaction, InteractionNote] = {
             Interaction.MAOI,
             "caution",
             "MAO inhibitor: risk of hypertensive response; monitor blood pressure closely.",
-            "Spravato (esketamine) US prescribing information, drug interactions; ketaflow "
-            "clinical reference section 2",
+            "Spravato (esketamine) US prescribing information, drug interactions "
+            "(docs/clinical-sources.md#interactions)",
         ),
         InteractionNote(
             Interaction.THEOPHYLLINE,
