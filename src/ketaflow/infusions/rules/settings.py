@@ -106,7 +106,8 @@ class InfusionSettings:
                      "observation_min"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"setting {name} must be positive")
-        # A stop limit looser than its hold limit would never let the hold fire first.
+        # A stop limit above its hold limit would leave the hold unreachable (stop is checked
+        # first).
         for stop, hold in (("stop_hr_below_bpm", "hold_hr_below_bpm"),
                            ("stop_rr_below_per_min", "hold_rr_below_per_min")):
             if getattr(self, stop) > getattr(self, hold):
