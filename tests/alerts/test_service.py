@@ -36,7 +36,7 @@ CASES = [
     ("madrs", madrs(34, item10=4), {AlertKind.CSSRS_SCREEN, AlertKind.SAME_DAY_REVIEW}),
     ("cssrs-screener", CSSRS_HIGH, {AlertKind.CSSRS_HIGH}),
     ("ymrs", answers("ymrs", [2, 2, 1, 2, 2, 2, 1, 0, 0, 0, 0]), {AlertKind.POSSIBLE_SWITCH}),
-    ("ymrs", answers("ymrs", [3, 3, 2, 3, 4, 4, 1, 0, 0, 0, 0]),
+    ("ymrs", answers("ymrs", [3, 3, 2, 3, 4, 4, 1, 1, 0, 0, 0]),  # 21: manic band
      {AlertKind.POSSIBLE_SWITCH, AlertKind.PROBABLE_MANIA}),
     ("asrm", answers("asrm", [2, 2, 1, 1, 0]), {AlertKind.POSSIBLE_SWITCH}),
     ("madrs", madrs(30, item10=1), set()),

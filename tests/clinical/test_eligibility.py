@@ -11,6 +11,7 @@ from ketaflow.clinical.bp_gate import BpGateSettings
 from ketaflow.clinical.eligibility import (
     CHECKLIST,
     CHECKLIST_BY_KEY,
+    CHECKLIST_V1,
     Answer,
     BaselineVitals,
     EligibilitySettings,
@@ -19,6 +20,7 @@ from ketaflow.clinical.eligibility import (
     Outcome,
     PregnancyStatus,
     ScreeningInput,
+    checklist_signed_with,
     evaluate_eligibility,
 )
 
@@ -57,12 +59,70 @@ def test_every_item_has_a_kind_and_a_source() -> None:
     assert kinds["psychosis_history"] is ItemKind.CAUTION
     assert kinds["substance_use_history"] is ItemKind.CAUTION
     assert kinds["vascular_disease"] is ItemKind.CONTRAINDICATION
-    assert kinds["bp_hazard"] is ItemKind.CONTRAINDICATION
+    assert kinds["bp_icp_hazard"] is ItemKind.CONTRAINDICATION
     assert kinds["current_hypomania_mixed"] is ItemKind.CONTRAINDICATION
     assert kinds["hypersensitivity"] is ItemKind.CONTRAINDICATION
-    assert kinds["theophylline"] is ItemKind.CONTRAINDICATION
     assert kinds["cns_depressants"] is ItemKind.CAUTION
-    assert "Ketalar" in CHECKLIST_BY_KEY["theophylline"].source
+
+
+# Issue 11, item 4: each new or changed item with its kind and the label section it cites.
+@pytest.mark.parametrize(("key", "kind", "cites"), [
+    ("bp_icp_hazard", ItemKind.CONTRAINDICATION, "Spravato (esketamine) USPI 5.6"),
+    ("cardio_cerebrovascular", ItemKind.CAUTION, "Spravato (esketamine) USPI 5.6"),
+    ("hypertensive_encephalopathy", ItemKind.CAUTION, "Spravato (esketamine) USPI 5.6"),
+    ("severe_hepatic_impairment", ItemKind.CONTRAINDICATION, "Spravato (esketamine) USPI 8.6"),
+    ("dissociative_use_disorder", ItemKind.CAUTION, "Spravato (esketamine) USPI 5.4"),
+    ("substance_use_history", ItemKind.CAUTION, "#substance-use-disorder"),
+    ("theophylline", ItemKind.CAUTION, "Ketalar (ketamine) USPI, revised 10/2024 7.1"),
+    ("cns_depressants", ItemKind.CAUTION, "Andrashko et al., Front Psychiatry 2020;11:844"),
+])
+def test_issue_11_items_kind_and_label_section(key: str, kind: ItemKind, cites: str) -> None:
+    item = CHECKLIST_BY_KEY[key]
+    assert item.kind is kind
+    assert cites in item.source
+    assert "docs/clinical-sources.md#" in item.source
+
+
+def test_theophylline_is_a_caution_to_consider_an_alternative() -> None:
+    result = evaluate_eligibility(entry(answers=with_answer("theophylline", Answer.YES)))
+    assert result.outcome is Outcome.ELIGIBLE_WITH_CAUTIONS
+    assert result.findings[0].message == ("Takes theophylline or aminophylline? yes: may lower "
+                                          "the seizure threshold: consider an alternative")
+
+
+def test_cns_depressant_finding_does_not_credit_the_ketalar_label_with_the_cut_off() -> None:
+    item = CHECKLIST_BY_KEY["cns_depressants"]
+    assert "one small unipolar study (n = 47)" in item.why
+    ketalar, andrashko = item.source.split("; Andrashko")
+    assert "8 mg" not in ketalar and "Front Psychiatry 2020;11:844" in andrashko
+
+
+def test_version_1_answers_are_judged_with_version_1() -> None:
+    """A screening signed with the first checklist: theophylline was a contraindication then,
+    the new items were never asked, and neither changes its evaluation."""
+    v1 = {i.key: Answer.YES if i.kind is ItemKind.REQUIREMENT else Answer.NO
+          for i in CHECKLIST_V1} | {"theophylline": Answer.YES}
+    assert checklist_signed_with(set(v1)) is CHECKLIST_V1
+    result = evaluate_eligibility(entry(answers=v1, checklist=CHECKLIST_V1))
+    assert result.outcome is Outcome.NOT_ELIGIBLE and result.complete
+    assert [(f.key, f.kind) for f in result.findings] == [
+        ("theophylline", FindingKind.CONTRAINDICATION)]
+    # Judged with today's checklist the same answers are incomplete, not a crash.
+    current = evaluate_eligibility(entry(answers=v1))
+    assert current.outcome is Outcome.INCOMPLETE
+    assert {m.key for m in current.unanswered} == {
+        "dissociative_use_disorder", "bp_icp_hazard", "cardio_cerebrovascular",
+        "hypertensive_encephalopathy", "severe_hepatic_impairment"}
+    assert checklist_signed_with(set(clear_answers())) is CHECKLIST
+
+
+def test_breastfeeding_follows_the_spravato_label() -> None:
+    result = evaluate_eligibility(entry(pregnancy=PregnancyStatus.BREASTFEEDING))
+    assert result.outcome is Outcome.ELIGIBLE_WITH_CAUTIONS
+    (finding,) = result.findings
+    assert finding.message == ("breastfeeding: advise the patient not to breastfeed during "
+                               "treatment")
+    assert "Spravato (esketamine) USPI 8.2" in finding.source
 
 
 def test_clear_screening_is_eligible() -> None:

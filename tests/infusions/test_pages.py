@@ -51,7 +51,7 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
     post(app_client, f"{page}/action", {"action": "start"})
     html = app_client.get(page).text
     assert 'id="rate">52.5 mL/h' in html
-    assert "<svg" in html and "Kamp 2020 model" in html and "style=" not in html
+    assert "<svg" in html and "Kamp 2020 (arterial) model" in html and "style=" not in html
     assert re.search(r"Next:\s+interval reading at \d\d:\d\d", html)
     # An impossible value is refused with 422, the entered values kept, nothing saved.
     refused = post(app_client, f"{page}/vitals", {"sbp_mmhg": "120", "dbp_mmhg": "130",

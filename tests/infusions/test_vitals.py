@@ -51,7 +51,7 @@ def test_normal_reading_is_valid_and_raises_nothing() -> None:
     ({"rr_per_min": -1}, "rr_per_min", "rr_per_min cannot be negative"),
     ({"sbp_mmhg": 400}, "sbp_mmhg", "sbp_mmhg must be between 50 and 300 mmHg"),
     ({"hr_bpm": 251}, "hr_bpm", "hr_bpm must be between 20 and 250 bpm"),
-    ({"rr_per_min": 61}, "rr_per_min", "rr_per_min must be between 4 and 60 /min"),
+    ({"rr_per_min": 61}, "rr_per_min", "rr_per_min must be between 1 and 60 /min"),
     ({"spo2_percent": float("nan")}, "spo2_percent", "spo2_percent must be a number"),
     ({"rass": 5}, "rass", "rass must be an integer from -5 to +4"),
     ({"rass": True}, "rass", "rass must be an integer from -5 to +4"),
@@ -120,15 +120,26 @@ def test_spo2_edges(spo2: float, expected: list[tuple[str, str]]) -> None:
     assert codes(reading(spo2_percent=spo2)) == expected
 
 
+# Below the low edges the default hold/stop limits (HR 50, RR 10, RASS -3) take over: a field
+# shows only its most severe alert (tests/infusions/test_vital_sign_criteria.py).
 @pytest.mark.parametrize(("values", "expected"), [
-    ({"hr_bpm": 49}, [("review", "hr-out-of-band")]), ({"hr_bpm": 50}, []),
+    ({"hr_bpm": 49}, [("hold", "hr-low")]), ({"hr_bpm": 50}, []),
     ({"hr_bpm": 120}, []), ({"hr_bpm": 121}, [("review", "hr-out-of-band")]),
-    ({"rr_per_min": 9}, [("review", "rr-out-of-band")]), ({"rr_per_min": 10}, []),
+    ({"rr_per_min": 9}, [("hold", "rr-low")]), ({"rr_per_min": 10}, []),
     ({"rr_per_min": 24}, []), ({"rr_per_min": 25}, [("review", "rr-out-of-band")]),
-    ({"rass": -3}, [("review", "sedation-deep")]), ({"rass": -2}, []),
+    ({"rass": -3}, [("stop", "rass-deep")]), ({"rass": -2}, []),
 ])
 def test_review_band_edges(values: dict[str, object], expected: list[tuple[str, str]]) -> None:
     assert codes(reading(**values)) == expected
+
+
+def test_low_review_bands_still_apply_when_the_hold_limits_are_lowered() -> None:
+    settings = InfusionSettings(hold_hr_below_bpm=45, stop_hr_below_bpm=35,
+                                hold_rr_below_per_min=8, stop_rr_below_per_min=6,
+                                stop_rass_max=-4)
+    alerts = assess_reading(reading(hr_bpm=48, rr_per_min=9, rass=-3), (), settings)
+    assert sorted(a.code for a in alerts) == ["hr-out-of-band", "rr-out-of-band",
+                                              "sedation-deep"]
 
 
 def test_alerts_sorted_most_severe_first_and_name_fields() -> None:

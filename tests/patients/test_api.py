@@ -105,7 +105,7 @@ def test_nurse_registers_and_reads_the_full_record(
     assert body["demographics"]["family_name"] == "Fictitia"
     assert clinical["latest_weight_kg"] == 154 * 0.45359237
     assert clinical["diagnosis"]["icd10_code"] == "F31.4"
-    assert clinical["diagnosis"]["snomed_code"] == "13746004"
+    assert clinical["diagnosis"]["snomed_code"] == "371596008"  # bipolar I
     clonazepam = next(m for m in clinical["medications"] if m["drug_name"] == "clonazepam")
     assert clonazepam["diazepam_equivalent_mg_per_day"] == 20 and clonazepam["current"] is True
     load = clinical["benzodiazepine_load"]

@@ -150,9 +150,10 @@ def test_nurse_records_the_clinical_record_through_the_forms(
     page = app_client.get(base).text
     assert "72.6 kg" in page and "entered 160 lb" in page
     assert "≈ 20 mg/day diazepam" in page
-    assert "Benzodiazepine load: 20 mg/day diazepam-equivalent" in page
-    assert "linked to weaker ketamine response" in page and "Ashton CH" in page
-    assert "F31.81" in page and "13746004" in page
+    assert "Benzodiazepine and Z-drug load: 20 mg/day diazepam-equivalent" in page
+    assert "linked to a weaker ketamine response in one retrospective study of unipolar" in page
+    assert "Ashton CH" in page and "Cut-off: Andrashko et al., Front Psychiatry 2020;11:844" in page
+    assert "F31.81" in page and "83225003" in page  # SNOMED CT bipolar II
     assert "does not meet the ISBD 2025 definition" in page
     assert "latex" in page
 
@@ -177,7 +178,7 @@ def test_nurse_records_the_clinical_record_through_the_forms(
     assert early.status_code == 422 and "before the start date" in early.text
     stopped = _post(app_client, f"{base}/medications/{med_id}/stop", {"stop_date": "2025-06-01"})
     assert stopped.status_code == 303
-    assert "Benzodiazepine load" not in app_client.get(base).text
+    assert "Z-drug load" not in app_client.get(base).text
 
 
 def test_search_list_and_navigation(app_client: TestClient, app_db: Session) -> None:

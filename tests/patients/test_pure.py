@@ -181,7 +181,10 @@ def test_benzodiazepine_load_totals_and_flags_strictly_above_8() -> None:
         [("clonazepam", 0.5, DoseUnit.MG_PER_DAY), ("temazepam", 10, DoseUnit.MG_PER_DAY)]
     )
     assert over.total_diazepam_mg_per_day == pytest.approx(15) and over.flagged
-    assert over.flag_text == "linked to weaker ketamine response"
+    assert over.flag_text.startswith("linked to a weaker ketamine response in one retrospective "
+                                     "study of unipolar depression (Andrashko et al.")
+    assert "n = 47" in over.flag_text and "not a label threshold" in over.flag_text
+    assert "Ketalar" not in over.flag_source and "2020;11:844" in over.flag_source
     odd = cat.benzodiazepine_load([("mystery-pam", 1, DoseUnit.MG_PER_DAY)])
     assert odd.unconverted == ("mystery-pam",) and odd.total_diazepam_mg_per_day == 0
 
@@ -198,14 +201,18 @@ def test_interaction_notes_most_severe_first_with_triggering_drugs_and_sources()
         ["lamotrigine", "Ativan", "theophylline", "clarithromycin", "aspirin", "lorazepam"]
     )
     kinds = [note.kind for note, _ in notes]
+    # Theophylline is a caution since issue 11 (Ketalar USPI 7.1), so cautions keep catalogue
+    # order and no note is "avoid".
     assert kinds == [
-        Interaction.THEOPHYLLINE,
         Interaction.BENZODIAZEPINE,
         Interaction.CYP_INHIBITOR,
+        Interaction.THEOPHYLLINE,
         Interaction.LAMOTRIGINE,
     ]
-    assert notes[1][1] == ["lorazepam"]
-    assert "do not co-administer" in notes[0][0].text
+    assert notes[0][1] == ["lorazepam"]
+    assert notes[2][0].severity == "caution"
+    assert "may lower the seizure threshold: consider an alternative" in notes[2][0].text
+    assert "7.1" in notes[2][0].source
     assert all(note.source for note, _ in notes)
     assert "effect on antidepressant response is unknown" in notes[3][0].text
 
@@ -226,3 +233,45 @@ def test_interaction_notes_most_severe_first_with_triggering_drugs_and_sources()
 )
 def test_interaction_classes(drug: str, kind: Interaction) -> None:
     assert [note.kind for note, _ in cat.interaction_notes([drug])] == [kind]
+
+
+# Issue 11, item 8: Z-drugs in the load. Ashton: zolpidem 20 mg and zopiclone 15 mg ~ diazepam
+# 10 mg (zolpidem 10 ~ zopiclone 7.5 ~ diazepam 5); eszopiclone and zaleplon: no cited
+# equivalent, so listed as not converted.
+@pytest.mark.parametrize(("drug", "mg_per_day", "diazepam_mg_per_day"), [
+    ("zolpidem", 10, 5.0),          # 10 x 10/20
+    ("Ambien", 5, 2.5),             # 5 x 10/20
+    ("zopiclone", 7.5, 5.0),        # 7.5 x 10/15
+    ("Imovane", 3.75, 2.5),         # 3.75 x 10/15
+])
+def test_z_drug_equivalents(drug: str, mg_per_day: float, diazepam_mg_per_day: float) -> None:
+    assert cat.diazepam_equivalent_mg_per_day(drug, mg_per_day, DoseUnit.MG_PER_DAY) == (
+        pytest.approx(diazepam_mg_per_day))
+
+
+def test_z_drugs_count_in_the_load_by_hand() -> None:
+    # lorazepam 0.5 mg = 5 mg, zolpidem 10 mg = 5 mg, zopiclone 3.75 mg = 2.5 mg: 12.5 > 8.
+    load = cat.benzodiazepine_load([
+        ("lorazepam", 0.5, DoseUnit.MG_PER_DAY), ("zolpidem", 10, DoseUnit.MG_PER_DAY),
+        ("zopiclone", 3.75, DoseUnit.MG_PER_DAY), ("eszopiclone", 3, DoseUnit.MG_PER_DAY),
+        ("Sonata", 10, DoseUnit.MG_PER_DAY)])
+    assert load.total_diazepam_mg_per_day == pytest.approx(12.5) and load.flagged
+    assert load.unconverted == ("eszopiclone", "sonata")
+    # zolpidem 10 mg + zopiclone 3.75 mg = 7.5 mg: not above 8.
+    assert not cat.benzodiazepine_load([("zolpidem", 10, DoseUnit.MG_PER_DAY),
+                                        ("zopiclone", 3.75, DoseUnit.MG_PER_DAY)]).flagged
+
+
+def test_z_drugs_are_filed_as_other_but_count_toward_the_load() -> None:
+    for name in ("zolpidem", "zopiclone", "eszopiclone", "zaleplon"):
+        drug = cat.lookup(name)
+        assert drug is not None and drug.drug_class is DrugClass.OTHER and drug.counts_toward_load
+    assert "zolpidem 10 mg ~ zopiclone 7.5 mg ~ diazepam 5 mg" in cat.BENZODIAZEPINE_SOURCE
+
+
+def test_snomed_concept_per_bipolar_type() -> None:
+    """Issue 11, item 5: 371596008 bipolar I, 83225003 bipolar II; 13746004 only generic."""
+    from ketaflow.patients.diagnosis_codes import SNOMED_BIPOLAR_DISORDER, snomed_code
+    assert snomed_code(BipolarType.BIPOLAR_I) == "371596008"
+    assert snomed_code(BipolarType.BIPOLAR_II) == "83225003"
+    assert SNOMED_BIPOLAR_DISORDER == "13746004"

@@ -145,7 +145,7 @@ def test_allergies(db: Session) -> None:
 def test_diagnosis_code_is_derived_and_revisions_supersede(db: Session) -> None:
     patient = make_patient(db)
     first = service.record_diagnosis(db, SYSTEM, patient_id=patient.id, diagnosis=DIAGNOSIS)
-    assert (first.icd10_code, first.snomed_code) == ("F31.32", "13746004")
+    assert (first.icd10_code, first.snomed_code) == ("F31.32", "371596008")
     with pytest.raises(ValidationFailed, match="give a reason") as err:
         service.record_diagnosis(db, SYSTEM, patient_id=patient.id, diagnosis=DIAGNOSIS)
     assert err.value.field == "reason"

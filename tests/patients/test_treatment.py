@@ -234,6 +234,25 @@ def test_resistance_is_evaluated_from_recorded_trials(db: Session) -> None:
     assert not record.clinical.resistance.meets  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(("drug", "partner"), [
+    ("Symbyax", None), ("Symbyax", "fluoxetine"), ("olanzapine/fluoxetine", None),
+    ("OFC", "Prozac")])
+def test_a_symbyax_trial_counts(db: Session, drug: str, partner: str | None) -> None:
+    """The combination under its brand or combined name, the fluoxetine dose given as the
+    second drug's dose with or without a name (issue 11, item 6)."""
+    patient = make_patient(db)
+    service.record_diagnosis(db, SYSTEM, patient_id=patient.id, diagnosis=DIAGNOSIS)
+    row = service.add_treatment_trial(db, SYSTEM, patient_id=patient.id, trial=trial_input(
+        drug_name=drug, dose_mg_per_day=6, partner_drug_name=partner,
+        partner_dose_mg_per_day=25))
+    assert row.drug_name == "olanzapine-fluoxetine"
+    assert row.partner_drug_name == "fluoxetine"
+    record = service.read_patient(db, SYSTEM, patient_id=patient.id, clinical=True)
+    [judged] = record.clinical.resistance.trials  # type: ignore[union-attr]
+    assert judged.counts and judged.regimen is not None
+    assert judged.regimen.name == "olanzapine + fluoxetine"
+
+
 def test_every_clinical_write_is_audited_by_id_only(db: Session) -> None:
     patient = make_patient(db)
     service.add_medication(db, SYSTEM, patient_id=patient.id, medication=medication_input())

@@ -99,6 +99,13 @@ def test_phq9_wording_and_codes() -> None:
     assert gad7.total_code is not None and gad7.total_code.code == "70274-6"
 
 
+def test_cssrs_screener_carries_the_screener_panel_code() -> None:
+    """Issue 11, item 5: 93373-9 is the screener ("recent"); 93245-9 is the full scale."""
+    cssrs = get_instrument("cssrs-screener")
+    assert cssrs.panel_code is not None and cssrs.panel_code.code == "93373-9"
+    assert "screener - recent" in cssrs.panel_code.display
+
+
 @pytest.mark.parametrize("instrument_id", [i for i, d in INSTRUMENTS.items()
                                            if d.licence is not Licence.PUBLIC_WORDING])
 def test_licensed_instruments_carry_names_only(instrument_id: str) -> None:

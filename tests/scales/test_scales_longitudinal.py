@@ -239,7 +239,7 @@ def test_threshold_defaults_and_sources() -> None:
             t.ymrs_possible_switch_min, t.asrm_possible_switch_min, t.ymrs_probable_mania_min,
             t.phq9_item9_positive_min, t.qids_item12_positive_min, t.madrs_item10_screen_min,
             t.madrs_item10_same_day_min, t.aldrete_discharge_min, t.padss_discharge_min) == (
-        50, 10, 5, 5, 2, 11, 12, 6, 20, 1, 1, 2, 4, 9, 9)
+        50, 10, 5, 5, 2, 11, 12, 6, 21, 1, 1, 2, 4, 9, 9)
     described = t.describe()
     assert len(described) == 15
     assert all(info.source and info.label and info.value == info.default for info in described)

@@ -116,20 +116,30 @@ def test_ymrs_item_ranges() -> None:
         score("ymrs", [0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0])
 
 
+# Issue 11, item 10: the alert words follow the band (Int J Bipolar Disord 2021, table 1):
+# 12-20 hypomanic -> possible switch only; >= 21 manic -> probable mania.
 @pytest.mark.parametrize(
-    ("total", "expected"),
+    ("total", "band", "expected"),
     [
-        (11, ()),
-        (12, (Flag.POSSIBLE_SWITCH,)),
-        (19, (Flag.POSSIBLE_SWITCH,)),
-        (20, (Flag.POSSIBLE_SWITCH, Flag.PROBABLE_MANIA)),
+        (11, "none", ()),
+        (12, "hypomanic", (Flag.POSSIBLE_SWITCH,)),
+        (19, "hypomanic", (Flag.POSSIBLE_SWITCH,)),
+        (20, "hypomanic", (Flag.POSSIBLE_SWITCH,)),
+        (21, "manic", (Flag.POSSIBLE_SWITCH, Flag.PROBABLE_MANIA)),
+        (60, "manic", (Flag.POSSIBLE_SWITCH, Flag.PROBABLE_MANIA)),
     ],
 )
-def test_ymrs_switch_edges(total: int, expected: tuple[Flag, ...],
+def test_ymrs_switch_edges(total: int, band: str, expected: tuple[Flag, ...],
                            make_answers: MakeAnswers) -> None:
     result = score("ymrs", make_answers("ymrs", total))
     assert result.total == total
+    assert result.severity is not None and result.severity.label == band
     assert result.flags == expected
+
+
+def test_ymrs_probable_mania_starts_where_the_manic_band_starts() -> None:
+    manic = next(b for b in get_instrument("ymrs").bands if b.label == "manic")
+    assert DEFAULT_THRESHOLDS.ymrs_probable_mania_min == manic.low == 21
 
 
 def test_asrm_cutoff() -> None:

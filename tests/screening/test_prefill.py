@@ -46,6 +46,19 @@ def test_suggestions_carry_findings_and_weight_only(db: Session) -> None:
     assert event.entity_id == str(patient_id) and event.detail == '{"items":3}'
 
 
+def test_a_z_drug_and_theophylline_are_suggested(db: Session) -> None:
+    """Z-drugs count with the benzodiazepines (issue 11, item 8); theophylline pre-fills its
+    item, now a caution."""
+    patient = make_patient(db, bipolar_type=None)
+    for name, amount in (("Ambien", 10.0), ("theophylline", 300.0)):
+        patients.add_medication(db, SYSTEM, patient_id=patient.id,
+                                medication=patients.MedicationInput(name, amount,
+                                                                    DoseUnit.MG_PER_DAY))
+    entry = service.record_suggestions(db, SYSTEM, patient_id=patient.id)
+    assert entry.answers["cns_depressants"].note == "from the record: zolpidem"
+    assert entry.answers["theophylline"].answer is Answer.YES
+
+
 def test_empty_record_suggests_nothing(db: Session) -> None:
     patient = make_patient(db, bipolar_type=None)
     entry = service.record_suggestions(db, SYSTEM, patient_id=patient.id)

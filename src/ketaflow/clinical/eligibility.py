@@ -1,8 +1,9 @@
 """Eligibility screening for IV ketamine: the checklist, baseline vitals and baseline YMRS.
 
 Every checklist item is a contraindication, a caution or a requirement, with its source
-(primary sources in docs/clinical-sources.md#eligibility-screening and
-docs/clinical-sources.md#contraindications). The result is one of:
+(docs/clinical-sources.md#contraindications and the anchors each item names). The checklist is
+versioned: a signed screening is re-evaluated with the version it was signed with. The result is
+one of:
 - INCOMPLETE: a required item is unanswered (or answered "unknown"); it cannot be signed,
 - NOT_ELIGIBLE: a contraindication is present or a requirement is not met,
 - ELIGIBLE_WITH_CAUTIONS: only cautions were found,
@@ -96,7 +97,10 @@ def _item(key: str, question: str, kind: ItemKind, why: str, source: str) -> Che
 
 _C, _W, _R = ItemKind.CONTRAINDICATION, ItemKind.CAUTION, ItemKind.REQUIREMENT
 
-CHECKLIST: tuple[ChecklistItem, ...] = (
+# The checklist as first shipped (version 1). Screenings signed with it keep being shown and
+# re-evaluated with the items their signer saw, so a later checklist never changes a signed
+# verdict or leaves a signed screening "unanswered". Never edit it: add a version instead.
+CHECKLIST_V1: tuple[ChecklistItem, ...] = (
     _item("bipolar_depression_confirmed",
           "Confirmed bipolar I or II disorder with a current major depressive episode?", _R,
           "the indication being treated", f"{APA_2017}; {REF2}"),
@@ -133,7 +137,105 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
           "Responsible adult escort and transport home arranged (no driving until the next "
           "day)?", _R, "required for discharge after every infusion", f"{REF3}; {SPRAVATO}"),
 )
+
+_V1 = {item.key: item for item in CHECKLIST_V1}
+SOURCES_DOC = "docs/clinical-sources.md"
+SPRAVATO_USPI = "Spravato (esketamine) USPI"
+KETALAR_USPI = "Ketalar (ketamine) USPI, revised 10/2024"
+
+# Version 2 (issue 11): the blood-pressure/intracranial-pressure, cardiovascular,
+# hypertensive-encephalopathy, hepatic and dissociative-use-disorder items; theophylline a
+# caution. `bp_hazard` becomes `bp_icp_hazard` because its question widened: an old "no" must
+# not be copied into an amendment as an answer to a question its signer was never asked.
+CHECKLIST: tuple[ChecklistItem, ...] = (
+    _item("bipolar_depression_confirmed",
+          "Confirmed bipolar I or II disorder with a current major depressive episode?", _R,
+          "the indication being treated", f"{APA_2017} ({SOURCES_DOC}#contraindications)"),
+    _V1["current_psychotic_features"],
+    _V1["psychosis_history"],
+    _item("substance_use_history",
+          "History of substance use disorder (including ketamine or other dissociatives)?", _W,
+          "abuse and misuse: assess the risk before treating and monitor for misuse",
+          f"{SPRAVATO_USPI} 5.4 (abuse and misuse); {APA_2017} "
+          f"({SOURCES_DOC}#substance-use-disorder)"),
+    # The labels ask to assess and monitor, and list no substance use disorder among the
+    # contraindications, so an active one is a caution the prescriber must weigh, asked apart
+    # from history so it cannot hide in it.
+    _item("dissociative_use_disorder",
+          "Current (active) ketamine, phencyclidine (PCP) or other dissociative use disorder?", _W,
+          "high risk of abuse and misuse: the prescriber assesses that risk, documents why "
+          "treatment is considered, and monitors for misuse and drug-seeking",
+          f"{SPRAVATO_USPI} 5.4 (abuse and misuse) and 9.2 (abuse); {KETALAR_USPI} 9 (drug "
+          f"abuse and dependence) ({SOURCES_DOC}#substance-use-disorder)"),
+    _item("vascular_disease",
+          "Aneurysmal vascular disease (including thoracic and abdominal aorta, intracranial "
+          "and peripheral arteries), arteriovenous malformation, or history of intracerebral "
+          "haemorrhage?", _C,
+          "blood pressure rises during infusion",
+          f"{SPRAVATO_USPI} 4 (contraindications) ({SOURCES_DOC}#contraindications)"),
+    _item("bp_icp_hazard",
+          "Uncontrolled hypertension, or any condition in which a rise in blood pressure or "
+          "intracranial pressure poses a serious risk?", _C,
+          "ketamine raises blood pressure during and after the infusion",
+          f"{SPRAVATO_USPI} 5.6 (increases in blood pressure); {KETALAR_USPI} 4 "
+          f"(contraindications) ({SOURCES_DOC}#contraindications)"),
+    _item("cardio_cerebrovascular",
+          "Other cardiovascular or cerebrovascular disease (e.g. coronary disease, heart "
+          "failure, valve disease, arrhythmia, previous stroke or TIA)?", _W,
+          "assess whether the benefit outweighs the risk before treating; monitor blood "
+          "pressure closely",
+          f"{SPRAVATO_USPI} 5.6 (increases in blood pressure) ({SOURCES_DOC}#contraindications)"),
+    _item("hypertensive_encephalopathy", "History of hypertensive encephalopathy?", _W,
+          "encephalopathy can follow even small rises in blood pressure: monitor blood "
+          "pressure and symptoms more often",
+          f"{SPRAVATO_USPI} 5.6 (increases in blood pressure) ({SOURCES_DOC}#contraindications)"),
+    _item("known_hypertension", "Known hypertension (currently controlled)?", _W,
+          "older age and known hypertension predict blood-pressure surges",
+          f"Yale infusion series ({SOURCES_DOC}#contraindications)"),
+    _item("severe_hepatic_impairment", "Severe hepatic impairment (Child-Pugh class C)?", _C,
+          "not studied; use is not recommended (ketamine is cleared by the liver)",
+          f"{SPRAVATO_USPI} 8.6 (hepatic impairment) ({SOURCES_DOC}#contraindications)"),
+    _item("current_hypomania_mixed", "Current hypomania, mania or mixed features?", _C,
+          "ketamine may precipitate a manic switch",
+          f"{APA_2017} ({SOURCES_DOC}#contraindications)"),
+    _item("hypersensitivity", "Known hypersensitivity to ketamine or an excipient?", _C,
+          "allergic reaction", f"{KETALAR_USPI} 4 (contraindications) "
+          f"({SOURCES_DOC}#contraindications)"),
+    _item("theophylline", "Takes theophylline or aminophylline?", _W,
+          "may lower the seizure threshold: consider an alternative",
+          f"{KETALAR_USPI} 7.1 ({SOURCES_DOC}#interactions)"),
+    _item("cns_depressants",
+          "Takes benzodiazepines, Z-drugs, opioids or other CNS depressants?", _W,
+          "profound sedation and respiratory depression; a benzodiazepine/Z-drug load above "
+          "8 mg/day diazepam-equivalent went with weaker response in one small unipolar study "
+          "(n = 47)",
+          f"{KETALAR_USPI} 7 (drug interactions) ({SOURCES_DOC}#interactions); Andrashko et "
+          f"al., Front Psychiatry 2020;11:844 ({SOURCES_DOC}#benzodiazepine-load)"),
+    _item("sympathomimetics", "Takes sympathomimetics or vasopressin?", _W,
+          "monitor vital signs closely", f"{KETALAR_USPI} 7 (drug interactions) "
+          f"({SOURCES_DOC}#interactions)"),
+    _item("escort_arranged",
+          "Responsible adult escort and transport home arranged (no driving until the next "
+          "day)?", _R, "required for discharge after every infusion",
+          f"{SPRAVATO_USPI} 5.8 (no driving until the next day after a restful sleep); clinic "
+          f"discharge practice ({SOURCES_DOC}#contraindications)"),
+)
 CHECKLIST_BY_KEY: dict[str, ChecklistItem] = {item.key: item for item in CHECKLIST}
+# Newest first: the version a signed screening was signed with is the newest one it answers.
+CHECKLIST_VERSIONS: tuple[tuple[int, tuple[ChecklistItem, ...]], ...] = (
+    (2, CHECKLIST), (1, CHECKLIST_V1))
+# Every key any version has used: stored answers to retired items are still valid data.
+KNOWN_ITEM_KEYS: frozenset[str] = frozenset(
+    item.key for _, items in CHECKLIST_VERSIONS for item in items)
+
+
+def checklist_signed_with(answered_keys: frozenset[str] | set[str]) -> tuple[ChecklistItem, ...]:
+    """The checklist a signed screening was signed with: signing needs every item answered, so
+    it is the newest version all of whose items are answered (the current one if none is)."""
+    for _, items in CHECKLIST_VERSIONS:
+        if {item.key for item in items} <= answered_keys:
+            return items
+    return CHECKLIST
 
 
 @dataclass(frozen=True)
@@ -204,9 +306,12 @@ class ScreeningInput:
     pregnancy_test_on: date | None = None
     # From clinical.resistance; None when it was not evaluated (it is then not a finding).
     resistance_meets: bool | None = None
+    # The items asked: the current checklist, or for a signed screening the one it was signed
+    # with (`checklist_signed_with`).
+    checklist: tuple[ChecklistItem, ...] = CHECKLIST
 
     def __post_init__(self) -> None:
-        unknown = set(self.answers) - set(CHECKLIST_BY_KEY)
+        unknown = set(self.answers) - KNOWN_ITEM_KEYS
         if unknown:
             raise ValueError(f"unknown checklist items: {', '.join(sorted(unknown))}")
         if self.ymrs_total is not None and not 0 <= self.ymrs_total <= 60:
@@ -246,7 +351,7 @@ def evaluate_eligibility(
 ) -> EligibilityResult:
     findings: list[Finding] = []
     missing: list[Missing] = []
-    _check_items(entry.answers, findings, missing)
+    _check_items(entry.checklist, entry.answers, findings, missing)
     _check_vitals(entry.vitals, settings, limits, findings, missing)
     _check_ymrs(entry, settings, findings, missing)
     _check_pregnancy(entry, findings, missing)
@@ -268,9 +373,10 @@ def _outcome(findings: list[Finding], missing: list[Missing]) -> Outcome:
 
 
 def _check_items(
-    answers: Mapping[str, Answer], findings: list[Finding], missing: list[Missing]
+    checklist: tuple[ChecklistItem, ...], answers: Mapping[str, Answer],
+    findings: list[Finding], missing: list[Missing],
 ) -> None:
-    for item in CHECKLIST:
+    for item in checklist:
         answer = answers.get(item.key)
         if answer is None or answer is Answer.UNKNOWN:
             missing.append(Missing(item.key, item.question))
@@ -349,8 +455,12 @@ def _check_pregnancy(
     elif status is PregnancyStatus.PREGNANT:
         findings.append(Finding("pregnancy", FindingKind.CONTRAINDICATION,
                                 "pregnant: ketamine treatment is not recommended in pregnancy",
-                                f"{SPRAVATO}; {APA_2017}"))
+                                f"{SPRAVATO_USPI} 8.1; {APA_2017} "
+                                f"({SOURCES_DOC}#pregnancy-and-breastfeeding)"))
     elif status is PregnancyStatus.BREASTFEEDING:
+        # A caution, not a block: the label's instruction is advice to the patient, who may
+        # stop breastfeeding for the course.
         findings.append(Finding("pregnancy", FindingKind.CAUTION,
-                                "breastfeeding: ketamine passes into breast milk; weigh benefit "
-                                "and risk", SPRAVATO))
+                                "breastfeeding: advise the patient not to breastfeed during "
+                                "treatment", f"{SPRAVATO_USPI} 8.2 (lactation) "
+                                f"({SOURCES_DOC}#pregnancy-and-breastfeeding)"))

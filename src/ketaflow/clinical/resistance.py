@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ketaflow.clinical import drug_names
+
 SOURCE_ISBD_2025 = (
     "ISBD task force 2025 definition of treatment-resistant bipolar depression "
     "(Vieta et al., Bipolar Disord 2025, doi:10.1111/bdi.70048; "
@@ -96,26 +98,33 @@ ADEQUACY_TABLE: tuple[AdequateRegimen, ...] = (
     AdequateRegimen("lumateperone", (DoseRange("lumateperone", 42, 42),), 6, _BOTH),
 )
 
-# Brand names clinicians type; the table is keyed by generic name.
-DRUG_ALIASES: dict[str, str] = {
-    "seroquel": "quetiapine",
-    "latuda": "lurasidone",
-    "zyprexa": "olanzapine",
-    "prozac": "fluoxetine",
-    "vraylar": "cariprazine",
-    "reagila": "cariprazine",
-    "caplyta": "lumateperone",
-    "lithium carbonate": "lithium",
-    "priadel": "lithium",
-}
-
-
 def normalise_drug(name: str) -> str:
-    """Lower-case generic name, so 'Seroquel XR' and 'quetiapine' meet in one table row."""
-    cleaned = " ".join(name.strip().lower().split())
-    for suffix in (" xr", " xl", " er", " sr", " cr"):
-        cleaned = cleaned.removesuffix(suffix)
-    return DRUG_ALIASES.get(cleaned, cleaned)
+    """Lower-case generic name, so 'Seroquel XR' and 'quetiapine' meet in one table row. Names
+    and aliases come from the one list the medication catalogue uses (clinical.drug_names)."""
+    return drug_names.generic_or_typed(name)
+
+
+def _component_doses(drugs: tuple[tuple[str, float], ...]) -> dict[str, float]:
+    """Each generic drug with its mg/day. A fixed-dose combination (Symbyax, "olanzapine/
+    fluoxetine", "OFC"...) is its components: its own dose is the first component's, and the
+    second drug's dose, when the trial records one, is the second component's, whatever name it
+    was recorded under (the component, the combination again, or blank)."""
+    doses: dict[str, float] = {}
+    names = [normalise_drug(name) for name, _ in drugs]
+    combination = next((n for n in names if n in drug_names.COMBINATIONS), None)
+    if combination is None:
+        return {name: dose for name, (_, dose) in zip(names, drugs, strict=True)}
+    components = drug_names.COMBINATIONS[combination]
+    first = names.index(combination)
+    doses[components[0]] = drugs[first][1]
+    for index, (name, (_, dose)) in enumerate(zip(names, drugs, strict=True)):
+        if index == first:
+            continue
+        if name in ("", combination, *components[1:]):
+            doses[components[1]] = dose
+        else:
+            doses[name] = dose
+    return doses
 
 
 @dataclass(frozen=True)
@@ -135,8 +144,9 @@ class TrialInput:
     def __post_init__(self) -> None:
         if not self.drugs:
             raise ValueError("a trial needs at least one drug")
-        for name, dose in self.drugs:
-            if not name.strip():
+        for index, (name, dose) in enumerate(self.drugs):
+            # A combination's second dose may be recorded without repeating a name.
+            if not name.strip() and not (index > 0 and self._has_combination):
                 raise ValueError("drug name must not be empty")
             if not math.isfinite(dose) or dose <= 0:
                 raise ValueError("dose_mg_per_day must be a positive number")
@@ -147,11 +157,16 @@ class TrialInput:
             raise ValueError("serum_level_mmol_per_l must be zero or more")
 
     @property
+    def _has_combination(self) -> bool:
+        return any(normalise_drug(n) in drug_names.COMBINATIONS for n, _ in self.drugs if n)
+
+    @property
     def doses(self) -> dict[str, float]:
-        return {normalise_drug(name): dose for name, dose in self.drugs}
+        """Generic drug -> mg/day, a fixed-dose combination split into its components."""
+        return _component_doses(self.drugs)
 
     def describe(self) -> str:
-        parts = " + ".join(f"{normalise_drug(n)} {_num(d)} mg/d" for n, d in self.drugs)
+        parts = " + ".join(f"{n} {_num(d)} mg/d" for n, d in self.doses.items())
         return f"{parts} for {_num(self.duration_weeks)} weeks"
 
 
@@ -314,6 +329,12 @@ def _history_reasons(trial: TrialInput) -> tuple[str, ...]:
     ]
     if partial:
         reasons.append(f"the approved regimen is {', '.join(partial)} (all its drugs together)")
+    combination = next((normalise_drug(n) for n, _ in trial.drugs
+                        if normalise_drug(n) in drug_names.COMBINATIONS), None)
+    if combination is not None:
+        first, second = drug_names.COMBINATIONS[combination][:2]
+        reasons.append(f"{combination} was recorded with one dose, taken as the {first} dose: "
+                       f"record the {second} dose as the second drug's dose")
     if "lithium" in drugs:
         reasons.append(_lithium_history(trial))
     return tuple(reasons)

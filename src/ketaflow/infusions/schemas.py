@@ -119,7 +119,8 @@ class VitalsIn(BaseModel):
     # 0 only with RASS -5 (an arrest); otherwise within the plausible range.
     hr_bpm: Annotated[float, shown(anyOf=[_range("hr_bpm"), {"const": 0}])] | None = None
     spo2_percent: Annotated[float, _plausible("spo2_percent")] | None = None
-    rr_per_min: Annotated[float, _plausible("rr_per_min")] | None = None
+    # 0 is apnoea (a stop); otherwise within the plausible range.
+    rr_per_min: Annotated[float, shown(anyOf=[_range("rr_per_min"), {"const": 0}])] | None = None
     rass: Annotated[int, within(RASS_MIN, RASS_MAX)] | None = Field(
         default=None, description="Richmond Agitation-Sedation Scale")
 

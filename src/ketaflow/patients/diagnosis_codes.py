@@ -1,21 +1,30 @@
 """Bipolar disorder coding: ICD-10-CM derived from type, current episode and severity (pure).
 
-Sources: ICD-10-CM Tabular List, category F31 (bipolar disorder); every code with its source in
-docs/clinical-sources.md#codes. Bipolar II has one code, F31.81; its episode and severity are kept
-in their own fields because the code cannot carry them. SNOMED CT 13746004 is "bipolar disorder".
+Sources: ICD-10-CM Tabular List, category F31 (bipolar disorder) (docs/clinical-sources.md#codes).
+Bipolar II has one code, F31.81; its episode and severity are kept in their own fields because the
+code cannot carry them. SNOMED CT: 371596008 "Bipolar I disorder", 83225003 "Bipolar II
+disorder"; 13746004 "Bipolar disorder" is the generic parent, kept for diagnoses recorded before
+the type-specific concepts (ship IDs only: SNOMED CT descriptions are licensed).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-SNOMED_BIPOLAR_DISORDER = "13746004"
+SNOMED_BIPOLAR_DISORDER = "13746004"  # generic "bipolar disorder": records made before issue 11
+SNOMED_BIPOLAR_I = "371596008"
+SNOMED_BIPOLAR_II = "83225003"
 ICD10_SOURCE = "ICD-10-CM Tabular List, category F31 (docs/clinical-sources.md#codes)"
 
 
 class BipolarType(StrEnum):
     BIPOLAR_I = "bipolar_i"
     BIPOLAR_II = "bipolar_ii"
+
+
+def snomed_code(bipolar_type: BipolarType) -> str:
+    """The SNOMED CT concept for the type: the generic 13746004 would lose the distinction."""
+    return SNOMED_BIPOLAR_I if bipolar_type is BipolarType.BIPOLAR_I else SNOMED_BIPOLAR_II
 
 
 class Episode(StrEnum):

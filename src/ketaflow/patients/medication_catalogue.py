@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ketaflow.clinical import drug_names as names
+
 
 class DrugClass(StrEnum):
     MOOD_STABILISER = "mood_stabiliser"
@@ -65,10 +67,13 @@ NOTES: dict[Interaction, InteractionNote] = {
         InteractionNote(
             Interaction.BENZODIAZEPINE,
             "caution",
-            "Benzodiazepines with ketamine: profound sedation and respiratory depression are "
-            "possible; a diazepam-equivalent load above 8 mg/day is linked to weaker ketamine "
-            "response (the NIH bipolar ketamine trials excluded benzodiazepines).",
-            f"{_KETALAR}; Andrashko et al. 2020; docs/clinical-sources.md#benzodiazepine-load",
+            "Benzodiazepines and Z-drugs with ketamine: profound sedation and respiratory "
+            "depression are possible (Ketalar label). Separately, a diazepam-equivalent load "
+            "above 8 mg/day went with a weaker ketamine response in one retrospective unipolar "
+            "study (Andrashko 2020, n = 47); the NIH bipolar ketamine trials excluded "
+            "benzodiazepines, so there is no bipolar evidence either way.",
+            f"{_KETALAR}; Andrashko et al., Front Psychiatry 2020;11:844 "
+            "(docs/clinical-sources.md#benzodiazepine-load)",
         ),
         InteractionNote(
             Interaction.LAMOTRIGINE,
@@ -110,10 +115,10 @@ NOTES: dict[Interaction, InteractionNote] = {
         ),
         InteractionNote(
             Interaction.THEOPHYLLINE,
-            "avoid",
-            "Theophylline/aminophylline lowers the seizure threshold with ketamine: do not "
-            "co-administer.",
-            _KETALAR,
+            "caution",
+            "Theophylline/aminophylline with ketamine may lower the seizure threshold: consider "
+            "an alternative.",
+            "Ketalar (ketamine) USPI, revised 10/2024, 7.1 (docs/clinical-sources.md#interactions)",
         ),
         InteractionNote(
             Interaction.CNS_DEPRESSANT,
@@ -126,13 +131,20 @@ NOTES: dict[Interaction, InteractionNote] = {
 }
 
 BENZODIAZEPINE_SOURCE = (
-    "Ashton CH, Benzodiazepines: How They Work and How to Withdraw, 2002 "
-    "(approximate equivalents of diazepam 10 mg)"
+    "Ashton CH, Benzodiazepines: How They Work and How to Withdraw (the Ashton Manual), 2002, "
+    "table of approximate equivalents of diazepam 10 mg; Z-drugs: zolpidem 10 mg ~ zopiclone "
+    "7.5 mg ~ diazepam 5 mg (docs/clinical-sources.md#benzodiazepine-load)"
 )
-# Andrashko et al. 2020 (unipolar, n = 47; docs/clinical-sources.md#benzodiazepine-load):
-# above this, flag the load.
+# Clinic-setting default: above this, flag the load. From one study, so the flag says so.
 BENZODIAZEPINE_FLAG_ABOVE_MG_PER_DAY = 8.0
-BENZODIAZEPINE_FLAG_TEXT = "linked to weaker ketamine response"
+BENZODIAZEPINE_FLAG_SOURCE = (
+    "Andrashko et al., Front Psychiatry 2020;11:844 (docs/clinical-sources.md#benzodiazepine-load)"
+)
+BENZODIAZEPINE_FLAG_TEXT = (
+    "linked to a weaker ketamine response in one retrospective study of unipolar depression "
+    "(Andrashko et al., Front Psychiatry 2020;11:844, n = 47); not shown in bipolar depression, "
+    "and not a label threshold"
+)
 
 
 @dataclass(frozen=True)
@@ -140,9 +152,21 @@ class Drug:
     name: str
     drug_class: DrugClass
     interactions: tuple[Interaction, ...] = ()
-    # Oral dose equivalent to diazepam 10 mg (Ashton 2002); only for benzodiazepines.
+    # Oral dose equivalent to diazepam 10 mg (Ashton 2002); benzodiazepines and Z-drugs only,
+    # and only where the source gives one.
     equivalent_to_diazepam_10_mg: float | None = None
-    aliases: tuple[str, ...] = ()
+    # A "Z-drug" hypnotic (zolpidem, zopiclone...): counted in the diazepam-equivalent load
+    # with the benzodiazepines although it is filed under "other".
+    z_drug: bool = False
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Brand names and other spellings, from the one shared list (clinical.drug_names)."""
+        return names.ALIASES[self.name]
+
+    @property
+    def counts_toward_load(self) -> bool:
+        return self.drug_class is DrugClass.BENZODIAZEPINE or self.z_drug
 
     @property
     def diazepam_mg_per_mg(self) -> float | None:
@@ -164,65 +188,65 @@ _SYM, _MAOI, _CNS = (Interaction.SYMPATHOMIMETIC, Interaction.MAOI, Interaction.
 
 _DRUGS = (
     # Benzodiazepines, with Ashton's equivalents of diazepam 10 mg.
-    Drug("diazepam", _B, (_BZ,), 10, ("valium",)),
-    Drug("alprazolam", _B, (_BZ,), 0.5, ("xanax",)),
-    Drug("clonazepam", _B, (_BZ,), 0.5, ("klonopin", "rivotril")),
-    Drug("lorazepam", _B, (_BZ,), 1, ("ativan",)),
-    Drug("oxazepam", _B, (_BZ,), 20, ("serax",)),
-    Drug("temazepam", _B, (_BZ,), 20, ("restoril",)),
-    Drug("chlordiazepoxide", _B, (_BZ,), 25, ("librium",)),
-    Drug("nitrazepam", _B, (_BZ,), 10, ("mogadon",)),
-    Drug("clobazam", _B, (_BZ,), 20, ("frisium", "onfi")),
+    Drug("diazepam", _B, (_BZ,), 10),
+    Drug("alprazolam", _B, (_BZ,), 0.5),
+    Drug("clonazepam", _B, (_BZ,), 0.5),
+    Drug("lorazepam", _B, (_BZ,), 1),
+    Drug("oxazepam", _B, (_BZ,), 20),
+    Drug("temazepam", _B, (_BZ,), 20),
+    Drug("chlordiazepoxide", _B, (_BZ,), 25),
+    Drug("nitrazepam", _B, (_BZ,), 10),
+    Drug("clobazam", _B, (_BZ,), 20),
     # Mood stabilisers.
-    Drug("lithium", _MS, aliases=("lithium carbonate", "lithium citrate", "priadel", "camcolit")),
-    Drug("valproate", _MS, aliases=("valproic acid", "sodium valproate", "divalproex", "depakote")),
-    Drug("lamotrigine", _MS, (Interaction.LAMOTRIGINE,), aliases=("lamictal",)),
-    Drug("carbamazepine", _MS, (_IND,), aliases=("tegretol", "equetro")),
-    Drug("oxcarbazepine", _MS, aliases=("trileptal",)),
+    Drug("lithium", _MS),
+    Drug("valproate", _MS),
+    Drug("lamotrigine", _MS, (Interaction.LAMOTRIGINE,)),
+    Drug("carbamazepine", _MS, (_IND,)),
+    Drug("oxcarbazepine", _MS),
     # Antipsychotics.
-    Drug("quetiapine", _AP, aliases=("seroquel",)),
-    Drug("lurasidone", _AP, aliases=("latuda",)),
-    Drug("olanzapine", _AP, aliases=("zyprexa",)),
-    Drug("olanzapine-fluoxetine", _AP, aliases=("symbyax", "olanzapine/fluoxetine")),
-    Drug("cariprazine", _AP, aliases=("vraylar", "reagila")),
-    Drug("lumateperone", _AP, aliases=("caplyta",)),
-    Drug("aripiprazole", _AP, aliases=("abilify",)),
-    Drug("risperidone", _AP, aliases=("risperdal",)),
-    Drug("ziprasidone", _AP, aliases=("geodon",)),
-    Drug("asenapine", _AP, aliases=("saphris", "sycrest")),
-    Drug("haloperidol", _AP, aliases=("haldol",)),
-    Drug("clozapine", _AP, aliases=("clozaril",)),
+    Drug("quetiapine", _AP),
+    Drug("lurasidone", _AP),
+    Drug("olanzapine", _AP),
+    Drug("olanzapine-fluoxetine", _AP),
+    Drug("cariprazine", _AP),
+    Drug("lumateperone", _AP),
+    Drug("aripiprazole", _AP),
+    Drug("risperidone", _AP),
+    Drug("ziprasidone", _AP),
+    Drug("asenapine", _AP),
+    Drug("haloperidol", _AP),
+    Drug("clozapine", _AP),
     # Antidepressants.
-    Drug("fluoxetine", _AD, aliases=("prozac",)),
-    Drug("sertraline", _AD, aliases=("zoloft",)),
-    Drug("escitalopram", _AD, aliases=("lexapro", "cipralex")),
-    Drug("citalopram", _AD, aliases=("celexa",)),
-    Drug("paroxetine", _AD, aliases=("paxil", "seroxat")),
-    Drug("venlafaxine", _AD, aliases=("effexor",)),
-    Drug("duloxetine", _AD, aliases=("cymbalta",)),
-    Drug("bupropion", _AD, aliases=("wellbutrin",)),
-    Drug("mirtazapine", _AD, aliases=("remeron",)),
-    Drug("trazodone", _AD, aliases=("desyrel",)),
-    Drug("vortioxetine", _AD, aliases=("trintellix", "brintellix")),
-    Drug("phenelzine", _AD, (_MAOI,), aliases=("nardil",)),
-    Drug("tranylcypromine", _AD, (_MAOI,), aliases=("parnate",)),
-    Drug("isocarboxazid", _AD, (_MAOI,), aliases=("marplan",)),
-    Drug("selegiline", _AD, (_MAOI,), aliases=("emsam",)),
+    Drug("fluoxetine", _AD),
+    Drug("sertraline", _AD),
+    Drug("escitalopram", _AD),
+    Drug("citalopram", _AD),
+    Drug("paroxetine", _AD),
+    Drug("venlafaxine", _AD),
+    Drug("duloxetine", _AD),
+    Drug("bupropion", _AD),
+    Drug("mirtazapine", _AD),
+    Drug("trazodone", _AD),
+    Drug("vortioxetine", _AD),
+    Drug("phenelzine", _AD, (_MAOI,)),
+    Drug("tranylcypromine", _AD, (_MAOI,)),
+    Drug("isocarboxazid", _AD, (_MAOI,)),
+    Drug("selegiline", _AD, (_MAOI,)),
     # Stimulants and sympathomimetics.
-    Drug("methylphenidate", _ST, (_SYM,), aliases=("ritalin", "concerta")),
-    Drug("amphetamine", _ST, (_SYM,), aliases=("adderall", "mixed amphetamine salts")),
-    Drug("dexamfetamine", _ST, (_SYM,), aliases=("dextroamphetamine", "dexedrine")),
-    Drug("lisdexamfetamine", _ST, (_SYM,), aliases=("vyvanse", "elvanse")),
-    Drug("modafinil", _ST, (_SYM,), aliases=("provigil",)),
-    Drug("armodafinil", _ST, (_SYM,), aliases=("nuvigil",)),
+    Drug("methylphenidate", _ST, (_SYM,)),
+    Drug("amphetamine", _ST, (_SYM,)),
+    Drug("dexamfetamine", _ST, (_SYM,)),
+    Drug("lisdexamfetamine", _ST, (_SYM,)),
+    Drug("modafinil", _ST, (_SYM,)),
+    Drug("armodafinil", _ST, (_SYM,)),
     # Others that matter with ketamine.
     Drug("theophylline", _OT, (Interaction.THEOPHYLLINE,)),
     Drug("aminophylline", _OT, (Interaction.THEOPHYLLINE,)),
-    Drug("rifampicin", _OT, (_IND,), aliases=("rifampin",)),
-    Drug("phenytoin", _OT, (_IND,), aliases=("dilantin",)),
-    Drug("phenobarbital", _OT, (_IND, _CNS), aliases=("phenobarbitone",)),
-    Drug("st john's wort", _OT, (_IND,), aliases=("hypericum", "st johns wort")),
-    Drug("clarithromycin", _OT, (_INH,), aliases=("biaxin",)),
+    Drug("rifampicin", _OT, (_IND,)),
+    Drug("phenytoin", _OT, (_IND,)),
+    Drug("phenobarbital", _OT, (_IND, _CNS)),
+    Drug("st john's wort", _OT, (_IND,)),
+    Drug("clarithromycin", _OT, (_INH,)),
     Drug("ketoconazole", _OT, (_INH,)),
     Drug("itraconazole", _OT, (_INH,)),
     Drug("ticlopidine", _OT, (_INH,)),
@@ -234,24 +258,22 @@ _DRUGS = (
     Drug("buprenorphine", _OT, (_CNS,)),
     Drug("gabapentin", _OT, (_CNS,)),
     Drug("pregabalin", _OT, (_CNS,)),
-    Drug("zolpidem", _OT, (_CNS,), aliases=("ambien",)),
-    Drug("zopiclone", _OT, (_CNS,)),
-    Drug("eszopiclone", _OT, (_CNS,), aliases=("lunesta",)),
+    # Z-drugs: Ashton gives zolpidem 20 mg and zopiclone 15 mg ~ diazepam 10 mg. No
+    # equivalent is cited for eszopiclone or zaleplon, so they are listed as not converted.
+    Drug("zolpidem", _OT, (_BZ, _CNS), 20, z_drug=True),
+    Drug("zopiclone", _OT, (_BZ, _CNS), 15, z_drug=True),
+    Drug("eszopiclone", _OT, (_BZ, _CNS), z_drug=True),
+    Drug("zaleplon", _OT, (_BZ, _CNS), z_drug=True),
 )
 
 CATALOGUE: dict[str, Drug] = {drug.name: drug for drug in _DRUGS}
-_BY_ALIAS: dict[str, Drug] = {
-    alias: drug for drug in _DRUGS for alias in (drug.name, *drug.aliases)
-}
-
-
-def normalise_name(name: str) -> str:
-    return " ".join(name.strip().lower().replace("\u2019", "'").split())
+normalise_name = names.normalise_name
 
 
 def lookup(name: str) -> Drug | None:
     """The catalogue entry for a generic or brand name (case and spacing ignored), if any."""
-    return _BY_ALIAS.get(normalise_name(name))
+    generic = names.generic_name(name)
+    return CATALOGUE.get(generic) if generic is not None else None
 
 
 def drug_names() -> list[str]:
@@ -268,7 +290,8 @@ def daily_mg(amount: float, unit: DoseUnit) -> float | None:
 
 
 def diazepam_equivalent_mg_per_day(name: str, amount: float, unit: DoseUnit) -> float | None:
-    """Diazepam-equivalent mg/day for a benzodiazepine dose (Ashton 2002); None otherwise."""
+    """Diazepam-equivalent mg/day for a benzodiazepine or Z-drug dose (Ashton 2002); None
+    otherwise."""
     drug = lookup(name)
     factor = drug.diazepam_mg_per_mg if drug else None
     mg = daily_mg(amount, unit)
@@ -284,6 +307,7 @@ class BenzodiazepineLoad:
     threshold_mg_per_day: float = BENZODIAZEPINE_FLAG_ABOVE_MG_PER_DAY
     flag_text: str = BENZODIAZEPINE_FLAG_TEXT
     source: str = BENZODIAZEPINE_SOURCE
+    flag_source: str = BENZODIAZEPINE_FLAG_SOURCE
     # Benzodiazepines taken whose dose could not be converted (unknown drug or non-daily unit).
     unconverted: tuple[str, ...] = ()
 
@@ -292,7 +316,8 @@ def benzodiazepine_load(
     doses: Iterable[tuple[str, float, DoseUnit]],
     threshold_mg_per_day: float = BENZODIAZEPINE_FLAG_ABOVE_MG_PER_DAY,
 ) -> BenzodiazepineLoad:
-    """Total diazepam-equivalent mg/day over current benzodiazepines (name, amount, unit)."""
+    """Total diazepam-equivalent mg/day over current benzodiazepines and Z-drugs (name, amount,
+    unit); a dose with no cited equivalent is listed in `unconverted`, never guessed."""
     total, unconverted = 0.0, []
     for name, amount, unit in doses:
         equivalent = diazepam_equivalent_mg_per_day(name, amount, unit)

@@ -292,6 +292,7 @@ class BenzodiazepineLoadOut(BaseModel):
     threshold_mg_per_day: float
     flag_text: str
     source: str
+    flag_source: str
     unconverted: list[str]
 
 
@@ -399,6 +400,7 @@ def clinical_out(clinical: ClinicalRecord) -> ClinicalOut:
                 threshold_mg_per_day=load.threshold_mg_per_day,
                 flag_text=load.flag_text,
                 source=load.source,
+                flag_source=load.flag_source,
                 unconverted=list(load.unconverted),
             )
             if load

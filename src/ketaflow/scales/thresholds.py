@@ -55,8 +55,9 @@ class ScaleThresholds:
     asrm_possible_switch_min: int = setting(
         6, f"possible manic switch = ASRM >= 6 (Altman et al. 1997 cut-off); {_DOC}asrm",
         "Possible switch: ASRM at least", minimum=4, maximum=10, ref="asrm")
+    # 21, not 20: the alert says "probable mania" only where the YMRS band says "manic".
     ymrs_probable_mania_min: int = setting(
-        20, "probable mania = YMRS in the manic band (Int J Bipolar Disord 2021, "
+        21, "probable mania = YMRS in the manic band (Int J Bipolar Disord 2021, "
         f"doi:10.1186/s40345-021-00241-5, table 1); {_DOC}ymrs",
         "Probable mania: YMRS at least", minimum=12, maximum=30, ref="ymrs")
     phq9_item9_positive_min: int = setting(

@@ -95,7 +95,7 @@ def _view_page(request: Request, db: Session, screening_id: int, **context: obje
     record = patients.read_patient(db, ctx, patient_id=view.screening.patient_id, clinical=False)
     status = 422 if context.get("error") else 200
     return render(request, "screening/view.html",
-                  {"view": view, "record": record, "checklist": CHECKLIST,
+                  {"view": view, "record": record, "checklist": view.evaluation.checklist,
                    "settings": DEFAULT_SETTINGS, **context},
                   status_code=status)
 

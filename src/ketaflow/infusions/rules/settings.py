@@ -14,8 +14,6 @@ from ketaflow.clinical.bp_gate import BpGateSettings
 from ketaflow.sourced import SettingInfo, describe, require_whole_numbers, setting
 
 _DOC = "docs/clinical-sources.md#"
-# Kept for fields appended later: now a pointer to the entry, not to a missing document.
-REF3 = "docs/clinical-sources.md#vital-sign-criteria"
 SPRAVATO_BP = "Spravato USPI 5.6 (> 140/90 as a general guide)"
 VITALS = "vital-sign-criteria"
 SCHEDULE = "monitoring-schedule"
@@ -25,6 +23,12 @@ HOUSE = "clinic's own choice (ketaflow default)"
 _VITALS_DOC = f"{_DOC}{VITALS}"
 _SCHEDULE_DOC = f"{_DOC}{SCHEDULE}"
 _HOUSE_VITALS = f"{HOUSE}: prescriber review before the hold value; {_VITALS_DOC}"
+VITALS_DEFAULT = (
+    "clinic default (unverified); events from ACEP dissociative sedation guideline, Green et al., "
+    "Ann Emerg Med 2011;57:449-461, doi:10.1016/j.annemergmed.2010.11.030 "
+    "(docs/clinical-sources.md#vital-sign-criteria)")
+SESSLER_RASS = ("Sessler et al., Am J Respir Crit Care Med 2002;166:1338-1344 "
+                "(docs/clinical-sources.md#vital-sign-criteria)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,37 @@ class InfusionSettings:
     review_rass_max: int = setting(
         -3, f"{HOUSE}; RASS levels per Sessler et al. 2002; {_VITALS_DOC}",
         "Prescriber review: RASS at most", minimum=-4, maximum=-1, ref=VITALS)
+    # Dangerous readings (issue 11, item 12): hold or stop below these, on a single reading.
+    # Clinic defaults, not from a trial: the ACEP guideline names the events to watch for
+    # (apnoea, laryngospasm, respiratory depression, emergence reactions) but sets no numbers.
+    # Where a review band above shares a limit (HR 50, RR 10, RASS -3), the hold or stop wins:
+    # a field raises only its most severe alert (infusions.rules.vitals).
+    hold_sbp_below_mmhg: int = setting(
+        90, VITALS_DEFAULT, "Hold infusion: SBP below (mmHg)", minimum=70, maximum=100,
+        ref="vital-sign-criteria")
+    hold_sbp_drop_above_percent: int = setting(
+        20, VITALS_DEFAULT, "Hold infusion: SBP more than this % below the pre-infusion value",
+        minimum=10, maximum=40, ref="vital-sign-criteria")
+    hold_hr_below_bpm: int = setting(
+        50, VITALS_DEFAULT, "Hold infusion: heart rate below (bpm)", minimum=40, maximum=60,
+        ref="vital-sign-criteria")
+    stop_hr_below_bpm: int = setting(
+        40, VITALS_DEFAULT, "Stop infusion and call for emergency help: heart rate below (bpm; "
+        "0 = no pulse always stops)", minimum=30, maximum=50, ref="vital-sign-criteria")
+    hold_rr_below_per_min: int = setting(
+        10, VITALS_DEFAULT, "Hold infusion: respiratory rate below (/min)", minimum=8,
+        maximum=12, ref="vital-sign-criteria")
+    stop_rr_below_per_min: int = setting(
+        8, VITALS_DEFAULT, "Stop infusion: respiratory rate below (/min; 0 = apnoea always "
+        "stops)", minimum=4, maximum=10, ref="vital-sign-criteria")
+    stop_rass_max: int = setting(
+        -3, f"{VITALS_DEFAULT}; RASS levels: {SESSLER_RASS}",
+        "Stop infusion: RASS at most (deep sedation)", minimum=-5, maximum=-2,
+        ref="vital-sign-criteria")
+    hold_rass_min: int = setting(
+        3, f"{VITALS_DEFAULT}; RASS levels: {SESSLER_RASS}",
+        "Hold infusion: RASS at least (agitation)", minimum=2, maximum=4,
+        ref="vital-sign-criteria")
     # Monitoring schedule.
     vitals_interval_min: int = setting(
         10, f"Yale series (Gen Hosp Psychiatry 2024) and Riva-Posse et al. 2018: BP/HR every "
@@ -96,6 +131,12 @@ class InfusionSettings:
                      "observation_min"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"setting {name} must be positive")
+        # A stop limit above its hold limit would leave the hold unreachable (stop is checked
+        # first).
+        for stop, hold in (("stop_hr_below_bpm", "hold_hr_below_bpm"),
+                           ("stop_rr_below_per_min", "hold_rr_below_per_min")):
+            if getattr(self, stop) > getattr(self, hold):
+                raise ValueError(f"setting {stop} must not be above {hold}")
 
     def describe(self) -> tuple[SettingInfo, ...]:
         """The blood-pressure gate first, then the session's own settings."""

@@ -4,6 +4,11 @@ Sedation is charted with the Richmond Agitation-Sedation Scale (RASS, Sessler et
 Crit Care Med 2002;166:1338): integers from -5 (unarousable) to +4 (combative), 0 = alert and
 calm. Every field is optional, so a pulse-oximeter-only reading can be charted, but blood
 pressure is systolic and diastolic together and a reading must hold at least one value.
+
+Alerts: review bands (house defaults), the high-BP hold on a repeat reading, the SpO2 stop, and
+the dangerous-reading criteria (docs/clinical-sources.md#vital-sign-criteria): hypotension or a
+fall from the pre-infusion systolic, bradycardia or no pulse, bradypnoea or apnoea, deep sedation
+and agitation each hold or stop on a single reading. Each alert says what to do at the chair.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings
 
 RASS_MIN, RASS_MAX = -5, 4
 RASS_UNAROUSABLE = -5
+_ZERO_IS_A_FINDING = frozenset({"hr_bpm", "rr_per_min"})
 
 # Limits of what a living, monitored adult can show; outside them the entry is a typo or a
 # misplaced probe, so it is refused rather than charted.
@@ -27,7 +33,7 @@ PLAUSIBLE: dict[str, tuple[float, float, str]] = {
     "dbp_mmhg": (20, 200, "mmHg"),
     "hr_bpm": (20, 250, "bpm"),
     "spo2_percent": (50, 100, "%"),
-    "rr_per_min": (4, 60, "/min"),
+    "rr_per_min": (1, 60, "/min"),
 }
 
 
@@ -97,7 +103,8 @@ def _check_values(reading: VitalsReading) -> None:
         raise RuleError("hr_bpm 0 cannot be recorded for a conscious patient", field="hr_bpm")
     for name in PLAUSIBLE:
         value = values[name]
-        if value is not None and not (name == "hr_bpm" and value == 0):
+        # 0 is a finding, not a typo: no pulse (unarousable patient only, above) or apnoea.
+        if value is not None and not (name in _ZERO_IS_A_FINDING and value == 0):
             _check_number(name, value)
     if reading.has_bp and reading.dbp_mmhg >= reading.sbp_mmhg:  # type: ignore[operator]
         raise RuleError("dbp_mmhg must be below sbp_mmhg", field="dbp_mmhg")
@@ -158,7 +165,10 @@ def _spo2_alerts(reading: VitalsReading, settings: InfusionSettings) -> list[Vit
     return []
 
 
-def _band_alerts(reading: VitalsReading, settings: InfusionSettings) -> list[VitalsAlert]:
+def _band_alerts(reading: VitalsReading, settings: InfusionSettings,
+                 skip: frozenset[str]) -> list[VitalsAlert]:
+    """Review alerts outside the house bands; `skip` holds the fields that already raised a
+    hold or stop, since one field shows only its most severe alert."""
     alerts = []
     bands = (
         ("hr_bpm", reading.hr_bpm, settings.review_hr_below_bpm, settings.review_hr_above_bpm,
@@ -167,26 +177,114 @@ def _band_alerts(reading: VitalsReading, settings: InfusionSettings) -> list[Vit
          settings.review_rr_above_per_min, "respiratory rate", "/min"),
     )
     for name, value, below, above, label, unit in bands:
-        if value is not None and not below <= value <= above:
+        if name not in skip and value is not None and not below <= value <= above:
             alerts.append(VitalsAlert(AlertLevel.REVIEW, f"{name.split('_')[0]}-out-of-band", name,
                                       f"{label} outside {below}-{above} {unit}: "
                                       "prescriber review"))
-    if reading.rass is not None and reading.rass <= settings.review_rass_max:
+    if ("rass" not in skip and reading.rass is not None
+            and reading.rass <= settings.review_rass_max):
         alerts.append(VitalsAlert(AlertLevel.REVIEW, "sedation-deep", "rass",
                                   f"RASS {settings.review_rass_max} or deeper: prescriber review"))
     return alerts
+
+
+_CALL_FOR_HELP = "stop the infusion, call for help, check airway and breathing"
+
+
+def _low_sbp_alerts(reading: VitalsReading, baseline_sbp_mmhg: float | None,
+                    settings: InfusionSettings) -> list[VitalsAlert]:
+    sbp = reading.sbp_mmhg
+    if sbp is None:
+        return []
+    if sbp < settings.hold_sbp_below_mmhg:
+        return [VitalsAlert(AlertLevel.HOLD, "sbp-low", "sbp_mmhg",
+                            f"SBP below {settings.hold_sbp_below_mmhg} mmHg: hold the infusion, "
+                            "lay the patient flat, repeat the BP and call the prescriber")]
+    if baseline_sbp_mmhg is not None and baseline_sbp_mmhg > 0:
+        drop_percent = (baseline_sbp_mmhg - sbp) / baseline_sbp_mmhg * 100
+        if drop_percent > settings.hold_sbp_drop_above_percent:
+            return [VitalsAlert(AlertLevel.HOLD, "sbp-drop", "sbp_mmhg",
+                                f"SBP more than {settings.hold_sbp_drop_above_percent}% below "
+                                f"the pre-infusion {baseline_sbp_mmhg:g} mmHg: hold the "
+                                "infusion, repeat the BP and call the prescriber")]
+    return []
+
+
+def _hr_alerts(hr: float | None, settings: InfusionSettings) -> list[VitalsAlert]:
+    if hr is None:
+        return []
+    if hr == 0:
+        return [VitalsAlert(AlertLevel.STOP, "pulse-absent", "hr_bpm",
+                            "no pulse: stop the infusion, call the emergency team and start "
+                            "resuscitation")]
+    if hr < settings.stop_hr_below_bpm:
+        return [VitalsAlert(AlertLevel.STOP, "hr-very-low", "hr_bpm",
+                            f"heart rate below {settings.stop_hr_below_bpm} bpm: {_CALL_FOR_HELP}"
+                            " and circulation; call the emergency team")]
+    if hr < settings.hold_hr_below_bpm:
+        return [VitalsAlert(AlertLevel.HOLD, "hr-low", "hr_bpm",
+                            f"heart rate below {settings.hold_hr_below_bpm} bpm: hold the "
+                            "infusion, check the patient and the pulse, call the prescriber")]
+    return []
+
+
+def _rr_alerts(rr: float | None, settings: InfusionSettings) -> list[VitalsAlert]:
+    if rr is None:
+        return []
+    if rr == 0:
+        return [VitalsAlert(AlertLevel.STOP, "apnoea", "rr_per_min",
+                            "apnoea: stop the infusion, call for help, open the airway and "
+                            "ventilate")]
+    if rr < settings.stop_rr_below_per_min:
+        return [VitalsAlert(AlertLevel.STOP, "rr-very-low", "rr_per_min",
+                            f"respiratory rate below {settings.stop_rr_below_per_min}/min: "
+                            f"{_CALL_FOR_HELP}; support ventilation")]
+    if rr < settings.hold_rr_below_per_min:
+        return [VitalsAlert(AlertLevel.HOLD, "rr-low", "rr_per_min",
+                            f"respiratory rate below {settings.hold_rr_below_per_min}/min: hold "
+                            "the infusion, rouse the patient, check airway and SpO2, call the "
+                            "prescriber")]
+    return []
+
+
+def _rass_alerts(rass: int | None, settings: InfusionSettings) -> list[VitalsAlert]:
+    if rass is None:
+        return []
+    if rass <= settings.stop_rass_max:
+        # Deep sedation is not expected at sub-anaesthetic doses: treat it as an emergency.
+        return [VitalsAlert(AlertLevel.STOP, "rass-deep", "rass",
+                            f"RASS {rass:+d} (at or below {settings.stop_rass_max:+d}, deep "
+                            f"sedation): {_CALL_FOR_HELP}")]
+    if rass >= settings.hold_rass_min:
+        return [VitalsAlert(AlertLevel.HOLD, "rass-agitated", "rass",
+                            f"RASS {rass:+d} (at or above {settings.hold_rass_min:+d}, agitation "
+                            "or emergence reaction): hold the infusion, keep the patient safe, "
+                            "calm the room, call the prescriber")]
+    return []
+
+
+def _danger_alerts(reading: VitalsReading, baseline_sbp_mmhg: float | None,
+                   settings: InfusionSettings) -> list[VitalsAlert]:
+    """Hold and stop alerts for hypotension, bradycardia, bradypnoea and sedation depth."""
+    return (_low_sbp_alerts(reading, baseline_sbp_mmhg, settings)
+            + _hr_alerts(reading.hr_bpm, settings) + _rr_alerts(reading.rr_per_min, settings)
+            + _rass_alerts(reading.rass, settings))
 
 
 def assess_reading(
     reading: VitalsReading,
     previous: Sequence[VitalsReading] = (),
     settings: InfusionSettings = DEFAULT_SETTINGS,
+    *,
+    baseline_sbp_mmhg: float | None = None,
 ) -> tuple[VitalsAlert, ...]:
     """Alerts this reading raises, most severe first. `previous` are the session's earlier
-    readings in time order; the last one with a blood pressure is the "repeat" comparison."""
+    readings in time order; the last one with a blood pressure is the "repeat" comparison.
+    `baseline_sbp_mmhg` is the pre-infusion systolic (None before the infusion starts)."""
     previous_bp = next((r for r in reversed(previous) if r.has_bp), None)
+    danger = _danger_alerts(reading, baseline_sbp_mmhg, settings)
     alerts = (_spo2_alerts(reading, settings) + _bp_alerts(reading, previous_bp, settings)
-              + _band_alerts(reading, settings))
+              + danger + _band_alerts(reading, settings, frozenset(a.field for a in danger)))
     return tuple(sorted(alerts, key=lambda alert: -alert.level.rank))
 
 

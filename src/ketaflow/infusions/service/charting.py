@@ -113,25 +113,32 @@ class _Chartable:
     id: int
     status: SessionStatus
     opened_at: datetime
+    # The last systolic charted at or before the infusion started: the "% below the
+    # pre-infusion value" comparison. None until the infusion starts.
+    baseline_sbp_mmhg: float | None = None
 
 
 def _sessions_with_latest_bp(db: Session, session_ids: set[int]
                              ) -> dict[int, tuple[_Chartable, VitalsReading | None]]:
-    """Each session with its latest reading that has a blood pressure, in one query whatever
-    the number of sessions."""
+    """Each session with its latest reading that has a blood pressure and its pre-infusion
+    systolic, in one query whatever the number of sessions."""
+    with_bp = (VitalsRecord.session_id == InfusionSession.id, VitalsRecord.sbp_mmhg.is_not(None))
+    newest_first = (VitalsRecord.taken_at.desc(), VitalsRecord.id.desc())
     latest_id = (
-        select(VitalsRecord.id)
-        .where(VitalsRecord.session_id == InfusionSession.id, VitalsRecord.sbp_mmhg.is_not(None))
-        .order_by(VitalsRecord.taken_at.desc(), VitalsRecord.id.desc())
+        select(VitalsRecord.id).where(*with_bp).order_by(*newest_first)
         .limit(1).correlate(InfusionSession).scalar_subquery())
+    baseline_sbp = (
+        select(VitalsRecord.sbp_mmhg)
+        .where(*with_bp, VitalsRecord.taken_at <= InfusionSession.started_at)
+        .order_by(*newest_first).limit(1).correlate(InfusionSession).scalar_subquery())
     reading_columns = (VitalsRecord.taken_at, VitalsRecord.sbp_mmhg, VitalsRecord.dbp_mmhg,
                        VitalsRecord.hr_bpm, VitalsRecord.spo2_percent, VitalsRecord.rr_per_min,
                        VitalsRecord.rass)
     rows = db.execute(select(InfusionSession.id, InfusionSession.status,
-                             InfusionSession.opened_at, *reading_columns)
+                             InfusionSession.opened_at, baseline_sbp, *reading_columns)
                       .outerjoin(VitalsRecord, VitalsRecord.id == latest_id)
                       .where(InfusionSession.id.in_(session_ids)))
-    return {row[0]: (_Chartable(*row[:3]), None if row[3] is None else VitalsReading(*row[3:]))
+    return {row[0]: (_Chartable(*row[:4]), None if row[4] is None else VitalsReading(*row[4:]))
             for row in rows}
 
 
@@ -168,8 +175,10 @@ def record_vitals_batch(db: Session, entries: Sequence[VitalsEntry]
                 latest_bp[entry.session_id] = entry.reading
         row = _vitals_row(entry)
         results.append(VitalsOutcome(row, []))
+        assert record is not None  # _check_chartable refused an unknown session
         assessed.append((entry, row, assess_reading(
-            entry.reading, [] if earlier is None else [earlier], settings)))
+            entry.reading, [] if earlier is None else [earlier], settings,
+            baseline_sbp_mmhg=record.baseline_sbp_mmhg)))
     _insert_readings(db, [row for _, row, _ in assessed])  # the alerts refer to their ids
     written = [outcome for outcome in results if isinstance(outcome, VitalsOutcome)]
     for outcome, (entry, row, alerts) in zip(written, assessed, strict=True):

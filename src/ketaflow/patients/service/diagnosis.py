@@ -12,12 +12,12 @@ from ketaflow.audit.service import AuditContext
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
 from ketaflow.patients.diagnosis_codes import (
-    SNOMED_BIPOLAR_DISORDER,
     BipolarType,
     Episode,
     Severity,
     icd10_code,
     severity_applies,
+    snomed_code,
 )
 from ketaflow.patients.models import Diagnosis, SubstanceUse
 from ketaflow.patients.service._common import (
@@ -74,7 +74,7 @@ def record_diagnosis(
         current_episode=diagnosis.current_episode,
         severity=diagnosis.severity,
         icd10_code=code,
-        snomed_code=SNOMED_BIPOLAR_DISORDER,
+        snomed_code=snomed_code(diagnosis.bipolar_type),
         onset_date=diagnosis.onset_date,
         episode_start_date=diagnosis.episode_start_date,
         psychosis_history=diagnosis.psychosis_history,

@@ -184,6 +184,14 @@ class MedicationOverview:
     notes: list[tuple[catalogue.InteractionNote, list[str]]]
 
 
+def counts_toward_load(medication: Medication) -> bool:
+    """A benzodiazepine (as filed) or a catalogue Z-drug: both go into the diazepam-equivalent
+    load (docs/clinical-sources.md#benzodiazepine-load)."""
+    drug = catalogue.lookup(medication.drug_name)
+    return medication.drug_class is DrugClass.BENZODIAZEPINE or (
+        drug is not None and drug.counts_toward_load)
+
+
 def is_current(medication: Medication, on: date | None = None) -> bool:
     return medication.stop_date is None or medication.stop_date > (on or today())
 
@@ -191,7 +199,8 @@ def is_current(medication: Medication, on: date | None = None) -> bool:
 def medication_overview(
     medications: list[Medication], on: date | None = None
 ) -> MedicationOverview:
-    """Group by class; total the current benzodiazepine load; list notes for current drugs."""
+    """Group by class; total the current benzodiazepine and Z-drug load; list notes for current
+    drugs."""
     views = [
         MedicationView(
             m,
@@ -210,7 +219,7 @@ def medication_overview(
         for kind in DrugClass
     ]
     current = [v.medication for v in views if v.current]
-    benzos = [m for m in current if m.drug_class is DrugClass.BENZODIAZEPINE]
+    benzos = [m for m in current if counts_toward_load(m)]
     load = (
         catalogue.benzodiazepine_load((m.drug_name, m.dose_amount, m.dose_unit) for m in benzos)
         if benzos

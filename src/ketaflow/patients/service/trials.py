@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext
-from ketaflow.clinical import resistance
+from ketaflow.clinical import drug_names, resistance
 from ketaflow.errors import ValidationFailed
 from ketaflow.patients import medication_catalogue as catalogue
 from ketaflow.patients.models import Diagnosis, TreatmentTrial, TrialResponse
@@ -48,6 +48,11 @@ def add_treatment_trial(
     t = trial
     name = _drug(t.drug_name, "drug_name", required=True)
     partner = _drug(t.partner_drug_name, "partner_drug_name", required=False)
+    if partner is None and t.partner_dose_mg_per_day is not None:
+        # A fixed-dose combination (Symbyax) carries its second component's dose without a
+        # second name: file it under that component.
+        components = drug_names.COMBINATIONS.get(drug_names.generic_or_typed(name or ""))
+        partner = components[1] if components else None
     _dose(t.dose_mg_per_day, "dose_mg_per_day")
     if (partner is None) != (t.partner_dose_mg_per_day is None):
         raise ValidationFailed(

@@ -76,7 +76,10 @@ CSSRS_SCREENER = Instrument(
         "Electronic wording is licensed exclusively: ketaflow records clinician-entered yes/no "
         "answers against item names only."
     ),
-    panel_code=Code(LOINC, "93245-9", "Columbia suicide severity rating scale screener"),
+    # The screener panel; 93245-9 is the full lifetime/recent scale
+    # (docs/clinical-sources.md#codes).
+    panel_code=Code(LOINC, "93373-9",
+                    "Columbia - suicide severity rating scale screener - recent [C-SSRS]"),
     notes=(
         "Item 6 is split in two: 6 = any suicidal behaviour in the lifetime, 6b = was it within "
         "the past 3 months (asked only if 6 is yes).",

@@ -165,16 +165,16 @@ YMRS = Instrument(
     ),
     citation=(
         "Young RC, Biggs JT, Ziegler VE, Meyer DA. A rating scale for mania: reliability, validity "
-        "and sensitivity. Br J Psychiatry. 1978;133:429-435. Bands, possible switch >= 12 and "
-        "probable mania: Int J Bipolar Disord 2021, doi:10.1186/s40345-021-00241-5, table 1; "
-        "docs/clinical-sources.md#ymrs."
+        "and sensitivity. Br J Psychiatry. 1978;133:429-435. Bands 0-11, 12-20 hypomanic, >= 21 "
+        "manic: Int J Bipolar Disord 2021, doi:10.1186/s40345-021-00241-5, table 1 "
+        "(docs/clinical-sources.md#ymrs); possible switch >= 12, probable mania >= 21."
     ),
     licence=Licence.NAMES_ONLY,
     licence_note=NAMES_ONLY_NOTE,
     thresholds=("ymrs_possible_switch_min", "ymrs_probable_mania_min"),
     notes=(
-        "The reference's bands put 'manic' at >= 21 while the probable-mania alert fires at >= 20; "
-        "both are kept as published.",
+        "The alerts use the band's words: possible switch from the hypomanic band (>= 12), "
+        "probable mania from the manic band (>= 21).",
     ),
 )
 

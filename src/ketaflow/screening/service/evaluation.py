@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ketaflow.clinical.eligibility import (
+    CHECKLIST,
     BaselineVitals,
+    ChecklistItem,
     EligibilityResult,
     ScreeningInput,
+    checklist_signed_with,
     evaluate_eligibility,
 )
 from ketaflow.clinical.maudsley import MaudsleyInput, MaudsleyScore, score_maudsley
@@ -26,6 +29,8 @@ class ScreeningEvaluation:
     resistance: ResistanceEvaluation | None
     # None until every Maudsley input is entered (the score is informational).
     maudsley: MaudsleyScore | None
+    # The checklist items asked: the current ones, or those a signed screening was signed with.
+    checklist: tuple[ChecklistItem, ...] = CHECKLIST
 
 
 def evaluate_resistance(session: Session, *, patient_id: int) -> ResistanceEvaluation | None:
@@ -40,17 +45,23 @@ def evaluate_row(session: Session, row: Screening) -> ScreeningEvaluation:
 
     A signed screening keeps the resistance verdict it was signed with, so a trial added to the
     record later cannot change a signed outcome; the live evaluation is still returned for display.
+    It is also judged against the checklist it was signed with, so items added since neither
+    leave it "unanswered" nor change its verdict (the stored `row.outcome` stays the record).
     """
     resistance = evaluate_resistance(session, patient_id=row.patient_id)
     if row.is_signed:
         meets = row.resistance_meets
+        checklist = checklist_signed_with({a.item_key for a in row.answers})
     else:
         meets = resistance.meets if resistance is not None else None
-    eligibility = evaluate_eligibility(screening_input(row, resistance_meets=meets))
-    return ScreeningEvaluation(eligibility, resistance, maudsley_score(row))
+        checklist = CHECKLIST
+    eligibility = evaluate_eligibility(screening_input(row, resistance_meets=meets,
+                                                       checklist=checklist))
+    return ScreeningEvaluation(eligibility, resistance, maudsley_score(row), checklist)
 
 
-def screening_input(row: Screening, *, resistance_meets: bool | None) -> ScreeningInput:
+def screening_input(row: Screening, *, resistance_meets: bool | None,
+                    checklist: tuple[ChecklistItem, ...] = CHECKLIST) -> ScreeningInput:
     return ScreeningInput(
         answers={a.item_key: a.answer for a in row.answers},
         vitals=baseline_vitals(row),
@@ -59,6 +70,7 @@ def screening_input(row: Screening, *, resistance_meets: bool | None) -> Screeni
         pregnancy=row.pregnancy_status,
         pregnancy_test_on=row.pregnancy_test_on,
         resistance_meets=resistance_meets,
+        checklist=checklist,
     )
 
 

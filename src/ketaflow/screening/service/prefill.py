@@ -13,10 +13,9 @@ from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.clinical.eligibility import Answer
 from ketaflow.errors import NotFound
 from ketaflow.patients.diagnosis_codes import Episode
-from ketaflow.patients.medication_catalogue import DrugClass
 from ketaflow.patients.models import Patient, SubstanceUse
 from ketaflow.patients.service import current_diagnosis, list_measurements, list_medications
-from ketaflow.patients.service.medications import is_current
+from ketaflow.patients.service.medications import counts_toward_load, is_current
 from ketaflow.screening.service.screenings import AnswerEntry, ScreeningEntry
 
 _ELEVATED = frozenset({Episode.HYPOMANIC, Episode.MANIC, Episode.MIXED})
@@ -39,7 +38,7 @@ def record_suggestions(session: Session, ctx: AuditContext, *, patient_id: int) 
             answers["current_hypomania_mixed"] = _yes(
                 f"current episode recorded as {diagnosis.current_episode.value}")
     current = [m for m in list_medications(session, patient_id=patient_id) if is_current(m)]
-    benzodiazepines = [m.drug_name for m in current if m.drug_class is DrugClass.BENZODIAZEPINE]
+    benzodiazepines = [m.drug_name for m in current if counts_toward_load(m)]
     if benzodiazepines:
         answers["cns_depressants"] = _yes(", ".join(sorted(benzodiazepines)))
     theophyllines = [m.drug_name for m in current if m.drug_name.lower() in _THEOPHYLLINES]
