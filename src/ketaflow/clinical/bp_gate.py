@@ -27,7 +27,9 @@ class BpGate(StrEnum):
 class BpGateSettings:
     """Review when either pressure is above its review value; defer when at or above defer."""
 
-    review_sbp_above_mmhg: int = setting(140, REVIEW_SOURCE, "BP review: systolic above (mmHg)")
+    review_sbp_above_mmhg: int = setting(140, REVIEW_SOURCE, "BP review: systolic above (mmHg)",
+                                         minimum=120, maximum=180,
+                                         ref="pre-infusion-blood-pressure")
     review_dbp_above_mmhg: int = setting(90, REVIEW_SOURCE, "BP review: diastolic above (mmHg)")
     defer_sbp_min_mmhg: int = setting(160, DEFER_SOURCE, "BP defer: systolic at least (mmHg)")
     defer_dbp_min_mmhg: int = setting(100, DEFER_SOURCE, "BP defer: diastolic at least (mmHg)")

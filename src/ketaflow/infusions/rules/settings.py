@@ -28,14 +28,16 @@ class InfusionSettings:
     # During the session.
     hold_sbp_min_mmhg: int = setting(
         180, f"{COMMON}, {REF3}: hold when SBP >= 180 on a repeat reading",
-        "Hold infusion: SBP at least (on a repeat reading)")
+        "Hold infusion: SBP at least (on a repeat reading)",
+        minimum=140, maximum=220, ref="vital-sign-criteria")
     hold_dbp_min_mmhg: int = setting(
         110, f"{COMMON}, {REF3}: hold when DBP >= 110 on a repeat reading",
         "Hold infusion: DBP at least (on a repeat reading)")
     stop_spo2_below_percent: int = setting(
         92, f"{COMMON}, {REF3}: SpO2 < 92%", "Stop infusion: SpO2 below (%)")
     review_sbp_min_mmhg: int = setting(
-        160, HOUSE, "Prescriber review: SBP at least")
+        160, HOUSE, "Prescriber review: SBP at least", minimum=140, maximum=200,
+        ref="vital-sign-criteria")
     review_dbp_min_mmhg: int = setting(
         100, HOUSE, "Prescriber review: DBP at least")
     review_spo2_below_percent: int = setting(
