@@ -192,3 +192,13 @@ def test_the_settings_page_groups_show_bounds_and_refs(db: Session) -> None:
     assert service.bounds_text(hold) == "140-220" and hold.ref == "vital-sign-criteria"
     unbounded = {s.name: s for s in groups["infusion"].settings}["hold_dbp_min_mmhg"]
     assert service.bounds_text(unbounded) is None
+
+
+def test_a_rolled_back_change_is_not_in_force(db: Session) -> None:
+    ctx = admin(db)
+    db.commit()
+    service.change_setting(db, ctx, **HOLD, value=170, reason="undone")
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert service.settings_in_force(db, later).infusion.hold_sbp_min_mmhg == 170
+    db.rollback()
+    assert service.settings_in_force(db, later).infusion.hold_sbp_min_mmhg == 180

@@ -70,10 +70,13 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/"),
         ("GET", "/settings/clinical"),
         ("GET", "/sources"),
+        ("GET", "/api/v1/settings/clinical"),
+        ("GET", "/api/v1/settings/clinical/history"),
     },
     "settings:edit": {
         ("POST", "/settings/clinical/change"),
         ("POST", "/settings/clinical/reset"),
+        ("POST", "/api/v1/settings/clinical/changes"),
     },
     "account:self": {
         ("GET", "/account"),

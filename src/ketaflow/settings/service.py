@@ -128,19 +128,22 @@ class _Row:
 
 def _changes(db: Session) -> tuple[_Row, ...]:
     """Every change, by effective time (then by id: the later of two at one moment wins).
-    Loaded once per session (a request, a CLI command) and dropped when a change is made."""
-    cached: tuple[_Row, ...] | None = db.info.get(_CACHE_KEY)
-    if cached is None:
-        query = select(SettingChange.id, SettingChange.group_key, SettingChange.setting_name,
-                       SettingChange.value, SettingChange.effective_from
-                       ).order_by(SettingChange.effective_from, SettingChange.id)
-        cached = tuple(_Row(*row) for row in db.execute(query))
-        db.info[_CACHE_KEY] = cached
-    return cached
+    Loaded once per transaction (a request, a vitals batch, a CLI command) and dropped when a
+    change is made; a commit or rollback starts afresh."""
+    transaction = db.get_transaction()
+    cached: tuple[object, tuple[_Row, ...]] | None = db.info.get(_CACHE_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]
+    query = select(SettingChange.id, SettingChange.group_key, SettingChange.setting_name,
+                   SettingChange.value, SettingChange.effective_from
+                   ).order_by(SettingChange.effective_from, SettingChange.id)
+    rows = tuple(_Row(*row) for row in db.execute(query))
+    db.info[_CACHE_KEY] = (db.get_transaction(), rows)
+    return rows
 
 
 def forget_cached(db: Session) -> None:
-    """Drop the cached changes (after a change, or a rollback that undid one)."""
+    """Drop the cached changes (after a change)."""
     db.info.pop(_CACHE_KEY, None)
 
 
