@@ -52,6 +52,7 @@ def test_admin_changes_the_bp_hold_threshold_and_sees_the_history(page: Page,
     expect(page.locator("#change-infusion-hold_sbp_min_mmhg-value-error")).to_contain_text(
         "must be from 140 to 220 (got 250)")
     expect(page.locator("#history")).to_contain_text("No setting has been changed")
+    shot(page, "settings-01-refused-out-of-bounds")
 
     form = page.get_by_role("form", name="Change Hold infusion: SBP at least (on a repeat "
                                          "reading)")
@@ -63,7 +64,7 @@ def test_admin_changes_the_bp_hold_threshold_and_sees_the_history(page: Page,
     expect(history).to_contain_text("180 → 170")
     expect(history).to_contain_text("clinic protocol v2")
     expect(history).to_contain_text("Ada Okafor")
-    shot(page, "09-clinic-settings-history")
+    shot(page, "settings-02-changed-with-history")
 
     page.locator("#setting-infusion-hold_sbp_min_mmhg").get_by_role(
         "link", name="sources: vital-sign-criteria").click()
@@ -79,4 +80,4 @@ def test_a_nurse_sees_no_change_form(page: Page, db_url: str) -> None:
     expect(page.locator("#setting-infusion-hold_sbp_min_mmhg")).to_contain_text("180")
     expect(page.get_by_role("button", name="Change")).to_have_count(0)
     expect(page.get_by_text("Change or reset")).to_have_count(0)
-    shot(page, "10-clinic-settings-nurse")
+    shot(page, "settings-03-nurse-no-form")

@@ -24,7 +24,6 @@ from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
 from ketaflow.patients.models import Patient, PatientDemographics
 from ketaflow.scales import (
-    DEFAULT_THRESHOLDS,
     Flag,
     RiskLevel,
     ScaleInputError,
@@ -84,7 +83,7 @@ def thresholds_at(session: Session, moment: datetime) -> ScaleThresholds:
 def score_answers(
     instrument_id: str,
     answers: Mapping[str, object],
-    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+    thresholds: ScaleThresholds,
 ) -> ScoreResult:
     """Score or refuse: the message names the item (never a patient value)."""
     try:
