@@ -174,3 +174,25 @@ def test_raw_html_is_not_rendered_but_tables_are() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<td>1</td>" in html
     assert 'id="same"' in html and 'id="same-1"' in html
+
+
+def test_effective_from_is_read_in_the_clinic_zone(app_client: TestClient,
+                                                   app_db: Session) -> None:
+    zone = "America/New_York"
+    app_client.app.state.settings.clinic_timezone = zone  # type: ignore[attr-defined]
+    signed_in(app_client, app_db, Role.ADMIN)
+    page = app_client.get("/settings/clinical")
+    assert f"Effective from ({zone})" in page.text
+    start = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    response = app_client.post("/settings/clinical/change", data={
+        "csrf_token": csrf(app_client), **HOLD, "value": "170", "reason": "from this afternoon",
+        "effective_from": _local(start, zone)})
+    assert response.status_code == 303, response.text
+    stored = app_db.scalars(select(SettingChange)).one()
+    assert stored.effective_from == start
+    app_db.rollback()
+    page = app_client.get("/settings/clinical")
+    assert "scheduled" in page.text.split('id="history"')[1]
+    # Not yet in force: the table still shows the default.
+    row = re.search(r'id="setting-infusion-hold_sbp_min_mmhg">(.*?)</tr>', page.text, re.S)
+    assert row is not None and '<td class="num">180</td>' in row.group(1)
