@@ -202,3 +202,15 @@ def test_a_rolled_back_change_is_not_in_force(db: Session) -> None:
     assert service.settings_in_force(db, later).infusion.hold_sbp_min_mmhg == 170
     db.rollback()
     assert service.settings_in_force(db, later).infusion.hold_sbp_min_mmhg == 180
+
+
+def test_a_stored_change_is_never_rewritten(db: Session) -> None:
+    from ketaflow.settings.models import SettingChangeImmutableError
+
+    change = service.change_setting(db, admin(db), **HOLD, value=170, reason="kept")
+    change.value = 150
+    with pytest.raises(SettingChangeImmutableError):
+        db.flush()
+    db.rollback()
+    stored = db.scalars(select(SettingChange)).one_or_none()
+    assert stored is None or stored.value == 170

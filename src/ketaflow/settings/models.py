@@ -4,8 +4,9 @@ to the default, is a new row, so what was in force at any moment can always be r
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketaflow.auth.models import StaffUser
@@ -31,3 +32,14 @@ class SettingChange(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     changed_by: Mapped[StaffUser | None] = relationship(lazy="raise")
+
+
+class SettingChangeImmutableError(RuntimeError):
+    """A stored setting change was about to be altered or deleted: make a new change instead."""
+
+
+@event.listens_for(SettingChange, "before_update")
+@event.listens_for(SettingChange, "before_delete")
+def _refuse_rewrite(_mapper: Any, _connection: Any, target: SettingChange) -> None:
+    raise SettingChangeImmutableError(
+        f"setting change {target.id} is never altered: record a new change (or a reset)")
