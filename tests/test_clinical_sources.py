@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ketaflow.sourced import SettingInfo
-from ketaflow.web.clinic_settings import settings_groups
+from ketaflow.settings.service import DEFAULTS, GROUPS, SettingsGroup
+from ketaflow.sourced import SettingInfo, describe
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "clinical-sources.md"
@@ -47,6 +47,12 @@ def doc_anchors() -> set[str]:
             assert anchor not in anchors, f"two headings share the anchor #{anchor}"
             anchors.add(anchor)
     return anchors
+
+
+def settings_groups() -> tuple[SettingsGroup, ...]:
+    """The shipped defaults of every settings group, as the settings page lists them."""
+    return tuple(SettingsGroup(group.key, group.title, group.purpose,
+                               describe(getattr(DEFAULTS, group.key))) for group in GROUPS)
 
 
 ANCHORS = doc_anchors()

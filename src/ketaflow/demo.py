@@ -17,6 +17,7 @@ from ketaflow.courses.demo import seed_courses
 from ketaflow.infusions.demo import seed_sessions
 from ketaflow.patients.demo import seed_patients
 from ketaflow.screening.demo import seed_screenings
+from ketaflow.settings.demo import seed_settings
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     seed_sessions(session, ctx)
     # Rating histories (and one open alert) for the patients with courses.
     seed_assessments(session, ctx, patients)
+    # Last: a settings change effective now leaves everything seeded above as it was.
+    seed_settings(session, ctx)
     return created
 
 

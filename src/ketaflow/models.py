@@ -34,6 +34,7 @@ from ketaflow.patients.models import (
 )
 from ketaflow.portal.models import PortalLink
 from ketaflow.screening.models import Consent, Screening, ScreeningAnswer
+from ketaflow.settings.models import SettingChange
 
 __all__ = [
     "Alert",
@@ -64,6 +65,7 @@ __all__ = [
     "SessionAlert",
     "SessionEvent",
     "SessionNote",
+    "SettingChange",
     "StaffSession",
     "StaffUser",
     "ThrottleCounter",

@@ -13,8 +13,8 @@ from dataclasses import Field, dataclass, field, fields, is_dataclass
 from typing import Any
 
 
-def setting(default: float, source: str, label: str, *, minimum: float | None = None,
-            maximum: float | None = None, ref: str | None = None) -> Any:
+def setting(default: float, source: str, label: str, *, minimum: float, maximum: float,
+            ref: str) -> Any:
     """A dataclass field whose metadata holds where the default comes from, how to label it, the
     bounds an admin may set it within (inclusive) and its entry in docs/clinical-sources.md
     (`ref` is the anchor there, without the `#`)."""
@@ -31,9 +31,9 @@ class SettingInfo:
     value: float
     default: float
     source: str
-    minimum: float | None = None
-    maximum: float | None = None
-    ref: str | None = None
+    minimum: float
+    maximum: float
+    ref: str
 
 
 def _sourced_fields(settings: Any) -> tuple[Field[Any], ...]:
@@ -51,9 +51,9 @@ def describe(settings: Any) -> tuple[SettingInfo, ...]:
             getattr(settings, spec.name),
             _default(spec),
             spec.metadata["source"],
-            spec.metadata.get("minimum"),
-            spec.metadata.get("maximum"),
-            spec.metadata.get("ref"),
+            spec.metadata["minimum"],
+            spec.metadata["maximum"],
+            spec.metadata["ref"],
         )
         for spec in _sourced_fields(settings)
     )

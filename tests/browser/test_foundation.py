@@ -87,12 +87,3 @@ def test_api_docs_render_under_the_csp(page: Page) -> None:
     page.goto("/api/docs")
     expect(page.get_by_text("/api/v1/me").first).to_be_visible(timeout=15000)
     shot(page, "08-api-docs")
-
-
-def test_clinic_settings_page(page: Page, db_url: str) -> None:
-    username = _arrange_admin(db_url)
-    _sign_in(page, username)
-    page.get_by_role("link", name="Clinic settings").click()
-    expect(page.get_by_role("heading", name="Pre-infusion blood pressure")).to_be_visible()
-    expect(page.locator("tr", has_text="defer_sbp_min_mmhg")).to_contain_text("160")
-    shot(page, "09-clinic-settings")

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from ketaflow.assessments import courses
 from ketaflow.assessments.chart import ChartPoint, panel_svg, risk_value
 from ketaflow.assessments.models import Assessment, AssessmentResult
-from ketaflow.assessments.service import list_assessments, stored_result
+from ketaflow.assessments.service import list_assessments, stored_result, thresholds_at
 from ketaflow.audit.service import AuditContext
-from ketaflow.scales import Instrument, get_instrument, instrument_ids
+from ketaflow.db import utcnow
+from ketaflow.scales import Instrument, ScaleThresholds, get_instrument, instrument_ids
 from ketaflow.scales.longitudinal import (
     RESPONSE_INSTRUMENTS,
     CourseOutcome,
@@ -65,7 +66,8 @@ def _point(assessment: Assessment) -> ChartPoint:
     return ChartPoint(assessment.rated_at, result.total, f"{result.total}{severity}")
 
 
-def _panels(current: Sequence[Assessment], markers: courses.CourseMarkers) -> list[Panel]:
+def _panels(current: Sequence[Assessment], markers: courses.CourseMarkers,
+            thresholds: ScaleThresholds) -> list[Panel]:
     by_instrument: dict[str, list[Assessment]] = {}
     for assessment in current:
         by_instrument.setdefault(assessment.instrument_id, []).append(assessment)
@@ -77,7 +79,8 @@ def _panels(current: Sequence[Assessment], markers: courses.CourseMarkers) -> li
         outcome = None
         if markers.baseline_at is not None and instrument_id in RESPONSE_INSTRUMENTS:
             ratings = [Rating(a.rated_at, stored_result(a.current_result)) for a in rows]
-            outcome = course_outcome(ratings, instrument_id, markers.baseline_at)
+            outcome = course_outcome(ratings, instrument_id, markers.baseline_at,
+                                     thresholds=thresholds)
         svg = panel_svg(instrument, [_point(a) for a in rows],
                         course_start=markers.course_start, marked_days=markers.days,
                         mark_label=markers.label or "", element_id=f"chart-{instrument_id}")
@@ -97,7 +100,8 @@ def patient_history(session: Session, ctx: AuditContext, *, patient_id: int) -> 
     return PatientHistory(
         patient_id=patient_id,
         assessments=sorted(everything, key=lambda a: (a.rated_at, a.id), reverse=True),
-        panels=_panels(current, markers),
+        # Response and remission as the clinic defines them now (a view, not a record).
+        panels=_panels(current, markers, thresholds_at(session, utcnow())),
         course_start=markers.course_start,
         marked_days=markers.days,
         marks_label=markers.label,

@@ -24,7 +24,6 @@ from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
 from ketaflow.patients.models import Patient, PatientDemographics
 from ketaflow.scales import (
-    DEFAULT_THRESHOLDS,
     Flag,
     RiskLevel,
     ScaleInputError,
@@ -35,6 +34,7 @@ from ketaflow.scales import (
     score,
 )
 from ketaflow.scales.instruments import Band
+from ketaflow.settings.service import settings_in_force
 
 ENTITY = "assessment"
 REASON_MAX_LENGTH = 500
@@ -73,10 +73,17 @@ def check_instrument(instrument_id: str) -> str:
         raise ValidationFailed("unknown instrument", field="instrument") from None
 
 
+def thresholds_at(session: Session, moment: datetime) -> ScaleThresholds:
+    """The clinic's rating-scale thresholds in force at `moment`: a rating is scored, and its
+    alerts raised, with the settings in force when it was rated, so a later change of a
+    threshold never rewrites it (re-scoring one keeps its own moment too)."""
+    return settings_in_force(session, moment).scales
+
+
 def score_answers(
     instrument_id: str,
     answers: Mapping[str, object],
-    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+    thresholds: ScaleThresholds,
 ) -> ScoreResult:
     """Score or refuse: the message names the item (never a patient value)."""
     try:
@@ -164,7 +171,7 @@ def record_assessment(
     rated_at: datetime | None = None,
     course_id: int | None = None,
     portal_link_id: int | None = None,
-    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+    thresholds: ScaleThresholds | None = None,
 ) -> Assessment:
     """Score and store one completed rating, then raise any safety alerts it signals.
 
@@ -174,6 +181,7 @@ def record_assessment(
     require_patient(session, patient_id)
     instrument_id = check_instrument(instrument_id)
     moment = _check_rated_at(session, patient_id, rated_at or utcnow())
+    thresholds = thresholds or thresholds_at(session, moment)
     result = score_answers(instrument_id, answers, thresholds)
     course = courses.course_for_rating(session, patient_id=patient_id, course_id=course_id,
                                        rated_at=moment)
@@ -254,13 +262,14 @@ def rescore_assessment(
     ctx: AuditContext,
     *,
     assessment_id: int,
-    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+    thresholds: ScaleThresholds | None = None,
 ) -> Assessment:
     """Recompute from the stored raw answers with the current scoring; keep the old result."""
     assessment = load_assessment(session, assessment_id)
     if not assessment.is_current:
         raise Conflict("this assessment was corrected; re-score the correction instead")
     previous = assessment.current_result
+    thresholds = thresholds or thresholds_at(session, assessment.rated_at)
     result = score_answers(assessment.instrument_id, assessment.answers, thresholds)
     previous.superseded_at = utcnow()
     session.add(_result_row(assessment.id, result, previous.version + 1, ResultReason.RESCORED))
@@ -282,7 +291,7 @@ def amend_assessment(
     reason: str,
     rater: Rater,
     rated_at: datetime | None = None,
-    thresholds: ScaleThresholds = DEFAULT_THRESHOLDS,
+    thresholds: ScaleThresholds | None = None,
 ) -> Assessment:
     """Store corrected answers as a new assessment superseding the original (which stays)."""
     original = load_assessment(session, assessment_id)
@@ -295,6 +304,7 @@ def amend_assessment(
         raise ValidationFailed(f"the reason must be at most {REASON_MAX_LENGTH} characters",
                                field="reason")
     moment = _check_rated_at(session, original.patient_id, rated_at or original.rated_at)
+    thresholds = thresholds or thresholds_at(session, moment)
     result = score_answers(original.instrument_id, answers, thresholds)
     corrected = _store(session, patient_id=original.patient_id, result=result, answers=answers,
                        rated_at=moment, rater=rater, portal_link_id=original.portal_link_id,

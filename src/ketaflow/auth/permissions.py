@@ -19,6 +19,8 @@ class Permission(StrEnum):
     ACCOUNT_SELF = "account:self"
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
+    # Change the clinic's clinical settings (thresholds, limits); viewing them is HOME_VIEW.
+    SETTINGS_EDIT = "settings:edit"
     # Patient record. Front desk sees and edits demographics only; clinical data is for the
     # clinical roles; researchers see de-identified data only; admins run the system, not care.
     PATIENTS_REGISTER = "patients:register"
@@ -61,7 +63,8 @@ _CLINICAL = frozenset(
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
-    Role.ADMIN: _EVERY_ROLE | {Permission.USERS_MANAGE, Permission.AUDIT_READ},
+    Role.ADMIN: _EVERY_ROLE
+    | {Permission.USERS_MANAGE, Permission.AUDIT_READ, Permission.SETTINGS_EDIT},
     Role.PRESCRIBER: _EVERY_ROLE
     | _CLINICAL
     | {

@@ -13,7 +13,7 @@ from ketaflow.auth.permissions import Permission, requires
 from ketaflow.clinical import course_plan
 from ketaflow.clinical.course_plan import CourseState, Frequency
 from ketaflow.courses import service
-from ketaflow.dosing.limits import DEFAULT_LIMITS
+from ketaflow.db import utcnow
 from ketaflow.errors import KetaflowError, ValidationFailed
 from ketaflow.patients import sections
 from ketaflow.patients import service as patients
@@ -66,15 +66,17 @@ def _plan_page(
     return render(request, "courses/form.html", {
         "record": record, "readiness": readiness, "frequencies": list(Frequency),
         "frequency_labels": SHORT_FREQUENCY_LABELS,
-        "limits": DEFAULT_LIMITS, "source": course_plan.SOURCE_INDUCTION, **context,
+        "limits": service.dosing_limits(db, utcnow()), "source": course_plan.SOURCE_INDUCTION,
+        **context,
     }, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/courses/new")
 @requires(Permission.COURSES_MANAGE)
 def plan_page(request: Request, db: DB, patient_id: int) -> Response:
+    soft_max_mg = service.dosing_limits(db, utcnow()).soft_max_mg
     defaults = {"infusion_count": "6", "frequency": Frequency.MON_WED_FRI.value,
-                "dose_mg_per_kg": "0.5", "max_dose_mg": f"{DEFAULT_LIMITS.soft_max_mg:g}",
+                "dose_mg_per_kg": "0.5", "max_dose_mg": f"{soft_max_mg:g}",
                 "skip_weekends": "yes"}
     return _plan_page(request, db, patient_id, form=defaults)
 

@@ -15,7 +15,7 @@ from ketaflow.clinical.course_plan import (
     Frequency,
 )
 from ketaflow.courses.service import CourseEntry, CourseView
-from ketaflow.dosing.limits import DEFAULT_LIMITS, SaltForm
+from ketaflow.dosing.limits import SaltForm
 from ketaflow.inputs import PlausibleDate, positive, within
 
 
@@ -28,7 +28,9 @@ class CourseIn(BaseModel):
     skip_weekends: bool = True
     # Above 0 and at most the clinic's hard maximum (a clinic setting, refused by the service).
     dose_mg_per_kg: Annotated[float, positive()] = DEFAULT_DOSE_MG_PER_KG
-    max_dose_mg: Annotated[float, positive()] = DEFAULT_LIMITS.soft_max_mg
+    max_dose_mg: Annotated[float, positive()] | None = Field(
+        default=None, description="per-course cap (mg); default: the clinic's soft maximum "
+        "dose in force")
     baseline_on: PlausibleDate | None = None
 
     def to_entry(self) -> CourseEntry:

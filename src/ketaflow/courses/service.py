@@ -9,7 +9,7 @@ limits, allowed state changes) is `ketaflow.clinical.course_plan`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -26,11 +26,12 @@ from ketaflow.clinical.course_plan import (
 )
 from ketaflow.courses.models import CourseStateChange, TreatmentCourse
 from ketaflow.db import utcnow
-from ketaflow.dosing.limits import DEFAULT_LIMITS
+from ketaflow.dosing.limits import DosingLimits
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
 from ketaflow.patients.models import Patient
 from ketaflow.screening.models import Consent, Screening
 from ketaflow.screening.service import current_signed_screening, latest_consent
+from ketaflow.settings.service import settings_in_force
 
 ENTITY = "patient"
 OPEN_STATES = frozenset({CourseState.PLANNED, CourseState.ACTIVE, CourseState.MAINTENANCE,
@@ -45,7 +46,8 @@ class CourseEntry:
     frequency: Frequency = Frequency.MON_WED_FRI
     skip_weekends: bool = True
     dose_mg_per_kg: float = course_plan.DEFAULT_DOSE_MG_PER_KG
-    max_dose_mg: float = DEFAULT_LIMITS.soft_max_mg
+    # None: the clinic's soft maximum dose in force when the course is planned.
+    max_dose_mg: float | None = None
     # The course baseline for the rating scales; the first infusion day when not given.
     baseline_on: date | None = None
 
@@ -116,7 +118,7 @@ def plan_course(
     if entry.baseline_on is not None:
         dates.planned_date(entry.baseline_on, today=today, field="baseline_on",
                            label="the baseline date")
-    plan = _validated_plan(entry)
+    plan = _validated_plan(entry, dosing_limits(session, utcnow()))
     if readiness.consent.consented_on > entry.start_on:
         raise ValidationFailed("the first infusion cannot be before the consent date",
                                field="start_on")
@@ -190,10 +192,13 @@ def set_course_baseline(
 def read_course(session: Session, ctx: AuditContext, *, course_id: int) -> CourseView:
     """The course with its planned dates and history, audited as a patient-record read."""
     course = _load(session, course_id)
+    # Laid out with the limits in force when the course was planned: a later change of a
+    # limit never makes an existing course unreadable or rewrites its plan.
     plan = _validated_plan(CourseEntry(
         start_on=course.start_on, infusion_count=course.infusion_count,
         frequency=course.frequency, skip_weekends=course.skip_weekends,
-        dose_mg_per_kg=course.dose_mg_per_kg, max_dose_mg=course.max_dose_mg))
+        dose_mg_per_kg=course.dose_mg_per_kg, max_dose_mg=course.max_dose_mg),
+        dosing_limits(session, course.recorded_at))
     infusions = tuple(PlannedInfusion(n, on) for n, on in enumerate(plan.planned_dates, start=1))
     _audit(session, ctx, "course.read", course)
     return CourseView(course, infusions, plan.warnings, course_plan.TRANSITIONS[course.state],
@@ -212,12 +217,18 @@ def list_courses(session: Session, ctx: AuditContext, *, patient_id: int) -> lis
     return courses
 
 
-def _validated_plan(entry: CourseEntry) -> course_plan.CoursePlan:
+def dosing_limits(session: Session, at: datetime) -> DosingLimits:
+    """The clinic's dosing limits in force at `at`."""
+    return settings_in_force(session, at).dosing
+
+
+def _validated_plan(entry: CourseEntry, limits: DosingLimits) -> course_plan.CoursePlan:
+    cap = limits.soft_max_mg if entry.max_dose_mg is None else entry.max_dose_mg
     try:
         return course_plan.plan_course(CoursePlanInput(
             start_on=entry.start_on, infusion_count=entry.infusion_count,
             frequency=entry.frequency, skip_weekends=entry.skip_weekends,
-            dose_mg_per_kg=entry.dose_mg_per_kg, max_dose_mg=entry.max_dose_mg))
+            dose_mg_per_kg=entry.dose_mg_per_kg, max_dose_mg=cap), limits=limits)
     except CoursePlanError as exc:
         raise ValidationFailed(str(exc), field=exc.field) from None
 

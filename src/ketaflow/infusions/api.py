@@ -38,7 +38,7 @@ from ketaflow.infusions.schemas import (
     session_out,
 )
 from ketaflow.infusions.service import StoredResponse
-from ketaflow.infusions.service._common import now
+from ketaflow.infusions.service._common import clinic_settings, now
 from ketaflow.infusions.service.idempotency import MAX_KEY_LENGTH
 from ketaflow.web.deps import audit_context, get_db, require_principal
 from ketaflow.web.group_commit import GroupCommit
@@ -80,7 +80,8 @@ def _out(db: Session, request: Request, record: InfusionSession) -> SessionOut:
     """The session as the API shows it, with the pre-check facts before the start."""
     pre_start = record.status in (SessionStatus.PLANNED, SessionStatus.PRECHECKS)
     status = service.precheck_status(db, audit_context(request), record) if pre_start else None
-    return session_out(record, now(), status)
+    moment = now()
+    return session_out(record, moment, clinic_settings(db, moment), status)
 
 
 def _session(db: Session, request: Request, session_id: int) -> SessionOut:

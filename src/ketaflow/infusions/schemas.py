@@ -14,6 +14,7 @@ from ketaflow.ids import RecordId
 from ketaflow.infusions.formulary import FORMULARY_BY_KEY, INFUSION_DRUGS, INFUSION_DRUGS_BY_KEY
 from ketaflow.infusions.models import InfusionSession, Seriousness
 from ketaflow.infusions.rules import (
+    InfusionSettings,
     PregnancyTest,
     SessionAction,
     allowed_actions,
@@ -21,7 +22,6 @@ from ketaflow.infusions.rules import (
 )
 from ketaflow.infusions.rules.vitals import PLAUSIBLE, RASS_MAX, RASS_MIN, RED_FLAG_SYMPTOMS
 from ketaflow.infusions.service import PrecheckStatus, current_order
-from ketaflow.infusions.service._common import clinic_settings
 from ketaflow.infusions.service.sessions import OVERRIDE_REASON_MAX_LENGTH
 from ketaflow.inputs import (
     PlausibleDate,
@@ -336,13 +336,14 @@ _PRECHECK_FIELDS = ("identity_confirmed", "consent_current", "fasting_confirmed"
                     "escort_confirmed", "transport_confirmed", "pregnancy_test")
 
 
-def next_due(record: InfusionSession, now: datetime) -> NextDueOut | None:
+def next_due(record: InfusionSession, now: datetime,
+             settings: InfusionSettings) -> NextDueOut | None:
     if record.started_at is None or record.status.is_final:
         return None
     times = [v.taken_at for v in record.vitals if v.sbp_mmhg is not None
              and v.hr_bpm is not None]
     due = next_reading_due(started_at=record.started_at, ended_at=record.ended_at,
-                           reading_times=times, now=now, settings=clinic_settings())
+                           reading_times=times, now=now, settings=settings)
     return None if due is None else NextDueOut(due_at=due.due_at, kind=due.kind.value,
                                                overdue=due.overdue,
                                                overdue_by_min=round(due.overdue_by_min, 1))
@@ -370,9 +371,10 @@ def patient_alerts_out(status: PrecheckStatus) -> list[PatientAlertOut]:
             for a in status.facts.patient_alerts]
 
 
-def session_out(record: InfusionSession, now: datetime,
+def session_out(record: InfusionSession, now: datetime, settings: InfusionSettings,
                 status: PrecheckStatus | None = None) -> SessionOut:
-    """`status` is the pre-check status before the start (None once the pump has started)."""
+    """`status` is the pre-check status before the start (None once the pump has started);
+    `settings` the infusion settings in force at `now`."""
     order = current_order(record)
     problems = () if status is None else status.problems
     prechecks: dict[str, Any] = {name: getattr(record, name) for name in _PRECHECK_FIELDS}
@@ -387,7 +389,7 @@ def session_out(record: InfusionSession, now: datetime,
         open_patient_alerts=[] if status is None else patient_alerts_out(status),
         missing_prechecks=[ProblemOut(field=p.field, message=p.message) for p in problems],
         allowed_actions=[a.value for a in allowed_actions(record.status)],
-        next_reading_due=next_due(record, now),
+        next_reading_due=next_due(record, now, settings),
         order=None if order is None else OrderOut.model_validate(order),
         vitals=[VitalsOut.model_validate(v) for v in record.vitals],
         alerts=[AlertOut.model_validate(a) for a in record.alerts],

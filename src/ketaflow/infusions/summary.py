@@ -8,7 +8,7 @@ from datetime import datetime
 
 from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, VitalsRecord
-from ketaflow.infusions.rules import DEFAULT_SETTINGS, InfusionSettings, observation_complete_at
+from ketaflow.infusions.rules import InfusionSettings, observation_complete_at
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _minimum(values: list[float | None]) -> float | None:
 
 
 def build_summary(record: InfusionSession,
-                  settings: InfusionSettings = DEFAULT_SETTINGS) -> SessionSummary:
+                  settings: InfusionSettings) -> SessionSummary:
     orders = [o for o in record.orders if o.superseded_at is None]
     rass = [v.rass for v in record.vitals if v.rass is not None]
     cadss = [e.total for e in record.events if e.kind is EventKind.CADSS6 and e.total is not None]
@@ -113,7 +113,7 @@ def _time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
-def note_text(record: InfusionSession, settings: InfusionSettings = DEFAULT_SETTINGS) -> str:
+def note_text(record: InfusionSession, settings: InfusionSettings) -> str:
     """The session note, generated from the record for the prescriber to check and sign."""
     summary = build_summary(record, settings)
     lines = [f"IV ketamine infusion, session {record.id} ({summary.status})."]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from ketaflow.auth.permissions import Permission, requires
-from ketaflow.clinical.eligibility import CHECKLIST, DEFAULT_SETTINGS, PregnancyStatus
+from ketaflow.clinical.eligibility import CHECKLIST, PregnancyStatus
 from ketaflow.clinical.maudsley import Severity as MaudsleySeverity
 from ketaflow.db import utcnow
 from ketaflow.errors import KetaflowError
@@ -41,7 +41,6 @@ FORM_CHOICES = {
     "vital_fields": forms.VITAL_FIELDS,
     "pregnancy_statuses": list(PregnancyStatus),
     "maudsley_severities": list(MaudsleySeverity),
-    "settings": DEFAULT_SETTINGS,
 }
 
 
@@ -58,7 +57,9 @@ def _form_page(request: Request, db: Session, patient_id: int, **context: object
                                    clinical=False)
     status = 422 if context.get("error") else 200
     return render(request, "screening/form.html",
-                  {"record": record, **FORM_CHOICES, **context}, status_code=status)
+                  {"record": record, **FORM_CHOICES,
+                   "settings": service.eligibility_settings(db), **context},
+                  status_code=status)
 
 
 @router.get("/patients/{patient_id}/screenings/new")
@@ -96,7 +97,7 @@ def _view_page(request: Request, db: Session, screening_id: int, **context: obje
     status = 422 if context.get("error") else 200
     return render(request, "screening/view.html",
                   {"view": view, "record": record, "checklist": view.evaluation.checklist,
-                   "settings": DEFAULT_SETTINGS, **context},
+                   "settings": service.eligibility_settings(db, view.screening), **context},
                   status_code=status)
 
 

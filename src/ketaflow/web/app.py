@@ -167,7 +167,9 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.portal import routes as portal_routes
     from ketaflow.screening import api as screening_api
     from ketaflow.screening import routes as screening_routes
-    from ketaflow.web import clinic_settings, pages
+    from ketaflow.settings import api as settings_api
+    from ketaflow.settings import routes as settings_routes
+    from ketaflow.web import pages
 
     pages_routers = [pages.router, auth_routes.router, admin_routes.router, audit_routes.router]
     pages_routers += [patients_routes.router, patients_clinical_routes.router]
@@ -178,8 +180,8 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [assessments_routes.router, portal_routes.router, alerts_routes.router]
     api_routers += [assessments_api.router, portal_api.router, alerts_api.router]
     pages_routers += [screening_routes.router, courses_routes.router]
-    api_routers += [screening_api.router, courses_api.router]
-    pages_routers += [infusions_routes.router, ledger_routes.router, clinic_settings.router]
+    api_routers += [screening_api.router, courses_api.router, settings_api.router]
+    pages_routers += [infusions_routes.router, ledger_routes.router, settings_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 

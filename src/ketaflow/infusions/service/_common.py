@@ -20,10 +20,12 @@ from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.auth.permissions import Permission, role_has
 from ketaflow.config import Role
 from ketaflow.db import utcnow
-from ketaflow.dosing import DosingError
+from ketaflow.dosing import DosingError, DosingLimits
 from ketaflow.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.models import InfusionSession
-from ketaflow.infusions.rules import DEFAULT_SETTINGS, InfusionSettings, RuleError
+from ketaflow.infusions.rules import InfusionSettings, RuleError
+from ketaflow.scales.thresholds import ScaleThresholds
+from ketaflow.settings.service import settings_in_force
 
 ENTITY = "infusion_session"
 T = TypeVar("T")
@@ -47,10 +49,20 @@ def clock_at(moment: datetime) -> Iterator[None]:
         _clock.reset(token)
 
 
-def clinic_settings() -> InfusionSettings:
-    """The clinic's infusion settings. Until the admin settings page exists these are the
-    defaults, shown on the chair-side page with their sources (docs/clinical-sources.md)."""
-    return DEFAULT_SETTINGS
+def clinic_settings(db: Session, at: datetime) -> InfusionSettings:
+    """The clinic's infusion settings in force at `at` (the admin's changes applied to the
+    defaults, `ketaflow.settings.service`; sources in docs/clinical-sources.md)."""
+    return settings_in_force(db, at).infusion
+
+
+def clinic_thresholds(db: Session, at: datetime) -> ScaleThresholds:
+    """The rating-scale thresholds in force at `at` (discharge scores)."""
+    return settings_in_force(db, at).scales
+
+
+def clinic_limits(db: Session, at: datetime) -> DosingLimits:
+    """The dosing limits in force at `at`."""
+    return settings_in_force(db, at).dosing
 
 
 def load_session(db: Session, session_id: int) -> InfusionSession:

@@ -91,13 +91,14 @@ class ChairView:
     now: datetime
 
 
-def _next_due(record: InfusionSession, moment: datetime) -> NextReading | None:
+def _next_due(record: InfusionSession, moment: datetime,
+              settings: InfusionSettings) -> NextReading | None:
     if record.started_at is None or record.status.is_final:
         return None
     times = [v.taken_at for v in record.vitals if v.sbp_mmhg is not None
              and v.hr_bpm is not None]
     return next_reading_due(started_at=record.started_at, ended_at=record.ended_at,
-                            reading_times=times, now=moment, settings=clinic_settings())
+                            reading_times=times, now=moment, settings=settings)
 
 
 def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
@@ -105,7 +106,7 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
     moment = now()
     patient = db.get(Patient, record.patient_id)
     order = current_order(record)
-    settings = clinic_settings()
+    settings = clinic_settings(db, moment)
     elapsed = None if record.started_at is None else round(
         ((record.ended_at or moment) - record.started_at).total_seconds() / 60, 1)
     pre_start = record.status in (SessionStatus.PLANNED, SessionStatus.PRECHECKS)
@@ -115,7 +116,7 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
         order=order,
         problems=() if status is None else status.problems,
         prechecks=None if status is None else status.facts,
-        next_due=_next_due(record, moment),
+        next_due=_next_due(record, moment, settings),
         open_alerts=[a for a in record.alerts if a.acknowledged_at is None],
         readings=_reading_rows(record.vitals, settings),
         summary=build_summary(record, settings),

@@ -157,7 +157,7 @@ def record_vitals_batch(db: Session, entries: Sequence[VitalsEntry]
     in its place and does not stop the others."""
     sessions = _sessions_with_latest_bp(db, {entry.session_id for entry in entries})
     latest_bp = {session_id: reading for session_id, (_, reading) in sessions.items()}
-    settings = clinic_settings()
+    settings = clinic_settings(db, now())
     charted: dict[int, list[VitalsReading]] = defaultdict(list)  # this batch's, with a BP
     results: list[VitalsOutcome | KetaflowError] = []
     assessed: list[tuple[VitalsEntry, VitalsRecord, tuple[VitalsAlert, ...]]] = []

@@ -29,6 +29,7 @@ from ketaflow.infusions.service._common import (
     audit,
     checked,
     clinic_settings,
+    clinic_thresholds,
     load_session,
     now,
     optional_text,
@@ -63,7 +64,7 @@ def discharge_patient(db: Session, ctx: AuditContext, *, session_id: int,
         infusion_ended_at=record.ended_at, assessed_at=stamp,  # type: ignore[arg-type]
         override_reason=optional_text(form.override_reason, "override_reason"),
         override_by_prescriber=ctx.actor_role == Role.PRESCRIBER.value),
-        settings=clinic_settings()))
+        settings=clinic_settings(db, stamp), thresholds=clinic_thresholds(db, stamp)))
     assert decision.aldrete.total is not None and decision.padss.total is not None
     db.add(Discharge(
         session_id=record.id, aldrete_answers=dict(decision.aldrete.answers),
@@ -99,7 +100,8 @@ def draft_note(db: Session, ctx: AuditContext, *, session_id: int) -> SessionNot
     note = _note(record)
     if note is not None and note.signed_at is not None:
         raise Conflict("the note is signed and locked: add an addendum", field="note")
-    body = note_text(record, clinic_settings())
+    # The note describes the session with the settings in force when the infusion ended.
+    body = note_text(record, clinic_settings(db, record.ended_at or now()))
     if note is None:
         note = SessionNote(session_id=record.id, kind=NoteKind.NOTE, body=body,
                            created_at=now(), created_by_user_id=ctx.actor_user_id)

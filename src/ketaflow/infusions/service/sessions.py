@@ -17,11 +17,12 @@ from ketaflow.audit.service import AuditContext
 from ketaflow.clinical import dates
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.courses.models import TreatmentCourse
-from ketaflow.dosing import DosingLimits, SaltForm, WeightBasedOrder, calculate_dose
+from ketaflow.dosing import SaltForm, WeightBasedOrder, calculate_dose
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
 from ketaflow.infusions.formulary import INFUSION_DRUGS_BY_KEY, InfusionDrug
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
 from ketaflow.infusions.rules import (
+    InfusionSettings,
     OrderDetails,
     PrecheckInput,
     PregnancyTest,
@@ -35,6 +36,7 @@ from ketaflow.infusions.rules import (
 from ketaflow.infusions.service._common import (
     audit,
     checked,
+    clinic_limits,
     clinic_settings,
     load_session,
     now,
@@ -184,8 +186,10 @@ def precheck_facts(db: Session, record: InfusionSession, *, day: date) -> Preche
             db, patient_id=record.patient_id)))
 
 
-def precheck_problems(record: InfusionSession, facts: PrecheckFacts) -> tuple[Problem, ...]:
-    """The pure rules applied to the session's answers and the gathered facts."""
+def precheck_problems(record: InfusionSession, facts: PrecheckFacts,
+                      settings: InfusionSettings) -> tuple[Problem, ...]:
+    """The pure rules applied to the session's answers and the gathered facts, with the
+    settings in force."""
     order = current_order(record)
     details = None if order is None else OrderDetails(
         drug=order.drug, lot_number=order.lot_number, expiry_date=order.expiry_date,
@@ -200,7 +204,7 @@ def precheck_problems(record: InfusionSession, facts: PrecheckFacts) -> tuple[Pr
         unacknowledged_alerts=sum(1 for a in record.alerts if a.acknowledged_at is None),
         open_patient_alerts=len(facts.patient_alerts),
         order=details)
-    return missing_prechecks(checks, today=facts.day, settings=clinic_settings())
+    return missing_prechecks(checks, today=facts.day, settings=settings)
 
 
 def precheck_status(db: Session, ctx: AuditContext, record: InfusionSession) -> PrecheckStatus:
@@ -211,7 +215,7 @@ def precheck_status(db: Session, ctx: AuditContext, record: InfusionSession) -> 
           assessment_ids=[a.id for a in facts.self_reports],
           alert_ids=[a.id for a in facts.patient_alerts],
           override_event_id=None if facts.override is None else facts.override.id)
-    return PrecheckStatus(facts, precheck_problems(record, facts))
+    return PrecheckStatus(facts, precheck_problems(record, facts, clinic_settings(db, now())))
 
 
 def override_self_report(db: Session, ctx: AuditContext, *, session_id: int,
@@ -303,7 +307,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         concentration_mg_per_ml=positive(order.concentration_mg_per_ml,
                                          "concentration_mg_per_ml"),
         dose_salt=course.salt_form, concentration_salt=order.concentration_salt,
-        override_reason=reason), DosingLimits()))
+        override_reason=reason), clinic_limits(db, now())))
     if result.requires_override:
         raise ValidationFailed("; ".join(w.message for w in result.warnings)
                                + ": an override reason is needed", field="override_reason")

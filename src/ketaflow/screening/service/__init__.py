@@ -10,6 +10,7 @@ from ketaflow.screening.service.consent import (
 )
 from ketaflow.screening.service.evaluation import (
     ScreeningEvaluation,
+    eligibility_settings,
     evaluate_resistance,
     evaluate_row,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "ScreeningView",
     "amend_screening",
     "current_signed_screening",
+    "eligibility_settings",
     "evaluate_resistance",
     "evaluate_row",
     "latest_consent",

@@ -11,15 +11,18 @@ from ketaflow.clinical.eligibility import (
     BaselineVitals,
     ChecklistItem,
     EligibilityResult,
+    EligibilitySettings,
     ScreeningInput,
     checklist_signed_with,
     evaluate_eligibility,
 )
 from ketaflow.clinical.maudsley import MaudsleyInput, MaudsleyScore, score_maudsley
 from ketaflow.clinical.resistance import ResistanceEvaluation
+from ketaflow.db import utcnow
 from ketaflow.patients.service import trials as patient_trials
 from ketaflow.patients.service.diagnosis import current_diagnosis
 from ketaflow.screening.models import Screening
+from ketaflow.settings.service import ClinicSettings, settings_in_force
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,18 @@ def evaluate_resistance(session: Session, *, patient_id: int) -> ResistanceEvalu
     return patient_trials.evaluate_resistance(diagnosis, trials)
 
 
+def settings_for(session: Session, row: Screening | None) -> ClinicSettings:
+    """The clinic settings a screening is judged by: those in force when it was signed (so a
+    later change never rewrites a signed verdict), or now while it is a draft."""
+    signed_at = None if row is None else row.signed_at
+    return settings_in_force(session, signed_at or utcnow())
+
+
+def eligibility_settings(session: Session, row: Screening | None = None) -> EligibilitySettings:
+    """The eligibility settings `settings_for` gives (for the pages' wording)."""
+    return settings_for(session, row).eligibility
+
+
 def evaluate_row(session: Session, row: Screening) -> ScreeningEvaluation:
     """Evaluate a screening whose answers are loaded.
 
@@ -55,8 +70,10 @@ def evaluate_row(session: Session, row: Screening) -> ScreeningEvaluation:
     else:
         meets = resistance.meets if resistance is not None else None
         checklist = CHECKLIST
-    eligibility = evaluate_eligibility(screening_input(row, resistance_meets=meets,
-                                                       checklist=checklist))
+    settings = settings_for(session, row)
+    eligibility = evaluate_eligibility(
+        screening_input(row, resistance_meets=meets, checklist=checklist),
+        settings=settings.eligibility, limits=settings.dosing)
     return ScreeningEvaluation(eligibility, resistance, maudsley_score(row), checklist)
 
 
