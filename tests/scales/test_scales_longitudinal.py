@@ -194,19 +194,23 @@ def test_rating_without_total() -> None:
 
 def test_suicidality_and_switch_signals() -> None:
     history = [
-        rated("phq9", day(1), [1, 1, 1, 1, 1, 1, 1, 1, 1]),  # item 9 = 1 -> C-SSRS screen
+        rated("phq9", day(1), [1, 1, 1, 1, 1, 1, 1, 1, 1]),  # item 9 = 1 -> screen + urgent
         rated("madrs", day(2), [2] * 9 + [4]),  # item 10 = 4 -> screen + same-day review
         rated("cssrs-screener", day(3), [True, True, False, True, False, False, None]),  # high
         total("ymrs", day(4), 14),  # possible switch
         total("ymrs", day(5), 21),  # possible switch + probable mania
         total("asrm", day(6), 6),  # possible switch
         total("asrm", day(7), 5),  # nothing
-        rated("qids-sr16", day(0), [0] * 11 + [1] + [0] * 4),  # item 12 = 1 -> screen
+        rated("qids-sr16", day(0), [0] * 11 + [1] + [0] * 4),  # item 12 = 1 -> screen + urgent
+        rated("madrs", day(8), [2] * 9 + [5]),  # item 10 = 5 -> screen + urgent (no same-day)
+        rated("cssrs-screener", day(9), [True, True, True, False, False, False, None]),  # moderate
     ]
     signals = safety_signals(history)
     assert [(s.kind, s.rated_at, s.instrument_id) for s in signals] == [
         (SignalKind.CSSRS_SCREEN, day(0), "qids-sr16"),
+        (SignalKind.SUICIDALITY_URGENT, day(0), "qids-sr16"),
         (SignalKind.CSSRS_SCREEN, day(1), "phq9"),
+        (SignalKind.SUICIDALITY_URGENT, day(1), "phq9"),
         (SignalKind.CSSRS_SCREEN, day(2), "madrs"),
         (SignalKind.SAME_DAY_REVIEW, day(2), "madrs"),
         (SignalKind.CSSRS_HIGH, day(3), "cssrs-screener"),
@@ -214,8 +218,14 @@ def test_suicidality_and_switch_signals() -> None:
         (SignalKind.POSSIBLE_SWITCH, day(5), "ymrs"),
         (SignalKind.PROBABLE_MANIA, day(5), "ymrs"),
         (SignalKind.POSSIBLE_SWITCH, day(6), "asrm"),
+        (SignalKind.CSSRS_SCREEN, day(8), "madrs"),
+        (SignalKind.SUICIDALITY_URGENT, day(8), "madrs"),
+        (SignalKind.CSSRS_MODERATE, day(9), "cssrs-screener"),
     ]
-    high = signals[4]
+    assert signals[-1].actions == (Action.SAME_DAY_CLINICIAN_REVIEW,)
+    assert signals[1].actions == signals[-2].actions == (
+        Action.BLOCK_SELF_CHECK_IN, Action.NOTIFY_PRESCRIBER, Action.SHOW_EMERGENCY_PATHWAY)
+    high = signals[6]
     assert high.actions == (Action.BLOCK_SELF_CHECK_IN, Action.NOTIFY_PRESCRIBER,
                             Action.SHOW_EMERGENCY_PATHWAY)
 
@@ -238,10 +248,11 @@ def test_threshold_defaults_and_sources() -> None:
             t.qids_remission_max, t.relapse_consecutive_ratings, t.qids_relapse_min,
             t.ymrs_possible_switch_min, t.asrm_possible_switch_min, t.ymrs_probable_mania_min,
             t.phq9_item9_positive_min, t.qids_item12_positive_min, t.madrs_item10_screen_min,
-            t.madrs_item10_same_day_min, t.aldrete_discharge_min, t.padss_discharge_min) == (
-        50, 10, 5, 5, 2, 11, 12, 6, 20, 1, 1, 2, 4, 9, 9)
+            t.madrs_item10_same_day_min, t.aldrete_discharge_min, t.padss_discharge_min,
+            t.phq9_item9_urgent_min, t.qids_item12_urgent_min, t.madrs_item10_urgent_min) == (
+        50, 10, 5, 5, 2, 11, 12, 6, 20, 1, 1, 2, 4, 9, 9, 1, 1, 5)
     described = t.describe()
-    assert len(described) == 15
+    assert len(described) == 18
     assert all(info.source and info.label and info.value == info.default for info in described)
     assert "<= 12 in esketamine trials" in ScaleThresholds.source("madrs_remission_max")
     with pytest.raises(KeyError):

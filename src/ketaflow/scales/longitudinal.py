@@ -207,6 +207,8 @@ class SignalKind(StrEnum):
     CSSRS_SCREEN = "cssrs-screen"
     SAME_DAY_REVIEW = "same-day-review"
     CSSRS_HIGH = "cssrs-high"
+    CSSRS_MODERATE = "cssrs-moderate"
+    SUICIDALITY_URGENT = "suicidality-urgent"
     POSSIBLE_SWITCH = "possible-switch"
     PROBABLE_MANIA = "probable-mania"
 
@@ -230,16 +232,23 @@ class Signal:
     actions: tuple[Action, ...]
 
 
+_URGENT_ACTIONS = (Action.BLOCK_SELF_CHECK_IN, Action.NOTIFY_PRESCRIBER,
+                   Action.SHOW_EMERGENCY_PATHWAY)
 _SIGNALS: dict[Flag, tuple[SignalKind, tuple[Action, ...]]] = {
     Flag.CSSRS_SCREEN_NEEDED: (SignalKind.CSSRS_SCREEN, (Action.CREATE_CSSRS_TASK,)),
     Flag.MADRS_ITEM10_SCREEN: (SignalKind.CSSRS_SCREEN, (Action.CREATE_CSSRS_TASK,)),
     Flag.MADRS_ITEM10_SAME_DAY_REVIEW: (SignalKind.SAME_DAY_REVIEW,
                                        (Action.SAME_DAY_CLINICIAN_REVIEW,)),
-    Flag.CSSRS_HIGH: (SignalKind.CSSRS_HIGH, (Action.BLOCK_SELF_CHECK_IN, Action.NOTIFY_PRESCRIBER,
-                                              Action.SHOW_EMERGENCY_PATHWAY)),
+    Flag.CSSRS_MODERATE: (SignalKind.CSSRS_MODERATE, (Action.SAME_DAY_CLINICIAN_REVIEW,)),
+    Flag.CSSRS_HIGH: (SignalKind.CSSRS_HIGH, _URGENT_ACTIONS),
+    Flag.SUICIDALITY_URGENT: (SignalKind.SUICIDALITY_URGENT, _URGENT_ACTIONS),
     Flag.POSSIBLE_SWITCH: (SignalKind.POSSIBLE_SWITCH, (Action.CLINICIAN_REVIEW,)),
     Flag.PROBABLE_MANIA: (SignalKind.PROBABLE_MANIA, (Action.NOTIFY_PRESCRIBER,)),
 }
+
+
+URGENT_KINDS = frozenset({SignalKind.CSSRS_HIGH, SignalKind.SUICIDALITY_URGENT})
+SAME_DAY_KINDS = frozenset({SignalKind.SAME_DAY_REVIEW, SignalKind.CSSRS_MODERATE})
 
 
 def safety_signals(history: Iterable[Rating],
@@ -247,14 +256,44 @@ def safety_signals(history: Iterable[Rating],
     """Suicidality and mood-switch signals, in time order, under the given thresholds.
 
     Flags are re-evaluated with `thresholds`, so a changed clinic setting applies to history too.
-    The mood-chart rule (>= 2 consecutive elevated days) belongs to the mood domain, not here.
+    A rating on the urgent pathway raises no same-day review as well (urgent covers it); its
+    C-SSRS screen task stays. The mood-chart rule (>= 2 consecutive elevated days) belongs to the
+    mood domain, not here.
     """
-    signals = []
+    signals: list[Signal] = []
     for rating in sorted(history, key=lambda r: r.rated_at):
-        kinds: set[SignalKind] = set()
-        for flag in evaluate_flags(rating.result, thresholds):
-            if flag in _SIGNALS and _SIGNALS[flag][0] not in kinds:
-                kind, actions = _SIGNALS[flag]
-                kinds.add(kind)
-                signals.append(Signal(kind, rating.rated_at, rating.instrument_id, actions))
+        raised = dict(_SIGNALS[flag] for flag in evaluate_flags(rating.result, thresholds)
+                      if flag in _SIGNALS)
+        urgent = not URGENT_KINDS.isdisjoint(raised)
+        signals += [Signal(kind, rating.rated_at, rating.instrument_id, actions)
+                    for kind, actions in raised.items()
+                    if not (urgent and kind in SAME_DAY_KINDS)]
     return tuple(signals)
+
+
+class PathwayLevel(StrEnum):
+    """Where one rating puts the patient on the suicidality pathway (highest level wins)."""
+
+    NONE = "none"
+    SCREEN = "screen"          # C-SSRS screen task
+    SAME_DAY = "same-day"      # alert: same-day prescriber review
+    URGENT = "urgent"          # alert to the prescriber now; crisis content on the portal
+
+
+def suicidality_pathway(result: ScoreResult,
+                        thresholds: ScaleThresholds = DEFAULT_THRESHOLDS) -> PathwayLevel:
+    """The suicidality pathway level of one scored rating under the clinic's thresholds."""
+    kinds = {_SIGNALS[flag][0] for flag in evaluate_flags(result, thresholds) if flag in _SIGNALS}
+    if kinds & URGENT_KINDS:
+        return PathwayLevel.URGENT
+    if kinds & SAME_DAY_KINDS:
+        return PathwayLevel.SAME_DAY
+    if SignalKind.CSSRS_SCREEN in kinds:
+        return PathwayLevel.SCREEN
+    return PathwayLevel.NONE
+
+
+def shows_emergency_pathway(result: ScoreResult,
+                            thresholds: ScaleThresholds = DEFAULT_THRESHOLDS) -> bool:
+    """Whether the patient is shown the crisis content after this rating (urgent pathway)."""
+    return suicidality_pathway(result, thresholds) is PathwayLevel.URGENT

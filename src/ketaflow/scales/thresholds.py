@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from ketaflow.sourced import SettingInfo, describe, require_whole_numbers, setting, source_of
 
 _REF4 = "ketaflow clinical reference, section 4 (longitudinal rules)"
+_PATHWAY_SOURCE = "Columbia Lighthouse Project C-SSRS screener triage; clinic default"
 
 
 # Kept as the scales name for the shared record of one setting.
@@ -61,6 +62,22 @@ class ScaleThresholds:
         9, "ketaflow clinical reference, section 3: PADSS >= 9/10 for discharge",
         "Discharge: PADSS at least")
 
+    # --- suicidality pathway (issue 11): the level at which a positive item follows the urgent
+    # pathway (alert to the prescriber now, the clinic's crisis content on the portal). C-SSRS
+    # screener levels map without a number: moderate -> same-day review, high -> urgent.
+    phq9_item9_urgent_min: int = setting(
+        1, f"{_PATHWAY_SOURCE}: PHQ-9 item 9 positive -> urgent pathway",
+        "PHQ-9 item 9 urgent pathway: at least", minimum=1, maximum=3,
+        ref="suicidality-pathway")
+    qids_item12_urgent_min: int = setting(
+        1, f"{_PATHWAY_SOURCE}: QIDS-SR16 item 12 positive -> urgent pathway",
+        "QIDS-SR16 item 12 urgent pathway: at least", minimum=1, maximum=3,
+        ref="suicidality-pathway")
+    madrs_item10_urgent_min: int = setting(
+        5, f"{_PATHWAY_SOURCE}: MADRS item 10 at 5-6 (explicit plans, active preparation) -> "
+        "urgent pathway", "MADRS item 10 urgent pathway: at least", minimum=1, maximum=6,
+        ref="suicidality-pathway")
+
     def __post_init__(self) -> None:
         require_whole_numbers(self, minimum=0)
         if not 1 <= self.response_min_drop_pct <= 100:
@@ -69,6 +86,8 @@ class ScaleThresholds:
             raise ValueError("threshold relapse_consecutive_ratings must be at least 1")
         if self.madrs_item10_same_day_min < self.madrs_item10_screen_min:
             raise ValueError("madrs_item10_same_day_min must not be below madrs_item10_screen_min")
+        if self.madrs_item10_urgent_min < self.madrs_item10_same_day_min:
+            raise ValueError("madrs_item10_urgent_min must not be below madrs_item10_same_day_min")
 
     def with_changes(self, **changes: int) -> ScaleThresholds:
         """A copy with some settings changed (validated like the original)."""
