@@ -12,6 +12,7 @@ from ketaflow.assessments.demo import seed_assessments
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import DemoCredential, StaffUser
+from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role
 from ketaflow.courses.demo import seed_courses
 from ketaflow.infusions.demo import seed_sessions
@@ -61,6 +62,7 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
         )
         session.add(DemoCredential(username=account.username, password=account.password))
         created.append(account)
+    seed_clinic_profile(session, ctx)
     # Screenings, consents and courses (planned, active, one not eligible) for those patients.
     patients = seed_patients(session, ctx)
     seed_screenings(session, ctx, patients)

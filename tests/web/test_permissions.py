@@ -25,7 +25,8 @@ from tests.web.helpers import api_token, committed_user, csrf, refusal_events, s
 # Role -> the permissions it holds. "session:own" (finish or abandon signing in), "home:view"
 # and "account:self" belong to every role.
 ROLE_MATRIX: dict[str, set[str]] = {
-    "admin": {"session:own", "home:view", "account:self", "users:manage", "audit:read"},
+    "admin": {"session:own", "home:view", "account:self", "users:manage", "audit:read",
+              "clinic:profile:edit"},
     "prescriber": {
         "session:own", "home:view", "account:self",
         "patients:register", "patients:demographics",
@@ -68,6 +69,10 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     "home:view": {
         ("GET", "/"),
         ("GET", "/settings/clinical"),
+        ("GET", "/settings/clinic"),
+    },
+    "clinic:profile:edit": {
+        ("POST", "/settings/clinic"),
     },
     "account:self": {
         ("GET", "/account"),

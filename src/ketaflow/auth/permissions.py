@@ -19,6 +19,8 @@ class Permission(StrEnum):
     ACCOUNT_SELF = "account:self"
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
+    # The clinic profile (name, time zone, crisis lines): every role reads it (home:view).
+    CLINIC_PROFILE_EDIT = "clinic:profile:edit"
     # Patient record. Front desk sees and edits demographics only; clinical data is for the
     # clinical roles; researchers see de-identified data only; admins run the system, not care.
     PATIENTS_REGISTER = "patients:register"
@@ -61,7 +63,8 @@ _CLINICAL = frozenset(
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
-    Role.ADMIN: _EVERY_ROLE | {Permission.USERS_MANAGE, Permission.AUDIT_READ},
+    Role.ADMIN: _EVERY_ROLE | {Permission.USERS_MANAGE, Permission.AUDIT_READ,
+                               Permission.CLINIC_PROFILE_EDIT},
     Role.PRESCRIBER: _EVERY_ROLE
     | _CLINICAL
     | {

@@ -13,9 +13,11 @@ from ketaflow.assessments import forms
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.routes import FORM, wording_packs
 from ketaflow.auth.permissions import Permission, public, requires
+from ketaflow.clinic import service as clinic_service
+from ketaflow.clinic.crisis_lines import EMERGENCY_HEADING, emergency_pathway
 from ketaflow.config import Settings
 from ketaflow.errors import KetaflowError
-from ketaflow.portal import pathway, service
+from ketaflow.portal import service
 from ketaflow.portal.models import PortalLink
 from ketaflow.scales import get_instrument
 from ketaflow.web.deps import audit_context, get_db, get_settings, require_principal
@@ -107,6 +109,7 @@ def portal_submit(request: Request, db: DB, token: str, form: FORM) -> Response:
                                     answers=service.answers_by_instrument(visit.link, form))
     except KetaflowError as exc:
         return _portal_page(request, visit, form, error=exc)
+    lines = clinic_service.crisis_lines(db) if submission.show_emergency_pathway else None
     return render(request, "portal/done.html", {
-        "emergency": submission.show_emergency_pathway,
-        "heading": pathway.EMERGENCY_HEADING, "pathway": pathway.EMERGENCY_PATHWAY})
+        "emergency": submission.show_emergency_pathway, "heading": EMERGENCY_HEADING,
+        "pathway": () if lines is None else emergency_pathway(lines)})

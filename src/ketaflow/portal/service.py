@@ -22,6 +22,7 @@ from ketaflow.assessments.forms import answers_from_form
 from ketaflow.assessments.models import Assessment
 from ketaflow.assessments.service import stored_result
 from ketaflow.audit.service import AuditContext, note_event, record_event
+from ketaflow.clinic import service as clinic_service
 from ketaflow.config import Settings
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
@@ -142,7 +143,8 @@ def _mail_link(session: Session, settings: Settings, link: PortalLink, url: str
         return False, "the patient has no email address on record: pass the link on yourself"
     try:
         mail.send_portal_link(settings, to_address=address, url=url,
-                              expires_at=link.expires_at)
+                              expires_at=link.expires_at,
+                              clinic_name=clinic_service.clinic_name(session))
     except mail.MailFailed as exc:
         return False, str(exc)
     link.emailed_at = utcnow()
