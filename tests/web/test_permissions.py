@@ -192,6 +192,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "courses:manage": {
         ("POST", "/courses/{course_id}/baseline"),
+        ("POST", "/courses/{course_id}/baseline-fallback"),
         ("POST", "/courses/{course_id}/state"),
         ("POST", "/patients/{patient_id}/courses"),
         ("GET", "/patients/{patient_id}/courses/new"),
