@@ -69,7 +69,7 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     seed_courses(session, ctx, patients)
     # Infusion sessions go on active courses, so this stays after the courses are seeded.
     seed_sessions(session, ctx)
-    # Rating histories (and one open alert) for the patients with courses.
+    # Rating histories (and open suicidality alerts) for the patients with courses.
     seed_assessments(session, ctx, patients)
     return created
 

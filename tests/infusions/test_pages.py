@@ -157,7 +157,8 @@ def test_self_report_and_open_alert_listed_for_the_nurse(app_client: TestClient,
     page = prechecks_page(app_client, app_db, item9=2)
     html = app_client.get(page).text
     assert re.search(r"PHQ-9 at \d\d:\d\d \(portal\)", html)
-    assert "open alerts: 1" in html and "Suicidality item positive" in html
+    assert "open alerts: 2" in html and "Suicidality item positive" in html
+    assert "Suicidality item on the urgent pathway" in html
     assert re.search(r'href="/patients/\d+/assessments#alert-\d+">view \(a prescriber '
                      r"acknowledges\)", html)
     assert "suicidality/switch alert(s) open" in html

@@ -2,9 +2,9 @@
 
 The patient on the active course gets a baseline and a MADRS after each infusion so far (32
 falling towards 12), weekly PHQ-9 and QIDS-SR16 self-reports through the portal (one PHQ-9 with
-item 9 positive, which leaves an open alert; no QIDS-SR16 before the first infusion, so that
-course shows "no pre-treatment baseline" for it), and one YMRS. The patient on the planned course
-gets baseline ratings only.
+item 9 positive, which leaves two open alerts, screen and urgent; no QIDS-SR16 before the first
+infusion, so that course shows "no pre-treatment baseline" for it), and one YMRS. The patient on
+the planned course gets baseline ratings only.
 """
 
 from __future__ import annotations
