@@ -153,6 +153,7 @@ def test_portal_crisis_content_per_instrument_and_level(
         in shown
     assert "Outside clinic hours: Ring the on-call psychiatrist" in shown
     assert NO_LINE_CONFIGURED not in shown and "[" not in shown
+    assert "Test Clinic · questionnaire" in done.text
 
 
 def test_expired_and_unknown_links(app_client: TestClient, app_db: Session) -> None:
