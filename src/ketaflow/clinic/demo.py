@@ -11,7 +11,8 @@ DEMO_PROFILE = service.ProfileEntry(
     name="Demo Ketamine Clinic (not a real clinic)",
     address="1 Example Street, Springfield (demo address)",
     phone="+1 555 010 0100",
-    timezone="America/New_York",
+    # No time zone: the demo keeps KETAFLOW_CLINIC_TIMEZONE, so `make run` reads times as set.
+    timezone=None,
     crisis_line="+1 555 010 0199 (demo number: weekdays 8am-6pm)",
     national_line_country="US",
     after_hours="This is a demo clinic: in a real clinic this says who to call at night and at "
