@@ -15,6 +15,7 @@ from ketaflow.audit.cli import app as audit_app
 from ketaflow.auth.cli import token_app, user_app
 from ketaflow.backup import backup_database, restore_database
 from ketaflow.clictx import cli_context, fail, settings, unit_of_work
+from ketaflow.clinic.cli import app as clinic_app
 from ketaflow.config import Mode, Settings, SettingsError
 from ketaflow.db import database_busy
 from ketaflow.dosing.cli import app as dosing_app
@@ -36,6 +37,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
+app.add_typer(clinic_app, name="clinic")
 app.add_typer(pk_app, name="pk", help="Pharmacokinetic predictions for ketamine.")
 app.add_typer(scales_app, name="scales", help="Rating scales: list instruments and score answers.")
 app.add_typer(dosing_app, name="dose", help="Weight-based dose, volume and pump-rate calculations.")
@@ -53,7 +55,7 @@ def serve(
 
     cfg = settings()
     migrate.upgrade_for(cfg)
-    problem = production_database_problem(cfg)
+    problem = production_database_problem(cfg) or production_clinic_problem(cfg)
     if problem:
         fail(f"refusing to start in production: {problem}")
     try:  # refuse bad settings here, in one line, before any worker starts
@@ -75,6 +77,17 @@ def production_database_problem(cfg: Settings) -> str | None:
 
     with unit_of_work(cfg) as db:
         return demo_data_problem(db) or migrate.audit_privilege_problem(db)
+
+
+def production_clinic_problem(cfg: Settings) -> str | None:
+    """In production: a clinic profile without a crisis line (the portal's crisis content
+    would name none). Checked at start, since the profile lives in the database."""
+    if cfg.mode is not Mode.PRODUCTION:
+        return None
+    from ketaflow.clinic.service import crisis_line_problem
+
+    with unit_of_work(cfg) as db:
+        return crisis_line_problem(db)
 
 
 @db_app.command("upgrade")

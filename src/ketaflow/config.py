@@ -154,7 +154,8 @@ class Settings(BaseSettings):
         return self.var_dir / "audit-checkpoints.jsonl"
 
     # The clinic's IANA time zone (e.g. Europe/London). Times typed into HTML forms
-    # (datetime-local fields carry no zone) are read in it; everything is stored in UTC.
+    # (datetime-local fields carry no zone) are read in it; everything is stored in UTC. The
+    # clinic profile's time zone, when an admin sets one, wins (ketaflow.clinic.service).
     clinic_timezone: str = "UTC"
 
     @field_validator("clinic_timezone")

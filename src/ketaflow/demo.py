@@ -12,6 +12,7 @@ from ketaflow.assessments.demo import seed_assessments
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import DemoCredential, StaffUser
+from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role
 from ketaflow.courses.demo import seed_courses
 from ketaflow.infusions.demo import seed_sessions
@@ -62,13 +63,14 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
         )
         session.add(DemoCredential(username=account.username, password=account.password))
         created.append(account)
+    seed_clinic_profile(session, ctx)
     # Screenings, consents and courses (planned, active, one not eligible) for those patients.
     patients = seed_patients(session, ctx)
     seed_screenings(session, ctx, patients)
     seed_courses(session, ctx, patients)
     # Infusion sessions go on active courses, so this stays after the courses are seeded.
     seed_sessions(session, ctx)
-    # Rating histories (and one open alert) for the patients with courses.
+    # Rating histories (and open suicidality alerts) for the patients with courses.
     seed_assessments(session, ctx, patients)
     # Last: a settings change effective now leaves everything seeded above as it was.
     seed_settings(session, ctx)

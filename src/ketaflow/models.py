@@ -10,6 +10,7 @@ from ketaflow.auth.models import (
     StaffUser,
     ThrottleCounter,
 )
+from ketaflow.clinic.models import ClinicProfile
 from ketaflow.courses.models import CourseStateChange, TreatmentCourse
 from ketaflow.db import Base
 from ketaflow.infusions.controlled.models import LedgerRow
@@ -46,6 +47,7 @@ __all__ = [
     "AuditEvent",
     "AuditSeal",
     "Base",
+    "ClinicProfile",
     "Consent",
     "CourseStateChange",
     "DemoCredential",

@@ -30,8 +30,9 @@ from tests.support.factories import make_user
 CSSRS_HIGH = {"wish_to_be_dead": 1, "suicidal_thoughts": 1, "thoughts_with_method": 0,
               "intent_without_plan": 0, "intent_with_plan": 1, "behaviour_lifetime": 0}
 CASES = [
-    ("phq9", phq9(12, item9=1), {AlertKind.CSSRS_SCREEN}),
-    ("qids-sr16", answers("qids-sr16", [1] * 11 + [1] + [1] * 4), {AlertKind.CSSRS_SCREEN}),
+    ("phq9", phq9(12, item9=1), {AlertKind.CSSRS_SCREEN, AlertKind.SUICIDALITY_URGENT}),
+    ("qids-sr16", answers("qids-sr16", [1] * 11 + [1] + [1] * 4),
+     {AlertKind.CSSRS_SCREEN, AlertKind.SUICIDALITY_URGENT}),
     ("madrs", madrs(30, item10=2), {AlertKind.CSSRS_SCREEN}),
     ("madrs", madrs(34, item10=4), {AlertKind.CSSRS_SCREEN, AlertKind.SAME_DAY_REVIEW}),
     ("cssrs-screener", CSSRS_HIGH, {AlertKind.CSSRS_HIGH}),
@@ -82,7 +83,7 @@ def test_rescore_does_not_duplicate_alerts(db: Session) -> None:
 def test_only_a_prescriber_acknowledges_and_a_note_is_required(db: Session) -> None:
     patient, rater, doctor = make_patient(db), nurse(db), prescriber(db)
     record(db, patient, rater, "phq9", phq9(15, item9=2))
-    (alert,) = db.scalars(select(Alert))
+    alert = db.scalars(select(Alert).where(Alert.kind == AlertKind.CSSRS_SCREEN)).one()
     for role in (Role.NURSE, Role.FRONT_DESK, Role.ADMIN, Role.RESEARCHER):
         user = make_user(db, role=role)
         with pytest.raises(PermissionDenied):

@@ -12,13 +12,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ketaflow.clinic import service as clinic_service
+from ketaflow.clinic.crisis_lines import NO_LINE_CONFIGURED
 from ketaflow.config import Role, load_settings
 from ketaflow.db import make_session_factory, utcnow
 from ketaflow.portal.models import PortalLink
-from ketaflow.portal.pathway import CRISIS_LINE_PLACEHOLDER
 from ketaflow.web.app import create_app, dispose_engines
 from tests.assessments.conftest import Mailbox
-from tests.assessments.factories import make_patient, phq9
+from tests.assessments.factories import answers, make_patient, phq9
+from tests.support.factories import SYSTEM
 from tests.support.web import browser_client
 from tests.web.helpers import committed_user, csrf, sign_in
 
@@ -102,7 +104,56 @@ def test_item9_shows_the_emergency_pathway(app_client: TestClient, app_db: Sessi
     assert done.status_code == 200
     assert "If you are in danger now" in done.text and "call your local emergency number" \
         in done.text
-    assert CRISIS_LINE_PLACEHOLDER.replace("'", "&#39;") in done.text
+    # No clinic profile yet (demo mode): plain words, never a bracketed placeholder.
+    assert NO_LINE_CONFIGURED in done.text
+    shown = done.text.split('role="alert"', 1)[1].split("</section>", 1)[0]
+    assert "[" not in shown and "configured" not in shown
+
+
+CLINIC_LINE = "+1 555 010 0123 (24 hours)"
+
+
+def _configure_clinic(db: Session) -> None:
+    clinic_service.update_profile(db, SYSTEM, production=False, entry=clinic_service.ProfileEntry(
+        name="Test Clinic", crisis_line=CLINIC_LINE, national_line_country="US",
+        after_hours="Ring the on-call psychiatrist through the hospital switchboard."))
+    db.commit()
+
+
+def _qids(item12: int) -> dict[str, int | None]:
+    return answers("qids-sr16", [1] * 11 + [item12] + [1] * 4)
+
+
+# Every portal instrument at every level of its suicidality item -> crisis content or not.
+PORTAL_PATHS = [
+    *[("phq9", phq9(12, item9=n), n >= 1) for n in range(4)],
+    *[("qids-sr16", _qids(n), n >= 1) for n in range(4)],
+    ("gad7", answers("gad7", [3] * 7), False),
+    ("asrm", answers("asrm", [4] * 5), False),
+]
+
+
+@pytest.mark.parametrize(("instrument", "values", "urgent"), PORTAL_PATHS,
+                         ids=[f"{p[0]}-{i}" for i, p in enumerate(PORTAL_PATHS)])
+def test_portal_crisis_content_per_instrument_and_level(
+        app_client: TestClient, app_db: Session, instrument: str,
+        values: dict[str, int | None], urgent: bool) -> None:
+    _configure_clinic(app_db)
+    _, token = _issue(app_client, app_db, [instrument])
+    done = app_client.post(f"/portal/{token}", data={"csrf_token": csrf(app_client),
+                                                     **_answers(values, instrument)})
+    assert done.status_code == 200 and "your answers were sent" in done.text
+    if not urgent:
+        assert 'class="emergency"' not in done.text and CLINIC_LINE not in done.text
+        return
+    shown = done.text.split('class="emergency"', 1)[1].split("</section>", 1)[0]
+    assert "If you are in danger now, call your local emergency number." in shown
+    assert f"call your clinic&#39;s crisis line: {CLINIC_LINE}." in shown
+    assert "988 Suicide &amp; Crisis Lifeline: 988 (call or text), any time of day or night" \
+        in shown
+    assert "Outside clinic hours: Ring the on-call psychiatrist" in shown
+    assert NO_LINE_CONFIGURED not in shown and "[" not in shown
+    assert "Test Clinic · questionnaire" in done.text
 
 
 def test_expired_and_unknown_links(app_client: TestClient, app_db: Session) -> None:

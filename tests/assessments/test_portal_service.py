@@ -124,8 +124,9 @@ def test_item9_shows_the_emergency_pathway_and_raises_an_alert(db: Session,
                                        created_by_user_id=staff.id)
     done = service.submit(db, SYSTEM, token=_token(issued.url), answers={"phq9": phq9(14, 1)})
     assert done.show_emergency_pathway
-    (alert,) = db.scalars(select(Alert))
-    assert alert.kind is AlertKind.CSSRS_SCREEN and alert.patient_id == patient.id
+    alerts = list(db.scalars(select(Alert).order_by(Alert.id)))
+    assert {a.kind for a in alerts} == {AlertKind.CSSRS_SCREEN, AlertKind.SUICIDALITY_URGENT}
+    assert all(a.patient_id == patient.id for a in alerts)
 
 
 def test_link_is_mailed_through_a_real_smtp_server(db: Session, tmp_path: Path,

@@ -168,4 +168,5 @@ def test_stored_result_round_trips_to_a_score_result(db: Session) -> None:
     result = service.stored_result(stored.current_result)
     assert result.total == stored.current_result.total
     assert dict(result.subscores) == stored.current_result.subscores
-    assert result.flags == (Flag.SUICIDALITY_ITEM_POSITIVE, Flag.CSSRS_SCREEN_NEEDED)
+    assert result.flags == (Flag.SUICIDALITY_ITEM_POSITIVE, Flag.CSSRS_SCREEN_NEEDED,
+                            Flag.SUICIDALITY_URGENT)

@@ -72,7 +72,8 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     expect(page.get_by_text("Still needed before the start")).to_be_visible()
     expect(page.locator("#self-report")).to_contain_text(
         re.compile(r"PHQ-9 at \d\d:\d\d \(portal\)"))
-    expect(page.locator("#patient-alerts")).to_contain_text("open alerts: 1")
+    # Item 9 positive: a C-SSRS screen task and the urgent-pathway alert to the prescriber.
+    expect(page.locator("#patient-alerts")).to_contain_text("open alerts: 2")
 
     for label in ("Identity confirmed", "Consent current", "Fasting confirmed",
                   "Escort confirmed", "Transport home arranged"):
@@ -87,12 +88,16 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     shot(page, "infusion-01-prechecks")
     page.get_by_role("button", name="Sign order").click()
     # Everything else is done; the open alert still blocks the start until it is acknowledged.
-    expect(page.get_by_text("1 suicidality/switch alert(s) open")).to_be_visible()
-    page.get_by_role("link", name="acknowledge", exact=True).click()
-    page.get_by_label("Action taken").fill("C-SSRS screen: low risk; safety plan reviewed")
-    page.get_by_role("button", name="Acknowledge").click()
-    expect(page.get_by_text("Acknowledged")).to_be_visible()
-    page.goto(f"/infusions/sessions/{session_id}")
+    expect(page.get_by_text("2 suicidality/switch alert(s) open")).to_be_visible()
+    for _ in range(2):
+        link = page.get_by_role("link", name="acknowledge", exact=True).first
+        card_id = (link.get_attribute("href") or "").rsplit("#", 1)[1]
+        link.click()
+        card = page.locator(f"#{card_id}")
+        card.get_by_label("Action taken").fill("C-SSRS screen: low risk; safety plan reviewed")
+        card.get_by_role("button", name="Acknowledge").click()
+        expect(page.get_by_text("Acknowledged").first).to_be_visible()
+        page.goto(f"/infusions/sessions/{session_id}")
     expect(page.locator("#patient-alerts")).to_contain_text("none open")
     expect(page.get_by_text("All pre-checks complete")).to_be_visible()
     page.get_by_role("button", name="Start infusion").click()

@@ -272,12 +272,15 @@ def test_prechecks_show_todays_self_report_and_open_alert(app_client: TestClient
     [found] = session["self_report"]["found"]
     assert (found["instrument"], found["label"], found["rater"]) == (
         "phq9", "PHQ-9", "patient-portal")
-    [alert] = session["open_patient_alerts"]
-    assert alert["kind"] == "cssrs-screen"
-    assert alert["acknowledge_url"] == f"/patients/{patient_id}/assessments#alert-{alert['id']}"
+    alerts = session["open_patient_alerts"]
+    assert sorted(a["kind"] for a in alerts) == ["cssrs-screen", "suicidality-urgent"]
+    for alert in alerts:
+        assert alert["acknowledge_url"] == (
+            f"/patients/{patient_id}/assessments#alert-{alert['id']}")
     assert "patient_alerts" in [p["field"] for p in session["missing_prechecks"]]
-    prescriber.post(f"/api/v1/alerts/{alert['id']}/acknowledge",
-                    {"note": "C-SSRS screen negative; safety plan reviewed"})
+    for alert in alerts:
+        prescriber.post(f"/api/v1/alerts/{alert['id']}/acknowledge",
+                        {"note": "C-SSRS screen negative; safety plan reviewed"})
     after = nurse.get(f"{BASE}/{session_id}")
     assert after["open_patient_alerts"] == []
     assert "patient_alerts" not in [p["field"] for p in after["missing_prechecks"]]

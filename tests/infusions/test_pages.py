@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from ketaflow.clinic import service as clinic_profile
 from ketaflow.infusions.models import InfusionSession
 from tests.infusions.factories import backdate, make_clinic, make_course, self_report
+from tests.support.factories import SYSTEM
 from tests.web.helpers import csrf, sign_in
 
 
@@ -87,9 +89,14 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
     post(app_client, f"{page}/note/sign")
     html = app_client.get(page).text
     assert "(locked)" in html and "CADSS-6 max 6" in html
+    profile = clinic_profile.ProfileEntry(name="Lakeside Clinic", national_line_country="US")
+    clinic_profile.update_profile(app_db, SYSTEM, production=False, entry=profile)
+    app_db.commit()
     summary = app_client.get(f"{page}/summary")
     assert summary.status_code == 200
     assert "BP before dosing" in summary.text and "126/80 mmHg" in summary.text
+    assert '<p class="clinic-name" data-testid="clinic-name"><strong>Lakeside Clinic' in (
+        summary.text)
     pdf = app_client.get(f"{page}/summary.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
@@ -157,7 +164,8 @@ def test_self_report_and_open_alert_listed_for_the_nurse(app_client: TestClient,
     page = prechecks_page(app_client, app_db, item9=2)
     html = app_client.get(page).text
     assert re.search(r"PHQ-9 at \d\d:\d\d \(portal\)", html)
-    assert "open alerts: 1" in html and "Suicidality item positive" in html
+    assert "open alerts: 2" in html and "Suicidality item positive" in html
+    assert "Suicidality item on the urgent pathway" in html
     assert re.search(r'href="/patients/\d+/assessments#alert-\d+">view \(a prescriber '
                      r"acknowledges\)", html)
     assert "suicidality/switch alert(s) open" in html

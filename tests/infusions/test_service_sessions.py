@@ -255,15 +255,18 @@ def test_override_refused_when_a_self_report_is_on_record(db: Session) -> None:
 def test_open_suicidality_alert_blocks_until_acknowledged(db: Session) -> None:
     clinic = make_clinic(db)
     record = ready_to_start(db, clinic)
-    self_report(db, record.patient_id, item9=1)  # thoughts of self-harm: an alert opens
-    [alert] = open_alerts(db, record.patient_id)
+    # Thoughts of self-harm: a C-SSRS screen task and the urgent-pathway alert open.
+    self_report(db, record.patient_id, item9=1)
+    alerts = open_alerts(db, record.patient_id)
+    assert len(alerts) == 2
     refusal = start_refusal(db, clinic, record.id)
-    assert refusal.field == "patient_alerts" and "1 suicidality/switch alert" in refusal.detail
+    assert refusal.field == "patient_alerts" and "2 suicidality/switch alert" in refusal.detail
     status = service.precheck_status(db, clinic.nurse_ctx, service.load_session(db, record.id))
-    assert [a.id for a in status.facts.patient_alerts] == [alert.id]
-    alerts_service.acknowledge_alert(db, clinic.prescriber_ctx, alert_id=alert.id,
-                                     user_id=clinic.prescriber.id,
-                                     note="C-SSRS done: low risk, safety plan reviewed")
+    assert sorted(a.id for a in status.facts.patient_alerts) == sorted(a.id for a in alerts)
+    for alert in alerts:
+        alerts_service.acknowledge_alert(db, clinic.prescriber_ctx, alert_id=alert.id,
+                                         user_id=clinic.prescriber.id,
+                                         note="C-SSRS done: low risk, safety plan reviewed")
     started = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.START)
     assert started.status is SessionStatus.RUNNING
 

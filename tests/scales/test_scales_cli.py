@@ -45,7 +45,8 @@ def test_score_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert payload["instrument"] == "phq9"
     assert payload["total"] == 13
     assert payload["severity"] == {"label": "moderate", "low": 10, "high": 14}
-    assert payload["flags"] == ["suicidality-item-positive", "cssrs-screen-needed"]
+    assert payload["flags"] == ["suicidality-item-positive", "cssrs-screen-needed",
+                               "suicidality-urgent"]
     assert out.count("\n") == 1
 
 

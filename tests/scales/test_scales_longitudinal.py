@@ -6,10 +6,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ketaflow.scales import DEFAULT_THRESHOLDS, ScaleThresholds, score
 from ketaflow.scales.longitudinal import (
     Action,
+    BaselineFallback,
+    BaselineKind,
     CourseEventKind,
     Rating,
     SignalKind,
@@ -22,7 +26,8 @@ from ketaflow.scales.longitudinal import (
 )
 from tests.scales.conftest import answers_for_total
 
-START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # the first infusion starts
+H = timedelta(hours=1)
 
 
 def day(n: int) -> datetime:
@@ -40,27 +45,85 @@ def rated(instrument_id: str, when: datetime, answers: Sequence[object]) -> Rati
 # --- baseline -----------------------------------------------------------------------------------
 
 
-def test_baseline_is_last_rating_at_or_before_start() -> None:
+def test_baseline_is_last_rating_before_the_first_infusion_starts() -> None:
     history = [total("madrs", day(-10), 34), total("madrs", day(-1), 30),
                total("madrs", day(2), 20), total("phq9", day(0), 20)]
-    baseline = course_baseline(history, "madrs", START)
-    assert baseline is not None and baseline.total == 30
-    at_start = [*history, total("madrs", START, 31)]
-    chosen = course_baseline(at_start, "madrs", START)
-    assert chosen is not None and chosen.total == 31
+    baseline, kind = course_baseline(history, "madrs", START)
+    assert baseline is not None and baseline.total == 30 and kind is BaselineKind.PRE_TREATMENT
+    # A rating the same morning, before the infusion starts, is the baseline ...
+    morning = [*history, total("madrs", START - timedelta(minutes=30), 31)]
+    assert course_baseline(morning, "madrs", START)[0].total == 31  # type: ignore[union-attr]
+    # ... but one at or after the start is not (ketamine acts within the hour).
+    at_start = [*history, total("madrs", START, 12), total("madrs", day(0) + H, 10)]
+    assert course_baseline(at_start, "madrs", START)[0].total == 30  # type: ignore[union-attr]
 
 
-def test_baseline_falls_back_to_first_rating_in_course() -> None:
+def test_no_pre_treatment_rating_means_no_baseline_unless_the_fallback_is_chosen() -> None:
     history = [total("madrs", day(3), 25), total("madrs", day(1), 28)]
-    baseline = course_baseline(history, "madrs", START)
-    assert baseline is not None and baseline.rated_at == day(1)
+    assert course_baseline(history, "madrs", START) == (None, BaselineKind.NONE)
+    outcome = course_outcome(history, "madrs", START)
+    assert (outcome.baseline, outcome.timeline, outcome.events) == (None, (), ())
+    assert outcome.baseline_label == "no pre-treatment baseline"
+    fallback = BaselineFallback.FIRST_AFTER_FIRST_INFUSION
+    baseline, kind = course_baseline(history, "madrs", START, fallback=fallback)
+    assert baseline is not None and baseline.rated_at == day(1) and kind is BaselineKind.FALLBACK
+    labelled = course_outcome(history, "madrs", START, fallback=fallback)
+    assert labelled.baseline_label == (
+        "post-treatment baseline, the first rating after the first infusion: response "
+        "understated")
+    assert [s.rating.rated_at for s in labelled.timeline] == [day(3)]
+    # The fallback is only a fallback: a pre-treatment rating still wins.
+    with_pre = [*history, total("madrs", day(-2), 33)]
+    assert course_baseline(with_pre, "madrs", START, fallback=fallback)[1] is (
+        BaselineKind.PRE_TREATMENT)
+    assert course_outcome(with_pre, "madrs", START, fallback=fallback).baseline_label is None
 
 
-def test_baseline_lookback_excludes_old_ratings() -> None:
-    history = [total("madrs", day(-60), 40), total("madrs", day(2), 28)]
-    baseline = course_baseline(history, "madrs", START, lookback=timedelta(days=30))
-    assert baseline is not None and baseline.total == 28
-    assert course_baseline([], "madrs", START) is None
+def test_before_any_infusion_every_rating_is_pre_treatment() -> None:
+    history = [total("madrs", day(-3), 30), total("madrs", day(1), 29)]
+    baseline, kind = course_baseline(history, "madrs", None)
+    assert baseline is not None and baseline.total == 29 and kind is BaselineKind.PRE_TREATMENT
+
+
+def test_baseline_date_and_lookback_bound_the_candidates() -> None:
+    history = [total("madrs", day(-60), 40), total("madrs", day(-5), 33),
+               total("madrs", day(-1), 30), total("madrs", day(2), 28)]
+    by_date = course_baseline(history, "madrs", START, baseline_by=day(-4))[0]
+    assert by_date is not None and by_date.total == 33
+    recent = course_baseline(history, "madrs", START, baseline_by=day(-4),
+                             lookback=timedelta(days=30))[0]
+    assert recent is not None and recent.total == 33
+    old_only = [total("madrs", day(-60), 40), total("madrs", day(2), 28)]
+    assert course_baseline(old_only, "madrs", START, lookback=timedelta(days=30)) == (
+        None, BaselineKind.NONE)
+    assert course_baseline([], "madrs", START) == (None, BaselineKind.NONE)
+
+
+MOMENTS = st.integers(-30 * 24, 30 * 24).map(lambda hours: START + timedelta(hours=hours))
+
+
+@settings(max_examples=200, deadline=None)
+@given(moments=st.lists(MOMENTS, max_size=8), first=st.none() | MOMENTS,
+       by=st.none() | MOMENTS, fallback=st.none() | st.just(
+           BaselineFallback.FIRST_AFTER_FIRST_INFUSION))
+def test_baseline_is_never_after_the_first_infusion_unless_the_fallback_is_chosen(
+        moments: list[datetime], first: datetime | None, by: datetime | None,
+        fallback: BaselineFallback | None) -> None:
+    history = [total("madrs", moment, 20 + i % 10) for i, moment in enumerate(moments)]
+    baseline, kind = course_baseline(history, "madrs", first, baseline_by=by, fallback=fallback)
+    pre = [m for m in moments if (first is None or m < first) and (by is None or m <= by)]
+    if pre:
+        assert baseline is not None and kind is BaselineKind.PRE_TREATMENT
+        assert baseline.rated_at == max(pre)
+    if baseline is not None and first is not None and baseline.rated_at >= first:
+        assert fallback is not None and kind is BaselineKind.FALLBACK and not pre
+    if fallback is None:
+        assert kind is not BaselineKind.FALLBACK
+        assert baseline is None or first is None or baseline.rated_at < first
+    outcome = course_outcome(history, "madrs", first, baseline_by=by, fallback=fallback)
+    assert (outcome.baseline_label is None) is (kind is BaselineKind.PRE_TREATMENT)
+    if baseline is None:
+        assert outcome.timeline == () and outcome.events == ()
 
 
 # --- single comparisons -------------------------------------------------------------------------
@@ -157,7 +220,7 @@ def test_qids_relapse_on_single_rating_at_eleven() -> None:
     history = [total("qids-sr16", day(0), 18), total("qids-sr16", day(7), 8),
                total("qids-sr16", day(14), 11)]
     # 11 is above the response threshold of 9 only once, but QIDS-SR16 >= 11 is a relapse.
-    outcome = course_outcome(history, "qids-sr16", START)
+    outcome = course_outcome(history, "qids-sr16", START + H)
     assert [e.kind for e in outcome.events] == [CourseEventKind.RESPONSE,
                                                 CourseEventKind.RELAPSE]
     assert outcome.relapse_at == day(14)
@@ -166,7 +229,7 @@ def test_qids_relapse_on_single_rating_at_eleven() -> None:
 
 def test_phq9_remission_without_response_from_low_baseline() -> None:
     history = [total("phq9", day(0), 6), total("phq9", day(7), 4)]
-    outcome = course_outcome(history, "phq9", START)
+    outcome = course_outcome(history, "phq9", START + H)
     # 6 -> 4 is a 33% drop: remission (< 5) but no response.
     assert [e.kind for e in outcome.events] == [CourseEventKind.REMISSION]
 
@@ -194,19 +257,23 @@ def test_rating_without_total() -> None:
 
 def test_suicidality_and_switch_signals() -> None:
     history = [
-        rated("phq9", day(1), [1, 1, 1, 1, 1, 1, 1, 1, 1]),  # item 9 = 1 -> C-SSRS screen
+        rated("phq9", day(1), [1, 1, 1, 1, 1, 1, 1, 1, 1]),  # item 9 = 1 -> screen + urgent
         rated("madrs", day(2), [2] * 9 + [4]),  # item 10 = 4 -> screen + same-day review
         rated("cssrs-screener", day(3), [True, True, False, True, False, False, None]),  # high
         total("ymrs", day(4), 14),  # possible switch
         total("ymrs", day(5), 21),  # possible switch + probable mania
         total("asrm", day(6), 6),  # possible switch
         total("asrm", day(7), 5),  # nothing
-        rated("qids-sr16", day(0), [0] * 11 + [1] + [0] * 4),  # item 12 = 1 -> screen
+        rated("qids-sr16", day(0), [0] * 11 + [1] + [0] * 4),  # item 12 = 1 -> screen + urgent
+        rated("madrs", day(8), [2] * 9 + [5]),  # item 10 = 5 -> screen + urgent (no same-day)
+        rated("cssrs-screener", day(9), [True, True, True, False, False, False, None]),  # moderate
     ]
     signals = safety_signals(history)
     assert [(s.kind, s.rated_at, s.instrument_id) for s in signals] == [
         (SignalKind.CSSRS_SCREEN, day(0), "qids-sr16"),
+        (SignalKind.SUICIDALITY_URGENT, day(0), "qids-sr16"),
         (SignalKind.CSSRS_SCREEN, day(1), "phq9"),
+        (SignalKind.SUICIDALITY_URGENT, day(1), "phq9"),
         (SignalKind.CSSRS_SCREEN, day(2), "madrs"),
         (SignalKind.SAME_DAY_REVIEW, day(2), "madrs"),
         (SignalKind.CSSRS_HIGH, day(3), "cssrs-screener"),
@@ -214,8 +281,14 @@ def test_suicidality_and_switch_signals() -> None:
         (SignalKind.POSSIBLE_SWITCH, day(5), "ymrs"),
         (SignalKind.PROBABLE_MANIA, day(5), "ymrs"),
         (SignalKind.POSSIBLE_SWITCH, day(6), "asrm"),
+        (SignalKind.CSSRS_SCREEN, day(8), "madrs"),
+        (SignalKind.SUICIDALITY_URGENT, day(8), "madrs"),
+        (SignalKind.CSSRS_MODERATE, day(9), "cssrs-screener"),
     ]
-    high = signals[4]
+    assert signals[-1].actions == (Action.SAME_DAY_CLINICIAN_REVIEW,)
+    assert signals[1].actions == signals[-2].actions == (
+        Action.BLOCK_SELF_CHECK_IN, Action.NOTIFY_PRESCRIBER, Action.SHOW_EMERGENCY_PATHWAY)
+    high = signals[6]
     assert high.actions == (Action.BLOCK_SELF_CHECK_IN, Action.NOTIFY_PRESCRIBER,
                             Action.SHOW_EMERGENCY_PATHWAY)
 
@@ -238,10 +311,11 @@ def test_threshold_defaults_and_sources() -> None:
             t.qids_remission_max, t.relapse_consecutive_ratings, t.qids_relapse_min,
             t.ymrs_possible_switch_min, t.asrm_possible_switch_min, t.ymrs_probable_mania_min,
             t.phq9_item9_positive_min, t.qids_item12_positive_min, t.madrs_item10_screen_min,
-            t.madrs_item10_same_day_min, t.aldrete_discharge_min, t.padss_discharge_min) == (
-        50, 10, 5, 5, 2, 11, 12, 6, 21, 1, 1, 2, 4, 9, 9)
+            t.madrs_item10_same_day_min, t.aldrete_discharge_min, t.padss_discharge_min,
+            t.phq9_item9_urgent_min, t.qids_item12_urgent_min, t.madrs_item10_urgent_min) == (
+        50, 10, 5, 5, 2, 11, 12, 6, 21, 1, 1, 2, 4, 9, 9, 1, 1, 5)
     described = t.describe()
-    assert len(described) == 15
+    assert len(described) == 18
     assert all(info.source and info.label and info.value == info.default for info in described)
     assert "<= 12 in esketamine trials" in ScaleThresholds.source("madrs_remission_max")
     with pytest.raises(KeyError):

@@ -28,7 +28,8 @@ def test_phq9_sum_band_and_item9() -> None:
     assert result.total_range == (0, 27)
     assert result.severity is not None and result.severity.label == "moderate"
     assert (result.severity.low, result.severity.high) == (10, 14)
-    assert result.flags == (Flag.SUICIDALITY_ITEM_POSITIVE, Flag.CSSRS_SCREEN_NEEDED)
+    assert result.flags == (Flag.SUICIDALITY_ITEM_POSITIVE, Flag.CSSRS_SCREEN_NEEDED,
+                            Flag.SUICIDALITY_URGENT)
 
 
 def test_phq9_item9_zero_raises_no_flag() -> None:

@@ -26,7 +26,7 @@ from tests.web.helpers import api_token, committed_user, csrf, refusal_events, s
 # and "account:self" belong to every role.
 ROLE_MATRIX: dict[str, set[str]] = {
     "admin": {"session:own", "home:view", "account:self", "users:manage", "audit:read",
-              "settings:edit"},
+              "settings:edit", "clinic:profile:edit"},
     "prescriber": {
         "session:own", "home:view", "account:self",
         "patients:register", "patients:demographics",
@@ -70,6 +70,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/"),
         ("GET", "/settings/clinical"),
         ("GET", "/sources"),
+        ("GET", "/settings/clinic"),
         ("GET", "/api/v1/settings/clinical"),
         ("GET", "/api/v1/settings/clinical/history"),
     },
@@ -77,6 +78,9 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/settings/clinical/change"),
         ("POST", "/settings/clinical/reset"),
         ("POST", "/api/v1/settings/clinical/changes"),
+    },
+    "clinic:profile:edit": {
+        ("POST", "/settings/clinic"),
     },
     "account:self": {
         ("GET", "/account"),
@@ -196,6 +200,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "courses:manage": {
         ("POST", "/courses/{course_id}/baseline"),
+        ("POST", "/courses/{course_id}/baseline-fallback"),
         ("POST", "/courses/{course_id}/state"),
         ("POST", "/patients/{patient_id}/courses"),
         ("GET", "/patients/{patient_id}/courses/new"),

@@ -17,6 +17,8 @@ class AlertKind(StrEnum):
     """The signal kinds of `ketaflow.scales.longitudinal.SignalKind`, stored by value."""
 
     CSSRS_HIGH = "cssrs-high"
+    SUICIDALITY_URGENT = "suicidality-urgent"
+    CSSRS_MODERATE = "cssrs-moderate"
     SAME_DAY_REVIEW = "same-day-review"
     CSSRS_SCREEN = "cssrs-screen"
     PROBABLE_MANIA = "probable-mania"

@@ -30,19 +30,25 @@ NOTE_MAX_LENGTH = 1000
 
 SEVERITY: dict[AlertKind, AlertSeverity] = {
     AlertKind.CSSRS_HIGH: AlertSeverity.URGENT,
+    AlertKind.SUICIDALITY_URGENT: AlertSeverity.URGENT,
+    AlertKind.CSSRS_MODERATE: AlertSeverity.URGENT,
     AlertKind.SAME_DAY_REVIEW: AlertSeverity.URGENT,
     AlertKind.PROBABLE_MANIA: AlertSeverity.HIGH,
     AlertKind.CSSRS_SCREEN: AlertSeverity.HIGH,
     AlertKind.POSSIBLE_SWITCH: AlertSeverity.MODERATE,
 }
 # Kinds by what they signal; the pre-infusion check waits for both to be acknowledged.
-SUICIDALITY_KINDS = frozenset({AlertKind.CSSRS_HIGH, AlertKind.SAME_DAY_REVIEW,
+SUICIDALITY_KINDS = frozenset({AlertKind.CSSRS_HIGH, AlertKind.SUICIDALITY_URGENT,
+                               AlertKind.CSSRS_MODERATE, AlertKind.SAME_DAY_REVIEW,
                                AlertKind.CSSRS_SCREEN})
 SWITCH_KINDS = frozenset({AlertKind.PROBABLE_MANIA, AlertKind.POSSIBLE_SWITCH})
 _SEVERITY_ORDER = {AlertSeverity.URGENT: 0, AlertSeverity.HIGH: 1, AlertSeverity.MODERATE: 2}
 
 TITLES: dict[AlertKind, str] = {
     AlertKind.CSSRS_HIGH: "C-SSRS high risk: notify prescriber, show emergency pathway",
+    AlertKind.SUICIDALITY_URGENT: "Suicidality item on the urgent pathway: notify prescriber now, "
+                                  "crisis content shown",
+    AlertKind.CSSRS_MODERATE: "C-SSRS moderate risk: same-day prescriber review",
     AlertKind.SAME_DAY_REVIEW: "Same-day clinician review (MADRS item 10)",
     AlertKind.CSSRS_SCREEN: "Suicidality item positive: C-SSRS screen needed",
     AlertKind.PROBABLE_MANIA: "Probable mania",

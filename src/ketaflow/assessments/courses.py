@@ -1,5 +1,6 @@
-"""What the scores need from treatment courses: which course a rating belongs to, the course
-start that anchors the baseline, and the days to mark on the chart.
+"""What the scores need from treatment courses: which course a rating belongs to, what bounds
+the baseline (the first infusion's start, the course's baseline date, the prescriber's fallback),
+and the days to mark on the chart.
 
 The chart marks the days an infusion session of the course was started; before the first one it
 marks the course's *planned* infusion days (from `clinical.course_plan.planned_dates`, as the
@@ -18,6 +19,7 @@ from ketaflow.clinical.course_plan import planned_dates
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.errors import ValidationFailed
 from ketaflow.infusions.models import InfusionSession
+from ketaflow.scales.longitudinal import BaselineFallback
 
 PLANNED_LABEL = "planned infusion"
 GIVEN_LABEL = "infusion"
@@ -27,19 +29,25 @@ GIVEN_LABEL = "infusion"
 class CourseMarkers:
     course_id: int | None = None
     course_start: datetime | None = None  # where the chart draws the course start
-    baseline_at: datetime | None = None  # ratings at or before this are baseline candidates
+    # The baseline is the last rating before the first infusion started (before any is recorded,
+    # before the planned first infusion day) and by the end of the course's baseline date, when
+    # one is set: `longitudinal.course_baseline`.
+    first_infusion_at: datetime | None = None
+    baseline_by: datetime | None = None
+    fallback: BaselineFallback | None = None
     days: tuple[date, ...] = ()
     label: str | None = None
 
 
-def baseline_moment(course: TreatmentCourse) -> datetime:
-    """The end of the course's baseline day (the first infusion day unless set otherwise).
+def baseline_by(course: TreatmentCourse) -> datetime | None:
+    """The end of the course's baseline date when one is set ("compared against the rating on
+    or before this date"); ratings must also precede the first infusion's start."""
+    if course.baseline_on is None:
+        return None
+    return datetime.combine(course.baseline_on, time.max, UTC)
 
-    The course records its baseline as a date, "compared against the rating on or before this
-    date", so a rating any time that day counts; `longitudinal.course_baseline` takes the last
-    rating at or before this moment (or, without one, the first rating after it).
-    """
-    return datetime.combine(course.baseline_on or course.start_on, time.max, UTC)
+
+
 
 
 def latest_course(session: Session, *, patient_id: int) -> TreatmentCourse | None:
@@ -55,16 +63,27 @@ def course_markers(session: Session, *, patient_id: int) -> CourseMarkers:
     course = latest_course(session, patient_id=patient_id)
     if course is None:
         return CourseMarkers()
+    return markers_for(session, course)
+
+
+def markers_for(session: Session, course: TreatmentCourse) -> CourseMarkers:
+    """The markers (and baseline bounds) of one course."""
     start = datetime.combine(course.start_on, time(0), UTC)
     started = session.scalars(
         select(InfusionSession.started_at)
         .where(InfusionSession.course_id == course.id, InfusionSession.started_at.is_not(None)))
-    given = tuple(sorted({moment.date() for moment in started if moment is not None}))
+    moments = sorted(moment for moment in started if moment is not None)
+    given = tuple(sorted({moment.date() for moment in moments}))
+    # Before any session is recorded, the planned first infusion day bounds the baseline from
+    # its very start: a rating that day might follow an infusion not yet recorded here.
+    first = moments[0] if moments else start
     if given:
-        return CourseMarkers(course.id, start, baseline_moment(course), given, GIVEN_LABEL)
+        return CourseMarkers(course.id, start, first, baseline_by(course),
+                             course.baseline_fallback, given, GIVEN_LABEL)
     days = planned_dates(course.start_on, course.infusion_count, course.frequency,
                          skip_weekends=course.skip_weekends)
-    return CourseMarkers(course.id, start, baseline_moment(course), days, PLANNED_LABEL)
+    return CourseMarkers(course.id, start, first, baseline_by(course), course.baseline_fallback,
+                         days, PLANNED_LABEL)
 
 
 def course_for_rating(session: Session, *, patient_id: int, course_id: int | None,

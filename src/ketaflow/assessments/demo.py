@@ -2,8 +2,9 @@
 
 The patient on the active course gets a baseline and a MADRS after each infusion so far (32
 falling towards 12), weekly PHQ-9 and QIDS-SR16 self-reports through the portal (one PHQ-9 with
-item 9 positive, which leaves an open alert), and one YMRS. The patient on the planned course gets
-baseline ratings only.
+item 9 positive, which leaves two open alerts, screen and urgent; no QIDS-SR16 before the first
+infusion, so that course shows "no pre-treatment baseline" for it), and one YMRS. The patient on
+the planned course gets baseline ratings only.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _active_course_history(session: Session, ctx: AuditContext, patient_id: int,
 
     rate("madrs", _answers("madrs", MADRS_COURSE[0]), staff, _at(baseline_day, 10), prescriber)
     rate("phq9", _answers("phq9", 18), portal, _at(baseline_day, 8), ctx)
-    rate("qids-sr16", _qids(17), portal, _at(baseline_day, 8), ctx)
+    # No QIDS-SR16 before the first infusion: its panel says "no pre-treatment baseline".
     past = [day for day in infusion_days if day <= utcnow().date()]
     for day, total in zip(past, MADRS_COURSE[1:], strict=False):
         # Rated the morning after each infusion (or today, before the next one).

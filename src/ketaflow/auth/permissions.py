@@ -21,6 +21,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     # Change the clinic's clinical settings (thresholds, limits); viewing them is HOME_VIEW.
     SETTINGS_EDIT = "settings:edit"
+    # The clinic profile (name, time zone, crisis lines): every role reads it (home:view).
+    CLINIC_PROFILE_EDIT = "clinic:profile:edit"
     # Patient record. Front desk sees and edits demographics only; clinical data is for the
     # clinical roles; researchers see de-identified data only; admins run the system, not care.
     PATIENTS_REGISTER = "patients:register"
@@ -64,7 +66,8 @@ _CLINICAL = frozenset(
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMIN: _EVERY_ROLE
-    | {Permission.USERS_MANAGE, Permission.AUDIT_READ, Permission.SETTINGS_EDIT},
+    | {Permission.USERS_MANAGE, Permission.AUDIT_READ, Permission.SETTINGS_EDIT,
+       Permission.CLINIC_PROFILE_EDIT},
     Role.PRESCRIBER: _EVERY_ROLE
     | _CLINICAL
     | {

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ketaflow.clinical.course_plan import CourseState, Frequency
 from ketaflow.db import Base, str_enum, utcnow
 from ketaflow.dosing.limits import SaltForm
+from ketaflow.scales.longitudinal import BaselineFallback
 from ketaflow.screening.models import Screening
 
 
@@ -37,6 +38,13 @@ class TreatmentCourse(Base):
     # The course baseline for rating scales (response = drop from baseline); assessments link
     # to the course and are compared against the rating on or before this date.
     baseline_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # Without a rating before the first infusion started, response and remission are not
+    # computed unless a prescriber chooses a labelled fallback: who chose it and when.
+    baseline_fallback: Mapped[BaselineFallback | None] = mapped_column(
+        str_enum(BaselineFallback, 32), default=None)
+    baseline_fallback_at: Mapped[datetime | None] = mapped_column(default=None)
+    baseline_fallback_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id"), default=None)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id"), default=None)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from ketaflow.assessments.history import course_baselines
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.clinical import course_plan
 from ketaflow.clinical.course_plan import CourseState, Frequency
@@ -17,6 +18,7 @@ from ketaflow.db import utcnow
 from ketaflow.errors import KetaflowError, ValidationFailed
 from ketaflow.patients import sections
 from ketaflow.patients import service as patients
+from ketaflow.scales.longitudinal import FALLBACK_LABELS, BaselineFallback
 from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db
 from ketaflow.web.routing import UnitOfWorkRoute
@@ -33,6 +35,7 @@ NOTICES = {
     "planned": "Course planned.",
     "state": "Course state changed.",
     "baseline": "Course baseline updated.",
+    "fallback": "Baseline choice saved.",
 }
 # Short enough for a select on a tablet; the course page shows the full labels.
 SHORT_FREQUENCY_LABELS = {
@@ -120,7 +123,9 @@ def _course_page(
     record = patients.read_patient(db, ctx, patient_id=view.course.patient_id, clinical=False)
     return render(request, "courses/view.html", {
         "view": view, "record": record, "state_labels": STATE_LABELS,
-        "reason_required": course_plan.REASON_REQUIRED, **context,
+        "reason_required": course_plan.REASON_REQUIRED,
+        "baselines": course_baselines(db, ctx, course=view.course),
+        "fallback_labels": FALLBACK_LABELS, **context,
     }, status_code=status_code)
 
 
@@ -160,3 +165,19 @@ def set_baseline(request: Request, db: DB, course_id: int, form: FORM) -> Respon
         return _course_page(request, db, course_id, status_code=exc.status_code,
                             error=exc.detail, error_field=exc.field)
     return RedirectResponse(f"/courses/{course_id}?notice=baseline", status_code=303)
+
+
+@router.post("/courses/{course_id}/baseline-fallback")
+@requires(Permission.COURSES_MANAGE)
+def set_baseline_fallback(request: Request, db: DB, course_id: int, form: FORM) -> Response:
+    try:
+        fallback = web_forms.optional_choice(form, "baseline_fallback", BaselineFallback,
+                                             "baseline fallback")
+        service.set_baseline_fallback(db, audit_context(request), course_id=course_id,
+                                      fallback=fallback)
+    except KetaflowError as exc:
+        if exc.status_code == 404:
+            raise
+        return _course_page(request, db, course_id, status_code=exc.status_code,
+                            error=exc.detail, error_field=exc.field)
+    return RedirectResponse(f"/courses/{course_id}?notice=fallback", status_code=303)

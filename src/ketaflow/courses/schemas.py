@@ -17,6 +17,7 @@ from ketaflow.clinical.course_plan import (
 from ketaflow.courses.service import CourseEntry, CourseView
 from ketaflow.dosing.limits import SaltForm
 from ketaflow.inputs import PlausibleDate, positive, within
+from ketaflow.scales.longitudinal import BaselineFallback
 
 
 class CourseIn(BaseModel):
@@ -66,6 +67,11 @@ class CourseSummaryOut(BaseModel):
     max_dose_mg: float
     salt_form: SaltForm
     baseline_on: date | None
+    # The prescriber's fallback without a pre-treatment rating (None: response and remission are
+    # not computed then), with who chose it and when.
+    baseline_fallback: BaselineFallback | None = None
+    baseline_fallback_at: datetime | None = None
+    baseline_fallback_by_user_id: int | None = None
     state_changed_at: datetime
 
 

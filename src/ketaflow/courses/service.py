@@ -29,6 +29,7 @@ from ketaflow.db import utcnow
 from ketaflow.dosing.limits import DosingLimits
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
 from ketaflow.patients.models import Patient
+from ketaflow.scales.longitudinal import BaselineFallback
 from ketaflow.screening.models import Consent, Screening
 from ketaflow.screening.service import current_signed_screening, latest_consent
 from ketaflow.settings.service import settings_in_force
@@ -186,6 +187,27 @@ def set_course_baseline(
     course.baseline_on = baseline_on
     session.flush()
     _audit(session, ctx, "course.baseline", course)
+    return course
+
+
+def set_baseline_fallback(
+    session: Session, ctx: AuditContext, *, course_id: int, fallback: BaselineFallback | None
+) -> TreatmentCourse:
+    """A prescriber's choice for a course with no pre-treatment rating: compare with a
+    labelled post-treatment baseline (`fallback`), or not at all (None). Who and when are kept
+    on the course and in the audit trail; closed courses may be labelled too (for reports)."""
+    if ctx.actor_user_id is None:
+        raise ValidationFailed("a prescriber must choose the baseline fallback",
+                               field="baseline_fallback")
+    course = _load(session, course_id)
+    previous = course.baseline_fallback
+    course.baseline_fallback = fallback
+    course.baseline_fallback_at = utcnow()
+    course.baseline_fallback_by_user_id = ctx.actor_user_id
+    session.flush()
+    _audit(session, ctx, "course.baseline_fallback", course,
+           previous=None if previous is None else previous.value,
+           fallback=None if fallback is None else fallback.value)
     return course
 
 

@@ -51,7 +51,8 @@ def summary_rows(summary: SessionSummary) -> list[tuple[str, str]]:
     return rows
 
 
-def summary_pdf(summary: SessionSummary, *, mrn: str, generated_at: datetime) -> bytes:
+def summary_pdf(summary: SessionSummary, *, mrn: str, generated_at: datetime,
+                clinic_name: str | None = None) -> bytes:
     buffer = BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                             topMargin=16 * mm, bottomMargin=16 * mm,
@@ -66,7 +67,9 @@ def summary_pdf(summary: SessionSummary, *, mrn: str, generated_at: datetime) ->
         ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f5")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
+    header = [Paragraph(escape(clinic_name), styles["Heading2"])] if clinic_name else []
     story = [
+        *header,
         Paragraph("IV ketamine infusion: session monitoring summary", styles["Title"]),
         Paragraph(f"Session {summary.session_id} &middot; MRN {escape(mrn)} &middot; status "
                   f"{summary.status}", styles["Normal"]),

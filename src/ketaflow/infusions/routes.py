@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from ketaflow.alerts.service import TITLES as ALERT_TITLES
 from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.auth.permissions import Permission, public, requires
+from ketaflow.clinic import service as clinic_service
 from ketaflow.errors import Conflict, KetaflowError, PermissionDenied, ValidationFailed
 from ketaflow.infusions import forms, service
 from ketaflow.infusions.formulary import DEFAULT_FORMULARY, INFUSION_DRUGS, drug_name
@@ -265,13 +266,15 @@ def addendum(request: Request, db: DB, session_id: int, form: FORM) -> Response:
 def summary(request: Request, db: DB, session_id: int) -> Response:
     view = service.chair_view(db, audit_context(request), session_id=session_id)
     return render(request, "infusions/summary.html", {
-        "view": view, "rows": summary_rows(view.summary)})
+        "view": view, "rows": summary_rows(view.summary),
+        "clinic_name": clinic_service.clinic_name(db)})
 
 
 @router.get("/sessions/{session_id}/summary.pdf")
 @requires(Permission.INFUSIONS_RUN)
 def summary_as_pdf(request: Request, db: DB, session_id: int) -> Response:
     view = service.chair_view(db, audit_context(request), session_id=session_id)
-    content = summary_pdf(view.summary, mrn=view.mrn, generated_at=view.now)
+    content = summary_pdf(view.summary, mrn=view.mrn, generated_at=view.now,
+                          clinic_name=clinic_service.clinic_name(db))
     return Response(content, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="session-{session_id}-summary.pdf"'})

@@ -21,15 +21,17 @@ class MailFailed(Exception):
     """The mail could not be handed to the SMTP server; the message is safe to show staff."""
 
 
-def portal_message(settings: Settings, *, to_address: str, url: str, expires_at: datetime
-                   ) -> EmailMessage:
+def portal_message(settings: Settings, *, to_address: str, url: str, expires_at: datetime,
+                   clinic_name: str | None = None) -> EmailMessage:
+    """The link mail; names the clinic (from its profile) when it has a name."""
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = to_address
-    message["Subject"] = SUBJECT
+    message["Subject"] = SUBJECT if not clinic_name else f"A short questionnaire from {clinic_name}"
+    clinic = "Your clinic" if not clinic_name else f"Your clinic, {clinic_name},"
     message.set_content(
         "Hello,\n\n"
-        "Your clinic asks you to complete a short questionnaire. Please open this link on "
+        f"{clinic} asks you to complete a short questionnaire. Please open this link on "
         "your phone or computer:\n\n"
         f"{url}\n\n"
         f"The link works once and expires on {expires_at:%d %B %Y at %H:%M} UTC.\n\n"
@@ -40,9 +42,10 @@ def portal_message(settings: Settings, *, to_address: str, url: str, expires_at:
     return message
 
 
-def send_portal_link(settings: Settings, *, to_address: str, url: str, expires_at: datetime
-                     ) -> None:
-    message = portal_message(settings, to_address=to_address, url=url, expires_at=expires_at)
+def send_portal_link(settings: Settings, *, to_address: str, url: str, expires_at: datetime,
+                     clinic_name: str | None = None) -> None:
+    message = portal_message(settings, to_address=to_address, url=url, expires_at=expires_at,
+                             clinic_name=clinic_name)
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S) as smtp:
             if settings.smtp_starttls:

@@ -13,9 +13,11 @@ from ketaflow.assessments import forms
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.routes import FORM, wording_packs
 from ketaflow.auth.permissions import Permission, public, requires
+from ketaflow.clinic import service as clinic_service
+from ketaflow.clinic.crisis_lines import EMERGENCY_HEADING, emergency_pathway
 from ketaflow.config import Settings
 from ketaflow.errors import KetaflowError
-from ketaflow.portal import pathway, service
+from ketaflow.portal import service
 from ketaflow.portal.models import PortalLink
 from ketaflow.scales import get_instrument
 from ketaflow.web.deps import audit_context, get_db, get_settings, require_principal
@@ -74,8 +76,8 @@ def _questionnaires(request: Request, link: PortalLink, values: dict[str, str]
     return shown
 
 
-def _portal_page(request: Request, visit: service.PortalVisit, values: dict[str, str],
-                 error: KetaflowError | None = None) -> Response:
+def _portal_page(request: Request, db: Session, visit: service.PortalVisit,
+                 values: dict[str, str], error: KetaflowError | None = None) -> Response:
     if visit.state is not service.LinkState.OPEN or visit.link is None:
         status = 404 if visit.state is service.LinkState.UNKNOWN else 410
         return render(request, "portal/closed.html", {"state": str(visit.state)},
@@ -85,6 +87,7 @@ def _portal_page(request: Request, visit: service.PortalVisit, values: dict[str,
         "expires_at": visit.link.expires_at,
         "error": None if error is None else error.detail,
         "error_field": None if error is None else (error.field or "form"),
+        "clinic_name": clinic_service.clinic_name(db),
     }, status_code=422 if error is not None else 200)
 
 
@@ -92,7 +95,7 @@ def _portal_page(request: Request, visit: service.PortalVisit, values: dict[str,
 @public
 def portal_page(request: Request, db: DB, token: str) -> Response:
     visit = service.visit(db, audit_context(request), token=token)
-    return _portal_page(request, visit, {})
+    return _portal_page(request, db, visit, {})
 
 
 @router.post("/portal/{token}")
@@ -101,12 +104,14 @@ def portal_submit(request: Request, db: DB, token: str, form: FORM) -> Response:
     ctx = audit_context(request)
     visit = service.visit(db, ctx, token=token)
     if visit.state is not service.LinkState.OPEN or visit.link is None:
-        return _portal_page(request, visit, form)
+        return _portal_page(request, db, visit, form)
     try:
         submission = service.submit(db, ctx, token=token,
                                     answers=service.answers_by_instrument(visit.link, form))
     except KetaflowError as exc:
-        return _portal_page(request, visit, form, error=exc)
+        return _portal_page(request, db, visit, form, error=exc)
+    lines = clinic_service.crisis_lines(db) if submission.show_emergency_pathway else None
     return render(request, "portal/done.html", {
-        "emergency": submission.show_emergency_pathway,
-        "heading": pathway.EMERGENCY_HEADING, "pathway": pathway.EMERGENCY_PATHWAY})
+        "emergency": submission.show_emergency_pathway, "heading": EMERGENCY_HEADING,
+        "clinic_name": clinic_service.clinic_name(db),
+        "pathway": () if lines is None else emergency_pathway(lines)})

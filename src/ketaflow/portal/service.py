@@ -20,22 +20,23 @@ from sqlalchemy.orm import Session
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.forms import answers_from_form
 from ketaflow.assessments.models import Assessment
+from ketaflow.assessments.service import stored_result
 from ketaflow.audit.service import AuditContext, note_event, record_event
+from ketaflow.clinic import service as clinic_service
 from ketaflow.config import Settings
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
 from ketaflow.patients.models import PatientDemographics
 from ketaflow.portal import mail
 from ketaflow.portal.models import PortalLink
-from ketaflow.scales import Flag, ScaleInputError, score
+from ketaflow.scales import ScaleInputError, score
+from ketaflow.scales.longitudinal import shows_emergency_pathway
 
 ENTITY = "portal_link"
 # Self-report instruments a patient may complete through the portal.
 PORTAL_INSTRUMENTS = ("phq9", "gad7", "qids-sr16", "asrm")
 PORTAL_VALID_HOURS = 72
 MAX_VALID_HOURS = 14 * 24
-# Answers that make the portal show the emergency pathway (alerts are raised as well).
-EMERGENCY_FLAGS = frozenset({Flag.SUICIDALITY_ITEM_POSITIVE, Flag.CSSRS_HIGH})
 
 
 class LinkState(StrEnum):
@@ -142,7 +143,8 @@ def _mail_link(session: Session, settings: Settings, link: PortalLink, url: str
         return False, "the patient has no email address on record: pass the link on yourself"
     try:
         mail.send_portal_link(settings, to_address=address, url=url,
-                              expires_at=link.expires_at)
+                              expires_at=link.expires_at,
+                              clinic_name=clinic_service.clinic_name(session))
     except mail.MailFailed as exc:
         return False, str(exc)
     link.emailed_at = utcnow()
@@ -206,6 +208,6 @@ def submit(session: Session, ctx: AuditContext, *, token: str,
     record_event(session, portal_ctx, action="portal_link.complete", entity_type=ENTITY,
                  entity_id=link.id, detail={"patient_id": link.patient_id,
                                             "assessment_ids": [a.id for a in stored]})
-    emergency = any(flag in EMERGENCY_FLAGS
-                    for a in stored for flag in a.current_result.flags)
+    # The urgent suicidality pathway (alerts are raised as well) shows the crisis content.
+    emergency = any(shows_emergency_pathway(stored_result(a.current_result)) for a in stored)
     return Submission(stored, emergency)

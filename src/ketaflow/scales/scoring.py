@@ -37,6 +37,9 @@ class Flag(StrEnum):
     CSSRS_SCREEN_NEEDED = "cssrs-screen-needed"
     MADRS_ITEM10_SCREEN = "madrs-item10-screen"
     MADRS_ITEM10_SAME_DAY_REVIEW = "madrs-item10-same-day-review"
+    # A suicidality item at the level of the urgent pathway (PHQ-9 item 9, QIDS-SR16 item 12,
+    # MADRS item 10; C-SSRS high has its own flag).
+    SUICIDALITY_URGENT = "suicidality-urgent"
     POSSIBLE_SWITCH = "possible-switch"
     PROBABLE_MANIA = "probable-mania"
     CSSRS_MODERATE = "cssrs-moderate"
@@ -249,11 +252,14 @@ def score(
 _FlagRule = Callable[[Mapping[str, int], int | None, ScaleThresholds], list[Flag]]
 
 
-def _suicidality_item(item_id: str, setting: str) -> _FlagRule:
+def _suicidality_item(item_id: str, setting: str, urgent_setting: str) -> _FlagRule:
     def rule(scores: Mapping[str, int], _total: int | None, t: ScaleThresholds) -> list[Flag]:
+        flags = []
         if scores[item_id] >= getattr(t, setting):
-            return [Flag.SUICIDALITY_ITEM_POSITIVE, Flag.CSSRS_SCREEN_NEEDED]
-        return []
+            flags += [Flag.SUICIDALITY_ITEM_POSITIVE, Flag.CSSRS_SCREEN_NEEDED]
+        if scores[item_id] >= getattr(t, urgent_setting):
+            flags.append(Flag.SUICIDALITY_URGENT)
+        return flags
     return rule
 
 
@@ -264,6 +270,8 @@ def _madrs(scores: Mapping[str, int], _total: int | None, t: ScaleThresholds) ->
         flags += [Flag.SUICIDALITY_ITEM_POSITIVE, Flag.MADRS_ITEM10_SCREEN]
     if item10 >= t.madrs_item10_same_day_min:
         flags.append(Flag.MADRS_ITEM10_SAME_DAY_REVIEW)
+    if item10 >= t.madrs_item10_urgent_min:
+        flags.append(Flag.SUICIDALITY_URGENT)
     return flags
 
 
@@ -294,8 +302,10 @@ def _side_effects(scores: Mapping[str, int], _total: int | None, _t: ScaleThresh
 
 
 _FLAG_RULES: Mapping[str, _FlagRule] = MappingProxyType({
-    "phq9": _suicidality_item("self_harm_thoughts", "phq9_item9_positive_min"),
-    "qids-sr16": _suicidality_item("death_suicide_thoughts", "qids_item12_positive_min"),
+    "phq9": _suicidality_item("self_harm_thoughts", "phq9_item9_positive_min",
+                              "phq9_item9_urgent_min"),
+    "qids-sr16": _suicidality_item("death_suicide_thoughts", "qids_item12_positive_min",
+                                   "qids_item12_urgent_min"),
     "madrs": _madrs,
     "ymrs": _ymrs,
     "asrm": _asrm,

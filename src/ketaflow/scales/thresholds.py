@@ -17,6 +17,7 @@ _LONG = f"{_DOC}longitudinal-rules"
 _SUICIDE = f"{_DOC}suicidality-pathway"
 _TRIALS = "Diazgranados et al. 2010; Zarate et al. 2012"
 _COMMON = "common practice, unverified"
+_PATHWAY_SOURCE = "Columbia Lighthouse Project C-SSRS screener triage; clinic default"
 
 
 # Kept as the scales name for the shared record of one setting.
@@ -80,6 +81,22 @@ class ScaleThresholds:
         9, f"PADSS >= 9/10 for discharge (Chung et al. 1995); {_DOC}discharge-scores",
         "Discharge: PADSS at least", minimum=8, maximum=10, ref="discharge-scores")
 
+    # --- suicidality pathway (issue 11): the level at which a positive item follows the urgent
+    # pathway (alert to the prescriber now, the clinic's crisis content on the portal). C-SSRS
+    # screener levels map without a number: moderate -> same-day review, high -> urgent.
+    phq9_item9_urgent_min: int = setting(
+        1, f"{_PATHWAY_SOURCE}: PHQ-9 item 9 positive -> urgent pathway",
+        "PHQ-9 item 9 urgent pathway: at least", minimum=1, maximum=3,
+        ref="suicidality-pathway")
+    qids_item12_urgent_min: int = setting(
+        1, f"{_PATHWAY_SOURCE}: QIDS-SR16 item 12 positive -> urgent pathway",
+        "QIDS-SR16 item 12 urgent pathway: at least", minimum=1, maximum=3,
+        ref="suicidality-pathway")
+    madrs_item10_urgent_min: int = setting(
+        5, f"{_PATHWAY_SOURCE}: MADRS item 10 at 5-6 (explicit plans, active preparation) -> "
+        "urgent pathway", "MADRS item 10 urgent pathway: at least", minimum=1, maximum=6,
+        ref="suicidality-pathway")
+
     def __post_init__(self) -> None:
         require_whole_numbers(self, minimum=0)
         if not 1 <= self.response_min_drop_pct <= 100:
@@ -88,6 +105,8 @@ class ScaleThresholds:
             raise ValueError("threshold relapse_consecutive_ratings must be at least 1")
         if self.madrs_item10_same_day_min < self.madrs_item10_screen_min:
             raise ValueError("madrs_item10_same_day_min must not be below madrs_item10_screen_min")
+        if self.madrs_item10_urgent_min < self.madrs_item10_same_day_min:
+            raise ValueError("madrs_item10_urgent_min must not be below madrs_item10_same_day_min")
 
     def with_changes(self, **changes: int) -> ScaleThresholds:
         """A copy with some settings changed (validated like the original)."""

@@ -122,9 +122,17 @@ def optional_bool(form: Form, name: str) -> bool | None:
 
 
 def clinic_zone(request: Request) -> str:
-    """The IANA time zone form times are read in (setting KETAFLOW_CLINIC_TIMEZONE)."""
-    zone: str = request.app.state.settings.clinic_timezone
-    return zone
+    """The IANA time zone form times are read in and shown: the clinic profile's when set,
+    else the setting KETAFLOW_CLINIC_TIMEZONE (`ketaflow.clinic.service.effective_timezone`).
+
+    Reads the profile through the request's own session (opened here if the route has none
+    yet; the route's unit of work closes it)."""
+    from ketaflow.clinic.service import effective_timezone
+
+    state = request.state
+    if getattr(state, "db", None) is None:
+        state.db = request.app.state.session_factory()
+    return effective_timezone(state.db, request.app.state.settings)
 
 
 def clinic_time_to_utc(local: datetime, zone: str, name: str, label: str) -> datetime:

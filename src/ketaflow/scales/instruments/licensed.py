@@ -90,7 +90,7 @@ QIDS_SR16 = Instrument(
     licence=Licence.NAMES_ONLY,
     licence_note=NAMES_ONLY_NOTE,
     thresholds=("response_min_drop_pct", "qids_remission_max", "qids_relapse_min",
-                "qids_item12_positive_min"),
+                "qids_item12_positive_min", "qids_item12_urgent_min"),
 )
 
 MADRS = Instrument(
@@ -127,7 +127,7 @@ MADRS = Instrument(
     licence=Licence.NAMES_ONLY,
     licence_note=NAMES_ONLY_NOTE,
     thresholds=("response_min_drop_pct", "madrs_remission_max", "madrs_item10_screen_min",
-                "madrs_item10_same_day_min"),
+                "madrs_item10_same_day_min", "madrs_item10_urgent_min"),
 )
 
 # YMRS items 5, 6, 8 and 9 carry double weight (0-8) because they are hard to assess in poorly

@@ -92,7 +92,8 @@ PHQ9 = Instrument(
     attribution=PFIZER_ATTRIBUTION,
     total_code=_loinc("44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score"),
     panel_code=_loinc("44249-1", "PHQ-9 quick depression assessment panel"),
-    thresholds=("response_min_drop_pct", "phq9_remission_below", "phq9_item9_positive_min"),
+    thresholds=("response_min_drop_pct", "phq9_remission_below", "phq9_item9_positive_min",
+                "phq9_item9_urgent_min"),
     notes=("The unscored functional-difficulty question is not part of the total and is omitted.",),
 )
 
