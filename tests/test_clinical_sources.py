@@ -24,7 +24,7 @@ DOC_LINK = re.compile(r"(?:docs/)?clinical-sources\.md#([A-Za-z0-9_-]+)")
 REQUIRED_ANCHORS = (
     "contraindications", "interactions", "pregnancy-and-breastfeeding", "substance-use-disorder",
     "benzodiazepine-load", "treatment-resistance", "codes", "vital-sign-criteria", "ymrs",
-    "suicidality-pathway", "course-baseline",
+    "suicidality-pathway", "course-baseline", "crisis-lines",
 )  # fmt: skip
 
 

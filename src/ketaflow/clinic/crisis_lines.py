@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+# Each line's source and what was verified: the doc's entry.
+_DOC = "docs/clinical-sources.md#crisis-lines"
+
 
 @dataclass(frozen=True)
 class NationalLine:
@@ -28,20 +31,22 @@ class NationalLine:
 NATIONAL_LINES: Mapping[str, NationalLine] = MappingProxyType({line.country_code: line for line in (
     NationalLine("US", "United States", "988 Suicide & Crisis Lifeline", "988 (call or text)",
                  "US Federal Communications Commission designation of 988 (2020), in service "
-                 "since 16 July 2022; run for SAMHSA"),
+                 f"since 16 July 2022; run for SAMHSA ({_DOC})"),
     NationalLine("CA", "Canada", "9-8-8 Suicide Crisis Helpline", "988 (call or text)",
-                 "Canadian Radio-television and Telecommunications Commission (CRTC) 2022-234; "
-                 "in service since 30 November 2023"),
+                 "Canadian Radio-television and Telecommunications Commission, Telecom "
+                 "Regulatory Policy CRTC 2022-234 (31 August 2022); in service since 30 November "
+                 f"2023 ({_DOC})"),
     NationalLine("GB", "United Kingdom", "Samaritans", "116 123",
                  "Samaritans (registered charity), free 24-hour line on the harmonised "
-                 "European 116 number range"),
+                 f"European 116 number range ({_DOC})"),
     NationalLine("IE", "Ireland", "Samaritans", "116 123",
                  "Samaritans Ireland, free 24-hour line on the harmonised European 116 "
-                 "number range"),
+                 f"number range ({_DOC})"),
     NationalLine("AU", "Australia", "Lifeline", "13 11 14",
-                 "Lifeline Australia, national 24-hour crisis support line"),
+                 f"Lifeline Australia, national 24-hour crisis support line ({_DOC})"),
     NationalLine("NZ", "New Zealand", "Need to talk? 1737", "1737 (call or text)",
-                 "Te Whatu Ora / Health New Zealand national mental health line"),
+                 "Te Whatu Ora / Health New Zealand national mental health line (operator "
+                 f"unverified; {_DOC})"),
 )})
 
 
