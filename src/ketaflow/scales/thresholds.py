@@ -17,7 +17,8 @@ _LONG = f"{_DOC}longitudinal-rules"
 _SUICIDE = f"{_DOC}suicidality-pathway"
 _TRIALS = "Diazgranados et al. 2010; Zarate et al. 2012"
 _COMMON = "common practice, unverified"
-_PATHWAY_SOURCE = "Columbia Lighthouse Project C-SSRS screener triage; clinic default"
+_PATHWAY_SOURCE = ("clinic default (unverified), urgent as in the Columbia Lighthouse Project "
+                   f"C-SSRS screener triage; {_SUICIDE}")
 
 
 # Kept as the scales name for the shared record of one setting.
