@@ -61,7 +61,11 @@ def _self_report(db: Session, ctx: AuditContext, course_id: int, at: datetime) -
 
 def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: int,
          opened: datetime, *, finish: bool, portal: AuditContext) -> int:
-    _self_report(db, portal, course_id, opened - timedelta(minutes=20))
+    # Twenty minutes before opening, but on the (UTC) day the infusion starts: the start's
+    # pre-check counts that day's self-reports, and just after midnight opening was yesterday.
+    start = opened + timedelta(minutes=10)
+    day_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    _self_report(db, portal, course_id, max(opened - timedelta(minutes=20), day_start))
     with clock_at(opened):
         record = service.open_session(db, nurse, course_id=course_id)
         service.apply_action(db, nurse, session_id=record.id,
@@ -75,7 +79,6 @@ def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: 
         order = service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
             drug=KETAMINE_HCL.key, lot_number=DEMO_LOT,
             expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0))
-    start = opened + timedelta(minutes=10)
     with clock_at(start):
         service.apply_action(db, nurse, session_id=record.id, action=SessionAction.START)
         ledger.record_entry(db, nurse, entry=ledger.EntryInput(
