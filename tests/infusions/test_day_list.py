@@ -179,6 +179,7 @@ def test_pages_show_identity_and_open_from_the_list(app_client: TestClient,
     page = first.headers["location"]  # type: ignore[attr-defined]
     assert second.headers["location"] == page  # type: ignore[attr-defined]
     assert app_db.scalar(select(func.count()).select_from(InfusionSession)) == 1
+    app_db.rollback()  # let the app have the database again (SQLite: one writer)
     board = app_client.get("/infusions").text
     assert "Open session" not in board and f'href="{page}"' in board
 
