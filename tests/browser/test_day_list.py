@@ -72,7 +72,7 @@ def test_nurse_opens_todays_session_from_the_list(browser: Browser, live_server:
 
         with page.expect_navigation():
             row.get_by_role("button", name="Open session").click()
-        assert re.search(r"/infusions/sessions/\d+$", page.url)
+        assert re.search(r"/infusions/sessions/\d+$", page.url), page.inner_text("body")[:600]
         _identity(page)
         expect(page.locator("#status")).to_have_text("planned")
         shot(page, f"daylist-02-chair-{size}")

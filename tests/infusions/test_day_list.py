@@ -173,6 +173,7 @@ def test_pages_show_identity_and_open_from_the_list(app_client: TestClient,
     assert "CURIE, Marie" in board and BORN.isoformat() in board and mrn in board
     assert "1 of 6" in board and "Open session" in board and "times in UTC" in board
     assert f'action="/infusions/courses/{course.id}/sessions"' in board
+    assert 'name="csrf_token" value=""' not in board  # the button's form carries its token
     first = post(app_client, f"/infusions/courses/{course.id}/sessions")
     second = post(app_client, f"/infusions/courses/{course.id}/sessions")
     assert first.status_code == second.status_code == 303  # type: ignore[attr-defined]
