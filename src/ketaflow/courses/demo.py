@@ -1,5 +1,6 @@
 """Demo treatment courses (`ketaflow demo seed`): an active induction course that started ten
-days ago and a planned one starting next Monday, both through the services. Patients whose
+days ago and a planned one whose first infusion is due today (the last weekday on or before
+today), so the day's list at /infusions has one to open; both through the services. Patients whose
 screening is not eligible, unsigned or without consent get none."""
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def seed_courses(
                                     target=CourseState.ACTIVE)
         created.append(active)
     if len(ready) > 1:
-        next_monday = today + timedelta(days=7 - today.weekday())
+        # A weekday: the plan skips weekends, so the first infusion is on this day.
+        last_weekday = today - timedelta(days=max(0, today.weekday() - 4))
         created.append(service.plan_course(
             session, prescriber, patient_id=ready[1].id,
-            entry=service.CourseEntry(start_on=next_monday, frequency=Frequency.EVERY_2_DAYS,
+            entry=service.CourseEntry(start_on=last_weekday, frequency=Frequency.EVERY_2_DAYS,
                                       dose_mg_per_kg=0.5, max_dose_mg=90.0)))
     return created

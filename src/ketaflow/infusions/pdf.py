@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from io import BytesIO
+from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -13,7 +16,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ketaflow.infusions.formulary import drug_name
+from ketaflow.infusions.models import InfusionSession, NoteKind
 from ketaflow.infusions.summary import SessionSummary
+from ketaflow.patients.service.identity import PatientIdentity
 
 
 def _time(value: datetime | None) -> str:
@@ -51,8 +56,48 @@ def summary_rows(summary: SessionSummary) -> list[tuple[str, str]]:
     return rows
 
 
-def summary_pdf(summary: SessionSummary, *, mrn: str, generated_at: datetime,
-                clinic_name: str | None = None) -> bytes:
+@dataclass(frozen=True)
+class Printout:
+    """What every printout carries besides its content: the clinic, who the record is about,
+    the staff who acted, and when it was printed (clinic time zone, zone stated)."""
+
+    clinic_name: str | None
+    patient: PatientIdentity | None
+    staff: tuple[tuple[str, str], ...]  # (what they did, "Full Name (role)")
+    printed_at: datetime
+    zone: str
+
+    @property
+    def printed(self) -> str:
+        local = self.printed_at.astimezone(ZoneInfo(self.zone))
+        return f"{local.strftime('%Y-%m-%d %H:%M')} {self.zone}"
+
+    @property
+    def identity_rows(self) -> list[tuple[str, str]]:
+        if self.patient is None:
+            return []
+        who = self.patient
+        return [("Patient", who.full_name), ("Date of birth", who.born),
+                ("MRN", who.mrn)]
+
+
+def session_staff(record: InfusionSession, name: Callable[[int | None], str]
+                  ) -> tuple[tuple[str, str], ...]:
+    """Who opened the session, signed the order, discharged the patient and signed the note,
+    by name and role (never by id). Needs the session loaded with orders, discharge, notes."""
+    order = next((o for o in reversed(record.orders) if o.superseded_at is None), None)
+    note = next((n for n in record.notes if n.kind is NoteKind.NOTE), None)
+    acts: list[tuple[str, int | None]] = [
+        ("Session opened by", record.opened_by_user_id),
+        ("Order signed by", None if order is None else order.signed_by_user_id),
+        ("Discharged by", None if record.discharge is None
+         else record.discharge.recorded_by_user_id),
+        ("Note signed by", None if note is None else note.signed_by_user_id),
+    ]
+    return tuple((what, name(user_id)) for what, user_id in acts if user_id is not None)
+
+
+def summary_pdf(summary: SessionSummary, *, printout: Printout) -> bytes:
     buffer = BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                             topMargin=16 * mm, bottomMargin=16 * mm,
@@ -67,16 +112,25 @@ def summary_pdf(summary: SessionSummary, *, mrn: str, generated_at: datetime,
         ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f5")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
+    clinic_name = printout.clinic_name
     header = [Paragraph(escape(clinic_name), styles["Heading2"])] if clinic_name else []
+    who = Table([[Paragraph(f"<b>{escape(label)}</b>", cell), Paragraph(escape(value), cell)]
+                 for label, value in printout.identity_rows + list(printout.staff)],
+                colWidths=[58 * mm, 116 * mm]) if printout.identity_rows or printout.staff else None
+    if who is not None:
+        who.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                 ("LINEBELOW", (0, 0), (-1, -1), 0.25,
+                                  colors.HexColor("#9aa9b7"))]))
     story = [
         *header,
         Paragraph("IV ketamine infusion: session monitoring summary", styles["Title"]),
-        Paragraph(f"Session {summary.session_id} &middot; MRN {escape(mrn)} &middot; status "
-                  f"{summary.status}", styles["Normal"]),
+        *([] if who is None else [who, Spacer(1, 3 * mm)]),
+        Paragraph(f"Session {summary.session_id} &middot; status {summary.status}",
+                  styles["Normal"]),
         Spacer(1, 6 * mm), table, Spacer(1, 6 * mm),
         Paragraph("Modelled on the Spravato REMS patient monitoring form. ketaflow supports "
-                  f"clinicians' decisions and never replaces them. Generated "
-                  f"{_time(generated_at)}.", styles["Italic"]),
+                  f"clinicians' decisions and never replaces them. Printed "
+                  f"{escape(printout.printed)}.", styles["Italic"]),
     ]
     doc.build(story)
     return buffer.getvalue()

@@ -24,7 +24,7 @@ from ketaflow.errors import Conflict, KetaflowError, PermissionDenied, Validatio
 from ketaflow.infusions import forms, service
 from ketaflow.infusions.formulary import DEFAULT_FORMULARY, INFUSION_DRUGS, drug_name
 from ketaflow.infusions.models import Seriousness
-from ketaflow.infusions.pdf import summary_pdf, summary_rows
+from ketaflow.infusions.pdf import Printout, session_staff, summary_pdf, summary_rows
 from ketaflow.infusions.rules import (
     RED_FLAG_SYMPTOMS,
     PregnancyTest,
@@ -33,6 +33,7 @@ from ketaflow.infusions.rules import (
 )
 from ketaflow.scales import get_instrument
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.forms import clinic_zone
 from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
@@ -84,8 +85,9 @@ def stylesheet() -> Response:
 @router.get("")
 @requires(Permission.INFUSIONS_RUN)
 def board(request: Request, db: DB) -> Response:
-    rows = service.chair_board(db, audit_context(request))
-    return render(request, "infusions/board.html", {"rows": rows})
+    """The day's list: today's sessions and due infusions, in the clinic's time zone."""
+    day = service.day_list(db, audit_context(request), zone=clinic_zone(request))
+    return render(request, "infusions/board.html", {"day": day})
 
 
 @router.get("/courses/{course_id}/_progress")
@@ -99,7 +101,9 @@ def course_progress(request: Request, db: DB, course_id: int) -> Response:
 @router.post("/courses/{course_id}/sessions")
 @requires(Permission.INFUSIONS_RUN)
 def open_session(request: Request, db: DB, course_id: int) -> Response:
-    record = service.open_session(db, audit_context(request), course_id=course_id)
+    """One button on the day's list: opens the course's next session, or goes to the one
+    already open (a double click or a second tablet never makes two)."""
+    record = service.open_next_session(db, audit_context(request), course_id=course_id)
     return RedirectResponse(f"/infusions/sessions/{record.id}", status_code=303)
 
 
@@ -261,20 +265,25 @@ def addendum(request: Request, db: DB, session_id: int, form: FORM) -> Response:
         db, ctx, session_id=session_id, text=forms.text(form, "text") or ""))
 
 
+def _printout(request: Request, db: Session, view: service.ChairView) -> Printout:
+    return Printout(clinic_name=clinic_service.clinic_name(db), patient=view.patient,
+                    staff=session_staff(view.record, view.staff_name), printed_at=view.now,
+                    zone=clinic_zone(request))
+
+
 @router.get("/sessions/{session_id}/summary")
 @requires(Permission.INFUSIONS_RUN)
 def summary(request: Request, db: DB, session_id: int) -> Response:
     view = service.chair_view(db, audit_context(request), session_id=session_id)
     return render(request, "infusions/summary.html", {
         "view": view, "rows": summary_rows(view.summary),
-        "clinic_name": clinic_service.clinic_name(db)})
+        "printout": _printout(request, db, view)})
 
 
 @router.get("/sessions/{session_id}/summary.pdf")
 @requires(Permission.INFUSIONS_RUN)
 def summary_as_pdf(request: Request, db: DB, session_id: int) -> Response:
     view = service.chair_view(db, audit_context(request), session_id=session_id)
-    content = summary_pdf(view.summary, mrn=view.mrn, generated_at=view.now,
-                          clinic_name=clinic_service.clinic_name(db))
+    content = summary_pdf(view.summary, printout=_printout(request, db, view))
     return Response(content, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="session-{session_id}-summary.pdf"'})

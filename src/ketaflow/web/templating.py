@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -26,6 +28,14 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def clinic_time(moment: datetime | None, zone: str, fmt: str = "%H:%M") -> str:
+    """A stored (UTC) moment as the clinic's wall clock in `zone` (IANA name); "-" if none."""
+    return "-" if moment is None else moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+_env.filters["clinic_time"] = clinic_time
 templates = Jinja2Templates(env=_env)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -27,6 +27,11 @@ from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import EntryKind, SessionBalance, SessionStatus
 from ketaflow.infusions.rules.ledger import TOLERANCE_MG
+from ketaflow.patients.service.identity import (
+    PatientIdentity,
+    patient_identities,
+    staff_labels,
+)
 
 RECENT_LIMIT = 50
 # A DEA-style count covers a period; a year keeps one export a reasonable size.
@@ -78,6 +83,11 @@ class LedgerPage:
     open_sessions: list[Choice]
     unaccounted: list[Choice]
     reversible: list[Choice]
+    # The patient of every session the page names (session id -> identity).
+    patients: dict[int, PatientIdentity] = field(default_factory=dict)
+
+    def patient_of(self, session_id: int | None) -> PatientIdentity | None:
+        return None if session_id is None else self.patients.get(session_id)
 
 
 def lot_summaries(rows: list[LedgerRow]) -> list[LotSummary]:
@@ -106,16 +116,26 @@ def _drug_label(receipt: LedgerRow | None) -> str | None:
 
 
 def _entry_views(db: Session, limit: int) -> list[EntryView]:
-    staff, witness = aliased(StaffUser), aliased(StaffUser)
-    found = db.execute(
-        select(LedgerRow, staff.full_name, witness.full_name)
-        .join(staff, staff.id == LedgerRow.staff_user_id)
-        .outerjoin(witness, witness.id == LedgerRow.witness_user_id)
-        .order_by(LedgerRow.id.desc()).limit(limit)).all()
+    found = list(db.scalars(select(LedgerRow).order_by(LedgerRow.id.desc()).limit(limit)))
+    # Staff by name and role, never by id.
+    names = staff_labels(db, [u for r in found for u in (r.staff_user_id, r.witness_user_id)])
     reversals = dict(db.execute(select(LedgerRow.reverses_id, LedgerRow.id).where(
         LedgerRow.kind == EntryKind.REVERSAL)).tuples().all())
-    return [EntryView(row, name, witness_name, reversals.get(row.id))
-            for row, name, witness_name in found]
+    return [EntryView(row, names.get(row.staff_user_id, "-"),
+                      None if row.witness_user_id is None else names.get(row.witness_user_id),
+                      reversals.get(row.id))
+            for row in found]
+
+
+def session_patients(db: Session, session_ids: set[int]) -> dict[int, PatientIdentity]:
+    """Name, date of birth and MRN of the patient of each session the page names."""
+    if not session_ids:
+        return {}
+    owners = dict(db.execute(select(InfusionSession.id, InfusionSession.patient_id).where(
+        InfusionSession.id.in_(sorted(session_ids)))).tuples().all())
+    who = patient_identities(db, owners.values())
+    return {session_id: who[patient_id] for session_id, patient_id in owners.items()
+            if patient_id in who}
 
 
 def _witnesses(db: Session, actor_id: int | None) -> list[Choice]:
@@ -135,6 +155,13 @@ def _open_sessions(db: Session) -> list[Choice]:
             for session_id, status in found]
 
 
+def _with_patient(choice: Choice, who: PatientIdentity | None) -> Choice:
+    if who is None:
+        return choice
+    return Choice(choice.value, f"{choice.label}: {who.full_name}, born "
+                                f"{who.born}, MRN {who.mrn}")
+
+
 def _unaccounted(balances: list[SessionBalance]) -> list[Choice]:
     """Sessions with drawn drug not yet administered or wasted (what the forms need)."""
     return [Choice(b.session_id, f"Session {b.session_id}: {b.discrepancy_mg:g} mg of "
@@ -151,17 +178,22 @@ def _reversible(views: list[EntryView]) -> list[Choice]:
 def ledger_page(db: Session, ctx: AuditContext) -> LedgerPage:
     rows = list(db.scalars(select(LedgerRow).order_by(LedgerRow.id)))
     views = _entry_views(db, RECENT_LIMIT)
-    page = LedgerPage(
-        lots=lot_summaries(rows), discrepancies=discrepancy_report(db), entries=views,
-        witnesses=_witnesses(db, ctx.actor_user_id), open_sessions=_open_sessions(db),
-        unaccounted=_unaccounted(open_balances(db)),
-        reversible=_reversible(views))
-    # The page names sessions (of patients): which ones, by id.
+    discrepancies = discrepancy_report(db)
+    open_sessions, unaccounted = _open_sessions(db), _unaccounted(open_balances(db))
+    # The page names sessions (of patients) with their patient's identifiers: audit which, by id.
     shown = {v.row.session_id for v in views if v.row.session_id is not None}
-    shown |= {b.session_id for b in page.discrepancies}
-    shown |= {c.value for c in (*page.open_sessions, *page.unaccounted)}
+    shown |= {b.session_id for b in discrepancies}
+    shown |= {c.value for c in (*open_sessions, *unaccounted)}
+    patients = session_patients(db, shown)
+    page = LedgerPage(
+        lots=lot_summaries(rows), discrepancies=discrepancies, entries=views,
+        witnesses=_witnesses(db, ctx.actor_user_id),
+        open_sessions=[_with_patient(c, patients.get(c.value)) for c in open_sessions],
+        unaccounted=[_with_patient(c, patients.get(c.value)) for c in unaccounted],
+        reversible=_reversible(views), patients=patients)
     record_event(db, ctx, action="controlled.read", entity_type=ENTITY,
-                 detail={"entries_shown": len(views), "session_ids": sorted(shown)})
+                 detail={"entries_shown": len(views), "session_ids": sorted(shown),
+                         "patient_ids": sorted({p.patient_id for p in patients.values()})})
     return page
 
 

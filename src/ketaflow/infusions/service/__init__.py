@@ -28,6 +28,13 @@ from ketaflow.infusions.service.closing import (
     draft_note,
     sign_note,
 )
+from ketaflow.infusions.service.daylist import (
+    DayList,
+    DayRow,
+    clinic_today,
+    day_list,
+    open_next_session,
+)
 from ketaflow.infusions.service.idempotency import (
     KeyedRequest,
     StoredResponse,
@@ -58,6 +65,8 @@ __all__ = [
     "BoardRow",
     "ChairView",
     "CourseProgress",
+    "DayList",
+    "DayRow",
     "DischargeForm",
     "KeyedRequest",
     "OrderInput",
@@ -73,8 +82,10 @@ __all__ = [
     "as_reading",
     "chair_board",
     "chair_view",
+    "clinic_today",
     "course_progress",
     "current_order",
+    "day_list",
     "discharge_patient",
     "draft_note",
     "fingerprint",
@@ -82,6 +93,7 @@ __all__ = [
     "give_rescue_medication",
     "load_session",
     "now",
+    "open_next_session",
     "open_session",
     "override_self_report",
     "precheck_facts",

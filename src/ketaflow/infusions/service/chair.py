@@ -33,6 +33,11 @@ from ketaflow.infusions.service.sessions import (
 )
 from ketaflow.infusions.summary import SessionSummary, build_summary
 from ketaflow.patients.models import Patient
+from ketaflow.patients.service.identity import (
+    PatientIdentity,
+    patient_identity,
+    staff_labels,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +94,17 @@ class ChairView:
     elapsed_min: float | None
     ready_at: datetime | None
     now: datetime
+    patient: PatientIdentity | None = None
+    # Staff who acted on the session, by id: "Full Name (role)"; pages never show the id.
+    staff: dict[int, str] | None = None
+
+    def staff_name(self, user_id: int | None) -> str:
+        if user_id is None:
+            return "-"
+        return (self.staff or {}).get(user_id, "a former staff member")
 
 
-def _next_due(record: InfusionSession, moment: datetime,
+def next_due(record: InfusionSession, moment: datetime,
               settings: InfusionSettings) -> NextReading | None:
     if record.started_at is None or record.status.is_final:
         return None
@@ -116,7 +129,7 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
         order=order,
         problems=() if status is None else status.problems,
         prechecks=None if status is None else status.facts,
-        next_due=_next_due(record, moment, settings),
+        next_due=next_due(record, moment, settings),
         open_alerts=[a for a in record.alerts if a.acknowledged_at is None],
         readings=_reading_rows(record.vitals, settings),
         summary=build_summary(record, settings),
@@ -127,7 +140,19 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
         ready_at=None if record.ended_at is None else observation_complete_at(record.ended_at,
                                                                                settings),
         now=moment,
+        patient=patient_identity(db, record.patient_id),
+        staff=staff_labels(db, _staff_ids(record)),
     )
+
+
+def _staff_ids(record: InfusionSession) -> list[int | None]:
+    return [record.opened_by_user_id, record.bp_reviewed_by_user_id,
+            *(o.signed_by_user_id for o in record.orders),
+            *(e.recorded_by_user_id for e in record.events),
+            *(a.acknowledged_by_user_id for a in record.alerts),
+            *(n.created_by_user_id for n in record.notes),
+            *(n.signed_by_user_id for n in record.notes),
+            *([] if record.discharge is None else [record.discharge.recorded_by_user_id])]
 
 
 @dataclass(frozen=True)

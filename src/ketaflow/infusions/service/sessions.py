@@ -61,9 +61,11 @@ def open_session(db: Session, ctx: AuditContext, *, course_id: int) -> InfusionS
     _refuse_second_open(db, course.id)
     record = InfusionSession(course_id=course.id, patient_id=course.patient_id,
                              opened_by_user_id=ctx.actor_user_id, opened_at=now())
-    db.add(record)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending first, outside
+        # it, and a refused insert there would end the whole transaction.
         with db.begin_nested():
+            db.add(record)
             db.flush()
     except IntegrityError as error:
         raise Conflict("another session was opened on this course at the same moment: "

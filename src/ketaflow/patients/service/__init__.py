@@ -13,6 +13,12 @@ from ketaflow.patients.service.diagnosis import (
     episode_duration_days,
     record_diagnosis,
 )
+from ketaflow.patients.service.identity import (
+    PatientIdentity,
+    patient_identities,
+    patient_identity,
+    staff_labels,
+)
 from ketaflow.patients.service.medications import (
     MedicationInput,
     MedicationOverview,
@@ -49,6 +55,7 @@ __all__ = [
     "DiagnosisInput",
     "MedicationInput",
     "MedicationOverview",
+    "PatientIdentity",
     "PatientRecord",
     "PatientSummary",
     "TrialInput",
@@ -66,6 +73,8 @@ __all__ = [
     "list_trials",
     "load_clinical",
     "medication_overview",
+    "patient_identities",
+    "patient_identity",
     "read_patient",
     "read_section",
     "record_allergy",
@@ -73,5 +82,6 @@ __all__ = [
     "record_measurement",
     "register_patient",
     "search_patients",
+    "staff_labels",
     "stop_medication",
 ]

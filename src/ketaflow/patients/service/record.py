@@ -20,6 +20,7 @@ from ketaflow.patients.models import (
 )
 from ketaflow.patients.service import body, diagnosis, medications, trials
 from ketaflow.patients.service._common import audit, current_demographics, get_patient, today
+from ketaflow.patients.service.identity import PatientIdentity
 from ketaflow.patients.service.medications import MedicationOverview
 
 
@@ -64,6 +65,12 @@ class PatientRecord:
     def age_years(self) -> int:
         born, now = self.demographics.date_of_birth, today()
         return now.year - born.year - ((now.month, now.day) < (born.month, born.day))
+
+    @property
+    def identity(self) -> PatientIdentity:
+        d = self.demographics
+        return PatientIdentity(self.patient.id, self.patient.mrn, d.given_name, d.family_name,
+                               d.date_of_birth, d.sex)
 
 
 def read_patient(
