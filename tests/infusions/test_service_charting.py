@@ -45,7 +45,8 @@ def vitals(db: Session, clinic: Clinic, session_id: int, **values: float) -> ser
 
 
 def in_observation(db: Session, clinic: Clinic, session_id: int, minutes_ago: float) -> None:
-    service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.STOP)
+    service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.STOP,
+                         reason="stopped early (test)")
     record = service.apply_action(db, clinic.nurse_ctx, session_id=session_id,
                                   action=A.BEGIN_OBSERVATION)
     backdate(db, record, minutes_ago)

@@ -135,7 +135,8 @@ def test_running_pause_rate_change_stop(db: Session) -> None:
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.CHANGE_RATE,
                          reason="BP rising", rate_ml_per_h=40)
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.RESUME)
-    stopped = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.STOP)
+    stopped = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.STOP,
+                                    reason="stopped early (test)")
     assert stopped.status is SessionStatus.STOPPED and stopped.rate_ml_per_h == 40
     rate = [e for e in stopped.events if e.kind is EventKind.RATE_CHANGE]
     assert rate[0].detail["from_ml_per_h"] == 52.5 and rate[0].reason == "BP rising"
