@@ -82,10 +82,13 @@ def test_order_refusals_name_fields(db: Session) -> None:
 def test_new_order_supersedes_old(db: Session) -> None:
     clinic = make_clinic(db)
     record = ready_to_start(db, clinic)
+    # A new order over a signed one says why (issue 12): the earlier one is kept, superseded.
     service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
-                       order=order_input(dose_mg_per_kg=0.75))
+                       order=order_input(dose_mg_per_kg=0.75,
+                                         supersede_reason="dose raised after review"))
     loaded = service.get_session(db, clinic.nurse_ctx, session_id=record.id)
     assert [o.superseded_at is None for o in loaded.orders] == [False, True]
+    assert loaded.orders[1].supersedes_order_id == loaded.orders[0].id
     assert service.current_order(loaded).dose_mg == pytest.approx(52.5)  # type: ignore[union-attr]
 
 
