@@ -90,7 +90,7 @@ def load_session(db: Session, session_id: int) -> InfusionSession:
 def staff_names(db: Session, record: InfusionSession) -> dict[int, str]:
     """Everyone who signed or charted on the session, as "Full Name (role)" by user id: the
     summary, the note and the order history name staff, never their ids."""
-    ids = {o.signed_by_user_id for o in record.orders}
+    ids: set[int | None] = {o.signed_by_user_id for o in record.orders}
     ids |= {e.recorded_by_user_id for e in record.events}
     ids |= {n.signed_by_user_id for n in record.notes} | {n.created_by_user_id
                                                           for n in record.notes}
