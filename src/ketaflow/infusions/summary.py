@@ -252,7 +252,11 @@ def build_summary(record: InfusionSession, settings: InfusionSettings, *,
     order = orders[-1] if orders else None
     events = pump_events(record)
     delivery = None
-    until = record.ended_at or at or (events[-1].at if events else None)
+    # Records written before the change and its event shared one moment have the stop event a
+    # moment after ended_at: count up to whichever is later, so the stop is always seen.
+    ends = [t for t in (record.ended_at, *(e.at for e in events
+                                             if e.change is PumpChange.STOP)) if t is not None]
+    until = max(ends) if ends else (at or (events[-1].at if events else None))
     if order is not None and record.started_at is not None and until is not None:
         delivery = delivered(events, ordered_dose(order), until=until)
     stop = _stop_event(record)

@@ -425,9 +425,8 @@ def _stop_detail(record: InfusionSession, reason: str | None, stamp: datetime
 
 
 def _apply_effects(db: Session, ctx: AuditContext, record: InfusionSession,
-                   action: SessionAction, reason: str | None, rate_ml_per_h: float | None
-                   ) -> dict[str, object]:
-    stamp = now()
+                   action: SessionAction, reason: str | None, rate_ml_per_h: float | None,
+                   stamp: datetime) -> dict[str, object]:
     detail: dict[str, object] = {}
     if action is SessionAction.BEGIN_PRECHECKS:
         record.prechecks_at = stamp
@@ -472,10 +471,13 @@ def apply_action(db: Session, ctx: AuditContext, *, session_id: int, action: Ses
     reason = optional_text(reason, "reason")
     before = record.status
     target = checked(lambda: transition(before, action, reason=reason))
-    detail = _apply_effects(db, ctx, record, action, reason, rate_ml_per_h)
+    # One moment for the change and its event: the pump history (delivered dose) reads the
+    # events, the session's times must agree with them.
+    stamp = now()
+    detail = _apply_effects(db, ctx, record, action, reason, rate_ml_per_h, stamp)
     record.status = target
     kind = EventKind.RATE_CHANGE if action is SessionAction.CHANGE_RATE else EventKind.STATUS
-    db.add(SessionEvent(session_id=record.id, kind=kind, occurred_at=now(), reason=reason,
+    db.add(SessionEvent(session_id=record.id, kind=kind, occurred_at=stamp, reason=reason,
                         detail={"action": action.value, "from": before.value,
                                 "to": target.value, **detail},
                         recorded_by_user_id=ctx.actor_user_id))
