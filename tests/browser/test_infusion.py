@@ -137,6 +137,18 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     _vitals(page, "140", "88", "78")
     shot(page, "infusion-05-running")
 
+    # Item 3: above the signed rate is refused, naming the field and the signed rate.
+    page.get_by_label("New rate (mL/h)").fill("9999")
+    page.locator("#f-rate-reason").fill("faster")
+    page.get_by_role("button", name="Change rate").click()
+    expect(page.get_by_role("alert").first).to_contain_text("above the signed order's rate of "
+                                                            "52.5 mL/h")
+    expect(page.locator("#rate")).to_have_text("52.5 mL/h")
+    # Item 5: an early stop needs a reason, and the summary says what was actually given.
+    page.get_by_role("button", name="Stop infusion").click()
+    expect(page.get_by_role("alert").first).to_contain_text("stopping early")
+    page.get_by_label("Reason for stopping (required before the order's end)").fill(
+        "BP hold earlier; prescriber decided to stop")
     page.get_by_role("button", name="Stop infusion").click()
     page.get_by_role("button", name="Begin observation").click()
     # Wait for the page to come back before changing the record behind the browser's back.
@@ -158,6 +170,10 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
 
     page.get_by_role("link", name="Session summary (print)").click()
     expect(page.get_by_role("cell", name="126/80 mmHg")).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile(r"mg base of 35\.0 mg ordered"))
+           ).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile(r"EARLY STOP .*BP hold earlier"))
+           ).to_be_visible()
     page.emulate_media(media="print")
     expect(page.locator(".topbar")).to_be_hidden()
     shot(page, "infusion-08-summary-print")

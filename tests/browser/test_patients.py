@@ -84,7 +84,8 @@ def test_nurse_registers_a_patient_and_records_history(page: Page, db_url: str) 
     page.get_by_role("button", name="Save medication").click()
     expect(page.get_by_test_id("diazepam-equivalent")).to_have_text("≈ 20 mg/day diazepam")
     expect(page.get_by_test_id("benzo-load")).to_contain_text("20 mg/day diazepam-equivalent")
-    expect(page.get_by_test_id("benzo-load")).to_contain_text("linked to a weaker ketamine response in one retrospective study")
+    expect(page.get_by_test_id("benzo-load")).to_contain_text(
+        "linked to a weaker ketamine response in one retrospective study")
 
     page.get_by_role("link", name="Add medication").click()
     page.get_by_label("Drug", exact=True).fill("lithium")

@@ -81,7 +81,7 @@ def make_course(db: Session, clinic: Clinic, *, weight_kg: float = 70.0,
 def order_input(**overrides: object) -> service.OrderInput:
     values: dict[str, object] = {"drug": "ketamine_hcl", "lot_number": "LOT-1",
                                  "expiry_date": date.today() + timedelta(days=300),
-                                 "concentration_mg_per_ml": 1.0}
+                                 "concentration_mg_per_ml": 1.0, "duration_min": 40.0}
     values.update(overrides)
     return service.OrderInput(**values)  # type: ignore[arg-type]
 

@@ -71,7 +71,7 @@ def started(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
     prescriber.post(f"{BASE}/{session_id}/order", {
         "drug": "ketamine_hcl", "lot_number": "L-77",
         "expiry_date": str((datetime.now(UTC) + timedelta(days=90)).date()),
-        "concentration_mg_per_ml": 1.0}, expect=201)
+        "concentration_mg_per_ml": 1.0, "duration_min": 40}, expect=201)
     nurse.post(f"{BASE}/{session_id}/actions", {"action": "start"})
     return nurse, prescriber, session_id
 
@@ -90,7 +90,7 @@ def test_whole_session_over_the_api(app_client: TestClient, app_db: Session) -> 
     nurse.post(f"{BASE}/{session_id}/events", {"kind": "cadss6", "answers": {
         "slow_motion": 1, "unreality": 1, "body_disconnection": 0, "body_change": 0,
         "spacing_out": 2, "observer_item_22": 0}}, expect=201)
-    nurse.post(f"{BASE}/{session_id}/actions", {"action": "stop"})
+    nurse.post(f"{BASE}/{session_id}/actions", {"action": "stop", "reason": "stopped early (test)"})
     nurse.post(f"{BASE}/{session_id}/actions", {"action": "begin_observation"})
     record = app_db.get(InfusionSession, session_id)
     assert record is not None
@@ -189,7 +189,7 @@ def test_order_needs_prescriber_and_reads_are_audited(app_client: TestClient,
         session_id
     response = app_client.post(f"{BASE}/{session_id}/order", headers=nurse.headers, json={
         "drug": "ketamine_hcl", "lot_number": "L", "expiry_date": "2027-01-01",
-        "concentration_mg_per_ml": 1})
+        "concentration_mg_per_ml": 1, "duration_min": 40})
     assert response.status_code == 403
     nurse.get(f"{BASE}/{session_id}")
     reads = app_db.scalar(select(func.count()).select_from(AuditEvent).where(

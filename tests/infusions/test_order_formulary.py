@@ -63,6 +63,7 @@ def test_api_and_page_refuse_free_text_drugs(app_client: TestClient, app_db: Ses
     nurse, prescriber, course_id = arrange(app_client, app_db)
     session_id = nurse.post(BASE, {"course_id": course_id}, expect=201)["id"]
     body = {"drug": "Ketamine 50mg/ml", "lot_number": "L-1", "concentration_mg_per_ml": 1,
+            "duration_min": 40,
             "expiry_date": str((datetime.now(UTC) + timedelta(days=90)).date())}
     api = app_client.post(f"{BASE}/{session_id}/order", headers=prescriber.headers, json=body)
     assert api.status_code == 422 and api.json()["field"] == "drug"

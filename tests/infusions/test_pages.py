@@ -47,7 +47,8 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
     expiry = str((datetime.now(UTC) + timedelta(days=200)).date())
     signed = post(app_client, f"{page}/order", {"drug": "ketamine_hcl", "lot_number": "K-9",
                                                 "expiry_date": expiry,
-                                                "concentration_mg_per_ml": "1"})
+                                                "concentration_mg_per_ml": "1",
+                                                "duration_min": "40"})
     assert signed.status_code == 303  # type: ignore[attr-defined]
     assert "All pre-checks complete" in app_client.get(page).text
     post(app_client, f"{page}/action", {"action": "start"})
@@ -69,7 +70,7 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
     post(app_client, f"{page}/cadss6", {f"cadss.{k}": "1" for k in (
         "slow_motion", "unreality", "body_disconnection", "body_change", "spacing_out",
         "observer_item_22")})
-    post(app_client, f"{page}/action", {"action": "stop"})
+    post(app_client, f"{page}/action", {"action": "stop", "reason": "stopped early (test)"})
     post(app_client, f"{page}/action", {"action": "begin_observation"})
     record = app_db.get(InfusionSession, session_id)
     assert record is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -45,7 +46,8 @@ def vitals(db: Session, clinic: Clinic, session_id: int, **values: float) -> ser
 
 
 def in_observation(db: Session, clinic: Clinic, session_id: int, minutes_ago: float) -> None:
-    service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.STOP)
+    service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.STOP,
+                         reason="stopped early (test)")
     record = service.apply_action(db, clinic.nurse_ctx, session_id=session_id,
                                   action=A.BEGIN_OBSERVATION)
     backdate(db, record, minutes_ago)
@@ -218,8 +220,11 @@ def test_note_lists_pauses_and_rate_changes(db: Session) -> None:
     service.discharge_patient(db, clinic.nurse_ctx, session_id=session_id,
                               form=service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True))
     body = service.draft_note(db, clinic.nurse_ctx, session_id=session_id).body
-    assert "Pauses: 1." in body
-    assert "Rate changes: 1 (to 40.0 mL/h: BP rising)." in body
+    # Issue 12: pauses with their times, rate changes with from/to and who changed them.
+    assert re.search(r"Pauses: 1 \(\d\d:\d\d-\d\d:\d\d\)\.", body)
+    assert re.search(r"Rate changes: 1 \(\d\d:\d\d 52\.5 to 40 mL/h by .+ \(nurse\): "
+                     r"BP rising\)\.", body)
+    assert "Dose delivered: " in body and "Running time: " in body
 
 
 def entry(clinic: Clinic, session_id: int, taken_at: datetime, **values: float

@@ -82,10 +82,13 @@ def test_order_refusals_name_fields(db: Session) -> None:
 def test_new_order_supersedes_old(db: Session) -> None:
     clinic = make_clinic(db)
     record = ready_to_start(db, clinic)
+    # A new order over a signed one says why (issue 12): the earlier one is kept, superseded.
     service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
-                       order=order_input(dose_mg_per_kg=0.75))
+                       order=order_input(dose_mg_per_kg=0.75,
+                                         supersede_reason="dose raised after review"))
     loaded = service.get_session(db, clinic.nurse_ctx, session_id=record.id)
     assert [o.superseded_at is None for o in loaded.orders] == [False, True]
+    assert loaded.orders[1].supersedes_order_id == loaded.orders[0].id
     assert service.current_order(loaded).dose_mg == pytest.approx(52.5)  # type: ignore[union-attr]
 
 
@@ -135,7 +138,8 @@ def test_running_pause_rate_change_stop(db: Session) -> None:
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.CHANGE_RATE,
                          reason="BP rising", rate_ml_per_h=40)
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.RESUME)
-    stopped = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.STOP)
+    stopped = service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.STOP,
+                                    reason="stopped early (test)")
     assert stopped.status is SessionStatus.STOPPED and stopped.rate_ml_per_h == 40
     rate = [e for e in stopped.events if e.kind is EventKind.RATE_CHANGE]
     assert rate[0].detail["from_ml_per_h"] == 52.5 and rate[0].reason == "BP rising"

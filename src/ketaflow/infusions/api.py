@@ -152,8 +152,8 @@ def override_self_report(request: Request, db: DB, session_id: int,
 
 @router.post("/sessions/{session_id}/order", response_model=OrderOut, status_code=201,
              openapi_extra=IDEMPOTENCY,
-             responses=problem(409, "The order can be written only before the infusion "
-                                    "starts."))
+             responses=problem(409, "The order can be written only before or during the "
+                                    "infusion."))
 @requires(Permission.ORDERS_SIGN)
 def sign_order(request: Request, db: DB, session_id: int, body: OrderIn) -> JSONResponse:
     def call() -> OrderOut:

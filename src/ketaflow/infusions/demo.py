@@ -78,7 +78,8 @@ def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: 
             opened, sbp_mmhg=124, dbp_mmhg=80, hr_bpm=72, spo2_percent=98))
         order = service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
             drug=KETAMINE_HCL.key, lot_number=DEMO_LOT,
-            expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0))
+            expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0,
+            duration_min=40.0))
     with clock_at(start):
         service.apply_action(db, nurse, session_id=record.id, action=SessionAction.START)
         ledger.record_entry(db, nurse, entry=ledger.EntryInput(
@@ -87,7 +88,8 @@ def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: 
         if start + timedelta(minutes=minutes) > now():
             break
         if minutes == 55:
-            with clock_at(start + timedelta(minutes=41)):
+            # Stopped when the ordered 40 minutes have run (the pump's volume is in).
+            with clock_at(start + timedelta(minutes=40)):
                 service.apply_action(db, nurse, session_id=record.id, action=SessionAction.STOP)
                 service.apply_action(db, nurse, session_id=record.id,
                                      action=SessionAction.BEGIN_OBSERVATION)

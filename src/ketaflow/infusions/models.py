@@ -111,7 +111,8 @@ class InfusionSession(Base):
 
 
 class InfusionOrder(Base):
-    """The prescriber's signed order; a new order supersedes the previous one."""
+    """The prescriber's signed order; a new order supersedes the previous one, which stays on
+    the record (superseded_at set) in the session's order history."""
 
     __tablename__ = "infusion_orders"
 
@@ -137,6 +138,11 @@ class InfusionOrder(Base):
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
     signed_by_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A new order over a signed one names the order it replaces and why; who and when are the
+    # new order's signer and signing time (the earlier order keeps its own, as signed).
+    supersedes_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("infusion_orders.id"), default=None)
+    supersede_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class VitalsRecord(Base):

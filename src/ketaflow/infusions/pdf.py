@@ -17,7 +17,15 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import InfusionSession, NoteKind
-from ketaflow.infusions.summary import SessionSummary
+from ketaflow.infusions.summary import (
+    SessionSummary,
+    delivery_text,
+    discharge_override_text,
+    pauses_text,
+    rate_changes_text,
+    running_text,
+    stop_text,
+)
 from ketaflow.patients.service.identity import PatientIdentity
 
 
@@ -33,11 +41,27 @@ def summary_rows(summary: SessionSummary) -> list[tuple[str, str]]:
                                                 f"{order.lot_number} (exp {order.expiry_date})"),
         ("Concentration", "-" if order is None else
          f"{order.concentration_mg_per_ml:g} mg/mL ({order.concentration_salt.value})"),
-        ("Dose", "-" if order is None else
+        ("Dose ordered", "-" if order is None else
          f"{order.dose_mg:.1f} mg ({order.dose_mg_per_kg:.3g} mg/kg, {order.dose_salt.value}) "
          f"at {order.rate_ml_per_h:g} mL/h over {order.duration_min:g} min"),
+        ("Dose delivered", delivery_text(summary)),
         ("Infusion start / end", f"{_time(summary.started_at)} / {_time(summary.ended_at)}"),
+        ("Running time", running_text(summary)),
+        ("Pauses", pauses_text(summary)),
+        ("Rate changes", rate_changes_text(summary)),
+        ("Stop", stop_text(summary)),
     ]
+    earlier = [line for line in summary.orders if line.superseded_at is not None]
+    if earlier:
+        rows.append(("Superseded orders", "; ".join(
+            f"{line.order.dose_mg:.1f} mg at {line.order.rate_ml_per_h:g} mL/h signed "
+            f"{_time(line.order.signed_at)} by {line.signed_by}, superseded "
+            f"{_time(line.superseded_at)}" for line in earlier)))
+    replacing = [line for line in summary.orders if line.supersede_reason]
+    if replacing:
+        rows.append(("Reason for new order", "; ".join(
+            f"{_time(line.order.signed_at)} by {line.signed_by}: {line.supersede_reason}"
+            for line in replacing)))
     rows += [(f"BP {point.label}", point.text) for point in summary.bp]
     rows += [
         ("Sedation (deepest RASS)", "-" if summary.deepest_rass is None
@@ -49,10 +73,14 @@ def summary_rows(summary: SessionSummary) -> list[tuple[str, str]]:
             else f"; lowest SpO2 {summary.lowest_spo2_percent:g}%")),
         ("Serious adverse events", "; ".join(summary.serious_events) or "none"),
         ("Rescue medication", "; ".join(summary.rescue_medications) or "none"),
-        ("Ready to leave", _time(summary.ready_to_leave_at)),
+        ("Ready to leave", summary.ready_text),
         ("Discharged", _time(summary.discharged_at)),
+        ("Discharge override", discharge_override_text(summary)),
         ("Escort", "confirmed" if summary.escort_confirmed else "not confirmed"),
     ]
+    rows += [(note.kind, (f"signed {_time(note.signed_at)} by {note.signed_by}"
+                          if note.signed_at else "draft, not signed"))
+             for note in summary.notes]
     return rows
 
 

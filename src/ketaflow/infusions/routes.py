@@ -160,9 +160,10 @@ def sign_order(request: Request, db: DB, session_id: int, form: FORM) -> Respons
             expiry_date=forms.day(form, "expiry_date"),
             concentration_mg_per_ml=forms.number(form, "concentration_mg_per_ml",
                                                  required=True) or 0.0,
-            duration_min=forms.number(form, "duration_min") or 40.0,
+            duration_min=forms.number(form, "duration_min"),
             dose_mg_per_kg=forms.number(form, "dose_mg_per_kg"),
-            override_reason=forms.text(form, "override_reason")))
+            override_reason=forms.text(form, "override_reason"),
+            supersede_reason=forms.text(form, "supersede_reason")))
     return _post(request, db, session_id, form, "order", apply)
 
 

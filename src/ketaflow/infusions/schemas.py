@@ -12,7 +12,7 @@ from ketaflow.assessments.service import SELF_REPORT_INSTRUMENTS
 from ketaflow.dosing import SaltForm
 from ketaflow.ids import RecordId
 from ketaflow.infusions.formulary import FORMULARY_BY_KEY, INFUSION_DRUGS, INFUSION_DRUGS_BY_KEY
-from ketaflow.infusions.models import InfusionSession, Seriousness
+from ketaflow.infusions.models import InfusionOrder, InfusionSession, Seriousness
 from ketaflow.infusions.rules import (
     InfusionSettings,
     PregnancyTest,
@@ -23,6 +23,7 @@ from ketaflow.infusions.rules import (
 from ketaflow.infusions.rules.vitals import PLAUSIBLE, RASS_MAX, RASS_MIN, RED_FLAG_SYMPTOMS
 from ketaflow.infusions.service import PrecheckStatus, current_order
 from ketaflow.infusions.service.sessions import OVERRIDE_REASON_MAX_LENGTH
+from ketaflow.infusions.summary import session_delivery
 from ketaflow.inputs import (
     PlausibleDate,
     PlausibleMoment,
@@ -102,11 +103,15 @@ class OrderIn(BaseModel):
     concentration_mg_per_ml: Annotated[float, one_of(_ORDER_CONCENTRATIONS)] = Field(
         description="one the formulary lists for the drug")
     concentration_salt: SaltForm = SaltForm.BASE
-    # Within the clinic's dosing limits (settings, checked by the dosing core).
-    duration_min: Annotated[float, positive()] = 40.0
+    # Within the clinic's dosing limits (settings, checked by the dosing core). Required: no
+    # silent default (the usual 40 min is the page's visible pre-fill, not the API's).
+    duration_min: Annotated[float, positive()] = Field(examples=[40.0])
     dose_mg_per_kg: Annotated[float, positive()] | None = Field(
         default=None, description="default: the course's dose")
     override_reason: str | None = Field(default=None, max_length=TEXT_MAX)
+    supersede_reason: str | None = Field(
+        default=None, max_length=TEXT_MAX,
+        description="required when a signed order is in force: it is kept as superseded")
 
 
 class VitalsIn(BaseModel):
@@ -232,6 +237,9 @@ class OrderOut(_Out):
     override_reason: str | None
     signed_at: datetime
     signed_by_user_id: int
+    superseded_at: datetime | None
+    supersedes_order_id: int | None
+    supersede_reason: str | None
 
 
 class DischargeOut(_Out):
@@ -305,6 +313,17 @@ class VitalsResult(BaseModel):
     alerts: list[AlertOut]
 
 
+class DeliveredOut(BaseModel):
+    """What the pump actually delivered so far (rate x running time, pauses out)."""
+
+    volume_ml: float
+    dose_mg: float       # in the order's dose salt
+    running_min: float
+    paused_min: float
+    pauses: int
+    rate_changes: int
+
+
 class SessionOut(_Out):
     id: int
     course_id: int
@@ -325,6 +344,9 @@ class SessionOut(_Out):
     allowed_actions: list[str]
     next_reading_due: NextDueOut | None
     order: OrderOut | None
+    # Every order signed on the session, oldest first; all but the current one superseded.
+    orders: list[OrderOut]
+    delivered: DeliveredOut | None
     vitals: list[VitalsOut]
     alerts: list[AlertOut]
     events: list[EventOut]
@@ -371,6 +393,16 @@ def patient_alerts_out(status: PrecheckStatus) -> list[PatientAlertOut]:
             for a in status.facts.patient_alerts]
 
 
+def _delivered(record: InfusionSession, order: InfusionOrder | None, now: datetime
+               ) -> DeliveredOut | None:
+    if order is None or record.started_at is None:
+        return None
+    d = session_delivery(record, order, until=record.ended_at or now)
+    return DeliveredOut(volume_ml=round(d.volume_ml, 3), dose_mg=round(d.dose_mg, 3),
+                        running_min=round(d.running_min, 2), paused_min=round(d.paused_min, 2),
+                        pauses=d.pauses, rate_changes=d.rate_changes)
+
+
 def session_out(record: InfusionSession, now: datetime, settings: InfusionSettings,
                 status: PrecheckStatus | None = None) -> SessionOut:
     """`status` is the pre-check status before the start (None once the pump has started);
@@ -391,6 +423,8 @@ def session_out(record: InfusionSession, now: datetime, settings: InfusionSettin
         allowed_actions=[a.value for a in allowed_actions(record.status)],
         next_reading_due=next_due(record, now, settings),
         order=None if order is None else OrderOut.model_validate(order),
+        orders=[OrderOut.model_validate(o) for o in record.orders],
+        delivered=_delivered(record, order, now),
         vitals=[VitalsOut.model_validate(v) for v in record.vitals],
         alerts=[AlertOut.model_validate(a) for a in record.alerts],
         events=[EventOut.model_validate(e) for e in record.events],

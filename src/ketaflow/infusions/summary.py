@@ -3,12 +3,119 @@ from a loaded session. No queries: the caller passes a session loaded by the ser
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from ketaflow.infusions.formulary import drug_name
-from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, VitalsRecord
-from ketaflow.infusions.rules import InfusionSettings, observation_complete_at
+from ketaflow.infusions.models import (
+    EventKind,
+    InfusionOrder,
+    InfusionSession,
+    NoteKind,
+    SessionEvent,
+    VitalsRecord,
+)
+from ketaflow.infusions.rules import (
+    Delivery,
+    InfusionSettings,
+    OrderedDose,
+    PumpChange,
+    PumpEvent,
+    delivered,
+    is_early_stop,
+    observation_complete_at,
+)
+
+# Staff as the record shows them: "Full Name (role)" by user id, looked up by the service.
+StaffNames = Mapping[int, str]
+
+_PUMP_ACTIONS = {"start": PumpChange.START, "pause": PumpChange.PAUSE,
+                 "resume": PumpChange.RESUME, "stop": PumpChange.STOP,
+                 "abort": PumpChange.STOP}
+
+
+def staff_label(staff: StaffNames, user_id: int | None) -> str:
+    if user_id is None:
+        return "not recorded"
+    return staff.get(user_id, "a staff member no longer listed")
+
+
+def _order_at_start(record: InfusionSession) -> InfusionOrder | None:
+    """The order in force when the infusion started (old records kept no rate on the event)."""
+    start = record.started_at
+    for order in reversed(record.orders):
+        if start is None or (order.signed_at <= start and (
+                order.superseded_at is None or order.superseded_at > start)):
+            return order
+    return record.orders[-1] if record.orders else None
+
+
+def pump_events(record: InfusionSession) -> list[PumpEvent]:
+    """The session's pump history from its status and rate-change events, in time order."""
+    events: list[PumpEvent] = []
+    for event in record.events:
+        action = event.detail.get("action")
+        if event.kind is EventKind.RATE_CHANGE:
+            events.append(PumpEvent(event.occurred_at, PumpChange.RATE,
+                                    float(event.detail["to_ml_per_h"])))
+        elif event.kind is EventKind.STATUS and action in _PUMP_ACTIONS:
+            change = _PUMP_ACTIONS[action]
+            if change is PumpChange.START:
+                rate = event.detail.get("rate_ml_per_h")
+                if rate is None:
+                    order = _order_at_start(record)
+                    rate = None if order is None else order.rate_ml_per_h
+                events.append(PumpEvent(event.occurred_at, change,
+                                        None if rate is None else float(rate)))
+            elif action != "abort" or record.started_at is not None:
+                events.append(PumpEvent(event.occurred_at, change))
+    return events
+
+
+def ordered_dose(order: InfusionOrder) -> OrderedDose:
+    return OrderedDose(dose_mg=order.dose_mg, volume_ml=order.volume_ml,
+                       duration_min=order.duration_min,
+                       concentration_mg_per_ml=order.concentration_mg_per_ml)
+
+
+def session_delivery(record: InfusionSession, order: InfusionOrder, *, until: datetime
+                     ) -> Delivery:
+    """What the pump delivered on this session up to `until` (the end, if it has ended)."""
+    return delivered(pump_events(record), ordered_dose(order), until=until)
+
+
+@dataclass(frozen=True)
+class RateChangeLine:
+    at: datetime
+    from_ml_per_h: float | None
+    to_ml_per_h: float
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
+class PauseLine:
+    paused_at: datetime
+    resumed_at: datetime | None  # None: still paused, or stopped while paused
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One order of the session's order history, newest first."""
+
+    order: InfusionOrder
+    signed_by: str
+    superseded_at: datetime | None
+    supersede_reason: str | None  # why this order replaced the one before it
+
+
+@dataclass(frozen=True)
+class NoteLine:
+    kind: str            # "Note" or "Addendum"
+    body: str
+    signed_at: datetime | None
+    signed_by: str | None
 
 
 @dataclass(frozen=True)
@@ -43,6 +150,30 @@ class SessionSummary:
     ready_to_leave_at: datetime | None
     discharged_at: datetime | None
     escort_confirmed: bool
+    # What was actually given (None before the start or without an order).
+    delivery: Delivery | None = None
+    ordered: OrderedDose | None = None
+    pauses: tuple[PauseLine, ...] = ()
+    rate_changes: tuple[RateChangeLine, ...] = ()
+    early_stop: bool = False
+    stop_reason: str | None = None
+    stopped_by: str | None = None
+    # Discharge before the criteria were met: the prescriber's reason and name.
+    discharge_override_reason: str | None = None
+    discharge_override_by: str | None = None
+    # Observation would have completed after the discharge (override): never "ready" after it.
+    observation_complete_at: datetime | None = None
+    orders: tuple[OrderLine, ...] = ()
+    notes: tuple[NoteLine, ...] = ()
+
+    @property
+    def ready_text(self) -> str:
+        if self.ready_to_leave_at is not None:
+            return _time(self.ready_to_leave_at)
+        if self.discharged_at is not None and self.observation_complete_at is not None:
+            return (f"not reached before discharge (observation would have completed "
+                    f"{_time(self.observation_complete_at)}): prescriber override")
+        return "-"
 
 
 def _bp_readings(record: InfusionSession) -> list[VitalsRecord]:
@@ -77,20 +208,68 @@ def _minimum(values: list[float | None]) -> float | None:
     return min(present) if present else None
 
 
-def build_summary(record: InfusionSession,
-                  settings: InfusionSettings) -> SessionSummary:
+def _ready(record: InfusionSession, settings: InfusionSettings
+           ) -> tuple[datetime | None, datetime | None]:
+    """(ready to leave, observation complete). Ready to leave is when observation completed,
+    and never after the discharge: a discharge by override before then was never "ready"."""
+    if record.ended_at is None:
+        return None, None
+    complete = (record.discharge.ready_at if record.discharge is not None
+                else observation_complete_at(record.ended_at, settings))
+    if record.discharged_at is not None and complete > record.discharged_at:
+        return None, complete
+    return complete, complete
+
+
+def _pause_lines(events: list[PumpEvent]) -> tuple[PauseLine, ...]:
+    lines: list[PauseLine] = []
+    paused: datetime | None = None
+    for event in events:
+        if event.change is PumpChange.PAUSE:
+            paused = event.at
+        elif paused is not None and event.change in (PumpChange.RESUME, PumpChange.STOP):
+            lines.append(PauseLine(paused, event.at if event.change is PumpChange.RESUME
+                                   else None))
+            paused = None
+    if paused is not None:
+        lines.append(PauseLine(paused, None))
+    return tuple(lines)
+
+
+def _stop_event(record: InfusionSession) -> SessionEvent | None:
+    return next((e for e in record.events if e.kind is EventKind.STATUS
+                 and e.detail.get("action") in ("stop", "abort")
+                 and record.started_at is not None), None)
+
+
+def build_summary(record: InfusionSession, settings: InfusionSettings, *,
+                  staff: StaffNames | None = None, at: datetime | None = None
+                  ) -> SessionSummary:
+    """The summary from a loaded session. `staff` names users (the service looks them up);
+    `at` is now, for a session still infusing (delivery so far)."""
+    names: StaffNames = staff or {}
     orders = [o for o in record.orders if o.superseded_at is None]
+    order = orders[-1] if orders else None
+    events = pump_events(record)
+    delivery = None
+    # Records written before the change and its event shared one moment have the stop event a
+    # moment after ended_at: count up to whichever is later, so the stop is always seen.
+    ends = [t for t in (record.ended_at, *(e.at for e in events
+                                             if e.change is PumpChange.STOP)) if t is not None]
+    until = max(ends) if ends else (at or (events[-1].at if events else None))
+    if order is not None and record.started_at is not None and until is not None:
+        delivery = delivered(events, ordered_dose(order), until=until)
+    stop = _stop_event(record)
+    early = bool(delivery is not None and stop is not None and is_early_stop(
+        delivered_ml=delivery.volume_ml, ordered_ml=order.volume_ml if order else 0.0))
+    override = record.discharge.override_reason if record.discharge is not None else None
+    ready, complete = _ready(record, settings)
     rass = [v.rass for v in record.vitals if v.rass is not None]
     cadss = [e.total for e in record.events if e.kind is EventKind.CADSS6 and e.total is not None]
     breathing_codes = {"spo2-low", "spo2-borderline", "rr-out-of-band", "symptom-dyspnoea"}
-    ready = None
-    if record.discharge is not None:
-        ready = record.discharge.ready_at
-    elif record.ended_at is not None:
-        ready = observation_complete_at(record.ended_at, settings)
     return SessionSummary(
         session_id=record.id, status=record.status.value,
-        order=orders[-1] if orders else None,
+        order=order,
         started_at=record.started_at, ended_at=record.ended_at,
         bp=_bp_points(record, settings),
         deepest_rass=min(rass) if rass else None,
@@ -106,16 +285,96 @@ def build_summary(record: InfusionSession,
         ready_to_leave_at=ready,
         discharged_at=record.discharged_at,
         escort_confirmed=record.escort_confirmed,
+        delivery=delivery,
+        ordered=None if order is None else ordered_dose(order),
+        pauses=_pause_lines(events),
+        rate_changes=tuple(
+            RateChangeLine(e.occurred_at, e.detail.get("from_ml_per_h"),
+                           float(e.detail["to_ml_per_h"]), e.reason or "",
+                           staff_label(names, e.recorded_by_user_id))
+            for e in record.events if e.kind is EventKind.RATE_CHANGE),
+        early_stop=early,
+        stop_reason=None if stop is None else (stop.reason or record.abort_reason),
+        stopped_by=None if stop is None else staff_label(names, stop.recorded_by_user_id),
+        discharge_override_reason=override,
+        discharge_override_by=None if not override or record.discharge is None
+        else staff_label(names, record.discharge.recorded_by_user_id),
+        observation_complete_at=complete,
+        orders=tuple(
+            OrderLine(o, staff_label(names, o.signed_by_user_id), o.superseded_at,
+                      o.supersede_reason) for o in reversed(record.orders)),
+        notes=tuple(
+            NoteLine("Note" if n.kind is NoteKind.NOTE else "Addendum", n.body, n.signed_at,
+                     None if n.signed_by_user_id is None
+                     else staff_label(names, n.signed_by_user_id))
+            for n in record.notes),
     )
+
+
+def delivery_text(summary: SessionSummary) -> str:
+    """The dose actually given, as the summary and the note state it."""
+    d, ordered, order = summary.delivery, summary.ordered, summary.order
+    if d is None or ordered is None or order is None:
+        return "none (the infusion did not start)"
+    share = d.fraction_of(ordered) * 100
+    return (f"{d.dose_mg:.1f} mg {order.dose_salt.value} of {ordered.dose_mg:.1f} mg ordered "
+            f"({share:.0f}%): {d.volume_ml:.1f} of {ordered.volume_ml:.1f} mL at "
+            f"{ordered.concentration_mg_per_ml:g} mg/mL {order.concentration_salt.value}")
+
+
+def running_text(summary: SessionSummary) -> str:
+    d, ordered = summary.delivery, summary.ordered
+    if d is None or ordered is None:
+        return "-"
+    paused = f"; paused {d.paused_min:.1f} min in {d.pauses} pause(s)" if d.pauses else ""
+    return f"{d.running_min:.1f} min of {ordered.duration_min:g} min ordered{paused}"
+
+
+def pauses_text(summary: SessionSummary) -> str:
+    if not summary.pauses:
+        return "none"
+    return "; ".join(
+        f"{_hhmm(p.paused_at)}-{_hhmm(p.resumed_at) if p.resumed_at else 'not resumed'}"
+        for p in summary.pauses)
+
+
+def rate_changes_text(summary: SessionSummary) -> str:
+    if not summary.rate_changes:
+        return "none"
+    return "; ".join(
+        f"{_hhmm(c.at)} {_fmt(c.from_ml_per_h, '')} to {c.to_ml_per_h:g} mL/h by {c.by}: "
+        f"{c.reason}" for c in summary.rate_changes)
+
+
+def stop_text(summary: SessionSummary) -> str:
+    if summary.delivery is None or summary.delivery.stopped_at is None:
+        return "-"
+    when = _time(summary.delivery.stopped_at)
+    if not summary.early_stop:
+        return f"{when}, at the end of the order"
+    return (f"EARLY STOP {when} by {summary.stopped_by}: "
+            f"{summary.stop_reason or 'no reason recorded'}")
+
+
+def discharge_override_text(summary: SessionSummary) -> str:
+    if not summary.discharge_override_reason:
+        return "none"
+    return (f"by prescriber {summary.discharge_override_by}: "
+            f"{summary.discharge_override_reason}")
+
+
+def _hhmm(value: datetime) -> str:
+    return value.strftime("%H:%M")
 
 
 def _time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
-def note_text(record: InfusionSession, settings: InfusionSettings) -> str:
+def note_text(record: InfusionSession, settings: InfusionSettings, *,
+              staff: StaffNames | None = None) -> str:
     """The session note, generated from the record for the prescriber to check and sign."""
-    summary = build_summary(record, settings)
+    summary = build_summary(record, settings, staff=staff)
     lines = [f"IV ketamine infusion, session {record.id} ({summary.status})."]
     order = summary.order
     if order is not None:
@@ -126,14 +385,15 @@ def note_text(record: InfusionSession, settings: InfusionSettings) -> str:
             f"{order.dosing_weight_kg:.1f} kg = {order.dose_mg:.1f} mg over "
             f"{order.duration_min:g} min at {order.rate_ml_per_h:g} mL/h.")
     lines.append(f"Infusion: start {_time(summary.started_at)}, end {_time(summary.ended_at)}.")
-    pauses = sum(1 for e in record.events if e.detail.get("action") == "pause")
-    rate_changes = [e for e in record.events if e.kind is EventKind.RATE_CHANGE]
-    if pauses:
-        lines.append(f"Pauses: {pauses}.")
-    if rate_changes:
-        lines.append(f"Rate changes: {len(rate_changes)} ("
-                     + "; ".join(f"to {e.detail.get('to_ml_per_h')} mL/h: {e.reason}"
-                                 for e in rate_changes) + ").")
+    lines.append(f"Dose delivered: {delivery_text(summary)}.")
+    lines.append(f"Running time: {running_text(summary)}.")
+    if summary.pauses:
+        lines.append(f"Pauses: {len(summary.pauses)} ({pauses_text(summary)}).")
+    if summary.rate_changes:
+        lines.append(f"Rate changes: {len(summary.rate_changes)} ("
+                     + rate_changes_text(summary) + ").")
+    if summary.early_stop:
+        lines.append(f"Stopped early: {stop_text(summary)}.")
     lines.append("BP: " + "; ".join(f"{p.label} {p.text}" for p in summary.bp) + ".")
     lines.append(f"Vitals charted: {len(record.vitals)}; lowest SpO2 "
                  f"{_fmt(summary.lowest_spo2_percent, '%')}; deepest RASS "
@@ -149,7 +409,9 @@ def note_text(record: InfusionSession, settings: InfusionSettings) -> str:
                      f"PADSS {d.padss_total}; escort {'confirmed' if d.escort_confirmed else 'no'};"
                      f" no-driving advice {'given' if d.no_driving_advice_given else 'no'}.")
         if d.override_reason:
-            lines.append(f"Discharged by prescriber override: {d.override_reason}.")
+            lines.append(f"Discharged by prescriber override "
+                         f"({summary.discharge_override_by}): {d.override_reason}.")
+        lines.append(f"Ready to leave: {summary.ready_text}.")
     if record.abort_reason:
         lines.append(f"Aborted {_time(record.aborted_at)}: {record.abort_reason}.")
     return "\n".join(lines)

@@ -8,9 +8,19 @@
 - `discharge`  `assess_discharge` / `require_discharge` (modified Aldrete, PADSS, escort, advice)
 - `ledger`     controlled-substance entries, `inventory_by_lot`, `discrepancies`, `validate_entry`
 - `settings`   `InfusionSettings`: every threshold with its label and source
+- `rates`      rate and order safety: `check_rate_change`, `check_resume`, `check_stop`,
+               `require_duration`, `require_supersede_reason`
+- `delivery`   the dose actually delivered: `PumpEvent`s -> `Delivery`
 """
 
 from ketaflow.clinical.bp_gate import BpGate
+from ketaflow.infusions.rules.delivery import (
+    Delivery,
+    OrderedDose,
+    PumpChange,
+    PumpEvent,
+    delivered,
+)
 from ketaflow.infusions.rules.discharge import (
     DischargeDecision,
     DischargeInput,
@@ -35,6 +45,17 @@ from ketaflow.infusions.rules.prechecks import (
     order_problems,
 )
 from ketaflow.infusions.rules.problems import Problem, RuleError
+from ketaflow.infusions.rules.rates import (
+    OPEN_ALERT_FIELD,
+    OpenAlert,
+    check_rate_change,
+    check_resume,
+    check_stop,
+    is_early_stop,
+    max_rate_ml_per_h,
+    require_duration,
+    require_supersede_reason,
+)
 from ketaflow.infusions.rules.schedule import (
     DueKind,
     NextReading,
@@ -63,10 +84,12 @@ from ketaflow.sourced import SettingInfo
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "OPEN_ALERT_FIELD",
     "RED_FLAG_SYMPTOMS",
     "TRANSITIONS",
     "AlertLevel",
     "BpGate",
+    "Delivery",
     "DischargeDecision",
     "DischargeInput",
     "DueKind",
@@ -74,10 +97,14 @@ __all__ = [
     "InfusionSettings",
     "LedgerEntry",
     "NextReading",
+    "OpenAlert",
     "OrderDetails",
+    "OrderedDose",
     "PrecheckInput",
     "PregnancyTest",
     "Problem",
+    "PumpChange",
+    "PumpEvent",
     "RuleError",
     "SessionAction",
     "SessionBalance",
@@ -89,14 +116,22 @@ __all__ = [
     "assess_discharge",
     "assess_reading",
     "bp_gate",
+    "check_rate_change",
+    "check_resume",
+    "check_stop",
+    "delivered",
     "discrepancies",
     "forty_min_done",
     "inventory_by_lot",
+    "is_early_stop",
+    "max_rate_ml_per_h",
     "missing_prechecks",
     "next_reading_due",
     "observation_complete_at",
     "order_problems",
     "require_discharge",
+    "require_duration",
+    "require_supersede_reason",
     "session_balances",
     "symptom_alerts",
     "transition",

@@ -119,6 +119,13 @@ class InfusionSettings:
         60, f"{HOUSE}, unverified: >= 60 min after end and until mental status is at baseline "
         f"(Spravato: 2 h); reasoning in {_DOC}{OBSERVATION}",
         "Observation after infusion: at least (min)", minimum=40, maximum=240, ref=OBSERVATION)
+    # Rate and order safety: how far above the signed order's rate a rate change may go
+    # without a new order (0: never above it).
+    rate_above_order_tolerance_percent: int = setting(
+        0, f"{HOUSE}: a rate above the signed order needs a new order; "
+        f"{_DOC}rate-and-order-safety",
+        "Rate change: allowed above the signed order's rate by at most (%)",
+        minimum=0, maximum=10, ref="rate-and-order-safety")
     # Tablet clocks drift; a reading a little ahead of the server is still "now".
     future_tolerance_s: int = setting(
         120, f"{HOUSE} (not clinical); {_SCHEDULE_DOC}",

@@ -17,13 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.auth.models import StaffUser
 from ketaflow.auth.permissions import Permission, role_has
 from ketaflow.config import Role
 from ketaflow.db import utcnow
 from ketaflow.dosing import DosingError, DosingLimits
 from ketaflow.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.models import InfusionSession
-from ketaflow.infusions.rules import InfusionSettings, RuleError
+from ketaflow.infusions.rules import OPEN_ALERT_FIELD, InfusionSettings, RuleError
 from ketaflow.scales.thresholds import ScaleThresholds
 from ketaflow.settings.service import settings_in_force
 
@@ -86,14 +87,32 @@ def load_session(db: Session, session_id: int) -> InfusionSession:
     return found
 
 
+def staff_names(db: Session, record: InfusionSession) -> dict[int, str]:
+    """Everyone who signed or charted on the session, as "Full Name (role)" by user id: the
+    summary, the note and the order history name staff, never their ids."""
+    ids: set[int | None] = {o.signed_by_user_id for o in record.orders}
+    ids |= {e.recorded_by_user_id for e in record.events}
+    ids |= {n.signed_by_user_id for n in record.notes} | {n.created_by_user_id
+                                                          for n in record.notes}
+    if record.discharge is not None:
+        ids.add(record.discharge.recorded_by_user_id)
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = db.execute(select(StaffUser.id, StaffUser.full_name, StaffUser.role)
+                      .where(StaffUser.id.in_(wanted)))
+    return {user_id: f"{name} ({role.value})" for user_id, name, role in rows}
+
+
 def audit(db: Session, ctx: AuditContext, action: str, session_id: int,
           **detail: object) -> None:
     record_event(db, ctx, action=action, entity_type=ENTITY, entity_id=session_id, detail=detail)
 
 
-# The state machine refuses actions under field "action": the session is in the wrong state
-# for it (409), not given bad input (422).
-STATE_FIELDS = frozenset({"action"})
+# The state machine refuses actions under field "action", and the rate rules an increase or a
+# resume under an open HOLD or STOP alert under "open_alert": the session is in the wrong
+# state for it (409), not given bad input (422).
+STATE_FIELDS = frozenset({"action", OPEN_ALERT_FIELD})
 
 
 @contextmanager

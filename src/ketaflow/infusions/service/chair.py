@@ -21,17 +21,18 @@ from ketaflow.infusions.rules import (
     SessionStatus,
     SettingInfo,
     allowed_actions,
+    max_rate_ml_per_h,
     next_reading_due,
     observation_complete_at,
 )
-from ketaflow.infusions.service._common import audit, clinic_settings, now
+from ketaflow.infusions.service._common import audit, clinic_settings, now, staff_names
 from ketaflow.infusions.service.sessions import (
     PrecheckFacts,
     current_order,
     get_session,
     precheck_status,
 )
-from ketaflow.infusions.summary import SessionSummary, build_summary
+from ketaflow.infusions.summary import OrderLine, SessionSummary, build_summary, delivery_text
 from ketaflow.patients.models import Patient
 from ketaflow.patients.service.identity import (
     PatientIdentity,
@@ -94,6 +95,11 @@ class ChairView:
     elapsed_min: float | None
     ready_at: datetime | None
     now: datetime
+    # Rate and order safety: the ceiling a rate change may reach, and every order signed on
+    # the session, newest first (superseded ones kept, with who and why).
+    max_rate_ml_per_h: float | None = None
+    order_history: tuple[OrderLine, ...] = ()
+    delivered_text: str = ""
     patient: PatientIdentity | None = None
     # Staff who acted on the session, by id: "Full Name (role)"; pages never show the id.
     staff: dict[int, str] | None = None
@@ -124,6 +130,7 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
         ((record.ended_at or moment) - record.started_at).total_seconds() / 60, 1)
     pre_start = record.status in (SessionStatus.PLANNED, SessionStatus.PRECHECKS)
     status = precheck_status(db, ctx, record) if pre_start else None
+    summary = build_summary(record, settings, staff=staff_names(db, record), at=moment)
     return ChairView(
         record=record, mrn=patient.mrn if patient else "",
         order=order,
@@ -132,7 +139,7 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
         next_due=next_due(record, moment, settings),
         open_alerts=[a for a in record.alerts if a.acknowledged_at is None],
         readings=_reading_rows(record.vitals, settings),
-        summary=build_summary(record, settings),
+        summary=summary,
         chart=None if order is None else build_chart(record, order, moment),
         allowed=allowed_actions(record.status),
         settings=settings.describe(),
@@ -142,6 +149,10 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
         now=moment,
         patient=patient_identity(db, record.patient_id),
         staff=staff_labels(db, _staff_ids(record)),
+        max_rate_ml_per_h=None if order is None else max_rate_ml_per_h(order.rate_ml_per_h,
+                                                                       settings),
+        order_history=summary.orders,
+        delivered_text=delivery_text(summary),
     )
 
 

@@ -35,6 +35,7 @@ from ketaflow.infusions.service._common import (
     optional_text,
     require_prescriber,
     required_text,
+    staff_names,
 )
 from ketaflow.infusions.summary import note_text
 
@@ -101,7 +102,8 @@ def draft_note(db: Session, ctx: AuditContext, *, session_id: int) -> SessionNot
     if note is not None and note.signed_at is not None:
         raise Conflict("the note is signed and locked: add an addendum", field="note")
     # The note describes the session with the settings in force when the infusion ended.
-    body = note_text(record, clinic_settings(db, record.ended_at or now()))
+    body = note_text(record, clinic_settings(db, record.ended_at or now()),
+                     staff=staff_names(db, record))
     if note is None:
         note = SessionNote(session_id=record.id, kind=NoteKind.NOTE, body=body,
                            created_at=now(), created_by_user_id=ctx.actor_user_id)

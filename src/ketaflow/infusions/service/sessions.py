@@ -23,6 +23,7 @@ from ketaflow.infusions.formulary import INFUSION_DRUGS_BY_KEY, InfusionDrug
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
 from ketaflow.infusions.rules import (
     InfusionSettings,
+    OpenAlert,
     OrderDetails,
     PrecheckInput,
     PregnancyTest,
@@ -30,7 +31,13 @@ from ketaflow.infusions.rules import (
     SessionAction,
     SessionStatus,
     VitalsReading,
+    check_rate_change,
+    check_resume,
+    check_stop,
+    is_early_stop,
     missing_prechecks,
+    require_duration,
+    require_supersede_reason,
     transition,
 )
 from ketaflow.infusions.service._common import (
@@ -45,6 +52,7 @@ from ketaflow.infusions.service._common import (
     require_prescriber,
     required_text,
 )
+from ketaflow.infusions.summary import session_delivery
 from ketaflow.patients.models import Measurement
 
 OPEN_COURSE_STATES = (CourseState.PLANNED, CourseState.ACTIVE, CourseState.MAINTENANCE)
@@ -250,10 +258,14 @@ class OrderInput:
     lot_number: str
     expiry_date: date
     concentration_mg_per_ml: float
-    duration_min: float = 40.0
+    # No silent default: None (left empty) is refused, naming the field; the form pre-fills
+    # the usual 40 min visibly instead.
+    duration_min: float | None = None
     dose_mg_per_kg: float | None = None  # None: the course's dose
     concentration_salt: SaltForm = SaltForm.BASE
     override_reason: str | None = None
+    # Required when a signed order is already in force: it is kept, superseded, in the history.
+    supersede_reason: str | None = None
 
 
 def formulary_drug(order: OrderInput) -> InfusionDrug:
@@ -287,15 +299,42 @@ def _latest_weight(db: Session, patient_id: int) -> Measurement:
     return measurement
 
 
+ORDER_STATES = (SessionStatus.PLANNED, SessionStatus.PRECHECKS, SessionStatus.RUNNING,
+                SessionStatus.PAUSED)
+
+
+def _same_bag(previous: InfusionOrder | None, order: OrderInput,
+              record: InfusionSession) -> None:
+    """During the infusion a new order changes the dose, duration or rate of the bag that is
+    running, never its drug or concentration (that would be a new bag: stop and start anew)."""
+    if previous is None or not record.status.infusing:
+        return
+    if order.drug != previous.drug:
+        raise ValidationFailed("Drug: during the infusion a new order keeps the drug of the "
+                               "bag that is running", field="drug")
+    if abs(order.concentration_mg_per_ml - previous.concentration_mg_per_ml) > 1e-9:
+        raise ValidationFailed(
+            f"Concentration: during the infusion a new order keeps the running bag's "
+            f"{previous.concentration_mg_per_ml:g} mg/mL", field="concentration_mg_per_ml")
+
+
 def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
                order: OrderInput) -> InfusionOrder:
-    """Write and sign the order; the dose comes from the patient's latest weight."""
+    """Write and sign the order; the dose comes from the patient's latest weight. An order
+    already in force is kept, superseded, and the new one says why (order history); during the
+    infusion this is how a prescriber covers a faster rate."""
     require_prescriber(ctx, "sign an infusion order")
     record = load_session(db, session_id)
-    if record.status not in (SessionStatus.PLANNED, SessionStatus.PRECHECKS):
-        raise Conflict("the order can be written only before the infusion starts",
-                               field="status")
+    if record.status not in ORDER_STATES:
+        raise Conflict(f"the order can be written only before or during the infusion (the "
+                       f"session is {record.status.value})", field="status")
+    previous = current_order(record)
     drug = formulary_drug(order)
+    _same_bag(previous, order, record)
+    duration_min = checked(lambda: require_duration(order.duration_min))
+    supersede_reason = checked(lambda: require_supersede_reason(
+        optional_text(order.supersede_reason, "supersede_reason"),
+        replaces=previous is not None))
     course = db.get(TreatmentCourse, record.course_id)
     assert course is not None  # foreign key
     dates.expiry_date(order.expiry_date, today=now().date(), label="the lot's expiry date",
@@ -305,7 +344,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
     reason = optional_text(order.override_reason, "override_reason")
     result = checked(lambda: calculate_dose(WeightBasedOrder(
         weight_kg=weight.weight_kg or 0.0, dose_mg_per_kg=dose_mg_per_kg,
-        duration_min=order.duration_min,
+        duration_min=duration_min,
         concentration_mg_per_ml=positive(order.concentration_mg_per_ml,
                                          "concentration_mg_per_ml"),
         dose_salt=course.salt_form, concentration_salt=order.concentration_salt,
@@ -327,16 +366,19 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         concentration_salt=order.concentration_salt, dose_salt=course.salt_form,
         dose_mg_per_kg=result.dose_mg_per_kg, dose_mg=result.dose_mg,
         dose_mg_base=result.dose_mg_base, dosing_weight_kg=result.dosing_weight_kg,
-        weight_measurement_id=weight.id, duration_min=order.duration_min,
+        weight_measurement_id=weight.id, duration_min=duration_min,
         volume_ml=result.volume_ml, rate_ml_per_h=result.rate_ml_per_h,
         delivered_dose_mg=result.delivered_dose_mg,
         warnings=[{"code": str(w.code), "field": w.field, "message": w.message}
                   for w in result.warnings],
-        override_reason=reason, signed_at=stamp, signed_by_user_id=ctx.actor_user_id)
+        override_reason=reason, signed_at=stamp, signed_by_user_id=ctx.actor_user_id,
+        supersedes_order_id=None if previous is None else previous.id,
+        supersede_reason=supersede_reason)
     db.add(signed)
     db.flush()
     audit(db, ctx, "infusion.order.sign", record.id, order_id=signed.id,
-          overridden=result.soft_limits_overridden)
+          overridden=result.soft_limits_overridden,
+          supersedes_order_id=None if previous is None else previous.id)
     return signed
 
 
@@ -357,10 +399,36 @@ def _set_active(db: Session, record: InfusionSession) -> None:
                        field="session_id") from error
 
 
+def _change_rate(db: Session, record: InfusionSession, rate_ml_per_h: float | None,
+                 stamp: datetime) -> dict[str, object]:
+    """Never above the signed order (with the clinic's tolerance); never faster under an open
+    HOLD or STOP alert (`rules.rates`)."""
+    order = current_order(record)
+    assert order is not None  # the infusion started on one
+    signed, current = order.rate_ml_per_h, record.rate_ml_per_h
+    alerts, settings = open_alerts(record), clinic_settings(db, stamp)
+    new_rate = checked(lambda: check_rate_change(
+        new_rate_ml_per_h=rate_ml_per_h, current_rate_ml_per_h=current,
+        signed_rate_ml_per_h=signed, open_alerts=alerts, settings=settings))
+    record.rate_ml_per_h = new_rate
+    return {"from_ml_per_h": current, "to_ml_per_h": new_rate, "order_id": order.id}
+
+
+def _stop_detail(record: InfusionSession, reason: str | None, stamp: datetime
+                 ) -> dict[str, object]:
+    """An early stop needs a reason; the event keeps what had run."""
+    order = current_order(record)
+    if order is None:
+        return {}
+    given_ml, ordered_ml = session_delivery(record, order, until=stamp).volume_ml, order.volume_ml
+    checked(lambda: check_stop(delivered_ml=given_ml, ordered_ml=ordered_ml, reason=reason))
+    return {"delivered_ml": round(given_ml, 2),
+            "early": is_early_stop(delivered_ml=given_ml, ordered_ml=ordered_ml)}
+
+
 def _apply_effects(db: Session, ctx: AuditContext, record: InfusionSession,
-                   action: SessionAction, reason: str | None, rate_ml_per_h: float | None
-                   ) -> dict[str, object]:
-    stamp = now()
+                   action: SessionAction, reason: str | None, rate_ml_per_h: float | None,
+                   stamp: datetime) -> dict[str, object]:
     detail: dict[str, object] = {}
     if action is SessionAction.BEGIN_PRECHECKS:
         record.prechecks_at = stamp
@@ -373,11 +441,13 @@ def _apply_effects(db: Session, ctx: AuditContext, record: InfusionSession,
         order = current_order(record)
         assert order is not None  # checked by precheck_problems
         record.started_at, record.rate_ml_per_h = stamp, order.rate_ml_per_h
+        detail = {"rate_ml_per_h": order.rate_ml_per_h, "order_id": order.id}
     elif action is SessionAction.CHANGE_RATE:
-        new_rate = positive(rate_ml_per_h, "rate_ml_per_h")
-        detail = {"from_ml_per_h": record.rate_ml_per_h, "to_ml_per_h": new_rate}
-        record.rate_ml_per_h = new_rate
+        detail = _change_rate(db, record, rate_ml_per_h, stamp)
+    elif action is SessionAction.RESUME:
+        checked(lambda: check_resume(open_alerts(record)))
     elif action is SessionAction.STOP:
+        detail = _stop_detail(record, reason, stamp)
         record.ended_at = stamp
     elif action is SessionAction.ABORT:
         record.aborted_at, record.abort_reason = stamp, reason
@@ -385,6 +455,11 @@ def _apply_effects(db: Session, ctx: AuditContext, record: InfusionSession,
         if record.started_at is not None and record.ended_at is None:
             record.ended_at = stamp
     return detail
+
+
+def open_alerts(record: InfusionSession) -> list[OpenAlert]:
+    """The session's unacknowledged alerts, oldest first, as the rate rules read them."""
+    return [OpenAlert(a.level, a.message) for a in record.alerts if a.acknowledged_at is None]
 
 
 def apply_action(db: Session, ctx: AuditContext, *, session_id: int, action: SessionAction,
@@ -398,10 +473,13 @@ def apply_action(db: Session, ctx: AuditContext, *, session_id: int, action: Ses
     reason = optional_text(reason, "reason")
     before = record.status
     target = checked(lambda: transition(before, action, reason=reason))
-    detail = _apply_effects(db, ctx, record, action, reason, rate_ml_per_h)
+    # One moment for the change and its event: the pump history (delivered dose) reads the
+    # events, the session's times must agree with them.
+    stamp = now()
+    detail = _apply_effects(db, ctx, record, action, reason, rate_ml_per_h, stamp)
     record.status = target
     kind = EventKind.RATE_CHANGE if action is SessionAction.CHANGE_RATE else EventKind.STATUS
-    db.add(SessionEvent(session_id=record.id, kind=kind, occurred_at=now(), reason=reason,
+    db.add(SessionEvent(session_id=record.id, kind=kind, occurred_at=stamp, reason=reason,
                         detail={"action": action.value, "from": before.value,
                                 "to": target.value, **detail},
                         recorded_by_user_id=ctx.actor_user_id))
