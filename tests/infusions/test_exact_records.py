@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from ketaflow.infusions import service
-from ketaflow.infusions.pdf import summary_pdf, summary_rows
+from ketaflow.infusions.pdf import Printout, summary_pdf, summary_rows
 from ketaflow.infusions.rules import SessionAction
 from ketaflow.infusions.service._common import clock_at
 from tests.infusions.factories import ALDRETE_OK, PADSS_OK, Clinic, make_clinic, ready_to_start
@@ -63,7 +63,7 @@ def test_summary_states_what_was_given(db: Session) -> None:
     assert rows["Stop"].startswith("EARLY STOP") and "nausea" in rows["Stop"]
     assert "(prescriber)" in rows["Discharge override"]
     assert "escort must leave" in rows["Discharge override"]
-    pdf = summary_pdf(s, mrn="T1", generated_at=start)
+    pdf = summary_pdf(s, printout=Printout("Test Clinic", None, (), start, "UTC"))
     assert pdf.startswith(b"%PDF")
 
 
