@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from ketaflow.auth.permissions import Permission, role_has
 from ketaflow.web.deps import get_principal
+from ketaflow.web.submissions import new_key as new_submission_key
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +27,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.globals["submission_key"] = new_submission_key
 templates = Jinja2Templates(env=_env)
 
 
