@@ -85,7 +85,7 @@ def served_base_url(host: str, port: int) -> str:
     return f"http://{_url_host(shown)}:{port}"
 
 
-_ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - names, not a bind
+_ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - listening on every address
 
 
 def _url_host(host: str) -> str:
