@@ -246,16 +246,21 @@ def _database_problem(exc: DBAPIError) -> str:
 
 
 def _tried_url() -> str:
-    """The database URL the command used (KETAFLOW_DATABASE_URL or the default), password
-    masked."""
+    """The database URL the command used (KETAFLOW_DATABASE_URL or the default; also the
+    migration URL when that differs), passwords masked."""
     try:
-        url = load_settings().effective_database_url
+        cfg = load_settings()
+        urls = dict.fromkeys([cfg.effective_database_url, cfg.effective_migration_url])
     except SettingsError:
         return "(settings are invalid)"
+    return " or ".join(_masked(url) for url in urls)
+
+
+def _masked(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
-        return "(unparseable URL)"
+        return "(an unparseable URL)"
 
 
 def _one_line(message: str) -> str:

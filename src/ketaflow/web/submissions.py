@@ -93,6 +93,8 @@ async def note_key(request: Request) -> None:
     referer = request.headers.get("referer", "")
     own = f"{request.url.scheme}://{request.url.netloc}/"
     back = "/" + referer[len(own):] if referer.startswith(own) else "/"
+    if back.startswith("//") or "\\" in back:  # never a link off the site
+        back = "/"
     setattr(request.state, _STATE,
             Posted(value, request.url.path[:_PATH_LENGTH], back, request))
 
