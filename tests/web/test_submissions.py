@@ -36,15 +36,23 @@ def _post(client: TestClient, path: str, data: dict[str, Any]) -> Any:
     return client.post(path, data={"csrf_token": csrf(client), **data})
 
 
+def _count(db: Session, query: Any) -> int:
+    """A fresh read of what the app committed, ended at once (on SQLite an open transaction
+    here would hold the write lock the app's next request needs)."""
+    db.rollback()
+    try:
+        return db.scalar(query) or 0
+    finally:
+        db.rollback()
+
+
 def _registered(db: Session, family_name: str) -> int:
-    db.rollback()  # a fresh read of what the app committed
-    return db.scalar(select(func.count()).select_from(PatientDemographics)
-                     .where(PatientDemographics.family_name == family_name)) or 0
+    return _count(db, select(func.count()).select_from(PatientDemographics)
+                  .where(PatientDemographics.family_name == family_name))
 
 
 def _stored_keys(db: Session) -> int:
-    db.rollback()
-    return db.scalar(select(func.count()).select_from(FormSubmission)) or 0
+    return _count(db, select(func.count()).select_from(FormSubmission))
 
 
 def test_every_post_form_in_the_templates_carries_the_key() -> None:
@@ -159,9 +167,8 @@ def test_a_repeated_vitals_post_stores_one_reading(app_client: TestClient,
     page = f"/infusions/sessions/{record.id}"
 
     def readings() -> int:
-        app_db.rollback()
-        return app_db.scalar(select(func.count()).select_from(VitalsRecord)
-                             .where(VitalsRecord.session_id == record.id)) or 0
+        return _count(app_db, select(func.count()).select_from(VitalsRecord)
+                      .where(VitalsRecord.session_id == record.id))
 
     before = readings()
     reading = {"sbp_mmhg": "124", "dbp_mmhg": "78", "hr_bpm": "70", "spo2_percent": "98",
@@ -185,8 +192,7 @@ def test_a_repeated_ledger_draw_stores_one_draw(app_client: TestClient,
     first = _post(app_client, "/controlled/draw", draw)
     again = _post(app_client, "/controlled/draw", draw)
     assert first.status_code == again.status_code == 303, first.text
-    app_db.rollback()
-    draws = app_db.scalar(select(func.count()).select_from(LedgerRow).where(
+    draws = _count(app_db, select(func.count()).select_from(LedgerRow).where(
         LedgerRow.kind == EntryKind.DRAWN, LedgerRow.session_id == record.id))
     assert draws == 1
 
@@ -203,7 +209,6 @@ def test_reloading_an_issued_portal_link_does_not_issue_a_second(
                              data={"csrf_token": csrf(app_client), **issue},
                              headers={"referer": f"https://testserver/patients/{patient.id}"})
     assert reload.status_code == 409 and "already submitted" in reload.text
-    app_db.rollback()
-    links = app_db.scalar(select(func.count()).select_from(PortalLink)
-                          .where(PortalLink.patient_id == patient.id))
+    links = _count(app_db, select(func.count()).select_from(PortalLink)
+                   .where(PortalLink.patient_id == patient.id))
     assert links == 1
