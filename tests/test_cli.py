@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from ketaflow.db import make_engine
+from tests.support.live import free_port
 
 Run = subprocess.CompletedProcess[str]
 
@@ -63,11 +64,11 @@ def test_accounts_tokens_and_audit_round_trip(run, db_url: str) -> None:  # type
         "a-long-password-1",
     )
     assert created.returncode == 0 and "created nina (nurse)" in created.stdout
+    # User errors: one line and exit status 2, like a usage error.
     duplicate = run("user", "create", "nina", "--role", "nurse", "--password", "a-long-password-1")
-    assert "already taken" in _one_line_error(duplicate)
-    assert "at least 12" in _one_line_error(
-        run("user", "create", "bob", "--role", "nurse", "--password", "short")
-    )
+    assert "already taken" in _one_line_error(duplicate) and duplicate.returncode == 2
+    short = run("user", "create", "bob", "--role", "nurse", "--password", "short")
+    assert "at least 12" in _one_line_error(short) and short.returncode == 2
     assert (
         "invalid value"
         in _one_line_error(
@@ -83,7 +84,11 @@ def test_accounts_tokens_and_audit_round_trip(run, db_url: str) -> None:  # type
 
     assert run("user", "reset-mfa", "nina").returncode == 0
     assert run("user", "deactivate", "nina").returncode == 0
-    assert "no user named" in _one_line_error(run("user", "deactivate", "ghost"))
+    unknown = run("user", "deactivate", "ghost")
+    assert "no user named" in _one_line_error(unknown) and unknown.returncode == 2
+    unknown_token_user = run("token", "create", "ghost")
+    assert "no user named" in _one_line_error(unknown_token_user)
+    assert unknown_token_user.returncode == 2
 
     pending = run("audit", "verify")
     assert pending.returncode == 0 and "5 committed events are not sealed yet" in pending.stdout
@@ -160,3 +165,52 @@ def test_an_unmigrated_database_gets_one_line_naming_the_fix(
     result = _runner(empty_url, tmp_path)(*command)
     assert "Traceback" not in result.stderr
     assert "run `ketaflow db upgrade`" in _one_line_error(result)
+
+
+def test_an_unreachable_database_gets_one_line_naming_the_masked_url(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql+psycopg://kf:s3cret-pw@127.0.0.1:{port}/kf"
+    result = _runner(url, tmp_path)("user", "list")
+    line = _one_line_error(result)
+    assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+    assert f"postgresql+psycopg://kf:***@127.0.0.1:{port}/kf" in line and "unreachable" in line
+
+
+def test_a_missing_sqlite_folder_gets_one_line_naming_the_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/no-such-folder/ketaflow.db"
+    result = _runner(url, tmp_path)("user", "list")
+    line = _one_line_error(result)
+    assert "Traceback" not in result.stderr
+    assert f"{tmp_path}/no-such-folder/ketaflow.db" in line and "folder" in line
+
+
+def test_an_unusable_database_url_gets_one_line_naming_the_setting(tmp_path: Path) -> None:
+    result = _runner("nonsense://", tmp_path)("user", "list")
+    assert "KETAFLOW_DATABASE_URL" in _one_line_error(result)
+    assert "Traceback" not in result.stderr
+
+
+def test_the_portal_base_url_follows_the_served_address(db_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "KETAFLOW_DATABASE_URL": db_url, "KETAFLOW_VAR_DIR": str(tmp_path),
+           "KETAFLOW_MODE": "demo", "PYTHONUNBUFFERED": "1"}
+    env.pop("KETAFLOW_PUBLIC_BASE_URL", None)
+    with subprocess.Popen([sys.executable, "-m", "ketaflow", "serve", "--port", str(port)],
+                          env=env, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as server:
+        try:
+            assert server.stdout is not None
+            first = server.stdout.readline()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert f"patient links use http://127.0.0.1:{port}" in first, first
+
+
+def test_served_base_url_names_the_machine_when_listening_everywhere() -> None:
+    from ketaflow.cli import served_base_url
+
+    assert served_base_url("127.0.0.1", 8123) == "http://127.0.0.1:8123"
+    assert served_base_url("::1", 8123) == "http://[::1]:8123"
+    everywhere = served_base_url("0.0.0.0", 8123)
+    assert "0.0.0.0" not in everywhere and everywhere.endswith(":8123")

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from typer._click import exceptions as click_exceptions  # Typer vendors Click
 
 from ketaflow import migrate
 from ketaflow.audit.cli import app as audit_app
 from ketaflow.auth.cli import token_app, user_app
 from ketaflow.backup import backup_database, restore_database
-from ketaflow.clictx import cli_context, fail, settings, unit_of_work
+from ketaflow.clictx import USER_ERROR, cli_context, fail, settings, unit_of_work
 from ketaflow.clinic.cli import app as clinic_app
-from ketaflow.config import Mode, Settings, SettingsError
+from ketaflow.config import Mode, Settings, SettingsError, load_settings
 from ketaflow.db import database_busy
 from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.pk.cli import app as pk_app
@@ -54,6 +57,12 @@ def serve(
     from ketaflow.web.server import serve as run_server
 
     cfg = settings()
+    bind_host, bind_port = host or cfg.host, port or cfg.port
+    if "public_base_url" not in cfg.model_fields_set:
+        # Links for patients follow the address served, unless KETAFLOW_PUBLIC_BASE_URL says
+        # otherwise; the environment carries it to the workers' settings.
+        os.environ["KETAFLOW_PUBLIC_BASE_URL"] = served_base_url(bind_host, bind_port)
+        cfg = settings()
     migrate.upgrade_for(cfg)
     problem = production_database_problem(cfg) or production_clinic_problem(cfg)
     if problem:
@@ -62,11 +71,25 @@ def serve(
         dispose_engines(create_app(cfg))
     except SettingsError as exc:  # e.g. an invalid licensed-wording pack
         fail(str(exc))
-    bind_host, bind_port = host or cfg.host, port or cfg.port
-    typer.echo(f"ketaflow ({cfg.mode.value} mode) on http://{bind_host}:{bind_port}")
+    typer.echo(f"ketaflow ({cfg.mode.value} mode) on http://{_url_host(bind_host)}:{bind_port}"
+               f"; patient links use {cfg.public_base_url}")
     status = run_server(bind_host, bind_port, workers or cfg.workers)
     if status:
         raise typer.Exit(status)
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The base URL for links to this server: the address it listens on, or, listening on
+    every address, this machine's name (a phone cannot open 0.0.0.0)."""
+    shown = socket.getfqdn() if host in _ANY_ADDRESS else host
+    return f"http://{_url_host(shown)}:{port}"
+
+
+_ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - listening on every address
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def production_database_problem(cfg: Settings) -> str | None:
@@ -116,7 +139,7 @@ def demo_seed() -> None:
 
     cfg = settings()
     if cfg.mode is not Mode.DEMO:
-        fail("demo data is only created in demo mode (KETAFLOW_MODE=demo)")
+        fail("demo data is only created in demo mode (KETAFLOW_MODE=demo)", USER_ERROR)
     with unit_of_work(cfg) as db:
         created = seed_demo(db, cli_context())
     if not created:
@@ -197,16 +220,47 @@ def main(argv: list[str] | None = None) -> None:
         # One line, never a trace: the message could quote stored values.
         sys.stderr.write(f"error: {_database_problem(exc)}\n")
         sys.exit(1)
+    except (ArgumentError, NoSuchModuleError):
+        sys.stderr.write(f"error: the database URL {_tried_url()} is not one ketaflow can use "
+                         "(sqlite:///path or postgresql+psycopg://user@host/name)\n")
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 
 
 def _database_problem(exc: DBAPIError) -> str:
     text = str(exc.orig).lower()
+    url = _tried_url()
     if "no such table" in text or ("relation" in text and "does not exist" in text):
-        return "the database has no ketaflow tables or is behind: run `ketaflow db upgrade`"
+        return (f"the database at {url} has no ketaflow tables or is behind: run "
+                "`ketaflow db upgrade`")
+    if "database" in text and "does not exist" in text:
+        return f"the database {url} does not exist: create it, then run `ketaflow db upgrade`"
+    if "unable to open database file" in text:
+        return f"cannot open the database {url}: does its folder exist, and may we write there?"
+    if "authentication failed" in text:
+        return f"the database server refused the user name or password in {url}"
     if database_busy(exc):
-        return "the database is busy or unreachable; try again in a moment"
-    return f"database error ({type(exc.orig).__name__}); the command stopped"
+        return (f"the database at {url} is busy or unreachable: check that it is running "
+                "and try again")
+    return f"database error ({type(exc.orig).__name__}) at {url}; the command stopped"
+
+
+def _tried_url() -> str:
+    """The database URL the command used (KETAFLOW_DATABASE_URL or the default; also the
+    migration URL when that differs), passwords masked."""
+    try:
+        cfg = load_settings()
+        urls = dict.fromkeys([cfg.effective_database_url, cfg.effective_migration_url])
+    except SettingsError:
+        return "(settings are invalid)"
+    return " or ".join(_masked(url) for url in urls)
+
+
+def _masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unparseable URL)"
 
 
 def _one_line(message: str) -> str:

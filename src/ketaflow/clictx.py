@@ -18,6 +18,8 @@ from ketaflow.config import Settings, SettingsError, load_settings
 from ketaflow.db import make_engine, make_session_factory, transaction
 from ketaflow.errors import KetaflowError
 
+USER_ERROR = 2  # exit status when the user asked for something refused (as for bad usage)
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, non-zero exit: the CLI's error contract."""
@@ -42,7 +44,9 @@ def cli_context() -> AuditContext:
 
 @contextmanager
 def unit_of_work(cfg: Settings | None = None) -> Iterator[Session]:
-    """One transaction for the command; domain errors become one-line messages."""
+    """One transaction for the command; domain errors become one-line messages. A refusal
+    of what the user asked (duplicate, too short, unknown: a 4xx domain error) exits 2, the
+    status for user errors, like a usage error; anything else 1."""
     cfg = cfg or settings()
     engine = make_engine(cfg.effective_database_url, connections=1)
     try:
@@ -50,6 +54,6 @@ def unit_of_work(cfg: Settings | None = None) -> Iterator[Session]:
         with transaction(factory) as db:
             yield db
     except KetaflowError as exc:
-        fail(exc.detail)
+        fail(exc.detail, USER_ERROR if exc.status_code < 500 else 1)
     finally:
         engine.dispose()

@@ -36,6 +36,7 @@ from ketaflow.patients.models import (
 from ketaflow.portal.models import PortalLink
 from ketaflow.screening.models import Consent, Screening, ScreeningAnswer
 from ketaflow.settings.models import SettingChange
+from ketaflow.web.submissions import FormSubmission
 
 __all__ = [
     "Alert",
@@ -53,6 +54,7 @@ __all__ = [
     "DemoCredential",
     "Diagnosis",
     "Discharge",
+    "FormSubmission",
     "IdempotentRequest",
     "InfusionOrder",
     "InfusionSession",

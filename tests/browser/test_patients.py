@@ -147,3 +147,49 @@ def test_front_desk_sees_demographics_only_and_amends(page: Page, db_url: str) -
     page.get_by_role("link", name=re.compile(r"History \(version 2\)")).click()
     expect(page.get_by_role("cell", name="patient changed number")).to_be_visible()
     shot(page, "patients-07-demographics-history")
+
+
+def _patients_named(db_url: str, family_name: str) -> int:
+    from sqlalchemy import func, select
+
+    from ketaflow.patients.models import PatientDemographics
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(PatientDemographics).where(
+            PatientDemographics.family_name == family_name)).scalar_one()
+    engine.dispose()
+    return count
+
+
+def test_a_double_click_registers_once_and_a_namesake_needs_confirmation(
+        page: Page, db_url: str) -> None:
+    _arrange_nurse(db_url)
+    page.goto("/login")
+    page.get_by_label("User name").fill("noah")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    def fill() -> None:
+        page.goto("/patients/new")
+        page.get_by_label("Given name").fill("Twyla")
+        page.get_by_label("Family name").fill("Doubleclick")
+        page.get_by_label("Date of birth").fill("1979-09-09")
+        page.get_by_label("Sex assigned at birth").select_option("female")
+
+    fill()
+    page.get_by_role("button", name="Register patient").dblclick(delay=30)
+    expect(page.get_by_text("Patient registered.")).to_be_visible()
+    assert _patients_named(db_url, "Doubleclick") == 1
+    page.reload()  # a GET: nothing posted again
+    assert _patients_named(db_url, "Doubleclick") == 1
+
+    fill()
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.locator("#e-confirm_same_person")).to_contain_text(
+        "same name and date of birth")
+    shot(page, "patients-03-namesake-needs-confirmation")
+    page.get_by_label("This is a different person with the same name and date of birth").check()
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_text("Patient registered.")).to_be_visible()
+    assert _patients_named(db_url, "Doubleclick") == 2

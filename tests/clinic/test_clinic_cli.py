@@ -24,10 +24,11 @@ def test_production_refuses_to_serve_until_the_crisis_line_is_set(tmp_path: Path
     assert line.startswith("error: refusing to start in production: the clinic profile has no "
                            "crisis line (clinic profile: crisis line")
     empty = _ketaflow(env, "clinic", "set", "--name", "Lakeside Clinic")
-    assert empty.returncode == 1 and "in production a crisis line is required" in empty.stderr
+    # Refused entries are user errors: exit status 2, one line.
+    assert empty.returncode == 2 and "in production a crisis line is required" in empty.stderr
     bad_zone = _ketaflow(env, "clinic", "set", "--name", "Lakeside Clinic", "--crisis-line",
                          "555 0100", "--timezone", "Nowhere/Atlantis")
-    assert bad_zone.returncode == 1 and "Time zone" in bad_zone.stderr
+    assert bad_zone.returncode == 2 and "Time zone" in bad_zone.stderr
     saved = _ketaflow(env, "clinic", "set", "--name", "Lakeside Clinic",
                       "--national-line-country", "GB", "--timezone", "Europe/London")
     assert saved.returncode == 0, saved.stderr

@@ -62,7 +62,11 @@ def test_register_form_keeps_input_and_marks_the_field(
         assert clinical not in patient_page.text
     pid = done.headers["location"].split("/")[2].split("?")[0]
     assert app_client.get(f"/patients/{pid}/medications/new").status_code == 403
-    duplicate = _post(app_client, "/patients", {**FORM, "mrn": "X-1"})
+    # The same name and date of birth again: refused until confirmed as a different person.
+    namesake = _post(app_client, "/patients", {**FORM, "mrn": "X-1"})
+    assert namesake.status_code == 422 and 'id="e-confirm_same_person"' in namesake.text
+    duplicate = _post(app_client, "/patients", {**FORM, "mrn": "X-1",
+                                                "confirm_same_person": "yes"})
     assert duplicate.status_code == 303
     again = _post(app_client, "/patients", {**FORM, "mrn": "x-1"})
     assert again.status_code == 422 and 'id="e-mrn"' in again.text

@@ -17,7 +17,7 @@ from ketaflow.errors import ValidationFailed
 from ketaflow.scales import Instrument, get_instrument
 from ketaflow.scales.instruments import ScoringRule
 from ketaflow.scales.wording import DisplayWording, WordingPack, display_wording
-from ketaflow.web.forms import clinic_time_to_utc
+from ketaflow.web.forms import clinic_time_to_utc, parse_whole_number
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,9 @@ def answers_from_form(instrument_id: str, form: Mapping[str, str], prefix: str =
             if instrument.rule is not ScoringRule.RISK_LEVEL:
                 answers[item.id] = None
             continue
-        try:
-            answers[item.id] = int(raw)
-        except ValueError:
+        try:  # the one strict reading ("1e2", "١" and the like are not scores)
+            answers[item.id] = parse_whole_number(raw, item.id, item.id)
+        except ValidationFailed:
             raise ValidationFailed(f"{instrument.id} item {item.ref} ({item.id}) must be one of "
                                    "the listed options", field=item.id) from None
     return answers

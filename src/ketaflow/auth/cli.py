@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ketaflow.auth import service as auth_service
-from ketaflow.clictx import cli_context, fail, settings, unit_of_work
+from ketaflow.clictx import USER_ERROR, cli_context, fail, settings, unit_of_work
 from ketaflow.config import Role
 
 user_app = typer.Typer(no_args_is_help=True, help="Staff accounts.")
@@ -97,7 +97,7 @@ def revoke_token(
     if token_id.startswith("kft_"):
         parts = token_id.split("_")
         if len(parts) < 2:
-            fail("token id is malformed")
+            fail("token id is malformed", USER_ERROR)
         token_id = parts[1]
     with unit_of_work() as db:
         auth_service.revoke_api_token(db, cli_context(), token_id=token_id)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from ketaflow.clinical.body import HUMAN_WEIGHT_MAX_KG, HUMAN_WEIGHT_MIN_KG
 from ketaflow.clinical.bp_gate import BpGate, BpGateSettings, classify_bp
 from ketaflow.dosing.limits import DEFAULT_LIMITS, DosingLimits
 from ketaflow.sourced import require_whole_numbers, setting, source_of
@@ -260,13 +261,14 @@ class EligibilitySettings:
 DEFAULT_SETTINGS = EligibilitySettings()
 
 
-# Plausible ranges: they catch typing errors (a missing digit), not clinical judgement.
-VITAL_RANGES: dict[str, tuple[int, int]] = {
+# Plausible ranges: they catch typing errors (a missing digit), not clinical judgement. The
+# weight's is the one human weight range (`ketaflow.clinical.body`), as for measurements.
+VITAL_RANGES: dict[str, tuple[float, float]] = {
     "systolic_mmhg": (50, 300),
     "diastolic_mmhg": (20, 200),
     "heart_rate_bpm": (20, 250),
     "spo2_pct": (50, 100),
-    "weight_kg": (1, 500),
+    "weight_kg": (HUMAN_WEIGHT_MIN_KG, HUMAN_WEIGHT_MAX_KG),
 }
 
 
@@ -275,10 +277,10 @@ def check_vital(name: str, value: float) -> None:
     low, high = VITAL_RANGES[name]
     whole = name != "weight_kg"
     if whole and (not isinstance(value, int) or isinstance(value, bool)):
-        raise ValueError(f"{name} must be a whole number from {low} to {high}")
+        raise ValueError(f"{name} must be a whole number from {low:g} to {high:g}")
     if not math.isfinite(value) or not low <= value <= high:
         kind = "a whole number" if whole else "a number"
-        raise ValueError(f"{name} must be {kind} from {low} to {high}")
+        raise ValueError(f"{name} must be {kind} from {low:g} to {high:g}")
 
 
 @dataclass(frozen=True)

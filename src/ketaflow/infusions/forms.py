@@ -3,7 +3,6 @@ with a message naming the field (never echoing the value)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from datetime import date
 
@@ -11,6 +10,7 @@ from starlette.datastructures import FormData
 
 from ketaflow.errors import ValidationFailed
 from ketaflow.ids import MAX_RECORD_ID
+from ketaflow.web.forms import parse_number
 
 Form = Mapping[str, object] | FormData
 
@@ -26,13 +26,7 @@ def number(form: Form, name: str, *, required: bool = False) -> float | None:
         if required:
             raise ValidationFailed(f"{name} is required", field=name)
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValidationFailed(f"{name} must be a number", field=name) from None
-    if not math.isfinite(value):
-        raise ValidationFailed(f"{name} must be a number", field=name)
-    return value
+    return parse_number(raw, name, name)  # the one strict reading (`ketaflow.web.forms`)
 
 
 def integer(form: Form, name: str, *, required: bool = False) -> int | None:

@@ -46,11 +46,14 @@ def _record(request: Request, db: Session, patient_id: int) -> service.ClinicalR
 
 # Front desk must not receive the `clinical` key at all, not even as null: exclude_unset.
 @router.post("", status_code=201, response_model=PatientOut, response_model_exclude_unset=True,
-             responses=problem(409, "The medical-record number is already in use."))
+             responses=problem(409, "The medical-record number is already in use, or a patient "
+                               "with the same name and date of birth exists "
+                               "(confirm_same_person)."))
 @requires(Permission.PATIENTS_REGISTER)
 def register(request: Request, db: DB, body: PatientCreate) -> PatientOut:
     ctx = audit_context(request)
-    patient = service.register_patient(db, ctx, demographics=body.to_service(), mrn=body.mrn)
+    patient = service.register_patient(db, ctx, demographics=body.to_service(), mrn=body.mrn,
+                                       confirm_same_person=body.confirm_same_person)
     return schemas.patient_out(service.read_patient(db, ctx, patient_id=patient.id, clinical=False))
 
 

@@ -106,9 +106,9 @@ def add_measurement(request: Request, db: DB, patient_id: int, form: FORM) -> Re
             db,
             audit_context(request),
             patient_id=patient_id,
-            weight=web_forms.optional_number(form, "weight", "weight"),
+            weight=web_forms.optional_number(form, "weight", "Weight"),
             weight_unit=web_forms.text(form, "weight_unit"),
-            height=web_forms.optional_number(form, "height", "height"),
+            height=web_forms.optional_number(form, "height", "Height"),
             height_unit=web_forms.text(form, "height_unit"),
             measured_at=web_forms.optional_datetime(
                 form, "measured_at", "measured at", web_forms.clinic_zone(request)

@@ -50,7 +50,9 @@ def patient_list(request: Request, db: DB, q: str = "") -> Response:
 def _register_page(request: Request, **context: object) -> Response:
     status = 422 if context.get("error") else 200
     return render(
-        request, "patients/register.html", {"sexes": list(Sex), **context}, status_code=status
+        request, "patients/register.html",
+        {"sexes": list(Sex), "same_person_label": service.SAME_PERSON_LABEL, **context},
+        status_code=status,
     )
 
 
@@ -65,7 +67,8 @@ def register_page(request: Request) -> Response:
 def register(request: Request, db: DB, form: FORM) -> Response:
     try:
         patient = service.register_patient(
-            db, audit_context(request), demographics=forms.demographics(form), mrn=form.get("mrn")
+            db, audit_context(request), demographics=forms.demographics(form), mrn=form.get("mrn"),
+            confirm_same_person=form.get(service.SAME_PERSON_FIELD) == "yes",
         )
     except KetaflowError as exc:
         return _register_page(request, error=exc.detail, error_field=exc.field, form=form)

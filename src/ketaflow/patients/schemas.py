@@ -84,6 +84,9 @@ class DemographicsIn(BaseModel):
 class PatientCreate(DemographicsIn):
     mrn: Annotated[str, shown(pattern=MRN_PATTERN, maxLength=32)] | None = Field(
         default=None, max_length=40, description="none: generate KF-000123")
+    confirm_same_person: bool = Field(
+        default=False, description="true: a patient with the same name and date of birth "
+        "exists and this is a different person (otherwise 409)")
 
 
 class DemographicsAmend(DemographicsIn):

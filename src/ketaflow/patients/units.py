@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from ketaflow.clinical.body import HUMAN_WEIGHT_MAX_KG, HUMAN_WEIGHT_MIN_KG
+
 KG_PER_LB = 0.45359237  # exact (International Yard and Pound Agreement, 1959)
 CM_PER_IN = 2.54  # exact (same agreement)
 
-WEIGHT_MIN_KG, WEIGHT_MAX_KG = 20.0, 350.0
+# The one human weight range (`ketaflow.clinical.body`); dosing's narrower one is its own.
+WEIGHT_MIN_KG, WEIGHT_MAX_KG = HUMAN_WEIGHT_MIN_KG, HUMAN_WEIGHT_MAX_KG
 HEIGHT_MIN_CM, HEIGHT_MAX_CM = 100.0, 250.0
 
 

@@ -7,6 +7,7 @@ re-renders with the message beside the field and everything else the user typed 
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TypeVar
@@ -48,17 +49,39 @@ def required_date(form: Form, name: str, label: str) -> date:
     return value
 
 
+# What a number typed into a form may look like: ASCII digits with an optional sign and one
+# decimal point. Python's float() also takes "1e2", "inf", "nan", "1_000" and non-ASCII
+# digits; a form takes none of them ("1e2" would silently become 100 kg).
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_LONGEST = 32  # more characters than any quantity a form asks for
+
+
+def parse_number(raw: str, name: str, label: str) -> float:
+    """The one strict reading of a decimal number typed into a form (surrounding spaces
+    already stripped), refusing anything else with a message naming the field's label."""
+    if len(raw) > _LONGEST or _DECIMAL.fullmatch(raw) is None:
+        hint = " (use a point, not a comma, for decimals)" if "," in raw else ""
+        raise ValidationFailed(f"{label} must be a number such as 72.5{hint}", field=name)
+    value = float(raw)
+    if not math.isfinite(value):  # pragma: no cover - 32 digits always fit a float
+        raise ValidationFailed(f"{label} must be a number such as 72.5", field=name)
+    return value
+
+
+def parse_whole_number(raw: str, name: str, label: str) -> int:
+    """The one strict reading of a whole number typed into a form ("12", "-3"; not "12.0",
+    "1e2" or non-ASCII digits), within the database's integer range."""
+    if len(raw) > _LONGEST or _WHOLE.fullmatch(raw) is None:
+        raise ValidationFailed(f"{label} must be a whole number", field=name)
+    return _in_int_range(int(raw), name, label)
+
+
 def optional_number(form: Form, name: str, label: str) -> float | None:
-    raw = form.get(name, "").replace(",", ".")
+    raw = form.get(name, "")
     if not raw:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValidationFailed(f"{label} must be a number", field=name) from None
-    if not math.isfinite(value):
-        raise ValidationFailed(f"{label} must be a number", field=name)
-    return value
+    return parse_number(raw, name, label)
 
 
 def required_number(form: Form, name: str, label: str) -> float:
@@ -72,9 +95,7 @@ def whole_number(form: Form, name: str, label: str, default: int = 0) -> int:
     raw = form.get(name, "")
     if not raw:
         return default
-    if not raw.lstrip("-").isdigit():
-        raise ValidationFailed(f"{label} must be a whole number", field=name)
-    return _in_int_range(int(raw), name, label)
+    return parse_whole_number(raw, name, label)
 
 
 def _in_int_range(value: int, name: str, label: str) -> int:
@@ -112,9 +133,7 @@ def optional_int(form: Form, name: str, label: str) -> int | None:
     raw = form.get(name, "")
     if not raw:
         return None
-    if not raw.lstrip("-").isdigit():
-        raise ValidationFailed(f"{label} must be a whole number", field=name)
-    return _in_int_range(int(raw), name, label)
+    return parse_whole_number(raw, name, label)
 
 
 def optional_bool(form: Form, name: str) -> bool | None:

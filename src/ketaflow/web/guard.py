@@ -22,7 +22,7 @@ from ketaflow.auth.permissions import PUBLIC, Permission, declared_permission, r
 from ketaflow.config import Role
 from ketaflow.db import transaction
 from ketaflow.errors import AuthenticationFailed, PermissionDenied
-from ketaflow.web import input_check
+from ketaflow.web import input_check, submissions
 from ketaflow.web.deps import Principal, audit_context, get_settings
 from ketaflow.web.group_commit import GroupCommit
 
@@ -68,6 +68,7 @@ async def authorize(request: Request) -> None:
     if not api and request.method not in SAFE_METHODS:
         _check_origin(request)
         await _check_csrf(request)
+        await submissions.note_key(request)
     if permission is PUBLIC:
         return
     assert isinstance(permission, Permission)

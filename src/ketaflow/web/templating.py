@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from ketaflow.auth.permissions import Permission, role_has
 from ketaflow.web.deps import get_principal
+from ketaflow.web.submissions import new_key as new_submission_key
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +29,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.globals["submission_key"] = new_submission_key
 
 
 def clinic_time(moment: datetime | None, zone: str, fmt: str = "%H:%M") -> str:

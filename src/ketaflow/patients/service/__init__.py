@@ -35,6 +35,8 @@ from ketaflow.patients.service.record import (
     read_section,
 )
 from ketaflow.patients.service.registry import (
+    SAME_PERSON_FIELD,
+    SAME_PERSON_LABEL,
     Demographics,
     PatientSummary,
     amend_demographics,
@@ -50,6 +52,8 @@ from ketaflow.patients.service.trials import (
 )
 
 __all__ = [
+    "SAME_PERSON_FIELD",
+    "SAME_PERSON_LABEL",
     "ClinicalRecord",
     "Demographics",
     "DiagnosisInput",

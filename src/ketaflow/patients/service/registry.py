@@ -111,14 +111,29 @@ def normalise_mrn(mrn: str) -> str:
     return "".join(mrn.split()).upper()
 
 
+SAME_PERSON_FIELD = "confirm_same_person"
+SAME_PERSON_LABEL = "This is a different person with the same name and date of birth"
+
+
 def register_patient(
-    session: Session, ctx: AuditContext, *, demographics: Demographics, mrn: str | None = None
+    session: Session, ctx: AuditContext, *, demographics: Demographics, mrn: str | None = None,
+    confirm_same_person: bool = False,
 ) -> Patient:
-    """Register a patient. Without an MRN one is generated (KF-000123) from the patient id."""
+    """Register a patient. Without an MRN one is generated (KF-000123) from the patient id.
+
+    A patient whose current name and date of birth match one already registered is most
+    often the same person registered twice: refused unless `confirm_same_person` says the
+    user checked and it is someone else (the audit event records the confirmation)."""
     clean = validate_demographics(demographics)
     entered = normalise_mrn(mrn) if mrn and mrn.strip() else None
     if entered is not None:
         _check_entered_mrn(session, entered)
+    same = _same_name_and_birth(session, clean)
+    if same and not confirm_same_person:
+        raise Conflict(
+            "a patient with this name and date of birth is already registered: open the "
+            "patient list to check, or tick the box to confirm this is a different person "
+            f"({SAME_PERSON_LABEL.lower()})", field=SAME_PERSON_FIELD)
     # A unique placeholder until the id is known; the KF- namespace is reserved for generated
     # numbers, so a generated MRN can never collide with an entered one.
     patient = Patient(mrn=entered or f"pending-{uuid.uuid4().hex[:24]}")
@@ -135,8 +150,21 @@ def register_patient(
         )
     )
     session.flush()
-    audit(session, ctx, "patient.register", patient.id, mrn_generated=entered is None)
+    audit(session, ctx, "patient.register", patient.id, mrn_generated=entered is None,
+          **({"confirmed_same_name_and_birth": True} if same else {}))
     return patient
+
+
+def _same_name_and_birth(session: Session, value: Demographics) -> bool:
+    """Whether a patient with these current names (ignoring case) and birth date exists."""
+    found = session.scalar(
+        select(PatientDemographics.id).where(
+            PatientDemographics.superseded_at.is_(None),
+            PatientDemographics.date_of_birth == value.date_of_birth,
+            func.lower(PatientDemographics.family_name) == value.family_name.lower(),
+            func.lower(PatientDemographics.given_name) == value.given_name.lower(),
+        ).limit(1))
+    return found is not None
 
 
 def _check_entered_mrn(session: Session, mrn: str) -> None:
