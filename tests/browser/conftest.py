@@ -37,6 +37,9 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 ASSET_TYPES = frozenset({"stylesheet", "script", "image", "font", "media", "manifest", "texttrack"})
 ASSET_PATHS = re.compile(r"^(/static/|/[a-z-]+/assets/)")
 TABLET = {"width": 1024, "height": 768}
+PHONE = {"width": 390, "height": 844}
+# The two sizes the chair-side flows are tried at (a nurse's tablet and a phone).
+SIZES = {"tablet": TABLET, "phone": PHONE}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -147,3 +150,12 @@ def shot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def assert_fits(page: Page) -> None:
+    """The page does not scroll sideways at its current viewport width."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size
+    assert viewport is not None
+    limit = viewport["width"]
+    assert width <= limit, f"the page scrolls sideways ({width}px > {limit}px)"

@@ -18,11 +18,9 @@ from ketaflow.config import Role, load_settings
 from ketaflow.db import make_engine, make_session_factory, utcnow
 from ketaflow.portal import service as portal
 from tests.assessments.factories import ctx_for, madrs, make_course, phq9, record
-from tests.browser.conftest import shot
+from tests.browser.conftest import PHONE, shot
 from tests.screening import factories as screening
 from tests.support.factories import DEFAULT_PASSWORD, make_user
-
-PHONE = {"width": 390, "height": 844}
 
 
 @contextmanager

@@ -15,11 +15,10 @@ from ketaflow.config import Role, load_settings
 from ketaflow.db import make_engine, make_session_factory
 from ketaflow.portal import service as portal
 from tests.assessments.factories import ctx_for, phq9
-from tests.browser.conftest import shot
+from tests.browser.conftest import PHONE, shot
 from tests.screening import factories as screening
 from tests.support.factories import DEFAULT_PASSWORD, SYSTEM, make_user
 
-PHONE = {"width": 390, "height": 844}
 CRISIS_LINE = "+1 555 010 0142 (answered 24 hours)"
 
 

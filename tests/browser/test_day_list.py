@@ -15,14 +15,13 @@ from sqlalchemy.orm import Session
 from ketaflow.clinic import service as clinic_profile
 from ketaflow.config import Role
 from ketaflow.infusions.models import InfusionSession
-from tests.browser.conftest import close_page, open_page, shot
+from tests.browser.conftest import SIZES, assert_fits, close_page, open_page, shot
 from tests.browser.test_infusion import _in_db
 from tests.infusions.factories import Clinic, ctx_for, make_course, self_report
 from tests.infusions.test_day_list import STAFF_PLACEHOLDER
 from tests.patients.factories import make_patient
 from tests.support.factories import DEFAULT_PASSWORD, SYSTEM, make_user
 
-SIZES = {"tablet": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
 BORN = date(1979, 6, 14)
 
 
@@ -67,8 +66,7 @@ def test_nurse_opens_todays_session_from_the_list(browser: Browser, live_server:
             expect(row).to_contain_text(text)
         assert not STAFF_PLACEHOLDER.search(page.content())
         shot(page, f"daylist-01-list-{size}")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= SIZES[size]["width"], f"the list scrolls sideways ({width}px)"
+        assert_fits(page)
 
         with page.expect_navigation():
             row.get_by_role("button", name="Open session").click()
