@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ from ketaflow.infusions.rules import EntryKind
 from ketaflow.patients import service as patients_service
 from ketaflow.patients.models import PatientDemographics
 from ketaflow.portal.models import PortalLink
-from ketaflow.web.submissions import FIELD, FormSubmission, new_key
+from ketaflow.web.submissions import FIELD, KEEP_KEYS, FormSubmission, new_key, purge_expired
 from tests.assessments.factories import make_patient as make_portal_patient
 from tests.infusions.factories import make_clinic, ready_to_start, stock
+from tests.support.factories import make_user
 from tests.web.helpers import committed_user, csrf, sign_in
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "ketaflow"
@@ -212,3 +214,15 @@ def test_reloading_an_issued_portal_link_does_not_issue_a_second(
     links = _count(app_db, select(func.count()).select_from(PortalLink)
                    .where(PortalLink.patient_id == patient.id))
     assert links == 1
+
+
+def test_old_keys_are_forgotten_and_recent_ones_kept(db: Session) -> None:
+    user = make_user(db)
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    ages = {"old": KEEP_KEYS + timedelta(seconds=1), "recent": KEEP_KEYS - timedelta(hours=1)}
+    for name, age in ages.items():
+        db.add(FormSubmission(key=f"{name}-key-0123456789", user_id=user.id, path="/x",
+                              created_at=now - age))
+    db.flush()
+    assert purge_expired(db, now=now) == 1
+    assert db.scalars(select(FormSubmission.key)).all() == ["recent-key-0123456789"]

@@ -1,6 +1,7 @@
 """What each server process does beside requests, about once a second: write the audit
 buffer, seal committed audit events (one sealer per database wins each round), record a
-checkpoint of the chain every minute, and purge expired sign-in counters.
+checkpoint of the chain every minute, and purge expired sign-in counters and old form
+submission keys.
 
 It runs in its own thread with its own connection (`engine` of one connection, its own thread
 limiter), so it never waits for, or holds, anything a request needs.
@@ -20,6 +21,7 @@ from ketaflow.audit.buffer import AuditBuffer
 from ketaflow.audit.worker import seal_once
 from ketaflow.auth import throttle
 from ketaflow.db import transaction
+from ketaflow.web import submissions
 
 log = logging.getLogger("ketaflow.web")
 
@@ -66,6 +68,7 @@ class Background:
         if now - self._last_purge >= PURGE_EVERY_S:
             with transaction(self.factory) as db:
                 throttle.purge_expired(db, window_s=self.throttle_window_s)
+                submissions.purge_expired(db)
             self._last_purge = now
 
     async def finish(self) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -43,6 +43,10 @@ _STATE = "ketaflow_submission"
 _PATH_LENGTH = 300
 _LOCATION_LENGTH = 500
 ALREADY_SUBMITTED = "This form was already submitted; it was recorded once."
+# How long a used key is remembered. A key only has to outlive a double click, a reload or a
+# form re-sent from the browser's history; a month covers a page left open over a holiday
+# while keeping the table small (one row per form post).
+KEEP_KEYS = timedelta(days=30)
 
 
 class FormSubmission(Base):
@@ -158,3 +162,11 @@ def record(db: Session, claim: Claim, result: object) -> None:
 
 def release(db: Session, claim: Claim) -> None:
     db.execute(delete(FormSubmission).where(FormSubmission.key == claim.key))
+
+
+def purge_expired(db: Session, *, now: datetime | None = None) -> int:
+    """Forget keys used longer ago than KEEP_KEYS (the background round calls this); returns
+    how many went."""
+    cutoff = (now or utcnow()) - KEEP_KEYS
+    result = db.execute(delete(FormSubmission).where(FormSubmission.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
