@@ -37,7 +37,7 @@ from tests.infusions.factories import (
 from tests.infusions.test_pages import post
 from tests.patients.factories import make_patient
 from tests.support.factories import make_user
-from tests.web.helpers import sign_in
+from tests.web.helpers import api_token, sign_in
 
 # A staff member shown by id ("prescriber #2", "user #7", "by #3") instead of by name.
 STAFF_PLACEHOLDER = re.compile(r"(?:prescriber|nurse|user|staff|by)\s*#\s*\d", re.I)
@@ -210,3 +210,38 @@ def test_the_summary_pdf_carries_identity_and_staff(db: Session) -> None:
     assert printout.printed == "2026-12-01 22:30 America/New_York"
     assert ("Date of birth", BORN.isoformat()) in printout.identity_rows
     assert summary_pdf(view.summary, printout=printout).startswith(b"%PDF-")
+
+
+def test_the_day_list_over_the_api_opens_one_session(app_client: TestClient,
+                                                     app_db: Session) -> None:
+    clinic = make_clinic(app_db)
+    patient = named(app_db, "Franklin", "Rosalind")
+    mrn = patient.mrn
+    course = make_course(app_db, clinic, patient=patient)
+    desk = make_user(app_db, role=Role.FRONT_DESK)
+    headers = {"Authorization": f"Bearer {api_token(app_db, clinic.nurse)}"}
+    day = app_client.get("/api/v1/infusions/day", headers=headers).json()
+    assert day["time_zone"] == "UTC" and day["today"] == datetime.now(UTC).date().isoformat()
+    [row] = day["rows"]
+    assert row["patient"] == {"patient_id": course.patient_id, "mrn": mrn,
+                              "given_name": "Rosalind", "family_name": "Franklin",
+                              "date_of_birth": BORN.isoformat()}
+    assert (row["infusion_number"], row["infusion_count"]) == (1, course.infusion_count)
+    assert row["session_id"] is None and row["status"] is None
+
+    path = f"/api/v1/infusions/courses/{course.id}/next-session"
+    first = app_client.post(path, headers=headers)
+    again = app_client.post(path, headers=headers)
+    assert first.status_code == again.status_code == 200, first.text
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["status"] == "planned"
+    [row] = app_client.get("/api/v1/infusions/day", headers=headers).json()["rows"]
+    assert row["session_id"] == first.json()["id"] and row["status"] == "planned"
+    app_db.rollback()
+    assert app_db.scalar(select(func.count()).select_from(InfusionSession)) == 1
+
+    desk_headers = {"Authorization": f"Bearer {api_token(app_db, desk)}"}
+    assert app_client.get("/api/v1/infusions/day", headers=desk_headers).status_code == 403
+    missing = app_client.post("/api/v1/infusions/courses/999999/next-session", headers=headers)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")

@@ -226,6 +226,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/infusions/sessions/{session_id}/summary"),
         ("GET", "/infusions/sessions/{session_id}/summary.pdf"),
         ("POST", "/infusions/sessions/{session_id}/vitals"),
+        ("GET", "/api/v1/infusions/day"),
+        ("POST", "/api/v1/infusions/courses/{course_id}/next-session"),
         ("POST", "/api/v1/infusions/sessions"),
         ("GET", "/api/v1/infusions/sessions/{session_id}"),
         ("POST", "/api/v1/infusions/sessions/{session_id}/actions"),

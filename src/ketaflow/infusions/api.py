@@ -22,6 +22,7 @@ from ketaflow.infusions.schemas import (
     ActionIn,
     AddendumIn,
     AlertOut,
+    DayListOut,
     DischargeIn,
     EventIn,
     EventOut,
@@ -35,12 +36,14 @@ from ketaflow.infusions.schemas import (
     VitalsIn,
     VitalsOut,
     VitalsResult,
+    day_list_out,
     session_out,
 )
 from ketaflow.infusions.service import StoredResponse
 from ketaflow.infusions.service._common import clinic_settings, now
 from ketaflow.infusions.service.idempotency import MAX_KEY_LENGTH
 from ketaflow.web.deps import audit_context, get_db, require_principal
+from ketaflow.web.forms import clinic_zone
 from ketaflow.web.group_commit import GroupCommit
 from ketaflow.web.openapi import problem
 from ketaflow.web.routing import UnitOfWorkRoute
@@ -102,6 +105,26 @@ def open_session(request: Request, db: DB, body: SessionCreate) -> JSONResponse:
             raise ValidationFailed(error.detail, field="course_id") from None
         return _session(db, request, record.id)
     return idempotent(request, db, body, 201, call)
+
+
+@router.get("/day", response_model=DayListOut)
+@requires(Permission.INFUSIONS_RUN)
+def day_list(request: Request, db: DB) -> DayListOut:
+    """The day's list, as at `/infusions`: today's sessions and due infusions."""
+    return day_list_out(service.day_list(db, audit_context(request), zone=clinic_zone(request)))
+
+
+@router.post("/courses/{course_id}/next-session", response_model=SessionOut,
+             openapi_extra=IDEMPOTENCY,
+             responses=problem(409, "The course is not active or its course plan is done."))
+@requires(Permission.INFUSIONS_RUN)
+def open_next_session(request: Request, db: DB, course_id: int) -> JSONResponse:
+    """The day list's one button: the course's open session, opened now if there is none
+    (200 either way; repeating it never makes a second session)."""
+    def call() -> SessionOut:
+        record = service.open_next_session(db, audit_context(request), course_id=course_id)
+        return _session(db, request, record.id)
+    return idempotent(request, db, None, 200, call)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)

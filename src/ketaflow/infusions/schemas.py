@@ -15,6 +15,7 @@ from ketaflow.infusions.formulary import FORMULARY_BY_KEY, INFUSION_DRUGS, INFUS
 from ketaflow.infusions.models import InfusionOrder, InfusionSession, Seriousness
 from ketaflow.infusions.rules import (
     InfusionSettings,
+    NextReading,
     PregnancyTest,
     SessionAction,
     allowed_actions,
@@ -22,6 +23,7 @@ from ketaflow.infusions.rules import (
 )
 from ketaflow.infusions.rules.vitals import PLAUSIBLE, RASS_MAX, RASS_MIN, RED_FLAG_SYMPTOMS
 from ketaflow.infusions.service import PrecheckStatus, current_order
+from ketaflow.infusions.service.daylist import DayList, DayRow
 from ketaflow.infusions.service.sessions import OVERRIDE_REASON_MAX_LENGTH
 from ketaflow.infusions.summary import session_delivery
 from ketaflow.inputs import (
@@ -364,8 +366,12 @@ def next_due(record: InfusionSession, now: datetime,
         return None
     times = [v.taken_at for v in record.vitals if v.sbp_mmhg is not None
              and v.hr_bpm is not None]
-    due = next_reading_due(started_at=record.started_at, ended_at=record.ended_at,
-                           reading_times=times, now=now, settings=settings)
+    return next_due_out(next_reading_due(started_at=record.started_at,
+                                         ended_at=record.ended_at, reading_times=times,
+                                         now=now, settings=settings))
+
+
+def next_due_out(due: NextReading | None) -> NextDueOut | None:
     return None if due is None else NextDueOut(due_at=due.due_at, kind=due.kind.value,
                                                overdue=due.overdue,
                                                overdue_by_min=round(due.overdue_by_min, 1))
@@ -432,3 +438,47 @@ def session_out(record: InfusionSession, now: datetime, settings: InfusionSettin
             record.discharge),
         notes=[NoteOut.model_validate(n) for n in record.notes],
     )
+
+
+class DayPatientOut(BaseModel):
+    """The two identifiers and the MRN, as every clinical screen shows them."""
+
+    patient_id: int
+    mrn: str
+    given_name: str | None
+    family_name: str | None
+    date_of_birth: date | None
+
+
+class DayRowOut(BaseModel):
+    patient: DayPatientOut
+    course_id: int
+    infusion_number: int
+    infusion_count: int
+    planned_on: date | None
+    overdue_from_plan: bool
+    session_id: int | None = Field(description="null: planned today (or earlier), not opened")
+    status: str | None
+    started_at: datetime | None
+    next_reading_due: NextDueOut | None
+
+
+class DayListOut(BaseModel):
+    today: date = Field(description="the clinic's day, in its time zone")
+    time_zone: str
+    rows: list[DayRowOut]
+
+
+def day_list_out(day: DayList) -> DayListOut:
+    def row(r: DayRow) -> DayRowOut:
+        who = r.patient
+        return DayRowOut(
+            patient=DayPatientOut(patient_id=who.patient_id, mrn=who.mrn,
+                                  given_name=who.given_name, family_name=who.family_name,
+                                  date_of_birth=who.date_of_birth),
+            course_id=r.course_id, infusion_number=r.infusion_number,
+            infusion_count=r.infusion_count, planned_on=r.planned_on,
+            overdue_from_plan=day.overdue(r), session_id=r.session_id,
+            status=None if r.status is None else r.status.value, started_at=r.started_at,
+            next_reading_due=next_due_out(r.next_due))
+    return DayListOut(today=day.today, time_zone=day.zone, rows=[row(r) for r in day.rows])
