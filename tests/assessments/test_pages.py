@@ -63,7 +63,7 @@ def test_clinician_enters_a_madrs_and_it_is_on_the_chart(app_client: TestClient,
     app_db.rollback()  # SQLite: release the read transaction before the app writes again
     page = app_client.get(response.headers["location"])
     assert page.status_code == 200 and "Assessment saved." in page.text
-    assert '<svg xmlns="http://www.w3.org/2000/svg"' in page.text
+    assert '<svg id="chart-madrs" role="img"' in page.text
     assert 'id="chart-madrs"' in page.text
     assert ": 32 (moderate)</title>" in page.text
     assert "style=" not in page.text.split('id="chart-madrs"')[1].split("</svg>")[0]

@@ -74,9 +74,11 @@ def test_nurse_enters_a_madrs_on_a_tablet_and_sees_it_charted(page: Page, db_url
     expect(page.get_by_text("Assessment saved.")).to_be_visible()
     chart = page.locator("#chart-madrs")
     expect(chart).to_be_visible()
-    expect(chart.locator("circle title")).to_have_count(4)
+    # Each rating is a described point: its date and score as a hover title.
+    expect(chart.locator("path > title", has_text=re.compile(r"^\d{4}-\d\d-\d\d: \d+"))
+           ).to_have_count(4)
     expect(page.locator("#panel-madrs .outcome")).to_contain_text("baseline 32")
-    expect(chart.locator("polygon title").first).to_contain_text("planned infusion")
+    expect(chart.locator("path > title", has_text="planned infusion").first).to_be_attached()
     shot(page, "assessments-03-madrs-chart")
 
 

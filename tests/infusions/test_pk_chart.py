@@ -71,7 +71,12 @@ def test_chart_matches_published_prediction_and_is_csp_safe() -> None:
     assert chart.planned_peak_ng_per_ml == pytest.approx(253.1, abs=1.0)
     assert chart.below_lowest_line_min == pytest.approx(119.8, abs=0.1)
     assert chart.svg.startswith("<svg") and "style=" not in chart.svg
-    assert chart.svg.count("<polyline") == 2 and ">now</text>" in chart.svg
+    assert "<script" not in chart.svg and 'aria-label="Predicted plasma ketamine' in chart.svg
+    series = {point["series"] for point in chart.spec["layer"][0]["data"]["values"]}
+    assert series == {"planned: 35.0 mg base over 40 min", "as given"}
+    assert ">as given</text>" in chart.svg and ">now</text>" in chart.svg
+    given = [p for p in chart.spec["layer"][0]["data"]["values"] if p["series"] == "as given"]
+    assert max(p["t_min"] for p in given) <= 20.0  # drawn up to now, not beyond
     final = build_chart(session([event(40, "stop")], ended=40, status=SessionStatus.DISCHARGED),
                         order(), at(200))
     assert ">now</text>" not in final.svg

@@ -1,11 +1,11 @@
-"""The predicted plasma-concentration curve for this session's dose, as server-side SVG.
+"""The predicted plasma-concentration curve for this session's dose, as a declared Vega-Lite
+chart (`ketaflow.charts`, rendered to inline SVG on the server).
 
 Model: Kamp et al., Anesthesiology 2020;133:1192 (`ketaflow.pk` key "kamp"): three compartments,
 every volume and clearance linear in body weight, so the curve needs only the dosing weight.
 Two curves: the planned regimen from the signed order (dashed) and the regimen as actually
 given so far, from the start, pauses, rate changes and stop on the record (solid). Reference
 lines at 100 and 50 ng/mL are illustrative, as in docs/pk.md, not clinical targets.
-The SVG uses presentation attributes only (the CSP forbids inline style).
 
 The planned curve, its end concentration and its time below the lowest line depend only on the
 order's dosing weight, dose and duration (and the grid's width), and a signed order never
@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from html import escape
+from typing import Any
 
 import numpy as np
 
+from ketaflow import charts
 from ketaflow.dosing import SaltForm
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession
 from ketaflow.pk import BASE_PER_HYDROCHLORIDE, MODELS, Infusion, Regimen, simulate, time_below
@@ -30,8 +31,8 @@ from ketaflow.pk.kinetics import FloatArray
 
 MODEL_KEY = "kamp"
 REFERENCE_LINES_NG_PER_ML = (100.0, 50.0)
-WIDTH, HEIGHT = 640, 280
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 18, 42
+WIDTH, HEIGHT = 600, 220  # the plot area in px; the SVG scales to its container
+PLANNED, GIVEN, REFERENCE, NOW, NOW_TEXT = "#6b7c8c", "#0b5f73", "#a4161a", "#f2a900", "#8a4b00"
 GRID_POINTS = 241
 # Entries per cache: each is one order (or one order at one chart width), a few kB at most;
 # far more than the sessions a clinic runs in a day, so a day's orders stay cached.
@@ -41,6 +42,7 @@ _CACHE_ENTRIES = 256
 @dataclass(frozen=True)
 class PkChart:
     svg: str
+    spec: charts.Spec
     model_name: str
     citation: str
     planned_end_ng_per_ml: float
@@ -83,35 +85,6 @@ def given_regimen(record: InfusionSession, order: InfusionOrder, now: datetime) 
     return Regimen(infusions=tuple(pieces)) if pieces else None
 
 
-def _polyline(times: np.ndarray, values: np.ndarray, x_max: float, y_max: float) -> str:
-    xs = LEFT + times / x_max * (WIDTH - LEFT - RIGHT)
-    ys = HEIGHT - BOTTOM - values / y_max * (HEIGHT - TOP - BOTTOM)
-    return " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
-
-
-def _axes(x_max: float, y_max: float) -> list[str]:
-    parts = []
-    for tick in range(0, int(x_max) + 1, 30):
-        x = LEFT + tick / x_max * (WIDTH - LEFT - RIGHT)
-        parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" '
-                     'stroke="#e3e8ee" stroke-width="1"/>')
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="11" '
-                     f'text-anchor="middle" fill="#4b5b6a">{tick}</text>')
-    step = 50 if y_max <= 300 else 100
-    for tick in range(0, int(y_max) + 1, step):
-        y = HEIGHT - BOTTOM - tick / y_max * (HEIGHT - TOP - BOTTOM)
-        parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
-                     'stroke="#e3e8ee" stroke-width="1"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-                     f'fill="#4b5b6a">{tick}</text>')
-    parts.append(f'<text x="{(WIDTH + LEFT) / 2:.0f}" y="{HEIGHT - 6}" font-size="12" '
-                 'text-anchor="middle" fill="#14202b">minutes from start</text>')
-    parts.append(f'<text x="14" y="{(HEIGHT - BOTTOM + TOP) / 2:.0f}" font-size="12" '
-                 f'text-anchor="middle" fill="#14202b" transform="rotate(-90 14 '
-                 f'{(HEIGHT - BOTTOM + TOP) / 2:.0f})">plasma ng/mL</text>')
-    return parts
-
-
 @lru_cache(maxsize=_CACHE_ENTRIES)
 def _grid_min(x_max: float) -> FloatArray:
     times: FloatArray = np.linspace(0.0, x_max, GRID_POINTS)
@@ -135,13 +108,6 @@ def _planned_curve(weight_kg: float, dose_mg_base: float, duration_min: float,
 
 
 @lru_cache(maxsize=_CACHE_ENTRIES)
-def _planned_points(weight_kg: float, dose_mg_base: float, duration_min: float,
-                    x_max: float, y_max: float) -> str:
-    curve = _planned_curve(weight_kg, dose_mg_base, duration_min, x_max)
-    return _polyline(_grid_min(x_max), curve, x_max, y_max)
-
-
-@lru_cache(maxsize=_CACHE_ENTRIES)
 def _planned_end_and_below(weight_kg: float, dose_mg_base: float,
                            duration_min: float) -> tuple[float, float | None]:
     """Plasma ng/mL at the end of the planned infusion, and the minute after which it stays
@@ -152,19 +118,6 @@ def _planned_end_and_below(weight_kg: float, dose_mg_base: float,
     end = float(simulate(kinetics, planned, [duration_min]).plasma_ng_per_ml[0, 0])
     below = float(time_below(kinetics, planned, min(REFERENCE_LINES_NG_PER_ML))[0])
     return end, below if np.isfinite(below) else None
-
-
-@lru_cache(maxsize=_CACHE_ENTRIES)
-def _frame(x_max: float, y_max: float) -> str:
-    """Axes, grid and reference lines: the same for every chart of this size."""
-    parts = _axes(x_max, y_max)
-    for line in REFERENCE_LINES_NG_PER_ML:
-        y = HEIGHT - BOTTOM - line / y_max * (HEIGHT - TOP - BOTTOM)
-        parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
-                     'stroke="#a4161a" stroke-width="1" stroke-dasharray="2 3"/>')
-        parts.append(f'<text x="{WIDTH - RIGHT - 4}" y="{y - 4:.1f}" font-size="11" '
-                     f'text-anchor="end" fill="#a4161a">{line:g} ng/mL</text>')
-    return "".join(parts)
 
 
 def build_chart(record: InfusionSession, order: InfusionOrder, now: datetime) -> PkChart:
@@ -187,31 +140,64 @@ def build_chart(record: InfusionSession, order: InfusionOrder, now: datetime) ->
     planned_peak = float(planned_curve.max())
     top = max(planned_peak, 0.0 if given_curve is None else float(given_curve.max()))
     y_max = float(max(300, int(top / 50 + 1) * 50))
-    parts = [_frame(x_max, y_max)]
-    parts.append(f'<polyline points="'
-                 f'{_planned_points(weight_kg, dose_mg_base, duration_min, x_max, y_max)}" '
-                 'fill="none" stroke="#6b7c8c" stroke-width="2" stroke-dasharray="6 4"/>')
+    planned_label = f"planned: {dose_mg_base:.1f} mg base over {duration_min:g} min"
+    values = _points(times, planned_curve, planned_label)
     if given_curve is not None:
         shown = times <= shown_until + 1e-9
-        points = _polyline(times[shown], given_curve[shown], x_max, y_max)
-        parts.append(f'<polyline points="{points}" fill="none" stroke="#0b5f73" '
-                     'stroke-width="3"/>')
-    if now_min is not None and not record.status.is_final:
-        x = LEFT + min(now_min, x_max) / x_max * (WIDTH - LEFT - RIGHT)
-        parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" '
-                     'stroke="#f2a900" stroke-width="2"/>')
-        parts.append(f'<text x="{x + 4:.1f}" y="{HEIGHT - BOTTOM - 6}" font-size="11" '
-                     'fill="#8a4b00">now</text>')
-    legend_y = TOP + 12
-    parts.append(f'<text x="{WIDTH - RIGHT - 4}" y="{legend_y}" font-size="11" '
-                 'text-anchor="end" fill="#4b5b6a">'
-                 f'dashed: planned {dose_mg_base:.1f} mg base over '
-                 f'{duration_min:g} min; solid: as given</text>')
+        values += _points(times[shown], given_curve[shown], "as given")
+    now_at = None if now_min is None or record.status.is_final else min(now_min, x_max)
     end, below = _planned_end_and_below(weight_kg, dose_mg_base, duration_min)
-    title = escape(f"Predicted plasma ketamine ({model.info.name} model)")
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-           f'width="100%" role="img" aria-label="{title}"><title>{title}</title>'
-           + "".join(parts) + "</svg>")
-    return PkChart(svg=svg, model_name=model.info.name, citation=model.info.citation,
-                   planned_end_ng_per_ml=end, planned_peak_ng_per_ml=planned_peak,
-                   below_lowest_line_min=below)
+    title = f"Predicted plasma ketamine ({model.info.name} model)"
+    spec = _spec(values, planned_label, x_max, y_max, now_at, title)
+    return PkChart(svg=charts.svg(spec), spec=spec, model_name=model.info.name,
+                   citation=model.info.citation, planned_end_ng_per_ml=end,
+                   planned_peak_ng_per_ml=planned_peak, below_lowest_line_min=below)
+
+
+def _points(times: FloatArray, values: FloatArray, series: str) -> list[dict[str, Any]]:
+    return [{"t_min": round(float(t), 2), "ng_per_ml": round(float(v), 1), "series": series}
+            for t, v in zip(times, values, strict=True)]
+
+
+def _spec(values: list[dict[str, Any]], planned_label: str, x_max: float, y_max: float,
+          now_min: float | None, title: str) -> charts.Spec:
+    """Planned (dashed) and given (solid) curves, the reference lines and the clock."""
+    domain = [planned_label, "as given"]
+    series = {"field": "series", "type": "nominal", "title": None}
+    curves = {
+        "data": {"values": values},
+        "mark": {"type": "line", "strokeWidth": 2.5},
+        "encoding": {
+            "x": {"field": "t_min", "type": "quantitative", "title": "minutes from start",
+                  "scale": {"domain": [0, x_max], "nice": False},
+                  "axis": {"values": list(range(0, int(x_max) + 1, 30))}},
+            "y": {"field": "ng_per_ml", "type": "quantitative", "title": "plasma ng/mL",
+                  "scale": {"domain": [0, y_max], "nice": False}},
+            "color": {**series, "scale": {"domain": domain, "range": [PLANNED, GIVEN]}},
+            "strokeDash": {**series, "scale": {"domain": domain, "range": [[6, 4], [1, 0]]}},
+        },
+    }
+    lines = [{"ng_per_ml": line, "label": f"{line:g} ng/mL"}
+             for line in REFERENCE_LINES_NG_PER_ML]
+    reference = [
+        {"data": {"values": lines}, "mark": {"type": "rule", "color": REFERENCE,
+                                             "strokeDash": [2, 3]},
+         "encoding": {"y": {"field": "ng_per_ml", "type": "quantitative"}}},
+        {"data": {"values": lines},
+         "mark": {"type": "text", "color": REFERENCE, "align": "right", "dy": -7,
+                  "x": "width", "dx": -4, "fontSize": 11},
+         "encoding": {"y": {"field": "ng_per_ml", "type": "quantitative"},
+                      "text": {"field": "label"}}},
+    ]
+    clock = [] if now_min is None else [
+        {"data": {"values": [{"t_min": now_min}]}, "mark": {"type": "rule", "color": NOW,
+                                                            "strokeWidth": 2},
+         "encoding": {"x": {"field": "t_min", "type": "quantitative"}}},
+        {"data": {"values": [{"t_min": now_min, "label": "now"}]},
+         "mark": {"type": "text", "color": NOW_TEXT, "align": "left", "dx": 4, "y": "height",
+                  "dy": -6, "fontSize": 11},
+         "encoding": {"x": {"field": "t_min", "type": "quantitative"},
+                      "text": {"field": "label"}}},
+    ]
+    return charts.chart([curves, *reference, *clock], description=title,
+                        width=WIDTH, height=HEIGHT)

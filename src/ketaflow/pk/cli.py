@@ -247,7 +247,7 @@ def _table(report: dict[str, Any]) -> str:
 
 
 def _plot(path: Path, request: _Request, report: dict[str, Any], population: Any) -> None:
-    from ketaflow.pk.plot import Curve, plot_curves  # lazy: matplotlib only when asked
+    from ketaflow.pk.plot import Curve, plot_curves  # lazy: the chart renderer only when asked
 
     end = max(*request.times_min, request.regimen.last_event_min * 2.0, 60.0)
     grid = np.linspace(0.0, end, 721)

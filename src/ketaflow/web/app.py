@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
-from ketaflow import __version__
+from ketaflow import __version__, charts
 from ketaflow.assessments.wording import load_wording_packs
 from ketaflow.audit.buffer import AuditBuffer
 from ketaflow.audit.keys import session_info
@@ -126,6 +126,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     limiter.total_tokens = worker_threads(app.state.settings)
     background: Background = app.state.background
     task = asyncio.create_task(background.run())
+    charts.warm_up()  # the chart renderer's first start takes a second: not on a request
     try:
         yield
     finally:
