@@ -22,8 +22,8 @@ from ketaflow.clinic.crisis_lines import (
 from ketaflow.clinic.models import ClinicProfile
 from ketaflow.config import Role, Settings, load_settings
 from ketaflow.errors import ValidationFailed
-from tests.support.factories import SYSTEM
-from tests.web.helpers import committed_user, csrf, sign_in
+from tests.support.factories import SYSTEM, make_user
+from tests.web.helpers import api_token, committed_user, csrf, sign_in
 
 ENTRY = service.ProfileEntry(name="Lakeside Clinic", phone="+1 (555) 010-0100",
                              timezone="America/Chicago", crisis_line="555-010-0199",
@@ -148,3 +148,28 @@ def test_admin_edits_and_staff_only_read(app_client: TestClient, app_db: Session
     refused = app_client.post("/settings/clinic", data={**form, "csrf_token": csrf(app_client),
                                                         "timezone": "UTC"})
     assert refused.status_code == 403
+
+
+def test_profile_over_the_api(app_client: TestClient, app_db: Session) -> None:
+    admin = {"Authorization": f"Bearer {api_token(app_db, make_user(app_db, role=Role.ADMIN))}"}
+    nurse = {"Authorization": f"Bearer {api_token(app_db, make_user(app_db, role=Role.NURSE))}"}
+    empty = app_client.get("/api/v1/clinic/profile", headers=nurse).json()
+    assert empty["version"] is None and empty["name"] is None
+    assert empty["timezone_in_force"] == "UTC" and not empty["crisis_lines_configured"]
+    body = {"name": "Lakeside Clinic", "timezone": "America/Chicago",
+            "crisis_line": "555-010-0199", "national_line_country": "us"}
+    assert app_client.put("/api/v1/clinic/profile", json=body, headers=nurse).status_code == 403
+    saved = app_client.put("/api/v1/clinic/profile", json=body, headers=admin)
+    assert saved.status_code == 200, saved.text
+    out = saved.json()
+    assert (out["name"], out["timezone_in_force"], out["national_line_country"]) == (
+        "Lakeside Clinic", "America/Chicago", "US")
+    assert out["crisis_lines_configured"] and out["version"] is not None
+    assert app_client.get("/api/v1/clinic/profile", headers=nurse).json() == out
+
+    refused = app_client.put("/api/v1/clinic/profile", headers=admin,
+                             json={**body, "timezone": "Mars/Olympus"})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["field"] == "timezone" and "IANA" in refused.json()["detail"]
+    assert app_client.get("/api/v1/clinic/profile", headers=nurse).json() == out

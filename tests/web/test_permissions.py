@@ -71,6 +71,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/settings/clinical"),
         ("GET", "/sources"),
         ("GET", "/settings/clinic"),
+        ("GET", "/api/v1/clinic/profile"),
         ("GET", "/api/v1/settings/clinical"),
         ("GET", "/api/v1/settings/clinical/history"),
     },
@@ -81,6 +82,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "clinic:profile:edit": {
         ("POST", "/settings/clinic"),
+        ("PUT", "/api/v1/clinic/profile"),
     },
     "account:self": {
         ("GET", "/account"),
