@@ -1,0 +1,283 @@
+"""Early warnings from the daily chart, against each patient's own baseline.
+
+Personal baseline (docs/mood.md): for each pole and for sleep, an exponentially weighted mean
+and spread over the patient's euthymic days (both poles at most 1) before the day judged,
+restarted at every medication change. Until a patient has enough euthymic days since the last
+change, population cut-offs apply instead (`MoodSettings`).
+
+A day is "depressed" when its depressed score reaches the patient's threshold (usual + rise and
+two spreads, at least 1; or the population cut-off), "elevated" likewise for the upper pole
+(elevated or irritable), and a "short night" when sleep is at least `sleep_drop_h` below usual.
+
+- switch: an elevated day with `short_nights` short nights in the last three, or
+  `elevated_days` elevated days in a row;
+- relapse: `depressed_days` depressed days among the last `depressed_days + 1`;
+- disengagement: `disengagement_days` days in a row without an entry.
+
+Each warning is raised on the day its condition starts, once per episode (not again while it
+holds, nor within `refractory_days` of the last one of its kind). Rating-based warnings
+(ASRM, YMRS, QIDS-SR16, MADRS relapse after response) are in `rating_signals`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+import numpy as np
+
+from ketaflow.mood.series import BoolArray, DailySeries
+from ketaflow.mood.settings import DEFAULT_MOOD_SETTINGS, MoodSettings
+from ketaflow.pk.kinetics import FloatArray
+from ketaflow.scales.thresholds import DEFAULT_THRESHOLDS, ScaleThresholds
+
+EUTHYMIC_MAX = 1  # both poles at most this: a day that can inform the baseline
+SPREADS = 2.0      # how many spreads above usual a pole must rise
+
+
+class SignalKind(StrEnum):
+    SWITCH = "switch"
+    RELAPSE = "relapse"
+    DISENGAGEMENT = "disengagement"
+
+
+@dataclass(frozen=True)
+class Signal:
+    kind: SignalKind
+    day: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """What each day was judged against: (P, T) arrays."""
+
+    personal: BoolArray
+    depressed_mean: FloatArray
+    elevation_mean: FloatArray
+    sleep_mean: FloatArray
+    depressed_threshold: FloatArray
+    elevation_threshold: FloatArray
+
+
+@dataclass(frozen=True)
+class DailyConditions:
+    """Per patient and day: whether each warning's condition holds, and where it starts."""
+
+    baselines: Baselines
+    depressed_day: BoolArray
+    elevated_day: BoolArray
+    short_night: BoolArray
+    switch: BoolArray
+    relapse: BoolArray
+    disengaged: BoolArray
+    switch_onset: BoolArray
+    relapse_onset: BoolArray
+    disengaged_onset: BoolArray
+
+
+class _Ew:
+    """An exponentially weighted mean and variance per patient, updated where `mask` holds."""
+
+    def __init__(self, patients: int, decay: float) -> None:
+        self.decay = decay
+        self.weight = np.zeros(patients)
+        self.mean = np.zeros(patients)
+        self.var = np.zeros(patients)
+
+    def reset(self, mask: BoolArray) -> None:
+        self.weight[mask] = 0.0
+        self.mean[mask] = 0.0
+        self.var[mask] = 0.0
+
+    def update(self, values: FloatArray, mask: BoolArray) -> None:
+        weight = np.where(mask, self.weight * self.decay + 1.0, self.weight)
+        share = np.where(mask, 1.0 / np.maximum(weight, 1e-12), 0.0)
+        x = np.where(mask, values, 0.0)
+        delta = x - self.mean
+        self.mean = self.mean + share * delta
+        self.var = np.where(mask, (1 - share) * (self.var + share * delta * delta), self.var)
+        self.weight = weight
+
+    @property
+    def spread(self) -> FloatArray:
+        spread: FloatArray = np.sqrt(self.var)
+        return spread
+
+
+def baselines(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTINGS
+              ) -> Baselines:
+    """Each day's usual values and thresholds, from the days before it (one sweep)."""
+    patients, days = series.depressed.shape
+    decay = 0.5 ** (1.0 / settings.baseline_halflife_days)
+    depressed, elevation, sleep = (_Ew(patients, decay) for _ in range(3))
+    euthymic_days = np.zeros(patients)
+    out = {name: np.empty((patients, days)) for name in (
+        "depressed_mean", "elevation_mean", "sleep_mean", "depressed_threshold",
+        "elevation_threshold")}
+    personal = np.empty((patients, days), dtype=bool)
+    floor = float(settings.population_pole_min)
+    for t in range(days):
+        changed = series.med_change[:, t]
+        for stat in (depressed, elevation, sleep):
+            stat.reset(changed)
+        euthymic_days[changed] = 0
+        mine = euthymic_days >= settings.baseline_min_days
+        personal[:, t] = mine
+        out["depressed_mean"][:, t] = np.where(mine, depressed.mean, 0.0)
+        out["elevation_mean"][:, t] = np.where(mine, elevation.mean, 0.0)
+        has_sleep = mine & (sleep.weight > 0)
+        out["sleep_mean"][:, t] = np.where(has_sleep, sleep.mean, settings.population_sleep_h)
+        for name, stat in (("depressed_threshold", depressed), ("elevation_threshold", elevation)):
+            own = np.maximum(1.0, stat.mean + settings.rise_points + SPREADS * stat.spread)
+            out[name][:, t] = np.where(mine, np.minimum(own, 3.0), floor)
+        d, e, s = series.depressed[:, t], series.elevation[:, t], series.sleep_h[:, t]
+        euthymic = ~np.isnan(d) & (d <= EUTHYMIC_MAX) & (e <= EUTHYMIC_MAX)
+        depressed.update(d, euthymic)
+        elevation.update(e, euthymic)
+        sleep.update(s, euthymic & ~np.isnan(s))
+        euthymic_days += euthymic
+    return Baselines(personal, **out)
+
+
+def _rolling_count(hits: BoolArray, window: int) -> FloatArray:
+    """How many of the last `window` days (this one included) are hits."""
+    total = np.cumsum(hits, axis=1, dtype=float)
+    shifted = np.zeros_like(total)
+    shifted[:, window:] = total[:, :-window]
+    counts: FloatArray = total - shifted
+    return counts
+
+
+def _onsets(condition: BoolArray, refractory_days: int) -> BoolArray:
+    """The first day of each run of the condition, unless one was raised within the
+    refractory period before it."""
+    patients = condition.shape[0]
+    starts = condition & ~np.concatenate(
+        [np.zeros((patients, 1), dtype=bool), condition[:, :-1]], axis=1)
+    onsets = np.zeros_like(condition)
+    last = np.full(patients, -10**9)
+    for t in np.flatnonzero(starts.any(axis=0)):
+        raise_now = starts[:, t] & (t - last >= refractory_days)
+        onsets[:, t] = raise_now
+        last = np.where(raise_now, t, last)
+    return onsets
+
+
+def disengaged_days(present: BoolArray, days_without: int) -> BoolArray:
+    """Days on which the patient has gone `days_without` days in a row without an entry
+    (counted from the series start for a patient with no entry yet)."""
+    patients, days = present.shape
+    index = np.broadcast_to(np.arange(days), (patients, days))
+    last_entry = np.maximum.accumulate(np.where(present, index, -1), axis=1)
+    result: BoolArray = (index - last_entry) >= days_without
+    return result
+
+
+def daily_conditions(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTINGS
+                     ) -> DailyConditions:
+    """Every warning condition for every patient and day, in one vectorised sweep."""
+    base = baselines(series, settings)
+    present = series.present
+    depressed_day = present & (series.depressed >= base.depressed_threshold)
+    elevated_day = present & (series.elevation >= base.elevation_threshold)
+    short_night = ~np.isnan(series.sleep_h) & (
+        series.sleep_h <= base.sleep_mean - settings.sleep_drop_h)
+    switch = elevated_day & (
+        (_rolling_count(short_night, 3) >= settings.short_nights)
+        | (_rolling_count(elevated_day, settings.elevated_days) >= settings.elevated_days))
+    relapse = _rolling_count(depressed_day, settings.depressed_days + 1) >= settings.depressed_days
+    disengaged = disengaged_days(present, settings.disengagement_days)
+    return DailyConditions(
+        base, depressed_day, elevated_day, short_night, switch, relapse, disengaged,
+        _onsets(switch, settings.refractory_days), _onsets(relapse, settings.refractory_days),
+        _onsets(disengaged, 1))
+
+
+def _usual(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def daily_signals(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTINGS,
+                  patient: int = 0) -> list[Signal]:
+    """One patient's daily-chart warnings, each with its reason in words, in date order."""
+    c = daily_conditions(series, settings)
+    b = c.baselines
+    found: list[Signal] = []
+    for t in np.flatnonzero(c.switch_onset[patient]):
+        usual = ("your usual " + _usual(b.elevation_mean[patient, t])
+                 if b.personal[patient, t] else "no personal baseline yet")
+        score = int(series.elevation[patient, t])
+        nights = int(_rolling_count(c.short_night, 3)[patient, t])
+        if nights >= settings.short_nights:
+            why = (f"{nights} of the last 3 nights at least {settings.sleep_drop_h:g} h below "
+                   f"usual sleep ({_usual(b.sleep_mean[patient, t])} h)")
+        else:
+            why = f"{settings.elevated_days} elevated days in a row"
+        found.append(Signal(SignalKind.SWITCH, series.day(int(t)),
+                            f"possible manic switch: elevated or irritable mood {score} "
+                            f"({usual}) with {why}"))
+    for t in np.flatnonzero(c.relapse_onset[patient]):
+        usual = ("usual " + _usual(b.depressed_mean[patient, t])
+                 if b.personal[patient, t] else "no personal baseline yet")
+        found.append(Signal(SignalKind.RELAPSE, series.day(int(t)),
+                            f"possible depressive relapse: depressed mood "
+                            f"{int(series.depressed[patient, t])} ({usual}) on "
+                            f"{settings.depressed_days} of the last "
+                            f"{settings.depressed_days + 1} days"))
+    for t in np.flatnonzero(c.disengaged_onset[patient]):
+        found.append(Signal(SignalKind.DISENGAGEMENT, series.day(int(t)),
+                            f"no mood entry for {settings.disengagement_days} days"))
+    return sorted(found, key=lambda s: (s.day, s.kind.value))
+
+
+@dataclass(frozen=True)
+class Rating:
+    day: date
+    instrument: str
+    total: int
+
+
+def rating_signals(ratings: Sequence[Rating],
+                   thresholds: ScaleThresholds = DEFAULT_THRESHOLDS) -> list[Signal]:
+    """Warnings from rating totals: ASRM or YMRS at the switch cut-offs, QIDS-SR16 at the
+    relapse cut-off, and MADRS back above the response threshold on consecutive ratings after
+    a response (the first MADRS is the baseline)."""
+    found = []
+    for r in sorted(ratings, key=lambda r: r.day):
+        if r.instrument == "asrm" and r.total >= thresholds.asrm_possible_switch_min:
+            found.append(Signal(SignalKind.SWITCH, r.day, f"possible manic switch: ASRM "
+                                f"{r.total} (at least {thresholds.asrm_possible_switch_min})"))
+        elif r.instrument == "ymrs" and r.total >= thresholds.ymrs_possible_switch_min:
+            found.append(Signal(SignalKind.SWITCH, r.day, f"possible manic switch: YMRS "
+                                f"{r.total} (at least {thresholds.ymrs_possible_switch_min})"))
+        elif r.instrument == "qids-sr16" and r.total >= thresholds.qids_relapse_min:
+            found.append(Signal(SignalKind.RELAPSE, r.day, f"possible depressive relapse: "
+                                f"QIDS-SR16 {r.total} (at least {thresholds.qids_relapse_min})"))
+    found += _madrs_relapse([r for r in ratings if r.instrument == "madrs"], thresholds)
+    return sorted(found, key=lambda s: (s.day, s.kind.value))
+
+
+def _madrs_relapse(ratings: Sequence[Rating], thresholds: ScaleThresholds) -> list[Signal]:
+    ordered = sorted(ratings, key=lambda r: r.day)
+    if len(ordered) < 2:
+        return []
+    baseline = ordered[0].total
+    responder_max = baseline * (1 - thresholds.response_min_drop_pct / 100)
+    responded, above, found = False, 0, []
+    for rating in ordered[1:]:
+        if rating.total <= responder_max:
+            responded, above = True, 0
+            continue
+        if not responded:
+            continue
+        above += 1
+        if above == thresholds.relapse_consecutive_ratings:
+            found.append(Signal(SignalKind.RELAPSE, rating.day, (
+                f"possible depressive relapse: MADRS {rating.total}, above the response "
+                f"threshold ({responder_max:g}, {thresholds.response_min_drop_pct}% below the "
+                f"baseline {baseline}) on {above} ratings in a row after a response")))
+            responded, above = False, 0
+    return found
