@@ -22,6 +22,7 @@ from ketaflow.clinic.cli import app as clinic_app
 from ketaflow.config import Mode, Settings, SettingsError, load_settings
 from ketaflow.db import database_busy
 from ketaflow.dosing.cli import app as dosing_app
+from ketaflow.mood.cli import app as mood_app
 from ketaflow.pk.cli import app as pk_app
 from ketaflow.scales.cli import app as scales_app
 
@@ -42,6 +43,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(clinic_app, name="clinic")
 app.add_typer(pk_app, name="pk", help="Pharmacokinetic predictions for ketamine.")
+app.add_typer(mood_app, name="mood", help="Mood chart: early warnings and forecast from CSV.")
 app.add_typer(scales_app, name="scales", help="Rating scales: list instruments and score answers.")
 app.add_typer(dosing_app, name="dose", help="Weight-based dose, volume and pump-rate calculations.")
 

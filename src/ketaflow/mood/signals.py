@@ -1,8 +1,9 @@
 """Early warnings from the daily chart, against each patient's own baseline.
 
 Personal baseline (docs/mood.md): for each pole and for sleep, an exponentially weighted mean
-and spread over the patient's euthymic days (both poles at most 1) before the day judged,
-restarted at every medication change. Until a patient has enough euthymic days since the last
+and spread over the patient's euthymic days (both poles at most 1, and neither at the patient's
+threshold; for sleep, not a short night) before the day judged, restarted at every medication
+change. Until a patient has enough euthymic days since the last
 change, population cut-offs apply instead (`MoodSettings`).
 
 A day is "depressed" when its depressed score reaches the patient's threshold (usual + rise and
@@ -134,10 +135,15 @@ def baselines(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTING
             own = np.maximum(1.0, stat.mean + settings.rise_points + SPREADS * stat.spread)
             out[name][:, t] = np.where(mine, np.minimum(own, 3.0), floor)
         d, e, s = series.depressed[:, t], series.elevation[:, t], series.sleep_h[:, t]
-        euthymic = ~np.isnan(d) & (d <= EUTHYMIC_MAX) & (e <= EUTHYMIC_MAX)
+        # A day judged changed (at a threshold, or a short night) never becomes "usual":
+        # else a sustained change would be absorbed into the baseline it is measured against.
+        euthymic = (~np.isnan(d) & (d <= EUTHYMIC_MAX) & (e <= EUTHYMIC_MAX)
+                    & (d < out["depressed_threshold"][:, t])
+                    & (e < out["elevation_threshold"][:, t]))
         depressed.update(d, euthymic)
         elevation.update(e, euthymic)
-        sleep.update(s, euthymic & ~np.isnan(s))
+        usual_night = s > out["sleep_mean"][:, t] - settings.sleep_drop_h
+        sleep.update(s, euthymic & ~np.isnan(s) & usual_night)
         euthymic_days += euthymic
     return Baselines(personal, **out)
 
@@ -207,7 +213,7 @@ def daily_signals(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SET
     b = c.baselines
     found: list[Signal] = []
     for t in np.flatnonzero(c.switch_onset[patient]):
-        usual = ("your usual " + _usual(b.elevation_mean[patient, t])
+        usual = ("usual " + _usual(b.elevation_mean[patient, t])
                  if b.personal[patient, t] else "no personal baseline yet")
         score = int(series.elevation[patient, t])
         nights = int(_rolling_count(c.short_night, 3)[patient, t])

@@ -37,6 +37,7 @@ from ketaflow.dosing.limits import DEFAULT_LIMITS, DosingLimits
 from ketaflow.errors import ValidationFailed
 from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS as DEFAULT_INFUSION
 from ketaflow.infusions.rules.settings import InfusionSettings
+from ketaflow.mood.settings import DEFAULT_MOOD_SETTINGS, MoodSettings
 from ketaflow.scales.thresholds import DEFAULT_THRESHOLDS, ScaleThresholds
 from ketaflow.settings.models import SettingChange
 from ketaflow.sourced import SettingInfo, describe
@@ -53,17 +54,18 @@ _BAD_TEXT = re.compile(f"[{CONTROLS_IN_TEXT}{''.join(sorted(FORBIDDEN_IN_NAMES))
 
 @dataclass(frozen=True)
 class ClinicSettings:
-    """The five settings groups as they were (or will be) in force at one moment."""
+    """The settings groups as they were (or will be) in force at one moment."""
 
     scales: ScaleThresholds
     bp_gate: BpGateSettings
     eligibility: EligibilitySettings
     infusion: InfusionSettings
     dosing: DosingLimits
+    mood: MoodSettings
 
 
 DEFAULTS = ClinicSettings(DEFAULT_THRESHOLDS, DEFAULT_BP_GATE, DEFAULT_ELIGIBILITY,
-                          DEFAULT_INFUSION, DEFAULT_LIMITS)
+                          DEFAULT_INFUSION, DEFAULT_LIMITS, DEFAULT_MOOD_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ GROUPS: tuple[Group, ...] = (
           "observation."),
     Group("dosing", "Dosing limits", "Soft limits warn and need a prescriber's reason; hard "
           "limits are refused."),
+    Group("mood", "Between visits", "Early warnings from the daily mood chart: personal "
+          "baselines, switch, relapse and disengagement."),
 )
 GROUPS_BY_KEY = {group.key: group for group in GROUPS}
 
@@ -164,7 +168,7 @@ def _typed(group: str, values: dict[str, float]) -> dict[str, Any]:
 
 
 def _build(overrides: dict[str, dict[str, float]]) -> ClinicSettings:
-    """The five dataclasses with the overrides applied; their own validation runs (ValueError)."""
+    """The dataclasses with the overrides applied; their own validation runs (ValueError)."""
     bp_gate = replace(DEFAULT_BP_GATE, **_typed("bp_gate", overrides["bp_gate"]))
     return ClinicSettings(
         scales=replace(DEFAULT_THRESHOLDS, **_typed("scales", overrides["scales"])),
@@ -174,6 +178,7 @@ def _build(overrides: dict[str, dict[str, float]]) -> ClinicSettings:
         infusion=replace(DEFAULT_INFUSION, bp_gate=bp_gate,
                          **_typed("infusion", overrides["infusion"])),
         dosing=replace(DEFAULT_LIMITS, **_typed("dosing", overrides["dosing"])),
+        mood=replace(DEFAULT_MOOD_SETTINGS, **_typed("mood", overrides["mood"])),
     )
 
 
