@@ -16,6 +16,7 @@ from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role
 from ketaflow.courses.demo import seed_courses
 from ketaflow.infusions.demo import seed_sessions
+from ketaflow.moodchart.demo import seed_mood
 from ketaflow.patients.demo import seed_patients
 from ketaflow.screening.demo import seed_screenings
 from ketaflow.settings.demo import seed_settings
@@ -72,6 +73,8 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     seed_sessions(session, ctx)
     # Rating histories (and open suicidality alerts) for the patients with courses.
     seed_assessments(session, ctx, patients)
+    # Daily mood charts between visits (a switch warning on the active course).
+    seed_mood(session, ctx, patients)
     # Last: a settings change effective now leaves everything seeded above as it was.
     seed_settings(session, ctx)
     return created

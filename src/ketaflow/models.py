@@ -24,6 +24,7 @@ from ketaflow.infusions.models import (
     SessionNote,
     VitalsRecord,
 )
+from ketaflow.moodchart.models import MoodEntry, MoodLink
 from ketaflow.patients.models import (
     Allergy,
     Diagnosis,
@@ -61,6 +62,8 @@ __all__ = [
     "LedgerRow",
     "Measurement",
     "Medication",
+    "MoodEntry",
+    "MoodLink",
     "Patient",
     "PatientDemographics",
     "PortalLink",

@@ -93,15 +93,15 @@ def test_a_personal_baseline_needs_ten_euthymic_days() -> None:
 
 
 def test_a_medication_change_restarts_the_baseline() -> None:
-    assert daily_signals(series(EUTHYMIC + [1, 1, 1], med_changes=[11])) == []
-    assert kinds_and_days(daily_signals(series(EUTHYMIC + [1, 1, 1], med_changes=[1]))) == [
+    assert daily_signals(series([*EUTHYMIC, 1, 1, 1], med_changes=[11])) == []
+    assert kinds_and_days(daily_signals(series([*EUTHYMIC, 1, 1, 1], med_changes=[1]))) == [
         ("relapse", 14)]
 
 
 def test_a_spread_out_baseline_needs_a_bigger_rise() -> None:
     wobbly = [0, 1] * 6  # usual about 0.5 with spread about 0.5: threshold 2.5
-    assert daily_signals(series(wobbly + [2, 2, 2])) == []
-    assert kinds_and_days(daily_signals(series(wobbly + [3, 3, 3]))) == [("relapse", 14)]
+    assert daily_signals(series([*wobbly, 2, 2, 2])) == []
+    assert kinds_and_days(daily_signals(series([*wobbly, 3, 3, 3]))) == [("relapse", 14)]
 
 
 def test_switch_from_elevation_with_short_nights() -> None:

@@ -56,6 +56,9 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/login"),
         ("POST", "/login"),
         ("GET", "/portal/{token}"),
+        ("GET", "/mood/{token}"),
+        ("POST", "/mood/{token}"),
+        ("GET", "/mood/{token}/done"),
         ("POST", "/portal/{token}"),
         ("GET", "/api/docs"),
     },
@@ -123,6 +126,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/patients/{patient_id}/demographics/history"),
     },
     "patients:clinical:read": {
+        ("GET", "/patients/{patient_id}/mood"),
         ("GET", "/alerts"),
         ("GET", "/alerts/_open"),
         ("GET", "/assessments/{assessment_id}"),
@@ -181,6 +185,10 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/api/v1/screenings/{screening_id}/amendments"),
     },
     "assessments:write": {
+        ("POST", "/patients/{patient_id}/mood/entries"),
+        ("POST", "/patients/{patient_id}/mood/entries/{entry_id}/entered-in-error"),
+        ("POST", "/patients/{patient_id}/mood/links"),
+        ("POST", "/patients/{patient_id}/mood/links/{link_id}/revoke"),
         ("GET", "/assessments/{assessment_id}/amend"),
         ("POST", "/assessments/{assessment_id}/amend"),
         ("POST", "/assessments/{assessment_id}/rescore"),

@@ -163,6 +163,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.infusions import ledger_routes
     from ketaflow.infusions import routes as infusions_routes
     from ketaflow.infusions.controlled import api as controlled_api
+    from ketaflow.moodchart import routes as moodchart_routes
     from ketaflow.patients import api as patients_api
     from ketaflow.patients import clinical_routes as patients_clinical_routes
     from ketaflow.patients import routes as patients_routes
@@ -187,6 +188,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [infusions_routes.router, ledger_routes.router, settings_routes.router]
     pages_routers += [clinic_routes.router]
     api_routers += [clinic_api.router]
+    pages_routers += [moodchart_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 
