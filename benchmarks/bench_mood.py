@@ -68,6 +68,7 @@ class ForecastFigures:
     cases: np.ndarray                # per horizon
     rmse: dict[str, np.ndarray]      # method -> RMSE per horizon
     pooled: dict[str, float]         # method -> RMSE over all horizons
+    coverage: np.ndarray             # per horizon: share of targets inside the 80% interval
 
 
 def _forward_fill(mood: np.ndarray) -> np.ndarray:
@@ -79,18 +80,24 @@ def _forward_fill(mood: np.ndarray) -> np.ndarray:
     return filled
 
 
-def forecast_cv(mood: np.ndarray, horizon: int = forecast.HORIZON_DAYS) -> ForecastFigures:
-    """Rolling-origin cross-validation of the forecast, persistence and the population mean."""
+def forecast_cv(mood: np.ndarray, horizon: int = forecast.HORIZON_DAYS,
+                latent: np.ndarray | None = None) -> ForecastFigures:
+    """Rolling-origin cross-validation of the forecast, persistence and the population mean
+    (and, given the generator's noise-free `latent` mood, that latent at the origin held flat:
+    a reference no model can have, for how much of the day-to-day change is predictable)."""
     days = mood.shape[1]
     state = forecast.states(mood)
     last = _forward_fill(mood)
     present = ~np.isnan(mood)
     total = np.cumsum(np.where(present, mood, 0.0).sum(axis=0))
     count = np.cumsum(present.sum(axis=0))
-    errors: dict[str, list[list[np.ndarray]]] = {
-        m: [[] for _ in range(horizon)] for m in ("model", "persistence", "population mean")}
+    methods = ["model", "persistence", "population mean"] + (
+        ["latent (reference)"] if latent is not None else [])
+    errors: dict[str, list[list[np.ndarray]]] = {m: [[] for _ in range(horizon)] for m in methods}
+    inside: list[list[np.ndarray]] = [[] for _ in range(horizon)]
     for origin in range(BURN_IN_DAYS, days - horizon, ORIGIN_EVERY_DAYS):
-        predicted = forecast.predict(state, origin, horizon).mood
+        made = forecast.predict(state, origin, horizon)
+        predicted = made.mood
         population = total[origin] / max(count[origin], 1)
         for h in range(horizon):
             target = mood[:, origin + h + 1]
@@ -98,13 +105,17 @@ def forecast_cv(mood: np.ndarray, horizon: int = forecast.HORIZON_DAYS) -> Forec
             errors["model"][h].append(predicted[ok, h] - target[ok])
             errors["persistence"][h].append(last[ok, origin] - target[ok])
             errors["population mean"][h].append(population - target[ok])
+            if latent is not None:
+                errors["latent (reference)"][h].append(latent[ok, origin] - target[ok])
+            inside[h].append((made.low[ok, h] <= target[ok]) & (target[ok] <= made.high[ok, h]))
     rmse, pooled = {}, {}
     cases = np.array([sum(len(e) for e in errors["model"][h]) for h in range(horizon)])
     for method, per_h in errors.items():
         flat = [np.concatenate(e) for e in per_h]
         rmse[method] = np.array([np.sqrt(np.mean(f ** 2)) for f in flat])
         pooled[method] = float(np.sqrt(np.mean(np.concatenate(flat) ** 2)))
-    return ForecastFigures(horizon, cases, rmse, pooled)
+    coverage = np.array([np.concatenate(i).mean() for i in inside])
+    return ForecastFigures(horizon, cases, rmse, pooled, coverage)
 
 
 # ---------------------------------------------------------------- warnings
@@ -187,16 +198,21 @@ def verdict(ok: bool) -> str:
 def print_forecast(f: ForecastFigures) -> None:
     print(f"\nForecast of signed mood (-3..+3), rolling origins every {ORIGIN_EVERY_DAYS} days "
           f"from day {BURN_IN_DAYS}")
-    print(f"{'horizon (days)':<22}" + "".join(f"{h:>7}" for h in range(1, f.horizons + 1))
+    print(f"{'horizon (days)':<28}" + "".join(f"{h:>7}" for h in range(1, f.horizons + 1))
           + f"{'all':>8}")
-    print(f"{'cases':<22}" + "".join(f"{n:>7}" for n in f.cases) + f"{int(f.cases.sum()):>8}")
+    print(f"{'cases':<28}" + "".join(f"{n:>7}" for n in f.cases) + f"{int(f.cases.sum()):>8}")
     for method, values in f.rmse.items():
-        print(f"{'RMSE ' + method:<22}" + "".join(f"{v:>7.3f}" for v in values)
+        print(f"{'RMSE ' + method:<28}" + "".join(f"{v:>7.3f}" for v in values)
               + f"{f.pooled[method]:>8.3f}")
-    for method in ("persistence", "population mean"):
+    for method in [m for m in f.rmse if m != "model"]:
         ratio = f.rmse["model"] / f.rmse[method]
-        print(f"{'model / ' + method:<22}" + "".join(f"{r:>7.2f}" for r in ratio)
+        print(f"{'model / ' + method:<28}" + "".join(f"{r:>7.2f}" for r in ratio)
               + f"{f.pooled['model'] / f.pooled[method]:>8.2f}")
+    print(f"{'in the 80% interval':<28}" + "".join(f"{v * 100:>6.0f}%" for v in f.coverage)
+          + f"{np.mean(f.coverage) * 100:>7.0f}%")
+    if "latent (reference)" in f.rmse:
+        print("latent (reference): the generator's noise-free mood at the origin held flat, "
+              "which no model sees")
     ratio = f.pooled["model"] / f.pooled["persistence"]
     print(f"goal: model RMSE >= 15% below persistence (ratio <= {GOAL_FORECAST}): "
           f"{ratio:.2f} ({(1 - ratio) * 100:.0f}% below) {verdict(ratio <= GOAL_FORECAST)}")
@@ -236,7 +252,7 @@ def main() -> None:
           f"(seed {args.seed}, generated in {made:.1f} s), {len(c.episodes)} episodes, "
           f"{np.isnan(c.series.depressed).mean() * 100:.0f}% days without an entry; default "
           f"MoodSettings")
-    print_forecast(forecast_cv(c.series.mood))
+    print_forecast(forecast_cv(c.series.mood, latent=c.latent_mood))
 
     conditions: DailyConditions | None = None
 
