@@ -13,7 +13,12 @@ serves all three parts, at the default `MoodSettings`:
    forecast is scored where the target day has an entry. Against persistence (the last observed
    mood at or before the origin) and the population mean (mean mood of every patient's entries up
    to the origin). RMSE on signed mood (elevated - depressed, -3..+3) over the same cases for
-   all three; goal: model RMSE (all horizons pooled) at least 15 % below persistence's.
+   all three; goal: model RMSE (all horizons pooled) at least 15 % below persistence's. The
+   ratio depends on the generator's measurement noise: with the per-pole noise spread lowered
+   from U(0.25, 0.45) to U(0.15, 0.30) the model/persistence ratio went from 0.98 to 1.02 (600
+   patients), so the noise assumed here is the one kinder to the model. Printed too: the share
+   of targets inside the 80 % interval, and, as a reference for how much is predictable at all,
+   the generator's noise-free latent mood at the origin held flat.
 2. **Warnings**: `daily_conditions()` onsets. An episode is *warned* when a signal of its kind
    (switch for hypomanic or manic, relapse for depressive) falls in its attribution window no
    later than 3 days before onset. **Attribution window**: from 7 days before the prodrome's
