@@ -41,9 +41,9 @@ def test_the_contract(tmp_path: Path) -> None:
     assert result["signals"] == [
         {"kind": "switch", "date": START.isoformat(),
          "reason": "possible manic switch: ASRM 7 (at least 6)"},
-        {"kind": "relapse", "date": (START + timedelta(days=28)).isoformat(),
-         "reason": "possible depressive relapse: depressed mood 2 (usual 0) on 3 of the last "
-                   "4 days"}]
+        {"kind": "relapse", "date": (START + timedelta(days=26)).isoformat(),
+         "reason": "possible depressive relapse: depressed mood averaging 0.4 over the last 5 "
+                   "days (usual 0)"}]
     assert [f["date"] for f in result["forecast"]] == [
         (START + timedelta(days=30 + k)).isoformat() for k in range(7)]
     for day in result["forecast"]:

@@ -77,56 +77,56 @@ def test_disengagement_starts_on_the_third_day_without_an_entry() -> None:
     assert daily_signals(series([0, 0, None, None, 0])) == []
 
 
-def test_relapse_at_the_population_cut_off_on_three_of_four_days() -> None:
-    found = daily_signals(series([0, 0, 2, 2, 1, 2]))
-    assert kinds_and_days(found) == [("relapse", 5)]
-    assert found[0].reason == ("possible depressive relapse: depressed mood 2 (no personal "
-                               "baseline yet) on 3 of the last 4 days")
-    assert daily_signals(series([0, 0, 2, 2, 1, 1, 2])) == []
+def test_relapse_at_the_population_cut_off_of_the_recent_level() -> None:
+    found = daily_signals(series([2, 1, 1, 2]))  # mean 1.5 over 4 entries on day 3
+    assert kinds_and_days(found) == [("relapse", 3)]
+    assert found[0].reason == ("possible depressive relapse: depressed mood averaging 1.5 over "
+                               "the last 5 days (no personal baseline yet)")
+    assert daily_signals(series([2, 1, 1, 1])) == []   # 1.25
+    assert daily_signals(series([3, 3])) == []         # two entries are not a recent level
 
 
 def test_a_personal_baseline_needs_ten_euthymic_days() -> None:
-    # Usual 0 with no spread: a sustained 1 is a change for this patient ...
-    assert kinds_and_days(daily_signals(series([0] * 10 + [1, 1, 1]))) == [("relapse", 12)]
-    # ... but with nine euthymic days the population cut-off (2) still applies.
+    # Usual 0: a recent level of 0.4 (two mild days in five) is a change for this patient ...
+    assert kinds_and_days(daily_signals(series([0] * 10 + [1, 1, 1]))) == [("relapse", 11)]
+    # ... but with nine euthymic days the population cut-off (1.5) still applies.
     assert daily_signals(series([0] * 9 + [1, 1, 1])) == []
 
 
 def test_a_medication_change_restarts_the_baseline() -> None:
     assert daily_signals(series([*EUTHYMIC, 1, 1, 1], med_changes=[11])) == []
     assert kinds_and_days(daily_signals(series([*EUTHYMIC, 1, 1, 1], med_changes=[1]))) == [
-        ("relapse", 14)]
+        ("relapse", 13)]
 
 
 def test_a_spread_out_baseline_needs_a_bigger_rise() -> None:
-    wobbly = [0, 1] * 6  # usual about 0.5 with spread about 0.5: threshold 2.5
-    assert daily_signals(series([*wobbly, 2, 2, 2])) == []
-    assert kinds_and_days(daily_signals(series([*wobbly, 3, 3, 3]))) == [("relapse", 14)]
+    flat, wobbly = [0] * 12, [0, 1] * 6  # usual 0, and usual about 0.5
+    assert kinds_and_days(daily_signals(series([*flat, 2, 2, 2]))) == [("relapse", 12)]
+    assert kinds_and_days(daily_signals(series([*wobbly, 2, 2, 2]))) == [("relapse", 13)]
+    assert daily_signals(series([*wobbly, 1, 1, 1])) == []  # still within the usual
 
 
-def test_switch_from_elevation_with_short_nights() -> None:
-    nights = [8.0] * 12 + [6.0, 8.0, 6.0]   # usual 8 h; 6.0 is exactly 2 h short
-    up = [0] * 12 + [0, 0, 1]
-    found = daily_signals(series([0] * 15, up, nights))
-    assert kinds_and_days(found) == [("switch", 14)]
-    assert found[0].reason == ("possible manic switch: elevated or irritable mood 1 (usual 0) "
-                               "with 2 of the last 3 nights at least 2 h below usual sleep (8 h)")
-    just_not_short = [8.0] * 12 + [6.1, 8.0, 6.0]
-    assert daily_signals(series([0] * 15, up, just_not_short)) == []
+def test_switch_from_short_nights_with_few_entries() -> None:
+    found = daily_signals(series([0, 0], [2, 2], [4.5, 5.0]))  # usual 7 h: 5.0 is 2 h short
+    assert kinds_and_days(found) == [("switch", 1)]
+    assert found[0].reason == ("possible manic switch: elevated or irritable mood averaging 2 "
+                               "over the last 5 days (no personal baseline yet) with 2 of the "
+                               "last 3 nights at least 2 h below usual sleep (7 h)")
+    assert daily_signals(series([0, 0], [2, 2], [4.5, 5.1])) == []
 
 
-def test_switch_from_consecutive_elevated_days() -> None:
-    found = daily_signals(series([0] * 4, [0, 2, 2, 0]))
+def test_switch_from_a_raised_upper_pole() -> None:
+    found = daily_signals(series([0] * 3, [2, 2, 1]))
     assert kinds_and_days(found) == [("switch", 2)]
-    assert found[0].reason.endswith("with 2 elevated days in a row")
-    assert daily_signals(series([0] * 4, [2, 0, 2, 0])) == []
+    assert found[0].reason.endswith("(no personal baseline yet)")
+    assert daily_signals(series([0] * 3, [2, 1, 1])) == []
 
 
 def test_one_warning_per_episode_and_none_again_within_the_refractory_days() -> None:
-    bouts = [0, 0, 2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2]  # a second bout 8 days after the first
-    assert kinds_and_days(daily_signals(series(bouts))) == [("relapse", 4), ("relapse", 12)]
-    close = replace(DEFAULTS, refractory_days=9)
-    assert kinds_and_days(daily_signals(series(bouts), close)) == [("relapse", 4)]
+    bouts = [2, 2, 2, 2, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2]  # a second bout ten days after
+    assert kinds_and_days(daily_signals(series(bouts))) == [("relapse", 2), ("relapse", 12)]
+    close = replace(DEFAULTS, refractory_days=11)
+    assert kinds_and_days(daily_signals(series(bouts), close)) == [("relapse", 2)]
 
 
 def test_rating_signals_at_their_cut_offs() -> None:

@@ -1,23 +1,24 @@
 """Early warnings from the daily chart, against each patient's own baseline.
 
 Personal baseline (docs/mood.md): for each pole and for sleep, an exponentially weighted mean
-and spread over the patient's euthymic days (both poles at most 1, and neither at the patient's
-threshold; for sleep, not a short night) before the day judged, restarted at every medication
-change. Until a patient has enough euthymic days since the last
-change, population cut-offs apply instead (`MoodSettings`).
+and spread over the patient's euthymic days before the day judged (both poles at most 1 and
+neither changed: at usual + 1 + two spreads; for sleep, not a short night), restarted at every
+medication change. Until a patient has `baseline_min_days` such days since the last change,
+population cut-offs apply instead (`MoodSettings`).
 
-A day is "depressed" when its depressed score reaches the patient's threshold (usual + rise and
-two spreads, at least 1; or the population cut-off), "elevated" likewise for the upper pole
-(elevated or irritable), and a "short night" when sleep is at least `sleep_drop_h` below usual.
+A pole's recent level is the mean of its entries over the last `recent_days` days; it is raised
+when at least `rise_points` above usual (or at the population cut-off) with at least
+`recent_min_entries` entries. A short night is at least `sleep_drop_h` below usual sleep.
 
-- switch: an elevated day with `short_nights` short nights in the last three, or
-  `elevated_days` elevated days in a row;
-- relapse: `depressed_days` depressed days among the last `depressed_days + 1`;
+- switch: the upper pole (elevated or irritable) raised; or at the threshold on fewer entries
+  with `short_nights` short nights in the last three;
+- relapse: the depressed pole raised;
 - disengagement: `disengagement_days` days in a row without an entry.
 
 Each warning is raised on the day its condition starts, once per episode (not again while it
 holds, nor within `refractory_days` of the last one of its kind). Rating-based warnings
-(ASRM, YMRS, QIDS-SR16, MADRS relapse after response) are in `rating_signals`.
+(ASRM, YMRS, QIDS-SR16, MADRS relapse after response) are in `rating_signals`. The defaults
+were chosen on synthetic series (benchmarks/bench_mood.py), not on patients.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from ketaflow.pk.kinetics import FloatArray
 from ketaflow.scales.thresholds import DEFAULT_THRESHOLDS, ScaleThresholds
 
 EUTHYMIC_MAX = 1  # both poles at most this: a day that can inform the baseline
-SPREADS = 2.0      # how many spreads above usual a pole must rise
+# A day this far above usual (or, without a baseline, at this score) is a changed day, kept
+# out of the baseline it is measured against.
+CHANGED_RISE, CHANGED_SPREADS, CHANGED_POPULATION = 1.0, 2.0, 2.0
 
 
 class SignalKind(StrEnum):
@@ -53,7 +56,8 @@ class Signal:
 
 @dataclass(frozen=True)
 class Baselines:
-    """What each day was judged against: (P, T) arrays."""
+    """Each day's usual values (from the days before it) and the score at which a day counts
+    as changed: (P, T) arrays."""
 
     personal: BoolArray
     depressed_mean: FloatArray
@@ -68,8 +72,10 @@ class DailyConditions:
     """Per patient and day: whether each warning's condition holds, and where it starts."""
 
     baselines: Baselines
-    depressed_day: BoolArray
-    elevated_day: BoolArray
+    recent_depressed: FloatArray   # mean of the entries over the last `recent_days` (NaN: none)
+    recent_elevation: FloatArray
+    depressed_raised: BoolArray    # recent level at the threshold, with enough entries
+    elevation_raised: BoolArray
     short_night: BoolArray
     switch: BoolArray
     relapse: BoolArray
@@ -119,7 +125,6 @@ def baselines(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTING
         "depressed_mean", "elevation_mean", "sleep_mean", "depressed_threshold",
         "elevation_threshold")}
     personal = np.empty((patients, days), dtype=bool)
-    floor = float(settings.population_pole_min)
     for t in range(days):
         changed = series.med_change[:, t]
         for stat in (depressed, elevation, sleep):
@@ -132,8 +137,8 @@ def baselines(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTING
         has_sleep = mine & (sleep.weight > 0)
         out["sleep_mean"][:, t] = np.where(has_sleep, sleep.mean, settings.population_sleep_h)
         for name, stat in (("depressed_threshold", depressed), ("elevation_threshold", elevation)):
-            own = np.maximum(1.0, stat.mean + settings.rise_points + SPREADS * stat.spread)
-            out[name][:, t] = np.where(mine, np.minimum(own, 3.0), floor)
+            own = np.maximum(1.0, stat.mean + CHANGED_RISE + CHANGED_SPREADS * stat.spread)
+            out[name][:, t] = np.where(mine, np.minimum(own, 3.0), CHANGED_POPULATION)
         d, e, s = series.depressed[:, t], series.elevation[:, t], series.sleep_h[:, t]
         # A day judged changed (at a threshold, or a short night) never becomes "usual":
         # else a sustained change would be absorbed into the baseline it is measured against.
@@ -182,59 +187,84 @@ def disengaged_days(present: BoolArray, days_without: int) -> BoolArray:
     return result
 
 
+def _recent(values: FloatArray, window: int) -> tuple[FloatArray, FloatArray]:
+    """Mean of the entries among the last `window` days (this one included) and how many
+    there were (NaN where none)."""
+    present = ~np.isnan(values)
+    counts = _rolling_count(present, window)
+    total = np.cumsum(np.where(present, values, 0.0), axis=1)
+    shifted = np.zeros_like(total)
+    shifted[:, window:] = total[:, :-window]
+    mean: FloatArray = np.where(counts > 0, (total - shifted) / np.maximum(counts, 1), np.nan)
+    return mean, counts
+
+
+def thresholds(base: Baselines, settings: MoodSettings) -> tuple[FloatArray, FloatArray]:
+    """The recent level at which each pole warns: usual + `rise_points` with a personal
+    baseline, else the population cut-off."""
+    floor = settings.population_recent_min
+    return (np.where(base.personal, base.depressed_mean + settings.rise_points, floor),
+            np.where(base.personal, base.elevation_mean + settings.rise_points, floor))
+
+
 def daily_conditions(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTINGS
                      ) -> DailyConditions:
     """Every warning condition for every patient and day, in one vectorised sweep."""
     base = baselines(series, settings)
     present = series.present
-    depressed_day = present & (series.depressed >= base.depressed_threshold)
-    elevated_day = present & (series.elevation >= base.elevation_threshold)
+    recent_d, count_d = _recent(series.depressed, settings.recent_days)
+    recent_e, count_e = _recent(series.elevation, settings.recent_days)
+    limit_d, limit_e = thresholds(base, settings)
+    enough_d = count_d >= settings.recent_min_entries
+    depressed_raised = present & enough_d & (recent_d >= limit_d)
+    elevation_high = present & (recent_e >= limit_e)
+    elevation_raised = elevation_high & (count_e >= settings.recent_min_entries)
     short_night = ~np.isnan(series.sleep_h) & (
         series.sleep_h <= base.sleep_mean - settings.sleep_drop_h)
-    switch = elevated_day & (
-        (_rolling_count(short_night, 3) >= settings.short_nights)
-        | (_rolling_count(elevated_day, settings.elevated_days) >= settings.elevated_days))
-    relapse = _rolling_count(depressed_day, settings.depressed_days + 1) >= settings.depressed_days
+    # Short nights make a raised upper pole a warning even on few entries (sleep loss comes
+    # early in a manic prodrome).
+    switch = elevation_raised | (elevation_high & (
+        _rolling_count(short_night, 3) >= settings.short_nights))
     disengaged = disengaged_days(present, settings.disengagement_days)
     return DailyConditions(
-        base, depressed_day, elevated_day, short_night, switch, relapse, disengaged,
-        _onsets(switch, settings.refractory_days), _onsets(relapse, settings.refractory_days),
-        _onsets(disengaged, 1))
+        base, recent_d, recent_e, depressed_raised, elevation_raised, short_night, switch,
+        depressed_raised, disengaged, _onsets(switch, settings.refractory_days),
+        _onsets(depressed_raised, settings.refractory_days), _onsets(disengaged, 1))
 
 
 def _usual(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def _against(base: Baselines, mean: FloatArray, p: int, t: int) -> str:
+    return (f"usual {_usual(mean[p, t])}" if base.personal[p, t]
+            else "no personal baseline yet")
 
 
 def daily_signals(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTINGS,
                   patient: int = 0) -> list[Signal]:
     """One patient's daily-chart warnings, each with its reason in words, in date order."""
     c = daily_conditions(series, settings)
-    b = c.baselines
+    b, p, days = c.baselines, patient, settings.recent_days
     found: list[Signal] = []
-    for t in np.flatnonzero(c.switch_onset[patient]):
-        usual = ("usual " + _usual(b.elevation_mean[patient, t])
-                 if b.personal[patient, t] else "no personal baseline yet")
-        score = int(series.elevation[patient, t])
-        nights = int(_rolling_count(c.short_night, 3)[patient, t])
-        if nights >= settings.short_nights:
-            why = (f"{nights} of the last 3 nights at least {settings.sleep_drop_h:g} h below "
-                   f"usual sleep ({_usual(b.sleep_mean[patient, t])} h)")
-        else:
-            why = f"{settings.elevated_days} elevated days in a row"
-        found.append(Signal(SignalKind.SWITCH, series.day(int(t)),
-                            f"possible manic switch: elevated or irritable mood {score} "
-                            f"({usual}) with {why}"))
-    for t in np.flatnonzero(c.relapse_onset[patient]):
-        usual = ("usual " + _usual(b.depressed_mean[patient, t])
-                 if b.personal[patient, t] else "no personal baseline yet")
-        found.append(Signal(SignalKind.RELAPSE, series.day(int(t)),
-                            f"possible depressive relapse: depressed mood "
-                            f"{int(series.depressed[patient, t])} ({usual}) on "
-                            f"{settings.depressed_days} of the last "
-                            f"{settings.depressed_days + 1} days"))
-    for t in np.flatnonzero(c.disengaged_onset[patient]):
-        found.append(Signal(SignalKind.DISENGAGEMENT, series.day(int(t)),
+    nights = _rolling_count(c.short_night, 3)
+    for t in map(int, np.flatnonzero(c.switch_onset[p])):
+        why = ""
+        if nights[p, t] >= settings.short_nights:
+            why = (f" with {int(nights[p, t])} of the last 3 nights at least "
+                   f"{settings.sleep_drop_h:g} h below usual sleep "
+                   f"({_usual(b.sleep_mean[p, t])} h)")
+        found.append(Signal(SignalKind.SWITCH, series.day(t), (
+            f"possible manic switch: elevated or irritable mood averaging "
+            f"{_usual(c.recent_elevation[p, t])} over the last {days} days "
+            f"({_against(b, b.elevation_mean, p, t)}){why}")))
+    for t in map(int, np.flatnonzero(c.relapse_onset[p])):
+        found.append(Signal(SignalKind.RELAPSE, series.day(t), (
+            f"possible depressive relapse: depressed mood averaging "
+            f"{_usual(c.recent_depressed[p, t])} over the last {days} days "
+            f"({_against(b, b.depressed_mean, p, t)})")))
+    for t in map(int, np.flatnonzero(c.disengaged_onset[p])):
+        found.append(Signal(SignalKind.DISENGAGEMENT, series.day(t),
                             f"no mood entry for {settings.disengagement_days} days"))
     return sorted(found, key=lambda s: (s.day, s.kind.value))
 
