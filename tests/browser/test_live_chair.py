@@ -99,6 +99,8 @@ def test_monitor_reading_raises_the_alarm_without_reload(browser: Browser, live_
         expect(banner).to_contain_text("SBP below 90 mmHg")
         expect(banner).to_contain_text("a prescriber acknowledges it")
         expect(page.get_by_text("Alerts needing action (1)")).to_be_visible()
+        expect(page.locator("#live-latest")).to_contain_text(
+            "BP 84/50 mmHg, HR 66 bpm, SpO2 97%")
         expect(page.locator("#live-alerts")).to_contain_text("1 open, 1 HOLD/STOP")
         expect(page.locator("html")).to_have_attribute("data-alarm-beeps", "1")
         expect(page.get_by_label("HR bpm")).to_have_value("77")  # not wiped by the poll

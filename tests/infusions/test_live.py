@@ -175,6 +175,7 @@ def test_fragment_brings_new_alerts_and_the_banner_out_of_band(app_client: TestC
     text = app_client.get(f"{page}/_live?seen=").text
     assert text.count('hx-swap-oob="true"') == 2
     assert 'id="alarm-banner"' in text and "SBP below 90 mmHg" in text
+    assert "BP 85/50 mmHg, HR 70 bpm" in text  # the monitor's reading itself
     assert f'data-alarm-ids="{alert_id}"' in text
     assert "Alerts needing action (1)" in text
     assert "A prescriber acknowledges HOLD alerts" in text  # a nurse cannot close a HOLD

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, note_event
-from ketaflow.infusions.models import InfusionOrder, InfusionSession, SessionAlert
+from ketaflow.infusions.models import InfusionOrder, InfusionSession, SessionAlert, VitalsRecord
 from ketaflow.infusions.rules import (
     OVERRUN_CODES,
     AlertLevel,
@@ -48,6 +48,9 @@ class LiveStatus:
     delivered_text: str                # "" before the start
     next_due: NextReading | None
     open_alerts: tuple[SessionAlert, ...]  # oldest first
+    # The newest reading (a monitor's included), so it shows without a reload; the readings
+    # table below stays as the page was loaded.
+    latest: VitalsRecord | None = None
 
     @property
     def alarms(self) -> tuple[SessionAlert, ...]:
@@ -64,6 +67,21 @@ class LiveStatus:
         """The open alerts as the page last showed them ("3,5"): the live fragment redraws
         the alerts panel (and its forms) only when this changes."""
         return ",".join(str(a.id) for a in self.open_alerts)
+
+    @property
+    def latest_text(self) -> str:
+        """The newest reading in one line, with units; "" before the first."""
+        v = self.latest
+        if v is None:
+            return ""
+        parts = [] if v.sbp_mmhg is None else [f"BP {v.sbp_mmhg:.0f}/{v.dbp_mmhg:.0f} mmHg"]
+        for value, label in ((v.hr_bpm, "HR {:.0f} bpm"), (v.spo2_percent, "SpO2 {:.0f}%"),
+                             (v.rr_per_min, "RR {:.0f}/min")):
+            if value is not None:
+                parts.append(label.format(value))
+        if v.rass is not None:
+            parts.append(f"RASS {v.rass:+d}" if v.rass else "RASS 0")
+        return ", ".join(parts)
 
     @property
     def alarm_ids(self) -> str:
@@ -93,7 +111,8 @@ def live_status(record: InfusionSession, settings: InfusionSettings,
         delivered_text="" if delivery is None or order is None else _delivered(
             delivery.dose_mg, delivery.volume_ml, order),
         next_due=next_due(record, moment, settings),
-        open_alerts=tuple(a for a in record.alerts if a.acknowledged_at is None))
+        open_alerts=tuple(a for a in record.alerts if a.acknowledged_at is None),
+        latest=max(record.vitals, key=lambda v: (v.taken_at, v.id), default=None))
 
 
 def _delivered(dose_mg: float, volume_ml: float, order: InfusionOrder) -> str:
