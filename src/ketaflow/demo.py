@@ -14,11 +14,11 @@ from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import DemoCredential, StaffUser
 from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role
-from ketaflow.courses.demo import seed_courses
-from ketaflow.infusions.demo import seed_sessions
+from ketaflow.courses.demo import seed_active_courses, seed_courses
+from ketaflow.infusions.demo import CLINIC_DAY, seed_clinic_day, seed_sessions
 from ketaflow.moodchart.demo import seed_mood
-from ketaflow.patients.demo import seed_patients
-from ketaflow.screening.demo import seed_screenings
+from ketaflow.patients.demo import seed_day_patients, seed_patients
+from ketaflow.screening.demo import seed_ready_screenings, seed_screenings
 from ketaflow.settings.demo import seed_settings
 
 
@@ -71,6 +71,11 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     seed_courses(session, ctx, patients)
     # Infusion sessions go on active courses, so this stays after the courses are seeded.
     seed_sessions(session, ctx)
+    # The full clinic day: a session in each state today (one overrunning, one stopped early),
+    # each on its own patient's course; after `seed_sessions`, whose lot it draws from.
+    day_patients = seed_day_patients(session, ctx, count=len(CLINIC_DAY))
+    seed_ready_screenings(session, ctx, day_patients)
+    seed_clinic_day(session, ctx, seed_active_courses(session, ctx, day_patients))
     # Rating histories (and open suicidality alerts) for the patients with courses.
     seed_assessments(session, ctx, patients)
     # Daily mood charts between visits (a switch warning on the active course).

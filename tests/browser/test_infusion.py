@@ -119,7 +119,8 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     _vitals(page, "184", "104", "88")
     expect(page.get_by_text("repeat the reading now")).to_be_visible()
     _vitals(page, "182", "101", "86")
-    expect(page.get_by_text("on a repeat reading: hold the infusion")).to_be_visible()
+    expect(page.locator("#alerts").get_by_text("on a repeat reading: hold the infusion")
+           ).to_be_visible()
     shot(page, "infusion-04-alerts")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_text("Alerts needing action (2)")).to_be_visible()
@@ -145,10 +146,13 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
                                                             "52.5 mL/h")
     expect(page.locator("#rate")).to_have_text("52.5 mL/h")
     # Item 5: an early stop needs a reason, and the summary says what was actually given.
+    # (Stopping asks for the confirmation tick first: item 4.)
+    page.get_by_label("Yes, stop the infusion now").check()
     page.get_by_role("button", name="Stop infusion").click()
     expect(page.get_by_role("alert").first).to_contain_text("stopping early")
     page.get_by_label("Reason for stopping (required before the order's end)").fill(
         "BP hold earlier; prescriber decided to stop")
+    page.get_by_label("Yes, stop the infusion now").check()
     page.get_by_role("button", name="Stop infusion").click()
     page.get_by_role("button", name="Begin observation").click()
     # Wait for the page to come back before changing the record behind the browser's back.

@@ -70,7 +70,8 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
     post(app_client, f"{page}/cadss6", {f"cadss.{k}": "1" for k in (
         "slow_motion", "unreality", "body_disconnection", "body_change", "spacing_out",
         "observer_item_22")})
-    post(app_client, f"{page}/action", {"action": "stop", "reason": "stopped early (test)"})
+    post(app_client, f"{page}/action", {"action": "stop", "reason": "stopped early (test)",
+                                        "confirm_stop": "on"})
     post(app_client, f"{page}/action", {"action": "begin_observation"})
     record = app_db.get(InfusionSession, session_id)
     assert record is not None

@@ -30,6 +30,6 @@ def test_chair_page_keeps_the_409_and_shows_the_message(app_client: TestClient,
     assert sign_in(app_client, nurse) == 303
     page = post(app_client, f"/infusions/courses/{course_id}/sessions"
                 ).headers["location"]  # type: ignore[attr-defined]
-    refused = post(app_client, f"{page}/action", {"action": "stop"})
+    refused = post(app_client, f"{page}/action", {"action": "stop", "confirm_stop": "on"})
     assert refused.status_code == 409  # type: ignore[attr-defined]
     assert "cannot stop a session that is planned" in refused.text  # type: ignore[attr-defined]

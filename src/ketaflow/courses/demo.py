@@ -43,3 +43,21 @@ def seed_courses(
             entry=service.CourseEntry(start_on=last_weekday, frequency=Frequency.EVERY_2_DAYS,
                                       dose_mg_per_kg=0.5, max_dose_mg=90.0)))
     return created
+
+
+def seed_active_courses(session: Session, ctx: AuditContext,
+                        patients: list[Patient]) -> list[TreatmentCourse]:
+    """An active course, started ten days ago, for each ready patient (the clinic day's)."""
+    prescriber = staff_context(session, Role.PRESCRIBER, ctx)
+    start_on = utcnow().date() - timedelta(days=10)
+    created = []
+    for patient in patients:
+        if not service.course_readiness(session, patient_id=patient.id).ready:
+            continue
+        course = service.plan_course(session, prescriber, patient_id=patient.id,
+                                     entry=service.CourseEntry(start_on=start_on,
+                                                               frequency=Frequency.MON_WED_FRI))
+        service.change_course_state(session, prescriber, course_id=course.id,
+                                    target=CourseState.ACTIVE)
+        created.append(course)
+    return created

@@ -137,3 +137,111 @@ def seed_sessions(db: Session, ctx: AuditContext, *, courses: int = 3) -> list[i
     ids.append(_run(db, nurse, prescriber, found[0].id, current - timedelta(minutes=35),
                     finish=False, portal=ctx))
     return ids
+
+
+# The clinic day: one session in each state, today, for `make run` at any hour. Times are
+# minutes before now; a session that needs more of the day than has passed since the clinic's
+# midnight (the discharged one takes about two hours) simply began yesterday evening.
+_STOP_EARLY_REASON = "nausea and dizziness at 24 min; prescriber advised stopping"
+
+
+def _prepared(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: int,
+              opened: datetime, *, portal: AuditContext) -> int:
+    """A session opened at `opened` with every pre-check done and the order signed."""
+    day_start = opened.replace(hour=0, minute=0, second=0, microsecond=0)
+    _self_report(db, portal, course_id, max(opened - timedelta(minutes=20), day_start))
+    with clock_at(opened):
+        record = service.open_session(db, nurse, course_id=course_id)
+        service.apply_action(db, nurse, session_id=record.id,
+                             action=SessionAction.BEGIN_PRECHECKS)
+        service.update_prechecks(db, nurse, session_id=record.id, changes=service.PrecheckChanges(
+            identity_confirmed=True, consent_current=True, fasting_confirmed=True,
+            escort_confirmed=True, transport_confirmed=True,
+            pregnancy_test=PregnancyTest.NOT_APPLICABLE))
+        service.record_vitals(db, nurse, session_id=record.id, reading=VitalsReading(
+            opened, sbp_mmhg=122, dbp_mmhg=78, hr_bpm=70, spo2_percent=98))
+        service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
+            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT,
+            expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0,
+            duration_min=40.0))
+    return record.id
+
+
+def _started(db: Session, nurse: AuditContext, session_id: int, start: datetime,
+             curve: tuple[tuple[int, float, float, float], ...]) -> None:
+    """Start the pump at `start` (the drug drawn from the lot) and chart `curve`'s readings."""
+    with clock_at(start):
+        service.apply_action(db, nurse, session_id=session_id, action=SessionAction.START)
+        order = service.current_order(service.load_session(db, session_id))
+        assert order is not None
+        ledger.record_entry(db, nurse, entry=ledger.EntryInput(
+            EntryKind.DRAWN, DEMO_LOT, order.dose_mg, session_id=session_id))
+    for minutes, sbp, dbp, hr in curve:
+        _vitals(db, nurse, session_id, start + timedelta(minutes=minutes), sbp, dbp, hr)
+
+
+def _act(db: Session, ctx: AuditContext, session_id: int, at: datetime, action: SessionAction,
+         reason: str | None = None) -> None:
+    with clock_at(at):
+        service.apply_action(db, ctx, session_id=session_id, action=action, reason=reason)
+
+
+def _day_session(db: Session, staff: tuple[AuditContext, AuditContext, AuditContext],
+                 course_id: int, state: str, current: datetime) -> int:
+    """One session of the clinic day in `state`, as the chair would have charted it."""
+    nurse, prescriber, portal = staff
+    if state == "planned":
+        with clock_at(current - timedelta(minutes=5)):
+            return service.open_session(db, nurse, course_id=course_id).id
+    minutes_ago = {"prechecks": 15, "paused-hold": 22, "overrun": 46, "stopped-early": 30,
+                   "observation": 75}[state]
+    start = current - timedelta(minutes=minutes_ago)
+    session_id = _prepared(db, nurse, prescriber, course_id, start - timedelta(minutes=10),
+                           portal=portal)
+    if state == "prechecks":
+        return session_id
+    if state == "paused-hold":
+        # A severe BP, then the repeat: HOLD; the nurse paused and the prescriber is called.
+        _started(db, nurse, session_id, start, ((10, 130, 84, 76), (18, 184, 112, 88),
+                                                (20, 186, 114, 90)))
+        _act(db, nurse, session_id, start + timedelta(minutes=21), SessionAction.PAUSE)
+    elif state == "overrun":
+        # The pump was never stopped at 40 minutes: the overrun alarm is raised (once).
+        _started(db, nurse, session_id, start, _CURVE[:4])
+        service.raise_overruns(db, nurse, service.load_session(db, session_id), at=current)
+    elif state == "stopped-early":
+        _started(db, nurse, session_id, start, _CURVE[:2])
+        _act(db, nurse, session_id, start + timedelta(minutes=24), SessionAction.STOP,
+             _STOP_EARLY_REASON)
+    elif state == "observation":
+        _started(db, nurse, session_id, start, _CURVE[:4])
+        _act(db, nurse, session_id, start + timedelta(minutes=40), SessionAction.STOP)
+        _act(db, nurse, session_id, start + timedelta(minutes=40),
+             SessionAction.BEGIN_OBSERVATION)
+        for minutes, sbp, dbp, hr in _CURVE[4:6]:
+            _vitals(db, nurse, session_id, start + timedelta(minutes=minutes), sbp, dbp, hr)
+    return session_id
+
+
+CLINIC_DAY = ("planned", "prechecks", "running", "paused-hold", "overrun", "stopped-early",
+              "observation", "discharged")
+
+
+def seed_clinic_day(db: Session, ctx: AuditContext, courses: list[TreatmentCourse]
+                    ) -> dict[str, int]:
+    """Today's sessions in each state of `CLINIC_DAY`, one per course (each its own patient,
+    who can be in one session at a time), relative to now; returns the session ids by state.
+    Runs after `seed_sessions`, whose lot it draws from."""
+    nurse, prescriber = _ctx(db, Role.NURSE, ctx), _ctx(db, Role.PRESCRIBER, ctx)
+    current = now()
+    ids: dict[str, int] = {}
+    for state, course in zip(CLINIC_DAY, courses, strict=False):
+        if state == "running":  # started 15 minutes ago, as `seed_sessions` runs one
+            ids[state] = _run(db, nurse, prescriber, course.id,
+                              current - timedelta(minutes=25), finish=False, portal=ctx)
+        elif state == "discharged":  # the whole session, finished minutes ago
+            ids[state] = _run(db, nurse, prescriber, course.id,
+                              current - timedelta(minutes=118), finish=True, portal=ctx)
+        else:
+            ids[state] = _day_session(db, (nurse, prescriber, ctx), course.id, state, current)
+    return ids

@@ -165,13 +165,19 @@ class VitalsRecord(Base):
 
 
 class SessionAlert(Base):
-    """An alert from a reading or a symptom; it stays open until someone records the action."""
+    """An alert from a reading, a symptom or an overrun; it stays open until someone records
+    the action."""
 
     __tablename__ = "infusion_alerts"
+    # An overrun is raised once per order, however many pages poll at the same moment: the
+    # database holds it (NULL order ids, the readings' and symptoms' alerts, never collide).
+    __table_args__ = (UniqueConstraint("session_id", "code", "order_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("infusion_sessions.id"), index=True)
     vitals_id: Mapped[int | None] = mapped_column(ForeignKey("infusion_vitals.id"), default=None)
+    # The order an overrun alert was measured against; None for other alerts.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("infusion_orders.id"), default=None)
     level: Mapped[AlertLevel] = mapped_column(str_enum(AlertLevel, 16))
     code: Mapped[str] = mapped_column(String(64))
     field: Mapped[str] = mapped_column(String(64))

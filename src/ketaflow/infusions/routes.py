@@ -54,7 +54,8 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
            **context: Any) -> Response:
     view = service.chair_view(db, audit_context(request), session_id=session_id)
     return render(request, "infusions/chair.html", {
-        "view": view, "record": view.record, "instruments": INSTRUMENTS,
+        "view": view, "record": view.record, "live": view.live, "zone": clinic_zone(request),
+        "instruments": INSTRUMENTS,
         "formulary": DEFAULT_FORMULARY, "infusion_drugs": INFUSION_DRUGS,
         "drug_name": drug_name, "symptoms": RED_FLAG_SYMPTOMS,
         "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary),
@@ -113,6 +114,23 @@ def chair(request: Request, db: DB, session_id: int) -> Response:
     return _chair(request, db, session_id)
 
 
+@router.get("/sessions/{session_id}/_live")
+@requires(Permission.INFUSIONS_RUN)
+def live(request: Request, db: DB, session_id: int, seen: str = "") -> Response:
+    """The chair page's status region (HTMX, every 5 s). `seen` is the open alerts the page
+    shows; when they differ, the alarm banner and the alerts panel come along out of band."""
+    status = service.live_view(db, audit_context(request), session_id=session_id)
+    return render(request, "infusions/_live.html", {
+        "live": status, "zone": clinic_zone(request), "oob": seen != status.alert_ids})
+
+
+# Stopping the pump cannot be undone: the page asks for a tick as well as the button, and a
+# post without it (no JavaScript needed) is refused naming the box.
+CONFIRM_STOP = 'Tick "Yes, stop the infusion now" to stop the infusion'
+CONFIRM_OVERRIDE = 'Tick "I confirm the override" to discharge with a prescriber override reason'
+
+
+
 @router.post("/sessions/{session_id}/action")
 @requires(Permission.INFUSIONS_RUN)
 def action(request: Request, db: DB, session_id: int, form: FORM) -> Response:
@@ -121,6 +139,8 @@ def action(request: Request, db: DB, session_id: int, form: FORM) -> Response:
             chosen = SessionAction(forms.text(form, "action") or "")
         except ValueError:
             raise ValidationFailed("choose an action", field="action") from None
+        if chosen is SessionAction.STOP and not forms.checked(form, "confirm_stop"):
+            raise ValidationFailed(CONFIRM_STOP, field="confirm_stop")
         return service.apply_action(db, ctx, session_id=session_id, action=chosen,
                                     reason=forms.text(form, "reason"),
                                     rate_ml_per_h=forms.number(form, "rate_ml_per_h"))
@@ -235,14 +255,18 @@ def adverse_event(request: Request, db: DB, session_id: int, form: FORM) -> Resp
 def discharge(request: Request, db: DB, session_id: int, form: FORM) -> Response:
     aldrete = [item.id for item in INSTRUMENTS["aldrete"].items]
     padss = [item.id for item in INSTRUMENTS["padss"].items if item.fixed_score is None]
-    return _post(request, db, session_id, form, "discharge",
-                 lambda ctx: service.discharge_patient(
-                     db, ctx, session_id=session_id, form=service.DischargeForm(
-                         aldrete_answers=forms.answers(form, "aldrete", aldrete),
-                         padss_answers=forms.answers(form, "padss", padss),
-                         escort_confirmed=forms.checked(form, "escort_confirmed"),
-                         no_driving_advice_given=forms.checked(form, "no_driving_advice_given"),
-                         override_reason=forms.text(form, "override_reason"))))
+
+    def apply(ctx: Any) -> object:
+        override_reason = forms.text(form, "override_reason")
+        if override_reason and not forms.checked(form, "confirm_override"):
+            raise ValidationFailed(CONFIRM_OVERRIDE, field="confirm_override")
+        return service.discharge_patient(db, ctx, session_id=session_id, form=service.DischargeForm(
+            aldrete_answers=forms.answers(form, "aldrete", aldrete),
+            padss_answers=forms.answers(form, "padss", padss),
+            escort_confirmed=forms.checked(form, "escort_confirmed"),
+            no_driving_advice_given=forms.checked(form, "no_driving_advice_given"),
+            override_reason=override_reason))
+    return _post(request, db, session_id, form, "discharge", apply)
 
 
 @router.post("/sessions/{session_id}/note")

@@ -7,7 +7,7 @@ relative to today so episode durations stay plausible whenever the demo is seede
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
@@ -272,31 +272,60 @@ def _people() -> list[_DemoPatient]:
 def seed_patients(session: Session, ctx: AuditContext) -> list[Patient]:
     """Create the demo patients with their full histories; return them (later domains add
     screenings and courses for them)."""
-    created = []
-    for person in _people():
-        patient = service.register_patient(session, ctx, demographics=person.demographics)
-        service.record_measurement(
+    return [_register(session, ctx, person) for person in _people()]
+
+
+def _register(session: Session, ctx: AuditContext, person: _DemoPatient) -> Patient:
+    """One demo patient with their whole history, through the services."""
+    patient = service.register_patient(session, ctx, demographics=person.demographics)
+    service.record_measurement(
+        session,
+        ctx,
+        patient_id=patient.id,
+        weight=person.weight[0],
+        weight_unit=person.weight[1],
+        height=person.height[0],
+        height_unit=person.height[1],
+    )
+    service.record_diagnosis(session, ctx, patient_id=patient.id, diagnosis=person.diagnosis)
+    for medication in person.medications:
+        service.add_medication(session, ctx, patient_id=patient.id, medication=medication)
+    for trial in person.trials:
+        service.add_treatment_trial(session, ctx, patient_id=patient.id, trial=trial)
+    for substance, reaction, severity in person.allergies:
+        service.record_allergy(
             session,
             ctx,
             patient_id=patient.id,
-            weight=person.weight[0],
-            weight_unit=person.weight[1],
-            height=person.height[0],
-            height_unit=person.height[1],
+            substance=substance,
+            reaction=reaction,
+            severity=severity,
         )
-        service.record_diagnosis(session, ctx, patient_id=patient.id, diagnosis=person.diagnosis)
-        for medication in person.medications:
-            service.add_medication(session, ctx, patient_id=patient.id, medication=medication)
-        for trial in person.trials:
-            service.add_treatment_trial(session, ctx, patient_id=patient.id, trial=trial)
-        for substance, reaction, severity in person.allergies:
-            service.record_allergy(
-                session,
-                ctx,
-                patient_id=patient.id,
-                substance=substance,
-                reaction=reaction,
-                severity=severity,
-            )
-        created.append(patient)
+    return patient
+
+
+# The demo's full clinic day (`ketaflow.infusions.demo.seed_clinic_day`) needs a patient for each
+# session in progress (one at a time per patient): the first demo patient's history under other
+# (obviously fictional) names.
+_DAY_PEOPLE = (
+    ("Alder", "Daytrial", date(1970, 4, 3), Sex.MALE),
+    ("Briar", "Daytrial", date(1988, 9, 21), Sex.FEMALE),
+    ("Cobalt", "Daytrial", date(1964, 1, 30), Sex.MALE),
+    ("Dune", "Daytrial", date(1995, 7, 8), Sex.FEMALE),
+    ("Ember", "Daytrial", date(1979, 12, 12), Sex.FEMALE),
+    ("Fennel", "Daytrial", date(1983, 6, 17), Sex.MALE),
+    ("Garnet", "Daytrial", date(1990, 3, 25), Sex.FEMALE),
+    ("Heath", "Daytrial", date(1972, 10, 5), Sex.MALE),
+)
+
+
+def seed_day_patients(session: Session, ctx: AuditContext, *, count: int) -> list[Patient]:
+    """`count` (at most 8) further patients like the first demo patient, for the clinic day."""
+    template = _people()[0]
+    created = []
+    for given, family, born, sex in _DAY_PEOPLE[:count]:
+        demographics = replace(template.demographics, given_name=given, family_name=family,
+                               date_of_birth=born, sex=sex, email=None,
+                               emergency_contact_name=None, emergency_contact_phone=None)
+        created.append(_register(session, ctx, replace(template, demographics=demographics)))
     return created

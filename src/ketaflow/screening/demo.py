@@ -100,3 +100,23 @@ def _entry(profile: _Profile) -> service.ScreeningEntry:
         pregnancy_status=profile.pregnancy,
         pregnancy_test_on=utcnow().date() - timedelta(days=15) if negative else None,
         maudsley=profile.maudsley)
+
+
+def seed_ready_screenings(session: Session, ctx: AuditContext,
+                          patients: list[Patient]) -> list[Screening]:
+    """A signed eligible screening with consent for each patient, as for the first demo patient
+    (the clinic day's further patients, `ketaflow.patients.demo.seed_day_patients`)."""
+    nurse = staff_context(session, Role.NURSE, ctx)
+    prescriber = staff_context(session, Role.PRESCRIBER, ctx)
+    profile, today = _PROFILES[0], utcnow().date()
+    created = []
+    for patient in patients:
+        row = service.start_screening(session, nurse, patient_id=patient.id,
+                                      entry=_entry(profile))
+        if prescriber.actor_user_id is not None and nurse.actor_user_id is not None:
+            service.sign_screening(session, prescriber, screening_id=row.id)
+            service.record_consent(
+                session, prescriber, patient_id=patient.id, form_version=DEMO_CONSENT_FORM,
+                consented_on=today - timedelta(days=14), witnessed_by_user_id=nurse.actor_user_id)
+        created.append(row)
+    return created

@@ -11,6 +11,7 @@
 - `rates`      rate and order safety: `check_rate_change`, `check_resume`, `check_stop`,
                `require_duration`, `require_supersede_reason`
 - `delivery`   the dose actually delivered: `PumpEvent`s -> `Delivery`
+- `overrun`    running past the ordered duration or volume: `overrun_alerts`
 """
 
 from ketaflow.clinical.bp_gate import BpGate
@@ -35,6 +36,11 @@ from ketaflow.infusions.rules.ledger import (
     inventory_by_lot,
     session_balances,
     validate_entry,
+)
+from ketaflow.infusions.rules.overrun import (
+    OVERRUN_CODES,
+    InfusionProgress,
+    overrun_alerts,
 )
 from ketaflow.infusions.rules.prechecks import (
     OrderDetails,
@@ -85,6 +91,7 @@ from ketaflow.sourced import SettingInfo
 __all__ = [
     "DEFAULT_SETTINGS",
     "OPEN_ALERT_FIELD",
+    "OVERRUN_CODES",
     "RED_FLAG_SYMPTOMS",
     "TRANSITIONS",
     "AlertLevel",
@@ -94,6 +101,7 @@ __all__ = [
     "DischargeInput",
     "DueKind",
     "EntryKind",
+    "InfusionProgress",
     "InfusionSettings",
     "LedgerEntry",
     "NextReading",
@@ -129,6 +137,7 @@ __all__ = [
     "next_reading_due",
     "observation_complete_at",
     "order_problems",
+    "overrun_alerts",
     "require_discharge",
     "require_duration",
     "require_supersede_reason",

@@ -126,6 +126,12 @@ class InfusionSettings:
         f"{_DOC}rate-and-order-safety",
         "Rate change: allowed above the signed order's rate by at most (%)",
         minimum=0, maximum=10, ref="rate-and-order-safety")
+    # Overrun: minutes past the ordered duration (running time, pauses out), or the volume the
+    # order gives in that many minutes past the ordered volume, before the chair page alarms.
+    overrun_grace_min: int = setting(
+        1, f"{HOUSE}: a little slack for the pump's own rounding; {_DOC}overrun",
+        "Overrun alarm: after the ordered duration or volume by more than (min)",
+        minimum=0, maximum=5, ref="overrun")
     # Tablet clocks drift; a reading a little ahead of the server is still "now".
     future_tolerance_s: int = setting(
         120, f"{HOUSE} (not clinical); {_SCHEDULE_DOC}",

@@ -42,6 +42,14 @@ from ketaflow.infusions.service.idempotency import (
     run_many,
     run_once,
 )
+from ketaflow.infusions.service.live import (
+    LiveStatus,
+    live_status,
+    live_view,
+    raise_overruns,
+    raise_overruns_for,
+    watch_session,
+)
 from ketaflow.infusions.service.sessions import (
     OrderInput,
     PrecheckChanges,
@@ -69,6 +77,7 @@ __all__ = [
     "DayRow",
     "DischargeForm",
     "KeyedRequest",
+    "LiveStatus",
     "OrderInput",
     "PrecheckChanges",
     "PrecheckFacts",
@@ -91,6 +100,8 @@ __all__ = [
     "fingerprint",
     "get_session",
     "give_rescue_medication",
+    "live_status",
+    "live_view",
     "load_session",
     "now",
     "open_next_session",
@@ -99,6 +110,8 @@ __all__ = [
     "precheck_facts",
     "precheck_problems",
     "precheck_status",
+    "raise_overruns",
+    "raise_overruns_for",
     "record_adverse_event",
     "record_cadss6",
     "record_side_effects",
@@ -111,4 +124,5 @@ __all__ = [
     "sign_note",
     "sign_order",
     "update_prechecks",
+    "watch_session",
 ]

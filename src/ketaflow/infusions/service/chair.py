@@ -22,10 +22,10 @@ from ketaflow.infusions.rules import (
     SettingInfo,
     allowed_actions,
     max_rate_ml_per_h,
-    next_reading_due,
     observation_complete_at,
 )
 from ketaflow.infusions.service._common import audit, clinic_settings, now, staff_names
+from ketaflow.infusions.service.live import LiveStatus, live_status, next_due, watch_session
 from ketaflow.infusions.service.sessions import (
     PrecheckFacts,
     current_order,
@@ -103,6 +103,8 @@ class ChairView:
     patient: PatientIdentity | None = None
     # Staff who acted on the session, by id: "Full Name (role)"; pages never show the id.
     staff: dict[int, str] | None = None
+    # The status region the page polls for (`service.live`), as of this read.
+    live: LiveStatus | None = None
 
     def staff_name(self, user_id: int | None) -> str:
         if user_id is None:
@@ -110,19 +112,10 @@ class ChairView:
         return (self.staff or {}).get(user_id, "a former staff member")
 
 
-def next_due(record: InfusionSession, moment: datetime,
-              settings: InfusionSettings) -> NextReading | None:
-    if record.started_at is None or record.status.is_final:
-        return None
-    times = [v.taken_at for v in record.vitals if v.sbp_mmhg is not None
-             and v.hr_bpm is not None]
-    return next_reading_due(started_at=record.started_at, ended_at=record.ended_at,
-                            reading_times=times, now=moment, settings=settings)
-
-
 def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
-    record = get_session(db, ctx, session_id=session_id)
     moment = now()
+    # Looking at a running session raises its overrun alarm if it is due (`service.live`).
+    record = watch_session(db, ctx, get_session(db, ctx, session_id=session_id), at=moment)
     patient = db.get(Patient, record.patient_id)
     order = current_order(record)
     settings = clinic_settings(db, moment)
@@ -153,6 +146,7 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
                                                                        settings),
         order_history=summary.orders,
         delivered_text=delivery_text(summary),
+        live=live_status(record, settings, moment),
     )
 
 

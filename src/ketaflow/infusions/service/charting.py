@@ -45,6 +45,7 @@ from ketaflow.infusions.service._common import (
     positive,
     required_text,
 )
+from ketaflow.infusions.service.live import raise_overruns_for
 from ketaflow.scales import Flag, ScaleInputError, ScoreResult, score
 
 # HOLD and STOP mean the infusion waits for (or needs) a prescriber's decision, so only a
@@ -187,6 +188,12 @@ def record_vitals_batch(db: Session, entries: Sequence[VitalsEntry]
     record_events(db, [EventSpec(entry.ctx, "infusion.vitals.record", ENTITY, entry.session_id,
                                  detail={"vitals_id": row.id, "alerts": [a.code for a in alerts]})
                        for entry, row, alerts in assessed])
+    # A monitor's reading is also the moment to notice a pump left running past its order,
+    # whether or not anyone has the chair page open.
+    running = {entry.session_id: entry.ctx for entry, _, _ in assessed
+               if sessions[entry.session_id][0].status is SessionStatus.RUNNING}
+    for session_id, ctx in running.items():
+        raise_overruns_for(db, ctx, [session_id])
     return results
 
 

@@ -25,7 +25,7 @@ from ketaflow.errors import Conflict
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import NextReading, SessionStatus
 from ketaflow.infusions.service._common import audit, clinic_settings, load_session, now
-from ketaflow.infusions.service.chair import next_due
+from ketaflow.infusions.service.live import next_due
 from ketaflow.infusions.service.sessions import OPEN_COURSE_STATES, open_session
 from ketaflow.patients.service.identity import PatientIdentity, patient_identities
 
