@@ -77,13 +77,15 @@ def test_disengagement_starts_on_the_third_day_without_an_entry() -> None:
     assert daily_signals(series([0, 0, None, None, 0])) == []
 
 
-def test_relapse_at_the_population_cut_off_of_the_recent_level() -> None:
-    found = daily_signals(series([2, 1, 1, 2]))  # mean 1.5 over 4 entries on day 3
-    assert kinds_and_days(found) == [("relapse", 3)]
-    assert found[0].reason == ("possible depressive relapse: depressed mood averaging 1.5 over "
-                               "the last 5 days (no personal baseline yet)")
-    assert daily_signals(series([2, 1, 1, 1])) == []   # 1.25
-    assert daily_signals(series([3, 3])) == []         # two entries are not a recent level
+def test_relapse_needs_a_well_period_first() -> None:
+    """The episode a patient starts charting in is not a relapse: a relapse needs the
+    euthymic days a personal baseline is made of."""
+    assert daily_signals(series([2, 2, 3, 3, 2, 3])) == []
+    found = daily_signals(series([*EUTHYMIC, 1, 1]))
+    assert kinds_and_days(found) == [("relapse", 13)]
+    assert found[0].reason == ("possible depressive relapse: depressed mood averaging 0.4 over "
+                               "the last 5 days (usual 0)")
+    assert daily_signals(series([*EUTHYMIC, 1, 0])) == []  # 0.2: within the usual
 
 
 def test_a_personal_baseline_needs_ten_euthymic_days() -> None:
@@ -123,10 +125,10 @@ def test_switch_from_a_raised_upper_pole() -> None:
 
 
 def test_one_warning_per_episode_and_none_again_within_the_refractory_days() -> None:
-    bouts = [2, 2, 2, 2, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2]  # a second bout ten days after
-    assert kinds_and_days(daily_signals(series(bouts))) == [("relapse", 2), ("relapse", 12)]
-    close = replace(DEFAULTS, refractory_days=11)
-    assert kinds_and_days(daily_signals(series(bouts), close)) == [("relapse", 2)]
+    bouts = [*EUTHYMIC, 2, 2, 0, 0, 0, 0, 0, 0, 2, 2]  # a second bout eight days later
+    assert kinds_and_days(daily_signals(series(bouts))) == [("relapse", 12), ("relapse", 20)]
+    close = replace(DEFAULTS, refractory_days=9)
+    assert kinds_and_days(daily_signals(series(bouts), close)) == [("relapse", 12)]
 
 
 def test_rating_signals_at_their_cut_offs() -> None:

@@ -36,8 +36,8 @@ class MoodSettings:
         f"(tuned on synthetic series, benchmarks/bench_mood.py; {_CHOICE})",
         "Personal baseline: rise in points", minimum=0.2, maximum=2.0, ref=_REF)
     population_recent_min: float = setting(
-        1.5, "without a personal baseline, warn at a recent level of 1.5 (between mild and "
-        f"moderate; {_CHOICE})", "Population cut-off: recent level at least", minimum=1.0,
+        1.5, "without a personal baseline, a switch warns at a recent level of 1.5 (between "
+        f"mild and moderate; {_CHOICE})", "Population cut-off: recent level at least", minimum=1.0,
         maximum=3.0, ref=_REF)
     population_sleep_h: float = setting(
         7.0, "usual sleep without a personal baseline: 7 h (adult recommendation, Watson et al. "

@@ -12,7 +12,8 @@ when at least `rise_points` above usual (or at the population cut-off) with at l
 
 - switch: the upper pole (elevated or irritable) raised; or at the threshold on fewer entries
   with `short_nights` short nights in the last three;
-- relapse: the depressed pole raised;
+- relapse: the depressed pole raised, once the patient has a personal baseline (a return
+  after being well; the episode a patient starts charting in is not a relapse);
 - disengagement: `disengagement_days` days in a row without an entry.
 
 Each warning is raised on the day its condition starts, once per episode (not again while it
@@ -225,11 +226,14 @@ def daily_conditions(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_
     # early in a manic prodrome).
     switch = elevation_raised | (elevation_high & (
         _rolling_count(short_night, 3) >= settings.short_nights))
+    # A relapse is a return of depression after being well: it needs the well days a
+    # personal baseline is made of (the episode a patient starts the course in is not one).
+    relapse = depressed_raised & base.personal
     disengaged = disengaged_days(present, settings.disengagement_days)
     return DailyConditions(
         base, recent_d, recent_e, depressed_raised, elevation_raised, short_night, switch,
-        depressed_raised, disengaged, _onsets(switch, settings.refractory_days),
-        _onsets(depressed_raised, settings.refractory_days), _onsets(disengaged, 1))
+        relapse, disengaged, _onsets(switch, settings.refractory_days),
+        _onsets(relapse, settings.refractory_days), _onsets(disengaged, 1))
 
 
 def _usual(value: float) -> str:
