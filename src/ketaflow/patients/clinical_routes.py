@@ -150,26 +150,42 @@ def _entry(db: Session, kind: str, patient_id: int, entry_id: int) -> object:
 
 def _in_error_page(request: Request, db: Session, patient_id: int, kind: str, entry_id: int,
                    **context: object) -> Response:
-    if kind not in KINDS:
-        raise NotFound("no such entry")
     return _form_page(request, db, patient_id, "entered_in_error", kind=KINDS[kind],
                       kind_path=kind, entry=_entry(db, kind, patient_id, entry_id), **context)
 
 
-@router.get("/{kind}/{entry_id}/entered-in-error")
+@router.get("/measurements/{measurement_id}/entered-in-error")
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
-def entered_in_error_page(request: Request, db: DB, patient_id: int, kind: str,
-                          entry_id: int) -> Response:
-    return _in_error_page(request, db, patient_id, kind, entry_id)
+def measurement_in_error_page(request: Request, db: DB, patient_id: int,
+                              measurement_id: int) -> Response:
+    return _in_error_page(request, db, patient_id, "measurements", measurement_id)
 
 
-@router.post("/{kind}/{entry_id}/entered-in-error")
+@router.post("/measurements/{measurement_id}/entered-in-error")
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
-def mark_entered_in_error(request: Request, db: DB, patient_id: int, kind: str, entry_id: int,
-                          form: FORM) -> Response:
-    """Mark a measurement or a medication entered in error (kept, struck through, audited)."""
-    if kind not in KINDS:
-        raise NotFound("no such entry")
+def mark_measurement_in_error(request: Request, db: DB, patient_id: int, measurement_id: int,
+                              form: FORM) -> Response:
+    """Mark a measurement entered in error (kept, struck through, audited)."""
+    return _mark_in_error(request, db, patient_id, "measurements", measurement_id, form)
+
+
+@router.get("/medications/{medication_id}/entered-in-error")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def medication_in_error_page(request: Request, db: DB, patient_id: int,
+                             medication_id: int) -> Response:
+    return _in_error_page(request, db, patient_id, "medications", medication_id)
+
+
+@router.post("/medications/{medication_id}/entered-in-error")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def mark_medication_in_error(request: Request, db: DB, patient_id: int, medication_id: int,
+                             form: FORM) -> Response:
+    """Mark a medication entry entered in error (kept, struck through, audited)."""
+    return _mark_in_error(request, db, patient_id, "medications", medication_id, form)
+
+
+def _mark_in_error(request: Request, db: Session, patient_id: int, kind: str, entry_id: int,
+                   form: web_forms.Form) -> Response:
     ctx, reason = audit_context(request), web_forms.text(form, "reason")
     try:
         if kind == "measurements":

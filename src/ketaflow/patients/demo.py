@@ -273,7 +273,9 @@ def seed_patients(session: Session, ctx: AuditContext) -> list[Patient]:
     """Create the demo patients with their full histories; return them (later domains add
     screenings and courses for them)."""
     created = []
-    for person in _people():
+    people = _people()
+    not_asked = [p for p in people if not p.allergies][-1]
+    for person in people:
         patient = service.register_patient(session, ctx, demographics=person.demographics)
         service.record_measurement(
             session,
@@ -298,5 +300,9 @@ def seed_patients(session: Session, ctx: AuditContext) -> list[Patient]:
                 reaction=reaction,
                 severity=severity,
             )
+        # The demo shows all three allergy states: listed, "no known allergies" (asked) and,
+        # for the last patient without allergies, not yet asked.
+        if not person.allergies and person is not not_asked:
+            service.record_no_known_allergies(session, ctx, patient_id=patient.id)
         created.append(patient)
     return created
