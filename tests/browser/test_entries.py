@@ -196,7 +196,7 @@ def test_lorazepam_above_the_maximum_is_refused_then_confirmed_with_a_reason(
     page.get_by_label("Reason for a dose above the maximum").fill("alcohol withdrawal protocol")
     page.get_by_role("button", name="Save medication").click()
     expect(page.get_by_text("Medication recorded.")).to_be_visible()
-    expect(page.locator("#medications")).to_contain_text("above label maximum")
+    expect(page.locator("#medications")).to_contain_text("Above the label maximum:")
     expect(page.locator("#medications")).to_contain_text("alcohol withdrawal protocol")
     shot(page, f"entries-07-dose-above-maximum-confirmed-{size}")
     assert_fits(page)
