@@ -26,3 +26,5 @@ def test_demo_patients_cover_the_stages(db: Session) -> None:
     assert rowan.latest_weight.weight_entered_unit == "lb"
     assert rowan.diagnosis is not None and rowan.diagnosis.icd10_code == "F31.81"
     assert [p.mrn for p in patients] == [f"KF-{p.id:06d}" for p in patients]
+    states = {r.allergy_status.value for r in records if r}
+    assert states == {"listed", "no_known_allergies", "not_asked"}

@@ -64,11 +64,15 @@ class Seeded:
     assessment_id: int
     alert_id: int
     aborted_session_id: int
+    measurement_id: int = 0
+    medication_id: int = 0
 
     def path(self, template: str) -> str:
         return template.format(patient_id=self.patient_id, screening_id=self.screening_id,
                                course_id=self.course_id, session_id=self.session_id,
-                               assessment_id=self.assessment_id, alert_id=self.alert_id)
+                               assessment_id=self.assessment_id, alert_id=self.alert_id,
+                               measurement_id=self.measurement_id,
+                               medication_id=self.medication_id)
 
 
 def _seed(db: Session) -> tuple[Seeded, str, str]:
@@ -79,10 +83,12 @@ def _seed(db: Session) -> tuple[Seeded, str, str]:
     doctor_ctx, nurse_ctx = ctx_for(doctor), ctx_for(nurse)
     patient = make_patient(db, adequate_trials=2)
     pid = patient.id
-    patients.record_measurement(db, nurse_ctx, patient_id=pid, weight=70, weight_unit="kg")
+    weighed = patients.record_measurement(db, nurse_ctx, patient_id=pid, weight=70,
+                                          weight_unit="kg")
     patients.record_allergy(db, nurse_ctx, patient_id=pid, substance="latex", reaction=None,
                             severity=AllergySeverity.MILD)
-    patients.add_medication(db, nurse_ctx, patient_id=pid, medication=medication_input())
+    taken = patients.add_medication(db, nurse_ctx, patient_id=pid,
+                                    medication=medication_input())
     signed = signed_screening(db, patient, doctor)
     consent(db, patient, doctor)
     draft = screening.amend_screening(db, doctor_ctx, screening_id=signed.id,
@@ -105,7 +111,8 @@ def _seed(db: Session) -> tuple[Seeded, str, str]:
     alert = db.scalars(select(Alert).where(Alert.patient_id == pid)).first()
     assert alert is not None  # item 9 above 0 opens one
     db.commit()
-    seeded = Seeded(pid, draft.id, course.id, session.id, rating.id, alert.id, aborted.id)
+    seeded = Seeded(pid, draft.id, course.id, session.id, rating.id, alert.id, aborted.id,
+                    weighed.id, taken.id)
     return seeded, doctor.username, api_token(db, doctor)
 
 

@@ -16,3 +16,25 @@ from __future__ import annotations
 
 HUMAN_WEIGHT_MIN_KG = 20.0
 HUMAN_WEIGHT_MAX_KG = 350.0
+
+# The threshold is a clinic setting, `DosingLimits.weight_change_confirm_above_percent`
+# (default 10%; reasoning in docs/clinical-sources.md#weight-change).
+
+
+def weight_change_percent(previous_kg: float, new_kg: float) -> float:
+    """The change from the previous weight, in percent of it (negative for a loss)."""
+    if not previous_kg > 0:
+        raise ValueError("previous_kg must be positive")
+    return (new_kg - previous_kg) / previous_kg * 100.0
+
+
+def needs_weight_change_confirmation(
+    previous_kg: float | None, new_kg: float, threshold_percent: float
+) -> bool:
+    """True when the weight moved by more than `threshold_percent` either way since the
+    previous weight; a change exactly at the threshold passes, and a first weight always does."""
+    if previous_kg is None:
+        return False
+    # Rounded so that a change of exactly the threshold (72.5 -> 79.75 kg is 10%) is not pushed
+    # over it by binary floating point.
+    return round(abs(weight_change_percent(previous_kg, new_kg)), 9) > threshold_percent

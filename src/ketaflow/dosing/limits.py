@@ -240,6 +240,14 @@ class DosingLimits:
     rounding_warning_fraction: float = setting(
         0.05, _HOUSE, "Warn when pump rounding moves the dose by more than (fraction)",
         minimum=0.01, maximum=0.10, ref=_REF)
+    # Not a dose limit but the weight every dose is calculated from: a weight that moved more
+    # than this since the previous one (either way) is stored only once the recorder confirms.
+    weight_change_confirm_above_percent: float = setting(
+        10.0, "clinic's own choice (ketaflow default): a 10% change between visits is far beyond "
+        "day-to-day variation (about 1-2%) and is what a unit slip or a mistyped digit gives; "
+        "docs/clinical-sources.md#weight-change",
+        "Weight change needing confirmation: more than (%)",
+        minimum=2.0, maximum=50.0, ref="weight-change")
 
     def __post_init__(self) -> None:
         # A clinic setting that contradicts itself must fail when it is saved, not at the chair.

@@ -17,11 +17,13 @@ from ketaflow.patients.schemas import (
     DemographicsOut,
     DiagnosisIn,
     DiagnosisOut,
+    EnteredInError,
     MeasurementIn,
     MeasurementOut,
     MedicationIn,
     MedicationOut,
     MedicationStop,
+    NoKnownAllergiesOut,
     PatientCreate,
     PatientListItem,
     PatientOut,
@@ -109,7 +111,10 @@ def measurements(request: Request, db: DB, patient_id: int) -> list[MeasurementO
     return [MeasurementOut.model_validate(m) for m in _record(request, db, patient_id).measurements]
 
 
-@router.post("/{patient_id}/measurements", response_model=MeasurementOut, status_code=201)
+@router.post("/{patient_id}/measurements", response_model=MeasurementOut, status_code=201,
+             responses=problem(422, "Invalid, or a weight that differs from the previous one by "
+                               "more than the clinic's threshold without "
+                               "`confirm_weight_change: true` (field confirm_weight_change)."))
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def add_measurement(
     request: Request, db: DB, patient_id: int, body: MeasurementIn
@@ -117,6 +122,21 @@ def add_measurement(
     row = service.record_measurement(
         db, audit_context(request), patient_id=patient_id, **body.model_dump()
     )
+    return MeasurementOut.model_validate(row)
+
+
+@router.post("/{patient_id}/measurements/{measurement_id}/entered-in-error",
+             response_model=MeasurementOut,
+             responses=problem(409, "The measurement is already marked entered in error."))
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def measurement_entered_in_error(
+    request: Request, db: DB, patient_id: int, measurement_id: int, body: EnteredInError
+) -> MeasurementOut:
+    """Mark a measurement entered in error (kept, with the reason; left out of every calculation
+    and given `status: "entered-in-error"`)."""
+    row = service.mark_measurement_entered_in_error(
+        db, audit_context(request), patient_id=patient_id, measurement_id=measurement_id,
+        reason=body.reason)
     return MeasurementOut.model_validate(row)
 
 
@@ -133,6 +153,18 @@ def add_allergy(request: Request, db: DB, patient_id: int, body: AllergyIn) -> A
         db, audit_context(request), patient_id=patient_id, **body.model_dump()
     )
     return AllergyOut.model_validate(row)
+
+
+@router.post("/{patient_id}/no-known-allergies", response_model=NoKnownAllergiesOut,
+             status_code=201,
+             responses=problem(409, "Allergies are listed, or no known allergies is already "
+                               "recorded."))
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def no_known_allergies(request: Request, db: DB, patient_id: int) -> NoKnownAllergiesOut:
+    """Record that the patient was asked and has no known allergies (an allergy recorded later
+    supersedes it; the statement is kept)."""
+    row = service.record_no_known_allergies(db, audit_context(request), patient_id=patient_id)
+    return NoKnownAllergiesOut.model_validate(row)
 
 
 @router.get("/{patient_id}/diagnoses", response_model=list[DiagnosisOut])
@@ -163,7 +195,9 @@ def medications(request: Request, db: DB, patient_id: int) -> list[MedicationOut
     return schemas.medications_out(_record(request, db, patient_id))
 
 
-@router.post("/{patient_id}/medications", response_model=MedicationOut, status_code=201)
+@router.post("/{patient_id}/medications", response_model=MedicationOut, status_code=201,
+             responses=problem(422, "Invalid, or a daily dose above the catalogue's label "
+                               "maximum without confirm_above_max_daily_dose and a reason."))
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def add_medication(request: Request, db: DB, patient_id: int, body: MedicationIn) -> MedicationOut:
     row = service.add_medication(
@@ -185,6 +219,21 @@ def stop_medication(
         medication_id=medication_id,
         stop_date=body.stop_date,
     )
+    return MedicationOut.model_validate(row)
+
+
+@router.post("/{patient_id}/medications/{medication_id}/entered-in-error",
+             response_model=MedicationOut,
+             responses=problem(409, "The medication is already marked entered in error."))
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def medication_entered_in_error(
+    request: Request, db: DB, patient_id: int, medication_id: int, body: EnteredInError
+) -> MedicationOut:
+    """Mark a medication entry entered in error (kept, with the reason; left out of the current
+    list, the benzodiazepine load and the interaction notes)."""
+    row = service.mark_medication_entered_in_error(
+        db, audit_context(request), patient_id=patient_id, medication_id=medication_id,
+        reason=body.reason)
     return MedicationOut.model_validate(row)
 
 

@@ -47,6 +47,10 @@ CHOICES = {
     "dose_units": list(catalogue.DoseUnit),
     "drug_classes": catalogue.CLASS_LABELS,
     "drug_names": catalogue.drug_names(),
+    "confirm_weight_change_label": service.CONFIRM_WEIGHT_CHANGE_LABEL,
+    "confirm_above_max_label": service.CONFIRM_ABOVE_MAX_LABEL,
+    "above_max_reason_label": service.ABOVE_MAX_REASON_LABEL,
+    "max_daily_dose_source": catalogue.MAX_DAILY_DOSE_SOURCE,
 }
 
 
@@ -95,7 +99,14 @@ def _submit(
 @router.get("/measurements/new")
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def measurement_page(request: Request, db: DB, patient_id: int) -> Response:
-    return _form_page(request, db, patient_id, "measurement_form")
+    return _measurement_page(request, db, patient_id)
+
+
+def _measurement_page(request: Request, db: Session, patient_id: int, **context: object
+                      ) -> Response:
+    return _form_page(request, db, patient_id, "measurement_form",
+                      weight_change_threshold=service.weight_change_threshold_percent(db),
+                      **context)
 
 
 @router.post("/measurements")
@@ -113,9 +124,83 @@ def add_measurement(request: Request, db: DB, patient_id: int, form: FORM) -> Re
             measured_at=web_forms.optional_datetime(
                 form, "measured_at", "measured at", web_forms.clinic_zone(request)
             ),
+            confirm_weight_change=form.get(service.CONFIRM_WEIGHT_CHANGE_FIELD) == "yes",
         )
 
-    return _submit(request, db, patient_id, "measurement_form", form, use_case, "measurement")
+    try:
+        use_case()
+    except NotFound:
+        raise
+    except KetaflowError as exc:
+        return _measurement_page(request, db, patient_id, error=exc.detail,
+                                 error_field=exc.field, form=form)
+    return RedirectResponse(f"/patients/{patient_id}?notice=measurement", status_code=303)
+
+
+# ---------------------------------------------------------------- entered in error
+
+KINDS = {"measurements": "measurement", "medications": "medication"}
+
+
+def _entry(db: Session, kind: str, patient_id: int, entry_id: int) -> object:
+    if kind == "measurements":
+        return service.get_measurement(db, patient_id=patient_id, measurement_id=entry_id)
+    return service.get_medication(db, patient_id=patient_id, medication_id=entry_id)
+
+
+def _in_error_page(request: Request, db: Session, patient_id: int, kind: str, entry_id: int,
+                   **context: object) -> Response:
+    return _form_page(request, db, patient_id, "entered_in_error", kind=KINDS[kind],
+                      kind_path=kind, entry=_entry(db, kind, patient_id, entry_id), **context)
+
+
+@router.get("/measurements/{measurement_id}/entered-in-error")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def measurement_in_error_page(request: Request, db: DB, patient_id: int,
+                              measurement_id: int) -> Response:
+    return _in_error_page(request, db, patient_id, "measurements", measurement_id)
+
+
+@router.post("/measurements/{measurement_id}/entered-in-error")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def mark_measurement_in_error(request: Request, db: DB, patient_id: int, measurement_id: int,
+                              form: FORM) -> Response:
+    """Mark a measurement entered in error (kept, struck through, audited)."""
+    return _mark_in_error(request, db, patient_id, "measurements", measurement_id, form)
+
+
+@router.get("/medications/{medication_id}/entered-in-error")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def medication_in_error_page(request: Request, db: DB, patient_id: int,
+                             medication_id: int) -> Response:
+    return _in_error_page(request, db, patient_id, "medications", medication_id)
+
+
+@router.post("/medications/{medication_id}/entered-in-error")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def mark_medication_in_error(request: Request, db: DB, patient_id: int, medication_id: int,
+                             form: FORM) -> Response:
+    """Mark a medication entry entered in error (kept, struck through, audited)."""
+    return _mark_in_error(request, db, patient_id, "medications", medication_id, form)
+
+
+def _mark_in_error(request: Request, db: Session, patient_id: int, kind: str, entry_id: int,
+                   form: web_forms.Form) -> Response:
+    ctx, reason = audit_context(request), web_forms.text(form, "reason")
+    try:
+        if kind == "measurements":
+            service.mark_measurement_entered_in_error(
+                db, ctx, patient_id=patient_id, measurement_id=entry_id, reason=reason)
+        else:
+            service.mark_medication_entered_in_error(
+                db, ctx, patient_id=patient_id, medication_id=entry_id, reason=reason)
+    except NotFound:
+        raise
+    except KetaflowError as exc:
+        return _in_error_page(request, db, patient_id, kind, entry_id, error=exc.detail,
+                              error_field=exc.field, form=form)
+    return RedirectResponse(f"/patients/{patient_id}?notice=entered_in_error",
+                            status_code=303)
 
 
 # ---------------------------------------------------------------- allergies
@@ -141,6 +226,20 @@ def add_allergy(request: Request, db: DB, patient_id: int, form: FORM) -> Respon
         )
 
     return _submit(request, db, patient_id, "allergy_form", form, use_case, "allergy")
+
+
+@router.post("/allergies/none")
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def no_known_allergies(request: Request, db: DB, patient_id: int) -> Response:
+    """Record "no known allergies" (asked, none): refused while allergies are listed."""
+    try:
+        service.record_no_known_allergies(db, audit_context(request), patient_id=patient_id)
+    except NotFound:
+        raise
+    except KetaflowError as exc:
+        return render_patient_page(request, db, patient_id, error=exc.detail)
+    return RedirectResponse(f"/patients/{patient_id}?notice=no_known_allergies",
+                            status_code=303)
 
 
 # ---------------------------------------------------------------- diagnosis

@@ -272,10 +272,16 @@ def _people() -> list[_DemoPatient]:
 def seed_patients(session: Session, ctx: AuditContext) -> list[Patient]:
     """Create the demo patients with their full histories; return them (later domains add
     screenings and courses for them)."""
-    return [_register(session, ctx, person) for person in _people()]
+    people = _people()
+    # The demo shows all three allergy states: listed, "no known allergies" (asked) and, for
+    # the last patient without allergies, not yet asked.
+    not_asked = [p for p in people if not p.allergies][-1]
+    return [_register(session, ctx, person, no_known_allergies=not person.allergies
+                      and person is not not_asked) for person in people]
 
 
-def _register(session: Session, ctx: AuditContext, person: _DemoPatient) -> Patient:
+def _register(session: Session, ctx: AuditContext, person: _DemoPatient, *,
+              no_known_allergies: bool = False) -> Patient:
     """One demo patient with their whole history, through the services."""
     patient = service.register_patient(session, ctx, demographics=person.demographics)
     service.record_measurement(
@@ -301,6 +307,8 @@ def _register(session: Session, ctx: AuditContext, person: _DemoPatient) -> Pati
             reaction=reaction,
             severity=severity,
         )
+    if no_known_allergies:
+        service.record_no_known_allergies(session, ctx, patient_id=patient.id)
     return patient
 
 

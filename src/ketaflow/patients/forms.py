@@ -68,6 +68,8 @@ def medication(form: Form) -> MedicationInput:
         lithium_level_mmol_per_l=optional_number(form, "lithium_level_mmol_per_l", "lithium level"),
         lithium_level_date=optional_date(form, "lithium_level_date", "lithium level date"),
         note=text(form, "note"),
+        confirm_above_max_daily_dose=form.get("confirm_above_max_daily_dose") == "yes",
+        above_max_daily_dose_reason=text(form, "above_max_daily_dose_reason"),
     )
 
 

@@ -158,6 +158,9 @@ class Drug:
     # A "Z-drug" hypnotic (zolpidem, zopiclone...): counted in the diazepam-equivalent load
     # with the benzodiazepines although it is filed under "other".
     z_drug: bool = False
+    # The highest daily dose the US label gives for any adult indication, where the catalogue
+    # lists one (docs/clinical-sources.md#daily-dose-maximum); None: no check.
+    max_daily_dose_mg: float | None = None
 
     @property
     def aliases(self) -> tuple[str, ...]:
@@ -188,10 +191,10 @@ _SYM, _MAOI, _CNS = (Interaction.SYMPATHOMIMETIC, Interaction.MAOI, Interaction.
 
 _DRUGS = (
     # Benzodiazepines, with Ashton's equivalents of diazepam 10 mg.
-    Drug("diazepam", _B, (_BZ,), 10),
-    Drug("alprazolam", _B, (_BZ,), 0.5),
-    Drug("clonazepam", _B, (_BZ,), 0.5),
-    Drug("lorazepam", _B, (_BZ,), 1),
+    Drug("diazepam", _B, (_BZ,), 10, max_daily_dose_mg=40),
+    Drug("alprazolam", _B, (_BZ,), 0.5, max_daily_dose_mg=10),
+    Drug("clonazepam", _B, (_BZ,), 0.5, max_daily_dose_mg=20),
+    Drug("lorazepam", _B, (_BZ,), 1, max_daily_dose_mg=10),
     Drug("oxazepam", _B, (_BZ,), 20),
     Drug("temazepam", _B, (_BZ,), 20),
     Drug("chlordiazepoxide", _B, (_BZ,), 25),
@@ -204,27 +207,27 @@ _DRUGS = (
     Drug("carbamazepine", _MS, (_IND,)),
     Drug("oxcarbazepine", _MS),
     # Antipsychotics.
-    Drug("quetiapine", _AP),
-    Drug("lurasidone", _AP),
-    Drug("olanzapine", _AP),
+    Drug("quetiapine", _AP, max_daily_dose_mg=800),
+    Drug("lurasidone", _AP, max_daily_dose_mg=160),
+    Drug("olanzapine", _AP, max_daily_dose_mg=20),
     Drug("olanzapine-fluoxetine", _AP),
     Drug("cariprazine", _AP),
     Drug("lumateperone", _AP),
-    Drug("aripiprazole", _AP),
+    Drug("aripiprazole", _AP, max_daily_dose_mg=30),
     Drug("risperidone", _AP),
     Drug("ziprasidone", _AP),
     Drug("asenapine", _AP),
     Drug("haloperidol", _AP),
     Drug("clozapine", _AP),
     # Antidepressants.
-    Drug("fluoxetine", _AD),
-    Drug("sertraline", _AD),
-    Drug("escitalopram", _AD),
-    Drug("citalopram", _AD),
+    Drug("fluoxetine", _AD, max_daily_dose_mg=80),
+    Drug("sertraline", _AD, max_daily_dose_mg=200),
+    Drug("escitalopram", _AD, max_daily_dose_mg=20),
+    Drug("citalopram", _AD, max_daily_dose_mg=40),
     Drug("paroxetine", _AD),
     Drug("venlafaxine", _AD),
     Drug("duloxetine", _AD),
-    Drug("bupropion", _AD),
+    Drug("bupropion", _AD, max_daily_dose_mg=450),
     Drug("mirtazapine", _AD),
     Drug("trazodone", _AD),
     Drug("vortioxetine", _AD),
@@ -287,6 +290,22 @@ def daily_mg(amount: float, unit: DoseUnit) -> float | None:
     if unit is DoseUnit.MCG_PER_DAY:
         return amount / 1000.0
     return None
+
+
+MAX_DAILY_DOSE_SOURCE = (
+    "US prescribing information, dosage and administration: the highest daily dose for any adult "
+    "indication (docs/clinical-sources.md#daily-dose-maximum)"
+)
+
+
+def max_daily_dose_exceeded(name: str, amount: float, unit: DoseUnit) -> float | None:
+    """The catalogue's daily maximum (mg/day) when this dose is above it, else None (also for a
+    drug with no listed maximum, or a weekly or monthly dose, which are not checked)."""
+    drug = lookup(name)
+    mg = daily_mg(amount, unit)
+    if drug is None or drug.max_daily_dose_mg is None or mg is None:
+        return None
+    return drug.max_daily_dose_mg if mg > drug.max_daily_dose_mg else None
 
 
 def diazepam_equivalent_mg_per_day(name: str, amount: float, unit: DoseUnit) -> float | None:

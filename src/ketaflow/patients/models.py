@@ -71,6 +71,21 @@ class _Recorded:
     )
 
 
+class EnteredInErrorMixin:
+    """Marking a row entered in error keeps it (never deleted) with who, when and why; every
+    calculation and current list leaves it out."""
+
+    entered_in_error_at: Mapped[datetime | None] = mapped_column(default=None)
+    entered_in_error_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id"), default=None
+    )
+    entered_in_error_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+    @property
+    def entered_in_error(self) -> bool:
+        return self.entered_in_error_at is not None
+
+
 class Patient(Base):
     __tablename__ = "patients"
 
@@ -129,7 +144,7 @@ class PatientDemographics(_Recorded, Base):
         return {name: getattr(self, name) for name in self.DEMOGRAPHIC_FIELDS}
 
 
-class Measurement(_Recorded, Base):
+class Measurement(_Recorded, EnteredInErrorMixin, Base):
     """Weight and/or height at one time, stored in kg/cm with what was entered kept beside."""
 
     __tablename__ = "patient_measurements"
@@ -143,6 +158,9 @@ class Measurement(_Recorded, Base):
     height_cm: Mapped[float | None] = mapped_column(Float, default=None)
     height_entered: Mapped[float | None] = mapped_column(Float, default=None)
     height_entered_unit: Mapped[str | None] = mapped_column(String(2), default=None)
+    # Set only when the weight differed from the previous one by more than the clinic's
+    # threshold and the recorder confirmed it: the change in percent (negative for a loss).
+    confirmed_weight_change_percent: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class Allergy(_Recorded, Base):
@@ -178,7 +196,18 @@ class Diagnosis(_Recorded, Base):
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class Medication(_Recorded, Base):
+class NoKnownAllergies(_Recorded, Base):
+    """"No known allergies" as asked and recorded (distinct from nothing recorded). Recording an
+    allergy afterwards supersedes it; the row is kept as history."""
+
+    __tablename__ = "patient_no_known_allergies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Medication(_Recorded, EnteredInErrorMixin, Base):
     __tablename__ = "patient_medications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -193,6 +222,8 @@ class Medication(_Recorded, Base):
     lithium_level_mmol_per_l: Mapped[float | None] = mapped_column(Float, default=None)
     lithium_level_date: Mapped[date | None] = mapped_column(Date, default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    # A daily dose above the catalogue's label maximum is stored only with a reason.
+    above_max_daily_dose_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class TreatmentTrial(_Recorded, Base):

@@ -33,6 +33,9 @@ NOTICES = {
     "medication": "Medication recorded.",
     "stopped": "Stop date recorded.",
     "trial": "Treatment trial recorded.",
+    "entered_in_error": "Marked entered in error; the entry is kept, struck through, and left "
+    "out of every calculation.",
+    "no_known_allergies": "No known allergies recorded.",
 }
 
 

@@ -4,10 +4,10 @@ patient without the `clinical` key at all, and the clinical summary is assembled
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ketaflow.clinical.resistance import ResistanceEvaluation
 from ketaflow.inputs import (
@@ -30,6 +30,7 @@ from ketaflow.patients.models import (
     TrialResponse,
 )
 from ketaflow.patients.service import (
+    AllergyStatus,
     ClinicalRecord,
     Demographics,
     DiagnosisInput,
@@ -134,9 +135,27 @@ class MeasurementIn(BaseModel):
     height_unit: Literal["cm", "in"] | None = Field(default=None,
                                                     description="required with height")
     measured_at: PlausibleMoment | None = Field(default=None, description="default: now")
+    confirm_weight_change: bool = Field(
+        default=False, description="must be true to store a weight that differs from the "
+        "previous one by more than the clinic's threshold (default 10%); otherwise 422 naming "
+        "this field")
 
 
-class MeasurementOut(BaseModel):
+class EnteredInError(BaseModel):
+    """Why an entry was made in error (required); the entry is kept, marked."""
+
+    model_config = _IN
+
+    reason: RequiredText = Field(max_length=500)
+
+
+class _Marked(BaseModel):
+    entered_in_error_at: datetime | None = None
+    entered_in_error_by_user_id: int | None = None
+    entered_in_error_reason: str | None = None
+
+
+class MeasurementOut(_Marked):
     model_config = _OUT
 
     id: int
@@ -148,6 +167,13 @@ class MeasurementOut(BaseModel):
     height_entered: float | None
     height_entered_unit: str | None
     recorded_at: datetime
+    confirmed_weight_change_percent: float | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Literal["final", "entered-in-error"]:
+        """The FHIR Observation status: entries marked entered in error are kept, not removed."""
+        return "entered-in-error" if self.entered_in_error_at else "final"
 
 
 class AllergyIn(BaseModel):
@@ -166,6 +192,15 @@ class AllergyOut(BaseModel):
     reaction: str | None
     severity: AllergySeverity
     recorded_at: datetime
+
+
+class NoKnownAllergiesOut(BaseModel):
+    model_config = _OUT
+
+    id: int
+    recorded_at: datetime
+    recorded_by_user_id: int | None
+    superseded_at: datetime | None
 
 
 class DiagnosisIn(BaseModel):
@@ -223,6 +258,10 @@ class MedicationIn(BaseModel):
     lithium_level_mmol_per_l: Serum | None = None
     lithium_level_date: PlausibleDate | None = None
     note: str | None = Field(default=None, max_length=1000)
+    confirm_above_max_daily_dose: bool = Field(
+        default=False, description="must be true, with a reason, to store a daily dose above the "
+        "catalogue's label maximum for the drug")
+    above_max_daily_dose_reason: str | None = Field(default=None, max_length=500)
 
     def to_service(self) -> MedicationInput:
         return MedicationInput(**self.model_dump())
@@ -234,7 +273,7 @@ class MedicationStop(BaseModel):
     stop_date: PlausibleDate
 
 
-class MedicationOut(BaseModel):
+class MedicationOut(_Marked):
     model_config = _OUT
 
     id: int
@@ -251,6 +290,17 @@ class MedicationOut(BaseModel):
     recorded_at: datetime
     current: bool | None = None
     diazepam_equivalent_mg_per_day: float | None = None
+    above_max_daily_dose_reason: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Literal["active", "completed", "entered-in-error"]:
+        """The FHIR MedicationStatement status (a stop date today or later is still active)."""
+        if self.entered_in_error_at:
+            return "entered-in-error"
+        if self.stop_date is not None and self.stop_date <= datetime.now(UTC).date():
+            return "completed"
+        return "active"
 
 
 class TrialIn(BaseModel):
@@ -326,6 +376,8 @@ class ClinicalOut(BaseModel):
     diagnosis: DiagnosisOut | None
     latest_weight_kg: float | None
     latest_height_cm: float | None
+    allergy_status: AllergyStatus
+    no_known_allergies: list[NoKnownAllergiesOut]
     allergies: list[AllergyOut]
     medications: list[MedicationOut]
     benzodiazepine_load: BenzodiazepineLoadOut | None
@@ -357,11 +409,12 @@ def patient_out(record: PatientRecord) -> PatientOut:
 
 
 def medications_out(clinical: ClinicalRecord) -> list[MedicationOut]:
-    views = [v for g in clinical.medication_overview.groups for v in (*g.current, *g.past)]
+    views = [v for g in clinical.medication_overview.groups
+             for v in (*g.current, *g.past, *g.in_error)]
     return [
         MedicationOut(
             **MedicationOut.model_validate(v.medication).model_dump(
-                exclude={"current", "diazepam_equivalent_mg_per_day"}
+                exclude={"current", "diazepam_equivalent_mg_per_day", "status"}
             ),
             current=v.current,
             diazepam_equivalent_mg_per_day=v.diazepam_equivalent_mg_per_day,
@@ -394,6 +447,9 @@ def clinical_out(clinical: ClinicalRecord) -> ClinicalOut:
         diagnosis=DiagnosisOut.model_validate(clinical.diagnosis) if clinical.diagnosis else None,
         latest_weight_kg=weight.weight_kg if weight else None,
         latest_height_cm=height.height_cm if height else None,
+        allergy_status=clinical.allergy_status,
+        no_known_allergies=[NoKnownAllergiesOut.model_validate(n)
+                            for n in clinical.no_known_allergies],
         allergies=[AllergyOut.model_validate(a) for a in clinical.allergies],
         medications=medications_out(clinical),
         benzodiazepine_load=(

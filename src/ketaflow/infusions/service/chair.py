@@ -33,7 +33,7 @@ from ketaflow.infusions.service.sessions import (
     precheck_status,
 )
 from ketaflow.infusions.summary import OrderLine, SessionSummary, build_summary, delivery_text
-from ketaflow.patients.models import Patient
+from ketaflow.patients.models import Measurement, Patient
 from ketaflow.patients.service.identity import (
     PatientIdentity,
     patient_identity,
@@ -105,6 +105,9 @@ class ChairView:
     staff: dict[int, str] | None = None
     # The status region the page polls for (`service.live`), as of this read.
     live: LiveStatus | None = None
+    # The measurement the order's weight came from (flagged if a confirmed large change, or
+    # later marked entered in error: the order keeps its reference either way).
+    dosing_weight: Measurement | None = None
 
     def staff_name(self, user_id: int | None) -> str:
         if user_id is None:
@@ -147,6 +150,7 @@ def chair_view(db: Session, ctx: AuditContext, *, session_id: int) -> ChairView:
         order_history=summary.orders,
         delivered_text=delivery_text(summary),
         live=live_status(record, settings, moment),
+        dosing_weight=None if order is None else db.get(Measurement, order.weight_measurement_id),
     )
 
 

@@ -291,7 +291,8 @@ def formulary_drug(order: OrderInput) -> InfusionDrug:
 def _latest_weight(db: Session, patient_id: int) -> Measurement:
     measurement = db.scalar(
         select(Measurement)
-        .where(Measurement.patient_id == patient_id, Measurement.weight_kg.is_not(None))
+        .where(Measurement.patient_id == patient_id, Measurement.weight_kg.is_not(None),
+               Measurement.entered_in_error_at.is_(None))  # a weight made in error never doses
         .order_by(Measurement.measured_at.desc(), Measurement.id.desc()).limit(1))
     if measurement is None:
         raise ValidationFailed("no weight recorded for the patient: record one first",

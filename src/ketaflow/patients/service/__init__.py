@@ -1,10 +1,20 @@
 """Patient use cases, one function each; split by concept. Services never commit."""
 
 from ketaflow.patients.service.body import (
+    CONFIRM_WEIGHT_CHANGE_FIELD,
+    CONFIRM_WEIGHT_CHANGE_LABEL,
+    AllergyStatus,
+    allergy_status,
+    get_measurement,
+    latest_weight,
     list_allergies,
     list_measurements,
+    list_no_known_allergies,
+    mark_measurement_entered_in_error,
     record_allergy,
     record_measurement,
+    record_no_known_allergies,
+    weight_change_threshold_percent,
 )
 from ketaflow.patients.service.diagnosis import (
     DiagnosisInput,
@@ -20,10 +30,14 @@ from ketaflow.patients.service.identity import (
     staff_labels,
 )
 from ketaflow.patients.service.medications import (
+    ABOVE_MAX_REASON_LABEL,
+    CONFIRM_ABOVE_MAX_LABEL,
     MedicationInput,
     MedicationOverview,
     add_medication,
+    get_medication,
     list_medications,
+    mark_medication_entered_in_error,
     medication_overview,
     stop_medication,
 )
@@ -52,8 +66,13 @@ from ketaflow.patients.service.trials import (
 )
 
 __all__ = [
+    "ABOVE_MAX_REASON_LABEL",
+    "CONFIRM_ABOVE_MAX_LABEL",
+    "CONFIRM_WEIGHT_CHANGE_FIELD",
+    "CONFIRM_WEIGHT_CHANGE_LABEL",
     "SAME_PERSON_FIELD",
     "SAME_PERSON_LABEL",
+    "AllergyStatus",
     "ClinicalRecord",
     "Demographics",
     "DiagnosisInput",
@@ -65,17 +84,24 @@ __all__ = [
     "TrialInput",
     "add_medication",
     "add_treatment_trial",
+    "allergy_status",
     "amend_demographics",
     "current_diagnosis",
     "demographics_history",
     "diagnosis_history",
     "episode_duration_days",
     "evaluate_resistance",
+    "get_measurement",
+    "get_medication",
+    "latest_weight",
     "list_allergies",
     "list_measurements",
     "list_medications",
+    "list_no_known_allergies",
     "list_trials",
     "load_clinical",
+    "mark_measurement_entered_in_error",
+    "mark_medication_entered_in_error",
     "medication_overview",
     "patient_identities",
     "patient_identity",
@@ -84,8 +110,10 @@ __all__ = [
     "record_allergy",
     "record_diagnosis",
     "record_measurement",
+    "record_no_known_allergies",
     "register_patient",
     "search_patients",
     "staff_labels",
     "stop_medication",
+    "weight_change_threshold_percent",
 ]

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.clinical import dates
 from ketaflow.db import utcnow
-from ketaflow.errors import NotFound, ValidationFailed
-from ketaflow.patients.models import Patient, PatientDemographics
+from ketaflow.errors import Conflict, NotFound, ValidationFailed
+from ketaflow.patients.models import EnteredInErrorMixin, Patient, PatientDemographics
 from ketaflow.textcheck import NameCharacterError, check_person_name
 
 ENTITY = "patient"
@@ -115,3 +115,17 @@ def in_range(
         return
     if not math.isfinite(value) or not low <= value <= high:
         raise ValidationFailed(f"{label} must be between {low:g} and {high:g} {unit}", field=field)
+
+
+ENTERED_IN_ERROR_REASON_MAX = 500
+
+
+def mark_entered_in_error(row: EnteredInErrorMixin, ctx: AuditContext, reason: str | None) -> None:
+    """Mark a row entered in error with who, when and why; the row itself is kept."""
+    if row.entered_in_error:
+        raise Conflict("this entry is already marked entered in error", field="reason")
+    row.entered_in_error_reason = required_text(
+        reason, "reason", "Reason", max_length=ENTERED_IN_ERROR_REASON_MAX
+    )
+    row.entered_in_error_at = utcnow()
+    row.entered_in_error_by_user_id = ctx.actor_user_id

@@ -20,6 +20,7 @@ from ketaflow.patients.service._common import (
     current_demographics,
     get_patient,
     in_range,
+    mark_entered_in_error,
     not_before,
     past_day,
     required_text,
@@ -43,6 +44,14 @@ class MedicationInput:
     lithium_level_mmol_per_l: float | None = None
     lithium_level_date: date | None = None
     note: str | None = None
+    # A daily dose above the catalogue's label maximum needs both (clinical-sources.md
+    # #daily-dose-maximum).
+    confirm_above_max_daily_dose: bool = False
+    above_max_daily_dose_reason: str | None = None
+
+
+CONFIRM_ABOVE_MAX_LABEL = "Confirm dose above the maximum"
+ABOVE_MAX_REASON_LABEL = "Reason for a dose above the maximum"
 
 
 def add_medication(
@@ -60,6 +69,7 @@ def add_medication(
     birth = current_demographics(session, patient_id).date_of_birth
     _check_dates(m.start_date, m.stop_date, birth)
     _check_lithium(drug, m, birth)
+    above_max_reason = _check_daily_maximum(drug, m)
     row = Medication(
         patient_id=patient_id,
         # Catalogue drugs are stored by generic name, so brand and generic entries group together.
@@ -73,12 +83,32 @@ def add_medication(
         lithium_level_mmol_per_l=m.lithium_level_mmol_per_l,
         lithium_level_date=m.lithium_level_date,
         note=clean_text(m.note, "note", "note", max_length=1000),
+        above_max_daily_dose_reason=above_max_reason,
         recorded_by_user_id=ctx.actor_user_id,
     )
     session.add(row)
     session.flush()
-    audit(session, ctx, "patient.medication.add", patient_id, medication_id=row.id)
+    audit(session, ctx, "patient.medication.add", patient_id, medication_id=row.id,
+          above_max_daily_dose=above_max_reason is not None)
     return row
+
+
+def _check_daily_maximum(drug: catalogue.Drug | None, m: MedicationInput) -> str | None:
+    """The reason to store when the daily dose is above the catalogue's maximum (refused without
+    a confirmation and a reason); None when there is no maximum or the dose is within it."""
+    if drug is None:
+        return None
+    maximum = catalogue.max_daily_dose_exceeded(drug.name, m.dose_amount, DoseUnit(m.dose_unit))
+    if maximum is None:
+        return None
+    if not m.confirm_above_max_daily_dose:
+        raise ValidationFailed(
+            f"Dose is above the label maximum for {drug.name} of {maximum:g} mg/day: check it, "
+            f"or tick \u201c{CONFIRM_ABOVE_MAX_LABEL}\u201d and give a reason",
+            field="dose_amount",
+        )
+    return required_text(m.above_max_daily_dose_reason, "above_max_daily_dose_reason",
+                         ABOVE_MAX_REASON_LABEL, max_length=500)
 
 
 def _drug_class(drug: catalogue.Drug | None, chosen: DrugClass | None) -> DrugClass:
@@ -132,6 +162,8 @@ def stop_medication(
 ) -> Medication:
     """Record that a current medication was stopped (the only change a medication row takes)."""
     row = _medication(session, patient_id, medication_id)
+    if row.entered_in_error:
+        raise Conflict("this medication is marked entered in error", field="stop_date")
     if row.stop_date is not None:
         raise Conflict("this medication already has a stop date", field="stop_date")
     past_day(stop_date, "stop_date", "stop date", born=birth_date(session, patient_id))
@@ -139,6 +171,23 @@ def stop_medication(
     row.stop_date = stop_date
     audit(session, ctx, "patient.medication.stop", patient_id, medication_id=row.id)
     return row
+
+
+def mark_medication_entered_in_error(
+    session: Session, ctx: AuditContext, *, patient_id: int, medication_id: int,
+    reason: str | None,
+) -> Medication:
+    """Keep the entry, marked entered in error with the reason; it leaves the current list, the
+    benzodiazepine load, the interaction notes and the screening prefill."""
+    row = _medication(session, patient_id, medication_id)
+    mark_entered_in_error(row, ctx, reason)
+    audit(session, ctx, "patient.medication.entered_in_error", patient_id,
+          medication_id=row.id)
+    return row
+
+
+def get_medication(session: Session, *, patient_id: int, medication_id: int) -> Medication:
+    return _medication(session, patient_id, medication_id)
 
 
 def _medication(session: Session, patient_id: int, medication_id: int) -> Medication:
@@ -175,6 +224,8 @@ class ClassGroup:
     label: str
     current: list[MedicationView]
     past: list[MedicationView]
+    # Kept and shown struck through; counted nowhere.
+    in_error: list[MedicationView]
 
 
 @dataclass(frozen=True)
@@ -193,6 +244,9 @@ def counts_toward_load(medication: Medication) -> bool:
 
 
 def is_current(medication: Medication, on: date | None = None) -> bool:
+    """Taken on `on` (today): not stopped by then, and not an entry made in error."""
+    if medication.entered_in_error:
+        return False
     return medication.stop_date is None or medication.stop_date > (on or today())
 
 
@@ -214,7 +268,9 @@ def medication_overview(
             kind,
             catalogue.CLASS_LABELS[kind],
             [v for v in views if v.medication.drug_class is kind and v.current],
-            [v for v in views if v.medication.drug_class is kind and not v.current],
+            [v for v in views if v.medication.drug_class is kind and not v.current
+             and not v.medication.entered_in_error],
+            [v for v in views if v.medication.drug_class is kind and v.medication.entered_in_error],
         )
         for kind in DrugClass
     ]
@@ -226,7 +282,7 @@ def medication_overview(
         else None
     )
     return MedicationOverview(
-        groups=[g for g in groups if g.current or g.past],
+        groups=[g for g in groups if g.current or g.past or g.in_error],
         benzodiazepine_load=load,
         notes=catalogue.interaction_notes(m.drug_name for m in current),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -14,13 +14,14 @@ from ketaflow.patients.models import (
     Diagnosis,
     Measurement,
     Medication,
+    NoKnownAllergies,
     Patient,
     PatientDemographics,
     TreatmentTrial,
 )
 from ketaflow.patients.service import body, diagnosis, medications, trials
 from ketaflow.patients.service._common import audit, current_demographics, get_patient, today
-from ketaflow.patients.service.identity import PatientIdentity
+from ketaflow.patients.service.identity import PatientIdentity, staff_labels
 from ketaflow.patients.service.medications import MedicationOverview
 
 
@@ -33,14 +34,36 @@ class ClinicalRecord:
     medication_overview: MedicationOverview
     trials: list[TreatmentTrial]
     resistance: ResistanceEvaluation | None
+    # "No known allergies" statements, newest first; superseded ones are history.
+    no_known_allergies: list[NoKnownAllergies] = field(default_factory=list)
+    # Staff named on the record's marks and statements, by id: "Full Name (role)".
+    staff: dict[int, str] = field(default_factory=dict)
+
+    def staff_name(self, user_id: int | None) -> str:
+        if user_id is None:
+            return "-"
+        return self.staff.get(user_id, "a former staff member")
+
+    @property
+    def valid_measurements(self) -> list[Measurement]:
+        """Newest first, without entries marked entered in error (what calculations use)."""
+        return [m for m in self.measurements if not m.entered_in_error]
 
     @property
     def latest_weight(self) -> Measurement | None:
-        return next((m for m in self.measurements if m.weight_kg is not None), None)
+        return next((m for m in self.valid_measurements if m.weight_kg is not None), None)
 
     @property
     def latest_height(self) -> Measurement | None:
-        return next((m for m in self.measurements if m.height_cm is not None), None)
+        return next((m for m in self.valid_measurements if m.height_cm is not None), None)
+
+    @property
+    def allergy_status(self) -> body.AllergyStatus:
+        return body.allergy_status(self.allergies, self.no_known_allergies)
+
+    @property
+    def current_no_known_allergies(self) -> NoKnownAllergies | None:
+        return next((s for s in self.no_known_allergies if s.superseded_at is None), None)
 
     @property
     def bmi(self) -> float | None:
@@ -93,14 +116,20 @@ def load_clinical(session: Session, *, patient_id: int) -> ClinicalRecord:
     current = diagnosis.current_diagnosis(session, patient_id=patient_id)
     meds = medications.list_medications(session, patient_id=patient_id)
     prior = trials.list_trials(session, patient_id=patient_id)
+    measured = body.list_measurements(session, patient_id=patient_id)
+    statements = body.list_no_known_allergies(session, patient_id=patient_id)
+    named = [m.entered_in_error_by_user_id for m in measured] + [
+        m.entered_in_error_by_user_id for m in meds]
     return ClinicalRecord(
-        measurements=body.list_measurements(session, patient_id=patient_id),
+        measurements=measured,
         allergies=body.list_allergies(session, patient_id=patient_id),
         diagnosis=current,
         medications=meds,
         medication_overview=medications.medication_overview(meds),
         trials=prior,
         resistance=trials.evaluate_resistance(current, prior),
+        no_known_allergies=statements,
+        staff=staff_labels(session, [*named, *(s.recorded_by_user_id for s in statements)]),
     )
 
 

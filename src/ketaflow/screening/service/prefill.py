@@ -14,7 +14,7 @@ from ketaflow.clinical.eligibility import Answer
 from ketaflow.errors import NotFound
 from ketaflow.patients.diagnosis_codes import Episode
 from ketaflow.patients.models import Patient, SubstanceUse
-from ketaflow.patients.service import current_diagnosis, list_measurements, list_medications
+from ketaflow.patients.service import current_diagnosis, latest_weight, list_medications
 from ketaflow.patients.service.medications import counts_toward_load, is_current
 from ketaflow.screening.service.screenings import AnswerEntry, ScreeningEntry
 
@@ -44,8 +44,9 @@ def record_suggestions(session: Session, ctx: AuditContext, *, patient_id: int) 
     theophyllines = [m.drug_name for m in current if m.drug_name.lower() in _THEOPHYLLINES]
     if theophyllines:
         answers["theophylline"] = _yes(", ".join(sorted(theophyllines)))
-    weight = next((m.weight_kg for m in list_measurements(session, patient_id=patient_id)
-                   if m.weight_kg is not None), None)
+    # Entries marked entered in error never count (`latest_weight` and `is_current` skip them).
+    latest = latest_weight(session, patient_id=patient_id)
+    weight = latest.weight_kg if latest else None
     record_event(session, ctx, action="screening.prefill", entity_type="patient",
                  entity_id=patient_id, detail={"items": len(answers)})
     return ScreeningEntry(answers=answers, weight_kg=weight)
