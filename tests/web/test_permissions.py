@@ -242,6 +242,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/infusions/sessions/{session_id}/rescue"),
         ("POST", "/infusions/sessions/{session_id}/side-effects"),
         ("GET", "/infusions/sessions/{session_id}/summary"),
+        ("GET", "/infusions/sessions/{session_id}/_live"),
         ("GET", "/infusions/sessions/{session_id}/summary.pdf"),
         ("POST", "/infusions/sessions/{session_id}/vitals"),
         ("GET", "/api/v1/infusions/day"),

@@ -148,7 +148,9 @@ def visit(db: Session, ctx: AuditContext, *, token: str) -> LinkVisit:
     state = link_state(link, utcnow())
     # Opening a link (or guessing one) is counted in the audit buffer, not a row per load.
     note_event(db, patient_context(ctx), action="mood_link.open", entity_type=LINK_ENTITY,
-               entity_id=None if link is None else link.id, detail={"state": str(state)})
+               entity_id=None if link is None else link.id,
+               detail={"state": str(state),
+                       "patient_id": None if link is None else link.patient_id})
     return LinkVisit(state, link)
 
 
