@@ -116,8 +116,9 @@ def test_patient_completes_a_phq9_on_a_phone(browser: Browser, live_server: str,
 
     _sign_in(page, username)
     page.goto(f"/patients/{patient_id}/assessments")
-    expect(page.locator("#chart-phq9 circle title")).to_have_count(1)
-    expect(page.locator("#chart-phq9 circle title")).to_contain_text("11 (moderate)")
+    rating = page.locator("#chart-phq9 path > title", has_text=re.compile(r"^\d{4}-\d\d-\d\d: "))
+    expect(rating).to_have_count(1)
+    expect(rating).to_contain_text("11 (moderate)")
     expect(page.get_by_role("cell", name="patient (portal)")).to_be_visible()
     expect(page.locator("#alerts")).to_contain_text("C-SSRS screen needed")
     shot(page, "assessments-06-portal-answers-on-chart")

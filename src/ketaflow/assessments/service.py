@@ -23,6 +23,7 @@ from ketaflow.clinical import dates
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
 from ketaflow.patients.models import Patient, PatientDemographics
+from ketaflow.patients.service.identity import PatientIdentity, patient_identity
 from ketaflow.scales import (
     Flag,
     RiskLevel,
@@ -339,11 +340,13 @@ def stored_result(row: AssessmentResult) -> ScoreResult:
 
 @dataclass(frozen=True)
 class PatientLabel:
-    """What a page header shows so staff know whose scores they are looking at."""
+    """What a page header shows so staff know whose scores they are looking at: the identity
+    banner's full name, date of birth and MRN (`identity`)."""
 
     id: int
     mrn: str
     name: str
+    identity: PatientIdentity | None = None
 
 
 def patient_label(session: Session, ctx: AuditContext, patient_id: int) -> PatientLabel:
@@ -355,4 +358,4 @@ def patient_label(session: Session, ctx: AuditContext, patient_id: int) -> Patie
         select(PatientDemographics).where(PatientDemographics.patient_id == patient_id,
                                           PatientDemographics.superseded_at.is_(None)))
     name = "" if current is None else f"{current.given_name} {current.family_name}"
-    return PatientLabel(patient.id, patient.mrn, name)
+    return PatientLabel(patient.id, patient.mrn, name, patient_identity(session, patient_id))

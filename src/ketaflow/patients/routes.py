@@ -14,6 +14,7 @@ from ketaflow.patients import forms, sections, service
 from ketaflow.patients.diagnosis_codes import SEVERITY_LABELS
 from ketaflow.patients.medication_catalogue import BENZODIAZEPINE_SOURCE
 from ketaflow.patients.models import Sex
+from ketaflow.patients.service.identity import patient_identity
 from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db, require_principal
 from ketaflow.web.routing import UnitOfWorkRoute
@@ -154,5 +155,6 @@ def history_page(request: Request, db: DB, patient_id: int) -> Response:
     ctx = audit_context(request)
     versions = service.demographics_history(db, ctx, patient_id=patient_id)
     return render(
-        request, "patients/history.html", {"versions": versions, "patient_id": patient_id}
+        request, "patients/history.html", {"versions": versions, "patient_id": patient_id,
+                                           "who": patient_identity(db, patient_id)}
     )
