@@ -76,9 +76,9 @@ def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: 
             pregnancy_test=PregnancyTest.NOT_APPLICABLE))
         service.record_vitals(db, nurse, session_id=record.id, reading=VitalsReading(
             opened, sbp_mmhg=124, dbp_mmhg=80, hr_bpm=72, spo2_percent=98))
+        # The lot from the inventory: drug and expiry come from its receipt.
         order = service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
-            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT,
-            expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0,
+            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT, concentration_mg_per_ml=1.0,
             duration_min=40.0))
     with clock_at(start):
         service.apply_action(db, nurse, session_id=record.id, action=SessionAction.START)
