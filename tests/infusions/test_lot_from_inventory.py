@@ -129,8 +129,8 @@ def test_the_form_offers_only_usable_lots(db: Session) -> None:
     ledger.draw(db, clinic.nurse_ctx, lot_number="GONE", amount_mg=40, session_id=record.id)
     offered = lots.order_lots(db, day=TODAY)
     assert [c.value for c in offered] == ["OK-1", "OK-2"]  # soonest expiry first
-    assert offered[0].label == (f"OK-1: Ketamine hydrochloride 50 mg/mL vials, expires "
-                                f"{TODAY + timedelta(days=30)}, 500 mg in stock")
+    assert offered[0].label == (f"OK-1 · expires {TODAY + timedelta(days=30)} · 500 mg in "
+                                "stock · Ketamine hydrochloride 50 mg/mL vials")
 
 
 def test_the_api_applies_the_same_rules(app_client: TestClient, app_db: Session) -> None:

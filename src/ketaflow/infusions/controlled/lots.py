@@ -65,11 +65,15 @@ class LotChoice:
         return self.stock.lot_number
 
     @property
+    def drug_name(self) -> str:
+        return drug_name(self.stock.drug or "")
+
+    @property
     def label(self) -> str:
+        """Lot, expiry and stock first: a select shows only the start of a long option."""
         lot = self.stock
-        return (f"{lot.lot_number}: {drug_name(lot.drug or '')} "
-                f"{lot.concentration_mg_per_ml or 0:g} mg/mL vials, expires "
-                f"{lot.expiry_date}, {lot.balance_mg:g} mg in stock")
+        return (f"{lot.lot_number} · expires {lot.expiry_date} · {lot.balance_mg:g} mg in "
+                f"stock · {self.drug_name} {lot.concentration_mg_per_ml or 0:g} mg/mL vials")
 
 
 def order_lots(db: Session, *, day: date) -> list[LotChoice]:
