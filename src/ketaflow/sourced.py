@@ -77,10 +77,14 @@ def source_of(settings: Any, name: str) -> str:
 _RANGE_WORDS = {None: "an integer", 0: "a non-negative integer", 1: "a positive whole number"}
 
 
-def require_whole_numbers(settings: Any, *, minimum: int | None = None) -> None:
-    """Refuse non-integers (bool is an int subclass: a True threshold is a bug, not a 1)."""
+def require_whole_numbers(settings: Any, *, minimum: int | None = None,
+                          fractional: frozenset[str] = frozenset()) -> None:
+    """Refuse non-integers (bool is an int subclass: a True threshold is a bug, not a 1).
+    Settings named in `fractional` are quantities (mg), checked by their class instead."""
     expected = _RANGE_WORDS.get(minimum, f"a whole number of at least {minimum}")
     for spec in _sourced_fields(settings):
+        if spec.name in fractional:
+            continue
         value = getattr(settings, spec.name)
         too_small = minimum is not None and isinstance(value, int) and value < minimum
         if not isinstance(value, int) or isinstance(value, bool) or too_small:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
@@ -16,7 +15,14 @@ from ketaflow.db import make_engine, make_session_factory
 from ketaflow.infusions import service
 from ketaflow.infusions.models import InfusionSession
 from tests.browser.conftest import SCREENSHOTS, shot
-from tests.infusions.factories import Clinic, backdate, ctx_for, make_course, self_report
+from tests.infusions.factories import (
+    ORDER_LOT,
+    Clinic,
+    backdate,
+    ctx_for,
+    make_course,
+    self_report,
+)
 from tests.support.factories import DEFAULT_PASSWORD, make_user
 
 
@@ -36,7 +42,7 @@ def _arrange(db: Session) -> int:
     prescriber = make_user(db, role=Role.PRESCRIBER, username="raman", full_name="Dr Raman")
     nurse = make_user(db, role=Role.NURSE, username="noah", full_name="Noah RN")
     clinic = Clinic(nurse, prescriber, ctx_for(nurse), ctx_for(prescriber))
-    course = make_course(db, clinic, weight_kg=70)
+    course = make_course(db, clinic, weight_kg=70, order_lot=True)
     # This morning's PHQ-9 through the portal, item 9 positive: a suicidality alert is open.
     self_report(db, course.patient_id, item9=1)
     return service.open_session(db, clinic.nurse_ctx, course_id=course.id).id
@@ -82,8 +88,8 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     page.get_by_role("button", name="Save pre-checks").click()
     _vitals(page, "126", "80", "72")
     page.get_by_text("Write and sign the order").click()
-    page.get_by_label("Lot number").fill("KX-2291")
-    page.get_by_label("Expiry date").fill(str((datetime.now(UTC) + timedelta(days=300)).date()))
+    # The lot comes from the inventory: its receipt gives the drug and the expiry.
+    page.get_by_label("Lot (from the controlled-substance inventory)").select_option(ORDER_LOT)
     page.get_by_label("Concentration", exact=True).select_option("1")
     shot(page, "infusion-01-prechecks")
     page.get_by_role("button", name="Sign order").click()

@@ -53,7 +53,7 @@ def make_clinic(db: Session) -> Clinic:
 
 def make_course(db: Session, clinic: Clinic, *, weight_kg: float = 70.0,
                 state: CourseState = CourseState.ACTIVE,
-                patient: Patient | None = None) -> TreatmentCourse:
+                patient: Patient | None = None, order_lot: bool = False) -> TreatmentCourse:
     """A course on a signed eligible screening and a consent, for `patient` (registered
     elsewhere) or for a new bare record (no demographics: the infusion rules do not read them)."""
     if patient is None:
@@ -75,13 +75,38 @@ def make_course(db: Session, clinic: Clinic, *, weight_kg: float = 70.0,
         salt_form=SaltForm.BASE)
     db.add(course)
     db.flush()
+    if order_lot:  # orders written on the course may name ORDER_LOT
+        stock_order_lot(db, clinic)
     return course
 
 
+# The lot every course's orders are prepared from (received by `make_course`): 50 mg/mL vials,
+# diluted to the orders' 1 mg/mL bag. Enough for dozens of 35 mg infusions.
+ORDER_LOT = "ORDER-LOT-1"
+ORDER_LOT_MG = 2000.0
+ORDER_LOT_DAYS = 300  # in date for this many days from today
+
+
+def order_lot_expiry() -> date:
+    return datetime.now(UTC).date() + timedelta(days=ORDER_LOT_DAYS)
+
+
+def stock_order_lot(db: Session, clinic: Clinic, lot: str = ORDER_LOT,
+                    amount_mg: float = ORDER_LOT_MG, *, expiry_date: date | None = None,
+                    concentration_mg_per_ml: float = 50.0) -> None:
+    """Lot `lot` in the ledger (once: a second call for the same lot adds nothing), so orders
+    can name it."""
+    from ketaflow.infusions.controlled.models import LedgerRow
+
+    if db.scalar(select(LedgerRow.id).where(LedgerRow.lot_number == lot).limit(1)) is None:
+        stock(db, clinic, lot, amount_mg, concentration_mg_per_ml,
+              expiry_date=expiry_date or order_lot_expiry())
+
+
 def order_input(**overrides: object) -> service.OrderInput:
-    values: dict[str, object] = {"drug": "ketamine_hcl", "lot_number": "LOT-1",
-                                 "expiry_date": date.today() + timedelta(days=300),
-                                 "concentration_mg_per_ml": 1.0, "duration_min": 40.0}
+    """An order on the clinic's order lot; drug and expiry come from its receipt."""
+    values: dict[str, object] = {"lot_number": ORDER_LOT, "concentration_mg_per_ml": 1.0,
+                                 "duration_min": 40.0}
     values.update(overrides)
     return service.OrderInput(**values)  # type: ignore[arg-type]
 
@@ -107,11 +132,12 @@ def open_alerts(db: Session, patient_id: int) -> list[Alert]:
                                                Alert.acknowledged_at.is_(None))))
 
 
-def ready_to_start(db: Session, clinic: Clinic, course: TreatmentCourse | None = None
-                   ) -> InfusionSession:
+def ready_to_start(db: Session, clinic: Clinic, course: TreatmentCourse | None = None,
+                   *, lot: str = ORDER_LOT) -> InfusionSession:
     """A session in pre-checks with everything done (today's self-report included): the pump
-    may start."""
+    may start. The order names `lot`, received first unless the ledger already holds it."""
     course = course or make_course(db, clinic)
+    stock_order_lot(db, clinic, lot)
     self_report(db, course.patient_id)
     record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id,
@@ -119,7 +145,18 @@ def ready_to_start(db: Session, clinic: Clinic, course: TreatmentCourse | None =
     service.update_prechecks(db, clinic.nurse_ctx, session_id=record.id, changes=ALL_CHECKS)
     service.record_vitals(db, clinic.nurse_ctx, session_id=record.id, reading=VitalsReading(
         datetime.now(UTC), sbp_mmhg=122, dbp_mmhg=78, hr_bpm=72, spo2_percent=98))
-    service.sign_order(db, clinic.prescriber_ctx, session_id=record.id, order=order_input())
+    service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
+                       order=order_input(lot_number=lot))
+    return record
+
+
+def infused(db: Session, clinic: Clinic, record: InfusionSession, minutes: float = 41.0
+            ) -> InfusionSession:
+    """Start the pump and move the session back `minutes`, so that the infusion record shows
+    that long at the ordered rate delivered (35.9 mg of the 35 mg order after 41 min)."""
+    service.apply_action(db, clinic.nurse_ctx, session_id=record.id,
+                         action=SessionAction.START)
+    backdate(db, record, minutes)
     return record
 
 
@@ -139,7 +176,8 @@ def backdate(db: Session, record: InfusionSession, minutes: float) -> None:
 
 
 def stock(db: Session, clinic: Clinic, lot: str, amount_mg: float,
-          concentration_mg_per_ml: float = 50.0) -> None:
+          concentration_mg_per_ml: float = 50.0, *, drug: str = "ketamine_hcl",
+          expiry_date: date | None = None) -> None:
     """Lot `lot` in stock: a receipt recorded by the nurse and witnessed by the prescriber
     (the password step is the pages' and API's; tests that arrange stock skip it)."""
     from ketaflow.infusions.controlled import service as ledger
@@ -147,7 +185,8 @@ def stock(db: Session, clinic: Clinic, lot: str, amount_mg: float,
 
     ledger.record_entry(db, clinic.nurse_ctx, witness_confirmed=True, entry=ledger.EntryInput(
         EntryKind.RECEIVED, lot, amount_mg, witness_user_id=clinic.prescriber.id,
-        drug="ketamine_hcl", concentration_mg_per_ml=concentration_mg_per_ml))
+        drug=drug, concentration_mg_per_ml=concentration_mg_per_ml,
+        expiry_date=expiry_date or order_lot_expiry()))
 
 
 def second_course(db: Session, course: TreatmentCourse) -> TreatmentCourse:

@@ -17,11 +17,14 @@ from ketaflow.config import Role
 from ketaflow.infusions.models import InfusionSession, VitalsRecord
 from tests.infusions.factories import (
     ALDRETE_OK,
+    ORDER_LOT,
+    ORDER_LOT_MG,
     PADSS_OK,
     backdate,
     make_clinic,
     make_course,
     self_report,
+    stock_order_lot,
 )
 from tests.support.aio import run_async
 from tests.support.audit import sealed_and_verified
@@ -51,6 +54,7 @@ class Api:
 def arrange(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
     clinic = make_clinic(app_db)
     course = make_course(app_db, clinic)
+    stock_order_lot(app_db, clinic)
     self_report(app_db, course.patient_id)
     app_db.commit()
     nurse = Api(app_client, api_token(app_db, clinic.nurse))
@@ -69,8 +73,7 @@ def started(app_client: TestClient, app_db: Session) -> tuple[Api, Api, int]:
     nurse.post(f"{BASE}/{session_id}/vitals", {"sbp_mmhg": 124, "dbp_mmhg": 80, "hr_bpm": 70,
                                                "spo2_percent": 98}, expect=201)
     prescriber.post(f"{BASE}/{session_id}/order", {
-        "drug": "ketamine_hcl", "lot_number": "L-77",
-        "expiry_date": str((datetime.now(UTC) + timedelta(days=90)).date()),
+        "drug": "ketamine_hcl", "lot_number": ORDER_LOT,
         "concentration_mg_per_ml": 1.0, "duration_min": 40}, expect=201)
     nurse.post(f"{BASE}/{session_id}/actions", {"action": "start"})
     return nurse, prescriber, session_id
@@ -211,6 +214,9 @@ def test_ledger_api(app_client: TestClient, app_db: Session) -> None:
     nurse.post(path, {**receipt, "witness_password": DEFAULT_PASSWORD}, expect=201)
     nurse.post(path, {"kind": "drawn", "lot_number": "L-77", "amount_mg": 40,
                       "session_id": session_id}, expect=201)
+    # The ordered 35 mg is administered once the pump has delivered it (41 min at the rate).
+    backdate(app_db, app_db.get(InfusionSession, session_id), 41)  # type: ignore[arg-type]
+    app_db.commit()
     nurse.post(path, {"kind": "administered", "lot_number": "L-77", "amount_mg": 35,
                       "session_id": session_id}, expect=201)
     waste = {"kind": "wasted", "lot_number": "L-77", "amount_mg": 5, "session_id": session_id,
@@ -219,8 +225,9 @@ def test_ledger_api(app_client: TestClient, app_db: Session) -> None:
     refused = nurse.post(path, waste, expect=422)
     assert refused["field"] == "witness_password"
     nurse.post(path, {**waste, "witness_password": DEFAULT_PASSWORD}, expect=201)
-    assert nurse.get("/api/v1/controlled/inventory") == {"L-77": 460.0}
-    assert len(nurse.get(path)) == 4
+    assert nurse.get("/api/v1/controlled/inventory") == {"L-77": 460.0,
+                                                          ORDER_LOT: ORDER_LOT_MG}
+    assert len(nurse.get(path)) == 5  # the order lot's receipt and the four above
     assert nurse.get("/api/v1/controlled/discrepancies") == []
     front = app_client.get("/api/v1/controlled/inventory", headers={
         "Authorization": f"Bearer {api_token(app_db, make_front_desk(app_db))}"})

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ketaflow.errors import Conflict
 from ketaflow.infusions import service
+from ketaflow.infusions.controlled import reconciliation
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.demo import CLINIC_DAY, DEMO_LOT, seed_clinic_day, seed_sessions
 from ketaflow.infusions.rules import SessionAction, SessionStatus
@@ -76,3 +77,18 @@ def test_seed_clinic_day_has_a_session_in_each_state(db: Session) -> None:
     moment = service.now()
     for record in records.values():
         assert moment - timedelta(hours=2) <= record.opened_at <= moment
+
+def test_demo_orders_use_inventory_lots_and_one_session_is_flagged(db: Session) -> None:
+    clinic = make_clinic(db)
+    make_course(db, clinic)
+    ids = seed_sessions(db, SYSTEM)
+    records = [service.get_session(db, clinic.nurse_ctx, session_id=i) for i in ids]
+    assert {o.lot_number for r in records for o in r.orders} == {DEMO_LOT}
+    today = service.now().date()
+    report = reconciliation.build_report(db, start=today - timedelta(days=10), end=today,
+                                         timezone="UTC")
+    assert [s.line.session_id for s in report.sessions] == ids
+    # Session 2 (three days ago) logged 5 mg as wasted that the pump record shows delivered.
+    assert [(s.line.session_id, round(s.line.discrepancy_mg)) for s in report.flagged] == [
+        (ids[1], -5)]
+    assert not report.flagged[0].line.accounting_flagged

@@ -22,7 +22,14 @@ from ketaflow.errors import KetaflowError, ValidationFailed
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.rules import EntryKind
-from tests.infusions.factories import Clinic, ctx_for, make_clinic, ready_to_start, stock
+from tests.infusions.factories import (
+    Clinic,
+    ctx_for,
+    infused,
+    make_clinic,
+    ready_to_start,
+    stock,
+)
 from tests.infusions.test_api import started
 from tests.support.databases import PostgresDatabases
 from tests.support.factories import DEFAULT_PASSWORD, make_user
@@ -106,8 +113,8 @@ def test_a_receipt_is_witnessed_by_another_active_clinical_user(db: Session,
 def test_draws_and_waste_are_bounded_by_what_the_lot_and_session_hold(
         db: Session, settings: Settings) -> None:
     clinic = make_clinic(db)
-    record = ready_to_start(db, clinic)
     stock(db, clinic, "S-1", 50)
+    record = infused(db, clinic, ready_to_start(db, clinic, lot="S-1"))
     ledger.draw(db, clinic.nurse_ctx, lot_number="S-1", amount_mg=40, session_id=record.id)
     _refused(db, lambda: ledger.draw(db, clinic.nurse_ctx, lot_number="S-1", amount_mg=11,
                                      session_id=record.id), "amount_mg", "10 mg of S-1 in stock")
@@ -125,8 +132,8 @@ def test_draws_and_waste_are_bounded_by_what_the_lot_and_session_hold(
 
 def test_references_to_missing_records_are_422_naming_the_field(db: Session) -> None:
     clinic = make_clinic(db)
-    record = ready_to_start(db, clinic)
     stock(db, clinic, "M-1", 100)
+    record = ready_to_start(db, clinic, lot="M-1")
     E = ledger.EntryInput
     _refused(db, lambda: ledger.draw(db, clinic.nurse_ctx, lot_number="M-1", amount_mg=5,
                                      session_id=424242), "session_id")
@@ -218,8 +225,8 @@ def test_the_lock_is_per_lot(pg_factory) -> None:  # type: ignore[no-untyped-def
 def _arrange_race(factory) -> tuple[Clinic, int]:  # type: ignore[no-untyped-def]
     with transaction(factory) as db:
         clinic = make_clinic(db)
-        session_id = ready_to_start(db, clinic).id
         stock(db, clinic, "RACE-1", 50)
+        session_id = ready_to_start(db, clinic, lot="RACE-1").id
     return clinic, session_id
 
 

@@ -23,7 +23,7 @@ from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import EntryKind, SessionAction
-from tests.infusions.factories import Clinic, make_clinic, ready_to_start, stock
+from tests.infusions.factories import Clinic, infused, make_clinic, ready_to_start, stock
 from tests.support.exports import formula_cells, hostile, read_csv
 from tests.support.factories import DEFAULT_PASSWORD, make_user
 from tests.web.helpers import committed_user, csrf, sign_in
@@ -35,11 +35,15 @@ def post(client: TestClient, path: str, data: dict[str, str]) -> Any:
     return client.post(path, data={"csrf_token": csrf(client), **data})
 
 
-def arrange(app_db: Session, *, stock_mg: float = 500) -> tuple[Clinic, int]:
-    """A nurse and a prescriber, lot K-1 in stock and a session in pre-checks."""
+def arrange(app_db: Session, *, stock_mg: float = 500, infuse: bool = False
+            ) -> tuple[Clinic, int]:
+    """A nurse and a prescriber, lot K-1 in stock and a session in pre-checks (`infuse`: one
+    whose pump has run 41 minutes, the 35 mg order delivered)."""
     clinic = make_clinic(app_db)
-    record = ready_to_start(app_db, clinic)
     stock(app_db, clinic, "K-1", stock_mg)
+    record = ready_to_start(app_db, clinic, lot="K-1")
+    if infuse:
+        infused(app_db, clinic, record)
     app_db.commit()
     return clinic, record.id
 
@@ -93,7 +97,7 @@ def test_page_shows_inventory_discrepancies_and_entries(app_client: TestClient,
 
 def test_receive_draw_administer_and_waste_through_the_forms(app_client: TestClient,
                                                              app_db: Session) -> None:
-    clinic, session_id = arrange(app_db)
+    clinic, session_id = arrange(app_db, infuse=True)
     assert sign_in(app_client, clinic.nurse.username) == 303
     received = post(app_client, "/controlled/receive", {
         "lot_number": "K-2", "drug": "ketamine_hcl", "expiry_date": NEXT_YEAR,

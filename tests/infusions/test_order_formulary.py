@@ -46,7 +46,8 @@ def test_formulary_lists_ketamine_with_its_labelled_concentrations() -> None:
 def test_anything_outside_the_formulary_is_refused(db: Session, changes: dict[str, object],
                                                    field: str) -> None:
     clinic = make_clinic(db)
-    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    course = make_course(db, clinic, order_lot=True)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id,
                          action=SessionAction.BEGIN_PRECHECKS)
     with pytest.raises(ValidationFailed) as error:
@@ -83,8 +84,9 @@ def test_the_order_form_offers_selects_and_keeps_the_choice(app_client: TestClie
                 ).headers["location"]  # type: ignore[attr-defined]
     post(app_client, f"{page}/action", {"action": "begin_prechecks"})
     html = app_client.get(page).text
-    assert re.search(r'<select id="f-drug" name="drug"', html)
-    assert '<input id="f-drug"' not in html
+    # The drug is no longer typed or picked: it comes with the lot chosen from the inventory.
+    assert re.search(r'<select id="f-lot" name="lot_number" required', html)
+    assert '<input id="f-drug"' not in html and '<input id="f-lot"' not in html
     assert re.search(r'<select id="f-concentration_mg_per_ml" name="concentration_mg_per_ml"',
                      html)
     assert "Ketamine hydrochloride 2 mg/mL (as base)" in html

@@ -4,14 +4,13 @@ that keep entered values, the printable summary and the PDF."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ketaflow.clinic import service as clinic_profile
 from ketaflow.infusions.models import InfusionSession
-from tests.infusions.factories import backdate, make_clinic, make_course, self_report
+from tests.infusions.factories import ORDER_LOT, backdate, make_clinic, make_course, self_report
 from tests.support.factories import SYSTEM
 from tests.web.helpers import csrf, sign_in
 
@@ -22,7 +21,7 @@ def post(client: TestClient, path: str, data: dict[str, str] | None = None) -> o
 
 def arrange(app_client: TestClient, app_db: Session) -> tuple[int, str, str]:
     clinic = make_clinic(app_db)
-    course = make_course(app_db, clinic)
+    course = make_course(app_db, clinic, order_lot=True)
     self_report(app_db, course.patient_id)
     app_db.commit()
     return course.id, clinic.nurse.username, clinic.prescriber.username
@@ -44,9 +43,9 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
         "pregnancy_test": "not_applicable"})
     post(app_client, f"{page}/vitals", {"sbp_mmhg": "126", "dbp_mmhg": "80", "hr_bpm": "70",
                                         "spo2_percent": "98"})
-    expiry = str((datetime.now(UTC) + timedelta(days=200)).date())
-    signed = post(app_client, f"{page}/order", {"drug": "ketamine_hcl", "lot_number": "K-9",
-                                                "expiry_date": expiry,
+    # The lot is chosen from the inventory: drug and expiry come from its receipt.
+    assert f'<option value="{ORDER_LOT}"' in app_client.get(page).text
+    signed = post(app_client, f"{page}/order", {"lot_number": ORDER_LOT,
                                                 "concentration_mg_per_ml": "1",
                                                 "duration_min": "40"})
     assert signed.status_code == 303  # type: ignore[attr-defined]
@@ -130,7 +129,7 @@ def prechecks_page(app_client: TestClient, app_db: Session, *, item9: int | None
                    as_nurse: bool = True) -> str:
     """Signed in, a session opened and in pre-checks; returns the session page's path."""
     clinic = make_clinic(app_db)
-    course = make_course(app_db, clinic)
+    course = make_course(app_db, clinic, order_lot=True)
     if item9 is not None:
         self_report(app_db, course.patient_id, item9=item9)
     app_db.commit()

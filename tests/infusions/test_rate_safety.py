@@ -24,6 +24,7 @@ from tests.infusions.factories import (
     make_course,
     order_input,
     ready_to_start,
+    stock_order_lot,
 )
 from tests.support.factories import make_user
 
@@ -160,6 +161,7 @@ def test_a_new_order_during_the_infusion_keeps_the_bag(db: Session) -> None:
 def test_re_signing_before_the_start_supersedes_visibly(db: Session) -> None:
     clinic = make_clinic(db)
     record = ready_to_start(db, clinic)
+    stock_order_lot(db, clinic, "LOT-2")
     with pytest.raises(ValidationFailed) as refused:
         service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
                            order=order_input(lot_number="LOT-2"))
@@ -179,7 +181,8 @@ def test_re_signing_before_the_start_supersedes_visibly(db: Session) -> None:
 @pytest.mark.parametrize("duration", [None, 0.0, -5.0])
 def test_order_duration_has_no_silent_default(db: Session, duration: float | None) -> None:
     clinic = make_clinic(db)
-    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    course = make_course(db, clinic, order_lot=True)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     with pytest.raises(ValidationFailed) as refused:
         service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
                            order=order_input(duration_min=duration))

@@ -3,14 +3,12 @@ service rules answer 422 naming the rate field, and 409 under an open HOLD."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ketaflow.infusions import service
 from ketaflow.infusions.rules import SessionAction
-from tests.infusions.factories import make_clinic, ready_to_start
+from tests.infusions.factories import ORDER_LOT, make_clinic, ready_to_start
 from tests.infusions.test_api import BASE, started
 from tests.infusions.test_pages import post
 from tests.web.helpers import sign_in
@@ -40,8 +38,7 @@ def test_api_refuses_rate_above_order_and_increase_under_hold(app_client: TestCl
 
 def test_api_order_needs_a_duration(app_client: TestClient, app_db: Session) -> None:
     _nurse, prescriber, session_id = started(app_client, app_db)
-    body = {"drug": "ketamine_hcl", "lot_number": "L-78",
-            "expiry_date": str((datetime.now(UTC) + timedelta(days=90)).date()),
+    body = {"drug": "ketamine_hcl", "lot_number": ORDER_LOT,
             "concentration_mg_per_ml": 1.0, "supersede_reason": "new bag"}
     prescriber.post(f"{BASE}/{session_id}/order", body, expect=422)
     prescriber.post(f"{BASE}/{session_id}/order", body | {"duration_min": 0}, expect=422)
@@ -76,14 +73,13 @@ def test_page_order_duration_zero_is_refused(app_client: TestClient, app_db: Ses
     assert sign_in(app_client, clinic.prescriber.username) == 303
     page = f"/infusions/sessions/{record.id}"
     assert 'name="duration_min" type="number"' in app_client.get(page).text
-    expiry = str((datetime.now(UTC) + timedelta(days=200)).date())
     refused = post(app_client, f"{page}/order", {
-        "drug": "ketamine_hcl", "lot_number": "K-9", "expiry_date": expiry,
+        "drug": "ketamine_hcl", "lot_number": ORDER_LOT,
         "concentration_mg_per_ml": "1", "duration_min": "0", "supersede_reason": "x"})
     assert refused.status_code == 422  # type: ignore[attr-defined]
     assert "Duration (min) must be more than 0" in refused.text  # type: ignore[attr-defined]
     signed = post(app_client, f"{page}/order", {
-        "drug": "ketamine_hcl", "lot_number": "K-9", "expiry_date": expiry,
+        "drug": "ketamine_hcl", "lot_number": ORDER_LOT,
         "concentration_mg_per_ml": "1", "duration_min": "40",
         "supersede_reason": "new lot"})
     assert signed.status_code == 303  # type: ignore[attr-defined]

@@ -11,15 +11,15 @@ from ketaflow.errors import ValidationFailed
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerImmutableError, LedgerRow
 from ketaflow.infusions.rules import EntryKind
-from tests.infusions.factories import make_clinic, ready_to_start, stock
+from tests.infusions.factories import infused, make_clinic, ready_to_start, stock
 from tests.support.factories import DEFAULT_PASSWORD
 
 
 def test_session_accounting_and_discrepancy_report(db: Session, settings: Settings) -> None:
     clinic = make_clinic(db)
-    record = ready_to_start(db, clinic)
-    E = ledger.EntryInput
     stock(db, clinic, "LOT-1", 500)
+    record = infused(db, clinic, ready_to_start(db, clinic, lot="LOT-1"))
+    E = ledger.EntryInput
     ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.DRAWN, "LOT-1", 50,
                                                       session_id=record.id))
     ledger.record_entry(db, clinic.nurse_ctx, entry=E(EntryKind.ADMINISTERED, "LOT-1", 35,
@@ -65,8 +65,8 @@ def test_corrections_are_reversals_and_rows_are_immutable(db: Session) -> None:
 
 def test_draw_beyond_stock_refused(db: Session) -> None:
     clinic = make_clinic(db)
-    record = ready_to_start(db, clinic)
     stock(db, clinic, "LOT-3", 40)
+    record = ready_to_start(db, clinic, lot="LOT-3")
     with pytest.raises(ValidationFailed) as error:
         ledger.record_entry(db, clinic.nurse_ctx, entry=ledger.EntryInput(
             EntryKind.DRAWN, "LOT-3", 41, session_id=record.id))

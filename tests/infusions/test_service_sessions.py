@@ -52,14 +52,16 @@ def test_order_dose_from_latest_weight(db: Session) -> None:
 
 def test_only_prescriber_signs_order(db: Session) -> None:
     clinic = make_clinic(db)
-    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    course = make_course(db, clinic, order_lot=True)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     with pytest.raises(PermissionDenied):
         service.sign_order(db, clinic.nurse_ctx, session_id=record.id, order=order_input())
 
 
 def test_order_refusals_name_fields(db: Session) -> None:
     clinic = make_clinic(db)
-    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    course = make_course(db, clinic, order_lot=True)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     with pytest.raises(ValidationFailed) as error:
         service.sign_order(db, clinic.prescriber_ctx, session_id=record.id,
                            order=order_input(dose_mg_per_kg=2.5))
@@ -94,7 +96,8 @@ def test_new_order_supersedes_old(db: Session) -> None:
 
 def test_start_refused_until_prechecks_complete(db: Session) -> None:
     clinic = make_clinic(db)
-    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    course = make_course(db, clinic, order_lot=True)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.BEGIN_PRECHECKS)
     with pytest.raises(ValidationFailed) as error:
         service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.START)
@@ -150,7 +153,7 @@ def test_running_pause_rate_change_stop(db: Session) -> None:
 
 def test_one_session_in_progress_per_patient(db: Session) -> None:
     clinic = make_clinic(db)
-    course = make_course(db, clinic)
+    course = make_course(db, clinic, order_lot=True)
     first = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     second = service.open_session(db, clinic.nurse_ctx,
                                   course_id=second_course(db, course).id)
@@ -188,7 +191,7 @@ def test_database_enforces_one_in_progress_session(db: Session) -> None:
     from sqlalchemy.exc import IntegrityError
 
     clinic = make_clinic(db)
-    course = make_course(db, clinic)
+    course = make_course(db, clinic, order_lot=True)
     first = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     second = service.open_session(db, clinic.nurse_ctx,
                                   course_id=second_course(db, course).id)
@@ -199,7 +202,8 @@ def test_database_enforces_one_in_progress_session(db: Session) -> None:
 
 def without_self_report(db: Session, clinic: Clinic) -> int:
     """A session with every other pre-check done but no self-report on record today."""
-    record = service.open_session(db, clinic.nurse_ctx, course_id=make_course(db, clinic).id)
+    course = make_course(db, clinic, order_lot=True)
+    record = service.open_session(db, clinic.nurse_ctx, course_id=course.id)
     service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=A.BEGIN_PRECHECKS)
     service.update_prechecks(db, clinic.nurse_ctx, session_id=record.id, changes=ALL_CHECKS)
     service.record_vitals(db, clinic.nurse_ctx, session_id=record.id, reading=VitalsReading(

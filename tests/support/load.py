@@ -105,7 +105,7 @@ def seed(url: str, *, sessions: int = 16) -> Seed:
 
 def _running_session(db: Session, clinic: Clinic, opened: datetime) -> int:
     """An infusion started at `opened`, pre-checks all done."""
-    course = make_course(db, clinic)
+    course = make_course(db, clinic, order_lot=True)
     nurse, prescriber = clinic.nurse_ctx, clinic.prescriber_ctx
     rate_self_report(db, course.patient_id, rated_at=opened)
     record = service.open_session(db, nurse, course_id=course.id)

@@ -185,8 +185,8 @@ def test_a_repeated_vitals_post_stores_one_reading(app_client: TestClient,
 def test_a_repeated_ledger_draw_stores_one_draw(app_client: TestClient,
                                                 app_db: Session) -> None:
     clinic = make_clinic(app_db)
-    record = ready_to_start(app_db, clinic)
     stock(app_db, clinic, "K-1", 500)
+    record = ready_to_start(app_db, clinic, lot="K-1")
     app_db.commit()
     assert sign_in(app_client, clinic.nurse.username) == 303
     draw = {"session_id": str(record.id), "lot_number": "K-1", "amount_mg": "50",

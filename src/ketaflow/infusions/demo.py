@@ -60,7 +60,10 @@ def _self_report(db: Session, ctx: AuditContext, course_id: int, at: datetime) -
 
 
 def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: int,
-         opened: datetime, *, finish: bool, portal: AuditContext) -> int:
+         opened: datetime, *, finish: bool, portal: AuditContext, short_mg: float = 0.0) -> int:
+    """`short_mg`: that much of the drawn drug is logged as wasted rather than administered,
+    though the pump record shows the whole dose delivered: the ledger balances, and the
+    reconciliation report flags administered against delivered."""
     # Twenty minutes before opening, but on the (UTC) day the infusion starts: the start's
     # pre-check counts that day's self-reports, and just after midnight opening was yesterday.
     start = opened + timedelta(minutes=10)
@@ -76,9 +79,9 @@ def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: 
             pregnancy_test=PregnancyTest.NOT_APPLICABLE))
         service.record_vitals(db, nurse, session_id=record.id, reading=VitalsReading(
             opened, sbp_mmhg=124, dbp_mmhg=80, hr_bpm=72, spo2_percent=98))
+        # The lot from the inventory: drug and expiry come from its receipt.
         order = service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
-            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT,
-            expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0,
+            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT, concentration_mg_per_ml=1.0,
             duration_min=40.0))
     with clock_at(start):
         service.apply_action(db, nurse, session_id=record.id, action=SessionAction.START)
@@ -96,8 +99,13 @@ def _run(db: Session, nurse: AuditContext, prescriber: AuditContext, course_id: 
                 service.record_cadss6(db, nurse, session_id=record.id, answers={
                     "slow_motion": 1, "unreality": 2, "body_disconnection": 1,
                     "body_change": 1, "spacing_out": 2, "observer_item_22": 1})
-                ledger.record_entry(db, nurse, entry=ledger.EntryInput(
-                    EntryKind.ADMINISTERED, DEMO_LOT, order.dose_mg, session_id=record.id))
+                ledger.administer(db, nurse, lot_number=DEMO_LOT,
+                                  amount_mg=order.dose_mg - short_mg, session_id=record.id)
+                if short_mg:
+                    # Witnessed by the demo prescriber (no one to type a password: confirmed).
+                    ledger.record_entry(db, nurse, witness_confirmed=True, entry=ledger.EntryInput(
+                        EntryKind.WASTED, DEMO_LOT, short_mg, session_id=record.id,
+                        witness_user_id=prescriber.actor_user_id))
         _vitals(db, nurse, record.id, start + timedelta(minutes=minutes), sbp, dbp, hr)
     if finish:
         with clock_at(start + timedelta(minutes=103)):
@@ -132,8 +140,10 @@ def seed_sessions(db: Session, ctx: AuditContext, *, courses: int = 3) -> list[i
         for days in (7, 3):
             opened = (current - timedelta(days=days)).replace(hour=9, minute=0, second=0,
                                                               microsecond=0)
+            # The first course's latest session: 5 mg logged as wasted that the pump delivered.
+            short = 5.0 if course is found[0] and days == 3 else 0.0
             ids.append(_run(db, nurse, prescriber, course.id, opened, finish=True,
-                            portal=ctx))
+                            portal=ctx, short_mg=short))
     ids.append(_run(db, nurse, prescriber, found[0].id, current - timedelta(minutes=35),
                     finish=False, portal=ctx))
     return ids

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,11 +20,12 @@ from starlette.datastructures import FormData
 
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth.permissions import Permission, public, requires
+from ketaflow.clinic import service as clinic_service
 from ketaflow.db import utcnow
 from ketaflow.errors import KetaflowError
 from ketaflow.infusions import forms
+from ketaflow.infusions.controlled import reconciliation, views
 from ketaflow.infusions.controlled import service as ledger
-from ketaflow.infusions.controlled import views
 from ketaflow.infusions.formulary import INFUSION_DRUGS
 from ketaflow.web.deps import audit_context, get_db
 from ketaflow.web.routing import UnitOfWorkRoute
@@ -160,3 +162,50 @@ def export(request: Request, db: DB, date_from: str | None = None,
 
 def _day(query: dict[str, str], name: str) -> date | None:
     return forms.day(query, name) if query[name].strip() else None
+
+
+def _report_range(request: Request, db: Session, query: dict[str, str]
+                  ) -> tuple[date, date, str]:
+    """The range asked for (clinic days) and the clinic's time zone; 422s name the field."""
+    zone = clinic_service.effective_timezone(db, request.app.state.settings)
+    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    start, end = reconciliation.report_range(_day(query, "date_from"), _day(query, "date_to"),
+                                             today)
+    return start, end, zone
+
+
+@router.get("/reconciliation")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def reconciliation_page(request: Request, db: DB, date_from: str | None = None,
+                        date_to: str | None = None) -> Response:
+    """The ledger against the infusion record: sessions and lots for a range of clinic days."""
+    query = {"date_from": date_from or "", "date_to": date_to or ""}
+    try:
+        start, end, zone = _report_range(request, db, query)
+    except KetaflowError as exc:
+        return render(request, "infusions/reconciliation.html", {
+            "report": None, "error": exc.detail, "error_field": exc.field, "form": query},
+            status_code=422)
+    report = reconciliation.read_report(db, audit_context(request), start=start, end=end,
+                                        timezone=zone)
+    return render(request, "infusions/reconciliation.html", {
+        "report": report, "flags": reconciliation.flags, "error": None, "error_field": None,
+        "form": {"date_from": start.isoformat(), "date_to": end.isoformat()}})
+
+
+@router.get("/reconciliation.csv")
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def reconciliation_csv(request: Request, db: DB, date_from: str | None = None,
+                       date_to: str | None = None) -> Response:
+    query = {"date_from": date_from or "", "date_to": date_to or ""}
+    try:
+        start, end, zone = _report_range(request, db, query)
+    except KetaflowError as exc:
+        return render(request, "infusions/reconciliation.html", {
+            "report": None, "error": exc.detail, "error_field": exc.field, "form": query},
+            status_code=422)
+    content = reconciliation.report_csv(db, audit_context(request), start=start, end=end,
+                                        timezone=zone)
+    return Response(content, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition":
+            f'attachment; filename="controlled-reconciliation-{start}-{end}.csv"'})

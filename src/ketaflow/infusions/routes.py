@@ -22,6 +22,7 @@ from ketaflow.auth.permissions import Permission, public, requires
 from ketaflow.clinic import service as clinic_service
 from ketaflow.errors import Conflict, KetaflowError, PermissionDenied, ValidationFailed
 from ketaflow.infusions import forms, service
+from ketaflow.infusions.controlled import lots
 from ketaflow.infusions.formulary import DEFAULT_FORMULARY, INFUSION_DRUGS, drug_name
 from ketaflow.infusions.models import Seriousness
 from ketaflow.infusions.pdf import Printout, session_staff, summary_pdf, summary_rows
@@ -60,6 +61,8 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
         "drug_name": drug_name, "symptoms": RED_FLAG_SYMPTOMS,
         "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary),
         "self_report_labels": SELF_REPORT_INSTRUMENTS, "alert_titles": ALERT_TITLES,
+        # The order form's lots: what the ledger holds, usable on the session's day.
+        "order_lots": lots.order_lots(db, day=service.session_day(service.now())),
         "form": context.pop("form", {}), **context}, status_code=status_code)
 
 
@@ -176,8 +179,10 @@ def override_self_report(request: Request, db: DB, session_id: int, form: FORM) 
 def sign_order(request: Request, db: DB, session_id: int, form: FORM) -> Response:
     def apply(ctx: Any) -> object:
         return service.sign_order(db, ctx, session_id=session_id, order=service.OrderInput(
-            drug=forms.text(form, "drug") or "", lot_number=forms.text(form, "lot_number") or "",
-            expiry_date=forms.day(form, "expiry_date"),
+            # The lot is chosen from the inventory: its receipt gives the drug and the expiry.
+            lot_number=forms.text(form, "lot_number") or "", drug=forms.text(form, "drug"),
+            expiry_date=forms.day(form, "expiry_date") if forms.text(form, "expiry_date")
+            else None,
             concentration_mg_per_ml=forms.number(form, "concentration_mg_per_ml",
                                                  required=True) or 0.0,
             duration_min=forms.number(form, "duration_min"),

@@ -98,10 +98,16 @@ class SelfReportOverrideIn(BaseModel):
 
 class OrderIn(BaseModel):
     model_config = _FORBID
-    drug: InfusionDrugKey = Field(
-        examples=["ketamine_hcl"], description="a clinic formulary key (infusions.formulary)")
-    lot_number: RequiredText = Field(max_length=64)
-    expiry_date: PlausibleDate = Field(description="today at the earliest")
+    lot_number: RequiredText = Field(
+        max_length=64, description="a lot received into the controlled-substance ledger, in "
+        "date on the infusion day and holding enough for the ordered dose")
+    drug: InfusionDrugKey | None = Field(
+        default=None, examples=["ketamine_hcl"],
+        description="a clinic formulary key (infusions.formulary); default: the lot's drug, "
+        "and when given it must be the lot's")
+    expiry_date: PlausibleDate | None = Field(
+        default=None, description="default: the lot's expiry as received; when given it must "
+        "match the receipt")
     concentration_mg_per_ml: Annotated[float, one_of(_ORDER_CONCENTRATIONS)] = Field(
         description="one the formulary lists for the drug")
     concentration_salt: SaltForm = SaltForm.BASE

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -13,9 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlalchemy.orm import Session
 
 from ketaflow.auth.permissions import Permission, requires
+from ketaflow.clinic import service as clinic_service
+from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
 from ketaflow.ids import RecordId
 from ketaflow.infusions.api import IDEMPOTENCY, idempotent
+from ketaflow.infusions.controlled import reconciliation
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.formulary import INFUSION_DRUGS
@@ -223,3 +227,86 @@ def discrepancies(request: Request, db: DB) -> list[BalanceOut]:
                        administered_mg=b.administered_mg, wasted_mg=b.wasted_mg,
                        discrepancy_mg=round(b.discrepancy_mg, 3))
             for b in ledger.read_discrepancies(db, audit_context(request))]
+
+
+class ReconciledSessionOut(BaseModel):
+    session_id: int
+    infusion_start: datetime
+    status: str
+    patient_id: int | None
+    patient_name: str | None
+    date_of_birth: date | None
+    mrn: str | None
+    order_lot: str | None
+    ledger_lots: list[str]
+    drawn_mg: float
+    administered_mg: float
+    wasted_mg: float
+    delivered_mg: float = Field(description="per the infusion record: rates x running time, "
+                                "pauses out, mg as labelled")
+    discrepancy_mg: float = Field(description="administered minus delivered")
+    unaccounted_mg: float = Field(description="drawn minus (administered + wasted)")
+    closed: bool
+    flagged: bool
+    flags: list[str]
+
+
+class LotMovementOut(BaseModel):
+    lot_number: str
+    opening_mg: float
+    received_mg: float
+    drawn_mg: float
+    administered_mg: float
+    wasted_mg: float
+    adjusted_mg: float = Field(description="reversals: + back into stock, - taken out")
+    balance_mg: float
+
+
+class ReconciliationOut(BaseModel):
+    date_from: date
+    date_to: date
+    timezone: str
+    tolerance_mg: float
+    sessions: list[ReconciledSessionOut]
+    lots: list[LotMovementOut]
+
+
+def _session_out(line: reconciliation.SessionLine, tolerance_mg: float
+                 ) -> ReconciledSessionOut:
+    who, r = line.patient, line.line
+    return ReconciledSessionOut(
+        session_id=r.session_id, infusion_start=line.day_at, status=line.status,
+        patient_id=None if who is None else who.patient_id,
+        patient_name=None if who is None else who.full_name,
+        date_of_birth=None if who is None else who.date_of_birth,
+        mrn=None if who is None else who.mrn, order_lot=line.order_lot,
+        ledger_lots=list(r.lots), drawn_mg=round(r.drawn_mg, 3),
+        administered_mg=round(r.administered_mg, 3), wasted_mg=round(r.wasted_mg, 3),
+        delivered_mg=round(r.delivered_mg, 3), discrepancy_mg=round(r.discrepancy_mg, 3),
+        unaccounted_mg=round(r.unaccounted_mg, 3), closed=r.closed, flagged=r.flagged,
+        flags=reconciliation.flags(line, tolerance_mg))
+
+
+@router.get("/reconciliation", response_model=ReconciliationOut)
+@requires(Permission.CONTROLLED_SUBSTANCES)
+def reconciliation_report(request: Request, db: DB, date_from: date | None = None,
+                          date_to: date | None = None) -> ReconciliationOut:
+    """The ledger reconciled with the infusion records for a range of clinic days (default:
+    the last 30): per session, administered against delivered and drawn against administered
+    plus wasted; per lot, the period's movements and balance."""
+    zone = clinic_service.effective_timezone(db, request.app.state.settings)
+    start, end = reconciliation.report_range(
+        date_from, date_to, utcnow().astimezone(ZoneInfo(zone)).date())
+    report = reconciliation.read_report(db, audit_context(request), start=start, end=end,
+                                        timezone=zone)
+    return ReconciliationOut(
+        date_from=report.start, date_to=report.end, timezone=report.timezone,
+        tolerance_mg=report.tolerance_mg,
+        sessions=[_session_out(s, report.tolerance_mg) for s in report.sessions],
+        lots=[LotMovementOut(lot_number=lot.lot_number, opening_mg=round(lot.opening_mg, 3),
+                             received_mg=round(lot.received_mg, 3),
+                             drawn_mg=round(lot.drawn_mg, 3),
+                             administered_mg=round(lot.administered_mg, 3),
+                             wasted_mg=round(lot.wasted_mg, 3),
+                             adjusted_mg=round(lot.adjusted_mg, 3),
+                             balance_mg=round(lot.balance_mg, 3)) for lot in report.lots])

@@ -10,9 +10,9 @@ active nurse or prescriber, who confirms with their own password. Every id an en
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -37,7 +37,10 @@ from ketaflow.infusions.rules import (
     validate_entry,
 )
 from ketaflow.infusions.rules.ledger import WITNESSED
-from ketaflow.infusions.service._common import now
+from ketaflow.infusions.rules.reconciliation import check_administered
+from ketaflow.infusions.service._common import clinic_settings, load_session, now
+from ketaflow.infusions.service.sessions import current_order
+from ketaflow.infusions.summary import session_delivery
 
 # `now` is the infusion clock (demo seeding sets it), so entries carry the time they describe.
 
@@ -130,9 +133,11 @@ def _lot_and_amount(db: Session, entry: EntryInput) -> tuple[str, float]:
 
 
 def record_entry(db: Session, ctx: AuditContext, *, entry: EntryInput,
-                 witness_confirmed: bool = False) -> LedgerRow:
+                 witness_confirmed: bool = False,
+                 also_check: Callable[[], None] | None = None) -> LedgerRow:
     """Validate against every earlier entry of the lot and append. Receipts and waste go through
-    `receive_vials` and `waste`, which confirm the witness's password first."""
+    `receive_vials` and `waste`, which confirm the witness's password first. `also_check` runs
+    after the ledger's own rules, under the lot's lock, before the row is added."""
     if ctx.actor_user_id is None:
         raise ValidationFailed("ledger entries need a signed-in staff member", field="staff")
     what = WITNESSED.get(entry.kind)
@@ -155,6 +160,8 @@ def record_entry(db: Session, ctx: AuditContext, *, entry: EntryInput,
         validate_entry(_entries(db, lot), candidate)
     except RuleError as error:
         raise ValidationFailed(error.message, field=error.field) from error
+    if also_check is not None:
+        also_check()
     row = LedgerRow(kind=entry.kind, lot_number=lot, amount_mg=amount,
                     session_id=entry.session_id, staff_user_id=ctx.actor_user_id,
                     witness_user_id=entry.witness_user_id, reverses_id=entry.reverses_id,
@@ -327,12 +334,50 @@ def draw(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: float,
                                                   session_id=session_id))
 
 
+def delivered_mg(record: InfusionSession, at: datetime) -> float:
+    """The dose the infusion record shows delivered up to `at`, in mg as labelled (the
+    ledger's unit): rates x running time, pauses out. 0 before an order or a start."""
+    order = current_order(record)
+    if order is None or record.started_at is None:
+        return 0.0
+    return session_delivery(record, order, until=at).dose_mg_as_labelled
+
+
+def _check_delivered(db: Session, session_id: int | None, amount_mg: float) -> None:
+    """Administered in all (every lot) may not run ahead of what the pump has delivered."""
+    if session_id is None or not math.isfinite(amount_mg) or amount_mg <= 0:
+        return  # the entry rules name these fields
+    record = db.get(InfusionSession, session_id)
+    if record is None:
+        return  # `_check_references` refuses it, naming the field
+    stamp = now()
+    already = sum(b.administered_mg for b in session_balances(_session_entries(db, session_id))
+                  if b.session_id == session_id)
+    tolerance = clinic_settings(db, stamp).reconciliation_tolerance_mg
+    try:
+        check_administered(amount_mg=amount_mg, already_mg=already,
+                           delivered_mg=delivered_mg(load_session(db, session_id), stamp),
+                           tolerance_mg=tolerance)
+    except RuleError as error:
+        raise ValidationFailed(error.message, field=error.field) from error
+
+
+def _session_entries(db: Session, session_id: int) -> list[LedgerEntry]:
+    """The session's entries and the reversals of them (a reversal row carries the session)."""
+    query = select(LedgerRow).where(LedgerRow.session_id == session_id).order_by(LedgerRow.id)
+    return [_as_entry(row) for row in db.scalars(query)]
+
+
 def administer(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: float,
                session_id: int | None) -> LedgerRow:
     """Sessions do not write to the ledger themselves, so this is the only administered entry;
-    the rules refuse more than was drawn, which stops a second recording of the same dose."""
+    the rules refuse more than was drawn, which stops a second recording of the same dose, and
+    more than the infusion record shows delivered so far (with the clinic's tolerance)."""
+    # Checked under the lot's lock, after the ledger's own rules (more than drawn is the
+    # plainer refusal), so two nurses recording the same dose cannot both pass it.
     return record_entry(db, ctx, entry=EntryInput(EntryKind.ADMINISTERED, lot_number,
-                                                  amount_mg, session_id=session_id))
+                                                  amount_mg, session_id=session_id),
+                        also_check=lambda: _check_delivered(db, session_id, amount_mg))
 
 
 def _confirm_witness(db: Session, ctx: AuditContext, settings: Settings,

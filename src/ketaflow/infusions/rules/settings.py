@@ -14,6 +14,8 @@ from ketaflow.clinical.bp_gate import BpGateSettings
 from ketaflow.sourced import SettingInfo, describe, require_whole_numbers, setting
 
 _DOC = "docs/clinical-sources.md#"
+# Settings measured in mg of drug, not counted: they may be fractional.
+_FRACTIONAL = frozenset({"reconciliation_tolerance_mg"})
 SPRAVATO_BP = "Spravato USPI 5.6 (> 140/90 as a general guide)"
 VITALS = "vital-sign-criteria"
 SCHEDULE = "monitoring-schedule"
@@ -132,6 +134,13 @@ class InfusionSettings:
         1, f"{HOUSE}: a little slack for the pump's own rounding; {_DOC}overrun",
         "Overrun alarm: after the ordered duration or volume by more than (min)",
         minimum=0, maximum=5, ref="overrun")
+    # Controlled-substance reconciliation: how far the ledger's administered amount may differ
+    # from the dose the infusion record shows delivered before the report flags it (and how
+    # far above the delivered dose the ledger accepts an administered entry).
+    reconciliation_tolerance_mg: float = setting(
+        0.5, f"{HOUSE}: pump and vial rounding; {_DOC}ledger-reconciliation",
+        "Ledger reconciliation: administered may differ from delivered by at most (mg)",
+        minimum=0, maximum=5, ref="ledger-reconciliation")
     # Tablet clocks drift; a reading a little ahead of the server is still "now".
     future_tolerance_s: int = setting(
         120, f"{HOUSE} (not clinical); {_SCHEDULE_DOC}",
@@ -139,7 +148,10 @@ class InfusionSettings:
         minimum=0, maximum=600, ref=SCHEDULE)
 
     def __post_init__(self) -> None:
-        require_whole_numbers(self)
+        require_whole_numbers(self, fractional=_FRACTIONAL)
+        if not 0 <= self.reconciliation_tolerance_mg < float("inf"):
+            raise ValueError("setting reconciliation_tolerance_mg must be a finite number "
+                             "of at least 0")
         for name in ("vitals_interval_min", "forty_min_check_min", "observation_interval_min",
                      "observation_min"):
             if getattr(self, name) <= 0:

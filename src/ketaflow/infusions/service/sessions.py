@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -14,11 +14,11 @@ from ketaflow.alerts.models import Alert
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.models import Assessment
 from ketaflow.audit.service import AuditContext
-from ketaflow.clinical import dates
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.dosing import SaltForm, WeightBasedOrder, calculate_dose
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
+from ketaflow.infusions.controlled import lots
 from ketaflow.infusions.formulary import INFUSION_DRUGS_BY_KEY, InfusionDrug
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
 from ketaflow.infusions.rules import (
@@ -40,6 +40,7 @@ from ketaflow.infusions.rules import (
     require_supersede_reason,
     transition,
 )
+from ketaflow.infusions.rules.reconciliation import LotStock, check_order_lot, unknown_lot
 from ketaflow.infusions.service._common import (
     audit,
     checked,
@@ -252,12 +253,14 @@ def override_self_report(db: Session, ctx: AuditContext, *, session_id: int,
     return row
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderInput:
-    drug: str
+    # A lot the controlled-substance ledger holds: its receipt gives the drug and the expiry.
     lot_number: str
-    expiry_date: date
-    concentration_mg_per_ml: float
+    concentration_mg_per_ml: float  # what runs: the vials' strength undiluted, or a dilution
+    # None: as the lot's receipt records it; given, it must match the receipt.
+    drug: str | None = None
+    expiry_date: date | None = None
     # No silent default: None (left empty) is refused, naming the field; the form pre-fills
     # the usual 40 min visibly instead.
     duration_min: float | None = None
@@ -319,6 +322,23 @@ def _same_bag(previous: InfusionOrder | None, order: OrderInput,
             f"{previous.concentration_mg_per_ml:g} mg/mL", field="concentration_mg_per_ml")
 
 
+def _with_lot(db: Session, record: InfusionSession, order: OrderInput
+              ) -> tuple[OrderInput, LotStock, float]:
+    """The lot the order names as the ledger holds it (422 if never received), the order with
+    the drug its receipt records when none was given, and what this session has drawn from the
+    lot and not yet administered or wasted (out of the lot's balance, still for this patient)."""
+    if order.drug is not None:
+        formulary_drug(order)  # a drug typed in is refused as such before its lot is looked up
+    lot_number = required_text(order.lot_number, "lot_number", max_length=64)
+    stock, own_open_mg = lots.lot_stock(db, lot_number, session_id=record.id)
+    if stock is None:
+        error = unknown_lot(lot_number)
+        raise ValidationFailed(error.message, field=error.field)
+    if order.drug is None:
+        order = replace(order, drug=stock.drug)
+    return order, stock, own_open_mg
+
+
 def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
                order: OrderInput) -> InfusionOrder:
     """Write and sign the order; the dose comes from the patient's latest weight. An order
@@ -330,6 +350,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         raise Conflict(f"the order can be written only before or during the infusion (the "
                        f"session is {record.status.value})", field="status")
     previous = current_order(record)
+    order, stock, own_open_mg = _with_lot(db, record, order)
     drug = formulary_drug(order)
     _same_bag(previous, order, record)
     duration_min = checked(lambda: require_duration(order.duration_min))
@@ -338,8 +359,6 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         replaces=previous is not None))
     course = db.get(TreatmentCourse, record.course_id)
     assert course is not None  # foreign key
-    dates.expiry_date(order.expiry_date, today=now().date(), label="the lot's expiry date",
-                      usable_today=True)
     weight = _latest_weight(db, record.patient_id)
     dose_mg_per_kg = positive(order.dose_mg_per_kg or course.dose_mg_per_kg, "dose_mg_per_kg")
     reason = optional_text(order.override_reason, "override_reason")
@@ -356,14 +375,21 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
     if result.dose_mg > course.max_dose_mg:
         raise ValidationFailed(f"dose_mg exceeds the course cap of {course.max_dose_mg:g} mg",
                                field="dose_mg_per_kg")
+    # The ledger counts mg as labelled: the bag's volume at the order's concentration.
+    lot = checked(lambda: check_order_lot(
+        stock, lot_number=stock.lot_number, drug=drug.key,
+        concentration_mg_per_ml=order.concentration_mg_per_ml, expiry_date=order.expiry_date,
+        needed_mg=result.volume_ml * order.concentration_mg_per_ml, own_open_mg=own_open_mg,
+        day=session_day(now())))
+    assert lot.expiry_date is not None  # checked with the lot
     stamp = now()
     for previous in record.orders:
         if previous.superseded_at is None:
             previous.superseded_at = stamp
     signed = InfusionOrder(
         session_id=record.id, drug=drug.key,
-        lot_number=required_text(order.lot_number, "lot_number", max_length=64),
-        expiry_date=order.expiry_date, concentration_mg_per_ml=order.concentration_mg_per_ml,
+        lot_number=lot.lot_number,
+        expiry_date=lot.expiry_date, concentration_mg_per_ml=order.concentration_mg_per_ml,
         concentration_salt=order.concentration_salt, dose_salt=course.salt_form,
         dose_mg_per_kg=result.dose_mg_per_kg, dose_mg=result.dose_mg,
         dose_mg_base=result.dose_mg_base, dosing_weight_kg=result.dosing_weight_kg,
