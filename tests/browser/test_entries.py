@@ -115,7 +115,7 @@ def test_weight_entered_in_error_is_struck_through_and_the_next_order_skips_it(
         clinic = _people(db)
         patient = db.get(Patient, _patient(db))
         # 70 kg yesterday (the course factory), then 74 kg today, which the first order uses.
-        course = make_course(db, clinic, weight_kg=70.0, patient=patient)
+        course = make_course(db, clinic, weight_kg=70.0, patient=patient, order_lot=True)
         wrong = service.record_measurement(db, SYSTEM, patient_id=course.patient_id,
                                            weight=74, weight_unit="kg")
         record = infusions.open_session(db, clinic.nurse_ctx, course_id=course.id)

@@ -155,7 +155,8 @@ def test_the_next_order_uses_the_previous_valid_weight_and_a_signed_order_is_fla
     db: Session,
 ) -> None:
     clinic = make_clinic(db)
-    course = make_course(db, clinic, weight_kg=70.0, patient=make_patient(db))
+    course = make_course(db, clinic, weight_kg=70.0, patient=make_patient(db),
+                         order_lot=True)
     later = service.record_measurement(db, SYSTEM, patient_id=course.patient_id, weight=74,
                                        weight_unit="kg")
     record = infusions.open_session(db, clinic.nurse_ctx, course_id=course.id)

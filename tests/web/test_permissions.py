@@ -267,6 +267,9 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "controlled:substances": {
         ("GET", "/controlled"),
+        ("GET", "/controlled/reconciliation"),
+        ("GET", "/controlled/reconciliation.csv"),
+        ("GET", "/api/v1/controlled/reconciliation"),
         ("POST", "/controlled/administer"),
         ("POST", "/controlled/draw"),
         ("GET", "/controlled/export.csv"),
