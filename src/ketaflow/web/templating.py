@@ -62,4 +62,16 @@ def render(
         "request_id": getattr(request.state, "request_id", ""),
     }
     page.update(context or {})
+    _with_field_errors(page)
     return templates.TemplateResponse(request, name, page, status_code=status_code)
+
+
+def _with_field_errors(page: dict[str, Any]) -> None:
+    """Pages given one `error` (and `error_field`) show it the same way as a list of them:
+    `field_errors` maps field name to message, `error_list` holds every message."""
+    error = page.get("error")
+    field = page.get("error_field")
+    if "field_errors" not in page:
+        page["field_errors"] = {field: error} if error and field else {}
+    if "error_list" not in page:
+        page["error_list"] = [error] if error else []

@@ -274,16 +274,16 @@ def formulary_drug(order: OrderInput) -> InfusionDrug:
     drug = INFUSION_DRUGS_BY_KEY.get((order.drug or "").strip())
     if drug is None:
         keys = ", ".join(INFUSION_DRUGS_BY_KEY)
-        raise ValidationFailed(f"drug must be one of the clinic formulary: {keys}", field="drug")
+        raise ValidationFailed(f"Drug must be one of the clinic formulary: {keys}", field="drug")
     allowed = drug.order_concentrations_mg_per_ml
     if not any(abs(order.concentration_mg_per_ml - c) <= 1e-9 for c in allowed):
         listed = ", ".join(f"{c:g}" for c in allowed)
-        raise ValidationFailed(f"concentration_mg_per_ml for {drug.name} must be one of "
+        raise ValidationFailed(f"Concentration (mg/mL) for {drug.name} must be one of "
                                f"{listed} mg/mL (the clinic formulary)",
                                field="concentration_mg_per_ml")
     if order.concentration_salt is not drug.concentration_salt:
         raise ValidationFailed(f"{drug.name} is labelled as {drug.concentration_salt.value}: "
-                               f"concentration_salt must be {drug.concentration_salt.value}",
+                               f"the concentration must be stated as {drug.concentration_salt.value}",
                                field="concentration_salt")
     return drug
 
@@ -353,7 +353,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         raise ValidationFailed("; ".join(w.message for w in result.warnings)
                                + ": an override reason is needed", field="override_reason")
     if result.dose_mg > course.max_dose_mg:
-        raise ValidationFailed(f"dose_mg exceeds the course cap of {course.max_dose_mg:g} mg",
+        raise ValidationFailed(f"Dose (mg/kg) gives a dose above the course cap of {course.max_dose_mg:g} mg",
                                field="dose_mg_per_kg")
     stamp = now()
     for previous in record.orders:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.clinical import dates
 from ketaflow.db import utcnow
-from ketaflow.errors import Conflict, ValidationFailed
+from ketaflow.errors import Conflict, ValidationFailed, collect_problems
 from ketaflow.patients.models import Patient, PatientDemographics, Sex
 from ketaflow.patients.service._common import (
     ENTITY,
@@ -62,49 +62,45 @@ class PatientSummary:
 
 
 def validate_demographics(value: Demographics) -> Demographics:
-    """Return the cleaned demographics or raise ValidationFailed naming the first bad field."""
-    dates.birth_date(value.date_of_birth, today=today())
-    email = clean_text(value.email, "email", "email", max_length=254)
-    if email and not _EMAIL.match(email):
-        raise ValidationFailed("email is not a valid address", field="email")
-    for field in ("phone", "emergency_contact_phone"):
-        phone = clean_text(getattr(value, field), field, field.replace("_", " "), max_length=40)
-        if phone and (not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6):
-            raise ValidationFailed(
-                f"{field.replace('_', ' ')} must be digits, spaces and + ( ) - only", field=field
-            )
-    given = person_name(value.given_name, "given_name", "given name", max_length=100,
-                        required=True)
-    family = person_name(value.family_name, "family_name", "family name", max_length=100,
-                         required=True)
+    """Return the cleaned demographics or raise ValidationFailed naming every bad field (by its
+    label on the registration form)."""
+    with collect_problems() as check:
+        check(dates.birth_date, value.date_of_birth, today=today(), label="Date of birth")
+        email = check(clean_text, value.email, "email", "Email", max_length=254)
+        if email and not _EMAIL.match(email):
+            check.add("email", "Email is not a valid address")
+        phones = {field: check(_phone, getattr(value, field), field, label)
+                  for field, label in (("phone", "Phone"),
+                                       ("emergency_contact_phone", "Emergency contact phone"))}
+        given = check(person_name, value.given_name, "given_name", "Given name", max_length=100,
+                      required=True)
+        family = check(person_name, value.family_name, "family_name", "Family name",
+                       max_length=100, required=True)
+        address = check(clean_text, value.address, "address", "Address", max_length=1000)
+        contact = check(person_name, value.emergency_contact_name, "emergency_contact_name",
+                        "Emergency contact name", max_length=200)
+        referrer = check(person_name, value.referring_clinician, "referring_clinician",
+                         "Referring clinician", max_length=200)
     assert given is not None and family is not None  # required=True never returns None
     return Demographics(
         given_name=given,
         family_name=family,
         date_of_birth=value.date_of_birth,
         sex=Sex(value.sex),
-        phone=clean_text(value.phone, "phone", "phone", max_length=40),
+        phone=phones["phone"],
         email=email,
-        address=clean_text(value.address, "address", "address", max_length=1000),
-        emergency_contact_name=person_name(
-            value.emergency_contact_name,
-            "emergency_contact_name",
-            "emergency contact name",
-            max_length=200,
-        ),
-        emergency_contact_phone=clean_text(
-            value.emergency_contact_phone,
-            "emergency_contact_phone",
-            "emergency contact phone",
-            max_length=40,
-        ),
-        referring_clinician=person_name(
-            value.referring_clinician,
-            "referring_clinician",
-            "referring clinician",
-            max_length=200,
-        ),
+        address=address,
+        emergency_contact_name=contact,
+        emergency_contact_phone=phones["emergency_contact_phone"],
+        referring_clinician=referrer,
     )
+
+
+def _phone(value: str | None, field: str, label: str) -> str | None:
+    phone = clean_text(value, field, label, max_length=40)
+    if phone and (not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6):
+        raise ValidationFailed(f"{label} must be digits, spaces and + ( ) - only", field=field)
+    return phone
 
 
 def normalise_mrn(mrn: str) -> str:
