@@ -106,7 +106,7 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
 
     # An impossible reading is refused and the typed values stay in the form.
     _vitals(page, "120", "130", "70")
-    expect(page.get_by_role("alert").first).to_contain_text("dbp_mmhg must be below sbp_mmhg")
+    expect(page.get_by_role("alert").first).to_contain_text("DBP mmHg must be below SBP mmHg")
     expect(page.get_by_label("DBP mmHg")).to_have_value("130")
     shot(page, "infusion-02-refused-reading")
 

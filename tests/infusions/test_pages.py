@@ -61,7 +61,7 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
                                                   "hr_bpm": "71"})
     assert refused.status_code == 422  # type: ignore[attr-defined]
     text = refused.text  # type: ignore[attr-defined]
-    assert "dbp_mmhg must be below sbp_mmhg" in text and 'value="130"' in text
+    assert "DBP mmHg must be below SBP mmHg" in text and 'value="130"' in text
     post(app_client, f"{page}/vitals", {"sbp_mmhg": "185", "dbp_mmhg": "100", "hr_bpm": "90"})
     html = app_client.get(page).text
     assert "Alerts needing action (1)" in html and "repeat the reading now" in html
@@ -150,7 +150,7 @@ def test_missing_self_report_shows_override_form(app_client: TestClient,
     refused = post(app_client, f"{page}/prechecks/self-report-override",
                    {"self_report_reason": " "})
     assert refused.status_code == 422  # type: ignore[attr-defined]
-    assert "reason is required" in refused.text  # type: ignore[attr-defined]
+    assert "Reason is required" in refused.text  # type: ignore[attr-defined]
     done = post(app_client, f"{page}/prechecks/self-report-override",
                 {"self_report_reason": "patient declined"})
     assert done.status_code == 303  # type: ignore[attr-defined]

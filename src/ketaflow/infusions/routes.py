@@ -57,7 +57,7 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
         "view": view, "record": view.record, "instruments": INSTRUMENTS,
         "formulary": DEFAULT_FORMULARY, "infusion_drugs": INFUSION_DRUGS,
         "drug_name": drug_name, "symptoms": RED_FLAG_SYMPTOMS,
-        "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary),
+        "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary, clinic_zone(request)),
         "self_report_labels": SELF_REPORT_INSTRUMENTS, "alert_titles": ALERT_TITLES,
         "form": context.pop("form", {}), **context}, status_code=status_code)
 
@@ -283,7 +283,7 @@ def _printout(request: Request, db: Session, view: service.ChairView) -> Printou
 def summary(request: Request, db: DB, session_id: int) -> Response:
     view = service.chair_view(db, audit_context(request), session_id=session_id)
     return render(request, "infusions/summary.html", {
-        "view": view, "rows": summary_rows(view.summary),
+        "view": view, "rows": summary_rows(view.summary, clinic_zone(request)),
         "printout": _printout(request, db, view)})
 
 

@@ -3,13 +3,15 @@ forms show it, never the Python name (`sbp_mmhg`). The API names the field itsel
 
 from __future__ import annotations
 
+import re
+
 FIELD_LABELS: dict[str, str] = {
     # vitals
-    "sbp_mmhg": "SBP (mmHg)",
-    "dbp_mmhg": "DBP (mmHg)",
-    "hr_bpm": "HR (bpm)",
-    "spo2_percent": "SpO2 (%)",
-    "rr_per_min": "RR (/min)",
+    "sbp_mmhg": "SBP mmHg",
+    "dbp_mmhg": "DBP mmHg",
+    "hr_bpm": "HR bpm",
+    "spo2_percent": "SpO2 %",
+    "rr_per_min": "RR /min",
     "rass": "RASS",
     "taken_at": "Time of the reading",
     "occurred_at": "Time of the event",
@@ -48,3 +50,13 @@ FIELD_LABELS: dict[str, str] = {
 def label(name: str) -> str:
     """The label for field `name` (a scale answer `prefix.item` is named by its item)."""
     return FIELD_LABELS.get(name) or name.rsplit(".", 1)[-1].replace("_", " ")
+
+
+_NAME = re.compile(r"\b(" + "|".join(sorted(map(re.escape, FIELD_LABELS), key=len,
+                                             reverse=True)) + r")\b")
+
+
+def worded(message: str) -> str:
+    """A message from a shared core (dosing, the rules) with every Python field name in it
+    replaced by the field's label: "dose_mg_per_kg 2.5 exceeds ..." -> "Dose (mg/kg) 2.5 ..."."""
+    return _NAME.sub(lambda m: FIELD_LABELS[m.group(1)], message)

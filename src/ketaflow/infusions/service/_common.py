@@ -25,7 +25,7 @@ from ketaflow.dosing import DosingError, DosingLimits
 from ketaflow.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import OPEN_ALERT_FIELD, InfusionSettings, RuleError
-from ketaflow.infusions.rules.labels import label
+from ketaflow.infusions.rules.labels import label, worded
 from ketaflow.scales.thresholds import ScaleThresholds
 from ketaflow.settings.service import settings_in_force
 
@@ -123,11 +123,12 @@ def rule_errors() -> Iterator[None]:
         yield
     except RuleError as error:
         if error.field in STATE_FIELDS:
-            raise Conflict(error.message, field=error.field) from error
-        raise ValidationFailed(error.message, field=error.field, problems=[
-            FieldProblem(p.field, p.message) for p in error.problems]) from error
+            raise Conflict(worded(error.message), field=error.field) from error
+        raise ValidationFailed(worded(error.message), field=error.field, problems=[
+            FieldProblem(p.field, worded(p.message)) for p in error.problems]) from error
     except DosingError as error:
-        raise ValidationFailed(str(error), field=error.field) from error
+        # The dosing core names its inputs as the CLI does; a page names them by label.
+        raise ValidationFailed(worded(str(error)), field=error.field) from error
 
 
 def checked(call: Callable[[], T]) -> T:

@@ -52,6 +52,7 @@ from ketaflow.infusions.service._common import (
     require_prescriber,
     required_text,
 )
+from ketaflow.infusions.rules.labels import worded
 from ketaflow.infusions.summary import session_delivery
 from ketaflow.patients.models import Measurement
 
@@ -350,7 +351,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         dose_salt=course.salt_form, concentration_salt=order.concentration_salt,
         override_reason=reason), clinic_limits(db, now())))
     if result.requires_override:
-        raise ValidationFailed("; ".join(w.message for w in result.warnings)
+        raise ValidationFailed("; ".join(worded(w.message) for w in result.warnings)
                                + ": an override reason is needed", field="override_reason")
     if result.dose_mg > course.max_dose_mg:
         raise ValidationFailed(f"Dose (mg/kg) gives a dose above the course cap of {course.max_dose_mg:g} mg",
