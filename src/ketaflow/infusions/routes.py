@@ -57,7 +57,8 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
         "view": view, "record": view.record, "instruments": INSTRUMENTS,
         "formulary": DEFAULT_FORMULARY, "infusion_drugs": INFUSION_DRUGS,
         "drug_name": drug_name, "symptoms": RED_FLAG_SYMPTOMS,
-        "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary, clinic_zone(request)),
+        "pregnancy_choices": list(PregnancyTest),
+        "summary_rows": summary_rows(view.summary, clinic_zone(request)),
         "self_report_labels": SELF_REPORT_INSTRUMENTS, "alert_titles": ALERT_TITLES,
         "form": context.pop("form", {}), **context}, status_code=status_code)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ketaflow.infusions.rules.labels import label
+from ketaflow.infusions.rules.labels import label as field_label
 from ketaflow.infusions.rules.problems import Problem, RuleError
 from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings
 
@@ -82,11 +82,11 @@ class VitalsAlert:
 def _number_problem(name: str, value: float) -> Problem | None:
     low, high, unit = PLAUSIBLE[name]
     if isinstance(value, bool) or not math.isfinite(value):
-        return Problem(name, f"{label(name)} must be a number")
+        return Problem(name, f"{field_label(name)} must be a number")
     if value < 0:
-        return Problem(name, f"{label(name)} cannot be negative")
+        return Problem(name, f"{field_label(name)} cannot be negative")
     if not low <= value <= high:
-        return Problem(name, f"{label(name)} must be between {low:g} and {high:g} {unit}")
+        return Problem(name, f"{field_label(name)} must be between {low:g} and {high:g} {unit}")
     return None
 
 
@@ -103,7 +103,7 @@ def _check_values(reading: VitalsReading) -> None:
                         field="rass")
     if reading.hr_bpm == 0 and reading.rass != RASS_UNAROUSABLE:
         # Asystole with a patient who answers is a lead off, not a rhythm.
-        raise RuleError(f"{label('hr_bpm')} 0 cannot be recorded for a conscious patient",
+        raise RuleError(f"{field_label('hr_bpm')} 0 cannot be recorded for a conscious patient",
                         field="hr_bpm")
     problems = [
         problem for name in PLAUSIBLE
@@ -114,7 +114,7 @@ def _check_values(reading: VitalsReading) -> None:
     if problems:  # every implausible value at once, so the nurse corrects them together
         raise RuleError.of(problems)
     if reading.has_bp and reading.dbp_mmhg >= reading.sbp_mmhg:  # type: ignore[operator]
-        raise RuleError(f"{label('dbp_mmhg')} must be below {label('sbp_mmhg')}",
+        raise RuleError(f"{field_label('dbp_mmhg')} must be below {field_label('sbp_mmhg')}",
                         field="dbp_mmhg")
 
 
@@ -127,10 +127,10 @@ def validate_reading(
 ) -> None:
     """Raise RuleError naming the field if the reading is impossible or timed outside it."""
     if reading.taken_at < session_opened_at:
-        raise RuleError(f"{label('taken_at')} is before the session was opened",
+        raise RuleError(f"{field_label('taken_at')} is before the session was opened",
                         field="taken_at")
     if reading.taken_at > now + timedelta(seconds=settings.future_tolerance_s):
-        raise RuleError(f"{label('taken_at')} is in the future", field="taken_at")
+        raise RuleError(f"{field_label('taken_at')} is in the future", field="taken_at")
     _check_values(reading)
 
 

@@ -40,6 +40,7 @@ from ketaflow.infusions.rules import (
     require_supersede_reason,
     transition,
 )
+from ketaflow.infusions.rules.labels import worded
 from ketaflow.infusions.service._common import (
     audit,
     checked,
@@ -52,7 +53,6 @@ from ketaflow.infusions.service._common import (
     require_prescriber,
     required_text,
 )
-from ketaflow.infusions.rules.labels import worded
 from ketaflow.infusions.summary import session_delivery
 from ketaflow.patients.models import Measurement
 
@@ -284,7 +284,8 @@ def formulary_drug(order: OrderInput) -> InfusionDrug:
                                field="concentration_mg_per_ml")
     if order.concentration_salt is not drug.concentration_salt:
         raise ValidationFailed(f"{drug.name} is labelled as {drug.concentration_salt.value}: "
-                               f"the concentration must be stated as {drug.concentration_salt.value}",
+                               "the concentration must be stated as "
+                               f"{drug.concentration_salt.value}",
                                field="concentration_salt")
     return drug
 
@@ -354,7 +355,8 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         raise ValidationFailed("; ".join(worded(w.message) for w in result.warnings)
                                + ": an override reason is needed", field="override_reason")
     if result.dose_mg > course.max_dose_mg:
-        raise ValidationFailed(f"Dose (mg/kg) gives a dose above the course cap of {course.max_dose_mg:g} mg",
+        raise ValidationFailed("Dose (mg/kg) gives a dose above the course cap of "
+                               f"{course.max_dose_mg:g} mg",
                                field="dose_mg_per_kg")
     stamp = now()
     for previous in record.orders:

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
@@ -15,6 +15,7 @@ from ketaflow.clinical import dates
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, ValidationFailed, collect_problems
 from ketaflow.patients.models import Patient, PatientDemographics, Sex
+from ketaflow.patients.search_text import query_words
 from ketaflow.patients.service._common import (
     ENTITY,
     audit,
@@ -237,12 +238,13 @@ def _current_versions() -> Select[tuple[Patient, PatientDemographics]]:
 def search_patients(
     session: Session, ctx: AuditContext, *, query: str, limit: int = SEARCH_LIMIT
 ) -> list[PatientSummary]:
-    """Find patients by partial name (every word must match a name), MRN or date of birth
-    (YYYY-MM-DD), case-insensitively. An empty query lists the most recently registered."""
+    """Find patients by name ("Last, First", "First Last" or a part of either: every word
+    must start a word of the given or family name), MRN (or part of it) or date of birth
+    (YYYY-MM-DD or DD/MM/YYYY), ignoring case and accents. An empty query lists the most
+    recently registered."""
     statement = _current_versions()
-    terms = query.split()
-    if terms:
-        statement = statement.where(_search_condition(query.strip(), terms)).order_by(
+    if query.strip():
+        statement = statement.where(_search_condition(query.strip())).order_by(
             PatientDemographics.family_name, PatientDemographics.given_name, Patient.id
         )
     else:
@@ -259,26 +261,39 @@ def search_patients(
     return [PatientSummary(patient, demographics) for patient, demographics in rows]
 
 
-def _search_condition(text: str, terms: list[str]) -> ColumnElement[bool]:
-    names = [
-        or_(
-            func.lower(PatientDemographics.given_name).contains(term.lower(), autoescape=True),
-            func.lower(PatientDemographics.family_name).contains(term.lower(), autoescape=True),
-        )
-        for term in terms
-    ]
-    options = [
-        and_(*names),
-        func.upper(Patient.mrn).contains(normalise_mrn(text), autoescape=True),
-    ]
-    birth = _parse_date(text)
+def _search_condition(text: str) -> ColumnElement[bool]:
+    options: list[ColumnElement[bool]] = []
+    words = query_words(text)
+    if words:
+        # " smi" within " john smith ": each word matches the start of a name word, in any
+        # order, so "Smith, John", "John Smith" and "smi" all find John Smith.
+        options.append(and_(*(
+            PatientDemographics.search_name.contains(f" {word}", autoescape=True)
+            for word in words)))
+    mrn = normalise_mrn(text)
+    if mrn:
+        options.append(func.upper(Patient.mrn).contains(mrn, autoescape=True))
+    birth = parse_birth_date(text)
     if birth is not None:
         options.append(PatientDemographics.date_of_birth == birth)
-    return or_(*options)
+    return or_(*options) if options else false()
 
 
-def _parse_date(text: str) -> date | None:
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def parse_birth_date(text: str) -> date | None:
+    """A date typed into the search box: ISO (1980-03-14) or day/month/year (14/03/1980),
+    the order a clinic outside the US writes; anything else is not a date."""
     try:
         return date.fromisoformat(text)
+    except ValueError:
+        pass
+    found = _DAY_MONTH_YEAR.fullmatch(text)
+    if found is None:
+        return None
+    day, month, year = (int(part) for part in found.groups())
+    try:
+        return date(year, month, day)
     except ValueError:
         return None
