@@ -164,7 +164,7 @@ def test_self_report_and_open_alert_listed_for_the_nurse(app_client: TestClient,
                                                          app_db: Session) -> None:
     page = prechecks_page(app_client, app_db, item9=2)
     html = app_client.get(page).text
-    assert re.search(r"PHQ-9 at \d\d:\d\d \(portal\)", html)
+    assert re.search(r"PHQ-9 at \d\d:\d\d [A-Z+\-\d]+ \(portal\)", html)
     assert "open alerts: 2" in html and "Suicidality item positive" in html
     assert "Suicidality item on the urgent pathway" in html
     assert re.search(r'href="/patients/\d+/assessments#alert-\d+">view \(a prescriber '

@@ -62,8 +62,8 @@ async def _domain_error(request: Request, exc: KetaflowError) -> Response:
     extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
     if isinstance(exc, ValidationFailed):
         # RFC 9457 extension member: every field refused, not only the first.
-        extra["errors"] = [{"field": p.field or "body", "detail": p.detail}
-                           for p in exc.problems]
+        extra["errors"] = [{"field": p.field or "body", "detail": p.detail,
+                            "message": p.detail} for p in exc.problems]
     if isinstance(exc, AuthenticationFailed) and not is_api_path(request.url.path):
         await _abandon(request, exc.status_code, type(exc).__name__)
         expired = "&expired=1" if getattr(request.state, "session_expired", False) else ""
