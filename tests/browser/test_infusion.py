@@ -71,7 +71,7 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     page.get_by_role("button", name="Begin pre-checks").click()
     expect(page.get_by_text("Still needed before the start")).to_be_visible()
     expect(page.locator("#self-report")).to_contain_text(
-        re.compile(r"PHQ-9 at \d\d:\d\d \(portal\)"))
+        re.compile(r"PHQ-9 at \d\d:\d\d [A-Z+\-\d]+ \(portal\)"))
     # Item 9 positive: a C-SSRS screen task and the urgent-pathway alert to the prescriber.
     expect(page.locator("#patient-alerts")).to_contain_text("open alerts: 2")
 
