@@ -336,7 +336,7 @@ def running_text(summary: SessionSummary) -> str:
     return f"{d.running_min:.1f} min of {ordered.duration_min:g} min ordered{paused}"
 
 
-def pauses_text(summary: SessionSummary, zone: str = UTC_ZONE) -> str:
+def pauses_text(summary: SessionSummary, zone: str | None = None) -> str:
     if not summary.pauses:
         return "none"
     return "; ".join(
@@ -345,7 +345,7 @@ def pauses_text(summary: SessionSummary, zone: str = UTC_ZONE) -> str:
         for p in summary.pauses)
 
 
-def rate_changes_text(summary: SessionSummary, zone: str = UTC_ZONE) -> str:
+def rate_changes_text(summary: SessionSummary, zone: str | None = None) -> str:
     if not summary.rate_changes:
         return "none"
     return "; ".join(
@@ -370,8 +370,11 @@ def discharge_override_text(summary: SessionSummary) -> str:
             f"{summary.discharge_override_reason}")
 
 
-def _hhmm(value: datetime, zone: str = UTC_ZONE) -> str:
-    """Wall-clock time in `zone` with the zone's abbreviation ("14:05 GMT")."""
+def _hhmm(value: datetime, zone: str | None = None) -> str:
+    """Wall-clock time in `zone` with the zone's abbreviation ("14:05 GMT"); without a zone
+    the UTC clock alone, as the note has always written it (its other times say UTC)."""
+    if zone is None:
+        return _local(value, UTC_ZONE).strftime("%H:%M")
     return _local(value, zone).strftime("%H:%M %Z")
 
 
