@@ -77,7 +77,7 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     page.get_by_role("button", name="Begin pre-checks").click()
     expect(page.get_by_text("Still needed before the start")).to_be_visible()
     expect(page.locator("#self-report")).to_contain_text(
-        re.compile(r"PHQ-9 at \d\d:\d\d \(portal\)"))
+        re.compile(r"PHQ-9 at \d\d:\d\d [A-Z+\-\d]+ \(portal\)"))
     # Item 9 positive: a C-SSRS screen task and the urgent-pathway alert to the prescriber.
     expect(page.locator("#patient-alerts")).to_contain_text("open alerts: 2")
 
@@ -112,7 +112,7 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
 
     # An impossible reading is refused and the typed values stay in the form.
     _vitals(page, "120", "130", "70")
-    expect(page.get_by_role("alert").first).to_contain_text("dbp_mmhg must be below sbp_mmhg")
+    expect(page.get_by_role("alert").first).to_contain_text("DBP mmHg must be below SBP mmHg")
     expect(page.get_by_label("DBP mmHg")).to_have_value("130")
     shot(page, "infusion-02-refused-reading")
 

@@ -133,17 +133,17 @@ def test_receive_draw_administer_and_waste_through_the_forms(app_client: TestCli
     ("/controlled/receive", {"lot_number": "K-3", "drug": "ketamine_hcl",
                              "expiry_date": NEXT_YEAR, "concentration_mg_per_ml": "50",
                              "vial_count": "two", "vial_mg": "500"},
-     "vial_count must be a number", "vial_count"),
+     "Number of vials must be a number", "vial_count"),
     ("/controlled/receive", {"lot_number": "K-3", "drug": "ketamine_hcl",
                              "expiry_date": "2001-01-01", "concentration_mg_per_ml": "50",
                              "vial_count": "2", "vial_mg": "500"},
-     "expiry_date has passed", "expiry_date"),
+     "Expiry date has passed", "expiry_date"),
     ("/controlled/receive", {"lot_number": "K-1", "drug": "ketamine_hcl",
                              "expiry_date": NEXT_YEAR, "concentration_mg_per_ml": "100",
                              "vial_count": "2", "vial_mg": "500"},
-     "concentration_mg_per_ml differs from earlier receipts", "concentration_mg_per_ml"),
+     "Concentration differs from earlier receipts", "concentration_mg_per_ml"),
     ("/controlled/draw", {"lot_number": "K-1", "amount_mg": "9000", "session_id": "SESSION"},
-     "amount_mg exceeds the lot&#39;s remaining inventory", "amount_mg"),
+     "Amount (mg) exceeds the lot&#39;s remaining inventory", "amount_mg"),
 ])
 def test_refused_forms_name_the_field_and_keep_the_input(
         app_client: TestClient, app_db: Session, path: str, data: dict[str, str],
@@ -269,7 +269,7 @@ def test_csv_export_for_a_date_range(app_client: TestClient, app_db: Session) ->
     backwards = app_client.get("/controlled/export.csv", params={
         "date_from": str(today), "date_to": str(today - timedelta(days=1))})
     assert backwards.status_code == 422
-    assert "date_from must be on or before date_to" in backwards.text
+    assert "From must be on or before To" in backwards.text
     assert app_db.scalars(select(AuditEvent).where(
         AuditEvent.action == "controlled.export")).all()
 

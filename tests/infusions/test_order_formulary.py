@@ -95,5 +95,5 @@ def test_the_order_form_offers_selects_and_keeps_the_choice(app_client: TestClie
         "expiry_date": str((datetime.now(UTC) + timedelta(days=90)).date())})
     assert refused.status_code == 422  # type: ignore[attr-defined]
     text = refused.text  # type: ignore[attr-defined]
-    assert "drug must be one of the clinic formulary" in text
+    assert "Drug must be one of the clinic formulary" in text
     assert re.search(r'<option value="2"\s+selected', text)

@@ -60,7 +60,7 @@ def test_whole_session_through_the_pages(app_client: TestClient, app_db: Session
                                                   "hr_bpm": "71"})
     assert refused.status_code == 422  # type: ignore[attr-defined]
     text = refused.text  # type: ignore[attr-defined]
-    assert "dbp_mmhg must be below sbp_mmhg" in text and 'value="130"' in text
+    assert "DBP mmHg must be below SBP mmHg" in text and 'value="130"' in text
     post(app_client, f"{page}/vitals", {"sbp_mmhg": "185", "dbp_mmhg": "100", "hr_bpm": "90"})
     html = app_client.get(page).text
     assert "Alerts needing action (1)" in html and "repeat the reading now" in html
@@ -150,7 +150,7 @@ def test_missing_self_report_shows_override_form(app_client: TestClient,
     refused = post(app_client, f"{page}/prechecks/self-report-override",
                    {"self_report_reason": " "})
     assert refused.status_code == 422  # type: ignore[attr-defined]
-    assert "reason is required" in refused.text  # type: ignore[attr-defined]
+    assert "Reason is required" in refused.text  # type: ignore[attr-defined]
     done = post(app_client, f"{page}/prechecks/self-report-override",
                 {"self_report_reason": "patient declined"})
     assert done.status_code == 303  # type: ignore[attr-defined]
@@ -164,7 +164,7 @@ def test_self_report_and_open_alert_listed_for_the_nurse(app_client: TestClient,
                                                          app_db: Session) -> None:
     page = prechecks_page(app_client, app_db, item9=2)
     html = app_client.get(page).text
-    assert re.search(r"PHQ-9 at \d\d:\d\d \(portal\)", html)
+    assert re.search(r"PHQ-9 at \d\d:\d\d [A-Z+\-\d]+ \(portal\)", html)
     assert "open alerts: 2" in html and "Suicidality item positive" in html
     assert "Suicidality item on the urgent pathway" in html
     assert re.search(r'href="/patients/\d+/assessments#alert-\d+">view \(a prescriber '

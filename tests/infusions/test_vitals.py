@@ -43,18 +43,18 @@ def test_normal_reading_is_valid_and_raises_nothing() -> None:
 
 
 @pytest.mark.parametrize(("values", "field", "message"), [
-    ({"spo2_percent": 101}, "spo2_percent", "spo2_percent must be between 50 and 100 %"),
-    ({"sbp_mmhg": 80, "dbp_mmhg": 80}, "dbp_mmhg", "dbp_mmhg must be below sbp_mmhg"),
-    ({"sbp_mmhg": 80, "dbp_mmhg": 90}, "dbp_mmhg", "dbp_mmhg must be below sbp_mmhg"),
-    ({"hr_bpm": 0}, "hr_bpm", "hr_bpm 0 cannot be recorded for a conscious patient"),
-    ({"hr_bpm": -5}, "hr_bpm", "hr_bpm cannot be negative"),
-    ({"rr_per_min": -1}, "rr_per_min", "rr_per_min cannot be negative"),
-    ({"sbp_mmhg": 400}, "sbp_mmhg", "sbp_mmhg must be between 50 and 300 mmHg"),
-    ({"hr_bpm": 251}, "hr_bpm", "hr_bpm must be between 20 and 250 bpm"),
-    ({"rr_per_min": 61}, "rr_per_min", "rr_per_min must be between 1 and 60 /min"),
-    ({"spo2_percent": float("nan")}, "spo2_percent", "spo2_percent must be a number"),
-    ({"rass": 5}, "rass", "rass must be an integer from -5 to +4"),
-    ({"rass": True}, "rass", "rass must be an integer from -5 to +4"),
+    ({"spo2_percent": 101}, "spo2_percent", "SpO2 % must be between 50 and 100 %"),
+    ({"sbp_mmhg": 80, "dbp_mmhg": 80}, "dbp_mmhg", "DBP mmHg must be below SBP mmHg"),
+    ({"sbp_mmhg": 80, "dbp_mmhg": 90}, "dbp_mmhg", "DBP mmHg must be below SBP mmHg"),
+    ({"hr_bpm": 0}, "hr_bpm", "HR bpm 0 cannot be recorded for a conscious patient"),
+    ({"hr_bpm": -5}, "hr_bpm", "HR bpm cannot be negative"),
+    ({"rr_per_min": -1}, "rr_per_min", "RR /min cannot be negative"),
+    ({"sbp_mmhg": 400}, "sbp_mmhg", "SBP mmHg must be between 50 and 300 mmHg"),
+    ({"hr_bpm": 251}, "hr_bpm", "HR bpm must be between 20 and 250 bpm"),
+    ({"rr_per_min": 61}, "rr_per_min", "RR /min must be between 1 and 60 /min"),
+    ({"spo2_percent": float("nan")}, "spo2_percent", "SpO2 % must be a number"),
+    ({"rass": 5}, "rass", "RASS must be a whole number from -5 to +4"),
+    ({"rass": True}, "rass", "RASS must be a whole number from -5 to +4"),
     ({"dbp_mmhg": None}, "dbp_mmhg", "blood pressure needs both systolic and diastolic"),
     ({"sbp_mmhg": None}, "sbp_mmhg", "blood pressure needs both systolic and diastolic"),
 ])
@@ -86,7 +86,7 @@ def test_reading_times_outside_the_session_refused() -> None:
     edge = VitalsReading(NOW + timedelta(seconds=120), spo2_percent=98)
     validate_reading(edge, session_opened_at=OPENED, now=NOW)
     future = VitalsReading(NOW + timedelta(seconds=121), spo2_percent=98)
-    assert str(refused(future)) == "taken_at is in the future"
+    assert str(refused(future)) == "Time of the reading is in the future"
 
 
 def test_severe_bp_needs_a_repeat_then_holds() -> None:

@@ -69,8 +69,8 @@ def test_generated_mrns_are_unique(db: Session) -> None:
     [
         ({"date_of_birth": date.today() + timedelta(days=2)}, "date_of_birth", "in the future"),
         ({"date_of_birth": date(1899, 12, 31)}, "date_of_birth", "after 1900"),
-        ({"given_name": "  "}, "given_name", "given name is required"),
-        ({"family_name": ""}, "family_name", "family name is required"),
+        ({"given_name": "  "}, "given_name", "Given name is required"),
+        ({"family_name": ""}, "family_name", "Family name is required"),
         ({"family_name": "x" * 101}, "family_name", "at most 100"),
         ({"email": "not-an-address"}, "email", "not a valid address"),
         ({"phone": "call me"}, "phone", "digits"),

@@ -43,7 +43,7 @@ def _actions(db: Session) -> list[str]:
         ({"start_date": date(1980, 1, 1)}, "start_date", "before the date of birth"),
         ({"dose_amount": 0}, "dose_amount", "more than 0"),
         ({"dose_amount": float("nan")}, "dose_amount", "more than 0"),
-        ({"drug_name": " "}, "drug_name", "drug is required"),
+        ({"drug_name": " "}, "drug_name", "Drug is required"),
         ({"drug_name": "unlisted-zine"}, "drug_class", "choose its class"),
         ({"drug_class": DrugClass.ANTIDEPRESSANT}, "drug_class", "lists this drug as benzo"),
         (
@@ -165,7 +165,7 @@ def test_stop_medication(db: Session) -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"drug_name": ""}, "drug_name", "drug is required"),
+        ({"drug_name": ""}, "drug_name", "Drug is required"),
         ({"dose_mg_per_day": 0}, "dose_mg_per_day", "more than 0"),
         ({"duration_weeks": 0}, "duration_weeks", "more than 0"),
         ({"duration_weeks": 600}, "duration_weeks", "at most 520"),

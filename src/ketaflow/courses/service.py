@@ -8,6 +8,7 @@ limits, allowed state changes) is `ketaflow.clinical.course_plan`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -252,7 +253,19 @@ def _validated_plan(entry: CourseEntry, limits: DosingLimits) -> course_plan.Cou
             frequency=entry.frequency, skip_weekends=entry.skip_weekends,
             dose_mg_per_kg=entry.dose_mg_per_kg, max_dose_mg=cap), limits=limits)
     except CoursePlanError as exc:
-        raise ValidationFailed(str(exc), field=exc.field) from None
+        raise ValidationFailed(_worded(str(exc)), field=exc.field) from None
+
+
+# The course form's labels: the plan core names its inputs as Python does ("dose_mg_per_kg
+# 2.5 mg/kg exceeds ..."); the page and the API's detail say what the form says.
+_PLAN_LABELS = {"dose_mg_per_kg": "Dose (mg/kg)", "max_dose_mg": "Maximum dose per infusion (mg)",
+                "infusion_count": "Number of infusions", "start_on": "First infusion date",
+                "frequency": "Frequency"}
+_PLAN_NAME = re.compile(r"\b(" + "|".join(_PLAN_LABELS) + r")\b")
+
+
+def _worded(message: str) -> str:
+    return _PLAN_NAME.sub(lambda m: _PLAN_LABELS[m.group(1)], message)
 
 
 def _open_course(session: Session, patient_id: int) -> TreatmentCourse | None:

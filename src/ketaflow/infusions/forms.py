@@ -1,5 +1,6 @@
 """Reading the chair-side forms: text fields to typed values, refusing what is not a number
-with a message naming the field (never echoing the value)."""
+with a message naming the field by its label (never echoing the value). Routes read a form's
+fields inside `ketaflow.web.forms.collect_errors()` so every bad field is reported at once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.datastructures import FormData
 
 from ketaflow.errors import ValidationFailed
 from ketaflow.ids import MAX_RECORD_ID
+from ketaflow.infusions.rules.labels import label
 from ketaflow.web.forms import parse_number
 
 Form = Mapping[str, object] | FormData
@@ -24,9 +26,9 @@ def number(form: Form, name: str, *, required: bool = False) -> float | None:
     raw = text(form, name)
     if raw is None:
         if required:
-            raise ValidationFailed(f"{name} is required", field=name)
+            raise ValidationFailed(f"{label(name)} is required", field=name)
         return None
-    return parse_number(raw, name, name)  # the one strict reading (`ketaflow.web.forms`)
+    return parse_number(raw, name, label(name))  # the one strict reading (`ketaflow.web.forms`)
 
 
 def integer(form: Form, name: str, *, required: bool = False) -> int | None:
@@ -34,10 +36,10 @@ def integer(form: Form, name: str, *, required: bool = False) -> int | None:
     if value is None:
         return None
     if not value.is_integer():
-        raise ValidationFailed(f"{name} must be a whole number", field=name)
+        raise ValidationFailed(f"{label(name)} must be a whole number", field=name)
     # Beyond the database's integer range no record (session, witness, entry) can exist.
     if abs(value) > MAX_RECORD_ID:
-        raise ValidationFailed(f"{name} is out of range", field=name)
+        raise ValidationFailed(f"{label(name)} is out of range", field=name)
     return int(value)
 
 
@@ -61,4 +63,5 @@ def day(form: Form, name: str) -> date:
     try:
         return date.fromisoformat(raw or "")
     except ValueError:
-        raise ValidationFailed(f"{name} must be a date (YYYY-MM-DD)", field=name) from None
+        raise ValidationFailed(f"{label(name)} must be a date (YYYY-MM-DD)",
+                               field=name) from None

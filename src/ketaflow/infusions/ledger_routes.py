@@ -28,6 +28,7 @@ from ketaflow.infusions.controlled import reconciliation, views
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.formulary import INFUSION_DRUGS
 from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.forms import collect_errors, error_context
 from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
@@ -65,13 +66,17 @@ def _post(request: Request, db: Session, form: FormData, name: str,
         if not exc.keep_changes:
             db.rollback()
         kept = {k: v for k, v in form.items() if k not in SECRET_FIELDS}
-        return _page(request, db, status_code=422, error=exc.detail, error_field=exc.field,
-                     failed=name, form=kept)
+        return _page(request, db, status_code=422, **error_context(exc), failed=name,
+                     form=kept)
     return RedirectResponse(f"/controlled?done={name}#entries", status_code=303)
 
 
-def _amount(form: FormData) -> float:
-    return forms.number(form, "amount_mg", required=True) or 0.0
+def _amount_and_session(form: FormData) -> tuple[float, int | None]:
+    """Amount and session of a draw, administration or waste, both checked at once."""
+    with collect_errors() as check:
+        amount = check(forms.number, form, "amount_mg", required=True) or 0.0
+        session_id = check(forms.integer, form, "session_id")
+    return amount, session_id
 
 
 @router.get("/assets/ledger.css")
@@ -96,44 +101,53 @@ def _password(form: FormData) -> str:
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def receive(request: Request, db: DB, form: FORM) -> Response:
     def apply(ctx: AuditContext) -> object:
-        return ledger.receive_vials(db, ctx, request.app.state.settings, receipt=ledger.Receipt(
-            lot_number=forms.text(form, "lot_number") or "",
-            drug=forms.text(form, "drug") or "",
-            expiry_date=forms.day(form, "expiry_date"),
-            concentration_mg_per_ml=forms.number(form, "concentration_mg_per_ml",
-                                                 required=True) or 0.0,
-            vial_count=forms.integer(form, "vial_count", required=True) or 0,
-            vial_volume_ml=forms.number(form, "vial_volume_ml"),
-            vial_mg=forms.number(form, "vial_mg")),
-            witness_id=forms.integer(form, "witness_id"), witness_password=_password(form))
+        with collect_errors() as check:
+            receipt = ledger.Receipt(
+                lot_number=forms.text(form, "lot_number") or "",
+                drug=forms.text(form, "drug") or "",
+                expiry_date=check(forms.day, form, "expiry_date"),
+                concentration_mg_per_ml=check(forms.number, form, "concentration_mg_per_ml",
+                                              required=True) or 0.0,
+                vial_count=check(forms.integer, form, "vial_count", required=True) or 0,
+                vial_volume_ml=check(forms.number, form, "vial_volume_ml"),
+                vial_mg=check(forms.number, form, "vial_mg"))
+            witness_id = check(forms.integer, form, "witness_id")
+        return ledger.receive_vials(db, ctx, request.app.state.settings, receipt=receipt,
+                                    witness_id=witness_id, witness_password=_password(form))
     return _post(request, db, form, "receive", apply)
 
 
 @router.post("/draw")
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def draw(request: Request, db: DB, form: FORM) -> Response:
-    return _post(request, db, form, "draw", lambda ctx: ledger.draw(
-        db, ctx, lot_number=forms.text(form, "lot_number") or "", amount_mg=_amount(form),
-        session_id=forms.integer(form, "session_id")))
+    def apply(ctx: AuditContext) -> object:
+        amount_mg, session_id = _amount_and_session(form)
+        return ledger.draw(db, ctx, lot_number=forms.text(form, "lot_number") or "",
+                           amount_mg=amount_mg, session_id=session_id)
+    return _post(request, db, form, "draw", apply)
 
 
 @router.post("/administer")
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def administer(request: Request, db: DB, form: FORM) -> Response:
-    return _post(request, db, form, "administer", lambda ctx: ledger.administer(
-        db, ctx, lot_number=forms.text(form, "lot_number") or "", amount_mg=_amount(form),
-        session_id=forms.integer(form, "session_id")))
+    def apply(ctx: AuditContext) -> object:
+        amount_mg, session_id = _amount_and_session(form)
+        return ledger.administer(db, ctx, lot_number=forms.text(form, "lot_number") or "",
+                                 amount_mg=amount_mg, session_id=session_id)
+    return _post(request, db, form, "administer", apply)
 
 
 @router.post("/waste")
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def waste(request: Request, db: DB, form: FORM) -> Response:
-    return _post(request, db, form, "waste", lambda ctx: ledger.waste(
-        db, ctx, request.app.state.settings, lot_number=forms.text(form, "lot_number") or "",
-        amount_mg=_amount(form),
-        session_id=forms.integer(form, "session_id"),
-        witness_id=forms.integer(form, "witness_id"),
-        witness_password=_password(form)))
+    def apply(ctx: AuditContext) -> object:
+        amount_mg, session_id = _amount_and_session(form)
+        return ledger.waste(db, ctx, request.app.state.settings,
+                            lot_number=forms.text(form, "lot_number") or "",
+                            amount_mg=amount_mg, session_id=session_id,
+                            witness_id=forms.integer(form, "witness_id"),
+                            witness_password=_password(form))
+    return _post(request, db, form, "waste", apply)
 
 
 @router.post("/reverse")
@@ -153,8 +167,8 @@ def export(request: Request, db: DB, date_from: str | None = None,
         start, end = views.export_range(_day(query, "date_from"), _day(query, "date_to"),
                                         utcnow().date())
     except KetaflowError as exc:
-        return _page(request, db, status_code=422, error=exc.detail, error_field=exc.field,
-                     failed="export", form=query)
+        return _page(request, db, status_code=422, **error_context(exc), failed="export",
+                     form=query)
     content = views.export_csv(db, audit_context(request), start=start, end=end)
     return Response(content, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="controlled-ledger-{start}-{end}.csv"'})

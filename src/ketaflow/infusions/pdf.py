@@ -18,7 +18,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import InfusionSession, NoteKind
 from ketaflow.infusions.summary import (
+    UTC_ZONE,
     SessionSummary,
+    clinic_time_text,
     delivery_text,
     discharge_override_text,
     pauses_text,
@@ -29,12 +31,13 @@ from ketaflow.infusions.summary import (
 from ketaflow.patients.service.identity import PatientIdentity
 
 
-def _time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+def summary_rows(summary: SessionSummary, zone: str = UTC_ZONE) -> list[tuple[str, str]]:
+    """Label/value pairs shared by the HTML summary and the PDF, times in `zone` (the
+    clinic's), the zone stated beside each."""
 
+    def _time(value: datetime | None) -> str:
+        return clinic_time_text(value, zone)
 
-def summary_rows(summary: SessionSummary) -> list[tuple[str, str]]:
-    """Label/value pairs shared by the HTML summary and the PDF."""
     order = summary.order
     rows = [
         ("Drug, lot", "-" if order is None else f"{drug_name(order.drug)}, lot "
@@ -47,9 +50,9 @@ def summary_rows(summary: SessionSummary) -> list[tuple[str, str]]:
         ("Dose delivered", delivery_text(summary)),
         ("Infusion start / end", f"{_time(summary.started_at)} / {_time(summary.ended_at)}"),
         ("Running time", running_text(summary)),
-        ("Pauses", pauses_text(summary)),
-        ("Rate changes", rate_changes_text(summary)),
-        ("Stop", stop_text(summary)),
+        ("Pauses", pauses_text(summary, zone)),
+        ("Rate changes", rate_changes_text(summary, zone)),
+        ("Stop", stop_text(summary, zone)),
     ]
     earlier = [line for line in summary.orders if line.superseded_at is not None]
     if earlier:
@@ -73,7 +76,7 @@ def summary_rows(summary: SessionSummary) -> list[tuple[str, str]]:
             else f"; lowest SpO2 {summary.lowest_spo2_percent:g}%")),
         ("Serious adverse events", "; ".join(summary.serious_events) or "none"),
         ("Rescue medication", "; ".join(summary.rescue_medications) or "none"),
-        ("Ready to leave", summary.ready_text),
+        ("Ready to leave", summary.ready_text_in(zone)),
         ("Discharged", _time(summary.discharged_at)),
         ("Discharge override", discharge_override_text(summary)),
         ("Escort", "confirmed" if summary.escort_confirmed else "not confirmed"),
@@ -134,7 +137,8 @@ def summary_pdf(summary: SessionSummary, *, printout: Printout) -> bytes:
     styles = getSampleStyleSheet()
     cell = styles["BodyText"]
     table = Table([[Paragraph(escape(label), cell), Paragraph(escape(value), cell)]
-                   for label, value in summary_rows(summary)], colWidths=[58 * mm, 116 * mm])
+                   for label, value in summary_rows(summary, printout.zone)],
+                  colWidths=[58 * mm, 116 * mm])
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#9aa9b7")),
         ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f5")),

@@ -34,7 +34,7 @@ from ketaflow.infusions.rules import (
 )
 from ketaflow.scales import get_instrument
 from ketaflow.web.deps import audit_context, get_db
-from ketaflow.web.forms import clinic_zone
+from ketaflow.web.forms import clinic_zone, collect_errors, error_context
 from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
@@ -59,7 +59,8 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
         "instruments": INSTRUMENTS,
         "formulary": DEFAULT_FORMULARY, "infusion_drugs": INFUSION_DRUGS,
         "drug_name": drug_name, "symptoms": RED_FLAG_SYMPTOMS,
-        "pregnancy_choices": list(PregnancyTest), "summary_rows": summary_rows(view.summary),
+        "pregnancy_choices": list(PregnancyTest),
+        "summary_rows": summary_rows(view.summary, clinic_zone(request)),
         "self_report_labels": SELF_REPORT_INSTRUMENTS, "alert_titles": ALERT_TITLES,
         # The order form's lots: what the ledger holds, usable on the session's day.
         "order_lots": lots.order_lots(db, day=service.session_day(service.now())),
@@ -75,8 +76,8 @@ def _post(request: Request, db: Session, session_id: int, form: FormData, anchor
         # A refusal by role keeps its 403 and a state conflict its 409; everything else is a
         # form to correct.
         status = exc.status_code if isinstance(exc, PermissionDenied | Conflict) else 422
-        return _chair(request, db, session_id, status_code=status, error=exc.detail,
-                      error_field=exc.field, form=form)
+        return _chair(request, db, session_id, status_code=status, **error_context(exc),
+                      form=form)
     return RedirectResponse(f"/infusions/sessions/{session_id}#{anchor}", status_code=303)
 
 
@@ -178,17 +179,19 @@ def override_self_report(request: Request, db: DB, session_id: int, form: FORM) 
 @requires(Permission.ORDERS_SIGN)
 def sign_order(request: Request, db: DB, session_id: int, form: FORM) -> Response:
     def apply(ctx: Any) -> object:
-        return service.sign_order(db, ctx, session_id=session_id, order=service.OrderInput(
+        with collect_errors() as check:
             # The lot is chosen from the inventory: its receipt gives the drug and the expiry.
-            lot_number=forms.text(form, "lot_number") or "", drug=forms.text(form, "drug"),
-            expiry_date=forms.day(form, "expiry_date") if forms.text(form, "expiry_date")
-            else None,
-            concentration_mg_per_ml=forms.number(form, "concentration_mg_per_ml",
-                                                 required=True) or 0.0,
-            duration_min=forms.number(form, "duration_min"),
-            dose_mg_per_kg=forms.number(form, "dose_mg_per_kg"),
-            override_reason=forms.text(form, "override_reason"),
-            supersede_reason=forms.text(form, "supersede_reason")))
+            order = service.OrderInput(
+                lot_number=forms.text(form, "lot_number") or "", drug=forms.text(form, "drug"),
+                expiry_date=check(forms.day, form, "expiry_date")
+                if forms.text(form, "expiry_date") else None,
+                concentration_mg_per_ml=check(forms.number, form, "concentration_mg_per_ml",
+                                              required=True) or 0.0,
+                duration_min=check(forms.number, form, "duration_min"),
+                dose_mg_per_kg=check(forms.number, form, "dose_mg_per_kg"),
+                override_reason=forms.text(form, "override_reason"),
+                supersede_reason=forms.text(form, "supersede_reason"))
+        return service.sign_order(db, ctx, session_id=session_id, order=order)
     return _post(request, db, session_id, form, "order", apply)
 
 
@@ -196,11 +199,14 @@ def sign_order(request: Request, db: DB, session_id: int, form: FORM) -> Respons
 @requires(Permission.INFUSIONS_RUN)
 def vitals(request: Request, db: DB, session_id: int, form: FORM) -> Response:
     def apply(ctx: Any) -> object:
-        reading = VitalsReading(
-            taken_at=service.now(), sbp_mmhg=forms.number(form, "sbp_mmhg"),
-            dbp_mmhg=forms.number(form, "dbp_mmhg"), hr_bpm=forms.number(form, "hr_bpm"),
-            spo2_percent=forms.number(form, "spo2_percent"),
-            rr_per_min=forms.number(form, "rr_per_min"), rass=forms.integer(form, "rass"))
+        with collect_errors() as check:
+            reading = VitalsReading(
+                taken_at=service.now(), sbp_mmhg=check(forms.number, form, "sbp_mmhg"),
+                dbp_mmhg=check(forms.number, form, "dbp_mmhg"),
+                hr_bpm=check(forms.number, form, "hr_bpm"),
+                spo2_percent=check(forms.number, form, "spo2_percent"),
+                rr_per_min=check(forms.number, form, "rr_per_min"),
+                rass=check(forms.integer, form, "rass"))
         return service.record_vitals(db, ctx, session_id=session_id, reading=reading)
     return _post(request, db, session_id, form, "vitals", apply)
 
@@ -306,7 +312,7 @@ def _printout(request: Request, db: Session, view: service.ChairView) -> Printou
 def summary(request: Request, db: DB, session_id: int) -> Response:
     view = service.chair_view(db, audit_context(request), session_id=session_id)
     return render(request, "infusions/summary.html", {
-        "view": view, "rows": summary_rows(view.summary),
+        "view": view, "rows": summary_rows(view.summary, clinic_zone(request)),
         "printout": _printout(request, db, view)})
 
 

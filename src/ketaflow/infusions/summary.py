@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import (
@@ -33,6 +34,8 @@ StaffNames = Mapping[int, str]
 _PUMP_ACTIONS = {"start": PumpChange.START, "pause": PumpChange.PAUSE,
                  "resume": PumpChange.RESUME, "stop": PumpChange.STOP,
                  "abort": PumpChange.STOP}
+
+UTC_ZONE = "UTC"
 
 
 def staff_label(staff: StaffNames, user_id: int | None) -> str:
@@ -168,11 +171,14 @@ class SessionSummary:
 
     @property
     def ready_text(self) -> str:
+        return self.ready_text_in(UTC_ZONE)
+
+    def ready_text_in(self, zone: str) -> str:
         if self.ready_to_leave_at is not None:
-            return _time(self.ready_to_leave_at)
+            return _time(self.ready_to_leave_at, zone)
         if self.discharged_at is not None and self.observation_complete_at is not None:
             return (f"not reached before discharge (observation would have completed "
-                    f"{_time(self.observation_complete_at)}): prescriber override")
+                    f"{_time(self.observation_complete_at, zone)}): prescriber override")
         return "-"
 
 
@@ -330,26 +336,27 @@ def running_text(summary: SessionSummary) -> str:
     return f"{d.running_min:.1f} min of {ordered.duration_min:g} min ordered{paused}"
 
 
-def pauses_text(summary: SessionSummary) -> str:
+def pauses_text(summary: SessionSummary, zone: str | None = None) -> str:
     if not summary.pauses:
         return "none"
     return "; ".join(
-        f"{_hhmm(p.paused_at)}-{_hhmm(p.resumed_at) if p.resumed_at else 'not resumed'}"
+        f"{_hhmm(p.paused_at, zone)}-"
+        f"{_hhmm(p.resumed_at, zone) if p.resumed_at else 'not resumed'}"
         for p in summary.pauses)
 
 
-def rate_changes_text(summary: SessionSummary) -> str:
+def rate_changes_text(summary: SessionSummary, zone: str | None = None) -> str:
     if not summary.rate_changes:
         return "none"
     return "; ".join(
-        f"{_hhmm(c.at)} {_fmt(c.from_ml_per_h, '')} to {c.to_ml_per_h:g} mL/h by {c.by}: "
-        f"{c.reason}" for c in summary.rate_changes)
+        f"{_hhmm(c.at, zone)} {_fmt(c.from_ml_per_h, '')} to {c.to_ml_per_h:g} mL/h by "
+        f"{c.by}: {c.reason}" for c in summary.rate_changes)
 
 
-def stop_text(summary: SessionSummary) -> str:
+def stop_text(summary: SessionSummary, zone: str = UTC_ZONE) -> str:
     if summary.delivery is None or summary.delivery.stopped_at is None:
         return "-"
-    when = _time(summary.delivery.stopped_at)
+    when = _time(summary.delivery.stopped_at, zone)
     if not summary.early_stop:
         return f"{when}, at the end of the order"
     return (f"EARLY STOP {when} by {summary.stopped_by}: "
@@ -363,12 +370,29 @@ def discharge_override_text(summary: SessionSummary) -> str:
             f"{summary.discharge_override_reason}")
 
 
-def _hhmm(value: datetime) -> str:
-    return value.strftime("%H:%M")
+def _hhmm(value: datetime, zone: str | None = None) -> str:
+    """Wall-clock time in `zone` with the zone's abbreviation ("14:05 GMT"); without a zone
+    the UTC clock alone, as the note has always written it (its other times say UTC)."""
+    if zone is None:
+        return _local(value, UTC_ZONE).strftime("%H:%M")
+    return _local(value, zone).strftime("%H:%M %Z")
 
 
-def _time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+def _time(value: datetime | None, zone: str = UTC_ZONE) -> str:
+    """Date and time in `zone`, zone stated. The signed note keeps UTC (its text is fixed
+    when drafted); pages and printouts pass the clinic's zone."""
+    if value is None:
+        return "-"
+    local = _local(value, zone)
+    return local.strftime("%Y-%m-%d %H:%M ") + (zone if zone == UTC_ZONE else local.strftime("%Z"))
+
+
+clinic_time_text = _time  # the printout's name for it (`ketaflow.infusions.pdf`)
+
+
+def _local(value: datetime, zone: str) -> datetime:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(zone))
 
 
 def note_text(record: InfusionSession, settings: InfusionSettings, *,

@@ -88,7 +88,7 @@ def _submit(
         raise
     except KetaflowError as exc:
         return _form_page(
-            request, db, patient_id, template, error=exc.detail, error_field=exc.field, form=form
+            request, db, patient_id, template, **web_forms.error_context(exc), form=form
         )
     return RedirectResponse(f"/patients/{patient_id}?notice={notice}", status_code=303)
 
@@ -113,17 +113,20 @@ def _measurement_page(request: Request, db: Session, patient_id: int, **context:
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def add_measurement(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
     def use_case() -> object:
+        with web_forms.collect_errors() as check:
+            weight = check(web_forms.optional_number, form, "weight", "Weight")
+            height = check(web_forms.optional_number, form, "height", "Height")
+            measured_at = check(web_forms.optional_datetime, form, "measured_at", "Measured at",
+                                web_forms.clinic_zone(request))
         return service.record_measurement(
             db,
             audit_context(request),
             patient_id=patient_id,
-            weight=web_forms.optional_number(form, "weight", "Weight"),
+            weight=weight,
             weight_unit=web_forms.text(form, "weight_unit"),
-            height=web_forms.optional_number(form, "height", "Height"),
+            height=height,
             height_unit=web_forms.text(form, "height_unit"),
-            measured_at=web_forms.optional_datetime(
-                form, "measured_at", "measured at", web_forms.clinic_zone(request)
-            ),
+            measured_at=measured_at,
             confirm_weight_change=form.get(service.CONFIRM_WEIGHT_CHANGE_FIELD) == "yes",
         )
 
@@ -216,13 +219,16 @@ def allergy_page(request: Request, db: DB, patient_id: int) -> Response:
 @requires(Permission.PATIENTS_CLINICAL_WRITE)
 def add_allergy(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
     def use_case() -> object:
+        with web_forms.collect_errors() as check:
+            substance = check.require(form, "substance", "Substance")
+            severity = check(web_forms.choice, form, "severity", AllergySeverity, "a severity")
         return service.record_allergy(
             db,
             audit_context(request),
             patient_id=patient_id,
-            substance=form.get("substance", ""),
+            substance=substance,
             reaction=web_forms.text(form, "reaction"),
-            severity=web_forms.choice(form, "severity", AllergySeverity, "a severity"),
+            severity=severity,
         )
 
     return _submit(request, db, patient_id, "allergy_form", form, use_case, "allergy")

@@ -1,7 +1,8 @@
 """Turning submitted HTML form fields (all strings) into service inputs.
 
-Every problem raises ValidationFailed naming the field, so the form re-renders with the message
-next to it and everything else the user typed kept.
+Every problem raises ValidationFailed naming the field by its label, so the form re-renders
+with the message next to it and everything else the user typed kept. Each form is read inside
+`collect_errors()`: one submission reports every bad field at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ketaflow.patients.service import Demographics, DiagnosisInput, MedicationIn
 from ketaflow.web.forms import (
     Form,
     choice,
+    collect_errors,
     optional_choice,
     optional_date,
     optional_number,
@@ -25,18 +27,19 @@ from ketaflow.web.forms import (
 
 
 def demographics(form: Form) -> Demographics:
-    return Demographics(
-        given_name=form.get("given_name", ""),
-        family_name=form.get("family_name", ""),
-        date_of_birth=required_date(form, "date_of_birth", "date of birth"),
-        sex=choice(form, "sex", Sex, "a sex"),
-        phone=text(form, "phone"),
-        email=text(form, "email"),
-        address=text(form, "address"),
-        emergency_contact_name=text(form, "emergency_contact_name"),
-        emergency_contact_phone=text(form, "emergency_contact_phone"),
-        referring_clinician=text(form, "referring_clinician"),
-    )
+    with collect_errors() as check:
+        return Demographics(
+            given_name=check.require(form, "given_name", "Given name"),
+            family_name=check.require(form, "family_name", "Family name"),
+            date_of_birth=check(required_date, form, "date_of_birth", "Date of birth"),
+            sex=check(choice, form, "sex", Sex, "a sex"),
+            phone=text(form, "phone"),
+            email=text(form, "email"),
+            address=text(form, "address"),
+            emergency_contact_name=text(form, "emergency_contact_name"),
+            emergency_contact_phone=text(form, "emergency_contact_phone"),
+            referring_clinician=text(form, "referring_clinician"),
+        )
 
 
 def diagnosis(form: Form) -> DiagnosisInput:
@@ -57,20 +60,25 @@ def diagnosis(form: Form) -> DiagnosisInput:
 
 
 def medication(form: Form) -> MedicationInput:
-    return MedicationInput(
-        drug_name=form.get("drug_name", ""),
-        dose_amount=required_number(form, "dose_amount", "dose"),
-        dose_unit=choice(form, "dose_unit", DoseUnit, "a dose unit"),
-        adherence=optional_choice(form, "adherence", Adherence, "adherence") or Adherence.UNKNOWN,
-        drug_class=optional_choice(form, "drug_class", DrugClass, "class"),
-        start_date=optional_date(form, "start_date", "start date"),
-        stop_date=optional_date(form, "stop_date", "stop date"),
-        lithium_level_mmol_per_l=optional_number(form, "lithium_level_mmol_per_l", "lithium level"),
-        lithium_level_date=optional_date(form, "lithium_level_date", "lithium level date"),
-        note=text(form, "note"),
-        confirm_above_max_daily_dose=form.get("confirm_above_max_daily_dose") == "yes",
-        above_max_daily_dose_reason=text(form, "above_max_daily_dose_reason"),
-    )
+    with collect_errors() as check:
+        return MedicationInput(
+            drug_name=check.require(form, "drug_name", "Drug"),
+            dose_amount=check(required_number, form, "dose_amount", "Dose"),
+            dose_unit=check(choice, form, "dose_unit", DoseUnit, "a dose unit"),
+            adherence=check(optional_choice, form, "adherence", Adherence, "Adherence")
+            or Adherence.UNKNOWN,
+            drug_class=check(optional_choice, form, "drug_class", DrugClass,
+                             "Class (unlisted drugs)"),
+            start_date=check(optional_date, form, "start_date", "Start date"),
+            stop_date=check(optional_date, form, "stop_date", "Stop date"),
+            lithium_level_mmol_per_l=check(optional_number, form, "lithium_level_mmol_per_l",
+                                           "Lithium level (mmol/L)"),
+            lithium_level_date=check(optional_date, form, "lithium_level_date",
+                                     "Lithium level taken on"),
+            note=text(form, "note"),
+            confirm_above_max_daily_dose=form.get("confirm_above_max_daily_dose") == "yes",
+            above_max_daily_dose_reason=text(form, "above_max_daily_dose_reason"),
+        )
 
 
 def trial(form: Form) -> TrialInput:

@@ -18,11 +18,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketaflow.db import Base, str_enum, utcnow
 from ketaflow.patients.diagnosis_codes import BipolarType, Episode, Severity
 from ketaflow.patients.medication_catalogue import DoseUnit, DrugClass
+from ketaflow.patients.search_text import search_name
 
 
 class Sex(StrEnum):
@@ -98,6 +100,11 @@ class Patient(Base):
     )
 
 
+def _search_name_default(context: DefaultExecutionContext) -> str:
+    names = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return search_name(names["given_name"], names["family_name"])
+
+
 class PatientDemographics(_Recorded, Base):
     """One version of a patient's demographics; exactly one per patient is current."""
 
@@ -124,6 +131,9 @@ class PatientDemographics(_Recorded, Base):
     # Why this version replaced the previous one; None for the first registration.
     amendment_reason: Mapped[str | None] = mapped_column(Text, default=None)
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Both names folded (no case, no accents) for search; written with the version, never
+    # typed (`ketaflow.patients.search_text`).
+    search_name: Mapped[str] = mapped_column(String(210), default=_search_name_default)
 
     patient: Mapped[Patient] = relationship(back_populates="versions", lazy="raise")
 

@@ -75,7 +75,7 @@ def register(request: Request, db: DB, form: FORM) -> Response:
             confirm_same_person=form.get(service.SAME_PERSON_FIELD) == "yes",
         )
     except KetaflowError as exc:
-        return _register_page(request, error=exc.detail, error_field=exc.field, form=form)
+        return _register_page(request, **web_forms.error_context(exc), form=form)
     return RedirectResponse(f"/patients/{patient.id}?notice=registered", status_code=303)
 
 
@@ -143,9 +143,7 @@ def amend(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
     except KetaflowError as exc:
         if exc.status_code == 404:
             raise
-        return _amend_page(
-            request, db, patient_id, error=exc.detail, error_field=exc.field, form=form
-        )
+        return _amend_page(request, db, patient_id, **web_forms.error_context(exc), form=form)
     return RedirectResponse(f"/patients/{patient_id}?notice=amended", status_code=303)
 
 

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ketaflow.audit.buffer import AuditBuffer
 from ketaflow.audit.service import EventSpec, Outcome
 from ketaflow.db import database_busy
-from ketaflow.errors import AuthenticationFailed, KetaflowError
+from ketaflow.errors import AuthenticationFailed, KetaflowError, ValidationFailed
 from ketaflow.web.deps import audit_context
 from ketaflow.web.guard import MfaPending, is_api_path
 from ketaflow.web.templating import render
@@ -59,7 +59,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _domain_error(request: Request, exc: KetaflowError) -> Response:
-    extra = {"field": exc.field} if exc.field else {}
+    extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+    if isinstance(exc, ValidationFailed):
+        # RFC 9457 extension member: every field refused, not only the first.
+        extra["errors"] = [{"field": p.field or "body", "detail": p.detail,
+                            "message": p.detail} for p in exc.problems]
     if isinstance(exc, AuthenticationFailed) and not is_api_path(request.url.path):
         await _abandon(request, exc.status_code, type(exc).__name__)
         expired = "&expired=1" if getattr(request.state, "session_expired", False) else ""
@@ -81,9 +85,11 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     if any(error.get("type") == "json_invalid" for error in errors):
         return await _respond(request, 400, "the request body is not valid JSON", "json_invalid")
     # Only locations and messages: the submitted values may hold patient data.
+    # `detail` as in the services' refusals; `message` kept for clients that read it.
     fields = [
         {
             "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body",
+            "detail": e.get("msg", "invalid"),
             "message": e.get("msg", "invalid"),
         }
         for e in errors

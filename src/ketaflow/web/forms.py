@@ -1,7 +1,9 @@
 """Turning submitted HTML form fields (all strings) into typed values for services.
 
 Every problem raises ValidationFailed naming the field and what was expected, so the page
-re-renders with the message beside the field and everything else the user typed kept.
+re-renders with the message beside the field and everything else the user typed kept. A form
+reads its fields inside `collect_errors()`, so one submission reports every bad field at once
+rather than one per attempt.
 """
 
 from __future__ import annotations
@@ -10,16 +12,32 @@ import math
 import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
-from ketaflow.errors import ValidationFailed
+from ketaflow.errors import KetaflowError, ProblemCollector, ValidationFailed, collect_problems
 from ketaflow.ids import MAX_RECORD_ID
 
 Form = dict[str, str]
 E = TypeVar("E", bound=StrEnum)
+
+
+# The collector lives with the errors (services use it too); forms know it by these names.
+FormErrors = ProblemCollector
+collect_errors = collect_problems
+
+
+def error_context(exc: KetaflowError) -> dict[str, Any]:
+    """What a page needs to show a refusal: the message, the first field, and every field's
+    message by name (`field_errors`, read by the `field` and `messages` macros)."""
+    field_errors: dict[str, str] = {}
+    for problem in exc.problems:
+        if problem.field and problem.field not in field_errors:
+            field_errors[problem.field] = problem.detail
+    return {"error": exc.detail, "error_field": exc.field, "field_errors": field_errors,
+            "error_list": [p.detail for p in exc.problems]}
 
 
 async def form_fields(request: Request) -> Form:

@@ -41,9 +41,11 @@ _FIELD_ERROR: dict[str, Any] = {
     "type": "object",
     "properties": {
         "field": {"type": "string", "description": "dotted location, e.g. `answers.item1`"},
-        "message": {"type": "string"},
+        "detail": {"type": "string", "description": "what is wrong with it, naming it as "
+                                                    "the form's label does"},
+        "message": {"type": "string", "description": "the same as `detail` (older clients)"},
     },
-    "required": ["field", "message"],
+    "required": ["field", "detail"],
     "additionalProperties": False,
 }
 
@@ -60,7 +62,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "request_id": {"type": "string", "description": "also the `X-Request-ID` header"},
         "field": {"type": "string", "description": "the input a refusal is about"},
         "errors": {"type": "array", "items": _FIELD_ERROR,
-                   "description": "each input that does not match the request's schema"},
+                   "description": "every input refused at once: by the request's schema "
+                                  "or by the clinical rules"},
     },
     # An overloaded server answers before the request has an id or a route.
     "required": ["type", "title", "status", "detail"],

@@ -36,6 +36,7 @@ from ketaflow.infusions.rules import (
     session_balances,
     validate_entry,
 )
+from ketaflow.infusions.rules.labels import label
 from ketaflow.infusions.rules.ledger import WITNESSED
 from ketaflow.infusions.rules.reconciliation import check_administered
 from ketaflow.infusions.service._common import clinic_settings, load_session, now
@@ -116,7 +117,7 @@ def witness_user(db: Session, ctx: AuditContext, witness_id: int | None) -> Staf
 def _check_references(db: Session, ctx: AuditContext, entry: EntryInput) -> None:
     """Ids the entry names must exist (422 naming the field, never a database error)."""
     if entry.session_id is not None and db.get(InfusionSession, entry.session_id) is None:
-        raise ValidationFailed("session_id is not an infusion session", field="session_id")
+        raise ValidationFailed("Session is not an infusion session", field="session_id")
     if entry.witness_user_id is not None:
         witness_user(db, ctx, entry.witness_user_id)
 
@@ -148,7 +149,7 @@ def record_entry(db: Session, ctx: AuditContext, *, entry: EntryInput,
     lot, amount = _lot_and_amount(db, entry)
     if entry.kind is EntryKind.RECEIVED and math.isfinite(amount) \
             and amount > max_receipt_mg():
-        raise ValidationFailed(f"amount_mg exceeds the largest plausible receipt of "
+        raise ValidationFailed(f"Amount (mg) exceeds the largest plausible receipt of "
                                f"{max_receipt_mg():g} mg", field="amount_mg")
     lock_lot(db, lot)
     # Real ids come from the database; -1 cannot clash with any of them.
@@ -241,14 +242,14 @@ class Receipt:
 
 def _positive(value: float | None, field: str) -> float:
     if value is None or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise ValidationFailed(f"{field} must be a positive number", field=field)
+        raise ValidationFailed(f"{label(field)} must be a positive number", field=field)
     return value
 
 
 def _formulary_drug(key: str) -> InfusionDrug:
     drug = INFUSION_DRUGS_BY_KEY.get((key or "").strip())
     if drug is None:
-        raise ValidationFailed("drug must be one of the clinic formulary: "
+        raise ValidationFailed("Drug must be one of the clinic formulary: "
                                + ", ".join(INFUSION_DRUGS_BY_KEY), field="drug")
     return drug
 
@@ -257,14 +258,14 @@ def _vial_concentration(drug: InfusionDrug, value: float) -> float:
     concentration = _positive(value, "concentration_mg_per_ml")
     if not any(abs(concentration - c) <= 1e-9 for c in drug.vial_concentrations_mg_per_ml):
         listed = ", ".join(f"{c:g}" for c in drug.vial_concentrations_mg_per_ml)
-        raise ValidationFailed(f"concentration_mg_per_ml for {drug.name} vials must be one of "
+        raise ValidationFailed(f"Concentration for {drug.name} vials must be one of "
                                f"{listed} mg/mL", field="concentration_mg_per_ml")
     return concentration
 
 
 def _mg_per_vial(receipt: Receipt, drug: InfusionDrug) -> float:
     if (receipt.vial_volume_ml is None) == (receipt.vial_mg is None):
-        raise ValidationFailed("give either vial_volume_ml or vial_mg (not both)",
+        raise ValidationFailed("give either Volume per vial (mL) or mg per vial (not both)",
                                field="vial_volume_ml")
     if receipt.vial_mg is not None:
         field, per_vial = "vial_mg", _positive(receipt.vial_mg, "vial_mg")
@@ -272,7 +273,7 @@ def _mg_per_vial(receipt: Receipt, drug: InfusionDrug) -> float:
         field = "vial_volume_ml"
         per_vial = _positive(receipt.vial_volume_ml, field) * receipt.concentration_mg_per_ml
     if per_vial > drug.largest_vial_mg + 1e-9:
-        raise ValidationFailed(f"{field}: a vial holds at most {drug.largest_vial_mg:g} mg "
+        raise ValidationFailed(f"{label(field)}: a vial holds at most {drug.largest_vial_mg:g} mg "
                                f"of {drug.name}", field=field)
     return per_vial
 
@@ -284,7 +285,7 @@ def _check_same_product(db: Session, receipt: Receipt) -> None:
         LedgerRow.kind == EntryKind.RECEIVED).order_by(LedgerRow.id).limit(1))
     if first is not None and first.concentration_mg_per_ml is not None and abs(
             first.concentration_mg_per_ml - receipt.concentration_mg_per_ml) > 1e-9:
-        raise ValidationFailed("concentration_mg_per_ml differs from earlier receipts of this "
+        raise ValidationFailed("Concentration differs from earlier receipts of this "
                                "lot", field="concentration_mg_per_ml")
 
 
@@ -294,13 +295,13 @@ def receipt_entry(db: Session, receipt: Receipt, *, witness_id: int | None,
     vial concentration listed, 1 to MAX_VIALS_PER_RECEIPT vials, each no larger than the
     drug's largest vial, expiry plausible."""
     if not receipt.lot_number.strip():
-        raise ValidationFailed("lot_number is required", field="lot_number")
+        raise ValidationFailed("Lot number is required", field="lot_number")
     drug = _formulary_drug(receipt.drug)
-    dates.expiry_date(receipt.expiry_date, today=today or now().date(), label="expiry_date")
+    dates.expiry_date(receipt.expiry_date, today=today or now().date(), label="Expiry date")
     concentration = _vial_concentration(drug, receipt.concentration_mg_per_ml)
     if isinstance(receipt.vial_count, bool) or not 1 <= receipt.vial_count \
             <= MAX_VIALS_PER_RECEIPT:
-        raise ValidationFailed(f"vial_count must be from 1 to {MAX_VIALS_PER_RECEIPT}",
+        raise ValidationFailed(f"Number of vials must be from 1 to {MAX_VIALS_PER_RECEIPT}",
                                field="vial_count")
     per_vial = _mg_per_vial(receipt, drug)
     _check_same_product(db, receipt)
@@ -328,7 +329,7 @@ def draw(db: Session, ctx: AuditContext, *, lot_number: str, amount_mg: float,
     record = db.get(InfusionSession, session_id)
     if record is None or record.status.is_final:
         # Drawing for a finished session would be drug leaving stock with no patient to get it.
-        raise ValidationFailed("session_id must be a session that is still in progress",
+        raise ValidationFailed("Session must be a session that is still in progress",
                                field="session_id")
     return record_entry(db, ctx, entry=EntryInput(EntryKind.DRAWN, lot_number, amount_mg,
                                                   session_id=session_id))

@@ -209,9 +209,9 @@ def export_range(start: date | None, end: date | None, today: date) -> tuple[dat
     end = end or today
     start = start or end - timedelta(days=30)
     if start > end:
-        raise ValidationFailed("date_from must be on or before date_to", field="date_from")
+        raise ValidationFailed("From must be on or before To", field="date_from")
     if (end - start).days > MAX_EXPORT_DAYS:
-        raise ValidationFailed(f"date_from must be within {MAX_EXPORT_DAYS} days of date_to",
+        raise ValidationFailed(f"From must be within {MAX_EXPORT_DAYS} days of To",
                                field="date_from")
     return start, end
 

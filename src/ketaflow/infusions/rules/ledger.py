@@ -100,7 +100,7 @@ def discrepancies(entries: Sequence[LedgerEntry],
 
 def _check_shape(entry: LedgerEntry) -> None:
     if not entry.lot_number.strip():
-        raise RuleError("lot_number is required", field="lot_number")
+        raise RuleError("Lot number is required", field="lot_number")
     if entry.kind is EntryKind.REVERSAL:
         if entry.reverses_id is None:
             raise RuleError("a reversal must name the entry it reverses", field="reverses_id")
@@ -109,7 +109,7 @@ def _check_shape(entry: LedgerEntry) -> None:
         return
     if isinstance(entry.amount_mg, bool) or not math.isfinite(entry.amount_mg) \
             or entry.amount_mg <= 0:
-        raise RuleError("amount_mg must be a positive number", field="amount_mg")
+        raise RuleError("Amount (mg) must be a positive number", field="amount_mg")
     if entry.kind is EntryKind.RECEIVED and entry.session_id is not None:
         raise RuleError("a receipt adds to stock and belongs to no session", field="session_id")
     if entry.kind is not EntryKind.RECEIVED and entry.session_id is None:
@@ -148,7 +148,7 @@ def _check_balances(before: Sequence[LedgerEntry], after: list[LedgerEntry], lot
                     session_id: int | None) -> None:
     if inventory_by_lot(after).get(lot, 0.0) < -TOLERANCE_MG:
         stock = max(inventory_by_lot(before).get(lot, 0.0), 0.0)
-        raise RuleError(f"amount_mg exceeds the lot's remaining inventory: {stock:g} mg of "
+        raise RuleError(f"Amount (mg) exceeds the lot's remaining inventory: {stock:g} mg of "
                         f"{lot} in stock", field="amount_mg")
     if _open_mg(after, lot, session_id) < -TOLERANCE_MG:
         still_open = max(_open_mg(before, lot, session_id), 0.0)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ketaflow.infusions.rules.problems import RuleError
+from ketaflow.infusions.rules.labels import label as field_label
+from ketaflow.infusions.rules.problems import Problem, RuleError
 from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS, InfusionSettings
 
 RASS_MIN, RASS_MAX = -5, 4
@@ -78,14 +79,15 @@ class VitalsAlert:
     message: str
 
 
-def _check_number(name: str, value: float) -> None:
+def _number_problem(name: str, value: float) -> Problem | None:
     low, high, unit = PLAUSIBLE[name]
     if isinstance(value, bool) or not math.isfinite(value):
-        raise RuleError(f"{name} must be a number", field=name)
+        return Problem(name, f"{field_label(name)} must be a number")
     if value < 0:
-        raise RuleError(f"{name} cannot be negative", field=name)
+        return Problem(name, f"{field_label(name)} cannot be negative")
     if not low <= value <= high:
-        raise RuleError(f"{name} must be between {low:g} and {high:g} {unit}", field=name)
+        return Problem(name, f"{field_label(name)} must be between {low:g} and {high:g} {unit}")
+    return None
 
 
 def _check_values(reading: VitalsReading) -> None:
@@ -97,17 +99,23 @@ def _check_values(reading: VitalsReading) -> None:
         raise RuleError("a reading needs at least one value", field="sbp_mmhg")
     if reading.rass is not None and (
             isinstance(reading.rass, bool) or reading.rass not in range(RASS_MIN, RASS_MAX + 1)):
-        raise RuleError(f"rass must be an integer from {RASS_MIN} to +{RASS_MAX}", field="rass")
+        raise RuleError(f"RASS must be a whole number from {RASS_MIN} to +{RASS_MAX}",
+                        field="rass")
     if reading.hr_bpm == 0 and reading.rass != RASS_UNAROUSABLE:
         # Asystole with a patient who answers is a lead off, not a rhythm.
-        raise RuleError("hr_bpm 0 cannot be recorded for a conscious patient", field="hr_bpm")
-    for name in PLAUSIBLE:
-        value = values[name]
+        raise RuleError(f"{field_label('hr_bpm')} 0 cannot be recorded for a conscious patient",
+                        field="hr_bpm")
+    problems = [
+        problem for name in PLAUSIBLE
         # 0 is a finding, not a typo: no pulse (unarousable patient only, above) or apnoea.
-        if value is not None and not (name in _ZERO_IS_A_FINDING and value == 0):
-            _check_number(name, value)
+        if (value := values[name]) is not None and not (name in _ZERO_IS_A_FINDING and value == 0)
+        and (problem := _number_problem(name, value)) is not None
+    ]
+    if problems:  # every implausible value at once, so the nurse corrects them together
+        raise RuleError.of(problems)
     if reading.has_bp and reading.dbp_mmhg >= reading.sbp_mmhg:  # type: ignore[operator]
-        raise RuleError("dbp_mmhg must be below sbp_mmhg", field="dbp_mmhg")
+        raise RuleError(f"{field_label('dbp_mmhg')} must be below {field_label('sbp_mmhg')}",
+                        field="dbp_mmhg")
 
 
 def validate_reading(
@@ -119,9 +127,10 @@ def validate_reading(
 ) -> None:
     """Raise RuleError naming the field if the reading is impossible or timed outside it."""
     if reading.taken_at < session_opened_at:
-        raise RuleError("taken_at is before the session was opened", field="taken_at")
+        raise RuleError(f"{field_label('taken_at')} is before the session was opened",
+                        field="taken_at")
     if reading.taken_at > now + timedelta(seconds=settings.future_tolerance_s):
-        raise RuleError("taken_at is in the future", field="taken_at")
+        raise RuleError(f"{field_label('taken_at')} is in the future", field="taken_at")
     _check_values(reading)
 
 

@@ -22,9 +22,10 @@ from ketaflow.auth.permissions import Permission, role_has
 from ketaflow.config import Role
 from ketaflow.db import utcnow
 from ketaflow.dosing import DosingError, DosingLimits
-from ketaflow.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ketaflow.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import OPEN_ALERT_FIELD, InfusionSettings, RuleError
+from ketaflow.infusions.rules.labels import label, worded
 from ketaflow.scales.thresholds import ScaleThresholds
 from ketaflow.settings.service import settings_in_force
 
@@ -122,10 +123,12 @@ def rule_errors() -> Iterator[None]:
         yield
     except RuleError as error:
         if error.field in STATE_FIELDS:
-            raise Conflict(error.message, field=error.field) from error
-        raise ValidationFailed(error.message, field=error.field) from error
+            raise Conflict(worded(error.message), field=error.field) from error
+        raise ValidationFailed(worded(error.message), field=error.field, problems=[
+            FieldProblem(p.field, worded(p.message)) for p in error.problems]) from error
     except DosingError as error:
-        raise ValidationFailed(str(error), field=error.field) from error
+        # The dosing core names its inputs as the CLI does; a page names them by label.
+        raise ValidationFailed(worded(str(error)), field=error.field) from error
 
 
 def checked(call: Callable[[], T]) -> T:
@@ -148,16 +151,17 @@ def may(ctx: AuditContext, permission: Permission) -> bool:
 
 def positive(value: float | None, field: str) -> float:
     if value is None or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise ValidationFailed(f"{field} must be a positive number", field=field)
+        raise ValidationFailed(f"{label(field)} must be a positive number", field=field)
     return float(value)
 
 
 def required_text(value: str | None, field: str, *, max_length: int = 2000) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValidationFailed(f"{field} is required", field=field)
+        raise ValidationFailed(f"{label(field)} is required", field=field)
     if len(text) > max_length:
-        raise ValidationFailed(f"{field} must be at most {max_length} characters", field=field)
+        raise ValidationFailed(f"{label(field)} must be at most {max_length} characters",
+                               field=field)
     return text
 
 

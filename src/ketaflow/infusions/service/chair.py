@@ -48,13 +48,14 @@ class ReadingRow:
     Formatted here once per reading rather than cell by cell in the template: with 100 and more
     readings the table was most of the page's rendering time. Empty text where not measured."""
 
-    taken_hhmm: str
+    taken_hhmm: str  # UTC; pages show `taken_at` in the clinic's zone
     bp_mmhg: str  # "SBP/DBP"
     hr_bpm: str
     spo2_percent: str
     spo2_below_stop: bool  # below the stop-infusion threshold: flagged on the page
     rr_per_min: str
     rass: str
+    taken_at: datetime | None = None  # when it was taken (stored UTC)
 
 
 def _whole(value: float | None) -> str:
@@ -68,6 +69,7 @@ def _reading_rows(vitals: list[VitalsRecord],
     return tuple(
         ReadingRow(
             taken_hhmm=v.taken_at.strftime("%H:%M"),
+            taken_at=v.taken_at,
             bp_mmhg="" if v.sbp_mmhg is None else f"{_whole(v.sbp_mmhg)}/{_whole(v.dbp_mmhg)}",
             hr_bpm=_whole(v.hr_bpm),
             spo2_percent=_whole(v.spo2_percent),

@@ -277,7 +277,7 @@ def _event(db: Session, ctx: AuditContext, record: InfusionSession, kind: EventK
     # before the session was opened.
     dates.past_moment(stamp, now=now(), field="occurred_at", label="occurred_at")
     if stamp < record.opened_at:
-        raise ValidationFailed("occurred_at must be within the session (after it was opened)",
+        raise ValidationFailed("Time of the event must be within the session (after it was opened)",
                                field="occurred_at")
     row = SessionEvent(session_id=record.id, kind=kind, occurred_at=stamp,
                        recorded_by_user_id=ctx.actor_user_id, recorded_at=now(), **values)
@@ -328,13 +328,13 @@ def give_rescue_medication(db: Session, ctx: AuditContext, *, session_id: int,
     record = _open_for_charting(db, session_id)
     item = FORMULARY_BY_KEY.get(medication)
     if item is None:
-        raise ValidationFailed("medication is not in the clinic formulary", field="medication")
+        raise ValidationFailed("Medication is not in the clinic formulary", field="medication")
     dose = positive(dose_mg, "dose_mg")
     if not item.min_dose_mg <= dose <= item.max_dose_mg:
-        raise ValidationFailed(f"dose_mg for {item.name} must be {item.min_dose_mg:g}-"
+        raise ValidationFailed(f"Dose (mg) for {item.name} must be {item.min_dose_mg:g}-"
                                f"{item.max_dose_mg:g} mg", field="dose_mg")
     if route not in item.routes:
-        raise ValidationFailed(f"route for {item.name} must be one of "
+        raise ValidationFailed(f"Route for {item.name} must be one of "
                                f"{', '.join(item.routes)}", field="route")
     return _event(db, ctx, record, EventKind.RESCUE_MEDICATION, occurred_at,
                   reason=required_text(reason, "reason"),

@@ -41,6 +41,7 @@ from ketaflow.infusions.rules import (
     transition,
 )
 from ketaflow.infusions.rules.reconciliation import LotStock, check_order_lot, unknown_lot
+from ketaflow.infusions.rules.labels import worded
 from ketaflow.infusions.service._common import (
     audit,
     checked,
@@ -277,16 +278,17 @@ def formulary_drug(order: OrderInput) -> InfusionDrug:
     drug = INFUSION_DRUGS_BY_KEY.get((order.drug or "").strip())
     if drug is None:
         keys = ", ".join(INFUSION_DRUGS_BY_KEY)
-        raise ValidationFailed(f"drug must be one of the clinic formulary: {keys}", field="drug")
+        raise ValidationFailed(f"Drug must be one of the clinic formulary: {keys}", field="drug")
     allowed = drug.order_concentrations_mg_per_ml
     if not any(abs(order.concentration_mg_per_ml - c) <= 1e-9 for c in allowed):
         listed = ", ".join(f"{c:g}" for c in allowed)
-        raise ValidationFailed(f"concentration_mg_per_ml for {drug.name} must be one of "
+        raise ValidationFailed(f"Concentration (mg/mL) for {drug.name} must be one of "
                                f"{listed} mg/mL (the clinic formulary)",
                                field="concentration_mg_per_ml")
     if order.concentration_salt is not drug.concentration_salt:
         raise ValidationFailed(f"{drug.name} is labelled as {drug.concentration_salt.value}: "
-                               f"concentration_salt must be {drug.concentration_salt.value}",
+                               "the concentration must be stated as "
+                               f"{drug.concentration_salt.value}",
                                field="concentration_salt")
     return drug
 
@@ -370,10 +372,11 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         dose_salt=course.salt_form, concentration_salt=order.concentration_salt,
         override_reason=reason), clinic_limits(db, now())))
     if result.requires_override:
-        raise ValidationFailed("; ".join(w.message for w in result.warnings)
+        raise ValidationFailed("; ".join(worded(w.message) for w in result.warnings)
                                + ": an override reason is needed", field="override_reason")
     if result.dose_mg > course.max_dose_mg:
-        raise ValidationFailed(f"dose_mg exceeds the course cap of {course.max_dose_mg:g} mg",
+        raise ValidationFailed("Dose (mg/kg) gives a dose above the course cap of "
+                               f"{course.max_dose_mg:g} mg",
                                field="dose_mg_per_kg")
     # The ledger counts mg as labelled: the bag's volume at the order's concentration.
     lot = checked(lambda: check_order_lot(

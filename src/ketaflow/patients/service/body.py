@@ -51,7 +51,7 @@ def record_measurement(
     if weight is None and height is None:
         raise ValidationFailed("enter a weight, a height or both", field="weight")
     when = measured_at or utcnow()
-    past_moment(when, "measured_at", "measurement time", born=birth_date(session, patient_id))
+    past_moment(when, "measured_at", "Measured at", born=birth_date(session, patient_id))
     row = Measurement(
         patient_id=patient_id, measured_at=when, recorded_by_user_id=ctx.actor_user_id
     )

@@ -59,12 +59,12 @@ def add_medication(
 ) -> Medication:
     get_patient(session, patient_id)
     m = medication
-    raw_name = required_text(m.drug_name, "drug_name", "drug", max_length=120)
+    raw_name = required_text(m.drug_name, "drug_name", "Drug", max_length=120)
     drug = catalogue.lookup(raw_name)
     drug_class = _drug_class(drug, m.drug_class)
     if not 0 < m.dose_amount <= MAX_DOSE_AMOUNT:
         raise ValidationFailed(
-            f"dose must be more than 0 and at most {MAX_DOSE_AMOUNT:g}", field="dose_amount"
+            f"Dose must be more than 0 and at most {MAX_DOSE_AMOUNT:g}", field="dose_amount"
         )
     birth = current_demographics(session, patient_id).date_of_birth
     _check_dates(m.start_date, m.stop_date, birth)

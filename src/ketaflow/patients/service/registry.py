@@ -7,14 +7,15 @@ import uuid
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.clinical import dates
 from ketaflow.db import utcnow
-from ketaflow.errors import Conflict, ValidationFailed
+from ketaflow.errors import Conflict, ValidationFailed, collect_problems
 from ketaflow.patients.models import Patient, PatientDemographics, Sex
+from ketaflow.patients.search_text import query_words
 from ketaflow.patients.service._common import (
     ENTITY,
     audit,
@@ -62,49 +63,45 @@ class PatientSummary:
 
 
 def validate_demographics(value: Demographics) -> Demographics:
-    """Return the cleaned demographics or raise ValidationFailed naming the first bad field."""
-    dates.birth_date(value.date_of_birth, today=today())
-    email = clean_text(value.email, "email", "email", max_length=254)
-    if email and not _EMAIL.match(email):
-        raise ValidationFailed("email is not a valid address", field="email")
-    for field in ("phone", "emergency_contact_phone"):
-        phone = clean_text(getattr(value, field), field, field.replace("_", " "), max_length=40)
-        if phone and (not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6):
-            raise ValidationFailed(
-                f"{field.replace('_', ' ')} must be digits, spaces and + ( ) - only", field=field
-            )
-    given = person_name(value.given_name, "given_name", "given name", max_length=100,
-                        required=True)
-    family = person_name(value.family_name, "family_name", "family name", max_length=100,
-                         required=True)
+    """Return the cleaned demographics or raise ValidationFailed naming every bad field (by its
+    label on the registration form)."""
+    with collect_problems() as check:
+        check(dates.birth_date, value.date_of_birth, today=today(), label="Date of birth")
+        email = check(clean_text, value.email, "email", "Email", max_length=254)
+        if email and not _EMAIL.match(email):
+            check.add("email", "Email is not a valid address")
+        phones = {field: check(_phone, getattr(value, field), field, label)
+                  for field, label in (("phone", "Phone"),
+                                       ("emergency_contact_phone", "Emergency contact phone"))}
+        given = check(person_name, value.given_name, "given_name", "Given name", max_length=100,
+                      required=True)
+        family = check(person_name, value.family_name, "family_name", "Family name",
+                       max_length=100, required=True)
+        address = check(clean_text, value.address, "address", "Address", max_length=1000)
+        contact = check(person_name, value.emergency_contact_name, "emergency_contact_name",
+                        "Emergency contact name", max_length=200)
+        referrer = check(person_name, value.referring_clinician, "referring_clinician",
+                         "Referring clinician", max_length=200)
     assert given is not None and family is not None  # required=True never returns None
     return Demographics(
         given_name=given,
         family_name=family,
         date_of_birth=value.date_of_birth,
         sex=Sex(value.sex),
-        phone=clean_text(value.phone, "phone", "phone", max_length=40),
+        phone=phones["phone"],
         email=email,
-        address=clean_text(value.address, "address", "address", max_length=1000),
-        emergency_contact_name=person_name(
-            value.emergency_contact_name,
-            "emergency_contact_name",
-            "emergency contact name",
-            max_length=200,
-        ),
-        emergency_contact_phone=clean_text(
-            value.emergency_contact_phone,
-            "emergency_contact_phone",
-            "emergency contact phone",
-            max_length=40,
-        ),
-        referring_clinician=person_name(
-            value.referring_clinician,
-            "referring_clinician",
-            "referring clinician",
-            max_length=200,
-        ),
+        address=address,
+        emergency_contact_name=contact,
+        emergency_contact_phone=phones["emergency_contact_phone"],
+        referring_clinician=referrer,
     )
+
+
+def _phone(value: str | None, field: str, label: str) -> str | None:
+    phone = clean_text(value, field, label, max_length=40)
+    if phone and (not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6):
+        raise ValidationFailed(f"{label} must be digits, spaces and + ( ) - only", field=field)
+    return phone
 
 
 def normalise_mrn(mrn: str) -> str:
@@ -241,12 +238,13 @@ def _current_versions() -> Select[tuple[Patient, PatientDemographics]]:
 def search_patients(
     session: Session, ctx: AuditContext, *, query: str, limit: int = SEARCH_LIMIT
 ) -> list[PatientSummary]:
-    """Find patients by partial name (every word must match a name), MRN or date of birth
-    (YYYY-MM-DD), case-insensitively. An empty query lists the most recently registered."""
+    """Find patients by name ("Last, First", "First Last" or a part of either: every word
+    must start a word of the given or family name), MRN (or part of it) or date of birth
+    (YYYY-MM-DD or DD/MM/YYYY), ignoring case and accents. An empty query lists the most
+    recently registered."""
     statement = _current_versions()
-    terms = query.split()
-    if terms:
-        statement = statement.where(_search_condition(query.strip(), terms)).order_by(
+    if query.strip():
+        statement = statement.where(_search_condition(query.strip())).order_by(
             PatientDemographics.family_name, PatientDemographics.given_name, Patient.id
         )
     else:
@@ -263,26 +261,39 @@ def search_patients(
     return [PatientSummary(patient, demographics) for patient, demographics in rows]
 
 
-def _search_condition(text: str, terms: list[str]) -> ColumnElement[bool]:
-    names = [
-        or_(
-            func.lower(PatientDemographics.given_name).contains(term.lower(), autoescape=True),
-            func.lower(PatientDemographics.family_name).contains(term.lower(), autoescape=True),
-        )
-        for term in terms
-    ]
-    options = [
-        and_(*names),
-        func.upper(Patient.mrn).contains(normalise_mrn(text), autoescape=True),
-    ]
-    birth = _parse_date(text)
+def _search_condition(text: str) -> ColumnElement[bool]:
+    options: list[ColumnElement[bool]] = []
+    words = query_words(text)
+    if words:
+        # " smi" within " john smith ": each word matches the start of a name word, in any
+        # order, so "Smith, John", "John Smith" and "smi" all find John Smith.
+        options.append(and_(*(
+            PatientDemographics.search_name.contains(f" {word}", autoescape=True)
+            for word in words)))
+    mrn = normalise_mrn(text)
+    if mrn:
+        options.append(func.upper(Patient.mrn).contains(mrn, autoescape=True))
+    birth = parse_birth_date(text)
     if birth is not None:
         options.append(PatientDemographics.date_of_birth == birth)
-    return or_(*options)
+    return or_(*options) if options else false()
 
 
-def _parse_date(text: str) -> date | None:
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def parse_birth_date(text: str) -> date | None:
+    """A date typed into the search box: ISO (1980-03-14) or day/month/year (14/03/1980),
+    the order a clinic outside the US writes; anything else is not a date."""
     try:
         return date.fromisoformat(text)
+    except ValueError:
+        pass
+    found = _DAY_MONTH_YEAR.fullmatch(text)
+    if found is None:
+        return None
+    day, month, year = (int(part) for part in found.groups())
+    try:
+        return date(year, month, day)
     except ValueError:
         return None

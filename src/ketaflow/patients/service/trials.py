@@ -91,7 +91,7 @@ def add_treatment_trial(
 
 def _drug(value: str | None, field: str, *, required: bool) -> str | None:
     text = (
-        required_text(value, field, "drug", max_length=120)
+        required_text(value, field, "Drug", max_length=120)
         if required
         else clean_text(value, field, "second drug", max_length=120)
     )
