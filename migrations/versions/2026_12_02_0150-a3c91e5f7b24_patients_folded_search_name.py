@@ -1,7 +1,7 @@
 """patients: demographics versions carry both names folded for search (no case, no accents)
 
 Revision ID: a3c91e5f7b24
-Revises: 5b0f3a9c1d2e
+Revises: 4e36e154ca38
 Create Date: 2026-12-02 01:50:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from ketaflow.patients.search_text import search_name
 
 revision: str = 'a3c91e5f7b24'
-down_revision: str | None = '5b0f3a9c1d2e'
+down_revision: str | None = '4e36e154ca38'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

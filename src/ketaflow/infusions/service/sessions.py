@@ -40,8 +40,8 @@ from ketaflow.infusions.rules import (
     require_supersede_reason,
     transition,
 )
-from ketaflow.infusions.rules.reconciliation import LotStock, check_order_lot, unknown_lot
 from ketaflow.infusions.rules.labels import worded
+from ketaflow.infusions.rules.reconciliation import LotStock, check_order_lot, unknown_lot
 from ketaflow.infusions.service._common import (
     audit,
     checked,
