@@ -103,7 +103,7 @@ def test_the_threshold_is_the_clinic_setting(db: Session) -> None:
     _weigh(db, patient.id, 70, hours_ago=2)
     change_setting(db, SYSTEM, group="dosing", name="weight_change_confirm_above_percent",
                    value=5, reason="tighter check for this clinic",
-                   effective_from=NOW - timedelta(minutes=1))
+                   effective_from=datetime.now(UTC) - timedelta(minutes=1))
     with pytest.raises(ValidationFailed, match="more than 5%"):
         _weigh(db, patient.id, 74)
 

@@ -135,8 +135,8 @@ def add_measurement(request: Request, db: DB, patient_id: int, form: FORM) -> Re
     except NotFound:
         raise
     except KetaflowError as exc:
-        return _measurement_page(request, db, patient_id, error=exc.detail,
-                                 error_field=exc.field, form=form)
+        return _measurement_page(request, db, patient_id, **web_forms.error_context(exc),
+                                 form=form)
     return RedirectResponse(f"/patients/{patient_id}?notice=measurement", status_code=303)
 
 
