@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,14 +22,18 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
+    expect,
     sync_playwright,
 )
 from playwright.sync_api import Request as PlaywrightRequest
 from playwright.sync_api import Response as PlaywrightResponse
+from sqlalchemy.orm import Session
 
 from ketaflow.config import Settings
+from ketaflow.db import make_engine, make_session_factory
 from ketaflow.web.app import create_app
 from tests.conftest import ARTIFACTS
+from tests.support.factories import DEFAULT_PASSWORD
 from tests.support.live import serve
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
@@ -159,3 +164,26 @@ def assert_fits(page: Page) -> None:
     assert viewport is not None
     limit = viewport["width"]
     assert width <= limit, f"the page scrolls sideways ({width}px > {limit}px)"
+
+
+@contextmanager
+def db_session(db_url: str) -> Iterator[Session]:
+    """A session of its own on the served database, committed at the end (arranging data
+    while the app runs in another thread)."""
+    engine = make_engine(db_url)
+    session = make_session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def sign_in(page: Page, username: str, password: str = DEFAULT_PASSWORD) -> None:
+    """Sign in through the form and wait for the signed-in header."""
+    page.goto("/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()

@@ -4,43 +4,20 @@ on a phone through a portal link; a prescriber acknowledges the alert it raised.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ketaflow.alerts.models import Alert
 from ketaflow.assessments.models import Assessment
 from ketaflow.config import Role, load_settings
-from ketaflow.db import make_engine, make_session_factory, utcnow
+from ketaflow.db import utcnow
 from ketaflow.portal import service as portal
 from tests.assessments.factories import ctx_for, madrs, make_course, phq9, record
-from tests.browser.conftest import PHONE, shot
+from tests.browser.conftest import PHONE, db_session, shot, sign_in
 from tests.screening import factories as screening
-from tests.support.factories import DEFAULT_PASSWORD, make_user
-
-
-@contextmanager
-def _session(db_url: str) -> Iterator[Session]:
-    engine = make_engine(db_url)
-    session = make_session_factory(engine)()
-    try:
-        yield session
-        session.commit()
-    finally:
-        session.close()
-        engine.dispose()
-
-
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Good to see you"))).to_be_visible()
+from tests.support.factories import make_user
 
 
 def _choose(page: Page, field: str, value: int) -> None:
@@ -48,7 +25,7 @@ def _choose(page: Page, field: str, value: int) -> None:
 
 
 def test_nurse_enters_a_madrs_on_a_tablet_and_sees_it_charted(page: Page, db_url: str) -> None:
-    with _session(db_url) as db:
+    with db_session(db_url) as db:
         patient = screening.make_patient(db)
         nurse = make_user(db, role=Role.NURSE, full_name="Noah Lindqvist RN")
         start = (utcnow() - timedelta(days=11)).date()
@@ -56,7 +33,7 @@ def test_nurse_enters_a_madrs_on_a_tablet_and_sees_it_charted(page: Page, db_url
         for days, total in ((13, 32), (8, 24), (4, 17)):
             record(db, patient, nurse, "madrs", madrs(total), utcnow() - timedelta(days=days))
         patient_id, username = patient.id, nurse.username
-    _sign_in(page, username)
+    sign_in(page, username)
     page.goto(f"/patients/{patient_id}/assessments/new?instrument=madrs")
     expect(page.get_by_role("heading", name=re.compile("New Montgomery"))).to_be_visible()
     chosen = madrs(13)
@@ -85,7 +62,7 @@ def test_nurse_enters_a_madrs_on_a_tablet_and_sees_it_charted(page: Page, db_url
 def test_patient_completes_a_phq9_on_a_phone(browser: Browser, live_server: str, page: Page,
                                              db_url: str) -> None:
     settings = load_settings(database_url=db_url, secret_key="x" * 48)
-    with _session(db_url) as db:
+    with db_session(db_url) as db:
         patient = screening.make_patient(db)
         nurse = make_user(db, role=Role.NURSE)
         issued = portal.issue_portal_link(db, ctx_for(nurse), settings, patient_id=patient.id,
@@ -114,7 +91,7 @@ def test_patient_completes_a_phq9_on_a_phone(browser: Browser, live_server: str,
     phone.close()
     assert not [e for e in errors if "status of 4" not in e], errors
 
-    _sign_in(page, username)
+    sign_in(page, username)
     page.goto(f"/patients/{patient_id}/assessments")
     rating = page.locator("#chart-phq9 path > title", has_text=re.compile(r"^\d{4}-\d\d-\d\d: "))
     expect(rating).to_have_count(1)
@@ -125,13 +102,13 @@ def test_patient_completes_a_phq9_on_a_phone(browser: Browser, live_server: str,
 
 
 def test_prescriber_acknowledges_an_alert(page: Page, db_url: str) -> None:
-    with _session(db_url) as db:
+    with db_session(db_url) as db:
         patient = screening.make_patient(db)
         nurse = make_user(db, role=Role.NURSE)
         doctor = make_user(db, role=Role.PRESCRIBER, full_name="Dr Priya Raman")
         record(db, patient, nurse, "madrs", madrs(34, item10=4), utcnow() - timedelta(hours=3))
         username = doctor.username
-    _sign_in(page, username)
+    sign_in(page, username)
     panel = page.locator("#open-alerts")
     expect(panel.get_by_role("heading", name="Open alerts (2)")).to_be_visible()
     shot(page, "assessments-07-home-open-alerts")
@@ -145,7 +122,7 @@ def test_prescriber_acknowledges_an_alert(page: Page, db_url: str) -> None:
     expect(page.get_by_text("Alert acknowledged.")).to_be_visible()
     expect(page.locator(".alert-card")).to_have_count(1)
     shot(page, "assessments-08-alert-acknowledged")
-    with _session(db_url) as db:
+    with db_session(db_url) as db:
         acknowledged = db.scalars(select(Alert).where(Alert.acknowledged_at.is_not(None))).one()
         assert acknowledged.action_note == "Seen same day: C-SSRS low risk, safety plan updated"
         assert db.scalar(select(Assessment.id)) == acknowledged.source_assessment_id

@@ -4,48 +4,28 @@ naming the field); a patient's portal PHQ-9 with item 9 positive shows that cris
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy.orm import Session
 
 from ketaflow.clinic import service as clinic
 from ketaflow.config import Role, load_settings
-from ketaflow.db import make_engine, make_session_factory
 from ketaflow.portal import service as portal
 from tests.assessments.factories import ctx_for, phq9
-from tests.browser.conftest import PHONE, shot
+from tests.browser.conftest import PHONE, db_session, shot, sign_in
 from tests.screening import factories as screening
-from tests.support.factories import DEFAULT_PASSWORD, SYSTEM, make_user
+from tests.support.factories import SYSTEM, make_user
 
 CRISIS_LINE = "+1 555 010 0142 (answered 24 hours)"
 
 
-@contextmanager
-def _session(db_url: str) -> Iterator[Session]:
-    engine = make_engine(db_url)
-    session = make_session_factory(engine)()
-    try:
-        yield session
-        session.commit()
-    finally:
-        session.close()
-        engine.dispose()
 
 
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Good to see you"))).to_be_visible()
 
 
 def test_admin_sets_the_crisis_line_and_time_zone(page: Page, db_url: str) -> None:
-    with _session(db_url) as db:
+    with db_session(db_url) as db:
         username = make_user(db, role=Role.ADMIN, full_name="Ada Okafor").username
-    _sign_in(page, username)
+    sign_in(page, username)
     page.get_by_role("link", name=re.compile("Clinic profile")).click()
     expect(page.get_by_role("heading", name="Clinic profile")).to_be_visible()
     page.get_by_label(re.compile("^Clinic name")).fill("Lakeside Ketamine Clinic")
@@ -70,7 +50,7 @@ def test_admin_sets_the_crisis_line_and_time_zone(page: Page, db_url: str) -> No
 def test_portal_phq9_item9_shows_the_clinic_crisis_line(browser: Browser, live_server: str,
                                                         db_url: str) -> None:
     settings = load_settings(database_url=db_url, secret_key="x" * 48)
-    with _session(db_url) as db:
+    with db_session(db_url) as db:
         clinic.update_profile(db, SYSTEM, production=False, entry=clinic.ProfileEntry(
             name="Lakeside Ketamine Clinic", timezone="America/Chicago", crisis_line=CRISIS_LINE,
             national_line_country="US",

@@ -21,11 +21,18 @@ from ketaflow.config import Role
 from ketaflow.infusions import service as infusions
 from ketaflow.patients import service
 from ketaflow.patients.models import Patient
-from tests.browser.conftest import SIZES, assert_fits, close_page, open_page, shot
+from tests.browser.conftest import (
+    SIZES,
+    assert_fits,
+    close_page,
+    open_page,
+    shot,
+    sign_in,
+)
 from tests.browser.test_infusion import _in_db
 from tests.infusions.factories import Clinic, ctx_for, make_course, order_input
 from tests.patients.factories import make_patient
-from tests.support.factories import DEFAULT_PASSWORD, SYSTEM, make_user
+from tests.support.factories import SYSTEM, make_user
 
 BORN = date(1981, 2, 3)
 pytestmark = pytest.mark.browser
@@ -58,12 +65,6 @@ def sized(request: pytest.FixtureRequest, browser: Browser,
     close_page(context, checks)
 
 
-def _sign_in(page: Page, username: str = "noah") -> None:
-    page.goto("/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Patients", exact=True).first).to_be_visible()
 
 
 def _struck(page: Page, test_id: str) -> bool:
@@ -82,7 +83,7 @@ def test_nurse_confirms_a_large_weight_change(sized: tuple[Page, str], db_url: s
         return pid
 
     pid = _in_db(db_url, arrange)
-    _sign_in(page)
+    sign_in(page, "noah")
     page.goto(f"/patients/{pid}/measurements/new")
     page.get_by_label("Weight", exact=True).fill("25")
     page.get_by_label("Weight unit").select_option("kg")
@@ -126,7 +127,7 @@ def test_weight_entered_in_error_is_struck_through_and_the_next_order_skips_it(
 
     _in_db(db_url, arrange)
     pid, session_id = arranged.patient_id, arranged.session_id
-    _sign_in(page)
+    sign_in(page, "noah")
     page.goto(f"/patients/{pid}")
     expect(page.get_by_test_id("latest-weight")).to_contain_text("74.0 kg")
     page.get_by_text("All measurements (2)").click()
@@ -177,7 +178,7 @@ def test_lorazepam_above_the_maximum_is_refused_then_confirmed_with_a_reason(
         return _patient(db)
 
     pid = _in_db(db_url, arrange)
-    _sign_in(page)
+    sign_in(page, "noah")
     page.goto(f"/patients/{pid}/medications/new")
     page.get_by_label("Drug", exact=True).fill("lorazepam")
     page.get_by_label("Dose", exact=True).fill("500")
@@ -212,7 +213,7 @@ def test_nurse_records_no_known_allergies_then_an_allergy_replaces_it(
         return _patient(db)
 
     pid = _in_db(db_url, arrange)
-    _sign_in(page)
+    sign_in(page, "noah")
     page.goto(f"/patients/{pid}")
     status = page.get_by_test_id("allergy-status")
     expect(status).to_have_attribute("data-status", "not_asked")

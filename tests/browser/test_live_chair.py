@@ -10,7 +10,7 @@ from datetime import date
 from typing import TypeVar
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session
 
 from ketaflow.config import Role
@@ -18,11 +18,11 @@ from ketaflow.db import make_engine, make_session_factory
 from ketaflow.infusions import service
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import SessionAction
-from tests.browser.conftest import SIZES, assert_fits, close_page, open_page, shot
+from tests.browser.conftest import SIZES, assert_fits, close_page, open_page, shot, sign_in
 from tests.browser.test_infusion import _backdate
 from tests.infusions.factories import Clinic, ctx_for, make_course, ready_to_start
 from tests.patients.factories import make_patient
-from tests.support.factories import DEFAULT_PASSWORD, make_user
+from tests.support.factories import make_user
 from tests.web.helpers import api_token
 
 T = TypeVar("T")
@@ -58,11 +58,6 @@ def _in(db_url: str, work: Callable[[Session], T]) -> T:
         engine.dispose()
 
 
-def _sign_in(page: Page) -> None:
-    page.goto("/login")
-    page.get_by_label("User name").fill("noah")
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.mark.browser
@@ -74,7 +69,7 @@ def test_monitor_reading_raises_the_alarm_without_reload(browser: Browser, live_
     context, page, checks = open_page(browser, live_server)
     page.set_viewport_size(SIZES[size])
     try:
-        _sign_in(page)
+        sign_in(page, "noah")
         page.goto(f"/infusions/sessions/{session_id}")
         expect(page.locator("#status")).to_have_text("running")
         expect(page.locator("#live-elapsed")).to_contain_text("of 40 min running")
@@ -122,7 +117,7 @@ def test_overrun_alarm_and_stop_confirmation(browser: Browser, live_server: str,
     context, page, checks = open_page(browser, live_server)
     page.set_viewport_size(SIZES[size])
     try:
-        _sign_in(page)
+        sign_in(page, "noah")
         page.goto(f"/infusions/sessions/{session_id}")
         expect(page.locator("#status")).to_have_text("running")
         expect(page.locator(".overrun")).to_have_count(0)

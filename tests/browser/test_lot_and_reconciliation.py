@@ -16,7 +16,7 @@ from ketaflow.db import make_engine, make_session_factory
 from ketaflow.infusions import service
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.rules import EntryKind, SessionAction
-from tests.browser.conftest import SIZES, assert_fits, shot
+from tests.browser.conftest import SIZES, assert_fits, shot, sign_in
 from tests.infusions.factories import (
     Clinic,
     backdate,
@@ -26,7 +26,7 @@ from tests.infusions.factories import (
     stock,
 )
 from tests.patients.factories import make_patient
-from tests.support.factories import DEFAULT_PASSWORD, make_user
+from tests.support.factories import make_user
 
 TODAY = datetime.now(UTC).date()
 
@@ -49,11 +49,6 @@ def _clinic(db: Session) -> Clinic:
     return Clinic(nurse, prescriber, ctx_for(nurse), ctx_for(prescriber))
 
 
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _session_in_prechecks(db: Session) -> int:
@@ -73,7 +68,7 @@ def test_prescriber_chooses_the_lot_from_the_inventory(page: Page, db_url: str,
                                                        size: str) -> None:
     page.set_viewport_size(SIZES[size])
     session_id = _in_db(db_url, _session_in_prechecks)
-    _sign_in(page, "raman")
+    sign_in(page, "raman")
     page.goto(f"/infusions/sessions/{session_id}")
     page.get_by_text("Write and sign the order").click()
     lot = page.get_by_label("Lot (from the controlled-substance inventory)")
@@ -127,7 +122,7 @@ def _report_scene(db: Session) -> int:
 def test_nurse_reads_the_reconciliation_report(page: Page, db_url: str, size: str) -> None:
     page.set_viewport_size(SIZES[size])
     flagged_id = _in_db(db_url, _report_scene)
-    _sign_in(page, "noah")
+    sign_in(page, "noah")
     page.goto("/controlled")
     page.get_by_role("link", name="Reconcile with the infusion records").click()
     expect(page.get_by_role("heading", name="Ledger reconciliation")).to_be_visible()

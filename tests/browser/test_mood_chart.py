@@ -5,36 +5,30 @@ a switch warning and its reason, and marks a wrong entry as entered in error."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
-from sqlalchemy.orm import Session
+from playwright.sync_api import Browser, expect
 
-from ketaflow.db import make_engine, make_session_factory, utcnow
+from ketaflow.db import utcnow
 from ketaflow.moodchart import service
-from tests.browser.conftest import PHONE, SIZES, assert_fits, close_page, open_page, shot
+from tests.browser.conftest import (
+    PHONE,
+    SIZES,
+    assert_fits,
+    close_page,
+    db_session,
+    open_page,
+    shot,
+    sign_in,
+)
 from tests.patients.factories import make_patient
-from tests.support.factories import DEFAULT_PASSWORD, SYSTEM, make_user
-
-
-@contextmanager
-def _session(db_url: str) -> Iterator[Session]:
-    engine = make_engine(db_url)
-    session = make_session_factory(engine)()
-    try:
-        yield session
-        session.commit()
-    finally:
-        session.close()
-        engine.dispose()
+from tests.support.factories import SYSTEM, make_user
 
 
 def _arrange(db_url: str) -> tuple[str, int]:
     """A patient well for two weeks, then two elevated days with short nights."""
-    with _session(db_url) as db:
+    with db_session(db_url) as db:
         nurse = make_user(db, full_name="Nia Mensah").username
         patient = make_patient(db, family_name="Lindqvist", given_name="Sara")
         patient.created_at = utcnow() - timedelta(days=30)
@@ -47,12 +41,6 @@ def _arrange(db_url: str) -> tuple[str, int]:
         return nurse, patient.id
 
 
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Good to see you"))).to_be_visible()
 
 
 @pytest.mark.browser
@@ -63,7 +51,7 @@ def test_phone_entry_then_the_life_chart(browser: Browser, live_server: str, db_
     context, page, checks = open_page(browser, live_server)
     page.set_viewport_size(SIZES[size])
     try:
-        _sign_in(page, nurse)
+        sign_in(page, nurse)
         page.goto(f"/patients/{patient_id}/mood")
         expect(page.get_by_test_id("patient-banner")).to_contain_text("LINDQVIST, Sara")
         page.get_by_role("button", name=re.compile("Create a new link")).click()
@@ -98,7 +86,7 @@ def test_phone_entry_then_the_life_chart(browser: Browser, live_server: str, db_
     context, page, checks = open_page(browser, live_server)
     page.set_viewport_size(SIZES[size])
     try:
-        _sign_in(page, nurse)
+        sign_in(page, nurse)
         page.goto(f"/patients/{patient_id}/mood?days=30")
         warning = page.get_by_test_id("mood-warning").first
         expect(warning).to_contain_text("possible manic switch")

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from ketaflow.clinical.eligibility import CHECKLIST, ItemKind
 from ketaflow.config import Role
 from ketaflow.db import make_engine, make_session_factory, utcnow
-from tests.browser.conftest import shot
+from tests.browser.conftest import shot, sign_in
 from tests.screening.factories import make_patient
-from tests.support.factories import DEFAULT_PASSWORD, make_user
+from tests.support.factories import make_user
 
 
 def _arrange(db_url: str) -> int:
@@ -29,12 +29,6 @@ def _arrange(db_url: str) -> int:
     return patient.id
 
 
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def _nurse_fills_screening(page: Page, patient_id: int) -> str:
@@ -71,11 +65,11 @@ def _nurse_fills_screening(page: Page, patient_id: int) -> str:
 
 def test_screening_consent_and_course(page: Page, db_url: str) -> None:
     patient_id = _arrange(db_url)
-    _sign_in(page, "noah")
+    sign_in(page, "noah")
     screening_url = _nurse_fills_screening(page, patient_id)
     page.get_by_role("button", name="Sign out").click()
 
-    _sign_in(page, "priya")
+    sign_in(page, "priya")
     page.goto(screening_url)
     expect(page.get_by_test_id("resistance")).to_contain_text("Meets the ISBD 2025 definition")
     expect(page.get_by_test_id("maudsley")).to_contain_text("8 / 15: moderate")

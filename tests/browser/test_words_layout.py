@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ketaflow.demo import seed_demo
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.patients.models import Patient
-from tests.browser.conftest import SIZES, assert_fits, close_page, open_page, shot
+from tests.browser.conftest import SIZES, assert_fits, close_page, open_page, shot, sign_in
 from tests.browser.test_infusion import _in_db
 from tests.support.factories import SYSTEM
 
@@ -36,11 +36,7 @@ def _ids(db: Session) -> tuple[int, int]:
 
 
 def _sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(_PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name=re.compile("Sign out", re.I))).to_be_visible()
+    sign_in(page, username, _PASSWORDS[username])
 
 
 _WIDE = """() => [...document.querySelectorAll('body *')]

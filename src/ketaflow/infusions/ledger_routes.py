@@ -188,6 +188,13 @@ def _report_range(request: Request, db: Session, query: dict[str, str]
     return start, end, zone
 
 
+def _range_refused(request: Request, query: dict[str, str], exc: KetaflowError) -> Response:
+    """The report page again with the refused range and its message (nothing is read)."""
+    return render(request, "infusions/reconciliation.html", {
+        "report": None, "error": exc.detail, "error_field": exc.field, "form": query},
+        status_code=422)
+
+
 @router.get("/reconciliation")
 @requires(Permission.CONTROLLED_SUBSTANCES)
 def reconciliation_page(request: Request, db: DB, date_from: str | None = None,
@@ -197,9 +204,7 @@ def reconciliation_page(request: Request, db: DB, date_from: str | None = None,
     try:
         start, end, zone = _report_range(request, db, query)
     except KetaflowError as exc:
-        return render(request, "infusions/reconciliation.html", {
-            "report": None, "error": exc.detail, "error_field": exc.field, "form": query},
-            status_code=422)
+        return _range_refused(request, query, exc)
     report = reconciliation.read_report(db, audit_context(request), start=start, end=end,
                                         timezone=zone)
     return render(request, "infusions/reconciliation.html", {
@@ -215,9 +220,7 @@ def reconciliation_csv(request: Request, db: DB, date_from: str | None = None,
     try:
         start, end, zone = _report_range(request, db, query)
     except KetaflowError as exc:
-        return render(request, "infusions/reconciliation.html", {
-            "report": None, "error": exc.detail, "error_field": exc.field, "form": query},
-            status_code=422)
+        return _range_refused(request, query, exc)
     content = reconciliation.report_csv(db, audit_context(request), start=start, end=end,
                                         timezone=zone)
     return Response(content, media_type="text/csv; charset=utf-8", headers={
