@@ -24,6 +24,7 @@ from ketaflow.infusions.models import (
     SessionNote,
     VitalsRecord,
 )
+from ketaflow.jobs.models import OutboxMessage
 from ketaflow.moodchart.models import MoodEntry, MoodLink
 from ketaflow.patients.models import (
     Allergy,
@@ -66,6 +67,7 @@ __all__ = [
     "MoodEntry",
     "MoodLink",
     "NoKnownAllergies",
+    "OutboxMessage",
     "Patient",
     "PatientDemographics",
     "PortalLink",
