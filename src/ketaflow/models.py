@@ -10,6 +10,14 @@ from ketaflow.auth.models import (
     StaffUser,
     ThrottleCounter,
 )
+from ketaflow.booking.models import (
+    Appointment,
+    Chair,
+    Site,
+    SiteClosure,
+    StaffShift,
+    WaitlistEntry,
+)
 from ketaflow.clinic.models import ClinicProfile
 from ketaflow.courses.models import CourseStateChange, TreatmentCourse
 from ketaflow.db import Base
@@ -45,12 +53,14 @@ __all__ = [
     "Alert",
     "Allergy",
     "ApiToken",
+    "Appointment",
     "Assessment",
     "AssessmentResult",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditSeal",
     "Base",
+    "Chair",
     "ClinicProfile",
     "Consent",
     "CourseStateChange",
@@ -77,10 +87,14 @@ __all__ = [
     "SessionEvent",
     "SessionNote",
     "SettingChange",
+    "Site",
+    "SiteClosure",
     "StaffSession",
+    "StaffShift",
     "StaffUser",
     "ThrottleCounter",
     "TreatmentCourse",
     "TreatmentTrial",
     "VitalsRecord",
+    "WaitlistEntry",
 ]
