@@ -26,22 +26,23 @@ from tests.web.helpers import api_token, committed_user, csrf, refusal_events, s
 # and "account:self" belong to every role.
 ROLE_MATRIX: dict[str, set[str]] = {
     "admin": {"session:own", "home:view", "account:self", "users:manage", "audit:read",
-              "settings:edit", "clinic:profile:edit"},
+              "settings:edit", "clinic:profile:edit", "sites:manage"},
     "prescriber": {
         "session:own", "home:view", "account:self",
         "patients:register", "patients:demographics",
         "patients:clinical:read", "patients:clinical:write", "assessments:write",
-        "infusions:run", "controlled:substances",
+        "infusions:run", "controlled:substances", "calendar:view", "appointments:book",
         "screening:sign", "orders:sign", "courses:manage", "alerts:acknowledge", "research:read",
     },
     "nurse": {
         "session:own", "home:view", "account:self",
         "patients:register", "patients:demographics",
         "patients:clinical:read", "patients:clinical:write", "assessments:write",
-        "infusions:run", "controlled:substances",
+        "infusions:run", "controlled:substances", "calendar:view", "appointments:book",
     },
     "front_desk": {
         "session:own", "home:view", "account:self", "patients:register", "patients:demographics",
+        "calendar:view", "appointments:book", "sites:manage",
     },
     "researcher": {"session:own", "home:view", "account:self", "research:read"},
 }
@@ -280,6 +281,20 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/controlled/entries"),
         ("POST", "/api/v1/controlled/entries"),
         ("GET", "/api/v1/controlled/inventory"),
+    },
+    "calendar:view": {
+        ("GET", "/calendar"),
+        ("GET", "/calendar/sites/{site_id}"),
+    },
+    "appointments:book": {
+        ("POST", "/calendar/appointments/{appointment_id}/close"),
+        ("POST", "/calendar/appointments/{appointment_id}/instructions"),
+    },
+    "sites:manage": {
+        ("POST", "/calendar/sites"),
+        ("POST", "/calendar/sites/{site_id}/shifts"),
+        ("POST", "/calendar/shifts/{shift_id}/cancel"),
+        ("POST", "/calendar/sites/{site_id}/closures"),
     },
 }
 

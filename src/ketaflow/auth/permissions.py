@@ -38,6 +38,11 @@ class Permission(StrEnum):
     INFUSIONS_RUN = "infusions:run"
     ORDERS_SIGN = "orders:sign"
     CONTROLLED_SUBSTANCES = "controlled:substances"
+    # The clinic calendar: a site's day (names on it), booking and moving appointments, and
+    # the sites' fixed parts (chairs, opening hours, closures, staff shifts).
+    CALENDAR_VIEW = "calendar:view"
+    APPOINTMENTS_BOOK = "appointments:book"
+    SITES_MANAGE = "sites:manage"
 
 
 class _Public:
@@ -61,13 +66,15 @@ _CLINICAL = frozenset(
         Permission.ASSESSMENTS_WRITE,
         Permission.INFUSIONS_RUN,
         Permission.CONTROLLED_SUBSTANCES,
+        Permission.CALENDAR_VIEW,
+        Permission.APPOINTMENTS_BOOK,
     }
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMIN: _EVERY_ROLE
     | {Permission.USERS_MANAGE, Permission.AUDIT_READ, Permission.SETTINGS_EDIT,
-       Permission.CLINIC_PROFILE_EDIT},
+       Permission.CLINIC_PROFILE_EDIT, Permission.SITES_MANAGE},
     Role.PRESCRIBER: _EVERY_ROLE
     | _CLINICAL
     | {
@@ -78,7 +85,9 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.RESEARCH_READ,
     },
     Role.NURSE: _EVERY_ROLE | _CLINICAL,
-    Role.FRONT_DESK: _EVERY_ROLE | {Permission.PATIENTS_REGISTER, Permission.PATIENTS_DEMOGRAPHICS},
+    Role.FRONT_DESK: _EVERY_ROLE | {Permission.PATIENTS_REGISTER, Permission.PATIENTS_DEMOGRAPHICS,
+                                    Permission.CALENDAR_VIEW, Permission.APPOINTMENTS_BOOK,
+                                    Permission.SITES_MANAGE},
     Role.RESEARCHER: _EVERY_ROLE | {Permission.RESEARCH_READ},
 }
 

@@ -31,6 +31,9 @@ class Site(Base):
     # The staff calendar feed's token (SHA-256 only); None until one is issued.
     feed_token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True,
                                                           default=None)
+    # Raised by every booking at the site: a booking computed on an older calendar is refused
+    # (optimistic check), so two desks cannot fill one slot twice.
+    booking_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

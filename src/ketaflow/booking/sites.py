@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
@@ -158,9 +158,7 @@ def _shifts_of(db: Session, staff_user_id: int, on: date) -> list[StaffShift]:
 
 def cancel_shift(db: Session, ctx: AuditContext, *, shift_id: int, reason: str) -> StaffShift:
     """Leave or a change of rota: the shift is kept, marked cancelled with its reason."""
-    shift = db.get(StaffShift, shift_id)
-    if shift is None:
-        raise NotFound("no such shift")
+    shift = get_shift(db, shift_id)
     if not reason.strip():
         raise ValidationFailed("Reason is required", field="reason")
     if shift.cancelled_at is None:
@@ -180,3 +178,24 @@ def shifts(db: Session, site_id: int, start: date, end: date) -> list[StaffShift
 
 def local_start(site: Site, on: date, at: time) -> datetime:
     return datetime.combine(on, at, tzinfo=ZoneInfo(site.timezone))
+
+
+def get_shift(db: Session, shift_id: int) -> StaffShift:
+    shift = db.get(StaffShift, shift_id)
+    if shift is None:
+        raise NotFound("no such shift")
+    return shift
+
+
+def shift_staff(db: Session) -> list[StaffUser]:
+    """Who can take a shift (active nurses and prescribers), by name."""
+    return list(db.scalars(select(StaffUser).where(StaffUser.role.in_(SHIFT_ROLES),
+                                                   StaffUser.is_active.is_(True))
+                           .order_by(StaffUser.full_name)))
+
+
+def chair_counts(db: Session) -> dict[int, int]:
+    """Chairs in service per site id."""
+    rows = db.execute(select(Chair.site_id, func.count()).where(Chair.retired_at.is_(None))
+                      .group_by(Chair.site_id)).tuples().all()
+    return dict(rows)

@@ -2,7 +2,7 @@
 
 Revision ID: 51b693983788
 Revises: 2b86a1b13640
-Create Date: 2026-12-02 04:34:24.313095
+Create Date: 2026-12-02 04:40:30.451742
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('nurse_ratio', sa.Integer(), nullable=False),
     sa.Column('prescriber_required', sa.Boolean(), nullable=False),
     sa.Column('feed_token_sha256', sa.String(length=64), nullable=True),
+    sa.Column('booking_version', sa.Integer(), nullable=False),
     sa.Column('created_at', ketaflow.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sites')),
     sa.UniqueConstraint('code', name=op.f('uq_sites_code')),
