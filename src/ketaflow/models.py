@@ -12,6 +12,7 @@ from ketaflow.auth.models import (
 )
 from ketaflow.booking.models import (
     Appointment,
+    AppointmentSeries,
     Chair,
     Site,
     SiteClosure,
@@ -54,6 +55,7 @@ __all__ = [
     "Allergy",
     "ApiToken",
     "Appointment",
+    "AppointmentSeries",
     "Assessment",
     "AssessmentResult",
     "AuditCheckpoint",

@@ -83,6 +83,35 @@ class AppointmentState(StrEnum):
     CANCELLED = "cancelled"
     NO_SHOW = "no-show"
     ATTENDED = "attended"
+    MOVED = "moved"  # replaced by a later row (replaces_id points back here)
+
+
+class AppointmentSeries(Base):
+    """A series booked in one step, with the rules it was placed by, so moving one of its
+    infusions re-flows the rest under the same rules."""
+
+    __tablename__ = "appointment_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_courses.id"),
+                                                  default=None)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    count: Mapped[int]
+    minutes: Mapped[int]
+    min_gap_hours: Mapped[float]
+    max_per_week: Mapped[int]
+    within_days: Mapped[int]
+    # Preferences, hard when given: weekday numbers (0 = Monday), site-local earliest start
+    # and latest end.
+    weekdays: Mapped[list[int] | None] = mapped_column(JSON, default=None)
+    after: Mapped[time | None] = mapped_column(Time, default=None)
+    before: Mapped[time | None] = mapped_column(Time, default=None)
+    # Raised on each move, for the calendar file's SEQUENCE (RFC 5545 3.8.7.4).
+    revision: Mapped[int] = mapped_column(default=0)
+    booked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    booked_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"),
+                                                          default=None)
 
 
 class Appointment(Base):
@@ -99,8 +128,9 @@ class Appointment(Base):
     course_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_courses.id"),
                                                   default=None)
     infusion_number: Mapped[int | None] = mapped_column(default=None)
-    # The booking that placed a whole series shares one key, so a move re-flows the rest.
-    series_key: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    # The series booked in one step that this appointment belongs to (a move re-flows it).
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_series.id"),
+                                                  index=True, default=None)
     starts_at: Mapped[datetime]
     minutes: Mapped[int]
     state: Mapped[AppointmentState] = mapped_column(str_enum(AppointmentState, 16),

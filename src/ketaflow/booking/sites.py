@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
@@ -79,6 +79,13 @@ def create_site(db: Session, ctx: AuditContext, *, entry: SiteEntry) -> Site:
     return site
 
 
+def calendar_changed(db: Session, site_id: int) -> None:
+    """Options proposed before this change are stale: booking them is refused (service.py)."""
+    db.execute(update(Site).where(Site.id == site_id)
+               .values(booking_version=Site.booking_version + 1)
+               .execution_options(synchronize_session=False))
+
+
 def sites(db: Session) -> list[Site]:
     return list(db.scalars(select(Site).order_by(Site.code)))
 
@@ -103,6 +110,7 @@ def add_closure(db: Session, ctx: AuditContext, *, site_id: int, on: date,
         raise ValidationFailed("Reason is required", field="reason")
     closure = SiteClosure(site_id=site_id, on=on, reason=reason.strip()[:200])
     db.add(closure)
+    calendar_changed(db, site_id)
     db.flush()
     record_event(db, ctx, action="site.closure", entity_type="site", entity_id=site_id,
                  detail={"closure_id": closure.id, "on": on.isoformat()})
@@ -144,6 +152,7 @@ def add_shift(db: Session, ctx: AuditContext, *, staff_user_id: int, site_id: in
     shift = StaffShift(staff_user_id=staff_user_id, site_id=site_id, on=on, starts=starts,
                        ends=ends)
     db.add(shift)
+    calendar_changed(db, site_id)
     db.flush()
     record_event(db, ctx, action="shift.create", entity_type="staff_shift", entity_id=shift.id,
                  detail={"site_id": site_id, "staff_user_id": staff_user_id})
@@ -163,6 +172,7 @@ def cancel_shift(db: Session, ctx: AuditContext, *, shift_id: int, reason: str) 
         raise ValidationFailed("Reason is required", field="reason")
     if shift.cancelled_at is None:
         shift.cancelled_at, shift.cancel_reason = utcnow(), reason.strip()[:200]
+        calendar_changed(db, shift.site_id)
         db.flush()
         record_event(db, ctx, action="shift.cancel", entity_type="staff_shift",
                      entity_id=shift.id, detail={"site_id": shift.site_id})

@@ -1,8 +1,8 @@
-"""booking: sites, chairs, shifts, closures, appointments, waiting list
+"""booking: sites, chairs, shifts, closures, series, appointments, waiting list
 
 Revision ID: 51b693983788
 Revises: 2b86a1b13640
-Create Date: 2026-12-02 04:40:30.451742
+Create Date: 2026-12-02 04:50:23.728510
 """
 
 from collections.abc import Sequence
@@ -74,6 +74,31 @@ def upgrade() -> None:
         batch_op.create_index('ix_staff_shifts_site_on', ['site_id', 'on'], unique=False)
         batch_op.create_index(batch_op.f('ix_staff_shifts_staff_user_id'), ['staff_user_id'], unique=False)
 
+    op.create_table('appointment_series',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('course_id', sa.Integer(), nullable=True),
+    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('min_gap_hours', sa.Float(), nullable=False),
+    sa.Column('max_per_week', sa.Integer(), nullable=False),
+    sa.Column('within_days', sa.Integer(), nullable=False),
+    sa.Column('weekdays', sa.JSON(), nullable=True),
+    sa.Column('after', sa.Time(), nullable=True),
+    sa.Column('before', sa.Time(), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('booked_at', ketaflow.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('booked_by_user_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['booked_by_user_id'], ['staff_users.id'], name=op.f('fk_appointment_series_booked_by_user_id_staff_users')),
+    sa.ForeignKeyConstraint(['course_id'], ['treatment_courses.id'], name=op.f('fk_appointment_series_course_id_treatment_courses')),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_appointment_series_patient_id_patients')),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_appointment_series_site_id_sites')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_appointment_series'))
+    )
+    with op.batch_alter_table('appointment_series', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_appointment_series_patient_id'), ['patient_id'], unique=False)
+
     op.create_table('appointments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
@@ -83,10 +108,10 @@ def upgrade() -> None:
     sa.Column('kind', sa.Enum('screening', 'infusion', 'follow-up', name='appointmentkind', native_enum=False, length=16), nullable=False),
     sa.Column('course_id', sa.Integer(), nullable=True),
     sa.Column('infusion_number', sa.Integer(), nullable=True),
-    sa.Column('series_key', sa.String(length=40), nullable=True),
+    sa.Column('series_id', sa.Integer(), nullable=True),
     sa.Column('starts_at', ketaflow.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('minutes', sa.Integer(), nullable=False),
-    sa.Column('state', sa.Enum('booked', 'cancelled', 'no-show', 'attended', name='appointmentstate', native_enum=False, length=16), nullable=False),
+    sa.Column('state', sa.Enum('booked', 'cancelled', 'no-show', 'attended', 'moved', name='appointmentstate', native_enum=False, length=16), nullable=False),
     sa.Column('state_reason', sa.Text(), nullable=True),
     sa.Column('replaces_id', sa.Integer(), nullable=True),
     sa.Column('instructions_acknowledged_at', ketaflow.db.UTCDateTime(timezone=True), nullable=True),
@@ -98,12 +123,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['nurse_user_id'], ['staff_users.id'], name=op.f('fk_appointments_nurse_user_id_staff_users')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_appointments_patient_id_patients')),
     sa.ForeignKeyConstraint(['replaces_id'], ['appointments.id'], name=op.f('fk_appointments_replaces_id_appointments')),
+    sa.ForeignKeyConstraint(['series_id'], ['appointment_series.id'], name=op.f('fk_appointments_series_id_appointment_series')),
     sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_appointments_site_id_sites')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_appointments'))
     )
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_appointments_patient_id'), ['patient_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_appointments_series_key'), ['series_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_appointments_series_id'), ['series_id'], unique=False)
         batch_op.create_index('ix_appointments_site_starts_at', ['site_id', 'starts_at'], unique=False)
 
     op.create_table('waitlist_entries',
@@ -134,10 +160,14 @@ def downgrade() -> None:
     op.drop_table('waitlist_entries')
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.drop_index('ix_appointments_site_starts_at')
-        batch_op.drop_index(batch_op.f('ix_appointments_series_key'))
+        batch_op.drop_index(batch_op.f('ix_appointments_series_id'))
         batch_op.drop_index(batch_op.f('ix_appointments_patient_id'))
 
     op.drop_table('appointments')
+    with op.batch_alter_table('appointment_series', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_appointment_series_patient_id'))
+
+    op.drop_table('appointment_series')
     with op.batch_alter_table('staff_shifts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_shifts_staff_user_id'))
         batch_op.drop_index('ix_staff_shifts_site_on')
