@@ -13,6 +13,8 @@ from playwright.sync_api import Page, expect
 from ketaflow.booking.models import Appointment, AppointmentKind, Site
 from ketaflow.config import Role
 from tests.browser.conftest import PHONE, assert_fits, db_session, shot, sign_in
+from tests.assessments.factories import make_course
+from tests.booking.factories import make_clinic
 from tests.patients.factories import make_patient
 from tests.support.factories import make_user
 
@@ -70,3 +72,55 @@ def test_front_desk_sets_up_a_site_and_works_its_day(page: Page, db_url: str) ->
     page.set_viewport_size(PHONE)
     assert_fits(page)
     shot(page, "calendar-02-site-day-phone")
+
+
+def test_front_desk_books_a_series_and_moves_the_third(page: Page, db_url: str) -> None:
+    with db_session(db_url) as db:
+        clinic = make_clinic(db)
+        patient = make_patient(db, email="patient@example.org")
+        make_course(db, patient, datetime.now(UTC).date() + timedelta(days=1))
+        desk = make_user(db, role=Role.FRONT_DESK, full_name="Dana Reyes").username
+        patient_id, monday, site_id = patient.id, clinic.first_monday, clinic.site.id
+    sign_in(page, desk)
+    origin = "/".join(page.url.split("/")[:3])
+    page.goto(f"{origin}/patients/{patient_id}")
+    page.get_by_role("link", name="Book infusions").click()
+    expect(page.get_by_test_id("patient-banner")).to_contain_text("MRN")
+    page.get_by_label("First possible day").fill(monday.isoformat())
+    for day in ("Mon", "Wed", "Fri"):
+        page.get_by_label(day, exact=True).check()
+    page.get_by_label("Start from (site time, optional)").fill("09:00")
+    page.get_by_role("button", name="Find times").click()
+    options = page.get_by_test_id("option")
+    expect(options).to_have_count(4)
+    expect(options.first.locator("li")).to_have_count(6)
+    expect(options.first).to_contain_text(monday.strftime("Mon %d %b %Y, 09:00"))
+    shot(page, "calendar-03-series-options")
+    options.first.get_by_role("button", name="Book this option").click()
+    expect(page.get_by_text("Series booked.")).to_be_visible()
+    rows = page.get_by_test_id("series-row")
+    expect(rows).to_have_count(6)
+    third = rows.nth(2)
+    third.get_by_text("Move", exact=True).click()
+    week_two = monday + timedelta(days=7)
+    third.get_by_label("New day").fill(week_two.isoformat())
+    third.get_by_label("New time").fill("09:00")
+    third.get_by_role("button", name="Preview the move").click()
+    reflowed = page.get_by_test_id("reflowed").locator("li")
+    expect(reflowed).to_have_count(6)
+    expect(reflowed.nth(2)).to_contain_text(week_two.strftime("Mon %d %b %Y, 09:00"))
+    expect(reflowed.nth(3)).to_contain_text("(was")
+    shot(page, "calendar-04-move-preview")
+    page.get_by_role("button", name="Confirm the move").click()
+    expect(page.get_by_text("Moved; the later infusions were re-flowed")).to_be_visible()
+    expect(page.get_by_test_id("series-row").nth(2)).to_contain_text(
+        week_two.strftime("Mon %d %b %Y, 09:00"))
+    page.set_viewport_size(PHONE)
+    assert_fits(page)
+    shot(page, "calendar-05-series-phone")
+    # The nurse's list for that day shows the moved infusion with its chair.
+    page.goto(f"{origin}/calendar/sites/{site_id}?day={week_two.isoformat()}")
+    moved_here = page.get_by_test_id("appointment-row").filter(has_text="infusion 3")
+    expect(moved_here).to_contain_text("booked")
+    expect(moved_here).to_contain_text("Nora Quist")
+    shot(page, "calendar-06-day-after-move")

@@ -285,10 +285,17 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     "calendar:view": {
         ("GET", "/calendar"),
         ("GET", "/calendar/sites/{site_id}"),
+        ("GET", "/calendar/series/{series_id}"),
+        ("GET", "/calendar/patients/{patient_id}/_appointments"),
     },
     "appointments:book": {
         ("POST", "/calendar/appointments/{appointment_id}/close"),
         ("POST", "/calendar/appointments/{appointment_id}/instructions"),
+        ("GET", "/calendar/patients/{patient_id}/book"),
+        ("POST", "/calendar/patients/{patient_id}/book/options"),
+        ("POST", "/calendar/patients/{patient_id}/book"),
+        ("POST", "/calendar/appointments/{appointment_id}/move/options"),
+        ("POST", "/calendar/appointments/{appointment_id}/move"),
     },
     "sites:manage": {
         ("POST", "/calendar/sites"),

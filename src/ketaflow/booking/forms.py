@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time
 
+from ketaflow.booking.service import SeriesAsk
 from ketaflow.booking.sites import WEEKDAYS, SiteEntry
 from ketaflow.errors import ValidationFailed
 from ketaflow.web import forms as web_forms
@@ -49,3 +50,24 @@ def weekday_set(form: Form, name: str) -> frozenset[int] | None:
     """Ticked weekday boxes (`name`=mon, ...) as weekday numbers, None when none ticked."""
     chosen = {WEEKDAYS.index(day) for day in WEEKDAYS if form.get(f"{name}_{day}") == "yes"}
     return frozenset(chosen) or None
+
+
+def series_ask(form: Form, *, patient_id: int, course_id: int | None, first_number: int
+               ) -> SeriesAsk:
+    """The booking form: site, first day, how many, spacing and the patient's preferences."""
+    with web_forms.collect_errors() as check:
+        ask = SeriesAsk(
+            patient_id=patient_id, course_id=course_id, first_number=first_number,
+            site_id=check(web_forms.whole_number, form, "site_id", "Site", 0),
+            earliest_on=check(web_forms.required_date, form, "earliest_on", "First possible day"),
+            count=check(web_forms.whole_number, form, "count", "Infusions", 0),
+            min_gap_hours=check(web_forms.required_number, form, "min_gap_hours",
+                                "Minimum gap (hours)"),
+            max_per_week=check(web_forms.whole_number, form, "max_per_week", "At most per week",
+                               0),
+            within_days=check(web_forms.whole_number, form, "within_days",
+                              "Complete within (days)", 0),
+            weekdays=weekday_set(form, "pref"),
+            after=check(optional_clock, form, "after", "Start from"),
+            before=check(optional_clock, form, "before", "Finish by"))
+    return ask

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from ketaflow.booking.models import (
 )
 from ketaflow.booking.sites import get_site
 from ketaflow.clinic.service import clinic_name
+from ketaflow.clinical.course_plan import CourseState
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, FieldProblem, NotFound, ValidationFailed
@@ -46,6 +48,7 @@ ENTITY = "appointment_series"
 INFUSION_MINUTES = 120  # set-up, a 40-minute infusion and observation (issue 14's default)
 MAX_WITHIN_DAYS = 60
 ALTERNATIVES = 3
+BOOKABLE_STATES = (CourseState.PLANNED, CourseState.ACTIVE, CourseState.MAINTENANCE)
 STALE = "the calendar changed since these options were shown: look at the new options"
 INSTRUCTIONS = (
     "Before each appointment:\n"
@@ -338,3 +341,44 @@ def course_for(db: Session, course_id: int) -> TreatmentCourse:
     if course is None:
         raise NotFound("no such treatment course", field="course_id")
     return course
+
+
+def open_course(db: Session, patient_id: int) -> TreatmentCourse | None:
+    """The patient's course that infusions are booked for (planned, active or maintenance)."""
+    return db.scalar(select(TreatmentCourse).where(
+        TreatmentCourse.patient_id == patient_id,
+        TreatmentCourse.state.in_(BOOKABLE_STATES)).order_by(TreatmentCourse.id.desc()))
+
+
+def booked_numbers(db: Session, course_id: int) -> int:
+    """Infusions of the course already on the calendar or attended."""
+    return len(list(db.scalars(select(Appointment.id).where(
+        Appointment.course_id == course_id, Appointment.kind == AppointmentKind.INFUSION,
+        Appointment.state.in_([AppointmentState.BOOKED, AppointmentState.ATTENDED])))))
+
+
+def patient_appointments(db: Session, ctx: AuditContext, patient_id: int) -> list[Appointment]:
+    """The patient's appointments from today on, every state, in time order (audited)."""
+    since = utcnow() - timedelta(hours=12)
+    rows = list(db.scalars(select(Appointment).where(
+        Appointment.patient_id == patient_id, Appointment.starts_at >= since)
+        .order_by(Appointment.starts_at, Appointment.id)))
+    record_event(db, ctx, action="appointment.list.read", entity_type="patient",
+                 entity_id=patient_id, detail={"appointment_ids": [r.id for r in rows]})
+    return rows
+
+
+def read_series(db: Session, ctx: AuditContext, series_id: int
+                ) -> tuple[AppointmentSeries, list[Appointment]]:
+    """A series and its booked appointments (audited: ids only)."""
+    series = db.get(AppointmentSeries, series_id)
+    if series is None:
+        raise NotFound("no such series")
+    rows = series_rows(db, series.id)
+    record_event(db, ctx, action="appointment_series.read", entity_type=ENTITY,
+                 entity_id=series.id, detail={"patient_id": series.patient_id})
+    return series, rows
+
+
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
