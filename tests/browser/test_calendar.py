@@ -12,9 +12,9 @@ from playwright.sync_api import Page, expect
 
 from ketaflow.booking.models import Appointment, AppointmentKind, Site
 from ketaflow.config import Role
-from tests.browser.conftest import PHONE, assert_fits, db_session, shot, sign_in
 from tests.assessments.factories import make_course
 from tests.booking.factories import make_clinic
+from tests.browser.conftest import PHONE, assert_fits, db_session, shot, sign_in
 from tests.patients.factories import make_patient
 from tests.support.factories import make_user
 
