@@ -124,3 +124,24 @@ def test_a_move_into_the_past_or_too_close_is_refused(db: Session) -> None:
     close = service.propose_move(db, appointment_id=rows[2].id,
                                  new_start=rows[1].starts_at + timedelta(hours=24))
     assert close.placements == () and "48 h" in (close.reason or "")
+
+
+def test_the_staff_feed_lists_chairs_and_nurses_but_no_patient(db: Session) -> None:
+    from ketaflow.booking import feed
+    from ketaflow.errors import NotFound
+
+    clinic = make_clinic(db)
+    patient = make_patient(db, family_name="Zebedee")
+    wanted = ask(clinic, patient.id, count=2)
+    proposal = service.propose_series(db, ask=wanted)
+    service.book_series(db, SYSTEM, ask=wanted, option=0, version=proposal.version,
+                        booked_by_user_id=None)
+    old = feed.issue_feed_token(db, SYSTEM, site_id=clinic.site.id)
+    token = feed.issue_feed_token(db, SYSTEM, site_id=clinic.site.id)
+    with pytest.raises(NotFound):
+        feed.feed_text(db, token=old)
+    text = feed.feed_text(db, token=token)
+    events = Calendar.from_ical(text).walk("VEVENT")
+    assert [str(e["summary"]) for e in events] == ["Chair 1: infusion 1", "Chair 1: infusion 2"]
+    assert "Nora Quist" in text
+    assert "ZEBEDEE" not in text.upper() and patient.mrn not in text

@@ -51,6 +51,7 @@ ROLE_MATRIX: dict[str, set[str]] = {
 # signed in or not.
 ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     "public": {
+        ("GET", "/calendar/feeds/{token}.ics"),
         ("GET", "/controlled/assets/ledger.css"),
         ("GET", "/healthz"),
         ("GET", "/infusions/assets/chair.css"),
@@ -302,6 +303,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/calendar/sites/{site_id}/shifts"),
         ("POST", "/calendar/shifts/{shift_id}/cancel"),
         ("POST", "/calendar/sites/{site_id}/closures"),
+        ("POST", "/calendar/sites/{site_id}/feed"),
     },
 }
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from ketaflow.auth.permissions import Permission, requires
-from ketaflow.booking import appointments, forms, sites
+from ketaflow.auth.permissions import Permission, public, requires
+from ketaflow.booking import appointments, feed, forms, sites
 from ketaflow.booking.models import AppointmentState
 from ketaflow.db import utcnow
 from ketaflow.errors import KetaflowError
@@ -164,3 +164,20 @@ def acknowledge_instructions(request: Request, db: DB, appointment_id: int) -> R
     site = sites.get_site(db, row.site_id)
     return _back(site.id, row.starts_at.astimezone(ZoneInfo(site.timezone)).date(),
                  "acknowledged")
+
+
+@router.post("/calendar/sites/{site_id}/feed")
+@requires(Permission.SITES_MANAGE)
+def issue_feed(request: Request, db: DB, site_id: int) -> Response:
+    token = feed.issue_feed_token(db, audit_context(request), site_id=site_id)
+    url = f"{request.app.state.settings.public_base_url.rstrip('/')}/calendar/feeds/{token}.ics"
+    return _day(request, db, site_id, None, {}, feed_url=url,
+                notice="New feed address: copy it now, it is shown once. The old one stopped "
+                       "working.")
+
+
+@router.get("/calendar/feeds/{token}.ics")
+@public
+def site_feed(db: DB, token: str) -> Response:
+    return Response(feed.feed_text(db, token=token), media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "no-store"})
