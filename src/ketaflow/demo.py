@@ -12,6 +12,7 @@ from ketaflow.assessments.demo import seed_assessments
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import DemoCredential, StaffUser
+from ketaflow.booking.demo import seed_calendar
 from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role
 from ketaflow.courses.demo import seed_active_courses, seed_courses
@@ -68,18 +69,21 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     # Screenings, consents and courses (planned, active, one not eligible) for those patients.
     patients = seed_patients(session, ctx)
     seed_screenings(session, ctx, patients)
-    seed_courses(session, ctx, patients)
+    courses = seed_courses(session, ctx, patients)
     # Infusion sessions go on active courses, so this stays after the courses are seeded.
     seed_sessions(session, ctx)
     # The full clinic day: a session in each state today (one overrunning, one stopped early),
     # each on its own patient's course; after `seed_sessions`, whose lot it draws from.
     day_patients = seed_day_patients(session, ctx, count=len(CLINIC_DAY))
     seed_ready_screenings(session, ctx, day_patients)
-    seed_clinic_day(session, ctx, seed_active_courses(session, ctx, day_patients))
+    day_courses = seed_active_courses(session, ctx, day_patients)
+    seed_clinic_day(session, ctx, day_courses)
     # Rating histories (and open suicidality alerts) for the patients with courses.
     seed_assessments(session, ctx, patients)
     # Daily mood charts between visits (a switch warning on the active course).
     seed_mood(session, ctx, patients)
+    # Two sites' calendars: the courses' series booked, today's list for the clinic day.
+    seed_calendar(session, ctx, planned=courses, day_courses=day_courses)
     # Last: a settings change effective now leaves everything seeded above as it was.
     seed_settings(session, ctx)
     return created
