@@ -124,3 +124,21 @@ def test_front_desk_books_a_series_and_moves_the_third(page: Page, db_url: str) 
     expect(moved_here).to_contain_text("booked")
     expect(moved_here).to_contain_text("Nora Quist")
     shot(page, "calendar-06-day-after-move")
+
+
+def test_the_nurse_opens_the_session_from_todays_appointment(page: Page, db_url: str) -> None:
+    with db_session(db_url) as db:
+        clinic = make_clinic(db, zone="UTC")
+        patient = make_patient(db)
+        course = make_course(db, patient, datetime.now(UTC).date() + timedelta(days=1))
+        db.add(Appointment(patient_id=patient.id, site_id=clinic.site.id, course_id=course.id,
+                           kind=AppointmentKind.INFUSION, infusion_number=1, minutes=120,
+                           starts_at=datetime.now(UTC).replace(microsecond=0)))
+        nurse, site_id = clinic.nurse.username, clinic.site.id
+    sign_in(page, nurse)
+    origin = "/".join(page.url.split("/")[:3])
+    page.goto(f"{origin}/calendar/sites/{site_id}")
+    row = page.get_by_test_id("appointment-row")
+    row.get_by_role("button", name=re.compile("Open session")).click()
+    expect(page).to_have_url(re.compile(r"/infusions/sessions/\d+$"))
+    expect(page.get_by_test_id("patient-banner")).to_contain_text(patient.mrn)

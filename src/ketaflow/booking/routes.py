@@ -62,6 +62,7 @@ def _day(request: Request, db: Session, site_id: int, day: date | None, form: we
     waiting = appointments.waitlist(db, site_id)
     return render(request, "booking/site_day.html", {
         "site": site, "day": shown, "form": form,
+        "today": utcnow().astimezone(ZoneInfo(site.timezone)).date(),
         "rows": appointments.site_day(db, audit_context(request), site_id=site_id, day=shown),
         "shifts": sites.shifts(db, site_id, shown, shown),
         "staff": {u.id: u for u in sites.shift_staff(db)},
