@@ -44,7 +44,7 @@ def test_the_demo_calendar_books_series_within_the_rules(db: Session) -> None:
         # Stored bookings checked as new placements of one open request each: chairs,
         # nurses on shift and the ratio hold.
         placements = [core.Placement(0, str(a.patient_id), str(site.id), numbers[a.chair_id or 0],
-                                     str(a.nurse_user_id), a.starts_at, a.minutes) for a in rows]
+                                     str(a.staff_user_id), a.starts_at, a.minutes) for a in rows]
         broken = [v for v in check_plan(loaded.problem, placements) if v.rule != "request"]
         assert broken == []
     assert appointments.site_day(db, SYSTEM, site_id=north.id, day=today + timedelta(days=1))

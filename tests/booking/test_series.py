@@ -42,7 +42,7 @@ def test_a_six_infusion_series_is_booked_in_one_step(db: Session) -> None:
     rows = service.book_series(db, SYSTEM, ask=wanted, option=0, version=proposal.version,
                                booked_by_user_id=None)
     assert [r.infusion_number for r in rows] == [1, 2, 3, 4, 5, 6]
-    assert {r.nurse_user_id for r in rows} == {clinic.nurse.id}
+    assert {r.staff_user_id for r in rows} == {clinic.nurse.id}
     gaps = [(b.starts_at - a.starts_at) for a, b in itertools.pairwise(rows)]
     assert min(gaps) >= timedelta(hours=48)
     assert db.scalar(select(AuditEvent.action).where(

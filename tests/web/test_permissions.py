@@ -297,6 +297,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/calendar/patients/{patient_id}/book"),
         ("POST", "/calendar/appointments/{appointment_id}/move/options"),
         ("POST", "/calendar/appointments/{appointment_id}/move"),
+        ("POST", "/calendar/patients/{patient_id}/waitlist"),
+        ("POST", "/calendar/patients/{patient_id}/visits"),
     },
     "sites:manage": {
         ("POST", "/calendar/sites"),

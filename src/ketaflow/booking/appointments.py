@@ -59,12 +59,12 @@ def site_day(db: Session, ctx: AuditContext, *, site_id: int, day: date
     who = patient_identities(db, {r.patient_id for r in rows})
     chairs = {c.id: c.number for c in db.scalars(select(Chair).where(Chair.site_id == site_id))}
     nurses = {u.id: u.full_name for u in db.scalars(select(StaffUser).where(
-        StaffUser.id.in_({r.nurse_user_id for r in rows if r.nurse_user_id})))}
+        StaffUser.id.in_({r.staff_user_id for r in rows if r.staff_user_id})))}
     zone = ZoneInfo(site.timezone)
     record_event(db, ctx, action="appointment.day.read", entity_type="site", entity_id=site_id,
                  detail={"day": day.isoformat(), "appointment_ids": [r.id for r in rows]})
     return [DayAppointment(r, who[r.patient_id], chairs.get(r.chair_id or 0),
-                           nurses.get(r.nurse_user_id or 0), r.starts_at.astimezone(zone),
+                           nurses.get(r.staff_user_id or 0), r.starts_at.astimezone(zone),
                            (r.starts_at + timedelta(minutes=r.minutes)).astimezone(zone))
             for r in rows]
 

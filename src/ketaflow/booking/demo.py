@@ -97,7 +97,7 @@ def _today_rows(db: Session, north: Site, staff: dict[str, StaffUser],
         db.add(Appointment(
             patient_id=course.patient_id, site_id=north.id, course_id=course.id,
             chair_id=chairs[index % len(chairs) + 1], kind=AppointmentKind.INFUSION,
-            nurse_user_id=nurses[(index // 2) % len(nurses)].id if nurses else None,
+            staff_user_id=nurses[(index // 2) % len(nurses)].id if nurses else None,
             infusion_number=4, starts_at=starts.astimezone(UTC), minutes=120,
             instructions_acknowledged_at=utcnow() if index % 3 else None,
             booked_at=utcnow() - timedelta(days=7)))

@@ -49,11 +49,11 @@ def feed_text(db: Session, *, token: str) -> str:
         .order_by(Appointment.starts_at)))
     chairs = {c.id: c.number for c in db.scalars(select(Chair).where(Chair.site_id == site.id))}
     nurses = dict(db.execute(select(StaffUser.id, StaffUser.full_name).where(
-        StaffUser.id.in_({r.nurse_user_id for r in rows if r.nurse_user_id}))).tuples().all())
+        StaffUser.id.in_({r.staff_user_id for r in rows if r.staff_user_id}))).tuples().all())
     items = [ical.CalendarItem(
         f"appointment-{r.id}@ketaflow", r.starts_at, r.minutes, site.timezone,
         f"Chair {chairs.get(r.chair_id or 0, '-')}: {r.kind.value}"
         + (f" {r.infusion_number}" if r.infusion_number else ""), site.name,
-        f"Nurse: {nurses.get(r.nurse_user_id or 0, 'not assigned')}. Names are on the "
+        f"Nurse: {nurses.get(r.staff_user_id or 0, 'not assigned')}. Names are on the "
         "day's list in ketaflow.") for r in rows]
     return ical.calendar_text(items, stamp=now, method="PUBLISH", name=f"{site.name} chairs")

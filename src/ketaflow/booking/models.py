@@ -122,7 +122,8 @@ class Appointment(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     chair_id: Mapped[int | None] = mapped_column(ForeignKey("chairs.id"), default=None)
-    nurse_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"),
+    # The nurse watching an infusion, or the prescriber seeing a visit.
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"),
                                                       default=None)
     kind: Mapped[AppointmentKind] = mapped_column(str_enum(AppointmentKind, 16))
     course_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_courses.id"),

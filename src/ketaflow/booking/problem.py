@@ -67,7 +67,7 @@ def load(db: Session, *, site_id: int, start: date, days: int,
                      for s in shifts if roles.get(s.staff_user_id) in _CORE_ROLE),
         bookings=tuple(core.Booking(str(a.patient_id), str(site.id),
                                     number_of.get(a.chair_id or 0, 0), a.starts_at, a.minutes,
-                                    None if a.nurse_user_id is None else str(a.nurse_user_id))
+                                    None if a.staff_user_id is None else str(a.staff_user_id))
                        for a in booked),
         requests=requests)
     # Read from the row, not the loaded object: versions are raised by UPDATE statements.

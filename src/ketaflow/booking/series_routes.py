@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from ketaflow.auth.permissions import Permission, requires
-from ketaflow.booking import appointments, forms, service, sites
-from ketaflow.booking.models import Appointment
+from ketaflow.booking import appointments, forms, service, sites, visits
+from ketaflow.booking.models import Appointment, AppointmentKind
 from ketaflow.db import utcnow
 from ketaflow.errors import KetaflowError, NotFound
 from ketaflow.patients import sections
@@ -175,3 +175,44 @@ def patient_appointments(request: Request, db: DB, patient_id: int) -> Response:
     site_map = {s.id: s for s in sites.sites(db)}
     return render(request, "booking/_patient_appointments.html", {
         "rows": rows, "sites": site_map, "patient_id": patient_id})
+
+
+@router.post("/calendar/patients/{patient_id}/waitlist")
+@requires(Permission.APPOINTMENTS_BOOK)
+def join_waitlist(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
+    try:
+        with web_forms.collect_errors() as check:
+            site_id = check(web_forms.whole_number, form, "waitlist_site_id", "Site", 0)
+            kind = check(web_forms.choice, form, "waitlist_kind", AppointmentKind, "Visit")
+        _who(db, patient_id)
+        appointments.add_to_waitlist(db, audit_context(request), patient_id=patient_id,
+                                     site_id=site_id, kind=kind,
+                                     note=form.get("waitlist_note"),
+                                     added_by_user_id=_user_id(request))
+    except KetaflowError as exc:
+        return _book_page(request, db, patient_id, form, status_code=exc.status_code,
+                          **web_forms.error_context(exc))
+    return _book_page(request, db, patient_id, {},
+                      notice="On the waiting list: a freed slot at that site will be offered.")
+
+
+@router.post("/calendar/patients/{patient_id}/visits")
+@requires(Permission.APPOINTMENTS_BOOK)
+def book_visit(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
+    try:
+        _who(db, patient_id)
+        with web_forms.collect_errors() as check:
+            site_id = check(web_forms.whole_number, form, "visit_site_id", "Site", 0)
+            kind = check(web_forms.choice, form, "visit_kind", AppointmentKind, "Visit")
+            day = check(web_forms.required_date, form, "visit_day", "Day")
+            at = check(forms.clock, form, "visit_time", "Time")
+        site = sites.get_site(db, site_id)
+        visits.book_visit(db, audit_context(request), patient_id=patient_id, site_id=site_id,
+                          kind=kind, starts_at=service.local_instant(
+                              day, at, ZoneInfo(site.timezone)),
+                          booked_by_user_id=_user_id(request))
+    except KetaflowError as exc:
+        return _book_page(request, db, patient_id, form, status_code=exc.status_code,
+                          **web_forms.error_context(exc))
+    return _book_page(request, db, patient_id, {},
+                      notice="Visit booked. The patient's confirmation mail is queued.")

@@ -203,7 +203,7 @@ def _store(db: Session, series: AppointmentSeries, placements: Sequence[core.Pla
     for index, placement in enumerate(sorted(placements, key=lambda p: p.start)):
         rows.append(Appointment(
             patient_id=series.patient_id, site_id=series.site_id,
-            chair_id=chair_ids[placement.chair], nurse_user_id=int(placement.nurse),
+            chair_id=chair_ids[placement.chair], staff_user_id=int(placement.nurse),
             kind=AppointmentKind.INFUSION, course_id=series.course_id,
             infusion_number=first_number + index, series_id=series.id,
             starts_at=placement.start.astimezone(UTC), minutes=placement.minutes,
@@ -261,7 +261,7 @@ def propose_move(db: Session, *, appointment_id: int, new_start: datetime) -> Mo
     loaded = _load(db, ask, site, leave_out=frozenset(r.id for r in rows))
     numbers = {chair_id: number for number, chair_id in loaded.chair_ids.items()}
     booked = tuple(core.Placement(0, str(r.patient_id), str(site.id),
-                                  numbers.get(r.chair_id or 0, 0), str(r.nurse_user_id),
+                                  numbers.get(r.chair_id or 0, 0), str(r.staff_user_id),
                                   r.starts_at, r.minutes) for r in rows)
     index = [r.id for r in rows].index(moved.id)
     request = replace(_request(ask, site), earliest=None)
@@ -283,7 +283,7 @@ def move_appointment(db: Session, ctx: AuditContext, *, appointment_id: int,
     site = get_site(db, moved.site_id)
     changed = [(row, placement) for row, placement in zip(
         proposal.current, sorted(proposal.placements, key=lambda p: p.start), strict=True)
-        if row.starts_at != placement.start or int(placement.nurse) != row.nurse_user_id
+        if row.starts_at != placement.start or int(placement.nurse) != row.staff_user_id
         or problem.chair_ids(db, site.id)[placement.chair] != row.chair_id]
     for row, _ in changed:
         row.state, row.state_reason = AppointmentState.MOVED, "moved; series re-flowed"
@@ -301,7 +301,7 @@ def move_appointment(db: Session, ctx: AuditContext, *, appointment_id: int,
     return new_rows
 
 
-def _email(db: Session, patient_id: int) -> str | None:
+def email_of(db: Session, patient_id: int) -> str | None:
     return db.scalar(select(PatientDemographics.email).where(
         PatientDemographics.patient_id == patient_id,
         PatientDemographics.superseded_at.is_(None)))
@@ -311,7 +311,7 @@ def _mail(db: Session, series: AppointmentSeries, rows: Sequence[Appointment], s
           ) -> None:
     """The confirmation (or, after a move, the update) with one calendar file for the
     series; nothing clinical in it: mail and calendars are not private channels."""
-    address = _email(db, series.patient_id)
+    address = email_of(db, series.patient_id)
     if address is None or not rows:
         return
     clinic = clinic_name(db) or "your clinic"

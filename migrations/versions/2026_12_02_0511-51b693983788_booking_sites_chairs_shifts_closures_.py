@@ -2,7 +2,7 @@
 
 Revision ID: 51b693983788
 Revises: 2b86a1b13640
-Create Date: 2026-12-02 04:50:23.728510
+Create Date: 2026-12-02 05:11:16.377083
 """
 
 from collections.abc import Sequence
@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('site_id', sa.Integer(), nullable=False),
     sa.Column('chair_id', sa.Integer(), nullable=True),
-    sa.Column('nurse_user_id', sa.Integer(), nullable=True),
+    sa.Column('staff_user_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.Enum('screening', 'infusion', 'follow-up', name='appointmentkind', native_enum=False, length=16), nullable=False),
     sa.Column('course_id', sa.Integer(), nullable=True),
     sa.Column('infusion_number', sa.Integer(), nullable=True),
@@ -120,11 +120,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['booked_by_user_id'], ['staff_users.id'], name=op.f('fk_appointments_booked_by_user_id_staff_users')),
     sa.ForeignKeyConstraint(['chair_id'], ['chairs.id'], name=op.f('fk_appointments_chair_id_chairs')),
     sa.ForeignKeyConstraint(['course_id'], ['treatment_courses.id'], name=op.f('fk_appointments_course_id_treatment_courses')),
-    sa.ForeignKeyConstraint(['nurse_user_id'], ['staff_users.id'], name=op.f('fk_appointments_nurse_user_id_staff_users')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_appointments_patient_id_patients')),
     sa.ForeignKeyConstraint(['replaces_id'], ['appointments.id'], name=op.f('fk_appointments_replaces_id_appointments')),
     sa.ForeignKeyConstraint(['series_id'], ['appointment_series.id'], name=op.f('fk_appointments_series_id_appointment_series')),
     sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_appointments_site_id_sites')),
+    sa.ForeignKeyConstraint(['staff_user_id'], ['staff_users.id'], name=op.f('fk_appointments_staff_user_id_staff_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_appointments'))
     )
     with op.batch_alter_table('appointments', schema=None) as batch_op:
