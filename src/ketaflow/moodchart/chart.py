@@ -3,9 +3,10 @@
 Above the euthymic line the day's upper pole (elevated or irritable, the worse), below it the
 depressed score, as the NIMH Life Chart Method draws mania above and depression below; shaded by
 severity (1 mild, 2 moderate, 3 severe). Over it: infusions (triangles, with the dose
-delivered), medication starts, stops and dose changes (vertical rules), life events, warnings
-(diamonds, with their reason), and the week-ahead forecast of signed mood (dashed, with its
-80% band). Below: hours slept. Every marked item is described (hover title and aria-label).
+delivered), medication starts, stops and dose changes (vertical rules), life events, scale
+totals (dark circles, with the instrument and total), warnings (diamonds, with their reason),
+and the week-ahead forecast of signed mood (dashed, with its 80% band). Below: hours slept.
+Every marked item is described (hover title and aria-label).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ WIDTH = 720
 UP, DOWN = "#b35806", "#2166ac"      # elevation, depression (a colour-blind-safe pair)
 SEVERITY_OPACITY = [0.0, 0.45, 0.7, 1.0]
 INFUSION, MEDICATION, WARNING, EVENT = "#1b7837", "#6a3d9a", "#a4161a", "#4b5b6a"
+RATING = "#14202b"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ def _day(d: date) -> str:
 def _x(start: date, end: date) -> charts.Spec:
     return {"field": "day", "type": "temporal", "title": None,
             "scale": {"type": "utc", "domain": [_day(start), _day(end + timedelta(days=1))]},
-            "axis": {"format": "%d %b", "tickCount": 10, "grid": False}}
+            "axis": {"format": "%d %b", "tickCount": 10, "grid": False, "labelOverlap": True,
+                     "labelSeparation": 8}}
 
 
 def _bars(summaries: Sequence[DaySummary], x: charts.Spec) -> list[charts.Spec]:
@@ -108,7 +111,8 @@ def _forecast(first_day: date, ahead: Forecast | None, x: charts.Spec) -> list[c
 def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                     infusions: Sequence[Marker] = (), medication_changes: Sequence[Marker] = (),
                     life_events: Sequence[Marker] = (), warnings: Sequence[Signal] = (),
-                    forecast: Forecast | None = None, description: str) -> charts.Spec:
+                    forecast: Forecast | None = None, ratings: Sequence[Marker] = (),
+                    description: str) -> charts.Spec:
     """The two-pole chart and the sleep panel, from `start` to `end` plus the forecast week."""
     last = end + timedelta(days=7 if forecast is not None else 0)
     x = _x(start, last)
@@ -122,7 +126,9 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                    *_marks(life_events, x, y=-3.35, shape="square", colour=EVENT,
                            prefix="life event "),
                    *_marks(warning_marks, x, y=3.35, shape="diamond", colour=WARNING,
-                           prefix="warning ")]
+                           prefix="warning "),
+                   *_marks(ratings, x, y=-2.95, shape="circle", colour=RATING,
+                           prefix="rating ")]
     sleep_rows = [{"day": _day(s.day), "sleep_h": s.sleep_h,
                    "description": f"{_day(s.day)}: slept {s.sleep_h:g} h"}
                   for s in summaries if s.sleep_h is not None]
