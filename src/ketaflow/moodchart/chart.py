@@ -46,15 +46,19 @@ def _x(start: date, end: date) -> charts.Spec:
 
 
 def _bars(summaries: Sequence[DaySummary], x: charts.Spec) -> list[charts.Spec]:
+    # A pole at 0 draws nothing (a bar of no height), so it is left out of the data: two
+    # years of mostly euthymic days would otherwise be over a thousand empty marks to render
+    # and send. Each drawn bar's description still names the day's scores on both poles.
     rows: list[dict[str, Any]] = []
     for s in summaries:
-        rows.append({"day": _day(s.day), "y": s.elevation, "pole": "elevated or irritable",
-                     "shade": SEVERITY_OPACITY[s.elevation],
-                     "description": f"{_day(s.day)}: elevated {s.elevated}, irritable "
-                                    f"{s.irritable}, depressed {s.depressed}"})
-        rows.append({"day": _day(s.day), "y": -s.depressed, "pole": "depressed",
-                     "shade": SEVERITY_OPACITY[s.depressed],
-                     "description": f"{_day(s.day)}: depressed {s.depressed}"})
+        scores = (f"{_day(s.day)}: elevated {s.elevated}, irritable {s.irritable}, "
+                  f"depressed {s.depressed}")
+        if s.elevation:
+            rows.append({"day": _day(s.day), "y": s.elevation, "pole": "elevated or irritable",
+                         "shade": SEVERITY_OPACITY[s.elevation], "description": scores})
+        if s.depressed:
+            rows.append({"day": _day(s.day), "y": -s.depressed, "pole": "depressed",
+                         "shade": SEVERITY_OPACITY[s.depressed], "description": scores})
     return [{"data": {"values": rows},
              "mark": {"type": "bar", "aria": True, "width": {"band": 0.9}},
              "encoding": {
@@ -133,12 +137,15 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                    "description": f"{_day(s.day)}: slept {s.sleep_h:g} h"}
                   for s in summaries if s.sleep_h is not None]
     sleep_x = {**x, "axis": {**x["axis"], "labels": True}}
+    # One point per night carries the description (hover title and aria-label), over a plain
+    # line: a line's own points would be a second, unlabelled copy of every night.
     sleep = {"height": 70, "width": WIDTH, "data": {"values": sleep_rows}, "layer": [
-        {"mark": {"type": "line", "color": EVENT, "point": {"filled": True, "size": 20}},
+        {"mark": {"type": "line", "color": EVENT},
          "encoding": {"x": sleep_x, "y": {"field": "sleep_h", "type": "quantitative",
                                           "title": "sleep (h)",
                                           "scale": {"domain": [0, 14], "nice": False}}}},
-        {"mark": {"type": "point", "opacity": 0, "aria": True},
+        {"mark": {"type": "point", "filled": True, "size": 20, "color": EVENT, "opacity": 1,
+                  "aria": True},
          "encoding": {"x": sleep_x, "y": {"field": "sleep_h", "type": "quantitative"},
                       "description": {"field": "description"}}}]}
     top = {"height": 200, "width": WIDTH, "layer": mood_layers}
