@@ -4,12 +4,14 @@ Model (docs/mood.md): damped-trend exponential smoothing (Holt's linear method w
 trend, Gardner and McKenzie 1985) of each patient's daily mood: a level (weight
 `LEVEL_SMOOTHING` on the newest entry, which filters the day-to-day noise that persistence
 carries forward) and a trend (weight `TREND_SMOOTHING`, fading by `TREND_DAMPING` per day
-ahead), with each day ahead closing `REVERSION` of the gap to the patient's long-run mean
-(half-life `MEAN_HALFLIFE_DAYS`). The interval is the central 80% of a normal error whose
-variance grows with the horizon as the method's does (Hyndman et al. 2008), from the patient's
-own one-step errors. Busk et al. 2020 (JMIR mHealth 8(4):e15028) report day-ahead RMSE 0.32 on
-this scale with a hierarchical Bayesian model; benchmarks/bench_mood.py compares this model
-with persistence and the population mean by rolling-origin cross-validation.
+ahead), with each day ahead closing part of the gap to the patient's personal mean (half-life
+`MEAN_HALFLIFE_DAYS`): up to `REVERSION` when the level is near it, less as the gap widens
+(a level far from the usual is more likely an episode, which lasts). The interval is a normal
+error whose variance grows with the horizon as the method's does (Hyndman et al. 2008), from
+the patient's own recent one-step errors. Busk et al. 2020 (JMIR mHealth 8(4):e15028) report
+day-ahead RMSE 0.32 on this scale with a hierarchical Bayesian model;
+benchmarks/bench_mood.py compares this model with persistence and the population mean by
+rolling-origin cross-validation.
 """
 
 from __future__ import annotations
