@@ -84,12 +84,13 @@ def states(mood: FloatArray) -> ForecastState:
     seen = np.zeros(patients)
     out = {name: np.empty((patients, days)) for name in ("level", "trend", "mean", "spread",
                                                         "seen")}
-    one = np.ones(1)
     for t in range(days):
         x = mood[:, t]
         here = ~np.isnan(x)
         first = here & (seen == 0)
-        expected = _ahead(level, trend, mean, one)[:, 0]
+        # `_ahead` one day ahead, written out: this runs once per day of the series.
+        pull = REVERSION / (1 + ((level - mean) / REVERSION_GAP) ** 2)
+        expected = mean + (1 - pull) * (level + TREND_DAMPING * trend - mean)
         error2 = np.where(here & ~first,
                           (1 - a_error) * error2 + a_error * (x - expected) ** 2, error2)
         ahead = level + TREND_DAMPING * trend
