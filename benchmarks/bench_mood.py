@@ -14,11 +14,13 @@ serves all three parts, at the default `MoodSettings`:
    mood at or before the origin) and the population mean (mean mood of every patient's entries up
    to the origin). RMSE on signed mood (elevated - depressed, -3..+3) over the same cases for
    all three; goal: model RMSE (all horizons pooled) at least 15 % below persistence's. The
+   model's constants were chosen by the same cross-validation on a tuning cohort of another
+   seed (2; 1,000 patients), never on the cohort reported here (seed 1 by default). The
    ratio depends on the generator's measurement noise: with the per-pole noise spread lowered
    from U(0.25, 0.45) to U(0.15, 0.30) the model/persistence ratio went from 0.98 to 1.02 (600
    patients), so the noise assumed here is the one kinder to the model. Printed too: the share
-   of targets inside the 80 % interval, and, as a reference for how much is predictable at all,
-   the generator's noise-free latent mood at the origin held flat.
+   of targets inside the 80 % and 95 % intervals, and, as a reference for how much is
+   predictable at all, the generator's noise-free latent mood at the origin held flat.
 2. **Warnings**: `daily_conditions()` onsets. An episode is *warned* when a signal of its kind
    (switch for hypomanic or manic, relapse for depressive) falls in its attribution window no
    later than 3 days before onset. **Attribution window**: from 7 days before the prodrome's
@@ -62,6 +64,7 @@ WINDOW_AFTER_DAYS = 7
 DAYS_PER_MONTH = 30.44
 LOOP_PATIENTS = 200
 GOAL_FORECAST = 0.85
+Z_95 = 1.96
 GOAL_WARNED = 0.70
 GOAL_FALSE_PER_MONTH = 1.0
 
@@ -74,6 +77,7 @@ class ForecastFigures:
     rmse: dict[str, np.ndarray]      # method -> RMSE per horizon
     pooled: dict[str, float]         # method -> RMSE over all horizons
     coverage: np.ndarray             # per horizon: share of targets inside the 80% interval
+    coverage95: np.ndarray           # per horizon: share inside the 95% interval
 
 
 def _forward_fill(mood: np.ndarray) -> np.ndarray:
@@ -100,6 +104,7 @@ def forecast_cv(mood: np.ndarray, horizon: int = forecast.HORIZON_DAYS,
         ["latent (reference)"] if latent is not None else [])
     errors: dict[str, list[list[np.ndarray]]] = {m: [[] for _ in range(horizon)] for m in methods}
     inside: list[list[np.ndarray]] = [[] for _ in range(horizon)]
+    inside95: list[list[np.ndarray]] = [[] for _ in range(horizon)]
     for origin in range(BURN_IN_DAYS, days - horizon, ORIGIN_EVERY_DAYS):
         made = forecast.predict(state, origin, horizon)
         predicted = made.mood
@@ -113,6 +118,9 @@ def forecast_cv(mood: np.ndarray, horizon: int = forecast.HORIZON_DAYS,
             if latent is not None:
                 errors["latent (reference)"][h].append(latent[ok, origin] - target[ok])
             inside[h].append((made.low[ok, h] <= target[ok]) & (target[ok] <= made.high[ok, h]))
+            # The 95% interval from the same error spread (its clipping to -3..+3 never
+            # excludes a target, which is on the scale).
+            inside95[h].append(np.abs(target[ok] - predicted[ok, h]) <= Z_95 * made.sd[ok, h])
     rmse, pooled = {}, {}
     cases = np.array([sum(len(e) for e in errors["model"][h]) for h in range(horizon)])
     for method, per_h in errors.items():
@@ -120,7 +128,8 @@ def forecast_cv(mood: np.ndarray, horizon: int = forecast.HORIZON_DAYS,
         rmse[method] = np.array([np.sqrt(np.mean(f ** 2)) for f in flat])
         pooled[method] = float(np.sqrt(np.mean(np.concatenate(flat) ** 2)))
     coverage = np.array([np.concatenate(i).mean() for i in inside])
-    return ForecastFigures(horizon, cases, rmse, pooled, coverage)
+    coverage95 = np.array([np.concatenate(i).mean() for i in inside95])
+    return ForecastFigures(horizon, cases, rmse, pooled, coverage, coverage95)
 
 
 # ---------------------------------------------------------------- warnings
@@ -215,6 +224,8 @@ def print_forecast(f: ForecastFigures) -> None:
               + f"{f.pooled['model'] / f.pooled[method]:>8.2f}")
     print(f"{'in the 80% interval':<28}" + "".join(f"{v * 100:>6.0f}%" for v in f.coverage)
           + f"{np.mean(f.coverage) * 100:>7.0f}%")
+    print(f"{'in the 95% interval':<28}" + "".join(f"{v * 100:>6.0f}%" for v in f.coverage95)
+          + f"{np.mean(f.coverage95) * 100:>7.0f}%")
     if "latent (reference)" in f.rmse:
         print("latent (reference): the generator's noise-free mood at the origin held flat, "
               "which no model sees")

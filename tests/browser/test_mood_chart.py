@@ -94,6 +94,11 @@ def test_phone_entry_then_the_life_chart(browser: Browser, live_server: str, db_
         chart = page.locator("#life-chart")
         expect(chart).to_be_visible()
         expect(chart.locator("path > title", has_text="warning ")).to_have_count(1)
+        report_link = page.get_by_test_id("mood-report-link")
+        expect(report_link).to_have_text("Print report (PDF)")
+        report = page.request.get(report_link.get_attribute("href") or "")
+        assert report.ok and report.headers["content-type"] == "application/pdf"
+        assert report.body().startswith(b"%PDF-")
         rows = page.get_by_test_id("mood-entry")
         expect(rows).to_have_count(17)
         expect(rows.first).to_contain_text("patient (link)")

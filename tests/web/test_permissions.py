@@ -129,6 +129,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "patients:clinical:read": {
         ("GET", "/patients/{patient_id}/mood"),
+        ("GET", "/patients/{patient_id}/mood/report.pdf"),
         ("GET", "/alerts"),
         ("GET", "/alerts/_open"),
         ("GET", "/assessments/{assessment_id}"),

@@ -4,12 +4,14 @@ Model (docs/mood.md): damped-trend exponential smoothing (Holt's linear method w
 trend, Gardner and McKenzie 1985) of each patient's daily mood: a level (weight
 `LEVEL_SMOOTHING` on the newest entry, which filters the day-to-day noise that persistence
 carries forward) and a trend (weight `TREND_SMOOTHING`, fading by `TREND_DAMPING` per day
-ahead), with each day ahead closing `REVERSION` of the gap to the patient's long-run mean
-(half-life `MEAN_HALFLIFE_DAYS`). The interval is the central 80% of a normal error whose
-variance grows with the horizon as the method's does (Hyndman et al. 2008), from the patient's
-own one-step errors. Busk et al. 2020 (JMIR mHealth 8(4):e15028) report day-ahead RMSE 0.32 on
-this scale with a hierarchical Bayesian model; benchmarks/bench_mood.py compares this model
-with persistence and the population mean by rolling-origin cross-validation.
+ahead), with each day ahead closing part of the gap to the patient's personal mean (half-life
+`MEAN_HALFLIFE_DAYS`): up to `REVERSION` when the level is near it, less as the gap widens
+(a level far from the usual is more likely an episode, which lasts). The interval is a normal
+error whose variance grows with the horizon as the method's does (Hyndman et al. 2008), from
+the patient's own recent one-step errors. Busk et al. 2020 (JMIR mHealth 8(4):e15028) report
+day-ahead RMSE 0.32 on this scale with a hierarchical Bayesian model;
+benchmarks/bench_mood.py compares this model with persistence and the population mean by
+rolling-origin cross-validation.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ import numpy as np
 
 from ketaflow.pk.kinetics import FloatArray
 
-LEVEL_SMOOTHING = 0.3     # proposal: Holt level weight of the newest entry
-TREND_SMOOTHING = 0.1     # weight of the newest level change in the trend
-TREND_DAMPING = 0.9       # the trend fades by this factor each day ahead
-REVERSION = 0.05          # share of the gap to the long-run mean closed each day ahead
-MEAN_HALFLIFE_DAYS = 30.0
+# Chosen by rolling-origin cross-validation on a tuning cohort (benchmarks/mood_synthetic.py,
+# seed 2), never on the cohort the benchmark reports (seed 1): see docs/mood.md.
+LEVEL_SMOOTHING = 0.35    # proposal: Holt level weight of the newest entry
+TREND_SMOOTHING = 0.03    # weight of the newest level change in the trend
+TREND_DAMPING = 0.97      # the trend fades by this factor each day ahead
+REVERSION = 0.2           # share of a small gap to the personal mean closed each day ahead
+REVERSION_GAP = 1.0       # points: a gap this wide is pulled half as hard (an episode holds)
+MEAN_HALFLIFE_DAYS = 180.0  # the personal mean: months of the patient's own entries
+ERROR_HALFLIFE_DAYS = 30.0  # the one-step error spread: the last weeks' forecasting errors
 SPREAD_PRIOR = 1.0   # one-step error (points) before the patient's own is known
 Z_80 = 1.2816        # central 80% of a normal distribution
 MOOD_MIN, MOOD_MAX = -3.0, 3.0
@@ -50,14 +56,21 @@ class Forecast:
     mood: FloatArray
     low: FloatArray
     high: FloatArray
+    sd: FloatArray   # the forecast error's standard deviation (points), for other intervals
 
 
 def _ahead(level: FloatArray, trend: FloatArray, mean: FloatArray, steps: FloatArray
            ) -> FloatArray:
-    """Level plus the damped trend, pulled towards the long-run mean, `steps` days ahead."""
+    """Level plus the damped trend, pulled towards the personal mean, `steps` days ahead.
+
+    The pull is strongest for a small gap (day-to-day swings around the patient's usual mood
+    fade within days, as an AR(1) around a personal mean does) and weakens as the gap widens,
+    since a level far from the usual is more likely an episode, which lasts weeks."""
     damp = np.cumsum(TREND_DAMPING ** steps)
     raw = level[:, None] + damp[None, :] * trend[:, None]
-    out: FloatArray = mean[:, None] + (1 - REVERSION) ** steps[None, :] * (raw - mean[:, None])
+    pull = REVERSION / (1 + ((level - mean) / REVERSION_GAP) ** 2)
+    out: FloatArray = mean[:, None] + (1 - pull[:, None]) ** steps[None, :] * (
+        raw - mean[:, None])
     return out
 
 
@@ -65,19 +78,21 @@ def states(mood: FloatArray) -> ForecastState:
     """Run the model over (P, T) daily mood (NaN: no entry), one step per day for all patients."""
     patients, days = mood.shape
     a_mean = 1 - 0.5 ** (1 / MEAN_HALFLIFE_DAYS)
+    a_error = 1 - 0.5 ** (1 / ERROR_HALFLIFE_DAYS)
     level, trend, mean = np.zeros(patients), np.zeros(patients), np.zeros(patients)
     error2 = np.full(patients, SPREAD_PRIOR ** 2)
     seen = np.zeros(patients)
     out = {name: np.empty((patients, days)) for name in ("level", "trend", "mean", "spread",
                                                         "seen")}
-    one = np.ones(1)
     for t in range(days):
         x = mood[:, t]
         here = ~np.isnan(x)
         first = here & (seen == 0)
-        expected = _ahead(level, trend, mean, one)[:, 0]
-        error2 = np.where(here & ~first, (1 - a_mean) * error2 + a_mean * (x - expected) ** 2,
-                          error2)
+        # `_ahead` one day ahead, written out: this runs once per day of the series.
+        pull = REVERSION / (1 + ((level - mean) / REVERSION_GAP) ** 2)
+        expected = mean + (1 - pull) * (level + TREND_DAMPING * trend - mean)
+        error2 = np.where(here & ~first,
+                          (1 - a_error) * error2 + a_error * (x - expected) ** 2, error2)
         ahead = level + TREND_DAMPING * trend
         new_level = LEVEL_SMOOTHING * x + (1 - LEVEL_SMOOTHING) * ahead
         new_trend = TREND_SMOOTHING * (new_level - level) + (1 - TREND_SMOOTHING) * (
@@ -108,8 +123,9 @@ def predict(state: ForecastState, origin: int, horizon: int = HORIZON_DAYS) -> F
     steps = np.arange(1, horizon + 1, dtype=float)
     mood = _ahead(state.level[:, origin], state.trend[:, origin], state.mean[:, origin], steps)
     growth = _variance_growth(horizon)[None, :]
-    half = Z_80 * state.spread[:, origin][:, None] * np.sqrt(growth)
+    sd = state.spread[:, origin][:, None] * np.sqrt(growth)
+    half = Z_80 * sd
     mood[state.seen[:, origin] == 0] = np.nan
     return Forecast(np.clip(mood, MOOD_MIN, MOOD_MAX),
                     np.clip(mood - half, MOOD_MIN, MOOD_MAX),
-                    np.clip(mood + half, MOOD_MIN, MOOD_MAX))
+                    np.clip(mood + half, MOOD_MIN, MOOD_MAX), sd)

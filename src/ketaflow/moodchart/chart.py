@@ -3,9 +3,10 @@
 Above the euthymic line the day's upper pole (elevated or irritable, the worse), below it the
 depressed score, as the NIMH Life Chart Method draws mania above and depression below; shaded by
 severity (1 mild, 2 moderate, 3 severe). Over it: infusions (triangles, with the dose
-delivered), medication starts, stops and dose changes (vertical rules), life events, warnings
-(diamonds, with their reason), and the week-ahead forecast of signed mood (dashed, with its
-80% band). Below: hours slept. Every marked item is described (hover title and aria-label).
+delivered), medication starts, stops and dose changes (vertical rules), life events, scale
+totals (dark circles, with the instrument and total), warnings (diamonds, with their reason),
+and the week-ahead forecast of signed mood (dashed, with its 80% band). Below: hours slept.
+Every marked item is described (hover title and aria-label).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ WIDTH = 720
 UP, DOWN = "#b35806", "#2166ac"      # elevation, depression (a colour-blind-safe pair)
 SEVERITY_OPACITY = [0.0, 0.45, 0.7, 1.0]
 INFUSION, MEDICATION, WARNING, EVENT = "#1b7837", "#6a3d9a", "#a4161a", "#4b5b6a"
+RATING = "#14202b"
 
 
 @dataclass(frozen=True)
@@ -39,19 +41,24 @@ def _day(d: date) -> str:
 def _x(start: date, end: date) -> charts.Spec:
     return {"field": "day", "type": "temporal", "title": None,
             "scale": {"type": "utc", "domain": [_day(start), _day(end + timedelta(days=1))]},
-            "axis": {"format": "%d %b", "tickCount": 10, "grid": False}}
+            "axis": {"format": "%d %b", "tickCount": 10, "grid": False, "labelOverlap": True,
+                     "labelSeparation": 8}}
 
 
 def _bars(summaries: Sequence[DaySummary], x: charts.Spec) -> list[charts.Spec]:
+    # A pole at 0 draws nothing (a bar of no height), so it is left out of the data: two
+    # years of mostly euthymic days would otherwise be over a thousand empty marks to render
+    # and send. Each drawn bar's description still names the day's scores on both poles.
     rows: list[dict[str, Any]] = []
     for s in summaries:
-        rows.append({"day": _day(s.day), "y": s.elevation, "pole": "elevated or irritable",
-                     "shade": SEVERITY_OPACITY[s.elevation],
-                     "description": f"{_day(s.day)}: elevated {s.elevated}, irritable "
-                                    f"{s.irritable}, depressed {s.depressed}"})
-        rows.append({"day": _day(s.day), "y": -s.depressed, "pole": "depressed",
-                     "shade": SEVERITY_OPACITY[s.depressed],
-                     "description": f"{_day(s.day)}: depressed {s.depressed}"})
+        scores = (f"{_day(s.day)}: elevated {s.elevated}, irritable {s.irritable}, "
+                  f"depressed {s.depressed}")
+        if s.elevation:
+            rows.append({"day": _day(s.day), "y": s.elevation, "pole": "elevated or irritable",
+                         "shade": SEVERITY_OPACITY[s.elevation], "description": scores})
+        if s.depressed:
+            rows.append({"day": _day(s.day), "y": -s.depressed, "pole": "depressed",
+                         "shade": SEVERITY_OPACITY[s.depressed], "description": scores})
     return [{"data": {"values": rows},
              "mark": {"type": "bar", "aria": True, "width": {"band": 0.9}},
              "encoding": {
@@ -108,7 +115,8 @@ def _forecast(first_day: date, ahead: Forecast | None, x: charts.Spec) -> list[c
 def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                     infusions: Sequence[Marker] = (), medication_changes: Sequence[Marker] = (),
                     life_events: Sequence[Marker] = (), warnings: Sequence[Signal] = (),
-                    forecast: Forecast | None = None, description: str) -> charts.Spec:
+                    forecast: Forecast | None = None, ratings: Sequence[Marker] = (),
+                    description: str) -> charts.Spec:
     """The two-pole chart and the sleep panel, from `start` to `end` plus the forecast week."""
     last = end + timedelta(days=7 if forecast is not None else 0)
     x = _x(start, last)
@@ -122,17 +130,22 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                    *_marks(life_events, x, y=-3.35, shape="square", colour=EVENT,
                            prefix="life event "),
                    *_marks(warning_marks, x, y=3.35, shape="diamond", colour=WARNING,
-                           prefix="warning ")]
+                           prefix="warning "),
+                   *_marks(ratings, x, y=-2.95, shape="circle", colour=RATING,
+                           prefix="rating ")]
     sleep_rows = [{"day": _day(s.day), "sleep_h": s.sleep_h,
                    "description": f"{_day(s.day)}: slept {s.sleep_h:g} h"}
                   for s in summaries if s.sleep_h is not None]
     sleep_x = {**x, "axis": {**x["axis"], "labels": True}}
+    # One point per night carries the description (hover title and aria-label), over a plain
+    # line: a line's own points would be a second, unlabelled copy of every night.
     sleep = {"height": 70, "width": WIDTH, "data": {"values": sleep_rows}, "layer": [
-        {"mark": {"type": "line", "color": EVENT, "point": {"filled": True, "size": 20}},
+        {"mark": {"type": "line", "color": EVENT},
          "encoding": {"x": sleep_x, "y": {"field": "sleep_h", "type": "quantitative",
                                           "title": "sleep (h)",
                                           "scale": {"domain": [0, 14], "nice": False}}}},
-        {"mark": {"type": "point", "opacity": 0, "aria": True},
+        {"mark": {"type": "point", "filled": True, "size": 20, "color": EVENT, "opacity": 1,
+                  "aria": True},
          "encoding": {"x": sleep_x, "y": {"field": "sleep_h", "type": "quantitative"},
                       "description": {"field": "description"}}}]}
     top = {"height": 200, "width": WIDTH, "layer": mood_layers}

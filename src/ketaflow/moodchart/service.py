@@ -285,6 +285,10 @@ def valid(rows: list[MoodEntry]) -> list[Entry]:
 
 RANGES_DAYS = (30, 90, 180, 365, 730)  # the chart's choices, 30 days to 2 years
 RATED = ("asrm", "ymrs", "qids-sr16", "madrs")
+RATING_NAMES = {"asrm": "ASRM", "ymrs": "YMRS", "qids-sr16": "QIDS-SR16", "madrs": "MADRS"}
+
+
+REPORT_MIN_DAYS, REPORT_MAX_DAYS = 30, 730  # the PDF report takes any range in between
 
 
 @dataclass(frozen=True)
@@ -295,7 +299,14 @@ class ChartView:
     summaries: list[DaySummary]
     signals: list[Signal]
     spec: charts.Spec
-    svg: str
+    medication_changes: list[Marker]
+    ratings: list[Rating]           # rated totals in the range, oldest first
+
+    @property
+    def svg(self) -> str:
+        """The chart as inline SVG for the page (rendered only when a page asks: the PDF
+        report takes a PNG of the same spec instead)."""
+        return charts.svg(self.spec, element_id="life-chart")
 
 
 def _infusion_markers(db: Session, patient_id: int, start: date, end: date, zone: str
@@ -345,6 +356,32 @@ def chart_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, zo
     if days not in RANGES_DAYS:
         raise ValidationFailed(f"Range must be one of {', '.join(map(str, RANGES_DAYS))} days",
                                field="days")
+    view = _build_view(db, ctx, patient_id=patient_id, days=days, zone=zone, settings=settings,
+                       thresholds=thresholds)
+    record_event(db, ctx, action="mood_chart.read", entity_type="patient", entity_id=patient_id,
+                 detail={"days": days, "entry_ids": [r.id for r in view.rows]})
+    return view
+
+
+def report_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, zone: str,
+                settings: MoodSettings = DEFAULT_MOOD_SETTINGS,
+                thresholds: ScaleThresholds = DEFAULT_THRESHOLDS) -> ChartView:
+    """What the prescriber's PDF report holds over the last `days` days (30 to 730), audited
+    as an export of those entries (ids only): a printout leaves the system."""
+    if not REPORT_MIN_DAYS <= days <= REPORT_MAX_DAYS:
+        raise ValidationFailed(f"Range must be from {REPORT_MIN_DAYS} to {REPORT_MAX_DAYS} days",
+                               field="days")
+    require_patient(db, patient_id)
+    view = _build_view(db, ctx, patient_id=patient_id, days=days, zone=zone, settings=settings,
+                       thresholds=thresholds)
+    record_event(db, ctx, action="mood_chart.export", entity_type="patient",
+                 entity_id=patient_id,
+                 detail={"days": days, "format": "pdf", "entry_ids": [r.id for r in view.rows]})
+    return view
+
+
+def _build_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, zone: str,
+                settings: MoodSettings, thresholds: ScaleThresholds) -> ChartView:
     end = clinic_day(utcnow(), zone)
     start = end - timedelta(days=days - 1)
     rows = entries(db, patient_id=patient_id, start=start, end=end)
@@ -352,7 +389,8 @@ def chart_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, zo
     changes = _medication_markers(db, patient_id, start, end)
     series = one_patient(summaries, start=start, end=end,
                          med_changes=[m.day for m in changes])
-    ratings = [r for r in _ratings(db, ctx, patient_id, zone) if start <= r.day <= end]
+    ratings = sorted((r for r in _ratings(db, ctx, patient_id, zone) if start <= r.day <= end),
+                     key=lambda r: (r.day, r.instrument))
     # Disengagement only counts from the first entry: before it the patient was not charting.
     found = [s for s in daily_signals(series, settings)
              if summaries and (s.kind is not SignalKind.DISENGAGEMENT
@@ -365,9 +403,8 @@ def chart_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, zo
         summaries, start=start, end=end, infusions=_infusion_markers(db, patient_id, start, end,
                                                                      zone),
         medication_changes=changes, life_events=events, warnings=found, forecast=ahead,
+        ratings=[Marker(r.day, f"{RATING_NAMES.get(r.instrument, r.instrument)} total "
+                               f"{r.total}") for r in ratings],
         description=f"Life chart, {start.isoformat()} to {end.isoformat()}: {len(summaries)} "
                     f"days charted, {len(found)} warnings")
-    record_event(db, ctx, action="mood_chart.read", entity_type="patient", entity_id=patient_id,
-                 detail={"days": days, "entry_ids": [r.id for r in rows]})
-    return ChartView(start, end, rows, summaries, found, spec,
-                     charts.svg(spec, element_id="life-chart"))
+    return ChartView(start, end, rows, summaries, found, spec, changes, ratings)
