@@ -431,3 +431,9 @@ def kinds_text(plan: ReminderPlan) -> Sequence[str]:
     if plan.infusion_enabled:
         out.append(f"the day before each planned infusion at {plan.infusion_at:%H:%M}")
     return out
+
+
+def has_email(db: Session, *, patient_id: int) -> bool:
+    return bool(db.scalar(select(PatientDemographics.email).where(
+        PatientDemographics.patient_id == patient_id,
+        PatientDemographics.superseded_at.is_(None))))
