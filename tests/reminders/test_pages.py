@@ -51,11 +51,9 @@ def test_staff_set_a_plan_and_bad_fields_are_named(app_client: TestClient, app_d
     assert bad.status_code == 422
     assert "Daily check-in time must be a time such as 19:00 (00:00 to 23:59)" in bad.text
     assert 'value="7pm"' in bad.text  # what was typed is kept
+    assert "please correct these 3 problems" in bad.text
     assert _plan(app_db, patient_id) is None
-    bad = app_client.post(f"/patients/{patient_id}/reminders", data={
-        **FORM, "csrf_token": csrf(app_client), "repeat_count": "9",
-        "time_zone": "Nowhere/Land"})
-    assert bad.status_code == 422 and "Repeats must be 0 to 5" in bad.text
+    assert "Repeats must be 0 to 5" in bad.text
     assert "Patient&#39;s time zone must be an IANA time zone" in bad.text
     saved = app_client.post(f"/patients/{patient_id}/reminders",
                             data={**FORM, "csrf_token": csrf(app_client), "mood_at": "20:15",

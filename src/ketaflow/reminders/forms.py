@@ -8,12 +8,10 @@ from datetime import time
 
 from ketaflow.errors import ValidationFailed
 from ketaflow.jobs.models import Channel
-from ketaflow.reminders.service import LABELS, PlanInput
+from ketaflow.reminders.service import LABELS, PlanInput, check_plan
 from ketaflow.web import forms as web_forms
 
 _HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
-TIME_FIELDS = ("mood_at", "scales_at", "infusion_at", "quiet_start", "quiet_end")
-SWITCHES = ("mood_enabled", "scales_enabled", "infusion_enabled")
 
 
 def wall_time(form: web_forms.Form, name: str, label: str) -> time:
@@ -29,12 +27,21 @@ def wall_time(form: web_forms.Form, name: str, label: str) -> time:
 
 
 def parse_plan(form: web_forms.Form) -> PlanInput:
+    def at(name: str) -> time:
+        return check(wall_time, form, name, LABELS[name])
+
+    def whole(name: str) -> int:
+        return check(web_forms.parse_whole_number, form.get(name, ""), name, LABELS[name])
+
     with web_forms.collect_errors() as check:
-        times = {name: check(wall_time, form, name, LABELS[name]) for name in TIME_FIELDS}
-        counts = {name: check(web_forms.parse_whole_number, form.get(name, ""), name,
-                              LABELS[name])
-                  for name in ("scales_weekday", "repeat_every_h", "repeat_count")}
-        channel = check(web_forms.choice, form, "channel", Channel, LABELS["channel"])
-    return PlanInput(time_zone=form.get("time_zone", ""), channel=channel,
-                     **{name: form.get(name) == "yes" for name in SWITCHES},
-                     **times, **counts)
+        data = PlanInput(
+            time_zone=form.get("time_zone", ""),
+            channel=check(web_forms.choice, form, "channel", Channel, LABELS["channel"]),
+            mood_enabled=form.get("mood_enabled") == "yes", mood_at=at("mood_at"),
+            scales_enabled=form.get("scales_enabled") == "yes",
+            scales_weekday=whole("scales_weekday"), scales_at=at("scales_at"),
+            infusion_enabled=form.get("infusion_enabled") == "yes", infusion_at=at("infusion_at"),
+            repeat_every_h=whole("repeat_every_h"), repeat_count=whole("repeat_count"),
+            quiet_start=at("quiet_start"), quiet_end=at("quiet_end"))
+        check(check_plan, data, sms_sender=False)  # ranges too: every problem at once
+    return data

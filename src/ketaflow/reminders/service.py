@@ -125,7 +125,7 @@ def _valid_zone(name: str) -> bool:
     return True
 
 
-def _check(data: PlanInput, *, sms_sender: bool) -> None:
+def check_plan(data: PlanInput, *, sms_sender: bool) -> None:
     with collect_problems() as problems:
         if not _valid_zone(data.time_zone):
             problems.add("time_zone", f"{LABELS['time_zone']} must be an IANA time zone such "
@@ -148,7 +148,7 @@ def save_plan(db: Session, ctx: AuditContext, *, patient_id: int, data: PlanInpu
     """Create or change the patient's plan (audited with the names of the fields changed).
     Reminders switched off have their pending messages cancelled."""
     require_patient(db, patient_id)
-    _check(data, sms_sender=sms_sender)
+    check_plan(data, sms_sender=sms_sender)
     plan = plan_for(db, patient_id=patient_id)
     now = utcnow()
     if plan is None:
