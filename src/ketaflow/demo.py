@@ -13,11 +13,12 @@ from ketaflow.audit.service import AuditContext
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import DemoCredential, StaffUser
 from ketaflow.clinic.demo import seed_clinic_profile
-from ketaflow.config import Role
+from ketaflow.config import Role, Settings
 from ketaflow.courses.demo import seed_active_courses, seed_courses
 from ketaflow.infusions.demo import CLINIC_DAY, seed_clinic_day, seed_sessions
 from ketaflow.moodchart.demo import seed_mood
 from ketaflow.patients.demo import seed_day_patients, seed_patients
+from ketaflow.reminders.demo import seed_reminders
 from ketaflow.screening.demo import seed_ready_screenings, seed_screenings
 from ketaflow.settings.demo import seed_settings
 
@@ -46,8 +47,10 @@ def _new_password(role: Role) -> str:
     return f"demo-{role.value.replace('_', '')}-{secrets.token_urlsafe(9)}"
 
 
-def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
-    """Create the demo accounts if the database has no staff yet; return those created."""
+def seed_demo(session: Session, ctx: AuditContext, *, settings: Settings | None = None
+              ) -> list[DemoAccount]:
+    """Create the demo accounts if the database has no staff yet; return those created.
+    With settings, reminders are planned too (their links need the public address)."""
     if auth_service.count_users(session):
         return []
     created = []
@@ -80,6 +83,8 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     seed_assessments(session, ctx, patients)
     # Daily mood charts between visits (a switch warning on the active course).
     seed_mood(session, ctx, patients)
+    # Reminder plans and two days of reminders (after the mood entries, which stop repeats).
+    seed_reminders(session, ctx, patients, settings)
     # Last: a settings change effective now leaves everything seeded above as it was.
     seed_settings(session, ctx)
     return created
