@@ -17,6 +17,7 @@ from ketaflow.patients import sections
 from ketaflow.patients.service.identity import patient_identity, staff_labels
 from ketaflow.reminders import service
 from ketaflow.reminders.forms import parse_plan
+from ketaflow.reminders.timing import STALE_AFTER
 from ketaflow.web import forms as web_forms
 from ketaflow.web.deps import audit_context, get_db, get_settings, require_principal
 from ketaflow.web.routing import UnitOfWorkRoute
@@ -61,6 +62,7 @@ def _plan_page(request: Request, db: Session, settings: Settings, patient_id: in
         "messages_sent": messages, "staff": staff, "weekdays": service.WEEKDAYS,
         "labels": service.LABELS, "has_email": service.has_email(db, patient_id=patient_id),
         "summary": [] if plan is None else service.kinds_text(plan),
+        "stale_hours": int(STALE_AFTER.total_seconds() // 3600),
         "limits": {"every_max": service.REPEAT_EVERY_H_MAX,
                    "count_max": service.REPEAT_COUNT_MAX},
         **errors}, status_code=422 if errors.get("error") else 200)
@@ -109,7 +111,7 @@ def _opt_out_page(request: Request, db: Session, *, state: str, token: str,
                   status_code: int = 200) -> Response:
     return render(request, "reminders/opt_out.html", {
         "state": state, "token": token,
-        "clinic_name": clinic_service.clinic_name(db) or "your clinic"},
+        "clinic_name": clinic_service.clinic_name(db)},
         status_code=status_code)
 
 
