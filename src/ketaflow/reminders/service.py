@@ -237,8 +237,9 @@ def opt_out_by_link(db: Session, ctx: AuditContext, *, token: str, key: str
 
 
 def recent_messages(db: Session, *, patient_id: int, limit: int = 20) -> list[OutboxMessage]:
-    return [m for m in jobs.messages_for_patient(db, patient_id, limit=limit * 2)
-            if m.dedupe_key.startswith(_prefix(patient_id))][:limit]
+    """Everything recently sent (or to send) to the patient, reminders and other mail alike,
+    with its delivery state."""
+    return jobs.messages_for_patient(db, patient_id, limit=limit)
 
 
 # ---- planner -------------------------------------------------------------------------------
