@@ -289,3 +289,20 @@ def test_the_planner_run_again_enqueues_nothing_new(db: Session, settings: Setti
     stored = len(rows(db, patient))
     assert service.plan_due(db, moment, settings=settings) == 0
     assert len(rows(db, patient)) == stored
+
+
+@hyp_settings(max_examples=10, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(minutes=st.lists(st.integers(0, 7 * 24 * 60), min_size=1, max_size=4))
+def test_after_opting_out_nothing_is_ever_enqueued(db: Session, settings: Settings,
+                                                   minutes: list[int]) -> None:
+    nurse = make_user(db)
+    patient = make_patient(db)
+    plan(db, patient, nurse, quiet_start=NONE, quiet_end=NONE, repeat_every_h=1,
+         repeat_count=5)
+    service.set_opted_out(db, ctx_for(nurse), patient_id=patient.id, opted_out=True,
+                          user_id=nurse.id)
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    for offset in minutes:
+        assert service.plan_due(db, start + timedelta(minutes=offset), settings=settings) == 0
+    assert rows(db, patient) == []
