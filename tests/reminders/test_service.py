@@ -306,3 +306,12 @@ def test_after_opting_out_nothing_is_ever_enqueued(db: Session, settings: Settin
     for offset in minutes:
         assert service.plan_due(db, start + timedelta(minutes=offset), settings=settings) == 0
     assert rows(db, patient) == []
+
+
+def test_the_worker_hook_is_the_planner(db: Session, settings: Settings) -> None:
+    nurse = make_user(db)
+    patient = make_patient(db)
+    plan(db, patient, nurse, **only_mood())
+    hook = service.planner(settings)
+    assert hook == service.planner(settings)  # registering twice adds nothing
+    assert hook(db, at(date(2026, 6, 1), time(19, 0))) == 1

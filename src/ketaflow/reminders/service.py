@@ -288,11 +288,21 @@ def plan_due(db: Session, now: datetime, *, settings: Settings) -> int:
                for r in recipients)
 
 
+@dataclass(frozen=True, eq=True)
+class Planner:
+    """The hook the outbox worker runs each round: `Planner(settings)(db, now) -> enqueued`.
+    Equal settings make equal planners, so registering it again (the app factory may run more
+    than once in a process) adds nothing."""
+
+    settings: Settings
+    __name__ = "reminders.plan_due"  # named in the worker's log line if it fails
+
+    def __call__(self, db: Session, now: datetime) -> int:
+        return plan_due(db, now, settings=self.settings)
+
+
 def planner(settings: Settings) -> Callable[[Session, datetime], int]:
-    """The hook the outbox worker runs each round: `(db, now) -> enqueued`."""
-    def run(db: Session, now: datetime) -> int:
-        return plan_due(db, now, settings=settings)
-    return run
+    return Planner(settings)
 
 
 def _zone(plan: ReminderPlan) -> ZoneInfo:
