@@ -342,11 +342,14 @@ def _mood(round_: _Round, r: _Recipient) -> int:
     zone = _zone(plan)
     for day in recent_days(round_.now, zone):
         prefix = f"{_prefix(plan.patient_id)}{Kind.MOOD}:{day.isoformat()}:"
+        times = attempt_times(day, plan.mood_at, zone, quiet=_quiet(plan), repeats=_repeats(plan))
+        due_attempts = due_now(times, round_.now)
+        if not due_attempts:
+            continue  # most rounds: nothing due, no query
         if _has_mood_entry(db, plan.patient_id, day):
             jobs.cancel_pending(db, dedupe_key_prefix=prefix)  # done: no more repeats
             continue
-        times = attempt_times(day, plan.mood_at, zone, quiet=_quiet(plan), repeats=_repeats(plan))
-        for n, due in due_now(times, round_.now):
+        for n, due in due_attempts:
             key = f"{prefix}{n}"
             if _stored(db, key):
                 continue  # checked first so a rerun issues no link nobody receives
@@ -375,14 +378,17 @@ def _scales(round_: _Round, r: _Recipient) -> int:
     zone = _zone(plan)
     for day in weekly_days(round_.now, zone, plan.scales_weekday):
         prefix = f"{_prefix(plan.patient_id)}{Kind.SCALES}:{day.isoformat()}:"
+        times = attempt_times(day, plan.scales_at, zone, quiet=_quiet(plan),
+                              repeats=_repeats(plan))
+        due_attempts = due_now(times, round_.now)
+        if not due_attempts:
+            continue
         # Done once both were answered since that day began (through any link, or at the clinic).
         remaining = _unanswered(db, plan.patient_id, at_local(day, time(0, 0), zone))
         if not remaining:
             jobs.cancel_pending(db, dedupe_key_prefix=prefix)
             continue
-        times = attempt_times(day, plan.scales_at, zone, quiet=_quiet(plan),
-                              repeats=_repeats(plan))
-        for n, due in due_now(times, round_.now):
+        for n, due in due_attempts:
             key = f"{prefix}{n}"
             if _stored(db, key):
                 continue
@@ -414,15 +420,20 @@ def _infusion(round_: _Round, r: _Recipient) -> int:
     if not plan.infusion_enabled:
         return 0
     zone = _zone(plan)
-    planned = set(planned_infusion_days(db, patient_id=plan.patient_id))
+    planned: set[date] | None = None  # read only on a round when a reminder is due
     for day in recent_days(round_.now, zone):
-        infusion_on = day + timedelta(days=1)
-        if infusion_on not in planned:
-            continue
         # Sent once (nothing to be "done" by the patient before the day).
         times = attempt_times(day, plan.infusion_at, zone, quiet=_quiet(plan),
                               repeats=Repeats(1, 0))
-        for _n, due in due_now(times, round_.now):
+        due_attempts = due_now(times, round_.now)
+        if not due_attempts:
+            continue
+        if planned is None:
+            planned = set(planned_infusion_days(db, patient_id=plan.patient_id))
+        infusion_on = day + timedelta(days=1)
+        if infusion_on not in planned:
+            continue
+        for _n, due in due_attempts:
             key = f"{_prefix(plan.patient_id)}{Kind.INFUSION}:{infusion_on.isoformat()}"
             if _stored(db, key):
                 continue
