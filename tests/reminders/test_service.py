@@ -315,3 +315,17 @@ def test_the_worker_hook_is_the_planner(db: Session, settings: Settings) -> None
     hook = service.planner(settings)
     assert hook == service.planner(settings)  # registering twice adds nothing
     assert hook(db, at(date(2026, 6, 1), time(19, 0))) == 1
+
+
+def test_one_patient_that_cannot_be_planned_does_not_stop_the_others(
+        db: Session, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    nurse = make_user(db)
+    broken, fine = make_patient(db), make_patient(db, given_name="Robin")
+    bad = plan(db, broken, nurse, **only_mood())
+    plan(db, fine, nurse, **only_mood())
+    bad.time_zone = "Not/AZone"  # as if a zone were removed from the system's tz database
+    db.flush()
+    assert service.plan_due(db, at(date(2026, 6, 1), time(19, 0)), settings=settings) == 1
+    assert rows(db, broken) == [] and len(rows(db, fine)) == 1
+    assert f"reminders for plan {bad.id} not planned (ZoneInfoNotFoundError)" in caplog.text
+    assert "Robin" not in caplog.text and "Fictional" not in caplog.text

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -53,6 +54,7 @@ from ketaflow.reminders.timing import (
     weekly_days,
 )
 
+log = logging.getLogger(__name__)
 ENTITY = "reminder_plan"
 WEEKLY_SCALES = ("qids-sr16", "asrm")  # ids as in `ketaflow scales list`
 MOOD_LINK_DAYS = 2
@@ -284,8 +286,19 @@ def plan_due(db: Session, now: datetime, *, settings: Settings) -> int:
         return 0
     round_ = _Round(db, now, settings, system_context(),
                     clinic_service.clinic_name(db) or "Your clinic")
-    return sum(_mood(round_, r) + _scales(round_, r) + _infusion(round_, r)
-               for r in recipients)
+    return sum(_plan_one(round_, r) for r in recipients)
+
+
+def _plan_one(round_: _Round, r: _Recipient) -> int:
+    """One patient's reminders in a savepoint: a patient whose reminders cannot be planned
+    (a bug, a bad row) is logged by id and skipped, and does not stop everyone else's."""
+    plan_id = r.plan.id  # read before: a rolled-back savepoint may expire the row
+    try:
+        with round_.db.begin_nested():
+            return _mood(round_, r) + _scales(round_, r) + _infusion(round_, r)
+    except Exception as error:
+        log.warning("reminders for plan %s not planned (%s)", plan_id, type(error).__name__)
+        return 0
 
 
 @dataclass(frozen=True, eq=True)
