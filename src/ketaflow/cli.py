@@ -145,7 +145,7 @@ def demo_seed() -> None:
     if cfg.mode is not Mode.DEMO:
         fail("demo data is only created in demo mode (KETAFLOW_MODE=demo)", USER_ERROR)
     with unit_of_work(cfg) as db:
-        created = seed_demo(db, cli_context())
+        created = seed_demo(db, cli_context(), settings=cfg)
     if not created:
         typer.echo("demo data already present (the database has staff accounts)")
     _print_demo_accounts(cfg)

@@ -14,11 +14,12 @@ from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import DemoCredential, StaffUser
 from ketaflow.booking.demo import seed_calendar
 from ketaflow.clinic.demo import seed_clinic_profile
-from ketaflow.config import Role
+from ketaflow.config import Role, Settings
 from ketaflow.courses.demo import seed_active_courses, seed_courses
 from ketaflow.infusions.demo import CLINIC_DAY, seed_clinic_day, seed_sessions
 from ketaflow.moodchart.demo import seed_mood
 from ketaflow.patients.demo import seed_day_patients, seed_patients
+from ketaflow.reminders.demo import seed_reminders
 from ketaflow.screening.demo import seed_ready_screenings, seed_screenings
 from ketaflow.settings.demo import seed_settings
 
@@ -47,8 +48,10 @@ def _new_password(role: Role) -> str:
     return f"demo-{role.value.replace('_', '')}-{secrets.token_urlsafe(9)}"
 
 
-def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
-    """Create the demo accounts if the database has no staff yet; return those created."""
+def seed_demo(session: Session, ctx: AuditContext, *, settings: Settings | None = None
+              ) -> list[DemoAccount]:
+    """Create the demo accounts if the database has no staff yet; return those created.
+    With settings, reminders are planned too (their links need the public address)."""
     if auth_service.count_users(session):
         return []
     created = []
@@ -84,6 +87,8 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     seed_mood(session, ctx, patients)
     # Two sites' calendars: the courses' series booked, today's list for the clinic day.
     seed_calendar(session, ctx, planned=courses, day_courses=day_courses)
+    # Reminder plans and two days of reminders (after the mood entries, which stop repeats).
+    seed_reminders(session, ctx, patients, settings)
     # Last: a settings change effective now leaves everything seeded above as it was.
     seed_settings(session, ctx)
     return created

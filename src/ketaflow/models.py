@@ -46,6 +46,7 @@ from ketaflow.patients.models import (
     TreatmentTrial,
 )
 from ketaflow.portal.models import PortalLink
+from ketaflow.reminders.models import ReminderPlan
 from ketaflow.screening.models import Consent, Screening, ScreeningAnswer
 from ketaflow.settings.models import SettingChange
 from ketaflow.web.submissions import FormSubmission
@@ -83,6 +84,7 @@ __all__ = [
     "Patient",
     "PatientDemographics",
     "PortalLink",
+    "ReminderPlan",
     "Screening",
     "ScreeningAnswer",
     "SessionAlert",

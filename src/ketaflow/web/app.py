@@ -171,6 +171,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.patients import routes as patients_routes
     from ketaflow.portal import api as portal_api
     from ketaflow.portal import routes as portal_routes
+    from ketaflow.reminders import routes as reminders_routes
     from ketaflow.screening import api as screening_api
     from ketaflow.screening import routes as screening_routes
     from ketaflow.settings import api as settings_api
@@ -190,7 +191,8 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [infusions_routes.router, ledger_routes.router, settings_routes.router]
     pages_routers += [clinic_routes.router]
     api_routers += [clinic_api.router]
-    pages_routers += [moodchart_routes.router, booking_routes.router, series_routes.router]
+    pages_routers += [moodchart_routes.router, reminders_routes.router]
+    pages_routers += [booking_routes.router, series_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 
