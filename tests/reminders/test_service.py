@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.models import AuditEvent
 from ketaflow.auth.models import StaffUser
+from ketaflow.booking import service as booking
 from ketaflow.config import Settings
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
@@ -29,6 +30,7 @@ from ketaflow.reminders import service
 from ketaflow.reminders.models import ReminderPlan
 from ketaflow.reminders.timing import at_local
 from tests.assessments.factories import answers, ctx_for, make_course, record
+from tests.booking.factories import make_clinic
 from tests.patients.factories import make_patient
 from tests.support.factories import SYSTEM, make_user
 
@@ -206,7 +208,7 @@ def test_the_day_before_a_planned_infusion(db: Session, settings: Settings) -> N
     patient = make_patient(db, given_name="Robin")
     course = make_course(db, patient, utcnow().date() + timedelta(days=1))
     plan(db, patient, nurse, mood_enabled=False, scales_enabled=False)
-    days = service.planned_infusion_days(db, patient_id=patient.id)
+    days = service.planned_infusion_days(db, patient_id=patient.id, zone=ZoneInfo(NY))
     assert len(days) == course.infusion_count
     eve = days[0] - timedelta(days=1)
     assert service.plan_due(db, at(eve, time(16, 59)), settings=settings) == 0
@@ -329,3 +331,20 @@ def test_one_patient_that_cannot_be_planned_does_not_stop_the_others(
     assert rows(db, broken) == [] and len(rows(db, fine)) == 1
     assert f"reminders for plan {bad.id} not planned (ZoneInfoNotFoundError)" in caplog.text
     assert "Robin" not in caplog.text and "Fictional" not in caplog.text
+
+
+def test_booked_infusions_take_over_from_the_course_plan(db: Session, settings: Settings) -> None:
+    nurse = make_user(db)
+    patient = make_patient(db, given_name="Robin")
+    make_course(db, patient, utcnow().date() + timedelta(days=1))
+    plan(db, patient, nurse, mood_enabled=False, scales_enabled=False)
+    clinic = make_clinic(db, zone=NY)
+    wanted = booking.SeriesAsk(patient_id=patient.id, site_id=clinic.site.id, count=2,
+                               earliest_on=clinic.first_monday + timedelta(days=1))
+    proposal = booking.propose_series(db, ask=wanted)
+    rows_booked = booking.book_series(db, SYSTEM, ask=wanted, option=0,
+                                      version=proposal.version, booked_by_user_id=None)
+    days = service.planned_infusion_days(db, patient_id=patient.id, zone=ZoneInfo(NY))
+    assert days == [r.starts_at.astimezone(ZoneInfo(NY)).date() for r in rows_booked]
+    eve = days[0] - timedelta(days=1)
+    assert service.plan_due(db, at(eve, time(17, 0)), settings=settings) == 1

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ketaflow.assessments.models import Assessment
 from ketaflow.assessments.service import require_patient
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.booking.models import Appointment, AppointmentKind, AppointmentState
 from ketaflow.clinic import service as clinic_service
 from ketaflow.clinical.course_plan import CourseState, planned_dates
 from ketaflow.config import Settings
@@ -416,9 +417,15 @@ def _scales(round_: _Round, r: _Recipient) -> int:
     return enqueued
 
 
-def planned_infusion_days(db: Session, *, patient_id: int) -> list[date]:
-    """The planned dates of the patient's open courses (induction plan; maintenance infusions
-    beyond it have no planned date)."""
+def planned_infusion_days(db: Session, *, patient_id: int, zone: ZoneInfo) -> list[date]:
+    """The days of the patient's booked infusions (in the patient's zone) once any is on the
+    calendar; before that, the planned dates of the open courses' induction plans."""
+    booked = {row.starts_at.astimezone(zone).date() for row in db.scalars(
+        select(Appointment).where(Appointment.patient_id == patient_id,
+                                  Appointment.kind == AppointmentKind.INFUSION,
+                                  Appointment.state == AppointmentState.BOOKED))}
+    if booked:
+        return sorted(booked)
     days: set[date] = set()
     for course in db.scalars(select(TreatmentCourse).where(
             TreatmentCourse.patient_id == patient_id,
@@ -442,7 +449,7 @@ def _infusion(round_: _Round, r: _Recipient) -> int:
         if not due_attempts:
             continue
         if planned is None:
-            planned = set(planned_infusion_days(db, patient_id=plan.patient_id))
+            planned = set(planned_infusion_days(db, patient_id=plan.patient_id, zone=zone))
         infusion_on = day + timedelta(days=1)
         if infusion_on not in planned:
             continue
