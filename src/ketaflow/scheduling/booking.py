@@ -94,6 +94,9 @@ def _move_refused(line: Timeline, request: SeriesRequest, cands: list[int], pref
     if prefix and t - prefix[-1][0] < rules.step:
         return (f"the new time is less than {request.min_gap_hours:g} h after the previous "
                 "infusion")
+    if prefix and t + rules.minutes - prefix[0][0] > rules.span:
+        return (f"the series would end more than {request.within_days} days after its first "
+                "infusion")
     weeks = Counter(line.week(request.site_id, s) for s, _, _ in prefix)
     if weeks[line.week(request.site_id, t)] >= rules.per_week:
         return f"that week already has {rules.per_week} infusions"
