@@ -14,6 +14,7 @@ Sites that share no nurse and no patient are solved as separate models.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time as clock
 from collections import defaultdict
@@ -132,7 +133,8 @@ class _Builder:
         self.add_resources()
         span = self.horizon // self.line.grid + 1
         weight = span * max(1, len(self.series)) + 1
-        self.model.maximize(weight * sum(s.placed for s in self.series) - sum(self.lateness))
+        placed = cp_model.LinearExpr.sum([s.placed for s in self.series])
+        self.model.maximize(weight * placed - cp_model.LinearExpr.sum(self.lateness))
 
     def add_request(self, index: int, r: SeriesRequest) -> None:
         cands = self.line.candidates(r)
@@ -149,7 +151,7 @@ class _Builder:
             values = [t for t in cands if lo <= t <= hi]
             start = m.new_int_var_from_domain(Domain.from_values(values or [cands[0]]), f"s{index}")
             infusions.append(_Infusion(start))
-        for a, b in zip(infusions, infusions[1:], strict=False):
+        for a, b in itertools.pairwise(infusions):
             m.add(b.start >= a.start + rules.step)
         m.add(infusions[-1].start + rules.minutes - infusions[0].start <= rules.span)
         self.add_weeks(r.site_id, infusions, rules, cands)
@@ -198,7 +200,8 @@ class _Builder:
             m.add_linear_expression_in_domain(inf.start, Domain.from_values(allowed)) \
                 .only_enforce_if(z)
             inf.nurses[nurse] = z
-            self.nurse_ivs[nurse].append(m.new_optional_fixed_size_interval_var(inf.start, d, z, ""))
+            self.nurse_ivs[nurse].append(
+                m.new_optional_fixed_size_interval_var(inf.start, d, z, ""))
         m.add(sum(inf.nurses.values()) == placed)
         iv = m.new_optional_fixed_size_interval_var(inf.start, d, placed, "")
         self.site_ivs[site.site.id].append(iv)
