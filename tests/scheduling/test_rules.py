@@ -251,3 +251,32 @@ def test_book_series_says_why_when_it_cannot() -> None:
     p = problem(shifts=(nurse("n1", MONDAY),), days=7)
     options = book_series(p, request(count=2, min_gap_hours=24))
     assert options.best is None and options.reason is not None and "2 infusions" in options.reason
+
+
+# ------------------------------------------------------------------ solver quality
+def test_cpsat_places_a_series_that_first_fit_blocks() -> None:
+    # p1 arrives first and could go any weekday morning; p2 can only come on Monday. First-fit
+    # gives p1 Monday and p2 nothing; CP-SAT moves p1 to Tuesday and places both.
+    p = problem(days=2, sites=(site(chairs=1),), shifts=(nurse("n1", MONDAY, 8, 10),
+                                                         nurse("n1", MONDAY + timedelta(days=1),
+                                                               8, 10)),
+                requests=(request("p1"), request("p2", days=frozenset({0}))))
+    assert placed_series(solve_greedy(p).placements) == {0}
+    plan = solve_cpsat(p, time_limit_s=5)
+    assert placed_series(plan.placements) == {0, 1} and plan.optimal
+    assert check_plan(p, plan.placements) == []
+
+
+def test_the_neighbourhood_search_beats_first_fit_on_a_larger_calendar() -> None:
+    # One chair, one week: 25 two-hour slots. 15 flexible requests arrive first and fill
+    # Monday to Wednesday; 15 more can only come Monday to Wednesday. First-fit: 15 placed;
+    # the best plan: 25 (the 15 restricted ones, 10 flexible ones moved to Thursday and Friday).
+    restricted = tuple(request(f"q{i}", days=frozenset({i % 3})) for i in range(15))
+    flexible = tuple(request(f"p{i}") for i in range(15))
+    p = problem(days=7, sites=(site(chairs=1),), shifts=tuple(nurse("n1", d)
+                                                              for d in weekdays(days=7)),
+                requests=flexible + restricted)
+    assert len(placed_series(solve_greedy(p).placements)) == 15
+    plan = solve_cpsat(p, time_limit_s=20)
+    assert len(placed_series(plan.placements)) == 25
+    assert check_plan(p, plan.placements) == []

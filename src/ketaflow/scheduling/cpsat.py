@@ -352,20 +352,39 @@ def _improve(problem: Problem, start: Plan, deadline: float, seed: int, workers:
     improved = True
     while improved and clock.monotonic() < deadline:
         improved = False
-        for a, b in windows:
+        for free in _neighbourhoods(problem, ranges, current, windows, rng):
             left = deadline - clock.monotonic()
             if left <= 0.05:
                 break
-            free = [i for i, (lo, hi) in ranges.items() if lo < b and a < hi]
-            if len(free) > FREE_AT_MOST:
-                free = sorted(rng.sample(free, FREE_AT_MOST))
-            if free and _replan(problem, current, free, min(ROUND_S, left), seed, workers, line):
+            if _replan(problem, current, free, min(ROUND_S, left), seed, workers, line):
                 improved = True
     placed = tuple(p for i in sorted(current) for p in sorted(current[i], key=lambda p: p.start))
     got = {p.request for p in placed}
     unplaced = tuple(Unplaced(i, r.patient, reasons.get(i, FULL))
                      for i, r in enumerate(problem.requests) if i not in got)
     return Plan(placements=placed, unplaced=unplaced, solver="cp-sat")
+
+
+def _neighbourhoods(problem: Problem, ranges: dict[int, tuple[int, int]],
+                    current: dict[int, list[Placement]], windows: list[tuple[int, int]],
+                    rng: random.Random) -> list[list[int]]:
+    """Each unplaced request with the placed ones of its site whose days could overlap it
+    (nearest first), then windows of days with requests drawn from those in them."""
+    out: list[list[int]] = []
+    for u, (lo, hi) in ranges.items():
+        if current.get(u):
+            continue
+        site = problem.requests[u].site_id
+        near = sorted((abs(ranges[i][0] - lo), i) for i, (a, b) in ranges.items()
+                      if i != u and problem.requests[i].site_id == site and a < hi and lo < b)
+        out.append(sorted([u, *(i for _, i in near[:FREE_AT_MOST - 1])]))
+    for a, b in windows:
+        free = [i for i, (lo, hi) in ranges.items() if lo < b and a < hi]
+        if len(free) > FREE_AT_MOST:
+            free = sorted(rng.sample(free, FREE_AT_MOST))
+        if free:
+            out.append(free)
+    return out
 
 
 def _replan(problem: Problem, current: dict[int, list[Placement]], free: list[int],
