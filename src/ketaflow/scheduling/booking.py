@@ -29,7 +29,7 @@ def book_series(problem: Problem, request: SeriesRequest, *, alternatives: int =
     """The earliest-finishing way to book `request` around `problem.bookings`, and up to
     `alternatives` others, each starting on a different day (earliest-finishing first).
     Placements carry request index 0: check them against `replace(problem, requests=(request,))`."""
-    one = replace(problem, requests=(request,))
+    one = _at_site(problem, request)
     line = Timeline(one)
     cands = line.candidates(request)
     reason = empty_reason(line, request, cands)
@@ -46,6 +46,17 @@ def book_series(problem: Problem, request: SeriesRequest, *, alternatives: int =
         return Options(best=None, reason=FULL)
     found = [placements(line, 0, request, c) for c in ranked[:alternatives + 1]]
     return Options(best=found[0], alternatives=tuple(found[1:]))
+
+
+def _at_site(problem: Problem, request: SeriesRequest) -> Problem:
+    """Only what can constrain the request: its site (its nurses' shifts elsewhere cannot
+    overlap theirs here, being refused as input) and the patient's own bookings."""
+    site = request.site_id
+    return replace(problem, requests=(request,),
+                   sites=tuple(s for s in problem.sites if s.id == site),
+                   shifts=tuple(s for s in problem.shifts if s.site_id == site),
+                   bookings=tuple(b for b in problem.bookings
+                                  if b.site_id == site or b.patient == request.patient))
 
 
 def reflow(problem: Problem, request: SeriesRequest, series: Sequence[Placement],

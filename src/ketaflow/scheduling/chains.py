@@ -127,7 +127,8 @@ class Calendar:
             self.chair[site_id, chair][cells] += 1
         if nurse is not None:
             self._load(nurse)[cells] += 1
-        self.at_site[site_id][cells] += 1
+        if site_id in self.at_site:
+            self.at_site[site_id][cells] += 1
         self.patient.setdefault(patient, np.zeros(self.cells, np.int16))[cells] += 1
 
     def free(self, request: SeriesRequest) -> Free:
