@@ -280,3 +280,14 @@ def test_the_neighbourhood_search_beats_first_fit_on_a_larger_calendar() -> None
     plan = solve_cpsat(p, time_limit_s=20)
     assert len(placed_series(plan.placements)) == 25
     assert check_plan(p, plan.placements) == []
+
+
+def test_cpsat_offers_alternatives_on_other_days_for_one_series() -> None:
+    p = problem(days=14, shifts=tuple(nurse("n1", d) for d in weekdays()),
+                requests=(request(count=2, min_gap_hours=48, within_days=7),))
+    plan = solve_cpsat(p, time_limit_s=5, alternatives=2)
+    assert [x.start for x in plan.placements] == [at(MONDAY, 8), at(WEDNESDAY, 8)]
+    firsts = [plan.placements[0].start.date(), *(o[0].start.date() for o in plan.alternatives)]
+    assert len(plan.alternatives) == 2 and len(set(firsts)) == 3
+    for option in plan.alternatives:
+        assert check_plan(p, list(option)) == []

@@ -9,7 +9,7 @@ import bisect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from ketaflow.scheduling.chains import (
     FULL,
@@ -36,7 +36,7 @@ def book_series(problem: Problem, request: SeriesRequest, *, alternatives: int =
     if reason:
         return Options(best=None, reason=reason)
     tz = one.site[request.site_id].zone
-    by_day: dict[object, list[Slot]] = {}
+    by_day: dict[date, list[Slot]] = {}
     for chain in chains(line, request, cands, Calendar(line).free(request)):
         day = line.instant(chain[0][0]).astimezone(tz).date()
         if day not in by_day or chain[-1][0] < by_day[day][-1][0]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -180,8 +180,6 @@ FULL = "the calendar is full: not enough free chairs or nurses for the whole ser
 
 def problem_with(problem: Problem, extra: tuple[Placement, ...]) -> Problem:
     """The problem with new placements turned into existing bookings."""
-    from dataclasses import replace
-
     held = tuple(Booking(patient=p.patient, site_id=p.site_id, chair=p.chair, start=p.start,
                          minutes=p.minutes, nurse=p.nurse) for p in extra)
     return replace(problem, bookings=problem.bookings + held)
