@@ -58,6 +58,7 @@ bench: $(STAMP_BENCH) $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_crash.py
 	$(BIN)/python benchmarks/bench_mood.py
 	$(BIN)/python benchmarks/bench_lifechart.py
+	$(BIN)/python benchmarks/bench_schedule.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache test-artifacts

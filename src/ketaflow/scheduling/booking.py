@@ -9,7 +9,7 @@ import bisect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from ketaflow.scheduling.chains import (
     FULL,
@@ -29,14 +29,14 @@ def book_series(problem: Problem, request: SeriesRequest, *, alternatives: int =
     """The earliest-finishing way to book `request` around `problem.bookings`, and up to
     `alternatives` others, each starting on a different day (earliest-finishing first).
     Placements carry request index 0: check them against `replace(problem, requests=(request,))`."""
-    one = replace(problem, requests=(request,))
+    one = _at_site(problem, request)
     line = Timeline(one)
     cands = line.candidates(request)
     reason = empty_reason(line, request, cands)
     if reason:
         return Options(best=None, reason=reason)
     tz = one.site[request.site_id].zone
-    by_day: dict[object, list[Slot]] = {}
+    by_day: dict[date, list[Slot]] = {}
     for chain in chains(line, request, cands, Calendar(line).free(request)):
         day = line.instant(chain[0][0]).astimezone(tz).date()
         if day not in by_day or chain[-1][0] < by_day[day][-1][0]:
@@ -46,6 +46,17 @@ def book_series(problem: Problem, request: SeriesRequest, *, alternatives: int =
         return Options(best=None, reason=FULL)
     found = [placements(line, 0, request, c) for c in ranked[:alternatives + 1]]
     return Options(best=found[0], alternatives=tuple(found[1:]))
+
+
+def _at_site(problem: Problem, request: SeriesRequest) -> Problem:
+    """Only what can constrain the request: its site (its nurses' shifts elsewhere cannot
+    overlap theirs here, being refused as input) and the patient's own bookings."""
+    site = request.site_id
+    return replace(problem, requests=(request,),
+                   sites=tuple(s for s in problem.sites if s.id == site),
+                   shifts=tuple(s for s in problem.shifts if s.site_id == site),
+                   bookings=tuple(b for b in problem.bookings
+                                  if b.site_id == site or b.patient == request.patient))
 
 
 def reflow(problem: Problem, request: SeriesRequest, series: Sequence[Placement],
@@ -93,6 +104,9 @@ def _move_refused(line: Timeline, request: SeriesRequest, cands: list[int], pref
                 "the preferred days and times, or off the booking grid")
     if prefix and t - prefix[-1][0] < rules.step:
         return (f"the new time is less than {request.min_gap_hours:g} h after the previous "
+                "infusion")
+    if prefix and t + rules.minutes - prefix[0][0] > rules.span:
+        return (f"the series would end more than {request.within_days} days after its first "
                 "infusion")
     weeks = Counter(line.week(request.site_id, s) for s, _, _ in prefix)
     if weeks[line.week(request.site_id, t)] >= rules.per_week:

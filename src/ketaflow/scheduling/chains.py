@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -127,7 +127,8 @@ class Calendar:
             self.chair[site_id, chair][cells] += 1
         if nurse is not None:
             self._load(nurse)[cells] += 1
-        self.at_site[site_id][cells] += 1
+        if site_id in self.at_site:
+            self.at_site[site_id][cells] += 1
         self.patient.setdefault(patient, np.zeros(self.cells, np.int16))[cells] += 1
 
     def free(self, request: SeriesRequest) -> Free:
@@ -179,8 +180,6 @@ FULL = "the calendar is full: not enough free chairs or nurses for the whole ser
 
 def problem_with(problem: Problem, extra: tuple[Placement, ...]) -> Problem:
     """The problem with new placements turned into existing bookings."""
-    from dataclasses import replace
-
     held = tuple(Booking(patient=p.patient, site_id=p.site_id, chair=p.chair, start=p.start,
                          minutes=p.minutes, nurse=p.nurse) for p in extra)
     return replace(problem, bookings=problem.bookings + held)

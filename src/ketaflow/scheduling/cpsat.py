@@ -14,6 +14,8 @@ Sites that share no nurse and no patient are solved as separate models.
 
 from __future__ import annotations
 
+import itertools
+import random
 import time as clock
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -21,7 +23,7 @@ from datetime import date, time, timedelta
 
 from ortools.sat.python import cp_model
 
-from ketaflow.scheduling.chains import FULL, Rules, empty_reason, placements
+from ketaflow.scheduling.chains import FULL, Rules, empty_reason, placements, problem_with
 from ketaflow.scheduling.greedy import solve_greedy
 from ketaflow.scheduling.model import Placement, Plan, Problem, SeriesRequest, Unplaced
 from ketaflow.scheduling.timeline import Timeline, covers
@@ -34,6 +36,7 @@ class _Infusion:
     start: cp_model.IntVar
     chairs: dict[int, cp_model.IntVar] = field(default_factory=dict)
     nurses: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    weeks: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)  # start >= bound
 
 
 @dataclass
@@ -41,6 +44,8 @@ class _Series:
     index: int
     placed: cp_model.IntVar
     infusions: list[_Infusion]
+    late: cp_model.IntVar
+    origin: int
 
 
 def solve_cpsat(problem: Problem, *, time_limit_s: float = 10.0, seed: int = 0,
@@ -128,7 +133,8 @@ class _Builder:
         self.add_resources()
         span = self.horizon // self.line.grid + 1
         weight = span * max(1, len(self.series)) + 1
-        self.model.maximize(weight * sum(s.placed for s in self.series) - sum(self.lateness))
+        placed = cp_model.LinearExpr.sum([s.placed for s in self.series])
+        self.model.maximize(weight * placed - cp_model.LinearExpr.sum(self.lateness))
 
     def add_request(self, index: int, r: SeriesRequest) -> None:
         cands = self.line.candidates(r)
@@ -145,7 +151,7 @@ class _Builder:
             values = [t for t in cands if lo <= t <= hi]
             start = m.new_int_var_from_domain(Domain.from_values(values or [cands[0]]), f"s{index}")
             infusions.append(_Infusion(start))
-        for a, b in zip(infusions, infusions[1:], strict=False):
+        for a, b in itertools.pairwise(infusions):
             m.add(b.start >= a.start + rules.step)
         m.add(infusions[-1].start + rules.minutes - infusions[0].start <= rules.span)
         self.add_weeks(r.site_id, infusions, rules, cands)
@@ -155,7 +161,7 @@ class _Builder:
         late = m.new_int_var(0, self.horizon // g + 1, "")
         m.add(late * g >= infusions[-1].start - cands[0]).only_enforce_if(placed)
         self.lateness.append(late)
-        self.series.append(_Series(index, placed, infusions))
+        self.series.append(_Series(index, placed, infusions, late, cands[0]))
 
     def add_weeks(self, site_id: str, infusions: list[_Infusion], rules: Rules,
                   cands: list[int]) -> None:
@@ -170,6 +176,7 @@ class _Builder:
                 self.model.add(inf.start >= w).only_enforce_if(y)
                 self.model.add(inf.start < w).only_enforce_if(~y)
                 crossed.append(y)
+                inf.weeks.append((w, y))
             weeks.append(sum(crossed))
         for k in range(len(infusions) - rules.per_week):
             self.model.add(weeks[k + rules.per_week] >= weeks[k] + 1)
@@ -193,7 +200,8 @@ class _Builder:
             m.add_linear_expression_in_domain(inf.start, Domain.from_values(allowed)) \
                 .only_enforce_if(z)
             inf.nurses[nurse] = z
-            self.nurse_ivs[nurse].append(m.new_optional_fixed_size_interval_var(inf.start, d, z, ""))
+            self.nurse_ivs[nurse].append(
+                m.new_optional_fixed_size_interval_var(inf.start, d, z, ""))
         m.add(sum(inf.nurses.values()) == placed)
         iv = m.new_optional_fixed_size_interval_var(inf.start, d, placed, "")
         self.site_ivs[site.site.id].append(iv)
@@ -235,8 +243,13 @@ class _Builder:
         for s in self.series:
             got = sorted(by_request.get(s.index, []), key=lambda p: p.start)
             self.model.add_hint(s.placed, bool(got))
-            for inf, p in zip(s.infusions, got, strict=False):
-                self.model.add_hint(inf.start, self.line.minute(p.start))
+            starts = [self.line.minute(p.start) for p in got]
+            g = self.line.grid
+            self.model.add_hint(s.late, -(-(starts[-1] - s.origin) // g) if got else 0)
+            for inf, p, t in zip(s.infusions, got, starts, strict=False):
+                self.model.add_hint(inf.start, t)
+                for w, y in inf.weeks:
+                    self.model.add_hint(y, t >= w)
                 for c, x in inf.chairs.items():
                     self.model.add_hint(x, c == p.chair)
                 for n, z in inf.nurses.items():
@@ -265,25 +278,131 @@ def _solver(time_limit_s: float, seed: int, workers: int) -> cp_model.CpSolver:
     solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = workers
+    # Probing the chair and nurse literals took most of the time limit on the benchmark's
+    # sites before any search began; without it the hinted plan is found at once.
+    solver.parameters.cp_model_probing_level = 0
     return solver
 
 
 def _solve(problem: Problem, time_limit_s: float, seed: int, workers: int) -> Plan:
+    deadline = clock.monotonic() + time_limit_s
+    baseline = solve_greedy(problem)
+    if len(problem.requests) <= WHOLE_UP_TO:
+        return _solve_whole(problem, baseline, time_limit_s, seed, workers)
+    return _improve(problem, baseline, deadline, seed, workers)
+
+
+def _solve_whole(problem: Problem, hint: Plan, time_limit_s: float, seed: int,
+                 workers: int) -> Plan:
+    """One model for all requests, started from `hint` (returned if nothing is found)."""
     builder = _Builder(problem)
     builder.build()
-    baseline = solve_greedy(problem)
-    builder.hint(baseline)
+    builder.hint(hint)
     solver = _solver(time_limit_s, seed, workers)
     status = solver.solve(builder.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        # No solution in time: first-fit is still a valid plan.
-        return replace(baseline, solver="cp-sat (greedy fallback)")
+        return replace(hint, solver="cp-sat (no better plan found in time)")
     placed = builder.read(solver)
     got = {p.request for p in placed}
     unplaced = builder.unplaced + [Unplaced(s.index, problem.requests[s.index].patient, FULL)
                                    for s in builder.series if s.index not in got]
     return Plan(placements=tuple(placed), unplaced=tuple(unplaced), solver="cp-sat",
                 optimal=status == cp_model.OPTIMAL)
+
+
+WHOLE_UP_TO = 24      # requests solved as one model; larger ones window by window
+WINDOW_DAYS = 14      # a neighbourhood: requests that could fall in these days ...
+WINDOW_STEP_DAYS = 7
+FREE_AT_MOST = 20     # ... at most this many of them, re-planned together
+ROUND_S = 3.0         # CP-SAT time per neighbourhood
+
+
+def _score(plan: Plan, line: Timeline) -> tuple[int, int]:
+    """Series placed, then (negated) sum of series' last starts: larger is better."""
+    last: dict[int, int] = {}
+    for p in plan.placements:
+        last[p.request] = max(last.get(p.request, 0), line.minute(p.start))
+    return len(last), -sum(last.values())
+
+
+def _improve(problem: Problem, start: Plan, deadline: float, seed: int, workers: int) -> Plan:
+    """Large-neighbourhood search: from the greedy plan, free the requests that could fall
+    in a window of days, keep every other placement as a fixed booking, let CP-SAT re-plan
+    the freed ones, keep the result if better; slide the window; stop at the deadline or
+    after a pass with no gain."""
+    rng = random.Random(seed)
+    line = Timeline(problem)
+    reasons: dict[int, str] = {}
+    ranges: dict[int, tuple[int, int]] = {}
+    for i, r in enumerate(problem.requests):
+        cands = line.candidates(r)
+        reason = empty_reason(line, r, cands)
+        if reason:
+            reasons[i] = reason
+        else:
+            ranges[i] = (cands[0], cands[-1] + r.minutes)
+    current: dict[int, list[Placement]] = defaultdict(list)
+    for p in start.placements:
+        current[p.request].append(p)
+    begin = min(s.begin for s in line.sites.values())
+    end = max(s.end for s in line.sites.values())
+    windows = [(a, a + WINDOW_DAYS * 1440)
+               for a in range(begin, max(begin + 1, end - WINDOW_STEP_DAYS * 1440),
+                              WINDOW_STEP_DAYS * 1440)]
+    improved = True
+    while improved and clock.monotonic() < deadline:
+        improved = False
+        for free in _neighbourhoods(problem, ranges, current, windows, rng):
+            left = deadline - clock.monotonic()
+            if left <= 0.05:
+                break
+            if _replan(problem, current, free, min(ROUND_S, left), seed, workers, line):
+                improved = True
+    placed = tuple(p for i in sorted(current) for p in sorted(current[i], key=lambda p: p.start))
+    got = {p.request for p in placed}
+    unplaced = tuple(Unplaced(i, r.patient, reasons.get(i, FULL))
+                     for i, r in enumerate(problem.requests) if i not in got)
+    return Plan(placements=placed, unplaced=unplaced, solver="cp-sat")
+
+
+def _neighbourhoods(problem: Problem, ranges: dict[int, tuple[int, int]],
+                    current: dict[int, list[Placement]], windows: list[tuple[int, int]],
+                    rng: random.Random) -> list[list[int]]:
+    """Each unplaced request with the placed ones of its site whose days could overlap it
+    (nearest first), then windows of days with requests drawn from those in them."""
+    out: list[list[int]] = []
+    for u, (lo, hi) in ranges.items():
+        if current.get(u):
+            continue
+        site = problem.requests[u].site_id
+        near = sorted((abs(ranges[i][0] - lo), i) for i, (a, b) in ranges.items()
+                      if i != u and problem.requests[i].site_id == site and a < hi and lo < b)
+        out.append(sorted([u, *(i for _, i in near[:FREE_AT_MOST - 1])]))
+    for a, b in windows:
+        free = [i for i, (lo, hi) in ranges.items() if lo < b and a < hi]
+        if len(free) > FREE_AT_MOST:
+            free = sorted(rng.sample(free, FREE_AT_MOST))
+        if free:
+            out.append(free)
+    return out
+
+
+def _replan(problem: Problem, current: dict[int, list[Placement]], free: list[int],
+            time_limit_s: float, seed: int, workers: int, line: Timeline) -> bool:
+    """Re-plan the `free` requests around all other placements; True if it got better."""
+    kept = tuple(p for i, ps in current.items() if i not in free for p in ps)
+    sub = problem_with(replace(problem, requests=tuple(problem.requests[i] for i in free)), kept)
+    local = {i: k for k, i in enumerate(free)}
+    before = Plan(placements=tuple(replace(p, request=local[i]) for i in free
+                                   for p in current.get(i, [])), unplaced=(), solver="")
+    after = _solve_whole(sub, before, time_limit_s, seed, workers)
+    if _score(after, line) <= _score(before, line):
+        return False
+    for i in free:
+        current.pop(i, None)
+    for p in after.placements:
+        current[free[p.request]].append(replace(p, request=free[p.request]))
+    return True
 
 
 def _alternatives(problem: Problem, best: tuple[Placement, ...], n: int, time_limit_s: float,

@@ -31,7 +31,7 @@ class InputError(ValueError):
 
 def _obj(value: Any, where: str, keys: set[str], required: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise InputError(where, "must be an object")
+        raise InputError(where or "the input", "must be an object")
     for key in value:
         if key not in keys:
             raise InputError(f"{where}.{key}" if where else key, "unknown field")

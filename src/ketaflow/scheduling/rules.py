@@ -7,6 +7,7 @@ the clinic already had is not blamed on the plan.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -110,7 +111,7 @@ def _series_rules(problem: Problem, index: int, group: list[Placement]) -> list[
     if len(group) != r.count:
         out.append(Violation("whole", f"request {index}: {len(group)} of {r.count} placed"))
     gap = timedelta(hours=r.min_gap_hours)
-    for a, b in zip(group, group[1:], strict=False):
+    for a, b in itertools.pairwise(group):
         if b.start - a.start < gap:
             out.append(Violation("gap", f"request {index}: {b.start.isoformat()} is less than "
                                         f"{r.min_gap_hours:g} h after the previous start"))

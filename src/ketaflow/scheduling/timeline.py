@@ -90,13 +90,13 @@ class Timeline:
         lowest = line.begin if request.earliest is None else max(
             line.begin, self.minute(request.earliest))
         out: list[int] = []
-        for day, (a, b) in line.open:
+        for day, (opens, closes) in line.open:
             if request.days is not None and day.weekday() not in request.days:
                 continue
-            if request.after is not None:
-                a = max(a, self.local(line.site, day, request.after))
-            if request.before is not None:
-                b = min(b, self.local(line.site, day, request.before))
+            a = opens if request.after is None else max(
+                opens, self.local(line.site, day, request.after))
+            b = closes if request.before is None else min(
+                closes, self.local(line.site, day, request.before))
             t = max(a, lowest)
             t += (-t) % self.grid
             while t + d <= b:
