@@ -59,7 +59,8 @@ def _deliver_all_but_the_newest(session: Session, patient_ids: list[int]) -> Non
     for patient_id in patient_ids:
         pending = list(session.scalars(
             select(OutboxMessage).where(OutboxMessage.patient_id == patient_id,
-                                        OutboxMessage.status == OutboxStatus.PENDING)
+                                        OutboxMessage.status == OutboxStatus.PENDING,
+                                        OutboxMessage.dedupe_key.startswith("reminder:"))
             .order_by(OutboxMessage.not_before.desc())))
         for message in pending[1:]:
             message.status, message.attempts = OutboxStatus.SENT, 1

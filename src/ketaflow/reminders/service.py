@@ -418,20 +418,20 @@ def _scales(round_: _Round, r: _Recipient) -> int:
 
 
 def planned_infusion_days(db: Session, *, patient_id: int, zone: ZoneInfo) -> list[date]:
-    """The days of the patient's booked infusions (in the patient's zone) once any is on the
-    calendar; before that, the planned dates of the open courses' induction plans."""
+    """The days of the patient's infusions: the open courses' induction plan until the first
+    infusion booked on the calendar, the booked infusions (in the patient's zone) from then on."""
     booked = {row.starts_at.astimezone(zone).date() for row in db.scalars(
         select(Appointment).where(Appointment.patient_id == patient_id,
                                   Appointment.kind == AppointmentKind.INFUSION,
                                   Appointment.state == AppointmentState.BOOKED))}
-    if booked:
-        return sorted(booked)
     days: set[date] = set()
     for course in db.scalars(select(TreatmentCourse).where(
             TreatmentCourse.patient_id == patient_id,
             TreatmentCourse.state.in_(OPEN_COURSE_STATES))):
         days.update(planned_dates(course.start_on, course.infusion_count, course.frequency,
                                   skip_weekends=course.skip_weekends))
+    if booked:
+        days = {d for d in days if d < min(booked)} | booked
     return sorted(days)
 
 
