@@ -112,20 +112,24 @@ def _due(now: datetime, channels: Collection[Channel]) -> object:
 
 def claim_next(db: Session, *, worker_id: str, now: datetime, lease: timedelta,
                channels: Collection[Channel]) -> Claim | None:
-    """Claim the oldest due message for `worker_id`, or None. One guarded UPDATE: on
-    PostgreSQL its candidate row is locked with SKIP LOCKED, so concurrent workers take
-    different rows without waiting; SQLite runs one writer at a time (BEGIN IMMEDIATE). The
-    caller commits before sending, so no lock is held while the message is sent."""
+    """Claim the oldest due message for `worker_id`, or None. The candidate is locked first
+    (PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take different rows without
+    waiting; SQLite: the transaction already holds the write lock, BEGIN IMMEDIATE), then
+    claimed by an UPDATE that repeats the guard. Two statements, not `UPDATE ... WHERE id IN
+    (SELECT ... SKIP LOCKED LIMIT 1)`: PostgreSQL may run that subquery once per row it
+    scans, claiming several. The caller commits before sending: no lock is held meanwhile."""
     if not channels:
         return None
     candidate = (select(OutboxMessage.id).where(_due(now, channels))
                  .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1))
     if db.get_bind().dialect.name == "postgresql":
         candidate = candidate.with_for_update(skip_locked=True)
+    candidate_id = db.scalar(candidate)
+    if candidate_id is None:
+        return None
     claimed = db.execute(
         update(OutboxMessage)
-        # The guard again: under READ COMMITTED the row is re-checked after its lock.
-        .where(OutboxMessage.id.in_(candidate.scalar_subquery()), _due(now, channels))
+        .where(OutboxMessage.id == candidate_id, _due(now, channels))
         .values(status=OutboxStatus.SENDING, claimed_by=worker_id,
                 claim_expires_at=now + lease, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.id, OutboxMessage.attempts)
@@ -180,7 +184,14 @@ def mark_sent(db: Session, claim: Claim, *, now: datetime) -> bool:
 def retry_delay(attempt: int, *, base: timedelta) -> timedelta:
     """Exponential backoff: base, 2 x base, 4 x base... after attempts 1, 2, 3..., at most a
     day (a mail server down for a weekend is still tried daily until max_attempts)."""
-    return min(base * 2 ** (max(attempt, 1) - 1), MAX_RETRY_DELAY)
+    # Doubling stops once past the cap: 2 ** attempts overflows timedelta long before any
+    # max_attempts a clinic would choose.
+    delay, cap = base, MAX_RETRY_DELAY
+    for _ in range(max(attempt, 1) - 1):
+        if delay >= cap:
+            break
+        delay *= 2
+    return min(delay, cap)
 
 
 def mark_failed(db: Session, claim: Claim, *, now: datetime, error: str,
