@@ -32,4 +32,5 @@ def messages_fragment(request: Request, db: DB, patient_id: int) -> Response:
     messages = service.messages_for_patient(db, patient_id, limit=RECENT)
     configured: frozenset[Channel] = request.app.state.outbox.configured_channels
     return render(request, "jobs/_messages.html",
-                  {"messages": messages, "configured": configured})
+                  {"messages": messages, "configured": configured,
+                   "describe": service.describe_failure})

@@ -72,6 +72,27 @@ def masked_address(address: str) -> str:
     return f"***{address[-3:]}" if len(address) > 3 else "***"
 
 
+_UNREACHABLE = frozenset({"ConnectionRefusedError", "TimeoutError", "gaierror", "OSError",
+                          "SMTPServerDisconnected", "SMTPConnectError", "ConnectionResetError"})
+
+
+def describe_failure(kind: str | None) -> str:
+    """A stored failure kind in words for staff (the kind itself stays in brackets)."""
+    if not kind:
+        return ""
+    if kind in _UNREACHABLE:
+        words = "the mail server could not be reached"
+    elif kind.startswith("SMTP 4"):
+        words = "the mail server asked to try later"
+    elif kind.startswith("SMTP 5"):
+        words = "the mail server refused it"
+    elif kind == "claim expired":
+        words = "sending was interrupted"
+    else:
+        words = "it could not be handed over"
+    return f"{words} ({kind})"
+
+
 def messages_for_patient(db: Session, patient_id: int, *, limit: int = 50
                          ) -> list[OutboxMessage]:
     """The patient's latest messages with their delivery state, newest first."""
