@@ -18,10 +18,10 @@ from ketaflow.config import Role, load_settings
 from ketaflow.db import make_session_factory, utcnow
 from ketaflow.portal.models import PortalLink
 from ketaflow.web.app import create_app, dispose_engines
-from tests.support.smtp import Mailbox
 from tests.assessments.factories import answers, make_patient, phq9
 from tests.support.factories import SYSTEM
 from tests.support.outbox import deliver
+from tests.support.smtp import Mailbox
 from tests.support.web import browser_client
 from tests.web.helpers import committed_user, csrf, sign_in
 

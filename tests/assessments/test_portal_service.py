@@ -21,10 +21,10 @@ from ketaflow.errors import ValidationFailed
 from ketaflow.jobs.models import OutboxMessage, OutboxStatus
 from ketaflow.portal import service
 from ketaflow.portal.models import PortalLink
-from tests.support.smtp import Mailbox
 from tests.assessments.factories import answers, ctx_for, make_patient, nurse, phq9
 from tests.support.factories import SYSTEM
 from tests.support.outbox import deliver
+from tests.support.smtp import Mailbox
 
 GAD7 = answers("gad7", [1, 1, 2, 0, 1, 1, 0])
 

@@ -64,8 +64,9 @@ def status() -> None:
         engine.dispose()
     for state in OutboxStatus:
         typer.echo(f"{state.value:10} {counts.by_status.get(state.value, 0)}")
-    oldest = "" if counts.oldest_due_at is None else f" (oldest due {counts.oldest_due_at:%Y-%m-%d %H:%M} UTC)"
+    oldest = ("" if counts.oldest_due_at is None
+              else f" (oldest due {counts.oldest_due_at:%Y-%m-%d %H:%M} UTC)")
     typer.echo(f"due now    {counts.due_now}{oldest}")
-    configured = [c.value for c in Channel if c is Channel.EMAIL and cfg.smtp_host
-                  or c is Channel.SMS and cfg.sms_sender]
+    configured = [c.value for c in Channel if (c is Channel.EMAIL and cfg.smtp_host)
+                  or (c is Channel.SMS and cfg.sms_sender)]
     typer.echo(f"channels   {', '.join(configured) or 'none configured: messages stay pending'}")

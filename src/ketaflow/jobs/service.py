@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,7 +120,7 @@ class Claim:
     expires_at: datetime
 
 
-def _due(now: datetime, channels: Collection[Channel]) -> object:
+def _due(now: datetime, channels: Collection[Channel]) -> ColumnElement[bool]:
     """Pending and due, or claimed by a worker whose lease ran out (it died or hung)."""
     return and_(
         OutboxMessage.channel.in_(list(channels)),
@@ -180,7 +180,7 @@ def give_up_exhausted(db: Session, *, now: datetime) -> int:
     return len(stuck)
 
 
-def _still_ours(claim: Claim) -> object:
+def _still_ours(claim: Claim) -> ColumnElement[bool]:
     return and_(OutboxMessage.id == claim.message.id,
                 OutboxMessage.status == OutboxStatus.SENDING,
                 OutboxMessage.claimed_by == claim.worker_id,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ketaflow.config import Settings
 from ketaflow.db import transaction, utcnow
 from ketaflow.jobs import service
-from ketaflow.jobs.models import Channel
+from ketaflow.jobs.models import Channel, OutboxStatus
 from ketaflow.jobs.senders import DeliveryFailed, Sender
 
 log = logging.getLogger("ketaflow.jobs")
@@ -126,7 +126,7 @@ def _deliver(factory: sessionmaker[Session], sender: Sender, claim: service.Clai
                                      retry_base=config.retry_base)
     if status is None:
         result.lost += 1
-    elif status is service.OutboxStatus.FAILED:
+    elif status is OutboxStatus.FAILED:
         result.failed += 1
         log.warning("outbox message %d failed for good (%s)", claim.message.id, error)
     else:
