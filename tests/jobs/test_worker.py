@@ -3,7 +3,9 @@ mail per row with racing workers, leases, backoff, cancellation, not_before, att
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -241,3 +243,50 @@ def test_backoff_doubles_from_the_base_and_never_exceeds_a_day(attempt: int,
     assert service.retry_delay(attempt + 1, base=base) >= delay
     if delay < service.MAX_RETRY_DELAY:
         assert delay == base * 2 ** (attempt - 1)
+
+
+def test_shutdown_waits_at_most_a_lease_for_a_hung_send(factory: sessionmaker[Session],
+                                                        put: Enqueue) -> None:
+    """A mail server that never answers does not hold the server's shutdown beyond a lease;
+    the message stays claimed and is retried by a later round once its lease expires."""
+    message = put()
+    entered, release = threading.Event(), threading.Event()
+
+    class HungSender:
+        channel = Channel.EMAIL
+
+        def send(self, _message: object) -> None:
+            entered.set()
+            release.wait(60)
+
+    config = worker.WorkerConfig(lease=timedelta(seconds=1), batch=5,
+                                 retry_base=timedelta(seconds=60))
+    outbox = worker.Outbox(factory, {Channel.EMAIL: HungSender()}, config, interval_s=3600,
+                           planners=[])
+
+    async def serve_then_stop() -> tuple[bool, asyncio.Task[None] | None]:
+        outbox.start()
+        running = outbox._task  # to let the hung round finish before the test ends
+        await asyncio.to_thread(entered.wait, 30)
+        await outbox.stop()
+        return release.is_set(), running
+
+    loop = asyncio.new_event_loop()
+    running: asyncio.Task[None] | None = None
+    try:
+        released, running = loop.run_until_complete(serve_then_stop())
+        assert released is False  # stop returned while the send was still hanging
+        row = stored(factory, message)
+        assert row.status is OutboxStatus.SENDING and row.attempts == 1
+    finally:
+        release.set()
+        # The hung send finishes in the end, unclaimed by anyone else: its outcome stands.
+        # (Waited for, so its thread is done with the database before the test ends.)
+        deadline = time.monotonic() + 30
+        while (stored(factory, message).status is not OutboxStatus.SENT
+               and time.monotonic() < deadline):
+            loop.run_until_complete(asyncio.sleep(0.05))
+        loop.run_until_complete(asyncio.sleep(0.2))
+        loop.close()
+    assert running is not None and running.done()
+    assert stored(factory, message).status is OutboxStatus.SENT

@@ -91,6 +91,8 @@ def run_once(factory: sessionmaker[Session], senders: Mapping[Channel, Sender],
             log.warning("outbox planner %s failed (%s)", getattr(planner, "__name__", "?"),
                         type(error).__name__)
             result.planner_errors.append(type(error).__name__)
+    if not senders:  # nothing can be sent: no write transaction every round for nothing
+        return result
     with transaction(factory) as db:
         result.failed += service.give_up_exhausted(db, now=now())
     for _ in range(config.batch):
