@@ -113,6 +113,7 @@ def test_the_patient_page_lists_messages_and_their_delivery(
     app_db.commit()
     empty = app_client.get(f"/patients/{other.id}/messages/_list")
     assert "No messages to this patient yet" in empty.text
+    assert app_client.get(f"/patients/{other.id + 1000}/messages/_list").status_code == 404
 
 
 def _cli(db_url: str, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.db import utcnow
+from ketaflow.errors import NotFound
 from ketaflow.jobs.models import Channel, OutboxMessage, OutboxStatus
+from ketaflow.patients.models import Patient
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,10 @@ def describe_failure(kind: str | None) -> str:
 
 def messages_for_patient(db: Session, patient_id: int, *, limit: int = 50
                          ) -> list[OutboxMessage]:
-    """The patient's latest messages with their delivery state, newest first."""
+    """The patient's latest messages with their delivery state, newest first. NotFound for
+    a patient who does not exist (rather than an empty list that looks like one)."""
+    if db.get(Patient, patient_id) is None:
+        raise NotFound("no such patient")
     return list(db.scalars(
         select(OutboxMessage).where(OutboxMessage.patient_id == patient_id)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)))
