@@ -13,7 +13,7 @@ from ketaflow.auth.permissions import Permission, requires
 from ketaflow.jobs import service
 from ketaflow.jobs.models import Channel
 from ketaflow.patients import sections
-from ketaflow.web.deps import get_db
+from ketaflow.web.deps import audit_context, get_db
 from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
@@ -29,7 +29,8 @@ RECENT = 20
 @router.get("/patients/{patient_id}/messages/_list")
 @requires(Permission.PATIENTS_DEMOGRAPHICS)
 def messages_fragment(request: Request, db: DB, patient_id: int) -> Response:
-    messages = service.messages_for_patient(db, patient_id, limit=RECENT)
+    messages = service.read_patient_messages(db, audit_context(request), patient_id=patient_id,
+                                             limit=RECENT)
     configured: frozenset[Channel] = request.app.state.outbox.configured_channels
     return render(request, "jobs/_messages.html",
                   {"messages": messages, "configured": configured,

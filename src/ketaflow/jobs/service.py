@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.db import utcnow
-from ketaflow.errors import NotFound
 from ketaflow.jobs.models import Channel, OutboxMessage, OutboxStatus
-from ketaflow.patients.models import Patient
+from ketaflow.patients import service as patients
 
 
 @dataclass(frozen=True)
@@ -95,12 +94,17 @@ def describe_failure(kind: str | None) -> str:
     return f"{words} ({kind})"
 
 
+def read_patient_messages(db: Session, ctx: AuditContext, *, patient_id: int,
+                          limit: int = 50) -> list[OutboxMessage]:
+    """The patient page's Messages: a read of the patient's record, audited as one (NotFound
+    for a patient who does not exist, rather than an empty list that looks like one)."""
+    patients.read_section(db, ctx, patient_id=patient_id, section="messages")
+    return messages_for_patient(db, patient_id, limit=limit)
+
+
 def messages_for_patient(db: Session, patient_id: int, *, limit: int = 50
                          ) -> list[OutboxMessage]:
-    """The patient's latest messages with their delivery state, newest first. NotFound for
-    a patient who does not exist (rather than an empty list that looks like one)."""
-    if db.get(Patient, patient_id) is None:
-        raise NotFound("no such patient")
+    """The patient's latest messages with their delivery state, newest first."""
     return list(db.scalars(
         select(OutboxMessage).where(OutboxMessage.patient_id == patient_id)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)))
