@@ -22,6 +22,7 @@ from ketaflow.jobs.models import Channel, OutboxStatus
 from ketaflow.jobs.senders import SmtpSender, message_id
 from ketaflow.jobs.service import Attachment
 from tests.jobs.conftest import Enqueue, stored
+from tests.support.aio import run_async
 from tests.support.outbox import CONFIG, deliver
 from tests.support.smtp import Mailbox
 
@@ -264,29 +265,28 @@ def test_shutdown_waits_at_most_a_lease_for_a_hung_send(factory: sessionmaker[Se
     outbox = worker.Outbox(factory, {Channel.EMAIL: HungSender()}, config, interval_s=3600,
                            planners=[])
 
-    async def serve_then_stop() -> tuple[bool, asyncio.Task[None] | None]:
+    async def scenario() -> tuple[bool, OutboxStatus, int, bool]:
         outbox.start()
         running = outbox._task  # to let the hung round finish before the test ends
         await asyncio.to_thread(entered.wait, 30)
         await outbox.stop()
-        return release.is_set(), running
-
-    loop = asyncio.new_event_loop()
-    running: asyncio.Task[None] | None = None
-    try:
-        released, running = loop.run_until_complete(serve_then_stop())
-        assert released is False  # stop returned while the send was still hanging
+        stopped_while_sending = not release.is_set()
         row = stored(factory, message)
-        assert row.status is OutboxStatus.SENDING and row.attempts == 1
-    finally:
         release.set()
         # The hung send finishes in the end, unclaimed by anyone else: its outcome stands.
         # (Waited for, so its thread is done with the database before the test ends.)
         deadline = time.monotonic() + 30
         while (stored(factory, message).status is not OutboxStatus.SENT
                and time.monotonic() < deadline):
-            loop.run_until_complete(asyncio.sleep(0.05))
-        loop.run_until_complete(asyncio.sleep(0.2))
-        loop.close()
-    assert running is not None and running.done()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        return (stopped_while_sending, row.status, row.attempts,
+                running is not None and running.done())
+
+    try:
+        stopped_while_sending, status, attempts, finished = run_async(scenario())
+    finally:
+        release.set()
+    assert stopped_while_sending and finished
+    assert status is OutboxStatus.SENDING and attempts == 1  # claimed, retried after its lease
     assert stored(factory, message).status is OutboxStatus.SENT
