@@ -15,6 +15,7 @@ from ketaflow.db import make_engine, make_session_factory
 from ketaflow.web.app import create_app, dispose_engines
 from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from tests.support.smtp import smtp_server  # noqa: F401 - a fixture for every test folder
 from tests.support.web import browser_client
 
 BACKENDS = ["sqlite", "postgresql"]

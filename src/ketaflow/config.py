@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str = ""
     smtp_password: str = Field(default="", repr=False)
+    # Each SMTP step (connect, each command) gives up after this long (docs/jobs.md).
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # A clinic's SMS gateway: "package.module:factory", called with the settings at start-up
+    # and returning a ketaflow.jobs.senders.SmsSender. Empty: SMS messages wait, unsent.
+    sms_sender: str = ""
+    # The outbox worker (docs/jobs.md): how long one claim on a message lasts (longer than any
+    # send can take, else another server may send it again), messages per round, the pause
+    # between rounds, and the first retry delay (doubling each attempt, at most a day).
+    outbox_lease_seconds: int = Field(default=120, ge=10, le=3600)
+    outbox_batch: int = Field(default=20, ge=1, le=1000)
+    outbox_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    outbox_retry_seconds: int = Field(default=60, ge=1, le=86400)
     # Admission: requests served at once per process, how many may wait, and for how long
     # before the answer is 503 with Retry-After (never an unbounded queue).
     max_concurrent_requests: int = Field(default=16, ge=1, le=1024)

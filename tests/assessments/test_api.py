@@ -78,7 +78,7 @@ def test_portal_link_and_alert_acknowledgement(app_client: TestClient, app_db: S
     link = app_client.post(f"/api/v1/patients/{patient.id}/portal-links", headers=nurse,
                            json={"instruments": ["phq9"]})
     assert link.status_code == 201 and link.json()["url"].count("/portal/") == 1
-    assert link.json()["emailed"] is False
+    assert link.json()["mail_queued"] is False and link.json()["mail_queued_to"] is None
     bad = app_client.post(f"/api/v1/patients/{patient.id}/portal-links", headers=nurse,
                           json={"instruments": ["ymrs"]})
     assert bad.status_code == 422 and bad.json()["field"] == "instruments"

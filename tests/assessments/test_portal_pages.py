@@ -18,9 +18,10 @@ from ketaflow.config import Role, load_settings
 from ketaflow.db import make_session_factory, utcnow
 from ketaflow.portal.models import PortalLink
 from ketaflow.web.app import create_app, dispose_engines
-from tests.assessments.conftest import Mailbox
 from tests.assessments.factories import answers, make_patient, phq9
 from tests.support.factories import SYSTEM
+from tests.support.outbox import deliver
+from tests.support.smtp import Mailbox
 from tests.support.web import browser_client
 from tests.web.helpers import committed_user, csrf, sign_in
 
@@ -29,14 +30,17 @@ from tests.web.helpers import committed_user, csrf, sign_in
 def mail_client(db_url: str, tmp_path: Path, smtp_server: Mailbox) -> Iterator[TestClient]:
     settings = load_settings(database_url=db_url, var_dir=tmp_path / "var", mode="demo",
                              secret_key="m" * 48, public_base_url="https://clinic.example",
-                             smtp_host=smtp_server.host, smtp_port=smtp_server.port)
+                             smtp_host=smtp_server.host, smtp_port=smtp_server.port,
+                             # No background round during the test: it delivers explicitly.
+                             outbox_interval_seconds=3600)
     app = create_app(settings)
     with browser_client(app) as client:
         yield client
     dispose_engines(app)
 
 
-def _issue(client: TestClient, db: Session, instruments: list[str]) -> tuple[int, str]:
+def _issue(client: TestClient, db: Session, instruments: list[str], *, mailed: bool = False
+           ) -> tuple[int, str]:
     patient = make_patient(db, email="someone@example.org")
     nurse = committed_user(db, Role.NURSE)
     assert sign_in(client, nurse.username) == 303
@@ -45,6 +49,8 @@ def _issue(client: TestClient, db: Session, instruments: list[str]) -> tuple[int
     assert page.status_code == 200, page.text
     url = re.search(r'id="portal-url" type="text" readonly value="([^"]+)"', page.text)
     assert url is not None and "<svg" in page.text
+    queued = "Mail queued to s***@example.org" in page.text
+    assert queued is mailed and ("Not mailed: mail is not configured" in page.text) is not mailed
     client.cookies.clear()  # the patient is not signed in
     return patient.id, url.group(1).split("/portal/", 1)[1]
 
@@ -56,8 +62,11 @@ def _answers(values: dict[str, int | None], prefix: str = "phq9") -> dict[str, s
 def test_staff_issue_a_link_that_is_mailed_and_answered(mail_client: TestClient,
                                                         smtp_server: Mailbox) -> None:
     db = make_session_factory(mail_client.app.state.engine)()  # type: ignore[attr-defined]
-    patient_id, shown_token = _issue(mail_client, db, ["phq9"])
+    patient_id, shown_token = _issue(mail_client, db, ["phq9"], mailed=True)
     db.close()
+    assert smtp_server.messages == []  # queued, not sent while the request waited
+    app_state = mail_client.app.state  # type: ignore[attr-defined]
+    assert deliver(app_state.settings.effective_database_url, app_state.settings).sent == 1
     (message,) = smtp_server.messages
     body = message.get_payload(decode=True).decode()
     mailed = re.search(r"https://clinic\.example/portal/(\S+)", body)

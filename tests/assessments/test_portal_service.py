@@ -18,11 +18,13 @@ from ketaflow.audit.models import AuditEvent
 from ketaflow.config import Settings, load_settings
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
+from ketaflow.jobs.models import OutboxMessage, OutboxStatus
 from ketaflow.portal import service
 from ketaflow.portal.models import PortalLink
-from tests.assessments.conftest import Mailbox
 from tests.assessments.factories import answers, ctx_for, make_patient, nurse, phq9
 from tests.support.factories import SYSTEM
+from tests.support.outbox import deliver
+from tests.support.smtp import Mailbox
 
 GAD7 = answers("gad7", [1, 1, 2, 0, 1, 1, 0])
 
@@ -52,7 +54,7 @@ def test_token_is_random_shown_once_and_stored_only_as_a_hash(db: Session, tmp_p
     # Clinic order, whatever order they were ticked in; default validity 72 hours.
     assert link.instrument_ids == ("phq9", "gad7")
     assert link.expires_at - link.created_at == timedelta(hours=72)
-    assert not issued.emailed and "not configured" in (issued.mail_problem or "")
+    assert not issued.mail_queued and "not configured" in (issued.mail_problem or "")
 
 
 def test_only_self_report_instruments_and_sane_validity(db: Session, tmp_path: Path) -> None:
@@ -129,14 +131,21 @@ def test_item9_shows_the_emergency_pathway_and_raises_an_alert(db: Session,
     assert all(a.patient_id == patient.id for a in alerts)
 
 
-def test_link_is_mailed_through_a_real_smtp_server(db: Session, tmp_path: Path,
-                                                   smtp_server: Mailbox) -> None:
+def test_link_is_queued_then_mailed_through_a_real_smtp_server(
+        db: Session, db_url: str, tmp_path: Path, smtp_server: Mailbox) -> None:
     patient, staff = make_patient(db, email="patient@example.org"), nurse(db)
     settings = _settings(tmp_path, smtp_host=smtp_server.host, smtp_port=smtp_server.port,
                          smtp_from="clinic@example.org")
     issued = service.issue_portal_link(db, ctx_for(staff), settings, patient_id=patient.id,
                                        instruments=["phq9"], created_by_user_id=staff.id)
-    assert issued.emailed and issued.link.emailed_at is not None
+    # Queued with the link, in the same transaction; nothing is sent inside it.
+    assert issued.mail_queued and issued.mail_queued_to == "p***@example.org"
+    assert smtp_server.messages == []
+    queued = db.get(OutboxMessage, issued.mail_message_id)
+    assert queued is not None and queued.purpose == "portal-link"
+    assert queued.status is OutboxStatus.PENDING and queued.patient_id == patient.id
+    db.commit()
+    assert deliver(db_url, settings).sent == 1
     (message,) = smtp_server.messages
     assert smtp_server.recipients == [["patient@example.org"]]
     assert message["From"] == "clinic@example.org"
@@ -148,15 +157,23 @@ def test_link_is_mailed_through_a_real_smtp_server(db: Session, tmp_path: Path,
     for secret in ("Testa", "Fictional", "PHQ", "phq9", "depress"):
         assert secret not in body and secret not in str(message["Subject"])
     assert service.visit(db, SYSTEM, token=match.group(1)).state is service.LinkState.OPEN
+    db.expire_all()
+    assert db.get(OutboxMessage, issued.mail_message_id).status is OutboxStatus.SENT  # type: ignore[union-attr]
 
 
-def test_mail_failure_leaves_the_link_to_pass_on(db: Session, tmp_path: Path) -> None:
+def test_mail_failure_leaves_the_link_to_pass_on(db: Session, db_url: str, tmp_path: Path
+                                                 ) -> None:
     patient, staff = make_patient(db, email="patient@example.org"), nurse(db)
     closed_port = _settings(tmp_path, smtp_host="127.0.0.1", smtp_port=1)
     issued = service.issue_portal_link(db, ctx_for(staff), closed_port, patient_id=patient.id,
                                        instruments=["phq9"], created_by_user_id=staff.id)
-    assert not issued.emailed and "could not be mailed" in (issued.mail_problem or "")
-    assert "patient@example.org" not in (issued.mail_problem or "")
+    assert issued.mail_queued  # the link itself is shown to staff either way
+    db.commit()
+    assert deliver(db_url, closed_port).deferred == 1
+    db.expire_all()
+    message = db.get(OutboxMessage, issued.mail_message_id)
+    assert message is not None and message.status is OutboxStatus.PENDING
+    assert message.attempts == 1 and message.last_error == "ConnectionRefusedError"
     no_address = make_patient(db, email=None)
     issued = service.issue_portal_link(db, ctx_for(staff), closed_port,
                                        patient_id=no_address.id, instruments=["phq9"],

@@ -125,6 +125,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/patients"),
         ("GET", "/patients/{patient_id}"),
         ("GET", "/patients/{patient_id}/history"),
+        ("GET", "/patients/{patient_id}/messages/_list"),
         ("GET", "/api/v1/patients"),
         ("GET", "/api/v1/patients/{patient_id}"),
         ("GET", "/api/v1/patients/{patient_id}/demographics/history"),

@@ -35,12 +35,16 @@ class PortalLinkOut(BaseModel):
     expires_at: datetime
     # Contains the token: returned once, never stored in plain text.
     url: str
-    emailed: bool
+    # The mail is queued in the outbox, to be sent by the delivery worker; its state is
+    # on the patient page. Not queued: mail_problem says why (pass the link on yourself).
+    mail_queued: bool
+    mail_queued_to: str | None
     mail_problem: str | None
 
     @classmethod
     def of(cls, issued: IssuedLink) -> PortalLinkOut:
         link = issued.link
         return cls(id=link.id, patient_id=link.patient_id, instruments=list(link.instrument_ids),
-                   expires_at=link.expires_at, url=issued.url, emailed=issued.emailed,
+                   expires_at=link.expires_at, url=issued.url,
+                   mail_queued=issued.mail_queued, mail_queued_to=issued.mail_queued_to,
                    mail_problem=issued.mail_problem)

@@ -1,4 +1,4 @@
-"""Portal links: issue (and mail), open, and submit once. Services never commit.
+"""Portal links: issue (and queue the mail), open, and submit once. Services never commit.
 
 The link's token is the patient's only credential: 32 random bytes, shown once, stored as its
 SHA-256. A link expires (default 72 h) and is spent by its first successful submission.
@@ -26,6 +26,8 @@ from ketaflow.clinic import service as clinic_service
 from ketaflow.config import Settings
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
+from ketaflow.jobs import service as jobs
+from ketaflow.jobs.models import Channel
 from ketaflow.patients.models import PatientDemographics
 from ketaflow.portal import mail
 from ketaflow.portal.models import PortalLink
@@ -50,8 +52,13 @@ class LinkState(StrEnum):
 class IssuedLink:
     link: PortalLink
     url: str  # contains the token: show it once, never log it
-    emailed: bool
-    mail_problem: str | None  # why it was not mailed (no SMTP, no address, server refused)
+    mail_queued_to: str | None  # the masked address the mail is queued to, if it is
+    mail_message_id: int | None  # its outbox message (delivery state on the patient page)
+    mail_problem: str | None  # why it was not queued (no SMTP, no address)
+
+    @property
+    def mail_queued(self) -> bool:
+        return self.mail_message_id is not None
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,8 @@ def issue_portal_link(
     send_mail: bool = True,
 ) -> IssuedLink:
     """Create a single-use link and, when SMTP is configured and the patient has an email
-    address, mail it (plain text, no clinical content)."""
+    address, queue its mail (plain text, no clinical content) in the outbox: it is sent after
+    this transaction commits, by the delivery worker, never while the request waits."""
     assessments_service.require_patient(session, patient_id)
     chosen = _check_instruments(instruments)
     if not 1 <= valid_hours <= MAX_VALID_HOURS:
@@ -125,30 +133,35 @@ def issue_portal_link(
     session.add(link)
     session.flush()
     url = portal_url(settings, token)
-    emailed, problem = False, None
+    queued: tuple[str, int] | None = None
+    problem: str | None = None
     if send_mail:
-        emailed, problem = _mail_link(session, settings, link, url)
+        queued, problem = _queue_mail(session, settings, link, url)
     record_event(session, ctx, action="portal_link.create", entity_type=ENTITY,
-                 entity_id=link.id, detail={"patient_id": patient_id, "instruments": list(chosen),
-                                            "valid_hours": valid_hours, "emailed": emailed})
-    return IssuedLink(link, url, emailed, problem)
+                 entity_id=link.id, detail={
+                     "patient_id": patient_id, "instruments": list(chosen),
+                     "valid_hours": valid_hours,
+                     "outbox_message_id": None if queued is None else queued[1]})
+    return IssuedLink(link, url, None if queued is None else queued[0],
+                      None if queued is None else queued[1], problem)
 
 
-def _mail_link(session: Session, settings: Settings, link: PortalLink, url: str
-               ) -> tuple[bool, str | None]:
+def _queue_mail(session: Session, settings: Settings, link: PortalLink, url: str
+                ) -> tuple[tuple[str, int] | None, str | None]:
+    """The mail in the outbox, or why not. Without SMTP nothing is queued: a link mailed
+    once someone configures mail, days later, would be expired or stale."""
     if not settings.smtp_host:
-        return False, "mail is not configured: pass the link on yourself"
+        return None, "mail is not configured: pass the link on yourself"
     address = _patient_email(session, link.patient_id)
     if not address:
-        return False, "the patient has no email address on record: pass the link on yourself"
-    try:
-        mail.send_portal_link(settings, to_address=address, url=url,
-                              expires_at=link.expires_at,
-                              clinic_name=clinic_service.clinic_name(session))
-    except mail.MailFailed as exc:
-        return False, str(exc)
-    link.emailed_at = utcnow()
-    return True, None
+        return None, "the patient has no email address on record: pass the link on yourself"
+    content = mail.portal_mail(url=url, expires_at=link.expires_at,
+                               clinic_name=clinic_service.clinic_name(session))
+    message = jobs.enqueue(session, dedupe_key=f"portal-link:{link.id}", purpose="portal-link",
+                           channel=Channel.EMAIL, to_address=address, subject=content.subject,
+                           body_text=content.body_text, patient_id=link.patient_id)
+    session.flush()
+    return (jobs.masked_address(address), message.id), None
 
 
 def visit(session: Session, ctx: AuditContext, *, token: str, lock: bool = False

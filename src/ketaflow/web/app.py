@@ -22,6 +22,8 @@ from ketaflow.audit.keys import session_info
 from ketaflow.audit.service import BUFFER_KEY
 from ketaflow.config import Settings, load_settings
 from ketaflow.db import make_engine, make_session_factory
+from ketaflow.jobs import worker as jobs_worker
+from ketaflow.jobs.senders import senders_from_settings
 from ketaflow.web.admission import AdmissionMiddleware
 from ketaflow.web.background import Background
 from ketaflow.web.errors import install_error_handlers
@@ -101,6 +103,12 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     app.state.background = Background(
         make_session_factory(app.state.background_engine, info=info), buffer,
         settings.audit_checkpoint_file, settings.login_failure_window_minutes * 60.0)
+    # The outbox has its own connection too: a slow mail server never delays audit sealing.
+    app.state.outbox_engine = make_engine(url, connections=1, serving=True)
+    app.state.outbox = jobs_worker.Outbox(
+        make_session_factory(app.state.outbox_engine, info=info),
+        senders_from_settings(settings), jobs_worker.WorkerConfig.of(settings),
+        interval_s=settings.outbox_interval_seconds, planners=job_planners(settings))
     app.state.health = HealthProbe(url)
     app.state.session_cookie, app.state.csrf_cookie = cookie_names(settings.cookie_secure)
     app.state.trusted_proxies = tuple(ipaddress.ip_network(entry, strict=False)
@@ -111,6 +119,15 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     app.state.token_checks = GroupCommit(app.state.session_factory, principals_for_tokens)
     # Licensed scale wording; an invalid pack stops start-up with the file and the problem.
     app.state.wording_packs = load_wording_packs(settings.scales_wording_dir)
+
+
+def job_planners(settings: Settings) -> list[jobs_worker.Planner]:
+    """The domains' outbox planners, run by every delivery round (`ketaflow.jobs.worker`).
+    Here, in the composition root, so the jobs domain imports none of its users; the
+    `ketaflow jobs run` command uses the same list."""
+    from ketaflow.reminders import service as reminders
+
+    return [reminders.planner(settings)]
 
 
 def worker_threads(settings: Settings) -> int:
@@ -126,10 +143,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     limiter.total_tokens = worker_threads(app.state.settings)
     background: Background = app.state.background
     task = asyncio.create_task(background.run())
+    outbox: jobs_worker.Outbox = app.state.outbox
+    outbox.start()
     charts.warm_up()  # the chart renderer's first start takes a second: not on a request
     try:
         yield
     finally:
+        await outbox.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -140,6 +160,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def dispose_engines(app: FastAPI) -> None:
     app.state.engine.dispose()
     app.state.background_engine.dispose()
+    app.state.outbox_engine.dispose()
     app.state.health.dispose()
 
 
@@ -165,6 +186,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.infusions import ledger_routes
     from ketaflow.infusions import routes as infusions_routes
     from ketaflow.infusions.controlled import api as controlled_api
+    from ketaflow.jobs import routes as jobs_routes
     from ketaflow.moodchart import routes as moodchart_routes
     from ketaflow.patients import api as patients_api
     from ketaflow.patients import clinical_routes as patients_clinical_routes
@@ -193,6 +215,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     api_routers += [clinic_api.router]
     pages_routers += [moodchart_routes.router, reminders_routes.router]
     pages_routers += [booking_routes.router, series_routes.router]
+    pages_routers += [jobs_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 

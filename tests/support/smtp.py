@@ -1,4 +1,5 @@
-"""A real SMTP server on localhost (aiosmtpd) that keeps the messages it receives."""
+"""A real SMTP server on localhost (aiosmtpd) that keeps the messages it receives. The
+`smtp_server` fixture is offered to every test by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class Mailbox:
     port: int
     messages: list[Message] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    refuse_with: str = ""  # e.g. "451 try later": refuse DATA with this reply
 
 
 class _Handler:
@@ -26,12 +28,14 @@ class _Handler:
         self.mailbox = mailbox
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        if self.mailbox.refuse_with:  # a server that answers but will not take mail
+            return self.mailbox.refuse_with
         self.mailbox.messages.append(email.message_from_bytes(envelope.content))
         self.mailbox.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -39,7 +43,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def smtp_server() -> Iterator[Mailbox]:
-    mailbox = Mailbox("127.0.0.1", _free_port())
+    mailbox = Mailbox("127.0.0.1", free_port())
     controller = Controller(_Handler(mailbox), hostname=mailbox.host, port=mailbox.port)
     controller.start()
     try:
