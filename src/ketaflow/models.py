@@ -11,7 +11,7 @@ from ketaflow.auth.models import (
     ThrottleCounter,
 )
 from ketaflow.clinic.models import ClinicProfile
-from ketaflow.courses.models import CourseStateChange, TreatmentCourse
+from ketaflow.courses.models import CourseStateChange, MaintenanceBooster, TreatmentCourse
 from ketaflow.db import Base
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import (
@@ -62,6 +62,7 @@ __all__ = [
     "InfusionOrder",
     "InfusionSession",
     "LedgerRow",
+    "MaintenanceBooster",
     "Measurement",
     "Medication",
     "MoodEntry",
