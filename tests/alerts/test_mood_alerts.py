@@ -151,3 +151,15 @@ def test_rating_switches_are_left_to_the_rating_alerts_and_qids_relapse_is_raise
     relapse = [a for a in mood_alerts(db, patient) if a.kind is AlertKind.MOOD_RELAPSE]
     assert len(relapse) == 1 and relapse[0].reason is not None
     assert relapse[0].reason.startswith("possible depressive relapse: QIDS-SR16")
+
+
+def test_days_typed_in_order_raise_one_switch_and_no_stale_disengagement(db: Session) -> None:
+    """A clinician backfilling a week day by day: each entry is judged on part of the data,
+    yet the episode gives one switch alert, and the gaps the backfill fills are no alert."""
+    patient = registered_long_ago(db)
+    for ago in range(6, -1, -1):
+        up = 2 if ago <= 4 else 0
+        moodchart.record_entry(db, SYSTEM, patient_id=patient.id, zone=ZONE,
+                               data=moodchart.EntryInput(today() - timedelta(days=ago), 0, up,
+                                                         up, 0, 4.5 if up else 7.5))
+    assert [a.kind for a in mood_alerts(db, patient)] == [AlertKind.MOOD_SWITCH]

@@ -56,6 +56,39 @@ def clinic_zone(db: Session) -> str:
         Settings().clinic_timezone)
 
 
+def _raised_days(db: Session, patient_id: int) -> dict[AlertKind, list[date]]:
+    """The day of each mood alert already raised for the patient, by kind (from its key)."""
+    days: dict[AlertKind, list[date]] = {kind: [] for kind in KINDS.values()}
+    for kind, key in db.execute(select(Alert.kind, Alert.source_key).where(
+            Alert.patient_id == patient_id, Alert.source_key.is_not(None))):
+        days[kind].append(date.fromisoformat(key.rsplit(":", 1)[1]))
+    return days
+
+
+def _current(signals: list[Signal], warned: moodchart.Warnings, *, today: date, since: date,
+             raised: dict[AlertKind, list[date]], settings: ClinicSettings) -> list[Signal]:
+    """The warnings to raise now: started since the lookback began, and
+
+    - disengagement only while it still holds (an entry typed later for the missed days, a
+      clinician's backfill, ends it: the run it was raised on never happened);
+    - switch and relapse not within the refractory days of an alert of the same kind (entries
+      typed in day order are judged on part of the data first: the episode's start can move
+      by a day or two, and must not make a second alert)."""
+    last_entry = warned.summaries[-1].day if warned.summaries else None
+    refractory = timedelta(days=settings.mood.refractory_days)
+    out = []
+    for signal in signals:
+        if signal.day < since:
+            continue
+        if signal.kind is SignalKind.DISENGAGEMENT:
+            if last_entry is None or (today - last_entry).days < settings.mood.disengagement_days:
+                continue
+        elif any(abs(signal.day - day) < refractory for day in raised[KINDS[signal.kind]]):
+            continue
+        out.append(signal)
+    return out
+
+
 def _raise(db: Session, ctx: AuditContext, patient_id: int, signal: Signal) -> Alert | None:
     key = source_key(patient_id, signal)
     if db.scalar(select(Alert.id).where(Alert.source_key == key)) is not None:
@@ -93,10 +126,16 @@ def _earlier_reason(warned: moodchart.Warnings, recent: list[Signal], today: dat
 
 
 def refresh_mood_alerts(db: Session, ctx: AuditContext, *, patient_id: int, today: date,
-                        zone: str | None = None, at: datetime | None = None) -> list[Alert]:
+                        zone: str | None = None, at: datetime | None = None,
+                        disengagement: bool = True) -> list[Alert]:
     """Raise an alert for each warning of the chart that started in the last
     `alert_lookback_days` and has none yet; then, if a relapse is signalled or the forecast
-    falls to the clinic's threshold, suggest the next booster earlier. Returns the new alerts."""
+    falls to the clinic's threshold, suggest the next booster earlier. Returns the new alerts.
+
+    `disengagement=False` after an entry or a rating: the patient (or a clinician for them) is
+    in touch, so only the passage of time (the sweep) raises a disengagement alert; a
+    clinician typing missed days in order would otherwise raise one for a gap they are
+    filling."""
     zone = zone or clinic_zone(db)
     settings = settings_in_force(db, at or utcnow())
     start = today - timedelta(days=HISTORY_DAYS - 1)
@@ -107,7 +146,10 @@ def refresh_mood_alerts(db: Session, ctx: AuditContext, *, patient_id: int, toda
                  if r.instrument not in _COVERED_BY_RATING_ALERTS],
         settings=settings.mood, thresholds=settings.scales)
     since = today - timedelta(days=settings.mood.alert_lookback_days - 1)
-    recent = [s for s in warned.signals if s.day >= since]
+    signals = [s for s in warned.signals
+               if disengagement or s.kind is not SignalKind.DISENGAGEMENT]
+    recent = _current(signals, warned, today=today, since=since,
+                      raised=_raised_days(db, patient_id), settings=settings)
     raised = [a for a in (_raise(db, ctx, patient_id, s) for s in recent) if a is not None]
     reason = _earlier_reason(warned, recent, today, settings)
     if reason is not None:

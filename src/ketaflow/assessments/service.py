@@ -205,7 +205,8 @@ def _refresh_mood_alerts(session: Session, ctx: AuditContext, patient_id: int) -
     rating's own alerts cover suicidality and switch only)."""
     zone = mood_alerts.clinic_zone(session)
     mood_alerts.refresh_mood_alerts(session, ctx, patient_id=patient_id,
-                                    today=utcnow().astimezone(ZoneInfo(zone)).date(), zone=zone)
+                                    today=utcnow().astimezone(ZoneInfo(zone)).date(), zone=zone,
+                                    disengagement=False)
 
 
 def load_assessment(session: Session, assessment_id: int) -> Assessment:

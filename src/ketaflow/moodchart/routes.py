@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from ketaflow.alerts import service as alerts_service
 from ketaflow.auth.permissions import Permission, public, requires
 from ketaflow.clinic import service as clinic_service
 from ketaflow.config import Settings
@@ -51,11 +52,15 @@ def _mood_page(request: Request, db: Session, patient_id: int, *, days: int = 90
                               zone=zone, settings=in_force.mood, thresholds=in_force.scales)
     today = clinic_day(moment, zone)
     links = service.links(db, patient_id=patient_id)
+    alerts = [row for row in alerts_service.list_patient_alerts(
+        db, audit_context(request), patient_id=patient_id)
+        if row.alert.is_open and row.alert.kind in alerts_service.MOOD_KINDS]
     staff = staff_labels(db, [r.entered_by_user_id for r in view.rows]
                          + [r.entered_in_error_by_user_id for r in view.rows]
                          + [link.created_by_user_id for link in links])
     return render(request, "moodchart/mood.html", {
-        "who": who, "view": view, "days": days, "ranges": service.RANGES_DAYS, "zone": zone,
+        "who": who, "view": view, "alerts": alerts, "days": days,
+        "ranges": service.RANGES_DAYS, "zone": zone,
         "today": today, "form": form or {"day": today.isoformat()},
         "medications": service.current_medications(db, patient_id=patient_id, on=today),
         "error": None if error is None else error.detail,

@@ -248,7 +248,8 @@ def record_entry(db: Session, ctx: AuditContext, *, patient_id: int, data: Entry
                          "source": entry.source})
     # A new entry can start a warning: raise its alert (and move a booster) now, not at the
     # next sweep.
-    mood_alerts.refresh_mood_alerts(db, actor, patient_id=patient_id, today=today, zone=zone)
+    mood_alerts.refresh_mood_alerts(db, actor, patient_id=patient_id, today=today, zone=zone,
+                                    disengagement=False)
     return entry
 
 
