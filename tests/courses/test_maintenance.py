@@ -34,6 +34,20 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+def soon() -> date:
+    """The earlier date a relapse suggests: within 3 days (the default), a weekday for a
+    course that skips weekends (the Friday before, else the Monday after)."""
+    day = today() + timedelta(days=3)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    if day > today():
+        return day
+    day = today() + timedelta(days=3)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def course_in_maintenance(db: Session, clinic: Clinic, *, ended_days_ago: int = 2
                           ) -> TreatmentCourse:
     """A course whose induction ended a few days ago, moved to maintenance by the prescriber."""
@@ -86,7 +100,7 @@ def test_a_relapse_moves_only_the_next_unconfirmed_booster_earlier(db: Session) 
                                       today=today(), zone=ZONE)
     assert [a.kind.value for a in raised] == ["mood-relapse"]
     first, second, *rest = maintenance.boosters(db, course_id=course.id)
-    assert first.earlier_on == today() + timedelta(days=3)
+    assert first.earlier_on == soon()
     assert first.planned_on > first.earlier_on  # the planned date kept beside it
     assert first.earlier_reason is not None
     assert first.earlier_reason.startswith("possible depressive relapse")
@@ -96,7 +110,7 @@ def test_a_relapse_moves_only_the_next_unconfirmed_booster_earlier(db: Session) 
     mood.refresh_mood_alerts(db, clinic.nurse_ctx, patient_id=course.patient_id, today=today(),
                              zone=ZONE)
     again = maintenance.boosters(db, course_id=course.id)
-    assert again[0].earlier_on == today() + timedelta(days=3)
+    assert again[0].earlier_on == soon()
     assert [b.earlier_on for b in again[1:]] == [None] * 8
     assert len(db.scalars(select(AuditEvent.id).where(
         AuditEvent.action == "course.booster.suggest_earlier")).all()) == 1
@@ -140,7 +154,7 @@ def test_confirming_the_earlier_date_and_refusals(db: Session) -> None:
                                         booster_id=first.id, user_id=clinic.prescriber.id,
                                         take_earlier=True, zone=ZONE)
     assert moved.state is BoosterState.CONFIRMED
-    assert moved.confirmed_on == moved.earlier_on == today() + timedelta(days=3)
+    assert moved.confirmed_on == moved.earlier_on == soon()
     with pytest.raises(Conflict):
         maintenance.confirm_booster(db, clinic.prescriber_ctx, course_id=course.id,
                                     booster_id=first.id, user_id=clinic.prescriber.id,
