@@ -14,7 +14,7 @@ from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import DemoCredential, StaffUser
 from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role
-from ketaflow.courses.demo import seed_active_courses, seed_courses
+from ketaflow.courses.demo import seed_active_courses, seed_courses, seed_maintenance
 from ketaflow.infusions.demo import CLINIC_DAY, seed_clinic_day, seed_sessions
 from ketaflow.moodchart.demo import seed_mood
 from ketaflow.patients.demo import seed_day_patients, seed_patients
@@ -80,6 +80,10 @@ def seed_demo(session: Session, ctx: AuditContext) -> list[DemoAccount]:
     seed_assessments(session, ctx, patients)
     # Daily mood charts between visits (a switch warning on the active course).
     seed_mood(session, ctx, patients)
+    # Maintenance: a stable course with a booster today, and a relapse that moved one earlier.
+    keepers = seed_day_patients(session, ctx, count=2, skip=len(CLINIC_DAY))
+    seed_ready_screenings(session, ctx, keepers, consented_days_ago=30)
+    seed_maintenance(session, ctx, keepers)
     # Last: a settings change effective now leaves everything seeded above as it was.
     seed_settings(session, ctx)
     return created
