@@ -30,7 +30,7 @@ def test_the_demo_tells_the_maintenance_story(db: Session) -> None:
     assert len(moved) == 1 and moved[0].state is BoosterState.SUGGESTED
     assert moved[0].earlier_on is not None and moved[0].earlier_on < moved[0].planned_on
     confirmed = [b for b in boosters if b.state is BoosterState.CONFIRMED]
-    assert [b.confirmed_on for b in confirmed][0] == today and len(confirmed) == 3
+    assert len(confirmed) == 3 and confirmed[0].confirmed_on == today
     rows = [r for r in infusions.day_list(db, SYSTEM, zone="UTC").rows
             if r.course_id == confirmed[0].course_id]
     assert [(r.infusion_number, r.planned_on, r.can_open) for r in rows] == [(7, today, True)]

@@ -83,7 +83,7 @@ def plan_if_missing(db: Session, ctx: AuditContext, *, course_id: int) -> None:
         plan_maintenance(db, ctx, course_id=course_id)
 
 
-def _clinic_day_on_or_before(day: date, today: date, *, skip_weekends: bool) -> date:
+def weekday_near(day: date, today: date, *, skip_weekends: bool) -> date:
     """A weekday for a course that skips weekends: the Friday before (sooner is the point of
     moving a booster), or the Monday after when that Friday is not after today."""
     if not skip_weekends or day.weekday() < course_plan.SATURDAY:
@@ -110,8 +110,8 @@ def suggest_earlier(db: Session, ctx: AuditContext, *, patient_id: int, today: d
     course = _maintenance_course(db, patient_id)
     if course is None:
         return None
-    target = _clinic_day_on_or_before(today + timedelta(days=within_days), today,
-                                      skip_weekends=course.skip_weekends)
+    target = weekday_near(today + timedelta(days=within_days), today,
+                          skip_weekends=course.skip_weekends)
     ahead = sorted((b for b in boosters(db, course_id=course.id)
                     if b.state in _AHEAD and b.due_on >= today), key=lambda b: b.due_on)
     if not ahead or ahead[0].due_on <= target:
