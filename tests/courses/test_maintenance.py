@@ -24,6 +24,7 @@ from ketaflow.infusions import service as infusions
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import SessionStatus
 from ketaflow.moodchart.models import MoodEntry
+from ketaflow.moodchart.service import chart_view
 from tests.infusions.factories import Clinic, make_clinic, make_course
 from tests.patients.factories import make_patient
 
@@ -160,6 +161,10 @@ def test_confirming_the_earlier_date_and_refusals(db: Session) -> None:
                                     booster_id=first.id, user_id=clinic.prescriber.id,
                                     take_earlier=False, zone=ZONE)
     assert second.state is BoosterState.SUGGESTED
+    # The confirmed booster is a planned marker on the life chart's week ahead.
+    view = chart_view(db, clinic.nurse_ctx, patient_id=course.patient_id, days=30, zone=ZONE)
+    assert f"planned booster {soon().isoformat()}: booster 1 (weekly), confirmed" in json.dumps(
+        view.spec)
     detail = db.scalars(select(AuditEvent.detail).where(
         AuditEvent.action == "course.booster.confirm")).one()
     assert json.loads(detail) == {"patient_id": course.patient_id, "course_id": course.id,

@@ -157,3 +157,16 @@ def confirm_booster(db: Session, ctx: AuditContext, *, course_id: int, booster_i
                                                "course_id": course.id,
                                                "earlier": bool(take_earlier)})
     return booster
+
+
+def confirmed_between(db: Session, *, patient_id: int, start: date, end: date
+                      ) -> list[MaintenanceBooster]:
+    """The patient's confirmed boosters due in [start, end] (the life chart's planned
+    markers; not audited: the chart's read is)."""
+    return [b for b in db.scalars(
+        select(MaintenanceBooster).join(TreatmentCourse,
+                                        TreatmentCourse.id == MaintenanceBooster.course_id)
+        .where(TreatmentCourse.patient_id == patient_id,
+               MaintenanceBooster.state == BoosterState.CONFIRMED)
+        .order_by(MaintenanceBooster.confirmed_on))
+        if b.confirmed_on is not None and start <= b.confirmed_on <= end]

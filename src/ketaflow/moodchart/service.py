@@ -18,6 +18,7 @@ from ketaflow.alerts import mood as mood_alerts
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.service import require_patient
 from ketaflow.audit.service import AuditContext, note_event, record_event
+from ketaflow.courses import maintenance
 from ketaflow.db import utcnow
 from ketaflow.errors import NotFound, ValidationFailed
 from ketaflow.infusions.models import InfusionSession
@@ -338,6 +339,9 @@ def chart_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, zo
                                                                      zone),
         medication_changes=changes, life_events=events, warnings=found,
         forecast=warned.forecast,
+        planned=[Marker(b.due_on, f"booster {b.sequence} ({b.phase}), confirmed")
+                 for b in maintenance.confirmed_between(db, patient_id=patient_id, start=start,
+                                                        end=end + timedelta(days=7))],
         description=f"Life chart, {start.isoformat()} to {end.isoformat()}: {len(summaries)} "
                     f"days charted, {len(found)} warnings")
     record_event(db, ctx, action="mood_chart.read", entity_type="patient", entity_id=patient_id,
