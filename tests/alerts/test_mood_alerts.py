@@ -78,7 +78,7 @@ def test_a_switch_from_the_chart_is_raised_once_with_its_reason(db: Session) -> 
     # A mood switch holds the pre-infusion check like the rating switch kinds.
     assert [a.id for a in service.open_patient_alerts(db, patient_id=patient.id)] == [alert.id]
     events = db.scalars(select(AuditEvent).where(AuditEvent.action == "alert.create",
-                                                 AuditEvent.entity_id == alert.id)).all()
+                                                 AuditEvent.entity_id == str(alert.id))).all()
     assert len(events) == 1 and "reason" not in str(events[0].detail)
 
 
