@@ -15,7 +15,7 @@ from ketaflow.auth.models import DemoCredential, StaffUser
 from ketaflow.booking.demo import seed_calendar
 from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role, Settings
-from ketaflow.courses.demo import seed_active_courses, seed_courses
+from ketaflow.courses.demo import seed_active_courses, seed_courses, seed_maintenance
 from ketaflow.infusions.demo import CLINIC_DAY, seed_clinic_day, seed_sessions
 from ketaflow.moodchart.demo import seed_mood
 from ketaflow.patients.demo import seed_day_patients, seed_patients
@@ -85,6 +85,10 @@ def seed_demo(session: Session, ctx: AuditContext, *, settings: Settings | None 
     seed_assessments(session, ctx, patients)
     # Daily mood charts between visits (a switch warning on the active course).
     seed_mood(session, ctx, patients)
+    # Maintenance: a stable course with a booster today, and a relapse that moved one earlier.
+    keepers = seed_day_patients(session, ctx, count=2, skip=len(CLINIC_DAY))
+    seed_ready_screenings(session, ctx, keepers, consented_days_ago=30)
+    seed_maintenance(session, ctx, keepers)
     # Two sites' calendars: the courses' series booked, today's list for the clinic day.
     seed_calendar(session, ctx, planned=courses, day_courses=day_courses)
     # Reminder plans and two days of reminders (after the mood entries, which stop repeats).

@@ -20,7 +20,7 @@ from ketaflow.booking.models import (
     WaitlistEntry,
 )
 from ketaflow.clinic.models import ClinicProfile
-from ketaflow.courses.models import CourseStateChange, TreatmentCourse
+from ketaflow.courses.models import CourseStateChange, MaintenanceBooster, TreatmentCourse
 from ketaflow.db import Base
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import (
@@ -75,6 +75,7 @@ __all__ = [
     "InfusionOrder",
     "InfusionSession",
     "LedgerRow",
+    "MaintenanceBooster",
     "Measurement",
     "Medication",
     "MoodEntry",

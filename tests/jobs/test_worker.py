@@ -290,3 +290,21 @@ def test_shutdown_waits_at_most_a_lease_for_a_hung_send(factory: sessionmaker[Se
     assert stopped_while_sending and finished
     assert status is OutboxStatus.SENDING and attempts == 1  # claimed, retried after its lease
     assert stored(factory, message).status is OutboxStatus.SENT
+
+
+def test_a_sweep_planner_runs_at_most_once_per_period() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ketaflow.jobs.worker import AtMostEvery
+
+    calls: list[datetime] = []
+
+    def sweep(_db: object, at: datetime) -> int:
+        calls.append(at)
+        return 1
+
+    every = AtMostEvery(900, sweep)  # type: ignore[arg-type]
+    start = datetime(2027, 1, 4, tzinfo=UTC)
+    ran = [every(None, start + timedelta(seconds=s)) for s in (0, 5, 899, 900, 1000, 1800)]  # type: ignore[arg-type]
+    assert ran == [1, 0, 0, 1, 0, 1]
+    assert calls == [start, start + timedelta(seconds=900), start + timedelta(seconds=1800)]

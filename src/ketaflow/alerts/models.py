@@ -1,4 +1,5 @@
-"""Alerts: one row per safety signal of a rating. Never deleted; closed by acknowledgement."""
+"""Alerts: one row per safety signal of a rating or warning of the mood chart. Never deleted;
+closed by acknowledgement."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from ketaflow.db import Base, str_enum, utcnow
 
 
 class AlertKind(StrEnum):
-    """The signal kinds of `ketaflow.scales.longitudinal.SignalKind`, stored by value."""
+    """The signal kinds of `ketaflow.scales.longitudinal.SignalKind` (from one rating) and of
+    `ketaflow.mood.signals.SignalKind` (from the mood chart, prefixed "mood-"), stored by value."""
 
     CSSRS_HIGH = "cssrs-high"
     SUICIDALITY_URGENT = "suicidality-urgent"
@@ -23,6 +25,9 @@ class AlertKind(StrEnum):
     CSSRS_SCREEN = "cssrs-screen"
     PROBABLE_MANIA = "probable-mania"
     POSSIBLE_SWITCH = "possible-switch"
+    MOOD_SWITCH = "mood-switch"
+    MOOD_RELAPSE = "mood-relapse"
+    MOOD_DISENGAGEMENT = "mood-disengagement"
 
 
 class AlertSeverity(StrEnum):
@@ -43,7 +48,14 @@ class Alert(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     kind: Mapped[AlertKind] = mapped_column(str_enum(AlertKind))
     severity: Mapped[AlertSeverity] = mapped_column(str_enum(AlertSeverity, 16))
-    source_assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"))
+    # A rating's alert names its assessment; a mood-chart alert has none and is keyed instead
+    # by `source_key` ("mood:{patient}:{kind}:{day}"), so a warning is raised once however
+    # often the chart is recomputed.
+    source_assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"),
+                                                             default=None)
+    source_key: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
+    # The warning's reason in words, as the rule worded it when raised (mood-chart alerts).
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
     # What the reference says should follow (comma-separated `longitudinal.Action` values).
     actions: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -53,7 +65,7 @@ class Alert(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
     action_note: Mapped[str | None] = mapped_column(Text, default=None)
 
-    source: Mapped[Assessment] = relationship(lazy="raise")
+    source: Mapped[Assessment | None] = relationship(lazy="raise")
     acknowledged_by: Mapped[StaffUser | None] = relationship(lazy="raise")
 
     @property

@@ -49,6 +49,8 @@ def acknowledge(request: Request, db: DB, alert_id: int,
     except KetaflowError as exc:
         return _alerts_page(request, db, status_code=422, error=exc.detail,
                             error_field=exc.field, failed_alert_id=alert_id, note=note)
+    if back == "mood":
+        return RedirectResponse(f"/patients/{alert.patient_id}/mood#alerts", status_code=303)
     if back == "patient":
         return RedirectResponse(f"/patients/{alert.patient_id}/assessments#alerts",
                                 status_code=303)

@@ -18,8 +18,9 @@ class AlertOut(BaseModel):
     kind: str
     severity: str
     title: str
-    source_assessment_id: int
-    instrument: str
+    source_assessment_id: int | None
+    instrument: str | None
+    reason: str | None
     actions: list[str]
     created_at: datetime
     acknowledged_at: datetime | None
@@ -31,7 +32,8 @@ class AlertOut(BaseModel):
         return cls(id=alert.id, patient_id=alert.patient_id, kind=str(alert.kind),
                    severity=str(alert.severity), title=TITLES[alert.kind],
                    source_assessment_id=alert.source_assessment_id,
-                   instrument=alert.source.instrument_id, actions=list(alert.action_list),
+                   instrument=None if alert.source is None else alert.source.instrument_id,
+                   reason=alert.reason, actions=list(alert.action_list),
                    created_at=alert.created_at, acknowledged_at=alert.acknowledged_at,
                    acknowledged_by_user_id=alert.acknowledged_by_user_id,
                    action_note=alert.action_note)

@@ -36,12 +36,18 @@ SEVERITY: dict[AlertKind, AlertSeverity] = {
     AlertKind.PROBABLE_MANIA: AlertSeverity.HIGH,
     AlertKind.CSSRS_SCREEN: AlertSeverity.HIGH,
     AlertKind.POSSIBLE_SWITCH: AlertSeverity.MODERATE,
+    AlertKind.MOOD_SWITCH: AlertSeverity.HIGH,
+    AlertKind.MOOD_RELAPSE: AlertSeverity.HIGH,
+    AlertKind.MOOD_DISENGAGEMENT: AlertSeverity.MODERATE,
 }
 # Kinds by what they signal; the pre-infusion check waits for both to be acknowledged.
 SUICIDALITY_KINDS = frozenset({AlertKind.CSSRS_HIGH, AlertKind.SUICIDALITY_URGENT,
                                AlertKind.CSSRS_MODERATE, AlertKind.SAME_DAY_REVIEW,
                                AlertKind.CSSRS_SCREEN})
-SWITCH_KINDS = frozenset({AlertKind.PROBABLE_MANIA, AlertKind.POSSIBLE_SWITCH})
+SWITCH_KINDS = frozenset({AlertKind.PROBABLE_MANIA, AlertKind.POSSIBLE_SWITCH,
+                          AlertKind.MOOD_SWITCH})
+MOOD_KINDS = frozenset({AlertKind.MOOD_SWITCH, AlertKind.MOOD_RELAPSE,
+                        AlertKind.MOOD_DISENGAGEMENT})
 _SEVERITY_ORDER = {AlertSeverity.URGENT: 0, AlertSeverity.HIGH: 1, AlertSeverity.MODERATE: 2}
 
 TITLES: dict[AlertKind, str] = {
@@ -53,17 +59,23 @@ TITLES: dict[AlertKind, str] = {
     AlertKind.CSSRS_SCREEN: "Suicidality item positive: C-SSRS screen needed",
     AlertKind.PROBABLE_MANIA: "Probable mania",
     AlertKind.POSSIBLE_SWITCH: "Possible switch to (hypo)mania",
+    AlertKind.MOOD_SWITCH: "Mood chart: possible switch to (hypo)mania, review before the "
+                           "next infusion",
+    AlertKind.MOOD_RELAPSE: "Mood chart: possible depressive relapse, consider an earlier "
+                            "booster",
+    AlertKind.MOOD_DISENGAGEMENT: "Mood chart: no entries, contact the patient",
 }
 
 
 @dataclass(frozen=True)
 class AlertRow:
-    """An alert with what a list shows beside it: the patient's MRN and name, the instrument."""
+    """An alert with what a list shows beside it: the patient's MRN and name, the instrument
+    (None for a mood-chart alert, which shows its reason instead)."""
 
     alert: Alert
     mrn: str
     patient_name: str
-    instrument_id: str
+    instrument_id: str | None
 
     @property
     def title(self) -> str:
@@ -123,7 +135,7 @@ def _rows(session: Session, alerts: Sequence[Alert]) -> list[AlertRow]:
             alert=alert,
             mrn=current.patient.mrn if current else f"#{alert.patient_id}",
             patient_name=f"{current.given_name} {current.family_name}" if current else "",
-            instrument_id=alert.source.instrument_id,
+            instrument_id=None if alert.source is None else alert.source.instrument_id,
         ))
     return rows
 

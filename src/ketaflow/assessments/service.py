@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ketaflow.alerts import mood as mood_alerts
 from ketaflow.alerts import service as alerts_service
 from ketaflow.assessments import courses
 from ketaflow.assessments.models import Assessment, AssessmentResult, RaterKind, ResultReason
@@ -194,7 +196,17 @@ def record_assessment(
     alerts_service.raise_alerts(session, ctx, patient_id=patient_id,
                                 assessment_id=assessment.id, rated_at=moment, result=result,
                                 thresholds=thresholds)
+    _refresh_mood_alerts(session, ctx, patient_id)
     return load_assessment(session, assessment.id)
+
+
+def _refresh_mood_alerts(session: Session, ctx: AuditContext, patient_id: int) -> None:
+    """A QIDS-SR16 or MADRS total can signal a relapse the mood chart's alerts carry (the
+    rating's own alerts cover suicidality and switch only)."""
+    zone = mood_alerts.clinic_zone(session)
+    mood_alerts.refresh_mood_alerts(session, ctx, patient_id=patient_id,
+                                    today=utcnow().astimezone(ZoneInfo(zone)).date(), zone=zone,
+                                    disengagement=False)
 
 
 def load_assessment(session: Session, assessment_id: int) -> Assessment:
@@ -280,6 +292,7 @@ def rescore_assessment(
     alerts_service.raise_alerts(session, ctx, patient_id=assessment.patient_id,
                                 assessment_id=assessment.id, rated_at=assessment.rated_at,
                                 result=result, thresholds=thresholds)
+    _refresh_mood_alerts(session, ctx, assessment.patient_id)
     return load_assessment(session, assessment.id)
 
 
@@ -317,6 +330,7 @@ def amend_assessment(
     alerts_service.raise_alerts(session, ctx, patient_id=original.patient_id,
                                 assessment_id=corrected.id, rated_at=moment, result=result,
                                 thresholds=thresholds)
+    _refresh_mood_alerts(session, ctx, original.patient_id)
     return load_assessment(session, corrected.id)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, Text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketaflow.clinical.course_plan import CourseState, Frequency
@@ -70,3 +71,44 @@ class CourseStateChange(Base):
         ForeignKey("staff_users.id"), default=None)
 
     course: Mapped[TreatmentCourse] = relationship(back_populates="changes", lazy="raise")
+
+
+class BoosterState(StrEnum):
+    SUGGESTED = "suggested"   # from the taper; not on the day's list until confirmed
+    CONFIRMED = "confirmed"   # a prescriber confirmed the date: on the day's list that day
+    GIVEN = "given"
+    CANCELLED = "cancelled"
+
+
+class MaintenanceBooster(Base):
+    """One planned maintenance infusion of a course, from the taper suggestion.
+
+    `planned_on` is the taper's date and never changes. A rising relapse signal or a low
+    forecast adds a suggested earlier date with its reason beside it (`earlier_on`,
+    `earlier_reason`); the prescriber's confirmation fixes `confirmed_on` (the earlier date or
+    the planned one) and says who and when.
+    """
+
+    __tablename__ = "maintenance_boosters"
+    __table_args__ = (UniqueConstraint("course_id", "sequence",
+                                       name="uq_maintenance_boosters_course_sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("treatment_courses.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)  # 1 = the first booster after the induction
+    planned_on: Mapped[date] = mapped_column(Date)
+    phase: Mapped[str] = mapped_column(String(40))
+    state: Mapped[BoosterState] = mapped_column(str_enum(BoosterState, 16))
+    earlier_on: Mapped[date | None] = mapped_column(Date, default=None)
+    earlier_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    earlier_suggested_at: Mapped[datetime | None] = mapped_column(default=None)
+    confirmed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    confirmed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id"), default=None)
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def due_on(self) -> date:
+        """The date in force: the confirmed one, else the planned one."""
+        return self.confirmed_on or self.planned_on

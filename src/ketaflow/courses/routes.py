@@ -13,14 +13,15 @@ from ketaflow.assessments.history import course_baselines
 from ketaflow.auth.permissions import Permission, requires
 from ketaflow.clinical import course_plan
 from ketaflow.clinical.course_plan import CourseState, Frequency
-from ketaflow.courses import service
+from ketaflow.courses import maintenance, service
 from ketaflow.db import utcnow
 from ketaflow.errors import KetaflowError, ValidationFailed
 from ketaflow.patients import sections
 from ketaflow.patients import service as patients
+from ketaflow.patients.service.identity import staff_labels
 from ketaflow.scales.longitudinal import FALLBACK_LABELS, BaselineFallback
 from ketaflow.web import forms as web_forms
-from ketaflow.web.deps import audit_context, get_db
+from ketaflow.web.deps import audit_context, get_db, require_principal
 from ketaflow.web.routing import UnitOfWorkRoute
 from ketaflow.web.templating import render
 
@@ -36,6 +37,8 @@ NOTICES = {
     "state": "Course state changed.",
     "baseline": "Course baseline updated.",
     "fallback": "Baseline choice saved.",
+    "maintenance": "Maintenance planned: confirm each booster's date.",
+    "booster": "Booster confirmed: it is on the day's list on its date.",
 }
 # Short enough for a select on a tablet; the course page shows the full labels.
 SHORT_FREQUENCY_LABELS = {
@@ -125,7 +128,8 @@ def _course_page(
         "view": view, "record": record, "state_labels": STATE_LABELS,
         "reason_required": course_plan.REASON_REQUIRED,
         "baselines": course_baselines(db, ctx, course=view.course),
-        "fallback_labels": FALLBACK_LABELS, **context,
+        "fallback_labels": FALLBACK_LABELS,
+        "staff": staff_labels(db, [b.confirmed_by_user_id for b in view.boosters]), **context,
     }, status_code=status_code)
 
 
@@ -181,3 +185,37 @@ def set_baseline_fallback(request: Request, db: DB, course_id: int, form: FORM) 
         return _course_page(request, db, course_id, status_code=exc.status_code,
                             error=exc.detail, error_field=exc.field)
     return RedirectResponse(f"/courses/{course_id}?notice=fallback", status_code=303)
+
+
+@router.post("/courses/{course_id}/maintenance")
+@requires(Permission.COURSES_MANAGE)
+def plan_maintenance(request: Request, db: DB, course_id: int) -> Response:
+    try:
+        maintenance.plan_maintenance(db, audit_context(request), course_id=course_id)
+    except KetaflowError as exc:
+        if exc.status_code == 404:
+            raise
+        return _course_page(request, db, course_id, status_code=exc.status_code,
+                            error=exc.detail, error_field=exc.field)
+    return RedirectResponse(f"/courses/{course_id}?notice=maintenance#maintenance",
+                            status_code=303)
+
+
+@router.post("/courses/{course_id}/boosters/{booster_id}/confirm")
+@requires(Permission.COURSES_MANAGE)
+def confirm_booster(request: Request, db: DB, course_id: int, booster_id: int, form: FORM
+                    ) -> Response:
+    try:
+        choice = form.get("choice", "")
+        if choice not in ("earlier", "planned"):
+            raise ValidationFailed("choose the earlier date or the planned date", field="choice")
+        maintenance.confirm_booster(
+            db, audit_context(request), booster_id=booster_id, course_id=course_id,
+            user_id=require_principal(request).user_id, take_earlier=choice == "earlier",
+            zone=web_forms.clinic_zone(request))
+    except KetaflowError as exc:
+        if exc.status_code == 404:
+            raise
+        return _course_page(request, db, course_id, status_code=exc.status_code,
+                            error=exc.detail, error_field=exc.field)
+    return RedirectResponse(f"/courses/{course_id}?notice=booster#maintenance", status_code=303)

@@ -25,7 +25,8 @@ from ketaflow.clinical.course_plan import (
     Frequency,
     MaintenanceSuggestion,
 )
-from ketaflow.courses.models import CourseStateChange, TreatmentCourse
+from ketaflow.courses import maintenance
+from ketaflow.courses.models import CourseStateChange, MaintenanceBooster, TreatmentCourse
 from ketaflow.db import utcnow
 from ketaflow.dosing.limits import DosingLimits
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
@@ -83,6 +84,7 @@ class CourseView:
     warnings: tuple[str, ...]
     allowed: tuple[CourseState, ...]
     maintenance: MaintenanceSuggestion
+    boosters: tuple[MaintenanceBooster, ...] = ()
 
 
 def course_readiness(session: Session, *, patient_id: int) -> Readiness:
@@ -169,6 +171,8 @@ def change_course_state(
     session.flush()
     _audit(session, ctx, "course.state", course, from_state=previous.value,
            to_state=target.value)
+    if target is CourseState.MAINTENANCE:
+        maintenance.plan_if_missing(session, ctx, course_id=course.id)
     return course
 
 
@@ -224,8 +228,10 @@ def read_course(session: Session, ctx: AuditContext, *, course_id: int) -> Cours
         dosing_limits(session, course.recorded_at))
     infusions = tuple(PlannedInfusion(n, on) for n, on in enumerate(plan.planned_dates, start=1))
     _audit(session, ctx, "course.read", course)
+    taper = maintenance.taper_settings(settings_in_force(session, utcnow()).mood)
     return CourseView(course, infusions, plan.warnings, course_plan.TRANSITIONS[course.state],
-                      course_plan.suggest_maintenance(plan.planned_dates[-1]))
+                      course_plan.suggest_maintenance(plan.planned_dates[-1], taper),
+                      tuple(maintenance.boosters(session, course_id=course.id)))
 
 
 def list_courses(session: Session, ctx: AuditContext, *, patient_id: int) -> list[TreatmentCourse]:

@@ -6,7 +6,7 @@ self-report rated that day."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -147,6 +147,15 @@ def seed_sessions(db: Session, ctx: AuditContext, *, courses: int = 3) -> list[i
     ids.append(_run(db, nurse, prescriber, found[0].id, current - timedelta(minutes=35),
                     finish=False, portal=ctx))
     return ids
+
+
+def seed_given_infusions(db: Session, ctx: AuditContext, *, course_id: int,
+                         days: list[date]) -> list[int]:
+    """A completed (discharged) session at 09:00 UTC on each of `days`, on the demo lot (after
+    `seed_sessions`, which stocks it): the induction behind a maintenance course."""
+    nurse, prescriber = _ctx(db, Role.NURSE, ctx), _ctx(db, Role.PRESCRIBER, ctx)
+    return [_run(db, nurse, prescriber, course_id, datetime.combine(day, time(9), UTC),
+                 finish=True, portal=ctx) for day in days]
 
 
 # The clinic day: one session in each state, today, for `make run` at any hour. Times are

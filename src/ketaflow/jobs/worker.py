@@ -40,6 +40,23 @@ log = logging.getLogger("ketaflow.jobs")
 # become due (reminders register `plan_due(db, now)`); each returns how many it enqueued. The
 # app factory and the CLI (composition roots) fill this list; domains do not import the worker.
 Planner = Callable[[Session, datetime], int]
+
+
+class AtMostEvery:
+    """A planner run at most once per `seconds` in this process (a sweep over every patient
+    need not run each delivery round; what it raises is idempotent, so several processes
+    running it in the same minute store nothing twice)."""
+
+    def __init__(self, seconds: float, planner: Planner) -> None:
+        self.seconds, self.planner = seconds, planner
+        self.__name__ = getattr(planner, "__name__", "planner")
+        self._last: datetime | None = None
+
+    def __call__(self, db: Session, at: datetime) -> int:
+        if self._last is not None and (at - self._last).total_seconds() < self.seconds:
+            return 0
+        self._last = at
+        return self.planner(db, at)
 def worker_id() -> str:
     """This process, told apart from every other server: host, pid and a random part (a pid
     is reused after a restart; the random part makes an old claim never look like ours)."""

@@ -11,6 +11,9 @@ from ketaflow.sourced import setting
 
 _REF = "mood-chart-signals"
 _CHOICE = "clinic's choice, no validated standard; docs/clinical-sources.md#mood-chart-signals"
+_TAPER = ("suggestion, no standard (CANMAT 2021: level 3 evidence); "
+          "docs/clinical-sources.md#maintenance-plan")
+_PLAN_REF = "maintenance-plan"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,35 @@ class MoodSettings:
         7, f"one warning per episode: the same kind is not raised again within 7 days "
         f"({_CHOICE})", "Same warning not repeated within (days)", minimum=1, maximum=28,
         ref=_REF)
+
+    alert_lookback_days: int = setting(
+        7, f"a warning becomes an alert to acknowledge when it started within the last 7 days; "
+        f"older ones stay on the chart as history ({_CHOICE})",
+        "Alerts: warnings raised from the last (days)", minimum=1, maximum=28, ref=_REF)
+    forecast_low_mood: float = setting(
+        -1.5, "a 7-day forecast of mood (elevated minus depressed) at or below -1.5 moves the "
+        f"next maintenance booster earlier ({_CHOICE})",
+        "Maintenance: forecast mood at or below", minimum=-3.0, maximum=0.0, ref=_PLAN_REF)
+    booster_earlier_within_days: int = setting(
+        3, "a relapse signal or a low forecast suggests the next booster within 3 days "
+        f"({_CHOICE})", "Maintenance: earlier booster within (days)", minimum=1, maximum=14,
+        ref=_PLAN_REF)
+    taper_weekly_count: int = setting(
+        4, f"maintenance taper: weekly boosters x4 ({_TAPER})",
+        "Maintenance taper: weekly boosters (suggestion, no standard)", minimum=0, maximum=12,
+        ref=_PLAN_REF)
+    taper_fortnightly_count: int = setting(
+        2, f"then every 2 weeks x2 ({_TAPER})",
+        "Maintenance taper: every-2-weeks boosters (suggestion, no standard)", minimum=0,
+        maximum=12, ref=_PLAN_REF)
+    taper_extended_interval_weeks: int = setting(
+        4, f"then every 3-4 weeks: 4 ({_TAPER})",
+        "Maintenance taper: weeks between later boosters (suggestion, no standard)",
+        minimum=3, maximum=6, ref=_PLAN_REF)
+    taper_extended_count: int = setting(
+        3, f"later boosters x3, then review ({_TAPER})",
+        "Maintenance taper: later boosters (suggestion, no standard)", minimum=0, maximum=12,
+        ref=_PLAN_REF)
 
 
 DEFAULT_MOOD_SETTINGS = MoodSettings()

@@ -74,13 +74,13 @@ def _bars(summaries: Sequence[DaySummary], x: charts.Spec) -> list[charts.Spec]:
 
 
 def _marks(items: Sequence[Marker], x: charts.Spec, *, y: float, shape: str, colour: str,
-           prefix: str) -> list[charts.Spec]:
+           prefix: str, filled: bool = True) -> list[charts.Spec]:
     if not items:
         return []
     rows = [{"day": _day(m.day), "y": y, "description": f"{prefix}{_day(m.day)}: {m.label}"}
             for m in items]
     return [{"data": {"values": rows},
-             "mark": {"type": "point", "shape": shape, "filled": True, "size": 110,
+             "mark": {"type": "point", "shape": shape, "filled": filled, "size": 110,
                       "color": colour, "opacity": 1, "aria": True},
              "encoding": {"x": x, "y": {"field": "y", "type": "quantitative"},
                           "description": {"field": "description"}}}]
@@ -116,9 +116,11 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                     infusions: Sequence[Marker] = (), medication_changes: Sequence[Marker] = (),
                     life_events: Sequence[Marker] = (), warnings: Sequence[Signal] = (),
                     forecast: Forecast | None = None, ratings: Sequence[Marker] = (),
-                    description: str) -> charts.Spec:
-    """The two-pole chart and the sleep panel, from `start` to `end` plus the forecast week."""
+                    description: str, planned: Sequence[Marker] = ()) -> charts.Spec:
+    """The two-pole chart and the sleep panel, from `start` to `end` plus the forecast week;
+    `planned`: confirmed boosters ahead (open triangles), drawn within that week."""
     last = end + timedelta(days=7 if forecast is not None else 0)
+    planned = [m for m in planned if start <= m.day <= last]
     x = _x(start, last)
     euthymic = {"data": {"values": [{"y": 0}]}, "mark": {"type": "rule", "color": "#14202b"},
                 "encoding": {"y": {"field": "y", "type": "quantitative"}}}
@@ -127,6 +129,8 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                    *_forecast(end + timedelta(days=1), forecast, x),
                    *_marks(infusions, x, y=3.35, shape="triangle-down", colour=INFUSION,
                            prefix="infusion "),
+                   *_marks(planned, x, y=3.35, shape="triangle-down", colour=INFUSION,
+                           prefix="planned booster ", filled=False),
                    *_marks(life_events, x, y=-3.35, shape="square", colour=EVENT,
                            prefix="life event "),
                    *_marks(warning_marks, x, y=3.35, shape="diamond", colour=WARNING,

@@ -19,6 +19,7 @@ from ketaflow.clinical.course_plan import CourseState
 from ketaflow.config import Role
 from ketaflow.db import utcnow
 from ketaflow.moodchart import service
+from ketaflow.moodchart.warnings import clinic_day
 from ketaflow.patients.models import Patient
 from ketaflow.screening.demo import staff_context
 
@@ -28,7 +29,7 @@ MISSED = {9, 10, 23, 31}  # days ago without an entry (patients miss some)
 
 def _day(days_ago: int, course_days_ago: int) -> service.EntryInput:
     """Depressed before the course, better with it, elevated with short nights at the end."""
-    today = service.clinic_day(utcnow(), "UTC")
+    today = clinic_day(utcnow(), "UTC")
     if days_ago > course_days_ago:
         depressed, elevated, irritable, sleep = 2 + days_ago % 2, 0, 0, 9.0 - days_ago % 3 / 2
     elif days_ago > 6:
@@ -58,7 +59,7 @@ def seed_mood(session: Session, ctx: AuditContext, patients: Sequence[Patient]) 
             continue
         # The demo's story starts before the patient was registered today: say it did not.
         patient.created_at = utcnow() - timedelta(days=DAYS + 14)
-        course_days_ago = (service.clinic_day(utcnow(), "UTC") - course.start_on).days
+        course_days_ago = (clinic_day(utcnow(), "UTC") - course.start_on).days
         for days_ago in range(DAYS, -1, -1):
             if days_ago in MISSED:
                 continue

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from ketaflow.alerts import service as alerts_service
 from ketaflow.auth.permissions import Permission, public, requires
 from ketaflow.clinic import service as clinic_service
 from ketaflow.config import Settings
@@ -20,6 +21,7 @@ from ketaflow.moodchart import service
 from ketaflow.moodchart.forms import ANCHORS, FIELD_LABELS, POLE_QUESTIONS, form_key, parse_entry
 from ketaflow.moodchart.models import MoodLink
 from ketaflow.moodchart.pdf import report_pdf
+from ketaflow.moodchart.warnings import clinic_day
 from ketaflow.patients import sections
 from ketaflow.patients.service.identity import patient_identity, staff_labels
 from ketaflow.portal.routes import qr_svg
@@ -50,13 +52,17 @@ def _mood_page(request: Request, db: Session, patient_id: int, *, days: int = 90
     in_force = settings_in_force(db, moment)
     view = service.chart_view(db, audit_context(request), patient_id=patient_id, days=days,
                               zone=zone, settings=in_force.mood, thresholds=in_force.scales)
-    today = service.clinic_day(moment, zone)
+    today = clinic_day(moment, zone)
     links = service.links(db, patient_id=patient_id)
+    alerts = [row for row in alerts_service.list_patient_alerts(
+        db, audit_context(request), patient_id=patient_id)
+        if row.alert.is_open and row.alert.kind in alerts_service.MOOD_KINDS]
     staff = staff_labels(db, [r.entered_by_user_id for r in view.rows]
                          + [r.entered_in_error_by_user_id for r in view.rows]
                          + [link.created_by_user_id for link in links])
     return render(request, "moodchart/mood.html", {
-        "who": who, "view": view, "days": days, "ranges": service.RANGES_DAYS, "zone": zone,
+        "who": who, "view": view, "alerts": alerts, "days": days,
+        "ranges": service.RANGES_DAYS, "zone": zone,
         "today": today, "form": form or {"day": today.isoformat()},
         "medications": service.current_medications(db, patient_id=patient_id, on=today),
         "error": None if error is None else error.detail,
@@ -108,7 +114,7 @@ def mood_report(request: Request, db: DB, patient_id: int, days: str = "90") -> 
 @requires(Permission.ASSESSMENTS_WRITE)
 def add_entry(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
     zone = web_forms.clinic_zone(request)
-    today = service.clinic_day(utcnow(), zone)
+    today = clinic_day(utcnow(), zone)
     try:
         data = parse_entry(form, service.current_medications(
             db, patient_id=patient_id, on=today), today=today)
@@ -161,7 +167,7 @@ def _entry_page(request: Request, db: Session, visit: service.LinkVisit,
             "state": str(visit.state), "clinic_name": clinic_service.clinic_name(db)},
             status_code=status)
     link: MoodLink = visit.link
-    today = service.clinic_day(utcnow(), web_forms.clinic_zone(request))
+    today = clinic_day(utcnow(), web_forms.clinic_zone(request))
     return render(request, "moodchart/entry.html", {
         "form": form or {}, "today": today,
         "medications": service.current_medications(db, patient_id=link.patient_id, on=today),
@@ -185,7 +191,7 @@ def entry_submit(request: Request, db: DB, token: str, form: FORM) -> Response:
     if visit.state is not service.LinkState.OPEN or visit.link is None:
         return _entry_page(request, db, visit)
     zone = web_forms.clinic_zone(request)
-    today = service.clinic_day(utcnow(), zone)
+    today = clinic_day(utcnow(), zone)
     try:
         data = parse_entry(form, service.current_medications(
             db, patient_id=visit.link.patient_id, on=today), today=today)

@@ -8,28 +8,34 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketaflow import charts
+from ketaflow.alerts import mood as mood_alerts
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.service import require_patient
 from ketaflow.audit.service import AuditContext, note_event, record_event
+from ketaflow.courses import maintenance
 from ketaflow.db import utcnow
 from ketaflow.errors import NotFound, ValidationFailed
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.service import current_order, load_session
 from ketaflow.infusions.summary import session_delivery
-from ketaflow.mood.entries import POLES, DaySummary, Entry, EntryError, daily_summaries
-from ketaflow.mood.forecast import predict, states
-from ketaflow.mood.series import one_patient
+from ketaflow.mood.entries import POLES, DaySummary, Entry, EntryError
 from ketaflow.mood.settings import DEFAULT_MOOD_SETTINGS, MoodSettings
-from ketaflow.mood.signals import Rating, Signal, SignalKind, daily_signals, rating_signals
+from ketaflow.mood.signals import Rating, Signal
 from ketaflow.moodchart.chart import Marker, life_chart_spec
 from ketaflow.moodchart.models import MoodEntry, MoodLink
+from ketaflow.moodchart.warnings import (
+    RATED,
+    clinic_day,
+    compute_warnings,
+    entries,
+    medication_markers,
+)
 from ketaflow.patients.models import Medication
 from ketaflow.patients.service.medications import is_current
 from ketaflow.scales.thresholds import DEFAULT_THRESHOLDS, ScaleThresholds
@@ -91,10 +97,6 @@ def mood_url(base_url: str, token: str) -> str:
 def patient_context(base: AuditContext) -> AuditContext:
     """The patient acting through their link (no staff account)."""
     return AuditContext(None, "mood-link", "portal", base.client_address, base.request_id)
-
-
-def clinic_day(moment: datetime, zone: str) -> date:
-    return moment.astimezone(ZoneInfo(zone)).date()
 
 
 def issue_link(db: Session, ctx: AuditContext, *, base_url: str, patient_id: int,
@@ -240,10 +242,15 @@ def record_entry(db: Session, ctx: AuditContext, *, patient_id: int, data: Entry
         return earlier
     if link is not None:
         link.last_used_at = now
-    record_event(db, patient_context(ctx) if link is not None else ctx, action="mood_entry.create",
+    actor = patient_context(ctx) if link is not None else ctx
+    record_event(db, actor, action="mood_entry.create",
                  entity_type=ENTRY_ENTITY, entity_id=entry.id,
                  detail={"patient_id": patient_id, "day": data.day.isoformat(),
                          "source": entry.source})
+    # A new entry can start a warning: raise its alert (and move a booster) now, not at the
+    # next sweep.
+    mood_alerts.refresh_mood_alerts(db, actor, patient_id=patient_id, today=today, zone=zone,
+                                    disengagement=False)
     return entry
 
 
@@ -267,24 +274,9 @@ def mark_entered_in_error(db: Session, ctx: AuditContext, *, patient_id: int, en
     return entry
 
 
-def entries(db: Session, *, patient_id: int, start: date, end: date) -> list[MoodEntry]:
-    """Every entry about a day in [start, end], errors included (callers leave them out of
-    calculations with `valid`), in day and entry order."""
-    return list(db.scalars(select(MoodEntry).where(
-        MoodEntry.patient_id == patient_id, MoodEntry.day >= start, MoodEntry.day <= end)
-        .order_by(MoodEntry.day, MoodEntry.id)))
-
-
-def valid(rows: list[MoodEntry]) -> list[Entry]:
-    """The core's entries from stored rows, leaving out those entered in error."""
-    return [Entry(r.day, r.depressed, r.elevated, r.irritable, r.anxious, r.sleep_h)
-            for r in rows if r.entered_in_error_at is None]
-
-
 # --- what the mood page shows -------------------------------------------------------------
 
 RANGES_DAYS = (30, 90, 180, 365, 730)  # the chart's choices, 30 days to 2 years
-RATED = ("asrm", "ymrs", "qids-sr16", "madrs")
 RATING_NAMES = {"asrm": "ASRM", "ymrs": "YMRS", "qids-sr16": "QIDS-SR16", "madrs": "MADRS"}
 
 
@@ -325,19 +317,6 @@ def _infusion_markers(db: Session, patient_id: int, start: date, end: date, zone
         given = session_delivery(record, order, until=record.ended_at or utcnow())
         markers.append(Marker(day, f"{given.dose_mg:.1f} mg delivered ({record.status.value})"))
     return markers
-
-
-def _medication_markers(db: Session, patient_id: int, start: date, end: date) -> list[Marker]:
-    markers = []
-    for m in db.scalars(select(Medication).where(Medication.patient_id == patient_id)):
-        if getattr(m, "entered_in_error_at", None) is not None:
-            continue
-        dose = f"{m.drug_name} {m.dose_amount:g} {m.dose_unit.value}"
-        if m.start_date is not None and start <= m.start_date <= end:
-            markers.append(Marker(m.start_date, f"{dose} started"))
-        if m.stop_date is not None and start <= m.stop_date <= end:
-            markers.append(Marker(m.stop_date, f"{m.drug_name} stopped"))
-    return sorted(markers, key=lambda marker: marker.day)
 
 
 def _ratings(db: Session, ctx: AuditContext, patient_id: int, zone: str) -> list[Rating]:
@@ -385,26 +364,24 @@ def _build_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, z
     end = clinic_day(utcnow(), zone)
     start = end - timedelta(days=days - 1)
     rows = entries(db, patient_id=patient_id, start=start, end=end)
-    summaries = daily_summaries(valid(rows))
-    changes = _medication_markers(db, patient_id, start, end)
-    series = one_patient(summaries, start=start, end=end,
-                         med_changes=[m.day for m in changes])
     ratings = sorted((r for r in _ratings(db, ctx, patient_id, zone) if start <= r.day <= end),
                      key=lambda r: (r.day, r.instrument))
-    # Disengagement only counts from the first entry: before it the patient was not charting.
-    found = [s for s in daily_signals(series, settings)
-             if summaries and (s.kind is not SignalKind.DISENGAGEMENT
-                               or s.day > summaries[0].day)]
-    found = sorted(found + rating_signals(ratings, thresholds), key=lambda s: (s.day, s.kind))
-    ahead = predict(states(series.mood), series.days - 1) if summaries else None
+    warned = compute_warnings(db, patient_id=patient_id, start=start, end=end, rows=rows,
+                              ratings=ratings, settings=settings, thresholds=thresholds)
+    summaries, found = warned.summaries, warned.signals
+    changes = medication_markers(db, patient_id, start, end)
     events = [Marker(r.day, f"{r.life_event} ({r.life_event_impact:+d})") for r in rows
               if r.entered_in_error_at is None and r.life_event and r.life_event_impact is not None]
     spec = life_chart_spec(
         summaries, start=start, end=end, infusions=_infusion_markers(db, patient_id, start, end,
                                                                      zone),
-        medication_changes=changes, life_events=events, warnings=found, forecast=ahead,
+        medication_changes=changes, life_events=events, warnings=found,
+        forecast=warned.forecast,
         ratings=[Marker(r.day, f"{RATING_NAMES.get(r.instrument, r.instrument)} total "
                                f"{r.total}") for r in ratings],
+        planned=[Marker(b.due_on, f"booster {b.sequence} ({b.phase}), confirmed")
+                 for b in maintenance.confirmed_between(db, patient_id=patient_id, start=start,
+                                                        end=end + timedelta(days=7))],
         description=f"Life chart, {start.isoformat()} to {end.isoformat()}: {len(summaries)} "
                     f"days charted, {len(found)} warnings")
     return ChartView(start, end, rows, summaries, found, spec, changes, ratings)

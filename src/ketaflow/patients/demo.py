@@ -324,14 +324,19 @@ _DAY_PEOPLE = (
     ("Fennel", "Daytrial", date(1983, 6, 17), Sex.MALE),
     ("Garnet", "Daytrial", date(1990, 3, 25), Sex.FEMALE),
     ("Heath", "Daytrial", date(1972, 10, 5), Sex.MALE),
+    # Maintenance courses (`ketaflow.courses.demo.seed_maintenance`).
+    ("Iris", "Keeptrial", date(1981, 2, 14), Sex.FEMALE),
+    ("Jasper", "Keeptrial", date(1976, 8, 30), Sex.MALE),
 )
 
 
-def seed_day_patients(session: Session, ctx: AuditContext, *, count: int) -> list[Patient]:
-    """`count` (at most 8) further patients like the first demo patient, for the clinic day."""
+def seed_day_patients(session: Session, ctx: AuditContext, *, count: int, skip: int = 0
+                      ) -> list[Patient]:
+    """`count` (at most 10 with `skip`) further patients like the first demo patient, for the
+    clinic day (the first 8) and the maintenance courses (`skip=8`)."""
     template = _people()[0]
     created = []
-    for given, family, born, sex in _DAY_PEOPLE[:count]:
+    for given, family, born, sex in _DAY_PEOPLE[skip:skip + count]:
         demographics = replace(template.demographics, given_name=given, family_name=family,
                                date_of_birth=born, sex=sex, email=None,
                                emergency_contact_name=None, emergency_contact_phone=None)

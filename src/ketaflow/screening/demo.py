@@ -103,7 +103,8 @@ def _entry(profile: _Profile) -> service.ScreeningEntry:
 
 
 def seed_ready_screenings(session: Session, ctx: AuditContext,
-                          patients: list[Patient]) -> list[Screening]:
+                          patients: list[Patient], *, consented_days_ago: int = 14
+                          ) -> list[Screening]:
     """A signed eligible screening with consent for each patient, as for the first demo patient
     (the clinic day's further patients, `ketaflow.patients.demo.seed_day_patients`)."""
     nurse = staff_context(session, Role.NURSE, ctx)
@@ -117,6 +118,7 @@ def seed_ready_screenings(session: Session, ctx: AuditContext,
             service.sign_screening(session, prescriber, screening_id=row.id)
             service.record_consent(
                 session, prescriber, patient_id=patient.id, form_version=DEMO_CONSENT_FORM,
-                consented_on=today - timedelta(days=14), witnessed_by_user_id=nurse.actor_user_id)
+                consented_on=today - timedelta(days=consented_days_ago),
+                witnessed_by_user_id=nurse.actor_user_id)
         created.append(row)
     return created

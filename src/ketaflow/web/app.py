@@ -121,13 +121,19 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     app.state.wording_packs = load_wording_packs(settings.scales_wording_dir)
 
 
+# Disengagement appears with the passage of days: a sweep every 15 minutes is prompt enough.
+MOOD_SWEEP_EVERY_S = 900.0
+
+
 def job_planners(settings: Settings) -> list[jobs_worker.Planner]:
     """The domains' outbox planners, run by every delivery round (`ketaflow.jobs.worker`).
     Here, in the composition root, so the jobs domain imports none of its users; the
     `ketaflow jobs run` command uses the same list."""
+    from ketaflow.alerts.mood import sweep_mood_alerts
     from ketaflow.reminders import service as reminders
 
-    return [reminders.planner(settings)]
+    return [reminders.planner(settings),
+            jobs_worker.AtMostEvery(MOOD_SWEEP_EVERY_S, sweep_mood_alerts)]
 
 
 def worker_threads(settings: Settings) -> int:

@@ -3,7 +3,10 @@ next planned infusion that is due today or overdue, with the patient's identifie
 
 "Today" is the clinic's day, in the clinic's time zone (`ketaflow.clinic.service`). The infusion
 number is the course's count of given (discharged) infusions before the session, plus one:
-an aborted attempt does not use up a planned infusion. Opening from the list is idempotent:
+an aborted attempt does not use up a planned infusion. Infusions beyond the induction take
+their date from the course's maintenance boosters (`ketaflow.courses.maintenance`): the n-th
+maintenance infusion is the n-th booster not cancelled, on the list only once a prescriber has
+confirmed its date. Opening from the list is idempotent:
 `open_next_session` returns the course's open session when there is one (also when another
 request opened it at the same moment), so a double click never makes a second.
 """
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext
 from ketaflow.clinical import course_plan
-from ketaflow.courses.models import TreatmentCourse
+from ketaflow.courses.models import BoosterState, MaintenanceBooster, TreatmentCourse
 from ketaflow.errors import Conflict
 from ketaflow.infusions.models import InfusionSession
 from ketaflow.infusions.rules import NextReading, SessionStatus
@@ -77,9 +80,16 @@ def _number(sessions: list[tuple[int, SessionStatus]], session_id: int) -> int:
                    if status is SessionStatus.DISCHARGED and other < session_id)
 
 
-def _planned_on(course: TreatmentCourse, number: int) -> date | None:
+def _planned_on(course: TreatmentCourse, number: int,
+                boosters: dict[int, list[MaintenanceBooster]] | None = None) -> date | None:
     if number > course.infusion_count:
-        return None  # maintenance beyond the induction plan: no planned date
+        # Maintenance: the confirmed booster's date; a booster still waiting for the
+        # prescriber (or none planned) gives no date.
+        ahead = (boosters or {}).get(course.id, [])
+        index = number - course.infusion_count - 1
+        if index >= len(ahead) or ahead[index].state is not BoosterState.CONFIRMED:
+            return None
+        return ahead[index].confirmed_on
     dates = course_plan.planned_dates(course.start_on, course.infusion_count, course.frequency,
                                       skip_weekends=course.skip_weekends)
     return dates[number - 1]
@@ -104,6 +114,12 @@ def day_list(db: Session, ctx: AuditContext, *, zone: str) -> DayList:
             .order_by(InfusionSession.id)):
         by_course[course_id].append((session_id, status))
     who = patient_identities(db, (c.patient_id for c in courses.values()))
+    boosters: dict[int, list[MaintenanceBooster]] = defaultdict(list)
+    for booster in db.scalars(select(MaintenanceBooster).where(
+            MaintenanceBooster.course_id.in_(list(courses)),
+            MaintenanceBooster.state != BoosterState.CANCELLED)
+            .order_by(MaintenanceBooster.sequence)):
+        boosters[booster.course_id].append(booster)
     settings = clinic_settings(db, moment)
     rows: list[DayRow] = []
     for session_id in shown:
@@ -111,7 +127,7 @@ def day_list(db: Session, ctx: AuditContext, *, zone: str) -> DayList:
         course = courses[record.course_id]
         number = _number(by_course[course.id], record.id)
         rows.append(DayRow(who[record.patient_id], course.id, number, course.infusion_count,
-                           _planned_on(course, number), record.id, record.status,
+                           _planned_on(course, number, boosters), record.id, record.status,
                            record.started_at, next_due(record, moment, settings)))
     for course in courses.values():
         sessions = by_course[course.id]
@@ -119,7 +135,7 @@ def day_list(db: Session, ctx: AuditContext, *, zone: str) -> DayList:
                 not status.is_final for _, status in sessions):
             continue
         number = 1 + sum(1 for _, status in sessions if status is SessionStatus.DISCHARGED)
-        planned = _planned_on(course, number)
+        planned = _planned_on(course, number, boosters)
         if planned is None or planned > today:
             continue
         rows.append(DayRow(who[course.patient_id], course.id, number, course.infusion_count,
