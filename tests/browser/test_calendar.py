@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
+from ketaflow.booking import sites
 from ketaflow.booking.models import Appointment, AppointmentKind, Site
 from ketaflow.config import Role
 from tests.assessments.factories import make_course
@@ -120,6 +121,11 @@ def test_front_desk_books_a_series_and_moves_the_third(page: Page, db_url: str) 
     shot(page, "calendar-05-series-phone")
     # The nurse's list for that day shows the moved infusion with its chair.
     page.goto(f"{origin}/calendar/sites/{site_id}?day={week_two.isoformat()}")
+    page.goto(f"{origin}/patients/{patient_id}")
+    listed = page.get_by_test_id("appointments").locator("tbody tr")
+    expect(listed).to_have_count(10)  # six booked, and the four moved ones struck through
+    expect(listed.filter(has_text="moved")).to_have_count(4)
+    page.goto(f"{origin}/calendar/sites/{site_id}?day={week_two.isoformat()}")
     moved_here = page.get_by_test_id("appointment-row").filter(has_text="infusion 3")
     expect(moved_here).to_contain_text("booked")
     expect(moved_here).to_contain_text("Nora Quist")
@@ -131,12 +137,17 @@ def test_the_nurse_opens_the_session_from_todays_appointment(page: Page, db_url:
         clinic = make_clinic(db, zone="UTC")
         patient = make_patient(db)
         course = make_course(db, patient, datetime.now(UTC).date() + timedelta(days=1))
+        chair = sites.chairs(db, clinic.site.id)[1]
         db.add(Appointment(patient_id=patient.id, site_id=clinic.site.id, course_id=course.id,
-                           kind=AppointmentKind.INFUSION, infusion_number=1, minutes=120,
+                           chair_id=chair.id, kind=AppointmentKind.INFUSION, infusion_number=1,
+                           minutes=120,
                            starts_at=datetime.now(UTC).replace(microsecond=0)))
         nurse, site_id = clinic.nurse.username, clinic.site.id
     sign_in(page, nurse)
     origin = "/".join(page.url.split("/")[:3])
+    page.goto(f"{origin}/infusions")
+    expect(page.get_by_test_id("day-row").get_by_test_id("booked")).to_contain_text(
+        "Lakeside, chair 2")
     page.goto(f"{origin}/calendar/sites/{site_id}")
     row = page.get_by_test_id("appointment-row")
     row.get_by_role("button", name=re.compile("Open session")).click()

@@ -54,6 +54,7 @@ def _book_page(request: Request, db: Session, patient_id: int, form: web_forms.F
     return render(request, "booking/book.html", {
         "who": _who(db, patient_id), "course": course, "booked": booked, "sites": site_list,
         "form": defaults | form, "weekdays": forms.DAY_NAMES,
+        "site_by_id": {s.id: s for s in site_list},
         "upcoming": service.patient_appointments(db, audit_context(request), patient_id),
         **context},
         status_code=status_code)
@@ -172,9 +173,9 @@ def move(request: Request, db: DB, appointment_id: int, form: FORM) -> Response:
 @requires(Permission.CALENDAR_VIEW)
 def patient_appointments(request: Request, db: DB, patient_id: int) -> Response:
     rows = service.patient_appointments(db, audit_context(request), patient_id)
-    site_map = {s.id: s for s in sites.sites(db)}
     return render(request, "booking/_patient_appointments.html", {
-        "rows": rows, "sites": site_map, "patient_id": patient_id})
+        "rows": rows, "site_by_id": {s.id: s for s in sites.sites(db)},
+        "patient_id": patient_id})
 
 
 @router.post("/calendar/patients/{patient_id}/waitlist")

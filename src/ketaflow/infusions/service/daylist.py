@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext
+from ketaflow.booking.models import Appointment, AppointmentKind, AppointmentState, Chair, Site
 from ketaflow.clinical import course_plan
 from ketaflow.courses.models import BoosterState, MaintenanceBooster, TreatmentCourse
 from ketaflow.errors import Conflict
@@ -33,6 +34,13 @@ from ketaflow.infusions.service.sessions import OPEN_COURSE_STATES, open_session
 from ketaflow.patients.service.identity import PatientIdentity, patient_identities
 
 _FINAL = [s for s in SessionStatus if s.is_final]
+
+
+@dataclass(frozen=True)
+class BookedSlot:
+    starts_at: datetime
+    site: str
+    chair: int | None
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class DayRow:
     status: SessionStatus | None     # None: planned, not opened yet
     started_at: datetime | None
     next_due: NextReading | None
+    booked: BookedSlot | None = None  # today's appointment on the calendar, when booked
 
     @property
     def can_open(self) -> bool:
@@ -95,6 +104,25 @@ def _planned_on(course: TreatmentCourse, number: int,
     return dates[number - 1]
 
 
+def _booked_today(db: Session, course_ids: list[int], start: datetime, end: datetime
+                  ) -> dict[int, BookedSlot]:
+    """Each course's first infusion booked on the calendar today (the calendar's time, site
+    and chair; a course booked for today is on the list whatever its plan says)."""
+    found: dict[int, BookedSlot] = {}
+    for row, site_name, chair in db.execute(
+            select(Appointment, Site.name, Chair.number)
+            .join(Site, Site.id == Appointment.site_id)
+            .outerjoin(Chair, Chair.id == Appointment.chair_id)
+            .where(Appointment.course_id.in_(course_ids),
+                   Appointment.kind == AppointmentKind.INFUSION,
+                   Appointment.state == AppointmentState.BOOKED,
+                   Appointment.starts_at >= start, Appointment.starts_at < end)
+            .order_by(Appointment.starts_at)).tuples():
+        if row.course_id is not None and row.course_id not in found:
+            found[row.course_id] = BookedSlot(row.starts_at, site_name, chair)
+    return found
+
+
 def day_list(db: Session, ctx: AuditContext, *, zone: str) -> DayList:
     """Today's sessions and due infusions, open ones first (audited: ids only)."""
     moment = now()
@@ -121,6 +149,7 @@ def day_list(db: Session, ctx: AuditContext, *, zone: str) -> DayList:
             .order_by(MaintenanceBooster.sequence)):
         boosters[booster.course_id].append(booster)
     settings = clinic_settings(db, moment)
+    booked = _booked_today(db, list(courses), day_start, day_end)
     rows: list[DayRow] = []
     for session_id in shown:
         record = load_session(db, session_id)
@@ -128,20 +157,23 @@ def day_list(db: Session, ctx: AuditContext, *, zone: str) -> DayList:
         number = _number(by_course[course.id], record.id)
         rows.append(DayRow(who[record.patient_id], course.id, number, course.infusion_count,
                            _planned_on(course, number, boosters), record.id, record.status,
-                           record.started_at, next_due(record, moment, settings)))
+                           record.started_at, next_due(record, moment, settings),
+                           booked.get(course.id)))
     for course in courses.values():
         sessions = by_course[course.id]
         if course.state not in OPEN_COURSE_STATES or any(
                 not status.is_final for _, status in sessions):
             continue
         number = 1 + sum(1 for _, status in sessions if status is SessionStatus.DISCHARGED)
-        planned = _planned_on(course, number, boosters)
+        planned = today if course.id in booked else _planned_on(course, number, boosters)
         if planned is None or planned > today:
             continue
         rows.append(DayRow(who[course.patient_id], course.id, number, course.infusion_count,
-                           planned, None, None, None, None))
+                           planned, None, None, None, None, booked.get(course.id)))
     rows.sort(key=lambda r: (r.status is not None and r.status.is_final,
-                             r.session_id is None, r.patient.sort_key, r.course_id))
+                             r.session_id is None, r.booked is None,
+                             r.booked.starts_at if r.booked else day_start,
+                             r.patient.sort_key, r.course_id))
     audit(db, ctx, "infusion.day_list.read", 0, day=today.isoformat(),
           session_ids=sorted(shown), course_ids=sorted({r.course_id for r in rows}),
           patient_ids=sorted({r.patient.patient_id for r in rows}))
