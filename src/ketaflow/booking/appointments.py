@@ -49,13 +49,15 @@ def day_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
 
 def site_day(db: Session, ctx: AuditContext, *, site_id: int, day: date
              ) -> list[DayAppointment]:
-    """The site's appointments of one local day in time order, every state shown (a cancelled
-    line stays visible, struck through), with who and where (audited: ids only)."""
+    """The site's appointments of one local day in time order (a cancelled or missed one stays
+    visible, struck through), with who and where (audited: ids only)."""
     site = get_site(db, site_id)
     start, end = day_bounds(site, day)
+    # A moved appointment is shown where it went (its earlier row stays on the series).
     rows = list(db.scalars(select(Appointment).where(
         Appointment.site_id == site_id, Appointment.starts_at >= start,
-        Appointment.starts_at < end).order_by(Appointment.starts_at, Appointment.id)))
+        Appointment.starts_at < end, Appointment.state != AppointmentState.MOVED)
+        .order_by(Appointment.starts_at, Appointment.id)))
     who = patient_identities(db, {r.patient_id for r in rows})
     chairs = {c.id: c.number for c in db.scalars(select(Chair).where(Chair.site_id == site_id))}
     nurses = {u.id: u.full_name for u in db.scalars(select(StaffUser).where(
