@@ -5,6 +5,7 @@ with the rating alerts; a mood switch holds the pre-infusion check."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -163,3 +164,23 @@ def test_days_typed_in_order_raise_one_switch_and_no_stale_disengagement(db: Ses
                                data=moodchart.EntryInput(today() - timedelta(days=ago), 0, up,
                                                          up, 0, 4.5 if up else 7.5))
     assert [a.kind for a in mood_alerts(db, patient)] == [AlertKind.MOOD_SWITCH]
+
+
+def test_the_sweep_leaves_patients_who_chart_to_their_entries(
+        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    charting, quiet = registered_long_ago(db), registered_long_ago(db)
+    charted(db, charting, range(12, 0, -1))  # the last entry yesterday
+    charted(db, quiet, range(12, 4, -1))     # nothing for 4 days
+    refreshed: list[int] = []
+    real = mood.refresh_mood_alerts
+
+    def counting(*args: object, **kwargs: Any) -> list[Alert]:
+        refreshed.append(int(kwargs["patient_id"]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mood, "refresh_mood_alerts", counting)
+    assert mood.sweep_mood_alerts(db, utcnow()) == 1
+    assert refreshed == [quiet.id]
+    # Its alert raised, the next sweeps leave it alone too, until it charts again.
+    assert mood.sweep_mood_alerts(db, utcnow() + timedelta(minutes=15)) == 0
+    assert refreshed == [quiet.id]

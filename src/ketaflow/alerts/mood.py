@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,12 +160,24 @@ def refresh_mood_alerts(db: Session, ctx: AuditContext, *, patient_id: int, toda
 
 def sweep_mood_alerts(db: Session, now: datetime) -> int:
     """The periodic pass (disengagement appears with the passage of time, not with an entry):
-    refresh every patient who charted within the history window. Returns alerts raised."""
+    refresh the patients who charted within the history window but not in the last
+    disengagement days, and have no disengagement alert since their last entry (the others
+    were refreshed by their entries). Returns alerts raised."""
     zone = clinic_zone(db)
     today = now.astimezone(ZoneInfo(zone)).date()
     since = today - timedelta(days=HISTORY_DAYS - 1)
-    patients = db.scalars(select(MoodEntry.patient_id).where(MoodEntry.day >= since)
-                          .distinct().order_by(MoodEntry.patient_id))
+    gap = settings_in_force(db, now).mood.disengagement_days
+    latest = db.execute(select(MoodEntry.patient_id, func.max(MoodEntry.day),
+                               func.max(MoodEntry.recorded_at))
+                        .where(MoodEntry.day >= since, MoodEntry.entered_in_error_at.is_(None))
+                        .group_by(MoodEntry.patient_id)
+                        .order_by(MoodEntry.patient_id)).tuples().all()
+    quiet = {patient_id: recorded for patient_id, day, recorded in latest
+             if day <= today - timedelta(days=gap)}
+    already = {patient_id for patient_id, created in db.execute(
+        select(Alert.patient_id, Alert.created_at).where(
+            Alert.kind == AlertKind.MOOD_DISENGAGEMENT,
+            Alert.patient_id.in_(list(quiet)))).tuples() if created >= quiet[patient_id]}
     return sum(len(refresh_mood_alerts(db, SWEEP_CONTEXT, patient_id=patient_id, today=today,
                                        zone=zone, at=now))
-               for patient_id in list(patients))
+               for patient_id in quiet if patient_id not in already)
