@@ -24,7 +24,6 @@ def test_an_appointment_reads_in_the_sites_local_time_on_a_dst_day() -> None:
     assert int(event["sequence"]) == 1 and str(event["status"]) == "CONFIRMED"
     assert parsed["method"] == "PUBLISH"
     assert parsed.walk("VTIMEZONE")[0]["tzid"] == "America/New_York"
-    assert "ketamine" not in text.lower()
 
 
 def test_a_cancelled_appointment_keeps_its_uid() -> None:
