@@ -166,9 +166,9 @@ def test_mfa_required_in_production_enrol_then_verify(settings, app_db: Session)
     assert client.get("/admin/users").headers["location"] == "/mfa/enrol"
     enrol = client.get("/mfa/enrol")
     secret = enrol.text.split('data-testid="totp-secret">')[1].split("<")[0]
-    done = client.post(
-        "/mfa/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(client)}
-    )
+    # The same code is replayed below: computing "now" twice fails when a 30 s step ends between.
+    enrol_code = pyotp.TOTP(secret).now()
+    done = client.post("/mfa/enrol", data={"code": enrol_code, "csrf_token": csrf(client)})
     assert done.status_code == 303
     assert client.get("/admin/users").status_code == 200
     client.post("/logout", data={"csrf_token": csrf(client)})
@@ -181,9 +181,7 @@ def test_mfa_required_in_production_enrol_then_verify(settings, app_db: Session)
         },
     )
     assert again.headers["location"] == "/mfa"
-    replay = client.post(
-        "/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(client)}
-    )
+    replay = client.post("/mfa", data={"code": enrol_code, "csrf_token": csrf(client)})
     assert replay.status_code == 401 and "not accepted" in replay.text
     dispose_engines(app)
 
