@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from ketaflow.alerts import service as alerts_service
 from ketaflow.assessments import service as assessments_service
 from ketaflow.audit.models import AuditEvent
+from ketaflow.clinic import service as clinic_service
+from ketaflow.clinic.service import ProfileEntry
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.errors import Conflict, PermissionDenied, ValidationFailed
 from ketaflow.infusions import service
@@ -250,6 +253,25 @@ def test_start_allowed_with_a_documented_reason_instead(db: Session) -> None:
         AuditEvent.action == "infusion.prechecks.override")).one()
     # The audit names the check and the event, never the reason given.
     assert "declined" not in audited.detail and json.loads(audited.detail)["check"] == "self_report"
+
+
+def test_todays_self_report_is_the_clinic_zone_day(db: Session) -> None:
+    # A zone where the clinic's date differs from UTC's right now, at least an hour into the
+    # local day: the UTC-day rule would count the rating just before local midnight (east) or
+    # refuse the one just after it (west).
+    moment = datetime.now(UTC)
+    zone = ZoneInfo("Pacific/Kiritimati" if moment.hour >= 11 else "Pacific/Pago_Pago")
+    clinic = make_clinic(db)
+    clinic_service.update_profile(db, clinic.nurse_ctx, production=False, entry=ProfileEntry(
+        name="Zone test clinic", timezone=zone.key))
+    session_id = without_self_report(db, clinic)
+    patient_id = service.load_session(db, session_id).patient_id
+    local_midnight = datetime.combine(moment.astimezone(zone).date(), time(0), zone)
+    self_report(db, patient_id, rated_at=(local_midnight - timedelta(minutes=1)).astimezone(UTC))
+    assert start_refusal(db, clinic, session_id).field == "self_report"
+    self_report(db, patient_id, rated_at=(local_midnight + timedelta(minutes=1)).astimezone(UTC))
+    started = service.apply_action(db, clinic.nurse_ctx, session_id=session_id, action=A.START)
+    assert started.status is SessionStatus.RUNNING
 
 
 def test_override_refused_when_a_self_report_is_on_record(db: Session) -> None:

@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 from ketaflow.alerts.models import Alert, AlertKind
 from ketaflow.alerts.service import ENTITY, SEVERITY
 from ketaflow.audit.service import AuditContext, record_event
-from ketaflow.clinic.service import get_profile
-from ketaflow.config import Settings
+from ketaflow.clinic.service import service_timezone
 from ketaflow.courses import maintenance
 from ketaflow.db import utcnow
 from ketaflow.mood.signals import Signal, SignalKind
@@ -46,14 +45,6 @@ SWEEP_CONTEXT = AuditContext(None, "mood-sweep", "system")
 
 def source_key(patient_id: int, signal: Signal) -> str:
     return f"mood:{patient_id}:{signal.kind.value}:{signal.day.isoformat()}"
-
-
-def clinic_zone(db: Session) -> str:
-    """The clinic's time zone without a request (the sweep): the profile's, else the
-    configured KETAFLOW_CLINIC_TIMEZONE."""
-    profile = get_profile(db)
-    return profile.timezone if profile is not None and profile.timezone else (
-        Settings().clinic_timezone)
 
 
 def _raised_days(db: Session, patient_id: int) -> dict[AlertKind, list[date]]:
@@ -136,7 +127,7 @@ def refresh_mood_alerts(db: Session, ctx: AuditContext, *, patient_id: int, toda
     in touch, so only the passage of time (the sweep) raises a disengagement alert; a
     clinician typing missed days in order would otherwise raise one for a gap they are
     filling."""
-    zone = zone or clinic_zone(db)
+    zone = zone or service_timezone(db)
     settings = settings_in_force(db, at or utcnow())
     start = today - timedelta(days=HISTORY_DAYS - 1)
     warned = moodchart.compute_warnings(
@@ -163,7 +154,7 @@ def sweep_mood_alerts(db: Session, now: datetime) -> int:
     refresh the patients who charted within the history window but not in the last
     disengagement days, and have no disengagement alert since their last entry (the others
     were refreshed by their entries). Returns alerts raised."""
-    zone = clinic_zone(db)
+    zone = service_timezone(db)
     today = now.astimezone(ZoneInfo(zone)).date()
     since = today - timedelta(days=HISTORY_DAYS - 1)
     gap = settings_in_force(db, now).mood.disengagement_days

@@ -21,6 +21,7 @@ from ketaflow.alerts import service as alerts_service
 from ketaflow.assessments import courses
 from ketaflow.assessments.models import Assessment, AssessmentResult, RaterKind, ResultReason
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.clinic.service import service_timezone
 from ketaflow.clinical import dates
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, NotFound, ValidationFailed
@@ -203,7 +204,7 @@ def record_assessment(
 def _refresh_mood_alerts(session: Session, ctx: AuditContext, patient_id: int) -> None:
     """A QIDS-SR16 or MADRS total can signal a relapse the mood chart's alerts carry (the
     rating's own alerts cover suicidality and switch only)."""
-    zone = mood_alerts.clinic_zone(session)
+    zone = service_timezone(session)
     mood_alerts.refresh_mood_alerts(session, ctx, patient_id=patient_id,
                                     today=utcnow().astimezone(ZoneInfo(zone)).date(), zone=zone,
                                     disengagement=False)
@@ -253,12 +254,13 @@ def list_assessments(
 
 
 def self_reports_on(session: Session, *, patient_id: int, day: date) -> list[Assessment]:
-    """The patient's current self-reports rated on `day` (a UTC calendar day), oldest first.
+    """The patient's current self-reports rated on `day` (a day in the clinic's time zone, so
+    an evening rating west of UTC counts for its own day), oldest first.
 
     Portal and staff-entered ratings both count; amended originals do not (their correction
     does). Not audited: callers audit what they show.
     """
-    start = datetime.combine(day, time(0), UTC)
+    start = datetime.combine(day, time(0), ZoneInfo(service_timezone(session))).astimezone(UTC)
     query = (
         select(Assessment)
         .where(Assessment.patient_id == patient_id,

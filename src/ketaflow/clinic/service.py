@@ -73,6 +73,12 @@ def effective_timezone(session: Session, settings: Settings) -> str:
         settings.clinic_timezone)
 
 
+def service_timezone(session: Session) -> str:
+    """`effective_timezone` where no request carries the app's settings (services, the mood
+    sweep): the profile's zone, else KETAFLOW_CLINIC_TIMEZONE read from the environment."""
+    return effective_timezone(session, Settings())
+
+
 def crisis_lines(session: Session) -> CrisisLines:
     """The crisis lines a patient is told to call (empty before the profile is set)."""
     profile = get_profile(session)

@@ -63,7 +63,7 @@ def _chair(request: Request, db: Session, session_id: int, *, status_code: int =
         "summary_rows": summary_rows(view.summary, clinic_zone(request)),
         "self_report_labels": SELF_REPORT_INSTRUMENTS, "alert_titles": ALERT_TITLES,
         # The order form's lots: what the ledger holds, usable on the session's day.
-        "order_lots": lots.order_lots(db, day=service.session_day(service.now())),
+        "order_lots": lots.order_lots(db, day=service.session_day(db, service.now())),
         "form": context.pop("form", {}), **context}, status_code=status_code)
 
 

@@ -290,7 +290,8 @@ class OverrideOut(BaseModel):
 
 
 class SelfReportCheckOut(BaseModel):
-    """Today's self-report pre-check: satisfied by a rating on `day` (UTC) or an override."""
+    """Today's self-report pre-check: satisfied by a rating on `day` (the clinic's date) or an
+    override."""
 
     day: date
     satisfied: bool

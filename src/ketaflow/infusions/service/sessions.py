@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from ketaflow.alerts.models import Alert
 from ketaflow.assessments import service as assessments_service
 from ketaflow.assessments.models import Assessment
 from ketaflow.audit.service import AuditContext
+from ketaflow.clinic.service import service_timezone
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.courses.models import TreatmentCourse
 from ketaflow.dosing import SaltForm, WeightBasedOrder, calculate_dose
@@ -159,11 +161,9 @@ def _pre_infusion_vitals(record: InfusionSession) -> VitalsReading | None:
     return VitalsReading(last.taken_at, sbp_mmhg=last.sbp_mmhg, dbp_mmhg=last.dbp_mmhg)
 
 
-def session_day(moment: datetime) -> date:
-    """The day a pre-check counts for. Clinic-local "today" is not configured yet, so it is the
-    UTC date of the moment of the check (the session's day); a clinic west of UTC will see an
-    evening rating count for the next day. Revisit when the clinic time zone setting exists."""
-    return moment.date()
+def session_day(db: Session, moment: datetime) -> date:
+    """The day a pre-check counts for: the moment's date in the clinic's time zone."""
+    return moment.astimezone(ZoneInfo(service_timezone(db))).date()
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ def precheck_problems(record: InfusionSession, facts: PrecheckFacts,
 def precheck_status(db: Session, ctx: AuditContext, record: InfusionSession) -> PrecheckStatus:
     """Gather the facts for the session's day and apply the rules (audited: it reads the
     patient's assessments and alerts; ids only)."""
-    facts = precheck_facts(db, record, day=session_day(now()))
+    facts = precheck_facts(db, record, day=session_day(db, now()))
     audit(db, ctx, "infusion.prechecks.check", record.id,
           assessment_ids=[a.id for a in facts.self_reports],
           alert_ids=[a.id for a in facts.patient_alerts],
@@ -240,7 +240,7 @@ def override_self_report(db: Session, ctx: AuditContext, *, session_id: int,
                                field="status")
     text = required_text(reason, "reason", max_length=OVERRIDE_REASON_MAX_LENGTH)
     if assessments_service.self_reports_on(db, patient_id=record.patient_id,
-                                           day=session_day(now())):
+                                           day=session_day(db, now())):
         raise ValidationFailed("a self-report rated today is on record: no override is needed",
                                field="reason")
     stamp = now()
@@ -383,7 +383,7 @@ def sign_order(db: Session, ctx: AuditContext, *, session_id: int,
         stock, lot_number=stock.lot_number, drug=drug.key,
         concentration_mg_per_ml=order.concentration_mg_per_ml, expiry_date=order.expiry_date,
         needed_mg=result.volume_ml * order.concentration_mg_per_ml, own_open_mg=own_open_mg,
-        day=session_day(now())))
+        day=session_day(db, now())))
     assert lot.expiry_date is not None  # checked with the lot
     stamp = now()
     for previous in record.orders:
