@@ -113,7 +113,7 @@ def test_open_list_and_patient_list(db: Session) -> None:
     rows = service.list_open_alerts(db, ctx_for(rater))
     # Most severe first: the urgent C-SSRS alert leads the worklist.
     assert [r.alert.kind for r in rows] == [AlertKind.CSSRS_HIGH, AlertKind.POSSIBLE_SWITCH]
-    assert rows[0].mrn == second.mrn and rows[0].instrument_id == "cssrs-screener"
+    assert rows[0].patient.mrn == second.mrn and rows[0].instrument_id == "cssrs-screener"
     service.acknowledge_alert(db, ctx_for(doctor), alert_id=rows[1].alert.id, user_id=doctor.id,
                               note="reviewed: not a switch, sleep deprived")
     assert [r.alert.kind for r in service.list_open_alerts(db, ctx_for(rater))] == [

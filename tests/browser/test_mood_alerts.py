@@ -15,6 +15,7 @@ from ketaflow.config import Role
 from ketaflow.db import utcnow
 from ketaflow.moodchart import service
 from ketaflow.moodchart.warnings import clinic_day
+from ketaflow.patients.service.identity import patient_identity
 from tests.browser.conftest import (
     SIZES,
     assert_fits,
@@ -55,7 +56,10 @@ def test_the_prescriber_acknowledges_a_switch_warning(browser: Browser, live_ser
         sign_in(page, prescriber)
         page.goto("/alerts")
         card = page.locator(".alert-card", has_text="Mood chart: possible switch")
-        expect(card).to_contain_text("Mia Halvorsen")
+        with db_session(db_url) as db:
+            who = patient_identity(db, patient_id)
+        assert who is not None
+        expect(card).to_contain_text(f"HALVORSEN, Mia · born {who.born} · MRN {who.mrn}")
         expect(card).to_contain_text("Why: possible manic switch")
         page.goto(f"/patients/{patient_id}/mood")
         expect(page.get_by_test_id("patient-banner")).to_contain_text("HALVORSEN, Mia")

@@ -20,7 +20,8 @@ from ketaflow.auth.models import StaffUser
 from ketaflow.auth.permissions import Permission, role_has
 from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from ketaflow.patients.models import Patient, PatientDemographics
+from ketaflow.patients.models import Patient
+from ketaflow.patients.service.identity import PatientIdentity, patient_identities
 from ketaflow.scales import DEFAULT_THRESHOLDS, ScaleThresholds, ScoreResult
 from ketaflow.scales.longitudinal import Rating, safety_signals
 
@@ -69,12 +70,11 @@ TITLES: dict[AlertKind, str] = {
 
 @dataclass(frozen=True)
 class AlertRow:
-    """An alert with what a list shows beside it: the patient's MRN and name, the instrument
-    (None for a mood-chart alert, which shows its reason instead)."""
+    """An alert with what a list shows beside it: the patient's name, date of birth and MRN,
+    the instrument (None for a mood-chart alert, which shows its reason instead)."""
 
     alert: Alert
-    mrn: str
-    patient_name: str
+    patient: PatientIdentity
     instrument_id: str | None
 
     @property
@@ -119,25 +119,10 @@ def raise_alerts(
 
 
 def _rows(session: Session, alerts: Sequence[Alert]) -> list[AlertRow]:
-    patient_ids = {alert.patient_id for alert in alerts}
-    demographics = {
-        d.patient_id: d
-        for d in session.scalars(
-            select(PatientDemographics)
-            .where(PatientDemographics.patient_id.in_(patient_ids),
-                   PatientDemographics.superseded_at.is_(None))
-            .options(selectinload(PatientDemographics.patient)))
-    } if patient_ids else {}
-    rows = []
-    for alert in alerts:
-        current = demographics.get(alert.patient_id)
-        rows.append(AlertRow(
-            alert=alert,
-            mrn=current.patient.mrn if current else f"#{alert.patient_id}",
-            patient_name=f"{current.given_name} {current.family_name}" if current else "",
-            instrument_id=None if alert.source is None else alert.source.instrument_id,
-        ))
-    return rows
+    who = patient_identities(session, (alert.patient_id for alert in alerts))
+    return [AlertRow(alert=alert, patient=who[alert.patient_id],
+                     instrument_id=None if alert.source is None else alert.source.instrument_id)
+            for alert in alerts]
 
 
 def _sorted(alerts: Sequence[Alert]) -> list[Alert]:
