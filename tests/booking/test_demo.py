@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketaflow.booking import appointments, problem
+from ketaflow.booking import appointments, problem, replan
 from ketaflow.booking.demo import seed_calendar
-from ketaflow.booking.models import Appointment, AppointmentState, Site
+from ketaflow.booking.models import Appointment, AppointmentState, Site, StaffShift
 from ketaflow.config import Role
 from ketaflow.courses.demo import seed_courses
 from ketaflow.db import utcnow
@@ -30,6 +30,14 @@ def test_the_demo_calendar_books_series_within_the_rules(db: Session) -> None:
     seed_calendar(db, SYSTEM, planned=courses, day_courses=[])
     north, south = db.scalars(select(Site).order_by(Site.code)).all()
     assert (north.code, south.code) == ("NORTH", "SOUTH")
+    # The demo's nurse off sick leaves a week to re-plan: another nurse takes her infusions.
+    leave = db.scalar(select(StaffShift).where(StaffShift.cancelled_at.is_not(None)))
+    assert leave is not None and leave.site_id == south.id
+    week = replan.week_start_of(leave.on)
+    plan = replan.propose(db, site_id=south.id, week_start=week)
+    assert plan.changes and not plan.to_move
+    replan.apply(db, SYSTEM, site_id=south.id, week_start=week, version=plan.version,
+                 booked_by_user_id=None)
     booked = db.scalars(select(Appointment).where(
         Appointment.state == AppointmentState.BOOKED)).all()
     assert {a.course_id for a in booked} == {c.id for c in courses}

@@ -5,19 +5,19 @@ then cancels an appointment with its reason."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
-from ketaflow.booking import sites
+from ketaflow.booking import service, sites
 from ketaflow.booking.models import Appointment, AppointmentKind, Site
 from ketaflow.config import Role
 from tests.assessments.factories import make_course
 from tests.booking.factories import make_clinic
-from tests.browser.conftest import PHONE, assert_fits, db_session, shot, sign_in
+from tests.browser.conftest import PHONE, SIZES, assert_fits, db_session, shot, sign_in
 from tests.patients.factories import make_patient
-from tests.support.factories import make_user
+from tests.support.factories import SYSTEM, make_user
 
 
 def test_front_desk_sets_up_a_site_and_works_its_day(page: Page, db_url: str) -> None:
@@ -153,3 +153,47 @@ def test_the_nurse_opens_the_session_from_todays_appointment(page: Page, db_url:
     row.get_by_role("button", name=re.compile("Open session")).click()
     expect(page).to_have_url(re.compile(r"/infusions/sessions/\d+$"))
     expect(page.get_by_test_id("patient-banner")).to_contain_text(patient.mrn)
+
+
+def test_after_a_nurses_leave_the_front_desk_re_plans_the_week(page: Page, db_url: str
+                                                               ) -> None:
+    with db_session(db_url) as db:
+        clinic = make_clinic(db)
+        desk = make_user(db, role=Role.FRONT_DESK, full_name="Dana Reyes").username
+        cover = make_user(db, role=Role.NURSE, full_name="Cora Lind")
+        monday = clinic.first_monday
+        sites.add_shift(db, SYSTEM, staff_user_id=cover.id, site_id=clinic.site.id, on=monday,
+                        starts=time(8), ends=time(18))
+        patient = make_patient(db, family_name="Arendt", given_name="Hanna")
+        ask = service.SeriesAsk(patient_id=patient.id, site_id=clinic.site.id, count=1,
+                                earliest_on=monday)
+        service.book_series(db, SYSTEM, ask=ask, option=0,
+                            version=service.propose_series(db, ask=ask).version,
+                            booked_by_user_id=None)
+        site_id, mrn = clinic.site.id, patient.mrn
+    sign_in(page, desk)
+    origin = "/".join(page.url.split("/")[:3])
+    page.goto(f"{origin}/calendar/sites/{site_id}?day={monday.isoformat()}")
+    expect(page.get_by_test_id("needs-replan")).to_have_count(0)
+    shift = page.locator("li", has_text="Nora Quist")
+    shift.get_by_text("Cancel (leave)").click()
+    shift.get_by_label("Reason").fill("Off sick")
+    shift.get_by_role("button", name="Cancel shift").click()
+    expect(page.get_by_test_id("needs-replan")).to_contain_text("1 booked infusion on this day")
+    page.get_by_role("link", name="Re-plan the week").click()
+    row = page.get_by_test_id("replan-row")
+    expect(row).to_contain_text("ARENDT, Hanna")
+    expect(row).to_contain_text(mrn)
+    expect(row).to_contain_text("its nurse is not on shift throughout")
+    expect(row).to_contain_text("Nora Quist → Cora Lind")
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        assert_fits(page)
+        shot(page, f"calendar-04-replan-{size}")
+    page.set_viewport_size(SIZES["tablet"])
+    page.get_by_role("button", name="Apply these changes").click()
+    expect(page.get_by_test_id("replan-done")).to_contain_text("1 infusion(s)")
+    expect(page.get_by_test_id("replan-empty")).to_be_visible()
+    page.goto(f"{origin}/calendar/sites/{site_id}?day={monday.isoformat()}")
+    expect(page.get_by_test_id("needs-replan")).to_have_count(0)
+    expect(page.get_by_test_id("appointment-row")).to_contain_text("Cora Lind")

@@ -295,6 +295,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     "calendar:view": {
         ("GET", "/calendar"),
         ("GET", "/calendar/sites/{site_id}"),
+        ("GET", "/calendar/sites/{site_id}/replan"),
         ("GET", "/calendar/series/{series_id}"),
         ("GET", "/calendar/patients/{patient_id}/_appointments"),
     },
@@ -308,6 +309,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/calendar/appointments/{appointment_id}/move"),
         ("POST", "/calendar/patients/{patient_id}/waitlist"),
         ("POST", "/calendar/patients/{patient_id}/visits"),
+        ("POST", "/calendar/sites/{site_id}/replan"),
     },
     "sites:manage": {
         ("POST", "/calendar/sites"),

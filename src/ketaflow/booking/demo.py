@@ -104,6 +104,21 @@ def _today_rows(db: Session, north: Site, staff: dict[str, StaffUser],
     db.flush()
 
 
+def _a_nurse_off_sick(db: Session, ctx: AuditContext, site: Site) -> None:
+    """The nurse watching the site's next booked infusion calls in sick: that week then has
+    something to re-plan (another nurse on shift takes it at the same time)."""
+    first = db.scalar(select(Appointment).where(
+        Appointment.site_id == site.id, Appointment.staff_user_id.is_not(None),
+        Appointment.starts_at > utcnow()).order_by(Appointment.starts_at))
+    if first is None:
+        return
+    day = first.starts_at.astimezone(ZoneInfo(site.timezone)).date()
+    shift = next((s for s in sites.shifts(db, site.id, day, day)
+                  if s.staff_user_id == first.staff_user_id), None)
+    if shift is not None:
+        sites.cancel_shift(db, ctx, shift_id=shift.id, reason="off sick (demo)")
+
+
 def seed_calendar(db: Session, ctx: AuditContext, *, planned: list[TreatmentCourse],
                   day_courses: list[TreatmentCourse]) -> None:
     desk = staff_context(db, Role.FRONT_DESK, ctx)
@@ -132,3 +147,4 @@ def seed_calendar(db: Session, ctx: AuditContext, *, planned: list[TreatmentCour
                                          new_start=third.starts_at + timedelta(days=1),
                                          version=move.version,
                                          booked_by_user_id=desk.actor_user_id)
+    _a_nurse_off_sick(db, ctx, south)

@@ -28,6 +28,7 @@ class Loaded:
     site: Site
     chair_ids: dict[int, int]  # chair number -> Chair.id
     version: int  # the site's booking_version the problem was read at
+    appointment_ids: tuple[int, ...] = ()  # Appointment.id of each of problem.bookings
 
 
 def open_hours(site: Site) -> tuple[core.OpenHours, ...]:
@@ -53,11 +54,12 @@ def load(db: Session, *, site_id: int, start: date, days: int,
         StaffUser.id.in_({s.staff_user_id for s in shifts}))).tuples().all())
     window_start, _ = day_bounds(site, start)
     _, window_end = day_bounds(site, end)
-    booked = db.scalars(select(Appointment).where(
+    booked = list(db.scalars(select(Appointment).where(
         Appointment.site_id == site_id, Appointment.kind == AppointmentKind.INFUSION,
         Appointment.state == AppointmentState.BOOKED,
         Appointment.starts_at >= window_start - timedelta(days=1),
-        Appointment.starts_at < window_end, Appointment.id.not_in(leave_out)))
+        Appointment.starts_at < window_end, Appointment.id.not_in(leave_out))
+        .order_by(Appointment.starts_at, Appointment.id)))
     problem = core.Problem(
         start=start, days=days,
         sites=(core.Site(str(site.id), site.timezone, len(chairs), site.nurse_ratio,
@@ -72,7 +74,7 @@ def load(db: Session, *, site_id: int, start: date, days: int,
         requests=requests)
     # Read from the row, not the loaded object: versions are raised by UPDATE statements.
     version = db.scalar(select(Site.booking_version).where(Site.id == site_id))
-    return Loaded(problem, site, chairs, int(version or 0))
+    return Loaded(problem, site, chairs, int(version or 0), tuple(a.id for a in booked))
 
 
 def zone(site: Site) -> ZoneInfo:

@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from ketaflow.auth.permissions import Permission, public, requires
-from ketaflow.booking import appointments, feed, forms, sites
+from ketaflow.booking import appointments, feed, forms, replan, sites
 from ketaflow.booking.models import AppointmentState
-from ketaflow.db import utcnow
 from ketaflow.errors import KetaflowError
 from ketaflow.patients.service.identity import patient_identities
 from ketaflow.web import forms as web_forms
@@ -58,11 +57,12 @@ def create_site(request: Request, db: DB, form: FORM) -> Response:
 def _day(request: Request, db: Session, site_id: int, day: date | None, form: web_forms.Form,
          status_code: int = 200, **context: object) -> Response:
     site = sites.get_site(db, site_id)
-    shown = day or utcnow().astimezone(ZoneInfo(site.timezone)).date()
+    shown = day or sites.local_today(site)
     waiting = appointments.waitlist(db, site_id)
     return render(request, "booking/site_day.html", {
         "site": site, "day": shown, "form": form,
-        "today": utcnow().astimezone(ZoneInfo(site.timezone)).date(),
+        "today": sites.local_today(site),
+        "needs_replan": replan.broken_on(db, site_id=site_id, day=shown),
         "rows": appointments.site_day(db, audit_context(request), site_id=site_id, day=shown),
         "shifts": sites.shifts(db, site_id, shown, shown),
         "staff": {u.id: u for u in sites.shift_staff(db)},

@@ -37,7 +37,7 @@ def _who(db: Session, patient_id: int) -> PatientIdentity:
     return found
 
 
-def _user_id(request: Request) -> int | None:
+def acting_user_id(request: Request) -> int | None:
     principal = get_principal(request)
     return None if principal is None else principal.user_id
 
@@ -94,7 +94,7 @@ def book(request: Request, db: DB, patient_id: int, form: FORM) -> Response:
             version = check(web_forms.whole_number, form, "version", "Calendar version", 0)
         rows = service.book_series(db, audit_context(request), ask=_ask(db, patient_id, form),
                                    option=option, version=version,
-                                   booked_by_user_id=_user_id(request))
+                                   booked_by_user_id=acting_user_id(request))
     except KetaflowError as exc:
         if exc.status_code == 409:  # stale: show the options as they are now
             proposal = service.propose_series(db, ask=_ask(db, patient_id, form))
@@ -162,7 +162,7 @@ def move(request: Request, db: DB, appointment_id: int, form: FORM) -> Response:
         version = web_forms.whole_number(form, "version", "Calendar version", 0)
         service.move_appointment(db, audit_context(request), appointment_id=appointment_id,
                                  new_start=new_start, version=version,
-                                 booked_by_user_id=_user_id(request))
+                                 booked_by_user_id=acting_user_id(request))
     except KetaflowError as exc:
         return _series_page(request, db, series_id, form, status_code=exc.status_code,
                             moving=appointment_id, **web_forms.error_context(exc))
@@ -189,7 +189,7 @@ def join_waitlist(request: Request, db: DB, patient_id: int, form: FORM) -> Resp
         appointments.add_to_waitlist(db, audit_context(request), patient_id=patient_id,
                                      site_id=site_id, kind=kind,
                                      note=form.get("waitlist_note"),
-                                     added_by_user_id=_user_id(request))
+                                     added_by_user_id=acting_user_id(request))
     except KetaflowError as exc:
         return _book_page(request, db, patient_id, form, status_code=exc.status_code,
                           **web_forms.error_context(exc))
@@ -211,7 +211,7 @@ def book_visit(request: Request, db: DB, patient_id: int, form: FORM) -> Respons
         visits.book_visit(db, audit_context(request), patient_id=patient_id, site_id=site_id,
                           kind=kind, starts_at=service.local_instant(
                               day, at, ZoneInfo(site.timezone)),
-                          booked_by_user_id=_user_id(request))
+                          booked_by_user_id=acting_user_id(request))
     except KetaflowError as exc:
         return _book_page(request, db, patient_id, form, status_code=exc.status_code,
                           **web_forms.error_context(exc))

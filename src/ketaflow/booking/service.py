@@ -147,7 +147,7 @@ def propose_series(db: Session, *, ask: SeriesAsk) -> Proposal:
     return Proposal(chosen, options.reason, loaded.version, site)
 
 
-def _claim_version(db: Session, site_id: int, version: int) -> None:
+def claim_version(db: Session, site_id: int, version: int) -> None:
     """Raise the site's booking version if it is still `version`; otherwise the options shown
     are stale. On PostgreSQL a concurrent booking at the site waits here for this one's commit
     and then finds the version moved."""
@@ -161,7 +161,7 @@ def _claim_version(db: Session, site_id: int, version: int) -> None:
 def book_series(db: Session, ctx: AuditContext, *, ask: SeriesAsk, option: int, version: int,
                 booked_by_user_id: int | None) -> list[Appointment]:
     """Book option `option` (0 = best) of the proposal computed at calendar `version`."""
-    _claim_version(db, ask.site_id, version)
+    claim_version(db, ask.site_id, version)
     proposal = propose_series(db, ask=ask)
     if not 0 <= option < len(proposal.options):
         raise Conflict(proposal.reason or STALE, field="option")
@@ -276,7 +276,7 @@ def move_appointment(db: Session, ctx: AuditContext, *, appointment_id: int,
     """Apply the proposed move: appointments whose time or chair changed are kept as "moved"
     and replaced by new rows; the patient gets the updated calendar file."""
     moved = get_appointment(db, appointment_id)
-    _claim_version(db, moved.site_id, version)
+    claim_version(db, moved.site_id, version)
     proposal = propose_move(db, appointment_id=appointment_id, new_start=new_start)
     if not proposal.placements:
         raise Conflict(proposal.reason or "the series cannot be re-flowed", field="new_start")

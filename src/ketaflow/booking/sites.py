@@ -186,6 +186,10 @@ def shifts(db: Session, site_id: int, start: date, end: date) -> list[StaffShift
         StaffShift.cancelled_at.is_(None)).order_by(StaffShift.on, StaffShift.starts)))
 
 
+def local_today(site: Site) -> date:
+    return utcnow().astimezone(ZoneInfo(site.timezone)).date()
+
+
 def local_start(site: Site, on: date, at: time) -> datetime:
     return datetime.combine(on, at, tzinfo=ZoneInfo(site.timezone))
 

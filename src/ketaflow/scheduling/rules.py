@@ -18,7 +18,7 @@ Span = tuple[datetime, datetime]
 Item = tuple[datetime, datetime, bool]  # start, end, new?
 
 
-def _coverage(problem: Problem, staff: str | None, role: Role, site_id: str) -> list[Span]:
+def coverage(problem: Problem, staff: str | None, role: Role, site_id: str) -> list[Span]:
     """Merged local shifts as instants (`staff` None: everyone of the role)."""
     site = problem.site[site_id]
     spans = sorted((site.at(s.day, s.starts), site.at(s.day, s.ends)) for s in problem.shifts
@@ -32,7 +32,7 @@ def _coverage(problem: Problem, staff: str | None, role: Role, site_id: str) -> 
     return merged
 
 
-def _inside(spans: list[Span], a: datetime, b: datetime) -> bool:
+def inside(spans: list[Span], a: datetime, b: datetime) -> bool:
     return any(x <= a and b <= y for x, y in spans)
 
 
@@ -96,10 +96,10 @@ def _placement_rules(problem: Problem, p: Placement) -> list[Violation]:
         out.append(Violation("preference", f"{where}: outside the preferred times"))
     if r.earliest is not None and p.start < r.earliest:
         out.append(Violation("earliest", f"{where}: before the earliest start"))
-    if not _inside(_coverage(problem, p.nurse, Role.NURSE, site.id), p.start, p.end):
+    if not inside(coverage(problem, p.nurse, Role.NURSE, site.id), p.start, p.end):
         out.append(Violation("nurse-shift", f"{where}: nurse {p.nurse} not on shift throughout"))
-    prescribers = _coverage(problem, None, Role.PRESCRIBER, site.id)
-    if prescribers and not _inside(prescribers, p.start, p.end):
+    prescribers = coverage(problem, None, Role.PRESCRIBER, site.id)
+    if prescribers and not inside(prescribers, p.start, p.end):
         out.append(Violation("prescriber", f"{where}: no prescriber on site throughout"))
     return out
 

@@ -182,8 +182,8 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.auth import admin_routes
     from ketaflow.auth import api as auth_api
     from ketaflow.auth import routes as auth_routes
+    from ketaflow.booking import replan_routes, series_routes
     from ketaflow.booking import routes as booking_routes
-    from ketaflow.booking import series_routes
     from ketaflow.clinic import api as clinic_api
     from ketaflow.clinic import routes as clinic_routes
     from ketaflow.courses import api as courses_api
@@ -220,7 +220,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [clinic_routes.router]
     api_routers += [clinic_api.router]
     pages_routers += [moodchart_routes.router, reminders_routes.router]
-    pages_routers += [booking_routes.router, series_routes.router]
+    pages_routers += [booking_routes.router, series_routes.router, replan_routes.router]
     pages_routers += [jobs_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
