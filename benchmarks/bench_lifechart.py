@@ -74,7 +74,7 @@ def _seed_charts(url: str, patients: int) -> list[int]:
     try:
         with transaction(factory) as db:
             rater = make_user(db)
-            for _ in range(patients):
+            for n in range(patients):
                 patient = make_patient(db)
                 patient.created_at = utcnow() - timedelta(days=DAYS + 10)
                 lithium = patients_service.add_medication(
@@ -88,7 +88,9 @@ def _seed_charts(url: str, patients: int) -> list[int]:
                 for k in range(DAYS):
                     if k % 11 == 5:
                         continue  # a missed day now and then
-                    depressed, elevated, irritable, sleep_h = _mood_on(k)
+                    # Each patient's episodes fall on other days, so no two charts are
+                    # the same drawing (a first view is never a cached one).
+                    depressed, elevated, irritable, sleep_h = _mood_on((k + 17 * n) % DAYS)
                     day: date = first + timedelta(days=k)
                     event = "Row with partner" if k % 60 == 7 else None
                     mood.record_entry(db, SYSTEM, patient_id=patient.id, zone="UTC",
