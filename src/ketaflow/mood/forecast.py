@@ -141,7 +141,7 @@ def _one_patient(mood: list[float]) -> tuple[list[float], ...]:
     out: tuple[list[float], ...] = ([], [], [], [], [])
     levels, trends, means, spreads, seens = out
     for x in mood:
-        if x == x:  # an entry (NaN is not equal to itself)
+        if not math.isnan(x):  # an entry
             if seen == 0:
                 level, trend, mean = x, 0.0, x
             else:

@@ -37,6 +37,7 @@ from ketaflow.mood.settings import DEFAULT_MOOD_SETTINGS, MoodSettings
 from ketaflow.pk.kinetics import FloatArray
 from ketaflow.scales.thresholds import DEFAULT_THRESHOLDS, ScaleThresholds
 
+
 class SignalKind(StrEnum):
     SWITCH = "switch"
     RELAPSE = "relapse"
