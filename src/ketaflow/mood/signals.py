@@ -4,7 +4,7 @@ Personal baseline (docs/mood.md): for each pole and for sleep, an exponentially 
 and spread over the patient's euthymic days before the day judged (both poles at most 1 and
 neither changed: at usual + 1 + two spreads; for sleep, not a short night), restarted at every
 medication change. Until a patient has `baseline_min_days` such days since the last change,
-population cut-offs apply instead (`MoodSettings`).
+population cut-offs apply instead (`MoodSettings`). Computed in `ketaflow.mood.baseline`.
 
 A pole's recent level is the mean of its entries over the last `recent_days` days; it is raised
 when at least `rise_points` above usual (or at the population cut-off) with at least
@@ -31,15 +31,11 @@ from enum import StrEnum
 
 import numpy as np
 
+from ketaflow.mood.baseline import Baselines, baselines
 from ketaflow.mood.series import BoolArray, DailySeries
 from ketaflow.mood.settings import DEFAULT_MOOD_SETTINGS, MoodSettings
 from ketaflow.pk.kinetics import FloatArray
 from ketaflow.scales.thresholds import DEFAULT_THRESHOLDS, ScaleThresholds
-
-EUTHYMIC_MAX = 1  # both poles at most this: a day that can inform the baseline
-# A day this far above usual (or, without a baseline, at this score) is a changed day, kept
-# out of the baseline it is measured against.
-CHANGED_RISE, CHANGED_SPREADS, CHANGED_POPULATION = 1.0, 2.0, 2.0
 
 
 class SignalKind(StrEnum):
@@ -53,19 +49,6 @@ class Signal:
     kind: SignalKind
     day: date
     reason: str
-
-
-@dataclass(frozen=True)
-class Baselines:
-    """Each day's usual values (from the days before it) and the score at which a day counts
-    as changed: (P, T) arrays."""
-
-    personal: BoolArray
-    depressed_mean: FloatArray
-    elevation_mean: FloatArray
-    sleep_mean: FloatArray
-    depressed_threshold: FloatArray
-    elevation_threshold: FloatArray
 
 
 @dataclass(frozen=True)
@@ -84,74 +67,6 @@ class DailyConditions:
     switch_onset: BoolArray
     relapse_onset: BoolArray
     disengaged_onset: BoolArray
-
-
-class _Ew:
-    """An exponentially weighted mean and variance per patient, updated where `mask` holds."""
-
-    def __init__(self, patients: int, decay: float) -> None:
-        self.decay = decay
-        self.weight = np.zeros(patients)
-        self.mean = np.zeros(patients)
-        self.var = np.zeros(patients)
-
-    def reset(self, mask: BoolArray) -> None:
-        self.weight[mask] = 0.0
-        self.mean[mask] = 0.0
-        self.var[mask] = 0.0
-
-    def update(self, values: FloatArray, mask: BoolArray) -> None:
-        weight = np.where(mask, self.weight * self.decay + 1.0, self.weight)
-        share = np.where(mask, 1.0 / np.maximum(weight, 1e-12), 0.0)
-        x = np.where(mask, values, 0.0)
-        delta = x - self.mean
-        self.mean = self.mean + share * delta
-        self.var = np.where(mask, (1 - share) * (self.var + share * delta * delta), self.var)
-        self.weight = weight
-
-    @property
-    def spread(self) -> FloatArray:
-        spread: FloatArray = np.sqrt(self.var)
-        return spread
-
-
-def baselines(series: DailySeries, settings: MoodSettings = DEFAULT_MOOD_SETTINGS
-              ) -> Baselines:
-    """Each day's usual values and thresholds, from the days before it (one sweep)."""
-    patients, days = series.depressed.shape
-    decay = 0.5 ** (1.0 / settings.baseline_halflife_days)
-    depressed, elevation, sleep = (_Ew(patients, decay) for _ in range(3))
-    euthymic_days = np.zeros(patients)
-    out = {name: np.empty((patients, days)) for name in (
-        "depressed_mean", "elevation_mean", "sleep_mean", "depressed_threshold",
-        "elevation_threshold")}
-    personal = np.empty((patients, days), dtype=bool)
-    for t in range(days):
-        changed = series.med_change[:, t]
-        for stat in (depressed, elevation, sleep):
-            stat.reset(changed)
-        euthymic_days[changed] = 0
-        mine = euthymic_days >= settings.baseline_min_days
-        personal[:, t] = mine
-        out["depressed_mean"][:, t] = np.where(mine, depressed.mean, 0.0)
-        out["elevation_mean"][:, t] = np.where(mine, elevation.mean, 0.0)
-        has_sleep = mine & (sleep.weight > 0)
-        out["sleep_mean"][:, t] = np.where(has_sleep, sleep.mean, settings.population_sleep_h)
-        for name, stat in (("depressed_threshold", depressed), ("elevation_threshold", elevation)):
-            own = np.maximum(1.0, stat.mean + CHANGED_RISE + CHANGED_SPREADS * stat.spread)
-            out[name][:, t] = np.where(mine, np.minimum(own, 3.0), CHANGED_POPULATION)
-        d, e, s = series.depressed[:, t], series.elevation[:, t], series.sleep_h[:, t]
-        # A day judged changed (at a threshold, or a short night) never becomes "usual":
-        # else a sustained change would be absorbed into the baseline it is measured against.
-        euthymic = (~np.isnan(d) & (d <= EUTHYMIC_MAX) & (e <= EUTHYMIC_MAX)
-                    & (d < out["depressed_threshold"][:, t])
-                    & (e < out["elevation_threshold"][:, t]))
-        depressed.update(d, euthymic)
-        elevation.update(e, euthymic)
-        usual_night = s > out["sleep_mean"][:, t] - settings.sleep_drop_h
-        sleep.update(s, euthymic & ~np.isnan(s) & usual_night)
-        euthymic_days += euthymic
-    return Baselines(personal, **out)
 
 
 def _rolling_count(hits: BoolArray, window: int) -> FloatArray:

@@ -28,8 +28,8 @@ from reportlab.platypus.flowables import Flowable
 
 from ketaflow import charts
 from ketaflow.infusions.pdf import Printout
-from ketaflow.moodchart.models import MoodEntry
 from ketaflow.moodchart.service import RATING_NAMES, ChartView
+from ketaflow.moodchart.warnings import StoredEntry
 
 MARGIN = 16 * mm
 CONTENT_WIDTH = A4[0] - 2 * MARGIN
@@ -57,7 +57,7 @@ def day_rows(view: ChartView) -> list[DayRow]:
     """The daily summaries (worst of the day per pole, the latest sleep) with what the summary
     rule leaves out: the medications-taken share, life events and flags (a note written,
     psychotic symptoms), from the entries not marked entered in error."""
-    by_day: dict[date, list[MoodEntry]] = {}
+    by_day: dict[date, list[StoredEntry]] = {}
     for row in view.rows:
         if row.entered_in_error_at is None:
             by_day.setdefault(row.day, []).append(row)

@@ -31,6 +31,7 @@ from ketaflow.moodchart.chart import Marker, life_chart_spec
 from ketaflow.moodchart.models import MoodEntry, MoodLink
 from ketaflow.moodchart.warnings import (
     RATED,
+    StoredEntry,
     clinic_day,
     compute_warnings,
     entries,
@@ -287,7 +288,7 @@ REPORT_MIN_DAYS, REPORT_MAX_DAYS = 30, 730  # the PDF report takes any range in 
 class ChartView:
     start: date
     end: date
-    rows: list[MoodEntry]           # every entry in the range, errors included (struck through)
+    rows: list[StoredEntry]         # every entry in the range, errors included (struck through)
     summaries: list[DaySummary]
     signals: list[Signal]
     spec: charts.Spec
@@ -366,10 +367,11 @@ def _build_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, z
     rows = entries(db, patient_id=patient_id, start=start, end=end)
     ratings = sorted((r for r in _ratings(db, ctx, patient_id, zone) if start <= r.day <= end),
                      key=lambda r: (r.day, r.instrument))
-    warned = compute_warnings(db, patient_id=patient_id, start=start, end=end, rows=rows,
-                              ratings=ratings, settings=settings, thresholds=thresholds)
-    summaries, found = warned.summaries, warned.signals
     changes = medication_markers(db, patient_id, start, end)
+    warned = compute_warnings(db, patient_id=patient_id, start=start, end=end, rows=rows,
+                              ratings=ratings, settings=settings, thresholds=thresholds,
+                              changes=changes)
+    summaries, found = warned.summaries, warned.signals
     events = [Marker(r.day, f"{r.life_event} ({r.life_event_impact:+d})") for r in rows
               if r.entered_in_error_at is None and r.life_event and r.life_event_impact is not None]
     spec = life_chart_spec(
