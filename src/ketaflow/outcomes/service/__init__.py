@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import select
@@ -40,13 +41,18 @@ from ketaflow.outcomes.stats import (
     per_100,
     suppressed_cells,
 )
-from ketaflow.patients.diagnosis_codes import BipolarType
 from ketaflow.scales.longitudinal import RESPONSE_INSTRUMENTS
 from ketaflow.scales.thresholds import ScaleThresholds
 from ketaflow.settings.service import settings_in_force
 
-__all__ = ["Dashboard", "Filters", "FilterOptions", "check_filters", "filter_options",
-           "outcome_dashboard"]
+__all__ = [
+    "Dashboard",
+    "FilterOptions",
+    "Filters",
+    "check_filters",
+    "filter_options",
+    "outcome_dashboard",
+]
 
 ENTITY = "outcomes_dashboard"
 PRIMARY_INSTRUMENT = "madrs"  # the trials' primary outcome (Diazgranados 2010; Zarate 2012)
@@ -115,7 +121,8 @@ def _cells(counts: CourseCounts, endpoints: tuple[Endpoint, ...], funnel: Funnel
         cells |= {f"{n}.with_baseline": e.with_baseline, f"{n}.evaluable": e.evaluable,
                   f"{n}.no_baseline": e.courses - e.with_baseline,
                   f"{n}.no_endpoint": e.with_baseline - e.evaluable,
-                  f"{n}.responders": e.responders, f"{n}.non_responders": e.evaluable - e.responders,
+                  f"{n}.responders": e.responders,
+                  f"{n}.non_responders": e.evaluable - e.responders,
                   f"{n}.remitters": e.remitters, f"{n}.non_remitters": e.evaluable - e.remitters,
                   f"{n}.fallback": e.fallback_baselines}
         parts += [Partition("induction_over", (f"{n}.with_baseline", f"{n}.no_baseline")),
@@ -126,7 +133,7 @@ def _cells(counts: CourseCounts, endpoints: tuple[Endpoint, ...], funnel: Funnel
              ("consented", funnel.consented),
              *((f"infusion_{k + 1}", v) for k, v in enumerate(funnel.infusions)),
              ("maintenance", funnel.maintenance)]
-    for (name, value), (following, next_value) in zip(steps, steps[1:], strict=False):
+    for (name, value), (following, next_value) in pairwise(steps):
         cells[name] = value
         cells[f"{name}.left"] = max(0, value - next_value)
         parts.append(Partition(name, (following, f"{name}.left")))

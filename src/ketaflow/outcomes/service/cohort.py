@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -68,7 +69,7 @@ def days_between(db: Session, later: ColumnElement[object], earlier: ColumnEleme
     """Fractional days from `earlier` to `later` (UTC moments)."""
     if is_sqlite(db):
         return cast(func.julianday(later) - func.julianday(earlier), Float)
-    return cast(func.extract("epoch", later - earlier) / 86400.0, Float)  # type: ignore[operator]
+    return cast(func.extract("epoch", later - earlier) / 86400.0, Float)
 
 
 def whole_weeks(db: Session, days: ColumnElement[float]) -> ColumnElement[int]:
@@ -78,7 +79,7 @@ def whole_weeks(db: Session, days: ColumnElement[float]) -> ColumnElement[int]:
     return cast(func.floor(days / 7), Integer)
 
 
-def utc_day(db: Session, moment: ColumnElement[object]) -> ColumnElement[date]:
+def utc_day(db: Session, moment: Any) -> ColumnElement[date]:
     """The UTC calendar day of a stored moment (never the database session's time zone)."""
     if is_sqlite(db):
         return func.date(moment)

@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, distinct, func, null, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    distinct,
+    func,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from ketaflow.alerts.models import Alert, AlertKind
@@ -254,8 +265,10 @@ def safety(db: Session, cohort: Subquery) -> Safety:
                 .join(cohort, cohort.c.course_id == InfusionSession.course_id)
                 .where(InfusionSession.started_at.is_not(None)).subquery("cohort_sessions"))
     infusions = int(db.scalar(select(func.count()).select_from(sessions)) or 0)
-    adverse = db.execute(select(func.count(), func.coalesce(func.sum(q.as_flag(
-        SessionEvent.serious)), 0)).join(sessions, sessions.c.session_id == SessionEvent.session_id)
+    serious = func.coalesce(func.sum(q.as_flag(SessionEvent.serious.is_(True))), 0)
+    adverse = db.execute(
+        select(func.count(), serious)
+        .join(sessions, sessions.c.session_id == SessionEvent.session_id)
         .where(SessionEvent.kind == EventKind.ADVERSE_EVENT)).one()
     bp_alerts = int(db.scalar(
         select(func.count()).select_from(SessionAlert)
