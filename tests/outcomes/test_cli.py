@@ -13,7 +13,6 @@ from tests.outcomes.factories import anchor, course, make_clinic, rate
 from tests.test_cli import _runner
 
 
-
 @pytest.fixture
 def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     return _runner(db_url, tmp_path)
