@@ -31,6 +31,10 @@ def response_curve(curve: SurvivalCurve, instrument_label: str) -> charts.Spec:
                      "description": f"day {day:.0f}: {_pct(1 - s)} responded "
                                     f"(95% CI {_pct(1 - upper)} to {_pct(1 - lower)}), "
                                     f"{at_risk} at risk"})
+    if curve.follow_up > (curve.times[-1] if curve.times else 0.0):
+        # The estimate holds until the last course followed (censored) leaves.
+        rows.append({**rows[-1], "day": curve.follow_up,
+                     "description": f"day {curve.follow_up:.0f}: end of follow-up"})
     x = {"field": "day", "type": "quantitative", "title": "days since the first infusion",
          "scale": {"zero": True}}
     y = {"field": "responded", "type": "quantitative", "title": "responded",
@@ -56,8 +60,9 @@ def funnel(steps: Sequence[tuple[str, int | None]]) -> charts.Spec:
              "description": f"{name}: {'hidden' if value is None else value} patients"}
             for i, (name, value) in enumerate(steps)]
     y = {"field": "step", "type": "nominal", "title": None, "sort": {"field": "order"}}
+    most = max((value for _, value in steps if value is not None), default=0)
     x = {"field": "patients", "type": "quantitative", "title": "patients",
-         "axis": {"tickMinStep": 1, "format": "d"}}
+         "axis": {"values": _whole_ticks(most), "format": "d"}}
     described = ", ".join(f"{r['step']} {'hidden' if r['patients'] is None else r['patients']}"
                           for r in rows)
     return charts.chart([
@@ -67,6 +72,12 @@ def funnel(steps: Sequence[tuple[str, int | None]]) -> charts.Spec:
          "encoding": {"y": y, "x": x, "text": {"field": "patients"}}},
     ], description=f"Retention funnel: {described}", width=WIDTH, height=24 * len(rows),
         data={"values": [r for r in rows if r["patients"] is not None]})
+
+
+def _whole_ticks(most: int) -> list[int]:
+    """About five whole-number ticks from 0 to at least `most` (no 0.5 patients)."""
+    step = max(1, -(-most // 5))
+    return list(range(0, most + step, step))
 
 
 def over_time(weeks: Sequence[tuple[int, Rate, Rate]], instrument_label: str) -> charts.Spec:
@@ -80,7 +91,7 @@ def over_time(weeks: Sequence[tuple[int, Rate, Rate]], instrument_label: str) ->
                          "description": f"week {week + 1}: {name} {_pct(rate.value)} "
                                         f"({rate.numerator} of {rate.denominator} rated)"})
     x = {"field": "week", "type": "quantitative", "title": "week since the first infusion",
-         "axis": {"tickMinStep": 1, "format": "d"}}
+         "axis": {"values": sorted({row["week"] for row in rows}), "format": "d"}}
     y = {"field": "rate", "type": "quantitative", "title": None, "scale": {"domain": [0, 1]},
          "axis": {"format": ".0%"}}
     colour = {"field": "measure", "type": "nominal", "title": None,
@@ -89,7 +100,10 @@ def over_time(weeks: Sequence[tuple[int, Rate, Rate]], instrument_label: str) ->
         {"mark": {"type": "line", "strokeWidth": 2.5, "aria": False},
          "encoding": {"x": x, "y": y, "color": colour}},
         {"mark": {"type": "point", "filled": True, "size": 50},
-         "encoding": {"x": x, "y": y, "color": colour, "shape": {"field": "measure"},
+         "encoding": {"x": x, "y": y, "color": colour,
+                      "shape": {"field": "measure", "title": None,
+                                "scale": {"domain": ["response", "remission"],
+                                          "range": ["circle", "square"]}},
                       "description": {"field": "description"}}},
     ], description=f"Response and remission by week on the {instrument_label}",
         width=WIDTH, height=HEIGHT, data={"values": rows})

@@ -94,6 +94,7 @@ class SurvivalCurve:
     upper: tuple[float, ...]
     at_risk: tuple[int, ...]
     event_counts: tuple[int, ...]
+    follow_up: float  # the longest time observed (event or censored): where the curve ends
 
     @property
     def censored(self) -> int:
@@ -120,7 +121,7 @@ def kaplan_meier(times: Sequence[float] | np.ndarray, events: Sequence[bool] | n
     if np.any(time < 0) or not np.all(np.isfinite(time)):
         raise ValueError("times must be finite and not negative")
     if not status.any():
-        return SurvivalCurve(int(time.size), 0, (), (), (), (), (), (), ())
+        return SurvivalCurve(int(time.size), 0, (), (), (), (), (), (), (), float(time.max()))
     fit = SurvfuncRight(time, status.astype(int))
     survival = np.asarray(fit.surv_prob, dtype=float)
     std_error = np.asarray(fit.surv_prob_se, dtype=float)
@@ -131,7 +132,8 @@ def kaplan_meier(times: Sequence[float] | np.ndarray, events: Sequence[bool] | n
         survival=tuple(float(s) for s in survival),
         std_error=tuple(float(s) for s in std_error),
         lower=tuple(float(v) for v in lower), upper=tuple(float(v) for v in upper),
-        at_risk=tuple(int(v) for v in fit.n_risk), event_counts=tuple(int(v) for v in fit.n_events))
+        at_risk=tuple(int(v) for v in fit.n_risk), event_counts=tuple(int(v) for v in fit.n_events),
+        follow_up=float(time.max()))
 
 
 def _log_log_band(survival: np.ndarray, std_error: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
