@@ -91,7 +91,7 @@ def over_time(weeks: Sequence[tuple[int, Rate, Rate]], instrument_label: str) ->
                          "description": f"week {week + 1}: {name} {_pct(rate.value)} "
                                         f"({rate.numerator} of {rate.denominator} rated)"})
     x = {"field": "week", "type": "quantitative", "title": "week since the first infusion",
-         "axis": {"values": sorted({row["week"] for row in rows}), "format": "d"}}
+         "axis": {"values": sorted({week + 1 for week, _, _ in weeks}), "format": "d"}}
     y = {"field": "rate", "type": "quantitative", "title": None, "scale": {"domain": [0, 1]},
          "axis": {"format": ".0%"}}
     colour = {"field": "measure", "type": "nominal", "title": None,
