@@ -24,6 +24,7 @@ from ketaflow.db import database_busy
 from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.jobs.cli import app as jobs_app
 from ketaflow.mood.cli import app as mood_app
+from ketaflow.outcomes.cli import outcomes as outcomes_command
 from ketaflow.pk.cli import app as pk_app
 from ketaflow.scales.cli import app as scales_app
 from ketaflow.scheduling.cli import app as schedule_app
@@ -53,6 +54,8 @@ app.add_typer(schedule_app, name="schedule", help="Book infusion series into cha
 
 app.add_typer(jobs_app, name="jobs",
               help="The outbox: deliver messages (cron) and show their state.")
+app.command("outcomes", help="Outcome figures (response, remission, retention) as JSON or text.")(
+    outcomes_command)
 
 
 @app.command("serve")

@@ -18,6 +18,7 @@ from ketaflow.config import Role, Settings
 from ketaflow.courses.demo import seed_active_courses, seed_courses, seed_maintenance
 from ketaflow.infusions.demo import CLINIC_DAY, seed_clinic_day, seed_sessions
 from ketaflow.moodchart.demo import seed_mood
+from ketaflow.outcomes.demo import seed_outcomes
 from ketaflow.patients.demo import seed_day_patients, seed_patients
 from ketaflow.reminders.demo import seed_reminders
 from ketaflow.screening.demo import seed_ready_screenings, seed_screenings
@@ -89,6 +90,8 @@ def seed_demo(session: Session, ctx: AuditContext, *, settings: Settings | None 
     keepers = seed_day_patients(session, ctx, count=2, skip=len(CLINIC_DAY))
     seed_ready_screenings(session, ctx, keepers, consented_days_ago=30)
     seed_maintenance(session, ctx, keepers)
+    # Finished inductions with MADRS before and after, for the outcomes dashboard.
+    seed_outcomes(session, ctx)
     # Two sites' calendars: the courses' series booked, today's list for the clinic day.
     seed_calendar(session, ctx, planned=courses, day_courses=day_courses)
     # Reminder plans and two days of reminders (after the mood entries, which stop repeats).

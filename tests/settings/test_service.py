@@ -186,7 +186,8 @@ def test_a_time_a_few_minutes_back_is_still_now(db: Session) -> None:
 
 def test_the_settings_page_groups_show_bounds_and_refs(db: Session) -> None:
     groups = {g.key: g for g in service.settings_groups(db, datetime.now(UTC))}
-    assert list(groups) == ["scales", "bp_gate", "eligibility", "infusion", "dosing", "mood"]
+    assert list(groups) == ["scales", "bp_gate", "eligibility", "infusion", "dosing", "mood",
+                           "outcomes"]
     hold = {s.name: s for s in groups["infusion"].settings}["hold_sbp_min_mmhg"]
     assert service.bounds_text(hold) == "160-200" and hold.ref == "vital-sign-criteria"
     rass = {s.name: s for s in groups["infusion"].settings}["stop_rass_max"]

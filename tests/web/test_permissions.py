@@ -26,13 +26,15 @@ from tests.web.helpers import api_token, committed_user, csrf, refusal_events, s
 # and "account:self" belong to every role.
 ROLE_MATRIX: dict[str, set[str]] = {
     "admin": {"session:own", "home:view", "account:self", "users:manage", "audit:read",
-              "settings:edit", "clinic:profile:edit", "sites:manage"},
+              "settings:edit", "clinic:profile:edit", "sites:manage", "outcomes:view",
+              "outcomes:small-cells"},
     "prescriber": {
         "session:own", "home:view", "account:self",
         "patients:register", "patients:demographics",
         "patients:clinical:read", "patients:clinical:write", "assessments:write",
         "infusions:run", "controlled:substances", "calendar:view", "appointments:book",
         "screening:sign", "orders:sign", "courses:manage", "alerts:acknowledge", "research:read",
+        "outcomes:view", "outcomes:small-cells",
     },
     "nurse": {
         "session:own", "home:view", "account:self",
@@ -44,7 +46,8 @@ ROLE_MATRIX: dict[str, set[str]] = {
         "session:own", "home:view", "account:self", "patients:register", "patients:demographics",
         "calendar:view", "appointments:book", "sites:manage",
     },
-    "researcher": {"session:own", "home:view", "account:self", "research:read"},
+    "researcher": {"session:own", "home:view", "account:self", "research:read",
+                   "outcomes:view"},
 }
 
 # Permission -> every (method, full path template) that must declare it. "public": anyone,
@@ -317,6 +320,9 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/calendar/shifts/{shift_id}/cancel"),
         ("POST", "/calendar/sites/{site_id}/closures"),
         ("POST", "/calendar/sites/{site_id}/feed"),
+    },
+    "outcomes:view": {
+        ("GET", "/outcomes"),
     },
 }
 

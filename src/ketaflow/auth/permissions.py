@@ -43,6 +43,10 @@ class Permission(StrEnum):
     CALENDAR_VIEW = "calendar:view"
     APPOINTMENTS_BOOK = "appointments:book"
     SITES_MANAGE = "sites:manage"
+    # The outcomes dashboard (aggregates only). Seeing counts below the small-cell minimum is a
+    # separate permission: the researcher sees them suppressed.
+    OUTCOMES_VIEW = "outcomes:view"
+    OUTCOMES_SMALL_CELLS = "outcomes:small-cells"
 
 
 class _Public:
@@ -74,7 +78,8 @@ _CLINICAL = frozenset(
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMIN: _EVERY_ROLE
     | {Permission.USERS_MANAGE, Permission.AUDIT_READ, Permission.SETTINGS_EDIT,
-       Permission.CLINIC_PROFILE_EDIT, Permission.SITES_MANAGE},
+       Permission.CLINIC_PROFILE_EDIT, Permission.SITES_MANAGE, Permission.OUTCOMES_VIEW,
+       Permission.OUTCOMES_SMALL_CELLS},
     Role.PRESCRIBER: _EVERY_ROLE
     | _CLINICAL
     | {
@@ -83,12 +88,14 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         Permission.COURSES_MANAGE,
         Permission.ALERTS_ACKNOWLEDGE,
         Permission.RESEARCH_READ,
+        Permission.OUTCOMES_VIEW,
+        Permission.OUTCOMES_SMALL_CELLS,
     },
     Role.NURSE: _EVERY_ROLE | _CLINICAL,
     Role.FRONT_DESK: _EVERY_ROLE | {Permission.PATIENTS_REGISTER, Permission.PATIENTS_DEMOGRAPHICS,
                                     Permission.CALENDAR_VIEW, Permission.APPOINTMENTS_BOOK,
                                     Permission.SITES_MANAGE},
-    Role.RESEARCHER: _EVERY_ROLE | {Permission.RESEARCH_READ},
+    Role.RESEARCHER: _EVERY_ROLE | {Permission.RESEARCH_READ, Permission.OUTCOMES_VIEW},
 }
 
 

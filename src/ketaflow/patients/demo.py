@@ -327,13 +327,19 @@ _DAY_PEOPLE = (
     # Maintenance courses (`ketaflow.courses.demo.seed_maintenance`).
     ("Iris", "Keeptrial", date(1981, 2, 14), Sex.FEMALE),
     ("Jasper", "Keeptrial", date(1976, 8, 30), Sex.MALE),
+    # Finished courses behind the outcomes dashboard (`ketaflow.outcomes.demo`).
+    ("Kestrel", "Pasttrial", date(1978, 5, 2), Sex.FEMALE),
+    ("Linden", "Pasttrial", date(1969, 11, 19), Sex.MALE),
+    ("Marram", "Pasttrial", date(1992, 1, 7), Sex.FEMALE),
+    ("Nettle", "Pasttrial", date(1985, 9, 28), Sex.MALE),
 )
 
 
 def seed_day_patients(session: Session, ctx: AuditContext, *, count: int, skip: int = 0
                       ) -> list[Patient]:
-    """`count` (at most 10 with `skip`) further patients like the first demo patient, for the
-    clinic day (the first 8) and the maintenance courses (`skip=8`)."""
+    """`count` (at most 14 with `skip`) further patients like the first demo patient, for the
+    clinic day (the first 8), the maintenance courses (`skip=8`) and the finished courses of
+    the outcomes dashboard (`skip=10`)."""
     template = _people()[0]
     created = []
     for given, family, born, sex in _DAY_PEOPLE[skip:skip + count]:

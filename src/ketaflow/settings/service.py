@@ -38,6 +38,7 @@ from ketaflow.errors import ValidationFailed
 from ketaflow.infusions.rules.settings import DEFAULT_SETTINGS as DEFAULT_INFUSION
 from ketaflow.infusions.rules.settings import InfusionSettings
 from ketaflow.mood.settings import DEFAULT_MOOD_SETTINGS, MoodSettings
+from ketaflow.outcomes.settings import DEFAULT_OUTCOME_SETTINGS, OutcomeSettings
 from ketaflow.scales.thresholds import DEFAULT_THRESHOLDS, ScaleThresholds
 from ketaflow.settings.models import SettingChange
 from ketaflow.sourced import SettingInfo, describe
@@ -62,10 +63,12 @@ class ClinicSettings:
     infusion: InfusionSettings
     dosing: DosingLimits
     mood: MoodSettings
+    outcomes: OutcomeSettings
 
 
 DEFAULTS = ClinicSettings(DEFAULT_THRESHOLDS, DEFAULT_BP_GATE, DEFAULT_ELIGIBILITY,
-                          DEFAULT_INFUSION, DEFAULT_LIMITS, DEFAULT_MOOD_SETTINGS)
+                          DEFAULT_INFUSION, DEFAULT_LIMITS, DEFAULT_MOOD_SETTINGS,
+                          DEFAULT_OUTCOME_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ GROUPS: tuple[Group, ...] = (
           "limits are refused."),
     Group("mood", "Between visits", "Early warnings from the daily mood chart: personal "
           "baselines, switch, relapse and disengagement."),
+    Group("outcomes", "Outcomes dashboard", "When the end of induction is, and the smallest "
+          "count a researcher sees."),
 )
 GROUPS_BY_KEY = {group.key: group for group in GROUPS}
 
@@ -179,6 +184,7 @@ def _build(overrides: dict[str, dict[str, float]]) -> ClinicSettings:
                          **_typed("infusion", overrides["infusion"])),
         dosing=replace(DEFAULT_LIMITS, **_typed("dosing", overrides["dosing"])),
         mood=replace(DEFAULT_MOOD_SETTINGS, **_typed("mood", overrides["mood"])),
+        outcomes=replace(DEFAULT_OUTCOME_SETTINGS, **_typed("outcomes", overrides["outcomes"])),
     )
 
 

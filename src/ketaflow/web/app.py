@@ -194,6 +194,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.infusions.controlled import api as controlled_api
     from ketaflow.jobs import routes as jobs_routes
     from ketaflow.moodchart import routes as moodchart_routes
+    from ketaflow.outcomes import routes as outcomes_routes
     from ketaflow.patients import api as patients_api
     from ketaflow.patients import clinical_routes as patients_clinical_routes
     from ketaflow.patients import routes as patients_routes
@@ -222,6 +223,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [moodchart_routes.router, reminders_routes.router]
     pages_routers += [booking_routes.router, series_routes.router, replan_routes.router]
     pages_routers += [jobs_routes.router]
+    pages_routers += [outcomes_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 

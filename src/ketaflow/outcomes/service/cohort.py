@@ -1,0 +1,262 @@
+"""The SQL building blocks: the filtered courses, their infusions, current ratings and
+baselines, each a subquery with one row per course (or per course and instrument).
+
+Everything is counted by the database (window functions and GROUP BY), so the work grows with
+the number of rows the database reads, not with Python loops over patients. Both SQLite and
+PostgreSQL run the same statements; the two date expressions that differ are in `_days` and
+`utc_day`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    Integer,
+    Select,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from ketaflow.assessments.models import Assessment, AssessmentResult
+from ketaflow.booking.models import Appointment
+from ketaflow.clinical.course_plan import CourseState
+from ketaflow.courses.models import CourseStateChange, TreatmentCourse
+from ketaflow.infusions.models import InfusionSession
+from ketaflow.patients.diagnosis_codes import BipolarType
+from ketaflow.patients.models import Diagnosis
+from ketaflow.scales.longitudinal import RESPONSE_INSTRUMENTS, BaselineFallback
+from ketaflow.scales.thresholds import ScaleThresholds
+
+ENDED_STATES = (CourseState.COMPLETED, CourseState.STOPPED)
+# After these a course's induction is over even if fewer infusions than planned were given.
+INDUCTION_OVER_STATES = (CourseState.MAINTENANCE, CourseState.COMPLETED, CourseState.STOPPED)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which courses count: started (first planned day) within the period, at a site (or with
+    no site), of a bipolar type, planned by a prescriber. None means any."""
+
+    start_from: date | None = None
+    start_to: date | None = None
+    site_id: int | None = None
+    without_site: bool = False  # courses with no booked appointment ("no site")
+    bipolar_type: BipolarType | None = None
+    prescriber_id: int | None = None
+
+
+def is_sqlite(db: Session) -> bool:
+    return db.get_bind().dialect.name == "sqlite"
+
+
+def days_between(db: Session, later: ColumnElement[object], earlier: ColumnElement[object]
+                 ) -> ColumnElement[float]:
+    """Fractional days from `earlier` to `later` (UTC moments)."""
+    if is_sqlite(db):
+        return cast(func.julianday(later) - func.julianday(earlier), Float)
+    return cast(func.extract("epoch", later - earlier) / 86400.0, Float)
+
+
+def whole_weeks(db: Session, days: ColumnElement[float]) -> ColumnElement[int]:
+    """Completed weeks of a non-negative number of days."""
+    if is_sqlite(db):
+        return cast(days / 7, Integer)  # CAST truncates towards zero: floor for days >= 0
+    return cast(func.floor(days / 7), Integer)
+
+
+def utc_day(db: Session, moment: Any) -> ColumnElement[date]:
+    """The UTC calendar day of a stored moment (never the database session's time zone)."""
+    if is_sqlite(db):
+        return func.date(moment)
+    return cast(func.timezone("UTC", moment), Date)
+
+
+def course_sites() -> Subquery:
+    """Each course's site: where its first appointment was booked (None without one)."""
+    ranked = select(
+        Appointment.course_id.label("course_id"), Appointment.site_id.label("site_id"),
+        func.row_number().over(partition_by=Appointment.course_id,
+                               order_by=(Appointment.starts_at, Appointment.id)).label("rn"),
+    ).where(Appointment.course_id.is_not(None)).subquery("ranked_sites")
+    return select(ranked.c.course_id, ranked.c.site_id).where(ranked.c.rn == 1).subquery("sites")
+
+
+def current_diagnoses() -> Subquery:
+    """Each patient's current diagnosis (the newest version not superseded)."""
+    ranked = select(
+        Diagnosis.patient_id.label("patient_id"), Diagnosis.bipolar_type.label("bipolar_type"),
+        func.row_number().over(partition_by=Diagnosis.patient_id,
+                               order_by=Diagnosis.id.desc()).label("rn"),
+    ).where(Diagnosis.superseded_at.is_(None)).subquery("ranked_diagnoses")
+    return (select(ranked.c.patient_id, ranked.c.bipolar_type).where(ranked.c.rn == 1)
+            .subquery("diagnoses"))
+
+
+def infusion_summary() -> tuple[Subquery, Subquery]:
+    """Per course: the first infusion's start, how many were started, and the start of the last
+    induction infusion (the course's planned count, or fewer if fewer were given)."""
+    ranked = select(
+        InfusionSession.course_id.label("course_id"),
+        InfusionSession.started_at.label("started_at"),
+        func.row_number().over(partition_by=InfusionSession.course_id,
+                               order_by=(InfusionSession.started_at, InfusionSession.id)
+                               ).label("number"),
+    ).where(InfusionSession.started_at.is_not(None)).subquery("ranked_infusions")
+    return (select(
+        ranked.c.course_id,
+        func.min(ranked.c.started_at).label("first_at"),
+        func.count().label("started"),
+        func.max(ranked.c.number).label("last_number"),
+    ).group_by(ranked.c.course_id).subquery("infusion_counts"), ranked)
+
+
+def courses(db: Session, filters: Filters) -> Subquery:
+    """The filtered courses, one row each, with what the figures need."""
+    sites = course_sites()
+    diagnoses = current_diagnoses()
+    counts, ranked = infusion_summary()
+    last_induction = (select(ranked.c.course_id, func.max(ranked.c.started_at).label("last_at"))
+                      .join(TreatmentCourse, TreatmentCourse.id == ranked.c.course_id)
+                      .where(ranked.c.number <= TreatmentCourse.infusion_count)
+                      .group_by(ranked.c.course_id).subquery("last_induction"))
+    ended = TreatmentCourse.state.in_(ENDED_STATES)
+    query = (
+        select(
+            TreatmentCourse.id.label("course_id"),
+            TreatmentCourse.patient_id.label("patient_id"),
+            TreatmentCourse.start_on.label("start_on"),
+            TreatmentCourse.baseline_on.label("baseline_on"),
+            TreatmentCourse.baseline_fallback.label("fallback"),
+            TreatmentCourse.infusion_count.label("planned"),
+            TreatmentCourse.state.label("state"),
+            case((ended, TreatmentCourse.state_changed_at), else_=null()).label("end_at"),
+            sites.c.site_id,
+            counts.c.first_at,
+            func.coalesce(counts.c.started, 0).label("started"),
+            last_induction.c.last_at,
+            # The induction is over once the planned count was given, or the course moved on.
+            or_(func.coalesce(counts.c.started, 0) >= TreatmentCourse.infusion_count,
+                TreatmentCourse.state.in_(INDUCTION_OVER_STATES)).label("induction_over"),
+        )
+        .outerjoin(sites, sites.c.course_id == TreatmentCourse.id)
+        .outerjoin(counts, counts.c.course_id == TreatmentCourse.id)
+        .outerjoin(last_induction, last_induction.c.course_id == TreatmentCourse.id)
+        .outerjoin(diagnoses, diagnoses.c.patient_id == TreatmentCourse.patient_id)
+    )
+    return _filtered(query, filters, sites, diagnoses).subquery("courses")
+
+
+def _filtered(query: Select[tuple[object, ...]], filters: Filters, sites: Subquery,
+              diagnoses: Subquery) -> Select[tuple[object, ...]]:
+    if filters.start_from is not None:
+        query = query.where(TreatmentCourse.start_on >= filters.start_from)
+    if filters.start_to is not None:
+        query = query.where(TreatmentCourse.start_on <= filters.start_to)
+    if filters.without_site:
+        query = query.where(sites.c.site_id.is_(None))
+    elif filters.site_id is not None:
+        query = query.where(sites.c.site_id == filters.site_id)
+    if filters.bipolar_type is not None:
+        query = query.where(diagnoses.c.bipolar_type == filters.bipolar_type)
+    if filters.prescriber_id is not None:
+        query = query.where(TreatmentCourse.recorded_by_user_id == filters.prescriber_id)
+    return query
+
+
+def entered_maintenance() -> Subquery:
+    """Courses that ever entered maintenance."""
+    return (select(CourseStateChange.course_id.label("course_id"))
+            .where(CourseStateChange.to_state == CourseState.MAINTENANCE)
+            .group_by(CourseStateChange.course_id).subquery("maintained"))
+
+
+def current_ratings() -> Subquery:
+    """Every current depression rating with its total: amended originals and superseded result
+    versions are left out, so only the current version of a rating counts."""
+    return (select(
+        Assessment.id.label("assessment_id"), Assessment.patient_id.label("patient_id"),
+        Assessment.instrument_id.label("instrument_id"), Assessment.rated_at.label("rated_at"),
+        AssessmentResult.total.label("total"),
+    ).join(AssessmentResult, AssessmentResult.assessment_id == Assessment.id)
+        .where(Assessment.superseded_at.is_(None), AssessmentResult.superseded_at.is_(None),
+               AssessmentResult.total.is_not(None),
+               Assessment.instrument_id.in_(RESPONSE_INSTRUMENTS))
+        .subquery("ratings"))
+
+
+def baselines(db: Session, cohort: Subquery, ratings: Subquery) -> Subquery:
+    """Per course and instrument, the course baseline as `scales.longitudinal.course_baseline`
+    defines it (docs/clinical-sources.md#course-baseline): the last rating before the first
+    infusion started (before any, before the course's first day), by the end of the baseline
+    date when set; else, where a prescriber chose the fallback, the first rating after the first
+    infusion."""
+    before_first = or_(
+        and_(cohort.c.first_at.is_not(None), ratings.c.rated_at < cohort.c.first_at),
+        and_(cohort.c.first_at.is_(None), utc_day(db, ratings.c.rated_at) < cohort.c.start_on))
+    by_baseline_day = or_(cohort.c.baseline_on.is_(None),
+                          utc_day(db, ratings.c.rated_at) <= cohort.c.baseline_on)
+    pre = select(
+        cohort.c.course_id, ratings.c.instrument_id, ratings.c.rated_at, ratings.c.total,
+        literal(0).label("priority"),
+        func.row_number().over(partition_by=(cohort.c.course_id, ratings.c.instrument_id),
+                               order_by=(ratings.c.rated_at.desc(),
+                                         ratings.c.assessment_id.desc())).label("rn"),
+    ).join(ratings, ratings.c.patient_id == cohort.c.patient_id).where(before_first,
+                                                                       by_baseline_day)
+    fallback = select(
+        cohort.c.course_id, ratings.c.instrument_id, ratings.c.rated_at, ratings.c.total,
+        literal(1).label("priority"),
+        func.row_number().over(partition_by=(cohort.c.course_id, ratings.c.instrument_id),
+                               order_by=(ratings.c.rated_at, ratings.c.assessment_id)
+                               ).label("rn"),
+    ).join(ratings, ratings.c.patient_id == cohort.c.patient_id).where(
+        cohort.c.fallback == BaselineFallback.FIRST_AFTER_FIRST_INFUSION,
+        cohort.c.first_at.is_not(None), ratings.c.rated_at >= cohort.c.first_at)
+    both = union_all(pre, fallback).subquery("baseline_candidates")
+    firsts = select(both).where(both.c.rn == 1).subquery("baseline_firsts")
+    chosen = select(
+        firsts.c.course_id, firsts.c.instrument_id, firsts.c.rated_at, firsts.c.total,
+        firsts.c.priority,
+        func.row_number().over(partition_by=(firsts.c.course_id, firsts.c.instrument_id),
+                               order_by=firsts.c.priority).label("pick"),
+    ).subquery("baseline_ranked")
+    return (select(chosen.c.course_id, chosen.c.instrument_id,
+                   chosen.c.rated_at.label("baseline_at"), chosen.c.total.label("baseline"),
+                   chosen.c.priority.label("is_fallback"))
+            .where(chosen.c.pick == 1).subquery("baselines"))
+
+
+def responded(baseline: ColumnElement[int], total: ColumnElement[int],
+              thresholds: ScaleThresholds) -> ColumnElement[bool]:
+    """`longitudinal.is_response` in SQL: at least the response drop from a non-zero baseline
+    (integer arithmetic, as there: no rounding)."""
+    return and_(baseline > 0,
+                (baseline - total) * 100 >= thresholds.response_min_drop_pct * baseline)
+
+
+def remitted(instrument: ColumnElement[str], total: ColumnElement[int],
+             thresholds: ScaleThresholds) -> ColumnElement[bool]:
+    """`longitudinal.is_remission` in SQL (MADRS <= 10, PHQ-9 < 5, QIDS-SR16 <= 5 by default)."""
+    return or_(and_(instrument == "madrs", total <= thresholds.madrs_remission_max),
+               and_(instrument == "phq9", total < thresholds.phq9_remission_below),
+               and_(instrument == "qids-sr16", total <= thresholds.qids_remission_max))
+
+
+def as_flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """1 where the condition holds, else 0 (for SUM)."""
+    return case((condition, 1), else_=0)
