@@ -135,7 +135,8 @@ def test_the_packet_is_audited_with_ids_only(db: Session) -> None:
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "report.prior_auth")).one()
     assert event.entity_id == str(made.patient.id)
     assert event.actor_user_id == made.prescriber.id
-    detail = json.dumps(event.detail)
+    detail = event.detail
+    assert json.loads(detail)["formats"] == ["pdf", "json"]
     for value in ("Testperson", "Ada", MRN, "1980", "quetiapine", "F31"):
         assert value not in detail
 
