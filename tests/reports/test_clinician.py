@@ -43,7 +43,8 @@ def _treated(db: Session) -> tuple[int, int, Clinic]:
     starts like a formula; lithium taken in the range, olanzapine stopped before it, a drug
     name that starts like a formula; ten days of mood entries."""
     clinic = make_clinic(db)
-    patient = make_patient(db, mrn=MRN, given_name="Cleo", family_name="Reportee")
+    patient = make_patient(db, mrn=MRN, given_name="Cleo", family_name="Reportee",
+                           referring_clinician="Dr Rhea Referrer")
     patient.created_at = utcnow() - timedelta(days=30)  # entries may start from registration
     course = make_course(db, clinic, patient=patient)
     record = infused(db, clinic, ready_to_start(db, clinic, course))

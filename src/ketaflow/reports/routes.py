@@ -21,6 +21,7 @@ from ketaflow.patients.service.identity import patient_identity, staff_labels
 from ketaflow.reports import service, service_codes
 from ketaflow.reports.clinician import DEFAULT_RANGE_DAYS, FROM_LABEL, TO_LABEL, check_range
 from ketaflow.reports.csvfile import clinician_csv
+from ketaflow.reports.letter import letter_pdf
 from ketaflow.reports.pdf import clinician_pdf, prior_auth_pdf
 from ketaflow.reports.prior_auth import packet_json
 from ketaflow.web import forms as web_forms
@@ -134,6 +135,18 @@ def clinician_as_pdf(request: Request, db: DB, patient_id: int) -> Response:
 @requires(Permission.PATIENTS_CLINICAL_READ)
 def clinician_as_csv(request: Request, db: DB, patient_id: int) -> Response:
     return _clinician(request, db, patient_id, "csv")
+
+
+@router.get("/patients/{patient_id}/reports/referrer-letter.pdf")
+@requires(Permission.PATIENTS_CLINICAL_READ)
+def referrer_letter_as_pdf(request: Request, db: DB, patient_id: int) -> Response:
+    """The letter to the referring clinician after the induction."""
+    ctx = audit_context(request)
+    zone = web_forms.clinic_zone(request)
+    ready = service.prepare(db, ctx, patient_id=patient_id, zone=zone)
+    facts = service.referrer_letter(db, ctx, patient_id=patient_id, zone=zone)
+    return _inline(letter_pdf(facts, printout=ready.printout, signer=ready.prepared_by),
+                   "application/pdf", "letter-to-referrer.pdf")
 
 
 # --- the clinic's service codes (admin) ---------------------------------------------------

@@ -17,6 +17,7 @@ from ketaflow.infusions.pdf import Printout
 from ketaflow.patients.models import Patient
 from ketaflow.patients.service.identity import PatientIdentity, patient_identity, staff_labels
 from ketaflow.reports.clinician import ClinicianReport, build_report, check_range
+from ketaflow.reports.letter import LetterFacts, letter_facts
 from ketaflow.reports.prior_auth import PriorAuthPacket, build_packet
 
 ENTITY = "patient"
@@ -90,3 +91,15 @@ def clinician_report(session: Session, ctx: AuditContext, *, patient_id: int,
                      "alert_ids": [a.alert_id for a in report.alerts],
                      "medication_ids": [m.medication_id for m in report.medications]})
     return report
+
+
+def referrer_letter(session: Session, ctx: AuditContext, *, patient_id: int, zone: str
+                    ) -> LetterFacts:
+    """The letter's facts, audited (ids only) as a report leaving the clinic."""
+    facts = letter_facts(session, ctx, patient_id=patient_id, zone=zone)
+    record_event(session, ctx, action="report.referrer_letter", entity_type=ENTITY,
+                 entity_id=patient_id, detail={
+                     "format": "pdf", "course_id": facts.course_id,
+                     "session_ids": [i.session_id for i in facts.infusions],
+                     "alert_ids": [a.alert_id for a in facts.alerts]})
+    return facts
