@@ -44,8 +44,8 @@ def test_the_letter_reports_the_induction_to_the_referrer(db: Session) -> None:
     text = _text(letter_pdf(facts, printout=ready.printout, signer=ready.prepared_by))
     for expected in ("To: Dr Rhea Referrer", "Dear Dr Rhea Referrer,",
                      "REPORTEE, Cleo (born", f"MRN {MRN}", "1 of 6 planned infusions given",
-                     "35.9 mg delivered", "=1+1 dizzy on standing", "PHQ-9", "baseline 20 on", "Yours sincerely,",
-                     "Test User (prescriber)", "page 1 of"):
+                     "35.9 mg delivered", "=1+1 dizzy on standing", "PHQ-9", "baseline 20 on",
+                     "Yours sincerely,", "Test User (prescriber)", "page 1 of"):
         assert expected in text, expected
     event = db.scalars(select(AuditEvent).where(
         AuditEvent.action == "report.referrer_letter")).one()
