@@ -26,6 +26,7 @@ from ketaflow.jobs.cli import app as jobs_app
 from ketaflow.mood.cli import app as mood_app
 from ketaflow.outcomes.cli import outcomes as outcomes_command
 from ketaflow.pk.cli import app as pk_app
+from ketaflow.reports.cli import app as report_app
 from ketaflow.scales.cli import app as scales_app
 from ketaflow.scheduling.cli import app as schedule_app
 
@@ -50,6 +51,8 @@ app.add_typer(mood_app, name="mood", help="Mood chart: early warnings and foreca
 app.add_typer(scales_app, name="scales", help="Rating scales: list instruments and score answers.")
 app.add_typer(dosing_app, name="dose", help="Weight-based dose, volume and pump-rate calculations.")
 app.add_typer(schedule_app, name="schedule", help="Book infusion series into chairs and nurses.")
+app.add_typer(report_app, name="report", help="Patient reports: prior-authorisation packet, "
+              "clinician report.")
 
 
 app.add_typer(jobs_app, name="jobs",

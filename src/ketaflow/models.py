@@ -47,6 +47,7 @@ from ketaflow.patients.models import (
 )
 from ketaflow.portal.models import PortalLink
 from ketaflow.reminders.models import ReminderPlan
+from ketaflow.reports.models import ServiceCode
 from ketaflow.screening.models import Consent, Screening, ScreeningAnswer
 from ketaflow.settings.models import SettingChange
 from ketaflow.web.submissions import FormSubmission
@@ -88,6 +89,7 @@ __all__ = [
     "ReminderPlan",
     "Screening",
     "ScreeningAnswer",
+    "ServiceCode",
     "SessionAlert",
     "SessionEvent",
     "SessionNote",

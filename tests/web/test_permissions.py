@@ -81,6 +81,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/settings/clinical"),
         ("GET", "/sources"),
         ("GET", "/settings/clinic"),
+        ("GET", "/settings/service-codes"),
         ("GET", "/api/v1/clinic/profile"),
         ("GET", "/api/v1/settings/clinical"),
         ("GET", "/api/v1/settings/clinical/history"),
@@ -92,6 +93,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "clinic:profile:edit": {
         ("POST", "/settings/clinic"),
+        ("POST", "/settings/service-codes"),
+        ("POST", "/settings/service-codes/{code_id}/retire"),
         ("PUT", "/api/v1/clinic/profile"),
     },
     "account:self": {
@@ -136,6 +139,12 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     "patients:clinical:read": {
         ("GET", "/patients/{patient_id}/mood"),
         ("GET", "/patients/{patient_id}/mood/report.pdf"),
+        ("GET", "/patients/{patient_id}/reports"),
+        ("GET", "/patients/{patient_id}/reports/patient.csv"),
+        ("GET", "/patients/{patient_id}/reports/patient.pdf"),
+        ("GET", "/patients/{patient_id}/reports/prior-auth.json"),
+        ("GET", "/patients/{patient_id}/reports/prior-auth.pdf"),
+        ("GET", "/patients/{patient_id}/reports/referrer-letter.pdf"),
         ("GET", "/patients/{patient_id}/reminders"),
         ("GET", "/alerts"),
         ("GET", "/alerts/_open"),

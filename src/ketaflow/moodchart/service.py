@@ -360,9 +360,25 @@ def report_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, z
     return view
 
 
+def range_view(db: Session, ctx: AuditContext, *, patient_id: int, start: date, end: date,
+               zone: str, settings: MoodSettings = DEFAULT_MOOD_SETTINGS,
+               thresholds: ScaleThresholds = DEFAULT_THRESHOLDS) -> ChartView:
+    """The life chart from `start` to `end` (clinic days) for another printout (the clinician
+    report checks the range), audited as an export of those entries (ids only)."""
+    require_patient(db, patient_id)
+    view = _build_view(db, ctx, patient_id=patient_id, days=(end - start).days + 1, zone=zone,
+                       settings=settings, thresholds=thresholds, end=end)
+    record_event(db, ctx, action="mood_chart.export", entity_type="patient",
+                 entity_id=patient_id, detail={"start": start.isoformat(),
+                                               "end": end.isoformat(), "format": "report",
+                                               "entry_ids": [r.id for r in view.rows]})
+    return view
+
+
 def _build_view(db: Session, ctx: AuditContext, *, patient_id: int, days: int, zone: str,
-                settings: MoodSettings, thresholds: ScaleThresholds) -> ChartView:
-    end = clinic_day(utcnow(), zone)
+                settings: MoodSettings, thresholds: ScaleThresholds,
+                end: date | None = None) -> ChartView:
+    end = end or clinic_day(utcnow(), zone)
     start = end - timedelta(days=days - 1)
     rows = entries(db, patient_id=patient_id, start=start, end=end)
     ratings = sorted((r for r in _ratings(db, ctx, patient_id, zone) if start <= r.day <= end),

@@ -1,0 +1,1 @@
+"""Printouts that leave the clinic: the prior-authorisation packet and the clinician report."""
