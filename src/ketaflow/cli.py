@@ -25,6 +25,7 @@ from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.jobs.cli import app as jobs_app
 from ketaflow.mood.cli import app as mood_app
 from ketaflow.pk.cli import app as pk_app
+from ketaflow.research.cli import app as export_app
 from ketaflow.scales.cli import app as scales_app
 from ketaflow.scheduling.cli import app as schedule_app
 
@@ -49,6 +50,7 @@ app.add_typer(mood_app, name="mood", help="Mood chart: early warnings and foreca
 app.add_typer(scales_app, name="scales", help="Rating scales: list instruments and score answers.")
 app.add_typer(dosing_app, name="dose", help="Weight-based dose, volume and pump-rate calculations.")
 app.add_typer(schedule_app, name="schedule", help="Book infusion series into chairs and nurses.")
+app.add_typer(export_app, name="export", help="De-identified research export.")
 
 
 app.add_typer(jobs_app, name="jobs",
