@@ -44,7 +44,8 @@ ROLE_MATRIX: dict[str, set[str]] = {
         "session:own", "home:view", "account:self", "patients:register", "patients:demographics",
         "calendar:view", "appointments:book", "sites:manage",
     },
-    "researcher": {"session:own", "home:view", "account:self", "research:read"},
+    "researcher": {"session:own", "home:view", "account:self", "research:read",
+                   "research:export"},
 }
 
 # Permission -> every (method, full path template) that must declare it. "public": anyone,
@@ -308,6 +309,10 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/calendar/appointments/{appointment_id}/move"),
         ("POST", "/calendar/patients/{patient_id}/waitlist"),
         ("POST", "/calendar/patients/{patient_id}/visits"),
+    },
+    "research:export": {
+        ("GET", "/research/export"),
+        ("GET", "/research/export.zip"),
     },
     "sites:manage": {
         ("POST", "/calendar/sites"),

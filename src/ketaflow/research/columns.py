@@ -60,7 +60,7 @@ def _c(name: str, kind: Kind, unit: str, description: str, rule: Rule = Rule.CLI
     return Column(name, kind, unit, description, rule)
 
 
-S, I, N, B, T, D = Kind.STRING, Kind.INTEGER, Kind.NUMBER, Kind.BOOLEAN, Kind.DATETIME, Kind.DATE
+S, INT, N, B, T, D = Kind.STRING, Kind.INTEGER, Kind.NUMBER, Kind.BOOLEAN, Kind.DATETIME, Kind.DATE
 
 
 def _patient() -> Column:
@@ -77,7 +77,7 @@ def _session() -> Column:
 
 
 def _day(name: str, what: str) -> Column:
-    return _c(name, I, "days", f"Days from the patient's anchor day (first course start, else "
+    return _c(name, INT, "days", f"Days from the patient's anchor day (first course start, else "
               f"registration) to {what}; negative before it.", Rule.INTERVAL)
 
 
@@ -91,7 +91,7 @@ PATIENTS = Table("patients", "One row per patient.", (
     _c("icd10_code", S, "", "ICD-10-CM code of the current diagnosis (F31.x).", Rule.CODED),
     _c("psychosis_history", B, "", "Any history of psychotic features.", Rule.CODED),
     _c("substance_use", S, "", "none, past or current (the typed note is dropped).", Rule.CODED),
-    _c("suicide_attempts_count", I, "attempts", "Lifetime suicide attempts recorded."),
+    _c("suicide_attempts_count", INT, "attempts", "Lifetime suicide attempts recorded."),
     _c("age_at_anchor_years", S, "years", "Age on the anchor day; \"90+\" from 90.", Rule.AGE),
     _c("age_band_at_anchor", S, "years", "Age band on the anchor day (<18, 18-24, ..., 75-89, "
        "90+).", Rule.AGE),
@@ -100,15 +100,15 @@ PATIENTS = Table("patients", "One row per patient.", (
     _c("anchor", S, "", "What the anchor day is: first_course_start or registration.",
        Rule.CODED),
     _c("anchor_date_shifted", D, "", "The anchor day, shifted.", Rule.SHIFTED),
-    _c("course_count", I, "courses", "Treatment courses recorded."),
+    _c("course_count", INT, "courses", "Treatment courses recorded."),
 ))
 
 COURSES = Table("courses", "One row per treatment course.", (
     _course(), _patient(),
-    _c("course_number", I, "", "1 for the patient's first course, 2 for the next, ..."),
+    _c("course_number", INT, "", "1 for the patient's first course, 2 for the next, ..."),
     _c("state", S, "", "Course state now (planned, active, paused, maintenance, completed, "
        "stopped); reasons typed by staff are dropped.", Rule.CODED),
-    _c("planned_infusion_count", I, "infusions", "Infusions planned for the induction."),
+    _c("planned_infusion_count", INT, "infusions", "Infusions planned for the induction."),
     _c("frequency", S, "", "Planned rhythm of the induction infusions.", Rule.CODED),
     _c("skip_weekends", B, "", "Whether planned dates skip weekends.", Rule.CODED),
     _c("planned_dose_mg_per_kg", N, "mg/kg", "Planned dose per kg body weight."),
@@ -124,7 +124,7 @@ COURSES = Table("courses", "One row per treatment course.", (
 
 SESSIONS = Table("infusion_sessions", "One row per infusion session (the current order).", (
     _session(), _course(), _patient(),
-    _c("session_number", I, "", "1 for the course's first session, 2 for the next, ..."),
+    _c("session_number", INT, "", "1 for the course's first session, 2 for the next, ..."),
     _c("status", S, "", "Session status (discharged, aborted, ...); the abort reason typed by "
        "staff is dropped.", Rule.CODED),
     _c("opened_at_shifted", T, "", "When the session was opened, shifted.", Rule.SHIFTED),
@@ -145,14 +145,14 @@ SESSIONS = Table("infusion_sessions", "One row per infusion session (the current
     _c("ordered_duration_min", N, "min", "Ordered infusion duration."),
     _c("delivered_dose_mg", N, "mg", "Dose delivered at the ordered rate over the time run."),
     _c("rate_ml_per_h", N, "mL/h", "Ordered pump rate."),
-    _c("order_count", I, "orders", "Orders signed for the session (replacements included)."),
-    _c("max_cadss6_total", I, "points", "Highest CADSS-6 dissociation total charted."),
-    _c("adverse_event_count", I, "events", "Adverse events charted."),
-    _c("serious_adverse_event_count", I, "events", "Serious adverse events charted."),
-    _c("rescue_medication_count", I, "doses", "Rescue medications charted."),
-    _c("infusion_alert_count", I, "alerts", "Alerts raised during the session."),
-    _c("aldrete_total", I, "points", "Aldrete score at discharge."),
-    _c("padss_total", I, "points", "PADSS score at discharge."),
+    _c("order_count", INT, "orders", "Orders signed for the session (replacements included)."),
+    _c("max_cadss6_total", INT, "points", "Highest CADSS-6 dissociation total charted."),
+    _c("adverse_event_count", INT, "events", "Adverse events charted."),
+    _c("serious_adverse_event_count", INT, "events", "Serious adverse events charted."),
+    _c("rescue_medication_count", INT, "doses", "Rescue medications charted."),
+    _c("infusion_alert_count", INT, "alerts", "Alerts raised during the session."),
+    _c("aldrete_total", INT, "points", "Aldrete score at discharge."),
+    _c("padss_total", INT, "points", "PADSS score at discharge."),
 ))
 
 VITALS = Table("vitals", "One row per vital-signs reading of an infusion session.", (
@@ -165,7 +165,7 @@ VITALS = Table("vitals", "One row per vital-signs reading of an infusion session
     _c("hr_bpm", N, "beats/min", "Heart rate."),
     _c("spo2_percent", N, "%", "Oxygen saturation."),
     _c("rr_per_min", N, "breaths/min", "Respiratory rate."),
-    _c("rass", I, "points", "Richmond Agitation-Sedation Scale (-5 to +4)."),
+    _c("rass", INT, "points", "Richmond Agitation-Sedation Scale (-5 to +4)."),
 ))
 
 RATINGS = Table("ratings", "One row per current rating (amended ratings: the correction only).", (
@@ -178,7 +178,7 @@ RATINGS = Table("ratings", "One row per current rating (amended ratings: the cor
     _c("rater_kind", S, "", "staff or patient-portal (staff names are dropped).", Rule.CODED),
     _c("rated_date_shifted", D, "", "Day of the rating, shifted.", Rule.SHIFTED),
     _day("rated_day", "the rating"),
-    _c("total", I, "points", "Total score (current scoring)."),
+    _c("total", INT, "points", "Total score (current scoring)."),
     _c("severity", S, "", "Severity band of the total, as the scale defines it.", Rule.CODED),
     _c("risk_level", S, "", "Risk level (suicidality scales).", Rule.CODED),
     _c("amended", B, "", "Whether this rating corrects an earlier one.", Rule.CODED),
@@ -189,11 +189,11 @@ MOOD = Table("mood_daily", "One row per patient and day with mood entries (entri
     _patient(),
     _c("day_shifted", D, "", "The day the entries are about, shifted.", Rule.SHIFTED),
     _day("day", "that day"),
-    _c("entry_count", I, "entries", "Entries for the day."),
-    _c("depressed_max", I, "0-3", "Highest depressed-mood score."),
-    _c("elevated_max", I, "0-3", "Highest elevated-mood score."),
-    _c("irritable_max", I, "0-3", "Highest irritability score."),
-    _c("anxious_max", I, "0-3", "Highest anxiety score."),
+    _c("entry_count", INT, "entries", "Entries for the day."),
+    _c("depressed_max", INT, "0-3", "Highest depressed-mood score."),
+    _c("elevated_max", INT, "0-3", "Highest elevated-mood score."),
+    _c("irritable_max", INT, "0-3", "Highest irritability score."),
+    _c("anxious_max", INT, "0-3", "Highest anxiety score."),
     _c("sleep_h_mean", N, "h", "Mean hours slept reported."),
     _c("psychotic_symptoms_any", B, "", "Psychotic symptoms reported that day."),
 ))

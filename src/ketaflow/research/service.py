@@ -8,21 +8,25 @@ counts (no patient values). The caller's transaction carries the event; nothing 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ketaflow import __version__
+from ketaflow.audit import service as audit_service
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
 from ketaflow.research import columns, deidentify, queries
 from ketaflow.research.deidentify import ResearchKeys
-from ketaflow.research.writers import Format, sha256_of, write_table
+from ketaflow.research.writers import Format, sha256_of, write_table, zip_folder
 
 MANIFEST = "manifest.json"
 DICTIONARY_JSON = "data_dictionary.json"
@@ -109,3 +113,45 @@ def export_research(db: Session, ctx: AuditContext, *, root_key: bytes, folder: 
 def _schema_revision(db: Session) -> str | None:
     value = db.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class ZippedExport:
+    path: Path
+    workdir: Path
+    summary: ExportSummary
+
+
+def export_research_zip(db: Session, ctx: AuditContext, *, root_key: bytes,
+                        formats: Sequence[Format]) -> ZippedExport:
+    """The bundle as one zip in a new private temporary folder, which the caller removes once
+    the file is sent (`workdir`)."""
+    workdir = Path(tempfile.mkdtemp(prefix="ketaflow-research-"))
+    try:
+        summary = export_research(db, ctx, root_key=root_key, folder=workdir / "bundle",
+                                  formats=formats)
+        name = f"ketaflow-research-export-{utcnow():%Y%m%dT%H%M%SZ}.zip"
+        path = zip_folder(summary.folder, workdir / name)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return ZippedExport(path, workdir, summary)
+
+
+@dataclass(frozen=True)
+class PastExport:
+    at: datetime
+    total_rows: int
+    formats: str
+
+
+def recent_exports(db: Session, *, username: str, limit: int = 10) -> list[PastExport]:
+    """This user's latest exports, from the audit trail (the only record kept of them)."""
+    events = audit_service.list_events(
+        db, audit_service.AuditFilter(actor_username=username, entity_type=ENTITY), limit=limit)
+    found = []
+    for event in events:
+        detail = json.loads(event.detail or "{}")
+        found.append(PastExport(event.occurred_at, sum(detail.get("rows", {}).values()),
+                                "+".join(detail.get("formats", []))))
+    return found

@@ -200,6 +200,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.portal import api as portal_api
     from ketaflow.portal import routes as portal_routes
     from ketaflow.reminders import routes as reminders_routes
+    from ketaflow.research import routes as research_routes
     from ketaflow.screening import api as screening_api
     from ketaflow.screening import routes as screening_routes
     from ketaflow.settings import api as settings_api
@@ -222,6 +223,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [moodchart_routes.router, reminders_routes.router]
     pages_routers += [booking_routes.router, series_routes.router]
     pages_routers += [jobs_routes.router]
+    pages_routers += [research_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 
