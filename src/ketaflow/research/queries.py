@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ketaflow.alerts.models import Alert
@@ -43,6 +43,9 @@ class Frames:
     def __init__(self, keys: ResearchKeys) -> None:
         self.keys = keys
         self.patients: dict[int, PatientFrame] = {}
+        # Session id -> (pseudonym, patient pseudonym, shift, start): what each vitals
+        # reading needs, filled by `session_rows` (one small entry per session).
+        self.sessions: dict[int, tuple[str, str, timedelta, datetime]] = {}
         self._pseudonyms: dict[tuple[str, int], str] = {}
 
     def of(self, kind: str, record_id: int | None) -> str | None:
@@ -64,19 +67,39 @@ class Frames:
 
 
 def _stream(db: Session, query: Select[Any]) -> Iterator[Any]:
-    result = db.execute(query.execution_options(yield_per=BATCH_ROWS))
+    """Rows in batches through the session's connection (Core rows: no ORM bookkeeping)."""
+    result = db.connection().execute(query.execution_options(yield_per=BATCH_ROWS))
     for partition in result.partitions():
         yield from partition
+
+
+def raw(column: Any) -> ColumnElement[Any]:
+    """A column as the driver returns it, skipping SQLAlchemy's per-value conversion (dates
+    and times are text on SQLite, datetime objects on PostgreSQL; enums their values): at
+    millions of rows that conversion costs more than the query. `_moment`/`_day_of` parse."""
+    return type_coerce(column, String)
+
+
+def _moment(value: Any) -> datetime | None:
+    """A stored time as naive UTC (the bundle's times are all UTC)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _day_of(value: Any) -> date | None:
+    if value is None:
+        return None
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _minutes(later: datetime | None, earlier: datetime | None) -> float | None:
     if later is None or earlier is None:
         return None
     return round((later - earlier).total_seconds() / 60, 2)
-
-
-def _utc_day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
 
 
 # --- patients -------------------------------------------------------------------------------
@@ -90,10 +113,11 @@ def _patients_query() -> Select[Any]:
                  .subquery())
     courses = (select(TreatmentCourse.patient_id, func.min(TreatmentCourse.start_on).label("first"),
                       func.count().label("n")).group_by(TreatmentCourse.patient_id).subquery())
-    return (select(Patient.id, Patient.created_at, current.c.date_of_birth, current.c.sex,
-                   Diagnosis.bipolar_type, Diagnosis.current_episode, Diagnosis.icd10_code,
-                   Diagnosis.psychosis_history, Diagnosis.substance_use,
-                   Diagnosis.suicide_attempts, Diagnosis.onset_date, courses.c.first,
+    return (select(Patient.id, raw(Patient.created_at), raw(current.c.date_of_birth),
+                   raw(current.c.sex), raw(Diagnosis.bipolar_type),
+                   raw(Diagnosis.current_episode), Diagnosis.icd10_code,
+                   Diagnosis.psychosis_history, raw(Diagnosis.substance_use),
+                   Diagnosis.suicide_attempts, raw(Diagnosis.onset_date), raw(courses.c.first),
                    courses.c.n)
             .outerjoin(current, current.c.patient_id == Patient.id)
             .outerjoin(latest_dx, latest_dx.c.patient_id == Patient.id)
@@ -106,12 +130,16 @@ def patient_rows(db: Session, frames: Frames) -> Iterator[Row]:
     """Every patient, sorted by pseudonym (not by registration order). Fills `frames`, which
     every later table needs, so this table is written first."""
     rows = []
-    for (pid, created_at, born_on, sex, bipolar_type, episode, icd10, psychosis, substance,
-         attempts, onset_on, first_start, course_count) in _stream(db, _patients_query()):
-        anchor = first_start or _utc_day(created_at)
+    for (pid, created_at, born_text, sex, bipolar_type, episode, icd10, psychosis, substance,
+         attempts, onset_text, first_text, course_count) in _stream(db, _patients_query()):
+        first_start, born_on, onset_on = (_day_of(first_text), _day_of(born_text),
+                                          _day_of(onset_text))
+        registered = _moment(created_at)
+        anchor = first_start or (registered.date() if registered else date.min)
         frame = frames.frame(pid, anchor)
         rows.append((
-            frame.pseudonym, sex, bipolar_type, episode, icd10, psychosis, substance, attempts,
+            frame.pseudonym, sex, bipolar_type, episode, icd10,
+            None if psychosis is None else bool(psychosis), substance, attempts,
             None if born_on is None else deidentify.grouped_age(born_on, anchor),
             None if born_on is None else deidentify.age_band(born_on, anchor),
             None if born_on is None or onset_on is None
@@ -127,14 +155,15 @@ def patient_rows(db: Session, frames: Frames) -> Iterator[Row]:
 def course_rows(db: Session, frames: Frames) -> Iterator[Row]:
     c = TreatmentCourse
     number = func.row_number().over(partition_by=c.patient_id, order_by=(c.start_on, c.id))
-    query = select(c.id, c.patient_id, number, c.state, c.infusion_count, c.frequency,
-                   c.skip_weekends, c.dose_mg_per_kg, c.max_dose_mg, c.salt_form, c.start_on,
-                   c.baseline_on, c.baseline_fallback).order_by(c.id)
-    for (cid, pid, n, state, count, frequency, skip, dose, cap, salt, start_on, baseline_on,
+    query = select(c.id, c.patient_id, number, raw(c.state), c.infusion_count, raw(c.frequency),
+                   c.skip_weekends, c.dose_mg_per_kg, c.max_dose_mg, raw(c.salt_form),
+                   raw(c.start_on), raw(c.baseline_on), raw(c.baseline_fallback)).order_by(c.id)
+    for (cid, pid, n, state, count, frequency, skip, dose, cap, salt, start_text, baseline_text,
          fallback) in _stream(db, query):
         frame = frames.patients[pid]
-        yield (frames.of("course", cid), frame.pseudonym, n, state, count, frequency, skip,
-               dose, cap, salt, frame.shifted_date(start_on), frame.day(start_on),
+        start_on, baseline_on = _day_of(start_text), _day_of(baseline_text)
+        yield (frames.of("course", cid), frame.pseudonym, n, state, count, frequency,
+               bool(skip), dose, cap, salt, frame.shifted_date(start_on), frame.day(start_on),
                frame.shifted_date(baseline_on), frame.day(baseline_on), fallback)
 
 
@@ -157,11 +186,12 @@ def _sessions_query() -> Select[Any]:
     alerts = (select(SessionAlert.session_id, func.count().label("n"))
               .group_by(SessionAlert.session_id).subquery())
     number = func.row_number().over(partition_by=s.course_id, order_by=(s.opened_at, s.id))
-    return (select(s.id, s.course_id, s.patient_id, number, s.status, s.opened_at,
-                   s.started_at, s.ended_at, s.discharged_at, o.dose_mg_per_kg, o.dose_mg,
-                   o.dose_salt, o.dosing_weight_kg, o.duration_min, o.delivered_dose_mg,
-                   o.rate_ml_per_h, orders.c.n, events.c.cadss, events.c.ae, events.c.sae,
-                   events.c.rescue, alerts.c.n, Discharge.aldrete_total, Discharge.padss_total)
+    return (select(s.id, s.course_id, s.patient_id, number, raw(s.status), raw(s.opened_at),
+                   raw(s.started_at), raw(s.ended_at), raw(s.discharged_at), o.dose_mg_per_kg,
+                   o.dose_mg, raw(o.dose_salt), o.dosing_weight_kg, o.duration_min,
+                   o.delivered_dose_mg, o.rate_ml_per_h, orders.c.n, events.c.cadss,
+                   events.c.ae, events.c.sae, events.c.rescue, alerts.c.n,
+                   Discharge.aldrete_total, Discharge.padss_total)
             .outerjoin(orders, orders.c.session_id == s.id)
             .outerjoin(o, o.id == orders.c.order_id)
             .outerjoin(events, events.c.session_id == s.id)
@@ -171,11 +201,16 @@ def _sessions_query() -> Select[Any]:
 
 
 def session_rows(db: Session, frames: Frames) -> Iterator[Row]:
-    for (sid, cid, pid, n, status, opened, started, ended, discharged, dose_per_kg, dose,
-         salt, weight, duration, delivered, rate, orders, cadss, ae, sae, rescue, alerts,
-         aldrete, padss) in _stream(db, _sessions_query()):
+    for (sid, cid, pid, n, status, opened_text, started_text, ended_text, discharged_text,
+         dose_per_kg, dose, salt, weight, duration, delivered, rate, orders, cadss, ae, sae,
+         rescue, alerts, aldrete, padss) in _stream(db, _sessions_query()):
         frame = frames.patients[pid]
-        yield (frames.of("session", sid), frames.of("course", cid), frame.pseudonym, n, status,
+        opened, started = _moment(opened_text), _moment(started_text)
+        ended, discharged = _moment(ended_text), _moment(discharged_text)
+        name = frames.of("session", sid) or ""
+        frames.sessions[sid] = (name, frame.pseudonym, frame.shift,
+                                started or opened or datetime.min)
+        yield (name, frames.of("course", cid), frame.pseudonym, n, status,
                frame.shifted(opened), frame.shifted(started), frame.shifted(ended),
                frame.shifted(discharged), frame.day(started or opened),
                _minutes(ended, started), _minutes(discharged, ended), dose_per_kg, dose, salt,
@@ -186,16 +221,18 @@ def session_rows(db: Session, frames: Frames) -> Iterator[Row]:
 # --- vitals ---------------------------------------------------------------------------------
 
 def vitals_rows(db: Session, frames: Frames) -> Iterator[Row]:
-    v, s = VitalsRecord, InfusionSession
-    query = (select(v.session_id, s.patient_id, s.started_at, s.opened_at, v.taken_at,
-                    v.sbp_mmhg, v.dbp_mmhg, v.hr_bpm, v.spo2_percent, v.rr_per_min, v.rass)
-             .join(s, s.id == v.session_id).order_by(v.session_id, v.taken_at, v.id))
-    patients, of = frames.patients, frames.of
-    for sid, pid, started, opened, taken, sbp, dbp, hr, spo2, rr, rass in _stream(db, query):
-        frame = patients[pid]
-        offset = round((taken - (started or opened)).total_seconds() / 60, 2)
-        yield (of("session", sid), frame.pseudonym, taken + frame.shift, offset, sbp, dbp, hr,
-               spo2, rr, rass)
+    """The hot path (millions of rows): read in table order (a plain scan, no join or sort;
+    readings are appended as they are taken), each reading placed by its session's frame,
+    which `session_rows` kept."""
+    v = VitalsRecord
+    query = (select(v.session_id, raw(v.taken_at), v.sbp_mmhg, v.dbp_mmhg, v.hr_bpm,
+                    v.spo2_percent, v.rr_per_min, v.rass).order_by(v.id))
+    sessions = frames.sessions
+    for sid, taken, sbp, dbp, hr, spo2, rr, rass in _stream(db, query):
+        name, patient, shift, start = sessions[sid]
+        moment = _moment(taken) or start
+        yield (name, patient, moment + shift,
+               round((moment - start).total_seconds() / 60, 2), sbp, dbp, hr, spo2, rr, rass)
 
 
 # --- ratings --------------------------------------------------------------------------------
@@ -203,29 +240,33 @@ def vitals_rows(db: Session, frames: Frames) -> Iterator[Row]:
 def rating_rows(db: Session, frames: Frames) -> Iterator[Row]:
     a, r = Assessment, AssessmentResult
     query = (select(a.patient_id, a.course_id, a.instrument_id, a.instrument_version,
-                    a.rater_kind, a.rated_at, r.total, r.severity, r.risk_level, a.supersedes_id)
+                    raw(a.rater_kind), raw(a.rated_at), r.total, r.severity, r.risk_level,
+                    a.supersedes_id)
              .join(r, and_(r.assessment_id == a.id, r.superseded_at.is_(None)))
              .where(a.superseded_at.is_(None)).order_by(a.id))
-    for (pid, cid, instrument, version, rater, rated_at, total, severity, risk,
+    for (pid, cid, instrument, version, rater, rated_text, total, severity, risk,
          supersedes) in _stream(db, query):
         frame = frames.patients[pid]
+        rated = _moment(rated_text)
+        day = rated.date() if rated else None
         yield (frame.pseudonym, frames.of("course", cid), instrument, version, rater,
-               frame.shifted_date(_utc_day(rated_at)), frame.day(_utc_day(rated_at)), total,
-               severity, risk, supersedes is not None)
+               frame.shifted_date(day), frame.day(day), total, severity, risk,
+               supersedes is not None)
 
 
 # --- mood -----------------------------------------------------------------------------------
 
 def mood_rows(db: Session, frames: Frames) -> Iterator[Row]:
     m = MoodEntry
-    query = (select(m.patient_id, m.day, func.count(), func.max(m.depressed),
+    query = (select(m.patient_id, raw(m.day), func.count(), func.max(m.depressed),
                     func.max(m.elevated), func.max(m.irritable), func.max(m.anxious),
                     func.avg(m.sleep_h),
                     func.max(case((m.psychotic_symptoms.is_(True), 1), else_=0)))
              .where(m.entered_in_error_at.is_(None)).group_by(m.patient_id, m.day)
              .order_by(m.patient_id, m.day))
-    for pid, day, count, dep, ele, irr, anx, sleep, psychotic in _stream(db, query):
+    for pid, day_text, count, dep, ele, irr, anx, sleep, psychotic in _stream(db, query):
         frame = frames.patients[pid]
+        day = _day_of(day_text)
         yield (frame.pseudonym, frame.shifted_date(day), frame.day(day), count, dep, ele, irr,
                anx, None if sleep is None else round(float(sleep), 2), bool(psychotic))
 
@@ -233,18 +274,20 @@ def mood_rows(db: Session, frames: Frames) -> Iterator[Row]:
 # --- alerts ---------------------------------------------------------------------------------
 
 def alert_rows(db: Session, frames: Frames) -> Iterator[Row]:
-    for pid, kind, severity, raised, acknowledged in _stream(db, select(
-            Alert.patient_id, Alert.kind, Alert.severity, Alert.created_at,
-            Alert.acknowledged_at).order_by(Alert.id)):
+    for pid, kind, severity, raised_text, acknowledged_text in _stream(db, select(
+            Alert.patient_id, raw(Alert.kind), raw(Alert.severity), raw(Alert.created_at),
+            raw(Alert.acknowledged_at)).order_by(Alert.id)):
         frame = frames.patients[pid]
+        raised, acknowledged = _moment(raised_text), _moment(acknowledged_text)
         source = "mood" if str(kind).startswith("mood-") else "rating"
         yield (frame.pseudonym, None, source, kind, severity, frame.shifted(raised),
                frame.day(raised), acknowledged is not None, _minutes(acknowledged, raised))
     a, s = SessionAlert, InfusionSession
-    for pid, sid, code, level, raised, acknowledged in _stream(db, select(
-            s.patient_id, a.session_id, a.code, a.level, a.raised_at, a.acknowledged_at)
-            .join(s, s.id == a.session_id).order_by(a.id)):
+    for pid, sid, code, level, raised_text, acknowledged_text in _stream(db, select(
+            s.patient_id, a.session_id, a.code, raw(a.level), raw(a.raised_at),
+            raw(a.acknowledged_at)).join(s, s.id == a.session_id).order_by(a.id)):
         frame = frames.patients[pid]
+        raised, acknowledged = _moment(raised_text), _moment(acknowledged_text)
         yield (frame.pseudonym, frames.of("session", sid), "infusion", code, level,
                frame.shifted(raised), frame.day(raised), acknowledged is not None,
                _minutes(acknowledged, raised))

@@ -22,9 +22,10 @@ class Format(StrEnum):
 
 
 def _iso_datetime(value: datetime) -> str:
+    """Times reach the writers as naive UTC (`ketaflow.research.queries`)."""
     if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 def _iso_date(value: date) -> str:
@@ -64,14 +65,12 @@ class CsvSink:
         if len(row) != self._width:  # a query out of step with the dictionary: never write it
             raise RuntimeError(f"{self.path.name}: a row of {len(row)} cells for "
                                f"{self._width} columns")
-        if self._plan:
-            cells = list(row)
-            for index, convert in self._plan:
-                if cells[index] is not None:
-                    cells[index] = convert(cells[index])
-            self._writer.writerow(cells)
-        else:
-            self._writer.writerow(row)
+        cells = list(row)
+        for index, convert in self._plan:
+            value = cells[index]
+            if value is not None:
+                cells[index] = convert(value)
+        self._writer.writerow(cells)
 
     def close(self) -> None:
         self._file.close()
