@@ -12,8 +12,15 @@ from playwright.sync_api import Browser, Page, expect
 
 from ketaflow.config import Role
 from ketaflow.research import columns
-from tests.browser.conftest import SIZES, assert_fits, close_page, db_session, open_page, shot
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import (
+    SIZES,
+    assert_fits,
+    close_page,
+    db_session,
+    open_page,
+    shot,
+    sign_in,
+)
 from tests.infusions.factories import make_clinic
 from tests.research.bundle import every_cell
 from tests.research.factories import Person, people, seed_person

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ketaflow.alerts.models import Alert, AlertKind, AlertSeverity
 from ketaflow.assessments import service as assessments
 from ketaflow.courses.models import CourseStateChange
+from ketaflow.dosing import SaltForm
 from ketaflow.infusions.models import (
     Discharge,
     EventKind,
@@ -33,7 +34,6 @@ from ketaflow.infusions.rules import AlertLevel, SessionStatus
 from ketaflow.moodchart.models import MoodEntry
 from ketaflow.patients.diagnosis_codes import BipolarType, Episode
 from ketaflow.patients.models import Diagnosis, Measurement, Patient, Sex, SubstanceUse
-from ketaflow.dosing import SaltForm
 from tests.assessments.factories import madrs
 from tests.infusions.factories import Clinic, make_course
 from tests.patients.factories import make_patient

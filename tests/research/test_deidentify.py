@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -79,7 +80,7 @@ def test_a_short_root_key_is_refused() -> None:
 def test_shifting_keeps_every_interval(moments: list[datetime], shift: int) -> None:
     frame = PatientFrame("P0", timedelta(days=shift), moments[0].date())
     shifted = [frame.shifted(m) for m in moments]
-    for (a, b), (sa, sb) in zip(zip(moments, moments[1:]), zip(shifted, shifted[1:])):
+    for (a, b), (sa, sb) in zip(pairwise(moments), pairwise(shifted), strict=True):
         assert sb is not None and sa is not None and sb - sa == b - a
     assert [frame.day(m) for m in moments] == [(m.date() - moments[0].date()).days
                                                for m in moments]

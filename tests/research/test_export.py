@@ -53,22 +53,44 @@ def test_no_identifier_or_real_date_survives_in_any_cell(
     # Not vacuous: every table holds the seeded records.
     assert summary.rows == {"patients": 3, "courses": 3, "infusion_sessions": 6, "vitals": 18,
                             "ratings": 6, "mood_daily": 3 * WINDOW_DAYS, "alerts": 3 + 6}
-    forbidden = {value.lower() for seed in seeded for value in seed.person.identifiers()}
-    forbidden |= {str(seed.patient.mrn).lower() for seed in seeded}
-    real_days = {day.isoformat() for seed in seeded for day in seed.real_dates()}
-    scanned = 0
-    for name, cell in every_cell(summary.folder):
-        text = cell.lower()
-        scanned += 1
-        leaked = [value for value in forbidden if value in text]
-        assert not leaked, f"{name}: an identifier survived ({leaked})"
-        dated = [day for day in real_days if day in text]
-        assert not dated, f"{name}: a real date survived ({dated})"
+    found, scanned = leaks(summary.folder, seeded)
+    assert not found, f"identifiers or real dates survived: {found}"
     assert scanned > 2000
     # The clinical values did come through.
     vitals = table(summary.folder, "vitals")
     assert sorted({row["sbp_mmhg"] for row in vitals}) == ["122.0", "133.0", "141.0"]
     assert {row["dose_mg_per_kg"] for row in table(summary.folder, "infusion_sessions")} == {"0.5"}
+
+
+def leaks(folder: Path, seeded: list[Seeded]) -> tuple[list[tuple[str, str]], int]:
+    """(file, value) for each identifier or real date found in any cell; cells scanned."""
+    forbidden = {value.lower() for seed in seeded for value in seed.person.identifiers()}
+    forbidden |= {seed.patient.mrn.lower() for seed in seeded}
+    forbidden |= {day.isoformat() for seed in seeded for day in seed.real_dates()}
+    found, scanned = [], 0
+    for name, cell in every_cell(folder):
+        scanned += 1
+        text = cell.lower()
+        found += [(name, value) for value in forbidden if value in text]
+    return found, scanned
+
+
+def test_the_scan_sees_a_leak(db: Session, seeded: list[Seeded], tmp_path: Path) -> None:
+    """The scan above can fail: a name in a CSV cell, an MRN in Parquet, a real date in the
+    dictionary are each found."""
+    import pyarrow as pa
+
+    summary = export(db, tmp_path / "bundle")
+    person, day = seeded[0].person, seeded[1].base_day
+    with (summary.folder / "vitals.csv").open("a") as handle:
+        handle.write(f"x,{person.family_name.upper()},,,,,,,,\n")
+    pq.write_table(pa.table({"c": [f"id {seeded[2].person.mrn}"]}),
+                   summary.folder / "extra.parquet")
+    (summary.folder / "data_dictionary.md").write_text(f"on {day.isoformat()}T09:10:00Z\n")
+    found, _ = leaks(summary.folder, seeded)
+    assert sorted(found) == sorted([("vitals.csv", person.family_name.lower()),
+                                    ("extra.parquet", seeded[2].person.mrn.lower()),
+                                    ("data_dictionary.md", day.isoformat())])
 
 
 def test_ages_over_89_are_grouped(db: Session, seeded: list[Seeded], tmp_path: Path) -> None:
