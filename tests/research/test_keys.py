@@ -28,5 +28,5 @@ def test_a_given_research_key_is_used_and_not_written(tmp_path: Path) -> None:
 
 
 def test_a_short_research_key_is_refused_naming_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="KETAFLOW_RESEARCH_KEY.*at least 32 characters"):
+    with pytest.raises(SettingsError, match=r"KETAFLOW_RESEARCH_KEY.*at least 32 characters"):
         load_settings(var_dir=tmp_path, research_key="short")
