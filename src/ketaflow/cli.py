@@ -27,6 +27,7 @@ from ketaflow.mood.cli import app as mood_app
 from ketaflow.outcomes.cli import outcomes as outcomes_command
 from ketaflow.pk.cli import app as pk_app
 from ketaflow.reports.cli import app as report_app
+from ketaflow.research.cli import app as export_app
 from ketaflow.scales.cli import app as scales_app
 from ketaflow.scheduling.cli import app as schedule_app
 
@@ -53,6 +54,7 @@ app.add_typer(dosing_app, name="dose", help="Weight-based dose, volume and pump-
 app.add_typer(schedule_app, name="schedule", help="Book infusion series into chairs and nurses.")
 app.add_typer(report_app, name="report", help="Patient reports: prior-authorisation packet, "
               "clinician report.")
+app.add_typer(export_app, name="export", help="De-identified research export.")
 
 
 app.add_typer(jobs_app, name="jobs",

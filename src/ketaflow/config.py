@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
 AUDIT_KEY_FILE = "audit_key"
+RESEARCH_KEY_FILE = "research_key"
 
 
 class Role(StrEnum):
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", repr=False)
     # HMAC key of the audit chain, kept outside the database; the same on every server.
     audit_key: str = Field(default="", repr=False)
+    # Root key of the research export's pseudonyms and date shifts (docs/research-export.md),
+    # kept outside the database like the audit key: the same key gives the same pseudonyms.
+    research_key: str = Field(default="", repr=False)
     # PostgreSQL: the owner role that runs migrations. The app then connects with
     # database_url as a role that may only INSERT and SELECT audit rows (docs/deployment.md).
     migration_database_url: str = Field(default="", repr=False)
@@ -128,7 +132,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return value
 
-    @field_validator("secret_key", "audit_key")
+    @field_validator("secret_key", "audit_key", "research_key")
     @classmethod
     def _long_enough(cls, value: str, info: ValidationInfo) -> str:
         if value and len(value) < 32:
@@ -160,6 +164,11 @@ class Settings(BaseSettings):
     @cached_property
     def effective_audit_key(self) -> bytes:
         return (self.audit_key or _read_or_create_secret(self.var_dir, AUDIT_KEY_FILE)).encode()
+
+    @cached_property
+    def effective_research_key(self) -> bytes:
+        return (self.research_key or _read_or_create_secret(self.var_dir, RESEARCH_KEY_FILE)
+                ).encode()
 
     @cached_property
     def audit_checkpoint_file(self) -> Path:

@@ -47,7 +47,7 @@ ROLE_MATRIX: dict[str, set[str]] = {
         "calendar:view", "appointments:book", "sites:manage",
     },
     "researcher": {"session:own", "home:view", "account:self", "research:read",
-                   "outcomes:view"},
+                   "outcomes:view", "research:export"},
 }
 
 # Permission -> every (method, full path template) that must declare it. "public": anyone,
@@ -322,6 +322,10 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/calendar/patients/{patient_id}/waitlist"),
         ("POST", "/calendar/patients/{patient_id}/visits"),
         ("POST", "/calendar/sites/{site_id}/replan"),
+    },
+    "research:export": {
+        ("GET", "/research/export"),
+        ("GET", "/research/export.zip"),
     },
     "sites:manage": {
         ("POST", "/calendar/sites"),

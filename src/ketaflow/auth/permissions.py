@@ -34,6 +34,9 @@ class Permission(StrEnum):
     ASSESSMENTS_WRITE = "assessments:write"
     ALERTS_ACKNOWLEDGE = "alerts:acknowledge"
     RESEARCH_READ = "research:read"
+    # The de-identified row-level export (docs/research-export.md): researchers only, since
+    # prescribers hold research:read for the outcome aggregates but care for the patients.
+    RESEARCH_EXPORT = "research:export"
     # Infusion sessions at the chair; signing orders and notes; the controlled-substance log.
     INFUSIONS_RUN = "infusions:run"
     ORDERS_SIGN = "orders:sign"
@@ -95,7 +98,8 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.FRONT_DESK: _EVERY_ROLE | {Permission.PATIENTS_REGISTER, Permission.PATIENTS_DEMOGRAPHICS,
                                     Permission.CALENDAR_VIEW, Permission.APPOINTMENTS_BOOK,
                                     Permission.SITES_MANAGE},
-    Role.RESEARCHER: _EVERY_ROLE | {Permission.RESEARCH_READ, Permission.OUTCOMES_VIEW},
+    Role.RESEARCHER: _EVERY_ROLE | {Permission.RESEARCH_READ, Permission.OUTCOMES_VIEW,
+                                   Permission.RESEARCH_EXPORT},
 }
 
 

@@ -202,6 +202,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.portal import routes as portal_routes
     from ketaflow.reminders import routes as reminders_routes
     from ketaflow.reports import routes as reports_routes
+    from ketaflow.research import routes as research_routes
     from ketaflow.screening import api as screening_api
     from ketaflow.screening import routes as screening_routes
     from ketaflow.settings import api as settings_api
@@ -224,7 +225,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [moodchart_routes.router, reminders_routes.router]
     pages_routers += [booking_routes.router, series_routes.router, replan_routes.router]
     pages_routers += [jobs_routes.router]
-    pages_routers += [outcomes_routes.router, reports_routes.router]
+    pages_routers += [outcomes_routes.router, reports_routes.router, research_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 
