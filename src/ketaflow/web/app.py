@@ -220,12 +220,11 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [screening_routes.router, courses_routes.router]
     api_routers += [screening_api.router, courses_api.router, settings_api.router]
     pages_routers += [infusions_routes.router, ledger_routes.router, settings_routes.router]
-    pages_routers += [clinic_routes.router]
     api_routers += [clinic_api.router]
-    pages_routers += [moodchart_routes.router, reminders_routes.router]
-    pages_routers += [booking_routes.router, series_routes.router, replan_routes.router]
-    pages_routers += [jobs_routes.router]
-    pages_routers += [outcomes_routes.router, reports_routes.router, research_routes.router]
+    pages_routers += [clinic_routes.router, moodchart_routes.router, reminders_routes.router,
+                      booking_routes.router, series_routes.router, replan_routes.router,
+                      jobs_routes.router, outcomes_routes.router, reports_routes.router,
+                      research_routes.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 
