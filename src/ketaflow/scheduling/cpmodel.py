@@ -77,10 +77,17 @@ class Builder:
         for index, request in enumerate(self.problem.requests):
             self.add_request(index, request)
         self.add_resources()
+        # Lexicographic by weights: series placed, then infusions placed (an induction rather
+        # than a pair), then earliest completion. One unit of each level outweighs everything
+        # below it put together.
         span = self.horizon // self.line.grid + 1
-        weight = span * max(1, len(self.series)) + 1
+        per_infusion = span * max(1, len(self.series)) + 1
+        counts = [self.problem.requests[s.index].count for s in self.series]
+        per_series = per_infusion * (sum(counts) + 1)
         placed = cp_model.LinearExpr.sum([s.placed for s in self.series])
-        self.model.maximize(weight * placed - cp_model.LinearExpr.sum(self.lateness))
+        infusions = cp_model.LinearExpr.weighted_sum([s.placed for s in self.series], counts)
+        self.model.maximize(per_series * placed + per_infusion * infusions
+                            - cp_model.LinearExpr.sum(self.lateness))
 
     def add_request(self, index: int, r: SeriesRequest) -> None:
         cands = self.line.candidates(r)

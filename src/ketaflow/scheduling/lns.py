@@ -36,12 +36,13 @@ WINDOW_STEP_DAYS = 7   # windows start every this many days
 ROUND_S = 3.0          # CP-SAT time per neighbourhood at most
 
 
-def score(plan: Plan, line: Timeline) -> tuple[int, int]:
-    """Series placed, then (negated) sum of series' last starts: larger is better."""
+def score(plan: Plan, line: Timeline) -> tuple[int, int, int]:
+    """Series placed, infusions placed, then (negated) sum of series' last starts: larger is
+    better (the order of cpmodel's objective)."""
     last: dict[int, int] = {}
     for p in plan.placements:
         last[p.request] = max(last.get(p.request, 0), line.minute(p.start))
-    return len(last), -sum(last.values())
+    return len(last), len(plan.placements), -sum(last.values())
 
 
 def first_pass(problem: Problem) -> Plan:
