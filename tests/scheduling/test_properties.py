@@ -1,11 +1,13 @@
-"""Properties on small random clinics: no plan from either solver, nor a single-series
-option, ever breaks a rule per the independent checker; adding a chair never places fewer
-series (CP-SAT, where it proves both plans optimal)."""
+"""Properties on small random clinics: no plan from either solver (nor from the neighbourhood
+search on its own), nor a single-series option, ever breaks a rule per the independent
+checker; adding a chair never places fewer series (CP-SAT, where it proves both plans
+optimal)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import time, timedelta
+from time import monotonic
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from ketaflow.scheduling.booking import book_series
 from ketaflow.scheduling.cpsat import solve_cpsat
 from ketaflow.scheduling.greedy import solve_greedy
+from ketaflow.scheduling.lns import first_pass, improve
 from ketaflow.scheduling.model import Booking, Problem, Role, SeriesRequest, StaffShift
 from ketaflow.scheduling.rules import check_plan
 from tests.scheduling.calendars import MONDAY, at, site
@@ -72,6 +75,22 @@ def test_no_cpsat_plan_breaks_a_rule_nor_places_less_than_greedy(problem: Proble
     assert check_plan(problem, plan.placements) == []
     placed = {p.request for p in plan.placements}
     assert len(placed) >= len({p.request for p in solve_greedy(problem).placements})
+    assert placed.isdisjoint({u.request for u in plan.unplaced})
+
+
+@SMALL
+@given(clinics())
+def test_no_neighbourhood_search_plan_breaks_a_rule_nor_places_less_than_its_start(
+        problem: Problem) -> None:
+    # solve_cpsat searches by neighbourhoods only past 24 requests; call the search directly.
+    start = first_pass(problem)
+    plan = improve(problem, start, monotonic() + 2, seed=0, workers=1)
+    assert check_plan(problem, plan.placements) == []
+    assert check_plan(problem, start.placements) == []
+    placed = {p.request for p in plan.placements}
+    assert len(placed) >= len({p.request for p in start.placements}) >= len(
+        {p.request for p in solve_greedy(problem).placements})
+    assert placed | {u.request for u in plan.unplaced} == set(range(len(problem.requests)))
     assert placed.isdisjoint({u.request for u in plan.unplaced})
 
 

@@ -267,6 +267,31 @@ def test_cpsat_places_a_series_that_first_fit_blocks() -> None:
     assert check_plan(p, plan.placements) == []
 
 
+def test_cpsat_places_every_series_where_arrival_order_loses_one() -> None:
+    # One chair, one two-hour slot each weekday for two weeks. p1 arrives first: 3 infusions
+    # 48 h apart within 14 days, any weekday. p2 and p3 come only Mon/Wed/Fri, within 7 days,
+    # p3 not before the second Monday. First-fit gives p1 its earliest chain, Mon-Wed-Fri of
+    # week 1; p2 then takes Mon-Wed-Fri of week 2 and p3 has no Monday, Wednesday or Friday
+    # left. All three fit when p1 takes Tue-Thu-Tue, the only days the others cannot use.
+    second_monday = MONDAY + timedelta(days=7)
+    mwf = frozenset({0, 2, 4})
+    p = problem(days=12, sites=(site(chairs=1),),
+                shifts=tuple(nurse("n1", d, 8, 10) for d in weekdays(days=12)),
+                requests=(request("p1", count=3, within_days=14),
+                          request("p2", count=3, within_days=7, days=mwf),
+                          request("p3", count=3, within_days=7, days=mwf,
+                                  earliest=at(second_monday, 0))))
+    greedy = solve_greedy(p)
+    assert placed_series(greedy.placements) == {0, 1}
+    assert [x.start.weekday() for x in greedy.placements if x.request == 0] == [0, 2, 4]
+    plan = solve_cpsat(p, time_limit_s=5)
+    assert placed_series(plan.placements) == {0, 1, 2} and plan.optimal
+    assert [x.start for x in plan.placements if x.request == 0] == [
+        at(MONDAY + timedelta(days=1), 8), at(MONDAY + timedelta(days=3), 8),
+        at(second_monday + timedelta(days=1), 8)]
+    assert check_plan(p, plan.placements) == []
+
+
 def test_the_neighbourhood_search_beats_first_fit_on_a_larger_calendar() -> None:
     # One chair, one week: 25 two-hour slots. 15 flexible requests arrive first and fill
     # Monday to Wednesday; 15 more can only come Monday to Wednesday. First-fit: 15 placed;
