@@ -68,6 +68,9 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/reminders/opt-out/{token}"),
         ("POST", "/portal/{token}"),
         ("GET", "/api/docs"),
+        ("GET", "/fhir/R4/metadata"),
+        ("GET", "/fhir/R4/{type_name}"),
+        ("GET", "/fhir/R4/{type_name}/{resource_id}"),
     },
     "session:own": {
         ("POST", "/logout"),
@@ -135,6 +138,12 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/patients"),
         ("GET", "/api/v1/patients/{patient_id}"),
         ("GET", "/api/v1/patients/{patient_id}/demographics/history"),
+        ("GET", "/fhir/R4/Patient"),
+        ("GET", "/fhir/R4/Patient/{resource_id}"),
+        ("GET", "/fhir/R4/Practitioner"),
+        ("GET", "/fhir/R4/Practitioner/{resource_id}"),
+        ("GET", "/fhir/R4/Organization"),
+        ("GET", "/fhir/R4/Organization/{resource_id}"),
     },
     "patients:clinical:read": {
         ("GET", "/patients/{patient_id}/mood"),
@@ -172,6 +181,14 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/patients/{patient_id}/screenings"),
         ("GET", "/api/v1/patients/{patient_id}/trials"),
         ("GET", "/api/v1/screenings/{screening_id}"),
+        ("GET", "/fhir/R4/Condition"),
+        ("GET", "/fhir/R4/Condition/{resource_id}"),
+        ("GET", "/fhir/R4/Observation"),
+        ("GET", "/fhir/R4/Observation/{resource_id}"),
+        ("GET", "/fhir/R4/AllergyIntolerance"),
+        ("GET", "/fhir/R4/AllergyIntolerance/{resource_id}"),
+        ("GET", "/fhir/R4/MedicationStatement"),
+        ("GET", "/fhir/R4/MedicationStatement/{resource_id}"),
     },
     "patients:clinical:write": {
         ("POST", "/patients/{patient_id}/allergies"),
@@ -405,8 +422,12 @@ def _walk_order() -> list[tuple[tuple[str, str], str]]:
                   key=lambda item: (item[0] == ("POST", "/logout"), item[0][1], item[0][0]))
 
 
+def _bearer_path(path: str) -> bool:
+    return path.startswith(("/api/", "/fhir/"))
+
+
 def _call(client: TestClient, method: str, path: str, bearer: dict[str, str]) -> Response:
-    if path.startswith("/api/"):
+    if _bearer_path(path):
         body = {} if method in {"POST", "PUT"} else None
         return client.request(method, path, headers=bearer, json=body)
     form = {"csrf_token": csrf(client)} if method != "GET" else None
@@ -418,7 +439,7 @@ def _answer(response: Response, path: str) -> str:
     to the sign-in form), or "served" (the route ran, whatever it then answered)."""
     if response.status_code == 403:
         return "forbidden"
-    if path.startswith("/api/") and response.status_code == 401:
+    if _bearer_path(path) and response.status_code == 401:
         return "sign in"
     if response.status_code == 303 and response.headers["location"].startswith("/login?next="):
         return "sign in"

@@ -188,6 +188,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.clinic import routes as clinic_routes
     from ketaflow.courses import api as courses_api
     from ketaflow.courses import routes as courses_routes
+    from ketaflow.fhir import api as fhir_api
     from ketaflow.infusions import api as infusions_api
     from ketaflow.infusions import ledger_routes
     from ketaflow.infusions import routes as infusions_routes
@@ -225,6 +226,8 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
                       booking_routes.router, series_routes.router, replan_routes.router,
                       jobs_routes.router, outcomes_routes.router, reports_routes.router,
                       research_routes.router]
+    # FHIR R4 carries its own prefix (/fhir/R4), beside the JSON API rather than under it.
+    pages_routers += [fhir_api.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 

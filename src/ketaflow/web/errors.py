@@ -25,6 +25,8 @@ from ketaflow.audit.buffer import AuditBuffer
 from ketaflow.audit.service import EventSpec, Outcome
 from ketaflow.db import database_busy
 from ketaflow.errors import AuthenticationFailed, KetaflowError, ValidationFailed
+from ketaflow.fhir.codes import FHIR_JSON
+from ketaflow.fhir.outcome import is_fhir_path, operation_outcome
 from ketaflow.web.deps import audit_context
 from ketaflow.web.guard import MfaPending, is_api_path
 from ketaflow.web.templating import render
@@ -173,6 +175,10 @@ async def _respond(
         await _abandon(request, status, kind)
     title = title or _TITLES.get(status, "Error")
     request_id = getattr(request.state, "request_id", "")
+    if is_fhir_path(request.url.path):
+        outcome = operation_outcome(status, detail, (extra or {}).get("field"))
+        return JSONResponse(outcome, status_code=status, media_type=FHIR_JSON,
+                            headers=_headers(status, retry_after))
     if request.url.path.startswith("/api/"):
         body = {
             "type": "about:blank",

@@ -22,6 +22,7 @@ from ketaflow.auth.permissions import PUBLIC, Permission, declared_permission, r
 from ketaflow.config import Role
 from ketaflow.db import transaction
 from ketaflow.errors import AuthenticationFailed, PermissionDenied
+from ketaflow.fhir.outcome import is_fhir_path
 from ketaflow.web import input_check, submissions
 from ketaflow.web.deps import Principal, audit_context, get_settings
 from ketaflow.web.group_commit import GroupCommit
@@ -53,7 +54,9 @@ class CsrfFailed(PermissionDenied):
 
 
 def is_api_path(path: str) -> bool:
-    return path.startswith("/api/v1")
+    """Paths that authenticate with bearer tokens (no cookies, no CSRF): the JSON API and
+    the FHIR API."""
+    return path.startswith("/api/v1") or is_fhir_path(path)
 
 
 async def authorize(request: Request) -> None:

@@ -1,0 +1,100 @@
+"""FHIR R4 routes under /fhir/R4: the CapabilityStatement, and read and search for each type
+in the registry, each route declaring its type's permission. Errors are OperationOutcomes
+(`ketaflow.web.errors` renders them for every path under /fhir/R4)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse
+
+from ketaflow.auth.permissions import public, requires
+from ketaflow.clinic.service import effective_timezone
+from ketaflow.config import Settings
+from ketaflow.errors import NotFound
+from ketaflow.fhir import service
+from ketaflow.fhir.capability import capability_statement
+from ketaflow.fhir.codes import FHIR_JSON
+from ketaflow.fhir.outcome import FHIR_PREFIX
+from ketaflow.fhir.registry import TYPES, ResourceType
+from ketaflow.web.deps import audit_context, get_db, get_settings
+from ketaflow.web.routing import UnitOfWorkRoute
+
+router = APIRouter(tags=["fhir"], route_class=UnitOfWorkRoute)
+DB = Annotated[Session, Depends(get_db)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+# FHIR's id type: up to 64 letters, digits, '-' and '.'.
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+class FhirResponse(JSONResponse):
+    media_type = FHIR_JSON
+
+
+def _resource_schema(description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {FHIR_JSON: {"schema": {
+        "type": "object", "required": ["resourceType"]}}}}}
+
+
+@router.get(f"{FHIR_PREFIX}/metadata", response_class=FhirResponse,
+            responses=_resource_schema("The CapabilityStatement"))
+@public
+def metadata(settings: AppSettings) -> FhirResponse:
+    """What this server supports: generated from the same registry as the routes."""
+    return FhirResponse(capability_statement(settings.public_base_url))
+
+
+def _search_route(kind: ResourceType) -> Callable[..., FhirResponse]:
+    @requires(kind.permission)
+    def search(request: Request, db: DB, settings: AppSettings) -> FhirResponse:
+        bundle = service.search_type(
+            db, audit_context(request), type_name=kind.name,
+            query=request.query_params.multi_items(), base_url=settings.public_base_url,
+            zone=effective_timezone(db, settings))
+        return FhirResponse(bundle)
+
+    search.__name__ = f"search_{kind.name.lower()}"
+    search.__doc__ = f"Search {kind.name} (a searchset Bundle). {kind.documentation}"
+    return search
+
+
+def _read_route(kind: ResourceType) -> Callable[..., FhirResponse]:
+    @requires(kind.permission)
+    def read(request: Request, db: DB, resource_id: str) -> FhirResponse:
+        if not _FHIR_ID.fullmatch(resource_id):
+            raise NotFound(f"no {kind.name} with this id", field="id")
+        return FhirResponse(service.read(db, audit_context(request), type_name=kind.name,
+                                         resource_id=resource_id))
+
+    read.__name__ = f"read_{kind.name.lower()}"
+    read.__doc__ = f"Read one {kind.name}. {kind.documentation}"
+    return read
+
+
+for _kind in TYPES:
+    router.add_api_route(f"{FHIR_PREFIX}/{_kind.name}", _search_route(_kind), methods=["GET"],
+                         response_class=FhirResponse,
+                         responses=_resource_schema(f"A searchset Bundle of {_kind.name}"))
+    router.add_api_route(f"{FHIR_PREFIX}/{_kind.name}/{{resource_id}}", _read_route(_kind),
+                         methods=["GET"], response_class=FhirResponse,
+                         responses=_resource_schema(f"A {_kind.name}"))
+
+
+# Last, after every served type: any other type is answered, to anyone, with a 404 that says
+# which types are served (a probe learns nothing the CapabilityStatement does not say).
+@router.get(f"{FHIR_PREFIX}/{{type_name}}", include_in_schema=False)
+@public
+def unknown_type(type_name: str) -> FhirResponse:
+    service.resource_type(type_name)
+    raise AssertionError("every served type has its own route")
+
+
+@router.get(f"{FHIR_PREFIX}/{{type_name}}/{{resource_id}}", include_in_schema=False)
+@public
+def unknown_type_read(type_name: str, resource_id: str) -> FhirResponse:
+    service.resource_type(type_name)
+    raise AssertionError("every served type has its own route")

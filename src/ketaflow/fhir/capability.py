@@ -1,0 +1,58 @@
+"""The CapabilityStatement, generated from the registry the routes are built from."""
+
+from __future__ import annotations
+
+from ketaflow import __version__
+from ketaflow.db import utcnow
+from ketaflow.fhir.codes import FHIR_JSON, FHIR_VERSION, Resource
+from ketaflow.fhir.params import COUNT_MAX
+from ketaflow.fhir.registry import TYPES, ResourceType
+
+US_CORE_SERVER = "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server"
+_SECURITY = ("Staff API tokens as bearer tokens (Authorization: Bearer kft_...), with the "
+             "permissions of the token's user: front desk reads Patient, Practitioner and "
+             "Organization (and Appointment once served); clinical roles read everything "
+             "clinical; admins read AuditEvent only; researchers read nothing here.")
+
+
+def capability_statement(base_url: str) -> Resource:
+    base = f"{base_url.rstrip('/')}/fhir/R4"
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": utcnow().isoformat(timespec="seconds"),
+        "publisher": "ketaflow",
+        "kind": "instance",
+        "instantiates": [US_CORE_SERVER],
+        "software": {"name": "ketaflow", "version": __version__},
+        "implementation": {"description": "ketaflow FHIR R4 API", "url": base},
+        "fhirVersion": FHIR_VERSION,
+        "format": [FHIR_JSON, "json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": f"Read and search-type only. _count is at most {COUNT_MAX}; "
+                             "pages follow Bundle.link next (offset paging). Unknown "
+                             "parameters are refused with 400, never ignored.",
+            "security": {"cors": False, "description": _SECURITY},
+            "resource": [_resource(kind) for kind in TYPES],
+            "interaction": [],
+        }],
+    }
+
+
+def _resource(kind: ResourceType) -> Resource:
+    entry: Resource = {
+        "type": kind.name,
+        "documentation": kind.documentation,
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "versioning": "no-version",
+        "readHistory": False,
+        "searchParam": [{"name": p.name, "type": p.kind.value, "documentation": p.documentation}
+                        for p in kind.search_parameters.values()],
+    }
+    if kind.profiles:
+        entry["profile"] = kind.profiles[0]
+        entry["supportedProfile"] = list(kind.profiles)
+    if kind.includes:
+        entry["searchInclude"] = sorted(kind.includes)
+    return entry

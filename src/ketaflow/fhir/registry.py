@@ -1,0 +1,102 @@
+"""Every resource type served under /fhir/R4: the one list the routes, the searches and the
+CapabilityStatement all read, so the statement lists exactly what is served."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ketaflow.auth.permissions import Permission
+from ketaflow.fhir.search import ID, LAST_UPDATED, Kind, Parameter, Source
+from ketaflow.fhir.sources import clinical, observations, people
+
+PATIENT_PARAMETER = Parameter("patient", Kind.REFERENCE, "The patient the record is about",
+                              target="Patient")
+CATEGORY = Parameter("category", Kind.TOKEN, "The category (system|code or code)")
+CODE = Parameter("code", Kind.TOKEN, "The code (system|code or code), e.g. LOINC")
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    permission: Permission
+    sources: tuple[Source, ...]
+    parameters: tuple[Parameter, ...] = ()
+    # The element holding the patient reference (for `<Type>:patient` includes), if any.
+    patient_element: str | None = None
+    documentation: str = ""
+
+    @property
+    def search_parameters(self) -> Mapping[str, Parameter]:
+        return {p.name: p for p in (ID, LAST_UPDATED, *self.parameters)}
+
+    @property
+    def includes(self) -> frozenset[str]:
+        return frozenset({f"{self.name}:patient"} if self.patient_element else ())
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.profile for s in self.sources if s.profile is not None))
+
+
+def _date(name: str, documentation: str, *, calendar: bool = False) -> Parameter:
+    return Parameter(name, Kind.DATE, documentation, calendar=calendar)
+
+
+CLINICAL = Permission.PATIENTS_CLINICAL_READ
+DEMOGRAPHICS = Permission.PATIENTS_DEMOGRAPHICS
+
+TYPES: tuple[ResourceType, ...] = (
+    ResourceType(
+        "Patient", DEMOGRAPHICS, (people.PATIENT,),
+        (Parameter("identifier", Kind.TOKEN, "The MRN (system|value or value)"),
+         Parameter("name", Kind.STRING, "Words that start the given or family name"),
+         _date("birthdate", "The date of birth", calendar=True),
+         Parameter("gender", Kind.TOKEN, "Administrative gender")),
+        documentation="Demographics (the current version); front desk may read these."),
+    ResourceType(
+        "Practitioner", DEMOGRAPHICS, (people.PRACTITIONER,),
+        (Parameter("identifier", Kind.TOKEN, "The staff account id"),
+         Parameter("name", Kind.STRING, "Words that start the staff member's name")),
+        documentation="Staff accounts, named as the record names who did what."),
+    ResourceType("Organization", DEMOGRAPHICS, (people.ORGANIZATION,),
+                 documentation="The clinic profile (one Organization, id 'clinic')."),
+    ResourceType(
+        "Condition", CLINICAL, (clinical.CONDITION,),
+        (PATIENT_PARAMETER, CATEGORY, CODE,
+         Parameter("clinical-status", Kind.TOKEN, "active or inactive (superseded)"),
+         _date("recorded-date", "When the diagnosis was recorded"),
+         _date("onset-date", "The onset date", calendar=True)),
+        patient_element="subject",
+        documentation="The bipolar diagnosis with ICD-10-CM and SNOMED CT codes."),
+    ResourceType(
+        "Observation", CLINICAL, observations.OBSERVATION_SOURCES,
+        (PATIENT_PARAMETER, CATEGORY, CODE, _date("date", "When it was measured or rated")),
+        patient_element="subject",
+        documentation="Vital signs (LOINC) and scale totals (survey)."),
+    ResourceType(
+        "AllergyIntolerance", CLINICAL, (clinical.ALLERGY, clinical.NO_KNOWN_ALLERGIES),
+        (PATIENT_PARAMETER,
+         Parameter("clinical-status", Kind.TOKEN, "active or inactive")),
+        patient_element="patient",
+        documentation="Recorded allergies and 'no known allergies' as asked."),
+    ResourceType(
+        "MedicationStatement", CLINICAL, (clinical.MEDICATION_STATEMENT,), (PATIENT_PARAMETER,),
+        patient_element="subject",
+        documentation="Current and past medications as recorded (base R4: no US Core "
+                      "profile exists for MedicationStatement)."),
+)
+
+BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}
+
+
+def _check() -> None:
+    """Every source of a type filters by every parameter the type declares."""
+    for kind in TYPES:
+        for source in kind.sources:
+            missing = {p.name for p in kind.parameters} - set(source.filters)
+            if missing:
+                raise RuntimeError(f"{kind.name} source {source.key} lacks {sorted(missing)}")
+
+
+_check()

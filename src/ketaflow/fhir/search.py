@@ -1,0 +1,337 @@
+"""FHIR search parameters as SQLAlchemy filters over a resource type's row sources.
+
+A resource type is built from one or more `Source`s (Observation from vitals, measurements and
+scale totals; AllergyIntolerance from allergies and "no known allergies"). Each source gives
+a frame, `SELECT row_id, updated FROM ...` with its joins and standing conditions, and a filter
+per search parameter. A search ANDs the parameters (a comma inside one is OR), unions the
+sources' frames, orders by last update and pages with a plain offset (`_offset`, at most
+`COUNT_MAX` a page), so the database does the work and a page costs one query plus one per
+source to load its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from ketaflow.fhir import params
+from ketaflow.fhir.codes import Resource
+from ketaflow.fhir.outcome import InvalidSearch
+from ketaflow.fhir.params import DateRange, Token
+from ketaflow.patients.search_text import query_words
+
+Condition = ColumnElement[bool] | bool
+# A mapped attribute or an expression: what filters are built over.
+Column = ColumnElement[Any] | QueryableAttribute[Any]
+Filter = Callable[[Sequence[Any]], Condition]
+Loader = Callable[[Session, Sequence[int]], Mapping[int, Resource]]
+
+
+class Kind(StrEnum):
+    """FHIR search parameter types (the ones served)."""
+
+    TOKEN = "token"
+    DATE = "date"
+    REFERENCE = "reference"
+    STRING = "string"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: Kind
+    documentation: str
+    # For references: the resource type referred to.
+    target: str | None = None
+    # A date parameter over a calendar date (birth date): its days are read as written, in
+    # no zone, since a birthday is not a moment.
+    calendar: bool = False
+
+
+# Served for every type, with their meaning fixed by FHIR.
+ID = Parameter("_id", Kind.TOKEN, "The resource id")
+LAST_UPDATED = Parameter("_lastUpdated", Kind.DATE, "When the resource last changed")
+# Controls that are not filters.
+CONTROLS = frozenset({"_count", "_offset", "_include", "_format"})
+JSON_FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of row a resource type is built from.
+
+    FHIR ids are `prefix + row id + suffix` (e.g. "vitals-12-bp"), or `fixed_id` when the
+    frame holds exactly one row (the clinic's Organization)."""
+
+    key: str
+    row: Column
+    updated: Column
+    # Adds the FROM, joins and standing conditions to a select of (row, updated).
+    base: Callable[[Select[Any]], Select[Any]]
+    load: Loader
+    profile: str | None
+    filters: Mapping[str, Filter] = field(default_factory=dict)
+    prefix: str = ""
+    suffix: str = ""
+    fixed_id: str | None = None
+
+    def frame(self) -> Select[Any]:
+        return self.base(select(self.row.label("row_id"), self.updated.label("updated")))
+
+    def fhir_id(self, row_id: int) -> str:
+        return self.fixed_id or f"{self.prefix}{row_id}{self.suffix}"
+
+    def row_id(self, fhir_id: str) -> int | bool | None:
+        """The row id a FHIR id names in this source, True for the fixed id, None if not ours."""
+        if self.fixed_id is not None:
+            return True if fhir_id == self.fixed_id else None
+        if not (fhir_id.startswith(self.prefix) and fhir_id.endswith(self.suffix)):
+            return None
+        digits = fhir_id[len(self.prefix):len(fhir_id) - len(self.suffix) or None]
+        return int(digits) if digits.isdigit() and len(digits) <= 18 else None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One occurrence of a parameter: its values (OR)."""
+
+    name: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    criteria: tuple[Criterion, ...]
+    count: int
+    offset: int
+    includes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    source: Source
+    row_id: int
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class Page:
+    hits: list[Hit]
+    total: int
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def plan(query: Sequence[tuple[str, str]], parameters: Mapping[str, Parameter],
+         includes: frozenset[str], zone: tzinfo) -> Plan:
+    """The search a query string asks for; an unknown parameter, modifier or value is refused
+    (400) rather than ignored, so a client never takes an unfiltered answer for a filtered one."""
+    criteria: list[Criterion] = []
+    controls: dict[str, str] = {}
+    asked_includes: list[str] = []
+    for name, raw in query:
+        if name == "_include":
+            if raw not in includes:
+                raise InvalidSearch(f"_include: supported here: {_listing(includes)}",
+                                    field="_include")
+            asked_includes.append(raw)
+        elif name in CONTROLS:
+            if name in controls:
+                raise InvalidSearch(f"{name} may be given once", field=name)
+            controls[name] = raw
+        else:
+            criteria.append(_criterion(name, raw, parameters, zone))
+    if controls.get("_format", "json") not in JSON_FORMATS:
+        raise InvalidSearch("_format: only JSON is served (application/fhir+json)",
+                            field="_format")
+    return Plan(tuple(criteria), params.parse_count(controls.get("_count")),
+                params.parse_offset(controls.get("_offset")), tuple(asked_includes))
+
+
+def _criterion(name: str, raw: str, parameters: Mapping[str, Parameter],
+               zone: tzinfo) -> Criterion:
+    base, _, modifier = name.partition(":")
+    parameter = parameters.get(base)
+    if parameter is None:
+        raise InvalidSearch(f"{base}: not a search parameter of this type; supported: "
+                            f"{_listing(parameters)}", field=base)
+    if modifier:
+        raise InvalidSearch(f"{name}: modifiers are not supported", field=name)
+    if raw == "":
+        raise InvalidSearch(f"{name}: a value is required", field=name)
+    return Criterion(base, tuple(_value(parameter, part, zone) for part in raw.split(",")))
+
+
+def _value(parameter: Parameter, raw: str, zone: tzinfo) -> Any:
+    if parameter.kind is Kind.DATE:
+        return params.parse_date(parameter.name, raw, UTC if parameter.calendar else zone)
+    if parameter.kind is Kind.REFERENCE:
+        return params.parse_reference(parameter.name, raw, parameter.target or "")
+    if parameter.kind is Kind.TOKEN and parameter.name != ID.name:
+        return params.parse_token(raw)
+    if parameter.kind is Kind.STRING and not query_words(raw):
+        raise InvalidSearch(f"{parameter.name}: give at least one letter or digit",
+                            field=parameter.name)
+    return raw
+
+
+def _listing(names: Mapping[str, object] | frozenset[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+# ---------------------------------------------------------------- running
+
+
+def run(session: Session, sources: Sequence[Source], search: Plan) -> Page:
+    """The page of hits the plan asks for, and how many match in all."""
+    frames = []
+    for index, source in enumerate(sources):
+        conditions = _conditions(source, search.criteria)
+        if conditions is None:
+            continue  # this source cannot match (another category, another code)
+        frames.append(source.frame().add_columns(literal(index).label("source"))
+                      .where(*conditions))
+    if not frames:
+        return Page([], 0)
+    matches = (frames[0] if len(frames) == 1 else union_all(*frames)).subquery()
+    total = session.scalar(select(func.count()).select_from(matches)) or 0
+    rows = session.execute(
+        select(matches.c.source, matches.c.row_id, matches.c.updated)
+        .order_by(matches.c.updated, matches.c.source, matches.c.row_id)
+        .limit(search.count).offset(search.offset)).all()
+    return Page([Hit(sources[s], row_id, updated) for s, row_id, updated in rows], total)
+
+
+def _conditions(source: Source, criteria: Sequence[Criterion]
+                ) -> list[ColumnElement[bool]] | None:
+    found: list[ColumnElement[bool]] = []
+    for criterion in criteria:
+        condition = _condition(source, criterion)
+        if condition is False:
+            return None
+        if condition is not True:
+            assert not isinstance(condition, bool)
+            found.append(condition)
+    return found
+
+
+def _condition(source: Source, criterion: Criterion) -> Condition:
+    if criterion.name == ID.name:
+        return _id_condition(source, criterion.values)
+    if criterion.name == LAST_UPDATED.name:
+        return date_filter(source.updated)(criterion.values)
+    return source.filters[criterion.name](criterion.values)
+
+
+def _id_condition(source: Source, values: Sequence[str]) -> Condition:
+    ids = [source.row_id(value) for value in values]
+    if any(found is True for found in ids):
+        return True
+    numbers = [found for found in ids if isinstance(found, int) and found is not True]
+    if not numbers:
+        return False
+    return source.row.in_(numbers)
+
+
+# ---------------------------------------------------------------- filter builders
+
+
+def date_filter(column: Column) -> Filter:
+    def condition(values: Sequence[DateRange]) -> Condition:
+        return or_(*(_date_condition(column, value) for value in values))
+    return condition
+
+
+def _date_condition(column: Column, value: DateRange) -> ColumnElement[bool]:
+    if value.prefix == "lt":
+        return column < value.start
+    if value.prefix == "le":
+        return column < value.end
+    if value.prefix == "gt":
+        return column >= value.end
+    if value.prefix == "ge":
+        return column >= value.start
+    return and_(column >= value.start, column < value.end)
+
+
+def day_filter(column: Column) -> Filter:
+    """For a column holding a calendar date (birth date; its parameter is `calendar`): the
+    same prefixes over whole days (a value with a time stands for its day)."""
+    def condition(values: Sequence[DateRange]) -> Condition:
+        return or_(*(_day_condition(column, value) for value in values))
+    return condition
+
+
+def _day_condition(column: Column, value: DateRange) -> ColumnElement[bool]:
+    first = value.start.date()
+    after = max(value.end.date() if value.end.time() == time() else value.end.date()
+                + timedelta(days=1), first + timedelta(days=1))
+    if value.prefix == "lt":
+        return column < first
+    if value.prefix == "le":
+        return column < after
+    if value.prefix == "gt":
+        return column >= after
+    if value.prefix == "ge":
+        return column >= first
+    return and_(column >= first, column < after)
+
+
+def static_tokens(*codes: tuple[str, str]) -> Filter:
+    """A source whose every row carries the same codes: it matches or it does not."""
+    def condition(values: Sequence[Token]) -> Condition:
+        return any(token.matches(system, code) for token in values for system, code in codes)
+    return condition
+
+
+def column_tokens(column: Column, system: str,
+                  to_stored: Callable[[str], object] = str) -> Filter:
+    """Codes stored in a column, all of one system."""
+    def condition(values: Sequence[Token]) -> Condition:
+        codes = [to_stored(t.code) for t in values
+                 if t.code is not None and t.system in (None, system)]
+        if any(t.code is None and t.system == system for t in values):
+            return True
+        return column.in_(codes) if codes else False
+    return condition
+
+
+def mapped_tokens(column: Column, codes: Mapping[tuple[str, str], object]) -> Filter:
+    """Codes computed from a stored key (an instrument's LOINC from its id): the keys whose
+    code matches."""
+    def condition(values: Sequence[Token]) -> Condition:
+        keys = sorted({str(key) for (system, code), key in codes.items()
+                       if any(t.matches(system, code) for t in values)})
+        return column.in_(keys) if keys else False
+    return condition
+
+
+def references(column: Column) -> Filter:
+    def condition(values: Sequence[int]) -> Condition:
+        return column.in_(list(values))
+    return condition
+
+
+def no_match(_values: Sequence[Any]) -> Condition:
+    return False
+
+
+def name_words(column: Column) -> Filter:
+    """Every word of the query starts a word of the folded name (as the patient list's search
+    does, `ketaflow.patients.search_text`); a comma gives alternatives."""
+    def condition(values: Sequence[str]) -> Condition:
+        return or_(*(and_(*(column.like(f"% {_escaped(word)}%", escape="\\")
+                            for word in query_words(value))) for value in values))
+    return condition
+
+
+def _escaped(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+

@@ -1,0 +1,85 @@
+"""Sources of Patient, Practitioner and Organization."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from ketaflow.auth.models import StaffUser
+from ketaflow.clinic.models import ClinicProfile
+from ketaflow.fhir import search
+from ketaflow.fhir.codes import MRN_SYSTEM, STAFF_SYSTEM, Resource, us_core
+from ketaflow.fhir.mappers import people
+from ketaflow.patients.models import Patient, PatientDemographics, Sex
+
+GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
+_SEX_BY_GENDER = {(GENDER_SYSTEM, "female"): Sex.FEMALE.value,
+                  (GENDER_SYSTEM, "male"): Sex.MALE.value,
+                  (GENDER_SYSTEM, "other"): Sex.INTERSEX.value,
+                  (GENDER_SYSTEM, "unknown"): Sex.UNKNOWN.value}
+_CURRENT = and_(PatientDemographics.patient_id == Patient.id,
+                PatientDemographics.superseded_at.is_(None))
+
+
+def _patients(query: Select[Any]) -> Select[Any]:
+    return query.select_from(Patient).join(PatientDemographics, _CURRENT)
+
+
+def _load_patients(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
+    rows = session.execute(_patients(select(Patient, PatientDemographics))
+                           .where(Patient.id.in_(ids))).all()
+    return {row.id: people.patient(row, current) for row, current in rows}
+
+
+PATIENT = search.Source(
+    key="patient", row=Patient.id, updated=PatientDemographics.recorded_at, base=_patients,
+    load=_load_patients, profile=us_core("patient"),
+    filters={
+        "identifier": search.column_tokens(Patient.mrn, MRN_SYSTEM),
+        "name": search.name_words(PatientDemographics.search_name),
+        "birthdate": search.day_filter(PatientDemographics.date_of_birth),
+        "gender": search.mapped_tokens(PatientDemographics.sex, _SEX_BY_GENDER),
+    },
+)
+
+
+def _staff(query: Select[Any]) -> Select[Any]:
+    return query.select_from(StaffUser)
+
+
+def _load_staff(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
+    users = session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))
+    return {user.id: people.practitioner(user) for user in users}
+
+
+PRACTITIONER = search.Source(
+    key="staff", row=StaffUser.id,
+    updated=func.coalesce(StaffUser.deactivated_at, StaffUser.created_at),
+    base=_staff, load=_load_staff, profile=us_core("practitioner"), prefix="staff-",
+    filters={
+        "identifier": search.column_tokens(StaffUser.id, STAFF_SYSTEM,
+                                           lambda code: int(code) if code.isdigit() else -1),
+        # Full names are matched without case (ASCII letters only: no folded column here).
+        "name": search.name_words(func.lower(" " + StaffUser.full_name + " ")),
+    },
+)
+
+
+def _newest_profile(query: Select[Any]) -> Select[Any]:
+    newest = select(func.max(ClinicProfile.id)).scalar_subquery()
+    return query.select_from(ClinicProfile).where(ClinicProfile.id == newest)
+
+
+def _load_profile(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
+    profiles = session.scalars(select(ClinicProfile).where(ClinicProfile.id.in_(ids)))
+    return {profile.id: people.organization(profile) for profile in profiles}
+
+
+# One clinic, one Organization: its id stays "clinic" as the profile gains versions.
+ORGANIZATION = search.Source(
+    key="clinic", row=ClinicProfile.id, updated=ClinicProfile.saved_at, base=_newest_profile,
+    load=_load_profile, profile=us_core("organization"), fixed_id="clinic",
+)
