@@ -77,17 +77,17 @@ def test_a_prescriber_prints_the_packet_and_the_report(browser: Browser, live_se
         page.goto(f"/patients/{patient_id}")
         page.get_by_role("link", name="Other ranges, CSV and JSON").click()
         expect(page.get_by_test_id("patient-banner")).to_contain_text("TESTPERSON, Ada")
-        page.get_by_label("From").fill("2026-02-10")
-        page.get_by_label("To").fill("2026-02-01")
+        page.get_by_label("From", exact=True).fill("2026-02-10")
+        page.get_by_label("To", exact=True).fill("2026-02-01")
         page.get_by_test_id("clinician-pdf").click()
         expect(page.get_by_text("From must be on or before To (2026-02-01)").first
                ).to_be_visible()
-        expect(page.get_by_label("From")).to_have_value("2026-02-10")
+        expect(page.get_by_label("From", exact=True)).to_have_value("2026-02-10")
         shot(page, f"reports-03-refused-range-{size}")
         assert_fits(page)
 
-        page.get_by_label("From").fill("")
-        page.get_by_label("To").fill("")
+        page.get_by_label("From", exact=True).fill("")
+        page.get_by_label("To", exact=True).fill("")
         with page.expect_download() as table:
             page.get_by_test_id("clinician-csv").click()
         csv_path = tmp_path / "report.csv"
