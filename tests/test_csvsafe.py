@@ -14,10 +14,12 @@ from ketaflow.csvsafe import cell
 
 SRC = Path(ketaflow.__file__).resolve().parent
 # The modules that write CSV, and the routes that serve it. The hostile-data tests for each:
-# tests/audit/test_csv_export.py (page and CLI) and tests/infusions/test_ledger_pages.py.
+# tests/audit/test_csv_export.py (page and CLI), tests/infusions/test_ledger_pages.py,
+# tests/reports/test_clinician.py and tests/research/test_export.py.
 CSV_WRITERS = {"audit/service.py", "infusions/controlled/views.py",
-               "infusions/controlled/reconciliation.py"}
-CSV_RESPONSES = {"audit/routes.py", "infusions/ledger_routes.py"}
+               "infusions/controlled/reconciliation.py", "reports/csvfile.py",
+               "research/writers.py"}
+CSV_RESPONSES = {"audit/routes.py", "infusions/ledger_routes.py", "reports/routes.py"}
 
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])

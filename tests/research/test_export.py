@@ -18,7 +18,7 @@ from ketaflow.errors import ValidationFailed
 from ketaflow.infusions.models import InfusionSession, VitalsRecord
 from ketaflow.research import columns, deidentify, service
 from ketaflow.research.deidentify import ResearchKeys
-from ketaflow.research.writers import Format
+from ketaflow.research.writers import CsvSink, Format
 from tests.infusions.factories import ctx_for, make_clinic
 from tests.research.bundle import every_cell, table
 from tests.research.factories import WINDOW_DAYS, Seeded, people, seed_person
@@ -251,3 +251,16 @@ def test_only_a_new_or_empty_folder(db: Session, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert export(db, empty, formats=(Format.CSV,)).rows["patients"] == 0
+
+
+def test_a_text_cell_cannot_start_a_spreadsheet_formula(tmp_path: Path) -> None:
+    """Text columns hold codes only, but the CSV writer neutralises text all the same."""
+    table_ = columns.Table("t", "", (
+        columns.Column("code", columns.Kind.STRING, "", "", columns.Rule.CODED),
+        columns.Column("value", columns.Kind.NUMBER, "", "", columns.Rule.CODED)))
+    sink = CsvSink(tmp_path, table_)
+    sink.add(("=HYPERLINK(\"http://x\")", -2.5))
+    sink.add(("F31.4", 1.0))
+    sink.close()
+    assert (tmp_path / "t.csv").read_text().splitlines() == [
+        "code,value", "\"'=HYPERLINK(\"\"http://x\"\")\",-2.5", "F31.4,1.0"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
@@ -24,7 +24,9 @@ from ketaflow.fhir.registry import TYPES, ResourceType
 from ketaflow.web.deps import audit_context, get_db, get_settings
 from ketaflow.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["fhir"], route_class=UnitOfWorkRoute)
+# Not in /api/v1/openapi.json: that document is the JSON API's contract (problem details under
+# /api/v1); FHIR's contract is the CapabilityStatement at /fhir/R4/metadata.
+router = APIRouter(tags=["fhir"], route_class=UnitOfWorkRoute, include_in_schema=False)
 DB = Annotated[Session, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 # FHIR's id type: up to 64 letters, digits, '-' and '.'.
@@ -35,13 +37,7 @@ class FhirResponse(JSONResponse):
     media_type = FHIR_JSON
 
 
-def _resource_schema(description: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"description": description, "content": {FHIR_JSON: {"schema": {
-        "type": "object", "required": ["resourceType"]}}}}}
-
-
-@router.get(f"{FHIR_PREFIX}/metadata", response_class=FhirResponse,
-            responses=_resource_schema("The CapabilityStatement"))
+@router.get(f"{FHIR_PREFIX}/metadata", response_class=FhirResponse)
 @public
 def metadata(settings: AppSettings) -> FhirResponse:
     """What this server supports: generated from the same registry as the routes."""
@@ -77,23 +73,21 @@ def _read_route(kind: ResourceType) -> Callable[..., FhirResponse]:
 
 for _kind in TYPES:
     router.add_api_route(f"{FHIR_PREFIX}/{_kind.name}", _search_route(_kind), methods=["GET"],
-                         response_class=FhirResponse,
-                         responses=_resource_schema(f"A searchset Bundle of {_kind.name}"))
+                         response_class=FhirResponse)
     router.add_api_route(f"{FHIR_PREFIX}/{_kind.name}/{{resource_id}}", _read_route(_kind),
-                         methods=["GET"], response_class=FhirResponse,
-                         responses=_resource_schema(f"A {_kind.name}"))
+                         methods=["GET"], response_class=FhirResponse)
 
 
 # Last, after every served type: any other type is answered, to anyone, with a 404 that says
 # which types are served (a probe learns nothing the CapabilityStatement does not say).
-@router.get(f"{FHIR_PREFIX}/{{type_name}}", include_in_schema=False)
+@router.get(f"{FHIR_PREFIX}/{{type_name}}")
 @public
 def unknown_type(type_name: str) -> FhirResponse:
     service.resource_type(type_name)
     raise AssertionError("every served type has its own route")
 
 
-@router.get(f"{FHIR_PREFIX}/{{type_name}}/{{resource_id}}", include_in_schema=False)
+@router.get(f"{FHIR_PREFIX}/{{type_name}}/{{resource_id}}")
 @public
 def unknown_type_read(type_name: str, resource_id: str) -> FhirResponse:
     service.resource_type(type_name)

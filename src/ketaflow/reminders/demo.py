@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from ketaflow.db import utcnow
 from ketaflow.jobs.models import OutboxMessage, OutboxStatus
 from ketaflow.patients.models import Patient
 from ketaflow.reminders import service
+from ketaflow.reminders.timing import local_wall
 from ketaflow.screening.demo import staff_context
 
 HISTORY_HOURS = 48
@@ -36,12 +38,16 @@ def seed_reminders(session: Session, ctx: AuditContext, patients: Sequence[Patie
     nurse = staff_context(session, Role.NURSE, ctx)
     profile = clinic_service.get_profile(session)
     zone = profile.timezone if profile is not None and profile.timezone else "UTC"
+    # The weekly check-in falls on yesterday's weekday, so the reminders page shows a sent
+    # reminder and a waiting repeat whichever day the demo is seeded (the mood check-ins are
+    # all done: the demo patient charts daily).
+    weekday = (local_wall(utcnow(), ZoneInfo(zone)).date() - timedelta(days=1)).weekday()
     planned = []
     for patient in patients:
         if courses.latest_course(session, patient_id=patient.id) is None:
             continue
         service.save_plan(session, nurse, patient_id=patient.id,
-                          data=service.PlanInput(time_zone=zone),
+                          data=service.PlanInput(time_zone=zone, scales_weekday=weekday),
                           user_id=nurse.actor_user_id or 0)
         planned.append(patient.id)
     if settings is None or not planned:

@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from ketaflow.csvsafe import cell
+from ketaflow import csvsafe
 from ketaflow.reports.clinician import ClinicianReport
 
 HEADER = ("section", "when", "item", "value", "unit", "detail")
@@ -50,5 +50,5 @@ def clinician_csv(report: ClinicianReport) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
     for row in _rows(report):
-        writer.writerow([cell(value) for value in row])
+        writer.writerow([csvsafe.cell(value) for value in row])
     return out.getvalue()

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from ketaflow import csvsafe
 from ketaflow.research.columns import Kind, Table
 
 PARQUET_BATCH_ROWS = 65_536
@@ -36,8 +37,15 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _text(value: str) -> str:
+    # Text columns hold codes and pseudonyms only; neutralised anyway, so a code list that
+    # ever admits a typed value cannot start a spreadsheet formula.
+    return csvsafe.cell(value)
+
+
 _CSV_CELL: dict[Kind, Callable[[Any], str]] = {
-    Kind.DATETIME: _iso_datetime, Kind.DATE: _iso_date, Kind.BOOLEAN: _bool}
+    Kind.DATETIME: _iso_datetime, Kind.DATE: _iso_date, Kind.BOOLEAN: _bool,
+    Kind.STRING: _text}
 
 
 class Sink(Protocol):
@@ -50,7 +58,7 @@ class Sink(Protocol):
 
 class CsvSink:
     """RFC 4180 CSV with a header; empty cells for missing values. No cell can start a
-    spreadsheet formula: every text column holds codes or pseudonyms only."""
+    spreadsheet formula (text goes through `ketaflow.csvsafe`)."""
 
     def __init__(self, folder: Path, table: Table) -> None:
         self.path = folder / f"{table.name}.csv"
