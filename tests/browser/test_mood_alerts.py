@@ -1,6 +1,7 @@
 """In Chromium, at tablet and phone sizes: the prescriber sees the mood chart's switch warning as
 an alert with its reason (on the mood chart and the patient's alerts) and acknowledges it with a
-note; and confirms a booster that a relapse moved earlier, keeping the planned date beside it."""
+note; confirms a booster that a relapse moved earlier, keeping the planned date beside it; and
+cancels it with a reason."""
 
 from __future__ import annotations
 
@@ -121,8 +122,26 @@ def test_the_prescriber_confirms_an_earlier_booster(browser: Browser, live_serve
         first = page.get_by_test_id("boosters").locator("tbody tr").first
         expect(first).to_contain_text("confirmed")
         expect(first).to_contain_text(name)
-        expect(first.get_by_role("button")).to_have_count(0)
+        expect(first.get_by_role("button", name=re.compile("^(Confirm|Keep)"))).to_have_count(0)
         assert_fits(page)
         shot(page, f"booster-02-confirmed-{size}")
+        # Plans change: the prescriber cancels the confirmed booster, saying why.
+        form = page.get_by_test_id("cancel-booster")
+        form.get_by_role("button", name="Cancel booster").click()  # no reason: refused
+        expect(page.get_by_text("Say why the booster is cancelled").first).to_be_visible()
+        expect(form.get_by_label("Booster").locator("option").first).to_have_text(
+            re.compile(r"^1: .* \(confirmed\)$"))
+        form.get_by_label("Booster").select_option(index=0)
+        form.get_by_label("Reason to cancel it").fill("travelling for three weeks; review later")
+        form.get_by_role("button", name="Cancel booster").click()
+        expect(page.get_by_text("Booster cancelled")).to_be_visible()
+        first = page.get_by_test_id("boosters").locator("tbody tr").first
+        expect(first).to_have_attribute("data-state", "cancelled")
+        expect(first).to_contain_text(f"cancelled by {name}")
+        expect(first).to_contain_text("Why: travelling for three weeks; review later")
+        expect(page.get_by_test_id("cancel-booster").get_by_label("Booster").locator(
+            "option")).to_have_count(8)  # the other boosters ahead
+        assert_fits(page)
+        shot(page, f"booster-03-cancelled-{size}")
     finally:
         close_page(context, checks)

@@ -257,6 +257,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     "courses:manage": {
         ("POST", "/courses/{course_id}/baseline"),
         ("POST", "/courses/{course_id}/boosters/{booster_id}/confirm"),
+        ("POST", "/courses/{course_id}/boosters/cancel"),
         ("POST", "/courses/{course_id}/maintenance"),
         ("POST", "/courses/{course_id}/baseline-fallback"),
         ("POST", "/courses/{course_id}/state"),

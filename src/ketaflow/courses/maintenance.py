@@ -31,6 +31,7 @@ ENTITY = "maintenance_booster"
 PLANNABLE_STATES = frozenset({CourseState.ACTIVE, CourseState.MAINTENANCE, CourseState.PAUSED})
 # Boosters that are still ahead (not given, not cancelled).
 _AHEAD = (BoosterState.SUGGESTED, BoosterState.CONFIRMED)
+MAX_REASON = 1000  # characters, for every reason typed on a course (state changes too)
 
 
 def taper_settings(mood: MoodSettings) -> TaperSettings:
@@ -132,12 +133,8 @@ def confirm_booster(db: Session, ctx: AuditContext, *, course_id: int, booster_i
                     user_id: int, take_earlier: bool, zone: str) -> MaintenanceBooster:
     """A prescriber fixes a suggested booster's date: the suggested earlier one, or the planned
     one. Confirmed boosters appear on the day's list on that date."""
-    user = db.get(StaffUser, user_id)
-    if user is None or not user.is_active or not role_has(user.role, Permission.COURSES_MANAGE):
-        raise PermissionDenied("only a prescriber can confirm a booster")
-    booster = db.get(MaintenanceBooster, booster_id)
-    if booster is None or booster.course_id != course_id:
-        raise NotFound("no such booster for this course")
+    user = _prescriber(db, user_id, "confirm")
+    booster = _booster(db, course_id, booster_id)
     if booster.state is not BoosterState.SUGGESTED:
         raise Conflict(f"this booster is already {booster.state.value}")
     if take_earlier and booster.earlier_on is None:
@@ -151,12 +148,70 @@ def confirm_booster(db: Session, ctx: AuditContext, *, course_id: int, booster_i
     booster.state, booster.confirmed_on = BoosterState.CONFIRMED, chosen
     booster.confirmed_by_user_id, booster.confirmed_at = user.id, utcnow()
     db.flush()
-    course = _course(db, course_id)
-    record_event(db, ctx, action="course.booster.confirm", entity_type=ENTITY,
-                 entity_id=booster.id, detail={"patient_id": course.patient_id,
-                                               "course_id": course.id,
-                                               "earlier": bool(take_earlier)})
+    _audit(db, ctx, "course.booster.confirm", booster, earlier=bool(take_earlier))
     return booster
+
+
+def _prescriber(db: Session, user_id: int, doing: str) -> StaffUser:
+    user = db.get(StaffUser, user_id)
+    if user is None or not user.is_active or not role_has(user.role, Permission.COURSES_MANAGE):
+        raise PermissionDenied(f"only a prescriber can {doing} a booster")
+    return user
+
+
+def cancel_booster(db: Session, ctx: AuditContext, *, course_id: int, booster_id: int,
+                   user_id: int, reason: str) -> MaintenanceBooster:
+    """A prescriber cancels a booster still ahead (suggested or confirmed), saying why; it
+    leaves the day's list and the life chart. The row stays, with who, when and why."""
+    user = _prescriber(db, user_id, "cancel")
+    booster = _booster(db, course_id, booster_id)
+    if booster.state not in _AHEAD:
+        raise Conflict(f"this booster is already {booster.state.value}")
+    why = reason.strip()
+    if not why:
+        raise ValidationFailed("Say why the booster is cancelled", field="cancel_reason")
+    if len(why) > MAX_REASON:
+        raise ValidationFailed(f"The reason must be at most {MAX_REASON} characters",
+                               field="cancel_reason")
+    booster.state, booster.cancel_reason = BoosterState.CANCELLED, why
+    booster.cancelled_by_user_id, booster.cancelled_at = user.id, utcnow()
+    db.flush()
+    _audit(db, ctx, "course.booster.cancel", booster)
+    return booster
+
+
+def mark_given(db: Session, ctx: AuditContext, *, course_id: int, session_id: int
+               ) -> MaintenanceBooster | None:
+    """An infusion of a maintenance course was given (its patient discharged): the next
+    booster ahead is the one given, whatever its date (an infusion given early or late is
+    still the next in the taper). Nothing changes for a course not in maintenance, or one
+    with no booster ahead."""
+    course = _course(db, course_id)
+    if course.state is not CourseState.MAINTENANCE:
+        return None
+    ahead = [b for b in boosters(db, course_id=course_id) if b.state in _AHEAD]
+    if not ahead:
+        return None
+    booster = min(ahead, key=lambda b: (b.due_on, b.sequence))
+    booster.state, booster.given_session_id, booster.given_at = (
+        BoosterState.GIVEN, session_id, utcnow())
+    db.flush()
+    _audit(db, ctx, "course.booster.given", booster, session_id=session_id)
+    return booster
+
+
+def _booster(db: Session, course_id: int, booster_id: int) -> MaintenanceBooster:
+    booster = db.get(MaintenanceBooster, booster_id)
+    if booster is None or booster.course_id != course_id:
+        raise NotFound("no such booster for this course")
+    return booster
+
+
+def _audit(db: Session, ctx: AuditContext, action: str, booster: MaintenanceBooster,
+           **detail: object) -> None:
+    course = _course(db, booster.course_id)
+    record_event(db, ctx, action=action, entity_type=ENTITY, entity_id=booster.id,
+                 detail={"patient_id": course.patient_id, "course_id": course.id, **detail})
 
 
 def confirmed_between(db: Session, *, patient_id: int, start: date, end: date

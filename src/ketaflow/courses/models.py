@@ -106,6 +106,15 @@ class MaintenanceBooster(Base):
     confirmed_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id"), default=None)
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Given: the infusion session of the maintenance course that delivered it (set when the
+    # patient is discharged). Cancelled: a prescriber's decision, with the reason.
+    given_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("infusion_sessions.id"), default=None)
+    given_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    cancelled_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id"), default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -39,6 +39,7 @@ NOTICES = {
     "fallback": "Baseline choice saved.",
     "maintenance": "Maintenance planned: confirm each booster's date.",
     "booster": "Booster confirmed: it is on the day's list on its date.",
+    "booster-cancelled": "Booster cancelled: it is off the day's list and the life chart.",
 }
 # Short enough for a select on a tablet; the course page shows the full labels.
 SHORT_FREQUENCY_LABELS = {
@@ -129,7 +130,9 @@ def _course_page(
         "reason_required": course_plan.REASON_REQUIRED,
         "baselines": course_baselines(db, ctx, course=view.course),
         "fallback_labels": FALLBACK_LABELS,
-        "staff": staff_labels(db, [b.confirmed_by_user_id for b in view.boosters]), **context,
+        "staff": staff_labels(db, [u for b in view.boosters
+                                   for u in (b.confirmed_by_user_id, b.cancelled_by_user_id)]),
+        **context,
     }, status_code=status_code)
 
 
@@ -219,3 +222,20 @@ def confirm_booster(request: Request, db: DB, course_id: int, booster_id: int, f
         return _course_page(request, db, course_id, status_code=exc.status_code,
                             error=exc.detail, error_field=exc.field)
     return RedirectResponse(f"/courses/{course_id}?notice=booster#maintenance", status_code=303)
+
+
+@router.post("/courses/{course_id}/boosters/cancel")
+@requires(Permission.COURSES_MANAGE)
+def cancel_booster(request: Request, db: DB, course_id: int, form: FORM) -> Response:
+    try:
+        booster_id = web_forms.whole_number(form, "booster_id", "Booster")
+        maintenance.cancel_booster(
+            db, audit_context(request), booster_id=booster_id, course_id=course_id,
+            user_id=require_principal(request).user_id, reason=form.get("cancel_reason", ""))
+    except KetaflowError as exc:
+        if exc.status_code == 404:
+            raise
+        return _course_page(request, db, course_id, status_code=exc.status_code,
+                            error=exc.detail, error_field=exc.field)
+    return RedirectResponse(f"/courses/{course_id}?notice=booster-cancelled#maintenance",
+                            status_code=303)

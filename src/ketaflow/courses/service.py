@@ -39,7 +39,7 @@ from ketaflow.settings.service import settings_in_force
 ENTITY = "patient"
 OPEN_STATES = frozenset({CourseState.PLANNED, CourseState.ACTIVE, CourseState.MAINTENANCE,
                          CourseState.PAUSED})
-MAX_REASON = 1000
+MAX_REASON = maintenance.MAX_REASON
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext
 from ketaflow.config import Role
+from ketaflow.courses import maintenance
 from ketaflow.errors import Conflict, ValidationFailed
 from ketaflow.infusions.models import (
     Discharge,
@@ -85,6 +86,8 @@ def discharge_patient(db: Session, ctx: AuditContext, *, session_id: int,
                         recorded_by_user_id=ctx.actor_user_id))
     db.flush()
     audit(db, ctx, "infusion.session.discharge", record.id, overridden=decision.overridden)
+    # A maintenance infusion given is the course's next booster.
+    maintenance.mark_given(db, ctx, course_id=record.course_id, session_id=record.id)
     return load_session(db, session_id)
 
 
