@@ -179,3 +179,31 @@ def test_mail_failure_leaves_the_link_to_pass_on(db: Session, db_url: str, tmp_p
                                        patient_id=no_address.id, instruments=["phq9"],
                                        created_by_user_id=staff.id)
     assert "no email address" in (issued.mail_problem or "")
+
+
+def test_answering_closes_the_other_open_links_for_the_same_questionnaires(
+        db: Session, tmp_path: Path) -> None:
+    """A reminder and its repeat each carry a link: answering one must not leave the other
+    open to record the same week twice. A link asking for something else stays open."""
+    patient, staff = make_patient(db), nurse(db)
+    settings = _settings(tmp_path)
+
+    def issue(instruments: list[str]) -> str:
+        return _token(service.issue_portal_link(
+            db, ctx_for(staff), settings, patient_id=patient.id, instruments=instruments,
+            created_by_user_id=staff.id).url)
+
+    first, repeat, phq9_only, asrm = (issue(["phq9", "gad7"]), issue(["phq9", "gad7"]),
+                                      issue(["phq9"]), issue(["asrm"]))
+    service.submit(db, SYSTEM, token=repeat, answers={"phq9": phq9(6), "gad7": GAD7})
+    states = [service.visit(db, SYSTEM, token=t).state for t in (first, phq9_only, asrm)]
+    assert states == [service.LinkState.EXPIRED, service.LinkState.EXPIRED,
+                      service.LinkState.OPEN]
+    with pytest.raises(ValidationFailed):
+        service.submit(db, SYSTEM, token=first, answers={"phq9": phq9(6), "gad7": GAD7})
+    assert len(db.scalars(select(Assessment).where(Assessment.patient_id == patient.id)).all()
+               ) == 2
+    detail = db.scalars(select(AuditEvent.detail).where(
+        AuditEvent.action == "portal_link.supersede")).one()
+    ids = db.scalars(select(PortalLink.id).order_by(PortalLink.id)).all()
+    assert json.loads(detail)["link_ids"] == [ids[0], ids[2]]  # the first and the PHQ-9 only

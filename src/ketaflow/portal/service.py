@@ -195,6 +195,25 @@ def answers_by_instrument(link: PortalLink, form: Mapping[str, str]
             for instrument_id in link.instrument_ids}
 
 
+def _close_duplicates(session: Session, ctx: AuditContext, answered: PortalLink) -> None:
+    """Expire the patient's other open links for questionnaires just answered: a reminder's
+    repeats each carry a new link, and answering through a second one would record the same
+    week twice. A link asking for anything not answered here stays open."""
+    now = utcnow()
+    done = set(answered.instrument_ids)
+    others = [link for link in session.scalars(select(PortalLink).where(
+        PortalLink.patient_id == answered.patient_id, PortalLink.id != answered.id,
+        PortalLink.completed_at.is_(None), PortalLink.expires_at > now))
+        if set(link.instrument_ids) <= done]
+    for link in others:
+        link.expires_at = now
+    if others:
+        session.flush()
+        record_event(session, ctx, action="portal_link.supersede", entity_type=ENTITY,
+                     entity_id=answered.id, detail={"patient_id": answered.patient_id,
+                                                    "link_ids": [o.id for o in others]})
+
+
 def submit(session: Session, ctx: AuditContext, *, token: str,
            answers: Mapping[str, Mapping[str, object]]) -> Submission:
     """Store every questionnaire of the link, or none: all are checked before anything is
@@ -221,6 +240,7 @@ def submit(session: Session, ctx: AuditContext, *, token: str,
     record_event(session, portal_ctx, action="portal_link.complete", entity_type=ENTITY,
                  entity_id=link.id, detail={"patient_id": link.patient_id,
                                             "assessment_ids": [a.id for a in stored]})
+    _close_duplicates(session, portal_ctx, link)
     # The urgent suicidality pathway (alerts are raised as well) shows the crisis content.
     emergency = any(shows_emergency_pathway(stored_result(a.current_result)) for a in stored)
     return Submission(stored, emergency)
