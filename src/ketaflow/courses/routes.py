@@ -3,6 +3,7 @@ planned dates, state buttons and baseline."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -136,6 +137,20 @@ def _course_page(
     }, status_code=status_code)
 
 
+def _on_course(request: Request, db: Session, course_id: int, act: Callable[[], None],
+               notice: str) -> Response:
+    """Run one change to the course and show it with `notice`; a refusal re-renders the page
+    with its message (a missing course or booster stays a 404)."""
+    try:
+        act()
+    except KetaflowError as exc:
+        if exc.status_code == 404:
+            raise
+        return _course_page(request, db, course_id, status_code=exc.status_code,
+                            error=exc.detail, error_field=exc.field)
+    return RedirectResponse(f"/courses/{course_id}?notice={notice}", status_code=303)
+
+
 @router.get("/courses/{course_id}")
 @requires(Permission.PATIENTS_CLINICAL_READ)
 def course_page(request: Request, db: DB, course_id: int, notice: str = "") -> Response:
@@ -145,70 +160,53 @@ def course_page(request: Request, db: DB, course_id: int, notice: str = "") -> R
 @router.post("/courses/{course_id}/state")
 @requires(Permission.COURSES_MANAGE)
 def change_state(request: Request, db: DB, course_id: int, form: FORM) -> Response:
-    try:
+    def act() -> None:
         target = web_forms.optional_choice(form, "state", CourseState, "course state")
         if target is None:
             raise ValidationFailed("choose a course state", field="state")
         service.change_course_state(db, audit_context(request), course_id=course_id,
                                     target=target, reason=form.get("reason"))
-    except KetaflowError as exc:
-        if exc.status_code == 404:
-            raise
-        return _course_page(request, db, course_id, status_code=exc.status_code,
-                            error=exc.detail, error_field=exc.field)
-    return RedirectResponse(f"/courses/{course_id}?notice=state", status_code=303)
+
+    return _on_course(request, db, course_id, act, "state")
 
 
 @router.post("/courses/{course_id}/baseline")
 @requires(Permission.COURSES_MANAGE)
 def set_baseline(request: Request, db: DB, course_id: int, form: FORM) -> Response:
-    try:
+    def act() -> None:
         service.set_course_baseline(
             db, audit_context(request), course_id=course_id,
             baseline_on=web_forms.required_date(form, "baseline_on", "Baseline date"))
-    except KetaflowError as exc:
-        if exc.status_code == 404:
-            raise
-        return _course_page(request, db, course_id, status_code=exc.status_code,
-                            error=exc.detail, error_field=exc.field)
-    return RedirectResponse(f"/courses/{course_id}?notice=baseline", status_code=303)
+
+    return _on_course(request, db, course_id, act, "baseline")
 
 
 @router.post("/courses/{course_id}/baseline-fallback")
 @requires(Permission.COURSES_MANAGE)
 def set_baseline_fallback(request: Request, db: DB, course_id: int, form: FORM) -> Response:
-    try:
+    def act() -> None:
         fallback = web_forms.optional_choice(form, "baseline_fallback", BaselineFallback,
                                              "baseline fallback")
         service.set_baseline_fallback(db, audit_context(request), course_id=course_id,
                                       fallback=fallback)
-    except KetaflowError as exc:
-        if exc.status_code == 404:
-            raise
-        return _course_page(request, db, course_id, status_code=exc.status_code,
-                            error=exc.detail, error_field=exc.field)
-    return RedirectResponse(f"/courses/{course_id}?notice=fallback", status_code=303)
+
+    return _on_course(request, db, course_id, act, "fallback")
 
 
 @router.post("/courses/{course_id}/maintenance")
 @requires(Permission.COURSES_MANAGE)
 def plan_maintenance(request: Request, db: DB, course_id: int) -> Response:
-    try:
+    def act() -> None:
         maintenance.plan_maintenance(db, audit_context(request), course_id=course_id)
-    except KetaflowError as exc:
-        if exc.status_code == 404:
-            raise
-        return _course_page(request, db, course_id, status_code=exc.status_code,
-                            error=exc.detail, error_field=exc.field)
-    return RedirectResponse(f"/courses/{course_id}?notice=maintenance#maintenance",
-                            status_code=303)
+
+    return _on_course(request, db, course_id, act, "maintenance#maintenance")
 
 
 @router.post("/courses/{course_id}/boosters/{booster_id}/confirm")
 @requires(Permission.COURSES_MANAGE)
 def confirm_booster(request: Request, db: DB, course_id: int, booster_id: int, form: FORM
                     ) -> Response:
-    try:
+    def act() -> None:
         choice = form.get("choice", "")
         if choice not in ("earlier", "planned"):
             raise ValidationFailed("choose the earlier date or the planned date", field="choice")
@@ -216,26 +214,17 @@ def confirm_booster(request: Request, db: DB, course_id: int, booster_id: int, f
             db, audit_context(request), booster_id=booster_id, course_id=course_id,
             user_id=require_principal(request).user_id, take_earlier=choice == "earlier",
             zone=web_forms.clinic_zone(request))
-    except KetaflowError as exc:
-        if exc.status_code == 404:
-            raise
-        return _course_page(request, db, course_id, status_code=exc.status_code,
-                            error=exc.detail, error_field=exc.field)
-    return RedirectResponse(f"/courses/{course_id}?notice=booster#maintenance", status_code=303)
+
+    return _on_course(request, db, course_id, act, "booster#maintenance")
 
 
 @router.post("/courses/{course_id}/boosters/cancel")
 @requires(Permission.COURSES_MANAGE)
 def cancel_booster(request: Request, db: DB, course_id: int, form: FORM) -> Response:
-    try:
+    def act() -> None:
         booster_id = web_forms.whole_number(form, "booster_id", "Booster")
         maintenance.cancel_booster(
             db, audit_context(request), booster_id=booster_id, course_id=course_id,
             user_id=require_principal(request).user_id, reason=form.get("cancel_reason", ""))
-    except KetaflowError as exc:
-        if exc.status_code == 404:
-            raise
-        return _course_page(request, db, course_id, status_code=exc.status_code,
-                            error=exc.detail, error_field=exc.field)
-    return RedirectResponse(f"/courses/{course_id}?notice=booster-cancelled#maintenance",
-                            status_code=303)
+
+    return _on_course(request, db, course_id, act, "booster-cancelled#maintenance")
