@@ -14,16 +14,25 @@ from ketaflow.infusions import service
 from ketaflow.infusions.pdf import Printout, summary_pdf, summary_rows
 from ketaflow.infusions.rules import SessionAction
 from ketaflow.infusions.service._common import clock_at
-from tests.infusions.factories import ALDRETE_OK, PADSS_OK, Clinic, make_clinic, ready_to_start
+from ketaflow.patients.models import Patient
+from tests.infusions.factories import (
+    ALDRETE_OK,
+    PADSS_OK,
+    Clinic,
+    make_clinic,
+    make_course,
+    ready_to_start,
+)
 
 A = SessionAction
 
 
-def early_stopped_and_discharged(db: Session) -> tuple[Clinic, int, datetime]:
+def early_stopped_and_discharged(db: Session, patient: Patient | None = None
+                                 ) -> tuple[Clinic, int, datetime]:
     """Started at T, paused 10-12, rate down to 26.25 at 15, stopped early at 20 (nausea),
     discharged by prescriber override at 30 (before 60 min of observation)."""
     clinic = make_clinic(db)
-    record = ready_to_start(db, clinic)
+    record = ready_to_start(db, clinic, make_course(db, clinic, patient=patient))
     start = datetime.now(UTC)
     steps: list[tuple[float, A, dict[str, object]]] = [
         (0, A.START, {}), (10, A.PAUSE, {}), (12, A.RESUME, {}),

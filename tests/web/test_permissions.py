@@ -285,6 +285,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/infusions/sessions/{session_id}/summary"),
         ("GET", "/infusions/sessions/{session_id}/_live"),
         ("GET", "/infusions/sessions/{session_id}/summary.pdf"),
+        ("GET", "/infusions/sessions/{session_id}/discharge-instructions.pdf"),
         ("POST", "/infusions/sessions/{session_id}/vitals"),
         ("GET", "/api/v1/infusions/day"),
         ("POST", "/api/v1/infusions/courses/{course_id}/next-session"),

@@ -147,3 +147,22 @@ def offer_freed_slot(db: Session, ctx: AuditContext, freed: Appointment) -> Wait
                          entity_id=entry.id, detail={"appointment_id": freed.id})
             return entry
     return None
+
+
+@dataclass(frozen=True)
+class NextVisit:
+    starts_at: datetime
+    site_name: str
+    site_timezone: str
+
+
+def next_visit(db: Session, *, patient_id: int, after: datetime) -> NextVisit | None:
+    """The patient's next booked appointment after `after`, with its site (for the printout
+    handed to the patient; the caller's read is audited)."""
+    row = db.execute(select(Appointment, Site).join(Site, Site.id == Appointment.site_id).where(
+        Appointment.patient_id == patient_id, Appointment.state == AppointmentState.BOOKED,
+        Appointment.starts_at > after).order_by(Appointment.starts_at).limit(1)).first()
+    if row is None:
+        return None
+    appointment, site = row
+    return NextVisit(appointment.starts_at, site.name, site.timezone)

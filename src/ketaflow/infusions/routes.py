@@ -23,6 +23,7 @@ from ketaflow.clinic import service as clinic_service
 from ketaflow.errors import Conflict, KetaflowError, PermissionDenied, ValidationFailed
 from ketaflow.infusions import forms, service
 from ketaflow.infusions.controlled import lots
+from ketaflow.infusions.discharge_sheet import discharge_sheet_pdf
 from ketaflow.infusions.formulary import DEFAULT_FORMULARY, INFUSION_DRUGS, drug_name
 from ketaflow.infusions.models import Seriousness
 from ketaflow.infusions.pdf import Printout, session_staff, summary_pdf, summary_rows
@@ -323,3 +324,19 @@ def summary_as_pdf(request: Request, db: DB, session_id: int) -> Response:
     content = summary_pdf(view.summary, printout=_printout(request, db, view))
     return Response(content, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="session-{session_id}-summary.pdf"'})
+
+
+@router.get("/sessions/{session_id}/discharge-instructions.pdf")
+@requires(Permission.INFUSIONS_RUN)
+def discharge_instructions(request: Request, db: DB, session_id: int) -> Response:
+    """The sheet handed to the patient at discharge (once the infusion has ended)."""
+    ctx = audit_context(request)
+    view = service.chair_view(db, ctx, session_id=session_id)
+    sheet = service.discharge_sheet(db, ctx, view=view)
+    content = discharge_sheet_pdf(printout=_printout(request, db, view), given=sheet.given,
+                                  lines=sheet.lines, clinic_phone=sheet.clinic_phone,
+                                  visit=sheet.visit,
+                                  discharged_by=sheet.discharged_by)
+    return Response(content, media_type="application/pdf", headers={
+        "Content-Disposition":
+            f'inline; filename="session-{session_id}-discharge-instructions.pdf"'})

@@ -23,8 +23,10 @@ from ketaflow.infusions.service.charting import (
 )
 from ketaflow.infusions.service.closing import (
     DischargeForm,
+    DischargeSheet,
     add_addendum,
     discharge_patient,
+    discharge_sheet,
     draft_note,
     sign_note,
 )
@@ -76,6 +78,7 @@ __all__ = [
     "DayList",
     "DayRow",
     "DischargeForm",
+    "DischargeSheet",
     "KeyedRequest",
     "LiveStatus",
     "OrderInput",
@@ -96,6 +99,7 @@ __all__ = [
     "current_order",
     "day_list",
     "discharge_patient",
+    "discharge_sheet",
     "draft_note",
     "fingerprint",
     "get_session",

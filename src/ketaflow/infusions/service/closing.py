@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext
+from ketaflow.booking.appointments import NextVisit, next_visit
+from ketaflow.clinic import service as clinic_service
+from ketaflow.clinic.crisis_lines import CrisisLines
 from ketaflow.config import Role
 from ketaflow.courses import maintenance
 from ketaflow.errors import Conflict, ValidationFailed
+from ketaflow.infusions.discharge_sheet import GivenToday
 from ketaflow.infusions.models import (
     Discharge,
     EventKind,
@@ -38,6 +42,7 @@ from ketaflow.infusions.service._common import (
     required_text,
     staff_names,
 )
+from ketaflow.infusions.service.chair import ChairView
 from ketaflow.infusions.summary import note_text
 
 
@@ -148,3 +153,34 @@ def add_addendum(db: Session, ctx: AuditContext, *, session_id: int, text: str) 
     db.flush()
     audit(db, ctx, "infusion.note.addendum", record.id, note_id=addendum.id)
     return addendum
+
+
+@dataclass(frozen=True)
+class DischargeSheet:
+    """What the patient's discharge instructions print besides the printout header."""
+
+    given: GivenToday
+    lines: CrisisLines
+    clinic_phone: str | None
+    visit: NextVisit | None
+    discharged_by: str  # "Full Name (role)"; the session's opener before the discharge
+
+
+def discharge_sheet(db: Session, ctx: AuditContext, *, view: ChairView) -> DischargeSheet:
+    """The discharge instructions' content for a session whose infusion has ended (read from
+    its chair view); audited with the session id only."""
+    summary, record = view.summary, view.record
+    if summary.delivery is None or summary.order is None or summary.ended_at is None:
+        raise Conflict("Discharge instructions are printed once the infusion has ended",
+                       field="session")
+    given = GivenToday(summary.delivery.dose_mg, summary.order.dose_salt.value,
+                       summary.delivery.running_min, summary.ended_at)
+    staff_id = (record.discharge.recorded_by_user_id if record.discharge is not None
+                else record.opened_by_user_id)
+    profile = clinic_service.get_profile(db)
+    visit = next_visit(db, patient_id=record.patient_id, after=view.now)
+    audit(db, ctx, "infusion.session.discharge_sheet", record.id,
+          next_visit=visit is not None)
+    return DischargeSheet(given, clinic_service.crisis_lines(db),
+                          profile.phone if profile is not None else None, visit,
+                          view.staff_name(staff_id))
