@@ -24,6 +24,7 @@ from tests.infusions.factories import (
     self_report,
 )
 from tests.support.factories import DEFAULT_PASSWORD, make_user
+from tests.support.pdftext import page_texts
 
 
 def _in_db(db_url: str, work: Callable[[Session], int | None]) -> int | None:
@@ -173,6 +174,14 @@ def test_whole_infusion_session_on_a_tablet(page: Page, db_url: str) -> None:
     shot(page, "infusion-06-discharge")
     page.get_by_role("button", name="Discharge", exact=True).click()
     expect(page.locator("#status")).to_have_text("discharged")
+    # The sheet the patient takes home, linked from the chair once the infusion has ended.
+    sheet = page.get_by_role("link", name="Discharge instructions for the patient (PDF)")
+    expect(sheet).to_be_visible()
+    handed = page.request.get(sheet.get_attribute("href") or "")
+    assert handed.ok and handed.headers["content-type"] == "application/pdf"
+    assert "After your ketamine infusion today" in " ".join(page_texts(handed.body()))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "infusion-discharge-instructions.pdf").write_bytes(handed.body())
     page.get_by_role("button", name="Generate note from the record").click()
     page.get_by_role("button", name="Sign and lock note").click()
     expect(page.get_by_text(re.compile(r"signed .* \(locked\)"))).to_be_visible()
