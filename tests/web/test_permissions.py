@@ -154,6 +154,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/patients/{patient_id}/reports/prior-auth.json"),
         ("GET", "/patients/{patient_id}/reports/prior-auth.pdf"),
         ("GET", "/patients/{patient_id}/reports/referrer-letter.pdf"),
+        ("GET", "/patients/{patient_id}/reports/patient-summary.pdf"),
         ("GET", "/patients/{patient_id}/reminders"),
         ("GET", "/alerts"),
         ("GET", "/alerts/_open"),

@@ -23,6 +23,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus.flowables import Flowable
 
 from ketaflow.booking.appointments import NextVisit
 from ketaflow.clinic.crisis_lines import DANGER_NOW, CrisisLines
@@ -50,11 +51,12 @@ class GivenToday:
     ended_at: datetime
 
 
-def _local(moment: datetime, zone: str, pattern: str = "%A %d %B %Y, %H:%M") -> str:
+def local_text(moment: datetime, zone: str, pattern: str = "%A %d %B %Y, %H:%M") -> str:
     return f"{moment.astimezone(ZoneInfo(zone)).strftime(pattern)} ({zone})"
 
 
-def call_lines(lines: CrisisLines, clinic_phone: str | None) -> list[str]:
+def call_lines(lines: CrisisLines, clinic_phone: str | None, *,
+               phone_label: str = "The clinic, for questions about today") -> list[str]:
     """Whom to call, most urgent first; the clinic's own lines only when it has set them."""
     out = [f"{DANGER_NOW} If you have thoughts of harming yourself, do not wait: call for help."]
     if lines.clinic_line:
@@ -63,7 +65,7 @@ def call_lines(lines: CrisisLines, clinic_phone: str | None) -> list[str]:
         always = ", any time of day or night" if lines.national_always_open else ""
         out.append(f"{lines.national_line}{always}.")
     if clinic_phone:
-        out.append(f"The clinic, for questions about today: {clinic_phone}.")
+        out.append(f"{phone_label}: {clinic_phone}.")
     if lines.after_hours:
         out.append(f"Outside clinic hours: {lines.after_hours}")
     return out
@@ -72,15 +74,22 @@ def call_lines(lines: CrisisLines, clinic_phone: str | None) -> list[str]:
 def next_visit_text(visit: NextVisit | None) -> str:
     if visit is None:
         return "No next visit is booked yet: the clinic will contact you to book it."
-    return f"{_local(visit.starts_at, visit.site_timezone)} at {visit.site_name}."
+    return f"{local_text(visit.starts_at, visit.site_timezone)} at {visit.site_name}."
 
 
-def discharge_sheet_pdf(*, printout: Printout, given: GivenToday, lines: CrisisLines,
-                        clinic_phone: str | None, visit: NextVisit | None,
-                        discharged_by: str) -> bytes:
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    items: tuple[str, ...]
+    bullets: bool = False
+
+
+def patient_pdf(*, printout: Printout, title: str, sections: list[Section]) -> bytes:
+    """A printout for the patient in large type: the clinic, the title, the patient's
+    identifiers, then each section (paragraphs or a bulleted list)."""
     buffer = BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
-                            topMargin=16 * mm, bottomMargin=16 * mm, title=TITLE,
+                            topMargin=16 * mm, bottomMargin=16 * mm, title=title,
                             author=printout.clinic_name or "ketaflow")
     styles = getSampleStyleSheet()
     body = styles["BodyText"]
@@ -89,25 +98,34 @@ def discharge_sheet_pdf(*, printout: Printout, given: GivenToday, lines: CrisisL
     def para(text: str, style: str = "BodyText") -> Paragraph:
         return Paragraph(escape(text), styles[style])
 
-    def bullets(items: list[str] | tuple[str, ...]) -> ListFlowable:
-        return ListFlowable([ListItem(para(i), leftIndent=12) for i in items],
-                            bulletType="bullet", start="\u2022", leftIndent=12)
-
     who = " \u00b7 ".join(f"{label}: {value}" for label, value in printout.identity_rows)
-    story = [
+    story: list[Flowable] = [
         *([para(printout.clinic_name, "Heading2")] if printout.clinic_name else []),
-        para(TITLE, "Title"), para(who, "Heading3"),
-        para("Today", "Heading3"),
-        para(f"You had ketamine {given.dose_mg:.0f} mg ({given.salt}) through a drip over "
-             f"{given.running_min:.0f} minutes, finished {_local(given.ended_at, printout.zone)}. "
-             f"Discharged by {discharged_by}."),
-        para("Until tomorrow", "Heading3"), bullets(UNTIL_TOMORROW),
-        para("What you may feel", "Heading3"), para(MAY_FEEL),
-        para("Who to call", "Heading3"), bullets(call_lines(lines, clinic_phone)),
-        para("Your next visit", "Heading3"), para(next_visit_text(visit)),
-        Spacer(1, 8 * mm),
-        para(f"Printed {printout.printed}. Keep this sheet: it is for {who}." if who
-             else f"Printed {printout.printed}.", "Italic"),
-    ]
+        para(title, "Title"), para(who, "Heading3")]
+    for section in sections:
+        story.append(para(section.heading, "Heading3"))
+        if section.bullets:
+            story.append(ListFlowable([ListItem(para(i), leftIndent=12) for i in section.items],
+                                      bulletType="bullet", start="\u2022", leftIndent=12))
+        else:
+            story += [para(i) for i in section.items]
+    story += [Spacer(1, 8 * mm),
+              para(f"Printed {printout.printed}. Keep this sheet: it is for {who}." if who
+                   else f"Printed {printout.printed}.", "Italic")]
     doc.build(story)
     return buffer.getvalue()
+
+
+def discharge_sheet_pdf(*, printout: Printout, given: GivenToday, lines: CrisisLines,
+                        clinic_phone: str | None, visit: NextVisit | None,
+                        discharged_by: str) -> bytes:
+    today = (f"You had ketamine {given.dose_mg:.0f} mg ({given.salt}) through a drip over "
+             f"{given.running_min:.0f} minutes, finished "
+             f"{local_text(given.ended_at, printout.zone)}. Discharged by {discharged_by}.")
+    return patient_pdf(printout=printout, title=TITLE, sections=[
+        Section("Today", (today,)),
+        Section("Until tomorrow", UNTIL_TOMORROW, bullets=True),
+        Section("What you may feel", (MAY_FEEL,)),
+        Section("Who to call", tuple(call_lines(lines, clinic_phone)), bullets=True),
+        Section("Your next visit", (next_visit_text(visit),)),
+    ])

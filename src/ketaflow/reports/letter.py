@@ -51,14 +51,14 @@ class LetterFacts:
     maintenance: tuple[str, ...]     # "2027-01-04 (weekly)"
 
 
-def _induction(session: Session, ctx: AuditContext, patient_id: int
+def induction(session: Session, ctx: AuditContext, patient_id: int
                ) -> TreatmentCourse | None:
     """The newest course that has started (a planned one has no induction to report)."""
     return next((c for c in courses_service.list_courses(session, ctx, patient_id=patient_id)
                  if c.state is not CourseState.PLANNED), None)
 
 
-def _course_sessions(session: Session, course_id: int) -> tuple[InfusionRow, ...]:
+def course_sessions(session: Session, course_id: int) -> tuple[InfusionRow, ...]:
     ids = session.scalars(select(InfusionSession.id).where(
         InfusionSession.course_id == course_id, InfusionSession.started_at.is_not(None))
         .order_by(InfusionSession.started_at))
@@ -78,10 +78,10 @@ def letter_facts(session: Session, ctx: AuditContext, *, patient_id: int, zone: 
     demographics = patients.read_patient(session, ctx, patient_id=patient_id, clinical=False)
     referrer = demographics.demographics.referring_clinician
     meds = _current_meds(session, patient_id)
-    course = _induction(session, ctx, patient_id)
+    course = induction(session, ctx, patient_id)
     if course is None:
         return LetterFacts(patient_id, referrer, None, None, None, 0, (), (), (), meds, ())
-    infusions = _course_sessions(session, course.id)
+    infusions = course_sessions(session, course.id)
     first_day = min([course.start_on, *(i.started_at.date() for i in infusions)])
     alerts = _alerts(session, ctx, patient_id, first_day, date.max, zone)
     outcomes = tuple((short_name(b.instrument.id), b.text)

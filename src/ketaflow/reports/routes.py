@@ -22,6 +22,7 @@ from ketaflow.reports import service, service_codes
 from ketaflow.reports.clinician import DEFAULT_RANGE_DAYS, FROM_LABEL, TO_LABEL, check_range
 from ketaflow.reports.csvfile import clinician_csv
 from ketaflow.reports.letter import letter_pdf
+from ketaflow.reports.patient_summary import summary_pdf as patient_summary_pdf
 from ketaflow.reports.pdf import clinician_pdf, prior_auth_pdf
 from ketaflow.reports.prior_auth import packet_json
 from ketaflow.web import forms as web_forms
@@ -147,6 +148,18 @@ def referrer_letter_as_pdf(request: Request, db: DB, patient_id: int) -> Respons
     facts = service.referrer_letter(db, ctx, patient_id=patient_id, zone=zone)
     return _inline(letter_pdf(facts, printout=ready.printout, signer=ready.prepared_by),
                    "application/pdf", "letter-to-referrer.pdf")
+
+
+@router.get("/patients/{patient_id}/reports/patient-summary.pdf")
+@requires(Permission.PATIENTS_CLINICAL_READ)
+def patient_summary_as_pdf(request: Request, db: DB, patient_id: int) -> Response:
+    """The plain-language summary for the patient to keep."""
+    ctx = audit_context(request)
+    ready = service.prepare(db, ctx, patient_id=patient_id, zone=web_forms.clinic_zone(request))
+    summary = service.patient_summary(db, ctx, patient_id=patient_id)
+    return _inline(patient_summary_pdf(summary, printout=ready.printout,
+                                       prepared_by=ready.prepared_by),
+                   "application/pdf", "treatment-summary.pdf")
 
 
 # --- the clinic's service codes (admin) ---------------------------------------------------

@@ -18,6 +18,8 @@ from ketaflow.patients.models import Patient
 from ketaflow.patients.service.identity import PatientIdentity, patient_identity, staff_labels
 from ketaflow.reports.clinician import ClinicianReport, build_report, check_range
 from ketaflow.reports.letter import LetterFacts, letter_facts
+from ketaflow.reports.patient_summary import PatientSummary
+from ketaflow.reports.patient_summary import patient_summary as build_patient_summary
 from ketaflow.reports.prior_auth import PriorAuthPacket, build_packet
 
 ENTITY = "patient"
@@ -103,3 +105,13 @@ def referrer_letter(session: Session, ctx: AuditContext, *, patient_id: int, zon
                      "session_ids": [i.session_id for i in facts.infusions],
                      "alert_ids": [a.alert_id for a in facts.alerts]})
     return facts
+
+
+def patient_summary(session: Session, ctx: AuditContext, *, patient_id: int) -> PatientSummary:
+    """The plain-language summary handed to the patient, audited (ids only)."""
+    summary = build_patient_summary(session, ctx, patient_id=patient_id)
+    record_event(session, ctx, action="report.patient_summary", entity_type=ENTITY,
+                 entity_id=patient_id, detail={"format": "pdf", "course_id": summary.course_id,
+                                               "scores": len(summary.changes),
+                                               "visits": len(summary.visits)})
+    return summary
