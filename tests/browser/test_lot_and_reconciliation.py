@@ -4,6 +4,7 @@ report with its flagged session."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -140,3 +141,7 @@ def test_nurse_reads_the_reconciliation_report(page: Page, db_url: str, size: st
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename.startswith("controlled-reconciliation-")
+    # The monthly reconciliation: this month so far (the sessions are today's).
+    page.get_by_test_id("month-ranges").get_by_role("link", name="This month so far").click()
+    expect(page.get_by_role("heading", name="Sessions (2, 1 flagged)")).to_be_visible()
+    expect(page.get_by_label("From")).to_have_value(re.compile(r"^\d{4}-\d\d-01$"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -161,6 +161,14 @@ def test_a_range_before_the_sessions_lists_none_and_bad_ranges_name_the_field(
         in refused.value.detail
     with pytest.raises(ValidationFailed):
         reconciliation.report_range(TODAY - timedelta(days=400), TODAY, TODAY)
+
+
+def test_the_monthly_ranges_are_this_month_so_far_and_the_last_whole_month() -> None:
+    assert reconciliation.month_ranges(date(2027, 1, 14)) == [
+        ("This month so far", date(2027, 1, 1), date(2027, 1, 14)),
+        ("Last month (December 2026)", date(2026, 12, 1), date(2026, 12, 31))]
+    assert reconciliation.month_ranges(date(2028, 3, 1))[1][1:] == (date(2028, 2, 1),
+                                                                   date(2028, 2, 29))
 
 
 def test_page_csv_and_api(app_client: TestClient, app_db: Session) -> None:

@@ -178,11 +178,15 @@ def _day(query: dict[str, str], name: str) -> date | None:
     return forms.day(query, name) if query[name].strip() else None
 
 
+def _clinic_today(request: Request, db: Session) -> tuple[date, str]:
+    zone = clinic_service.effective_timezone(db, request.app.state.settings)
+    return utcnow().astimezone(ZoneInfo(zone)).date(), zone
+
+
 def _report_range(request: Request, db: Session, query: dict[str, str]
                   ) -> tuple[date, date, str]:
     """The range asked for (clinic days) and the clinic's time zone; 422s name the field."""
-    zone = clinic_service.effective_timezone(db, request.app.state.settings)
-    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    today, zone = _clinic_today(request, db)
     start, end = reconciliation.report_range(_day(query, "date_from"), _day(query, "date_to"),
                                              today)
     return start, end, zone
@@ -191,8 +195,8 @@ def _report_range(request: Request, db: Session, query: dict[str, str]
 def _range_refused(request: Request, query: dict[str, str], exc: KetaflowError) -> Response:
     """The report page again with the refused range and its message (nothing is read)."""
     return render(request, "infusions/reconciliation.html", {
-        "report": None, "error": exc.detail, "error_field": exc.field, "form": query},
-        status_code=422)
+        "report": None, "error": exc.detail, "error_field": exc.field, "form": query,
+        "months": []}, status_code=422)
 
 
 @router.get("/reconciliation")
@@ -209,7 +213,8 @@ def reconciliation_page(request: Request, db: DB, date_from: str | None = None,
                                         timezone=zone)
     return render(request, "infusions/reconciliation.html", {
         "report": report, "flags": reconciliation.flags, "error": None, "error_field": None,
-        "form": {"date_from": start.isoformat(), "date_to": end.isoformat()}})
+        "form": {"date_from": start.isoformat(), "date_to": end.isoformat()},
+        "months": reconciliation.month_ranges(_clinic_today(request, db)[0])})
 
 
 @router.get("/reconciliation.csv")

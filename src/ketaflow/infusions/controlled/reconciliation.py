@@ -79,6 +79,16 @@ def report_range(start: date | None, end: date | None, today: date) -> tuple[dat
     return start, end
 
 
+def month_ranges(today: date) -> list[tuple[str, date, date]]:
+    """The monthly reconciliation's usual ranges: the month so far and the last whole month
+    (label, first day, last day)."""
+    first = today.replace(day=1)
+    last_month_end = first - timedelta(days=1)
+    return [("This month so far", first, today),
+            (f"Last month ({last_month_end:%B %Y})", last_month_end.replace(day=1),
+             last_month_end)]
+
+
 def _bounds(start: date, end: date, zone: str) -> tuple[datetime, datetime]:
     """The range's clinic days as UTC moments: [start 00:00, the day after end 00:00)."""
     tz = ZoneInfo(zone)
