@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ketaflow.assessments.models import Assessment
 from ketaflow.config import Role, load_settings
-from ketaflow.db import make_engine, make_session_factory
+from ketaflow.db import READ_ONLY, make_engine, make_session_factory
 from ketaflow.demo import seed_demo
 from ketaflow.infusions.models import InfusionSession, VitalsRecord
 from ketaflow.web.app import create_app, dispose_engines
@@ -67,6 +67,17 @@ def next_link(bundle: dict[str, Any]) -> str | None:
     url = links.get("next")
     # Links carry the configured public address; the test client serves the same paths.
     return None if url is None else url[url.index(FHIR):]
+
+
+def fresh(clinic: Clinic) -> None:
+    """A new read-only transaction (on SQLite a deferred one, which takes no write lock the
+    app would wait for), seeing what the app has committed."""
+    clinic.db.rollback()
+    clinic.db.connection(execution_options=READ_ONLY)
+
+
+def ids(found: list[dict[str, Any]]) -> set[str]:
+    return {r["id"] for r in found}
 
 
 def validate(resource: dict[str, Any]) -> None:
