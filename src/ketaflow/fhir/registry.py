@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from ketaflow.auth.permissions import Permission
 from ketaflow.fhir.search import ID, LAST_UPDATED, Kind, Parameter, Source
-from ketaflow.fhir.sources import clinical, observations, people
+from ketaflow.fhir.sources import clinical, courses, infusions, observations, people
 
 PATIENT_PARAMETER = Parameter("patient", Kind.REFERENCE, "The patient the record is about",
                               target="Patient")
 CATEGORY = Parameter("category", Kind.TOKEN, "The category (system|code or code)")
 CODE = Parameter("code", Kind.TOKEN, "The code (system|code or code), e.g. LOINC")
+STATUS = Parameter("status", Kind.TOKEN, "The status (code or system|code)")
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,31 @@ TYPES: tuple[ResourceType, ...] = (
         patient_element="subject",
         documentation="Current and past medications as recorded (base R4: no US Core "
                       "profile exists for MedicationStatement)."),
+    ResourceType(
+        "Encounter", CLINICAL, (infusions.ENCOUNTER,),
+        (PATIENT_PARAMETER, _date("date", "When the session was opened at the chair"),
+         STATUS),
+        patient_element="subject",
+        documentation="Each infusion session (ambulatory), with the nurse and prescribers."),
+    ResourceType(
+        "MedicationRequest", CLINICAL, (infusions.MEDICATION_REQUEST,),
+        (PATIENT_PARAMETER,
+         Parameter("intent", Kind.TOKEN, "Always order (a signed infusion order)"),
+         STATUS, _date("authoredon", "When the order was signed")),
+        patient_element="subject",
+        documentation="Each signed infusion order, dose per kg and as calculated."),
+    ResourceType(
+        "MedicationAdministration", CLINICAL, (infusions.MEDICATION_ADMINISTRATION,),
+        (PATIENT_PARAMETER, _date("effective-time", "When the infusion started"), STATUS),
+        patient_element="subject",
+        documentation="Each infusion started: dose, rate, period and lot (base R4: no US "
+                      "Core profile exists for MedicationAdministration)."),
+    ResourceType(
+        "CarePlan", CLINICAL, (courses.CARE_PLAN,),
+        (PATIENT_PARAMETER, CATEGORY, STATUS,
+         _date("date", "The course's start date", calendar=True)),
+        patient_element="subject",
+        documentation="Each treatment course (assess-plan), with a generated narrative."),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}
