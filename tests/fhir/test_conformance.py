@@ -45,6 +45,7 @@ MUST_SUPPORT: dict[str, tuple[str, ...]] = {
                                    "dosageInstruction.doseAndRate.doseQuantity.value"),
     us_core("careplan"): ("text.status", "text.div", "status", "intent", "category.coding.code",
                           "subject.reference", "period.start"),
+    us_core("location"): ("status", "name", "managingOrganization.reference"),
 }
 # Base R4 (no US Core profile), by type: the elements FHIR requires and those we always send.
 BASE_R4: dict[str, tuple[str, ...]] = {
@@ -55,6 +56,8 @@ BASE_R4: dict[str, tuple[str, ...]] = {
         "subject.reference", "context.reference", "effectivePeriod.start", "request.reference",
         "dosage.dose.value", "dosage.dose.code", "dosage.rateQuantity.value",
         "performer.actor.reference"),
+    "Appointment": ("status", "start", "end", "serviceType.text", "participant.actor.reference",
+                    "participant.status"),
 }
 for _vital in ("heart-rate", "pulse-oximetry", "respiratory-rate", "body-weight", "body-height",
                "bmi"):
@@ -74,6 +77,8 @@ WHEN_RECORDED: dict[str, tuple[str, ...]] = {
     "Encounter": ("period.end",),
     "MedicationAdministration": ("effectivePeriod.end",),
     "CarePlan": ("author.reference",),
+    "Appointment": ("cancelationReason.text",),
+    "Location": ("hoursOfOperation.daysOfWeek",),
 }
 VITAL_LOINC = {us_core("blood-pressure"): "85354-9", us_core("heart-rate"): "8867-4",
                us_core("pulse-oximetry"): "59408-5", us_core("respiratory-rate"): "9279-1",

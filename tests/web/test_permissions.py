@@ -144,6 +144,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/fhir/R4/Practitioner/{resource_id}"),
         ("GET", "/fhir/R4/Organization"),
         ("GET", "/fhir/R4/Organization/{resource_id}"),
+        ("GET", "/fhir/R4/Location"),
+        ("GET", "/fhir/R4/Location/{resource_id}"),
     },
     "patients:clinical:read": {
         ("GET", "/patients/{patient_id}/mood"),
@@ -335,6 +337,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/calendar/sites/{site_id}/replan"),
         ("GET", "/calendar/series/{series_id}"),
         ("GET", "/calendar/patients/{patient_id}/_appointments"),
+        ("GET", "/fhir/R4/Appointment"),
+        ("GET", "/fhir/R4/Appointment/{resource_id}"),
     },
     "appointments:book": {
         ("POST", "/calendar/appointments/{appointment_id}/close"),

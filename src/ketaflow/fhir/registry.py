@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ketaflow.auth.permissions import Permission
 from ketaflow.fhir.search import ID, LAST_UPDATED, Kind, Parameter, Source
-from ketaflow.fhir.sources import clinical, courses, infusions, observations, people
+from ketaflow.fhir.sources import booking, clinical, courses, infusions, observations, people
 
 PATIENT_PARAMETER = Parameter("patient", Kind.REFERENCE, "The patient the record is about",
                               target="Patient")
@@ -23,7 +23,8 @@ class ResourceType:
     permission: Permission
     sources: tuple[Source, ...]
     parameters: tuple[Parameter, ...] = ()
-    # The element holding the patient reference (for `<Type>:patient` includes), if any.
+    # The element holding the patient reference (for `<Type>:patient` includes), if any; a
+    # dotted path walks into lists (Appointment's "participant.actor").
     patient_element: str | None = None
     documentation: str = ""
 
@@ -111,6 +112,17 @@ TYPES: tuple[ResourceType, ...] = (
          _date("date", "The course's start date", calendar=True)),
         patient_element="subject",
         documentation="Each treatment course (assess-plan), with a generated narrative."),
+    ResourceType(
+        "Appointment", Permission.CALENDAR_VIEW, (booking.APPOINTMENT,),
+        (PATIENT_PARAMETER, _date("date", "When the appointment starts"), STATUS),
+        patient_element="participant.actor",
+        documentation="The clinic calendar's bookings (base R4: US Core has no Appointment "
+                      "profile); the front desk, who books them, may read these."),
+    ResourceType(
+        "Location", DEMOGRAPHICS, (booking.LOCATION,),
+        (Parameter("name", Kind.STRING, "Words that start the site's name"),
+         Parameter("identifier", Kind.TOKEN, "The site's short code")),
+        documentation="The sites infusions are given at, with their opening hours."),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}
