@@ -56,6 +56,10 @@ BASE_R4: dict[str, tuple[str, ...]] = {
         "subject.reference", "context.reference", "effectivePeriod.start", "request.reference",
         "dosage.dose.value", "dosage.dose.code", "dosage.rateQuantity.value",
         "performer.actor.reference"),
+    "AdverseEvent": ("actuality", "event.text", "subject.reference", "encounter.reference",
+                     "date", "recordedDate", "seriousness.coding.code", "recorder.reference"),
+    "Consent": ("status", "scope.coding.code", "category.text", "patient.reference",
+                "dateTime", "policyRule.text", "provision.type"),
     "Appointment": ("status", "start", "end", "serviceType.text", "participant.actor.reference",
                     "participant.status"),
 }
@@ -79,6 +83,7 @@ WHEN_RECORDED: dict[str, tuple[str, ...]] = {
     "CarePlan": ("author.reference",),
     "Appointment": ("cancelationReason.text",),
     "Location": ("hoursOfOperation.daysOfWeek",),
+    "AdverseEvent": ("suspectEntity.instance.reference",),
 }
 VITAL_LOINC = {us_core("blood-pressure"): "85354-9", us_core("heart-rate"): "8867-4",
                us_core("pulse-oximetry"): "59408-5", us_core("respiratory-rate"): "9279-1",

@@ -1,6 +1,6 @@
-"""CarePlan (each treatment course) on the seeded clinic, both databases: checked against the
-course rows, statuses mapped here independently, searched by patient, category, status and
-date with prefixes."""
+"""CarePlan (each treatment course) and Consent on the seeded clinic, both databases: checked
+against the course and consent rows, statuses mapped here independently, searched by patient,
+category, status and date with prefixes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ketaflow.clinical.course_plan import CourseState
 from ketaflow.config import Role
 from ketaflow.courses.models import TreatmentCourse
+from ketaflow.screening.models import Consent
 from tests.fhir.conftest import Clinic, fresh, ids
 
 C = CourseState
@@ -73,3 +74,29 @@ def test_care_plan_is_clinical(clinic: Clinic) -> None:
                                        _count="5")
     kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert kinds == {"CarePlan", "Patient"}
+
+
+def test_consents_are_the_treatment_consents(clinic: Clinic) -> None:
+    fresh(clinic)
+    rows = list(clinic.db.scalars(select(Consent).order_by(Consent.id)))
+    found = {r["id"]: r for r in clinic.resources("/Consent")}
+    assert set(found) == {f"consent-{row.id}" for row in rows}
+    for row in rows:
+        resource = found[f"consent-{row.id}"]
+        assert resource["patient"]["reference"] == f"Patient/{row.patient_id}"
+        assert resource["dateTime"] == row.consented_on.isoformat()
+        assert row.form_version in resource["policyRule"]["text"]
+    assert ids(clinic.resources("/Consent", status="active", scope="treatment")) == set(found)
+    assert clinic.resources("/Consent", status="inactive") == []
+    pivot = sorted(r.consented_on for r in rows)[len(rows) // 2]
+    assert ids(clinic.resources("/Consent", date=f"le{pivot.isoformat()}")) == {
+        f"consent-{r.id}" for r in rows if r.consented_on <= pivot}
+    assert ids(clinic.resources("/Consent", date=f"gt{pivot.isoformat()}")) == {
+        f"consent-{r.id}" for r in rows if r.consented_on > pivot}
+    patient = rows[0].patient_id
+    assert ids(clinic.resources("/Consent", patient=str(patient))) == {
+        f"consent-{r.id}" for r in rows if r.patient_id == patient}
+    # Each course points at the consent it was started under, and that consent is served.
+    course = clinic.db.scalars(select(TreatmentCourse)).first()
+    assert course is not None and f"consent-{course.consent_id}" in found
+    assert clinic.get("/Consent", Role.FRONT_DESK).status_code == 403

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from ketaflow.audit.models import AuditEvent
 from ketaflow.config import Role
-from ketaflow.infusions.models import InfusionOrder, InfusionSession
+from ketaflow.fhir.mappers import infusions as mapper
+from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
 from ketaflow.infusions.rules import SessionStatus
-from tests.fhir.conftest import Clinic, fresh, ids
+from tests.fhir.conftest import Clinic, fresh, ids, validate
 
 S = SessionStatus
 _IN_PROGRESS = (S.RUNNING, S.PAUSED, S.STOPPED, S.OBSERVATION)
@@ -239,10 +240,40 @@ def test_administration_search_by_effective_time_and_status(clinic: Clinic) -> N
             f"infusion-{r.id}" for r in everyone if administration_status(r) == status}
 
 
+# ---------------------------------------------------------------- AdverseEvent
+
+
+def test_adverse_events_are_the_charted_events(clinic: Clinic) -> None:
+    fresh(clinic)
+    rows = clinic.db.execute(select(SessionEvent, InfusionSession)
+                             .join(InfusionSession, InfusionSession.id == SessionEvent.session_id)
+                             .where(SessionEvent.kind == EventKind.ADVERSE_EVENT)).all()
+    assert len(rows) == 2  # charted by the fixture
+    found = {r["id"]: r for r in clinic.resources("/AdverseEvent")}
+    assert set(found) == {f"adverse-event-{event.id}" for event, _ in rows}
+    for event, row in rows:
+        resource = found[f"adverse-event-{event.id}"]
+        assert resource["event"]["text"] == event.reason
+        assert resource["subject"]["reference"] == f"Patient/{row.patient_id}"
+        assert resource["encounter"]["reference"] == f"Encounter/session-{row.id}"
+        assert resource["seriousness"]["coding"][0]["code"] == (
+            "serious" if event.serious else "non-serious")
+        assert ("suspectEntity" in resource) == (row.started_at is not None)
+        by_seriousness = ids(clinic.resources(
+            "/AdverseEvent", seriousness=resource["seriousness"]["coding"][0]["code"]))
+        assert by_seriousness == {resource["id"]}
+        mine = ids(clinic.resources("/AdverseEvent", patient=str(row.patient_id),
+                                    date=f"ge{instant(event.occurred_at)}"))
+        assert resource["id"] in mine
+        assert clinic.resources("/AdverseEvent", patient=str(row.patient_id),
+                                date=f"lt{instant(row.opened_at)}") == []
+
+
 # ---------------------------------------------------------------- access and bad input
 
 
-@pytest.mark.parametrize("name", ["Encounter", "MedicationRequest", "MedicationAdministration"])
+@pytest.mark.parametrize("name", ["Encounter", "MedicationRequest", "MedicationAdministration",
+                                  "AdverseEvent"])
 def test_clinical_types_refuse_front_desk_and_audit_searches(clinic: Clinic, name: str) -> None:
     refused = clinic.get(f"/{name}", Role.FRONT_DESK)
     assert refused.status_code == 403
@@ -266,3 +297,16 @@ def test_bad_search_values_answer_400_naming_the_parameter(clinic: Clinic, name:
     assert response.status_code == 400
     issue = response.json()["issue"][0]
     assert issue["expression"] == [next(iter(query))]
+
+
+def test_a_replacing_order_names_the_order_it_replaces(clinic: Clinic) -> None:
+    """The demo replaces no order: a signed order row, copied as a replacement of itself,
+    is mapped and parsed (the mapping only; the statuses are covered above)."""
+    fresh(clinic)
+    order, row = next(iter(orders(clinic).values()))
+    replacement = InfusionOrder(**{c.key: getattr(order, c.key)
+                                   for c in InfusionOrder.__table__.columns})
+    replacement.id, replacement.supersedes_order_id = order.id + 1000, order.id
+    resource = mapper.medication_request(replacement, row.patient_id, "active")
+    validate(resource | {"id": "order-x"})
+    assert resource["priorPrescription"] == {"reference": f"MedicationRequest/order-{order.id}"}

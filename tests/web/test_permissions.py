@@ -199,6 +199,10 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/fhir/R4/MedicationAdministration/{resource_id}"),
         ("GET", "/fhir/R4/CarePlan"),
         ("GET", "/fhir/R4/CarePlan/{resource_id}"),
+        ("GET", "/fhir/R4/AdverseEvent"),
+        ("GET", "/fhir/R4/AdverseEvent/{resource_id}"),
+        ("GET", "/fhir/R4/Consent"),
+        ("GET", "/fhir/R4/Consent/{resource_id}"),
     },
     "patients:clinical:write": {
         ("POST", "/patients/{patient_id}/allergies"),

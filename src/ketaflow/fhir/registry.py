@@ -123,6 +123,19 @@ TYPES: tuple[ResourceType, ...] = (
         (Parameter("name", Kind.STRING, "Words that start the site's name"),
          Parameter("identifier", Kind.TOKEN, "The site's short code")),
         documentation="The sites infusions are given at, with their opening hours."),
+    ResourceType(
+        "AdverseEvent", CLINICAL, (infusions.ADVERSE_EVENT,),
+        (PATIENT_PARAMETER, _date("date", "When the event occurred"),
+         Parameter("seriousness", Kind.TOKEN, "serious or non-serious")),
+        patient_element="subject",
+        documentation="Adverse events charted during an infusion session (base R4: US Core "
+                      "has no AdverseEvent profile)."),
+    ResourceType(
+        "Consent", CLINICAL, (courses.CONSENT,),
+        (PATIENT_PARAMETER, _date("date", "The day consent was given", calendar=True), STATUS,
+         Parameter("scope", Kind.TOKEN, "Always treatment")),
+        patient_element="patient",
+        documentation="The off-label treatment consent each course starts under (base R4)."),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}

@@ -1,5 +1,6 @@
-"""Encounter (each infusion session), MedicationRequest (its signed order) and
-MedicationAdministration (the infusion given), from the infusions domain's rows.
+"""Encounter (each infusion session), MedicationRequest (its signed order),
+MedicationAdministration (the infusion given) and AdverseEvent (one charted at the chair), from
+the infusions domain's rows.
 
 Statuses are worked out in SQL by the sources (`ketaflow.fhir.sources.infusions`), so a search
 by status and the resource agree; the mappers take them as given.
@@ -23,9 +24,11 @@ from ketaflow.fhir.codes import (
     reference,
 )
 from ketaflow.infusions.formulary import drug_name
-from ketaflow.infusions.models import InfusionOrder, InfusionSession
+from ketaflow.infusions.models import InfusionOrder, InfusionSession, SessionEvent
 
 DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
+AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+_SERIOUSNESS = {"serious": "Serious", "non-serious": "Non-serious"}
 # No standard code is stored for the session type or the route (the RxNorm and SNOMED CT
 # candidates in docs/clinical-sources.md#codes are unverified): a local code and text.
 SESSION_TYPE = (KETAFLOW_CODES, "ketamine-infusion-session", "Ketamine infusion session")
@@ -143,6 +146,32 @@ def medication_administration(row: InfusionSession, order: InfusionOrder, status
     if row.opened_by_user_id is not None:
         resource["performer"] = [{"actor": reference(
             "Practitioner", practitioner_id(row.opened_by_user_id))}]
+    return resource
+
+
+def adverse_event(row: SessionEvent, patient_id: int, seriousness: str, started: bool
+                  ) -> Resource:
+    """`started`: the infusion had begun, so it is the suspected cause (its
+    MedicationAdministration); before that the event is charted against the session only."""
+    text = row.reason or "Adverse event"
+    symptoms = row.detail.get("symptoms") or []
+    if symptoms:
+        text = f"{text} (symptoms: {', '.join(str(s) for s in symptoms)})"
+    resource: Resource = {
+        "resourceType": "AdverseEvent",
+        "actuality": "actual",
+        "event": {"text": text},
+        "subject": reference("Patient", patient_id),
+        "encounter": reference("Encounter", encounter_id(row.session_id)),
+        "date": row.occurred_at.isoformat(),
+        "recordedDate": row.recorded_at.isoformat(),
+        "seriousness": concept(AE_SERIOUSNESS, seriousness, _SERIOUSNESS[seriousness]),
+    }
+    if started:
+        resource["suspectEntity"] = [{"instance": reference(
+            "MedicationAdministration", f"{ADMINISTRATION_PREFIX}{row.session_id}")}]
+    if row.recorded_by_user_id is not None:
+        resource["recorder"] = reference("Practitioner", practitioner_id(row.recorded_by_user_id))
     return resource
 
 

@@ -1,4 +1,5 @@
-"""Source of CarePlan: each treatment course (the courses domain)."""
+"""Sources of CarePlan (each treatment course, the courses domain) and Consent (each treatment
+consent, the screening domain)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from ketaflow.courses.models import TreatmentCourse
 from ketaflow.fhir import search
 from ketaflow.fhir.codes import Resource, us_core
 from ketaflow.fhir.mappers import courses
-from ketaflow.fhir.mappers.courses import CAREPLAN_CATEGORY
+from ketaflow.fhir.mappers.courses import CAREPLAN_CATEGORY, CONSENT_SCOPE
+from ketaflow.screening.models import Consent
 
 CAREPLAN_STATUS = "http://hl7.org/fhir/request-status"
 # A planned course is agreed and consented, so in force (active) though not yet started; a
@@ -43,4 +45,25 @@ CARE_PLAN = search.Source(
              "status": search.column_tokens(STATUS_SQL, CAREPLAN_STATUS),
              # The course's start date (a calendar date, as planned).
              "date": search.day_filter(TreatmentCourse.start_on)},
+)
+
+
+def _consents(query: Select[Any]) -> Select[Any]:
+    return query.select_from(Consent)
+
+
+def _load_consents(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
+    return {row.id: courses.consent(row)
+            for row in session.scalars(select(Consent).where(Consent.id.in_(ids)))}
+
+
+# Base R4: US Core has no Consent profile. A consent row is recorded once, never changed.
+CONSENT = search.Source(
+    key="consent", row=Consent.id, updated=Consent.recorded_at, base=_consents,
+    load=_load_consents, profile=None, prefix="consent-",
+    filters={"patient": search.references(Consent.patient_id),
+             "date": search.day_filter(Consent.consented_on),
+             "status": search.static_tokens(("http://hl7.org/fhir/consent-state-codes",
+                                             "active")),
+             "scope": search.static_tokens((CONSENT_SCOPE, "treatment"))},
 )

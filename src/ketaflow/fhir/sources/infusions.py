@@ -1,5 +1,6 @@
-"""Sources of Encounter (each infusion session), MedicationRequest (each signed order) and
-MedicationAdministration (each infusion started), from the infusions domain.
+"""Sources of Encounter (each infusion session), MedicationRequest (each signed order),
+MedicationAdministration (each infusion started) and AdverseEvent (each charted at the chair),
+from the infusions domain.
 
 Each FHIR status is one SQL CASE over the session's (and order's) columns, selected by the
 loader and filtered by the status search, so what a resource says and what a search for it
@@ -24,7 +25,8 @@ from ketaflow.fhir.codes import (
     us_core,
 )
 from ketaflow.fhir.mappers import infusions
-from ketaflow.infusions.models import InfusionOrder, InfusionSession
+from ketaflow.fhir.mappers.infusions import AE_SERIOUSNESS
+from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
 from ketaflow.infusions.rules import SessionStatus
 
 _S = InfusionSession
@@ -127,4 +129,31 @@ MEDICATION_ADMINISTRATION = search.Source(
              "effective-time": search.date_filter(_S.started_at),
              "status": search.column_tokens(ADMINISTRATION_STATUS_SQL,
                                             MEDICATION_ADMIN_STATUS)},
+)
+
+
+SERIOUSNESS_SQL = case((SessionEvent.serious.is_(True), "serious"), else_="non-serious")
+
+
+def _adverse_events(query: Select[Any]) -> Select[Any]:
+    return (query.select_from(SessionEvent).join(_S, _S.id == SessionEvent.session_id)
+            .where(SessionEvent.kind == EventKind.ADVERSE_EVENT))
+
+
+def _load_adverse_events(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
+    rows = session.execute(_adverse_events(select(SessionEvent, _S.patient_id, SERIOUSNESS_SQL,
+                                                  _S.started_at))
+                           .where(SessionEvent.id.in_(ids))).all()
+    return {row.id: infusions.adverse_event(row, patient_id, seriousness,
+                                            started_at is not None)
+            for row, patient_id, seriousness, started_at in rows}
+
+
+# Base R4: US Core has no AdverseEvent profile. Events are append-only: recorded once.
+ADVERSE_EVENT = search.Source(
+    key="adverse-event", row=SessionEvent.id, updated=SessionEvent.recorded_at,
+    base=_adverse_events, load=_load_adverse_events, profile=None, prefix="adverse-event-",
+    filters={"patient": search.references(_S.patient_id),
+             "date": search.date_filter(SessionEvent.occurred_at),
+             "seriousness": search.column_tokens(SERIOUSNESS_SQL, AE_SERIOUSNESS)},
 )
