@@ -16,12 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketaflow.assessments.models import Assessment
+from ketaflow.auth.models import StaffUser
 from ketaflow.config import Role, load_settings
-from ketaflow.db import make_engine, make_session_factory
+from ketaflow.db import READ_ONLY, make_engine, make_session_factory
 from ketaflow.demo import seed_demo
-from ketaflow.infusions.models import InfusionSession, VitalsRecord
+from ketaflow.infusions import service as infusions
+from ketaflow.infusions.models import InfusionSession, Seriousness, VitalsRecord
+from ketaflow.infusions.service.charting import CHARTING_STATES
 from ketaflow.web.app import create_app, dispose_engines
 from tests.conftest import BACKENDS, TEST_AUDIT_KEY
+from tests.infusions.factories import ctx_for
 from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.factories import SYSTEM
 from tests.support.web import browser_client
@@ -69,9 +73,36 @@ def next_link(bundle: dict[str, Any]) -> str | None:
     return None if url is None else url[url.index(FHIR):]
 
 
+def fresh(clinic: Clinic) -> None:
+    """A new read-only transaction (on SQLite a deferred one, which takes no write lock the
+    app would wait for), seeing what the app has committed."""
+    clinic.db.rollback()
+    clinic.db.connection(execution_options=READ_ONLY)
+
+
+def ids(found: list[dict[str, Any]]) -> set[str]:
+    return {r["id"] for r in found}
+
+
 def validate(resource: dict[str, Any]) -> None:
     """Parses as its R4B (R4 family) model in fhir.resources, or raises."""
     get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
+def _chart_adverse_events(db: Session) -> None:
+    """The demo charts no adverse event: a nurse charts a serious and a non-serious one on
+    the sessions at the chair (through the service, as the chart does)."""
+    nurse = db.scalar(select(StaffUser).where(StaffUser.role == Role.NURSE)
+                      .order_by(StaffUser.id))
+    at_chair = list(db.scalars(select(InfusionSession.id)
+                               .where(InfusionSession.status.in_(CHARTING_STATES))
+                               .order_by(InfusionSession.id)))
+    assert nurse is not None and at_chair, "the demo has a session at the chair"
+    for session_id, seriousness, description in (
+            (at_chair[0], Seriousness.NON_SERIOUS, "Nausea, settled with ondansetron"),
+            (at_chair[-1], Seriousness.SERIOUS, "Vasovagal syncope after the infusion")):
+        infusions.record_adverse_event(db, ctx_for(nurse), session_id=session_id,
+                                       description=description, seriousness=seriousness)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -88,6 +119,7 @@ def clinic(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     try:
         # Seeded before the app starts, so its background duties do not wait on the seed.
         seed_demo(db, SYSTEM)
+        _chart_adverse_events(db)
         db.commit()
         tokens = {role: api_token(db, committed_user(db, role)) for role in Role}
         busiest = db.scalar(

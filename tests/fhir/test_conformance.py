@@ -16,7 +16,7 @@ from ketaflow.web.app import mounted_routers
 from tests.fhir.conftest import Clinic, validate
 
 # Profile -> must-support elements the data always has ("a.b": some a has a b; "a|b": either).
-MUST_SUPPORT: dict[str | None, tuple[str, ...]] = {
+MUST_SUPPORT: dict[str, tuple[str, ...]] = {
     us_core("patient"): ("identifier.system", "identifier.value", "name.family", "name.given",
                          "gender", "birthDate"),
     us_core("practitioner"): ("identifier.system", "identifier.value", "name.family"),
@@ -34,8 +34,34 @@ MUST_SUPPORT: dict[str | None, tuple[str, ...]] = {
     us_core("observation-screening-assessment"): (
         "status", "category.coding.code", "code.coding.code", "subject.reference",
         "effectiveDateTime", "valueInteger|valueCodeableConcept", "derivedFrom.reference"),
-    # Base R4 (no US Core profile): the elements FHIR itself requires.
-    None: ("status", "medicationCodeableConcept.text", "subject.reference", "dosage.text"),
+    us_core("encounter"): ("identifier.system", "identifier.value", "status", "class.code",
+                           "type.coding.code", "subject.reference", "participant.type.coding.code",
+                           "participant.individual.reference", "period.start",
+                           "serviceProvider.reference"),
+    us_core("medicationrequest"): ("status", "intent", "reportedBoolean",
+                                   "medicationCodeableConcept.text", "subject.reference",
+                                   "encounter.reference", "authoredOn", "requester.reference",
+                                   "dosageInstruction.text",
+                                   "dosageInstruction.doseAndRate.doseQuantity.value"),
+    us_core("careplan"): ("text.status", "text.div", "status", "intent", "category.coding.code",
+                          "subject.reference", "period.start"),
+    us_core("location"): ("status", "name", "managingOrganization.reference"),
+}
+# Base R4 (no US Core profile), by type: the elements FHIR requires and those we always send.
+BASE_R4: dict[str, tuple[str, ...]] = {
+    "MedicationStatement": ("status", "medicationCodeableConcept.text", "subject.reference",
+                            "dosage.text"),
+    "MedicationAdministration": (
+        "status", "medicationReference.reference", "contained.batch.lotNumber",
+        "subject.reference", "context.reference", "effectivePeriod.start", "request.reference",
+        "dosage.dose.value", "dosage.dose.code", "dosage.rateQuantity.value",
+        "performer.actor.reference"),
+    "AdverseEvent": ("actuality", "event.text", "subject.reference", "encounter.reference",
+                     "date", "recordedDate", "seriousness.coding.code", "recorder.reference"),
+    "Consent": ("status", "scope.coding.code", "category.text", "patient.reference",
+                "dateTime", "policyRule.text", "provision.type"),
+    "Appointment": ("status", "start", "end", "serviceType.text", "participant.actor.reference",
+                    "participant.status"),
 }
 for _vital in ("heart-rate", "pulse-oximetry", "respiratory-rate", "body-weight", "body-height",
                "bmi"):
@@ -52,6 +78,12 @@ WHEN_RECORDED: dict[str, tuple[str, ...]] = {
     "MedicationStatement": ("effectivePeriod.start", "dosage.doseAndRate.rateRatio"),
     "Observation": ("performer.reference", "valueQuantity.value", "component",
                     "valueInteger"),
+    "Encounter": ("period.end",),
+    "MedicationAdministration": ("effectivePeriod.end",),
+    "CarePlan": ("author.reference",),
+    "Appointment": ("cancelationReason.text",),
+    "Location": ("hoursOfOperation.daysOfWeek",),
+    "AdverseEvent": ("suspectEntity.instance.reference",),
 }
 VITAL_LOINC = {us_core("blood-pressure"): "85354-9", us_core("heart-rate"): "8867-4",
                us_core("pulse-oximetry"): "59408-5", us_core("respiratory-rate"): "9279-1",
@@ -85,7 +117,8 @@ def test_each_type_reads_searches_parses_and_carries_its_profile(clinic: Clinic,
         validate(resource)
         profile = _profile(resource)
         assert profile in kind.profiles or (profile is None and not kind.profiles)
-        missing = [p for p in MUST_SUPPORT[profile] if not has(resource, p)]
+        required = BASE_R4[name] if profile is None else MUST_SUPPORT[profile]
+        missing = [p for p in required if not has(resource, p)]
         assert not missing, f"{resource['id']} ({profile}) lacks {missing}"
         if profile in VITAL_LOINC:
             codes = {c["code"] for c in resource["code"]["coding"]}

@@ -10,8 +10,8 @@ from ketaflow.fhir.registry import TYPES, ResourceType
 
 US_CORE_SERVER = "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server"
 _SECURITY = ("Staff API tokens as bearer tokens (Authorization: Bearer kft_...), with the "
-             "permissions of the token's user: front desk reads Patient, Practitioner and "
-             "Organization (and Appointment once served); clinical roles read everything "
+             "permissions of the token's user: front desk reads Patient, Practitioner, "
+             "Organization, Location and Appointment; clinical roles read everything "
              "clinical; admins read AuditEvent only; researchers read nothing here.")
 
 

@@ -21,10 +21,19 @@ ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-cli
 ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+# The code systems of the status elements (searched as tokens).
+ENCOUNTER_STATUS = "http://hl7.org/fhir/encounter-status"
+MEDICATION_ADMIN_STATUS = "http://terminology.hl7.org/CodeSystem/medication-admin-status"
+MEDICATION_REQUEST_STATUS = "http://hl7.org/fhir/CodeSystem/medicationrequest-status"
+MEDICATION_REQUEST_INTENT = "http://hl7.org/fhir/CodeSystem/medicationrequest-intent"
 
 # Our own identifier systems: the MRN the clinic assigns, and staff accounts.
 MRN_SYSTEM = "https://ketaflow.org/fhir/sid/mrn"
 STAFF_SYSTEM = "https://ketaflow.org/fhir/sid/staff"
+SESSION_SYSTEM = "https://ketaflow.org/fhir/sid/infusion-session"
+ORDER_SYSTEM = "https://ketaflow.org/fhir/sid/infusion-order"
 # Local codes for what has no standard code (documented in docs/fhir.md).
 KETAFLOW_CODES = "https://ketaflow.org/fhir/CodeSystem/ketaflow"
 

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from ketaflow.auth.permissions import Permission
 from ketaflow.fhir.search import ID, LAST_UPDATED, Kind, Parameter, Source
-from ketaflow.fhir.sources import clinical, observations, people
+from ketaflow.fhir.sources import booking, clinical, courses, infusions, observations, people
 
 PATIENT_PARAMETER = Parameter("patient", Kind.REFERENCE, "The patient the record is about",
                               target="Patient")
 CATEGORY = Parameter("category", Kind.TOKEN, "The category (system|code or code)")
 CODE = Parameter("code", Kind.TOKEN, "The code (system|code or code), e.g. LOINC")
+STATUS = Parameter("status", Kind.TOKEN, "The status (code or system|code)")
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class ResourceType:
     permission: Permission
     sources: tuple[Source, ...]
     parameters: tuple[Parameter, ...] = ()
-    # The element holding the patient reference (for `<Type>:patient` includes), if any.
+    # The element holding the patient reference (for `<Type>:patient` includes), if any; a
+    # dotted path walks into lists (Appointment's "participant.actor").
     patient_element: str | None = None
     documentation: str = ""
 
@@ -85,6 +87,55 @@ TYPES: tuple[ResourceType, ...] = (
         patient_element="subject",
         documentation="Current and past medications as recorded (base R4: no US Core "
                       "profile exists for MedicationStatement)."),
+    ResourceType(
+        "Encounter", CLINICAL, (infusions.ENCOUNTER,),
+        (PATIENT_PARAMETER, _date("date", "When the session was opened at the chair"),
+         STATUS),
+        patient_element="subject",
+        documentation="Each infusion session (ambulatory), with the nurse and prescribers."),
+    ResourceType(
+        "MedicationRequest", CLINICAL, (infusions.MEDICATION_REQUEST,),
+        (PATIENT_PARAMETER,
+         Parameter("intent", Kind.TOKEN, "Always order (a signed infusion order)"),
+         STATUS, _date("authoredon", "When the order was signed")),
+        patient_element="subject",
+        documentation="Each signed infusion order, dose per kg and as calculated."),
+    ResourceType(
+        "MedicationAdministration", CLINICAL, (infusions.MEDICATION_ADMINISTRATION,),
+        (PATIENT_PARAMETER, _date("effective-time", "When the infusion started"), STATUS),
+        patient_element="subject",
+        documentation="Each infusion started: dose, rate, period and lot (base R4: no US "
+                      "Core profile exists for MedicationAdministration)."),
+    ResourceType(
+        "CarePlan", CLINICAL, (courses.CARE_PLAN,),
+        (PATIENT_PARAMETER, CATEGORY, STATUS,
+         _date("date", "The course's start date", calendar=True)),
+        patient_element="subject",
+        documentation="Each treatment course (assess-plan), with a generated narrative."),
+    ResourceType(
+        "Appointment", Permission.CALENDAR_VIEW, (booking.APPOINTMENT,),
+        (PATIENT_PARAMETER, _date("date", "When the appointment starts"), STATUS),
+        patient_element="participant.actor",
+        documentation="The clinic calendar's bookings (base R4: US Core has no Appointment "
+                      "profile); the front desk, who books them, may read these."),
+    ResourceType(
+        "Location", DEMOGRAPHICS, (booking.LOCATION,),
+        (Parameter("name", Kind.STRING, "Words that start the site's name"),
+         Parameter("identifier", Kind.TOKEN, "The site's short code")),
+        documentation="The sites infusions are given at, with their opening hours."),
+    ResourceType(
+        "AdverseEvent", CLINICAL, (infusions.ADVERSE_EVENT,),
+        (PATIENT_PARAMETER, _date("date", "When the event occurred"),
+         Parameter("seriousness", Kind.TOKEN, "serious or non-serious")),
+        patient_element="subject",
+        documentation="Adverse events charted during an infusion session (base R4: US Core "
+                      "has no AdverseEvent profile)."),
+    ResourceType(
+        "Consent", CLINICAL, (courses.CONSENT,),
+        (PATIENT_PARAMETER, _date("date", "The day consent was given", calendar=True), STATUS,
+         Parameter("scope", Kind.TOKEN, "Always treatment")),
+        patient_element="patient",
+        documentation="The off-label treatment consent each course starts under (base R4)."),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}

@@ -91,15 +91,27 @@ def _included(session: Session, kind: ResourceType, plan: search.Plan,
               matches: Sequence[Resource]) -> list[Resource]:
     if not plan.includes or kind.patient_element is None:
         return []
-    element = kind.patient_element
-    ids = sorted({int(r[element]["reference"].removeprefix("Patient/")) for r in matches
-                  if element in r})
+    ids = sorted({int(ref.removeprefix("Patient/")) for r in matches
+                  for ref in _references(r, kind.patient_element.split("."))
+                  if ref.startswith("Patient/")})
     if not ids:
         return []
     patients = search.Plan((search.Criterion(search.ID.name, tuple(map(str, ids))),),
                            len(ids), 0, ())
     page = search.run(session, (people.PATIENT,), patients)
     return _resources(session, page.hits)
+
+
+def _references(value: object, path: list[str]) -> list[str]:
+    """The references at a dotted element path, walking into lists."""
+    if isinstance(value, list):
+        return [ref for item in value for ref in _references(item, path)]
+    if not isinstance(value, dict):
+        return []
+    if not path:
+        reference = value.get("reference")
+        return [reference] if isinstance(reference, str) else []
+    return _references(value.get(path[0]), path[1:])
 
 
 def _entry(base: str, resource: Resource, mode: str) -> Resource:
