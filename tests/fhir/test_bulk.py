@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ def test_since_keeps_only_what_changed_at_or_after_it(clinic: Clinic) -> None:
     observations = _download(clinic, everything["output"][0]["url"])
     moments = sorted({datetime.fromisoformat(r["meta"]["lastUpdated"]) for r in observations})
     # A cut between two lastUpdated values at least 2 ms apart (they are given to the ms).
-    gaps = [(a, b) for a, b in zip(moments, moments[1:], strict=False)
+    gaps = [(a, b) for a, b in pairwise(moments)
             if b - a >= timedelta(milliseconds=2)]
     assert gaps, "the demo data's observations were all updated at once"
     cut = gaps[len(gaps) // 2][0] + timedelta(milliseconds=1)
