@@ -99,7 +99,6 @@ class _Heartbeat:
                  stop: threading.Event | None) -> None:
         self.write, self.claim, self.types, self.stop = write, claim, types, stop
         self.last = time.monotonic()
-        self.done_before = 0  # resources of the types already finished
         self.current: str | None = None
         self.index = 0
 
