@@ -1,7 +1,7 @@
 """maintenance boosters: given (by which infusion session) and cancelled (by whom, why)
 
 Revision ID: 7b3e9c1d2a4f
-Revises: de14d6c8c07d
+Revises: f3b8e2a1c5d7
 Create Date: 2026-12-02 14:20:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ketaflow.db
 
 revision: str = '7b3e9c1d2a4f'
-down_revision: str | None = 'de14d6c8c07d'
+down_revision: str | None = 'f3b8e2a1c5d7'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,6 +22,7 @@ from ketaflow.clinic.cli import app as clinic_app
 from ketaflow.config import Mode, Settings, SettingsError, load_settings
 from ketaflow.db import database_busy
 from ketaflow.dosing.cli import app as dosing_app
+from ketaflow.fhir.cli import app as fhir_app
 from ketaflow.jobs.cli import app as jobs_app
 from ketaflow.mood.cli import app as mood_app
 from ketaflow.outcomes.cli import outcomes as outcomes_command
@@ -59,6 +60,7 @@ app.add_typer(export_app, name="export", help="De-identified research export.")
 
 app.add_typer(jobs_app, name="jobs",
               help="The outbox: deliver messages (cron) and show their state.")
+app.add_typer(fhir_app, name="fhir", help="FHIR R4: Bulk Data export to NDJSON files.")
 app.command("outcomes", help="Outcome figures (response, remission, retention) as JSON or text.")(
     outcomes_command)
 

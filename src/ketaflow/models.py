@@ -22,6 +22,7 @@ from ketaflow.booking.models import (
 from ketaflow.clinic.models import ClinicProfile
 from ketaflow.courses.models import CourseStateChange, MaintenanceBooster, TreatmentCourse
 from ketaflow.db import Base
+from ketaflow.fhir.bulk.models import FhirExportJob
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import (
     Discharge,
@@ -71,6 +72,7 @@ __all__ = [
     "DemoCredential",
     "Diagnosis",
     "Discharge",
+    "FhirExportJob",
     "FormSubmission",
     "IdempotentRequest",
     "InfusionOrder",

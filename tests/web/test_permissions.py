@@ -27,7 +27,7 @@ from tests.web.helpers import api_token, committed_user, csrf, refusal_events, s
 ROLE_MATRIX: dict[str, set[str]] = {
     "admin": {"session:own", "home:view", "account:self", "users:manage", "audit:read",
               "settings:edit", "clinic:profile:edit", "sites:manage", "outcomes:view",
-              "outcomes:small-cells"},
+              "outcomes:small-cells", "fhir:export"},
     "prescriber": {
         "session:own", "home:view", "account:self",
         "patients:register", "patients:demographics",
@@ -372,6 +372,13 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "outcomes:view": {
         ("GET", "/outcomes"),
+    },
+    "fhir:export": {
+        ("GET", "/fhir/R4/$export"),
+        ("GET", "/fhir/R4/Patient/$export"),
+        ("GET", "/fhir/R4/$export-status/{job_id}"),
+        ("DELETE", "/fhir/R4/$export-status/{job_id}"),
+        ("GET", "/fhir/R4/$export-file/{job_id}/{file_name}"),
     },
 }
 

@@ -50,6 +50,9 @@ class Permission(StrEnum):
     # separate permission: the researcher sees them suppressed.
     OUTCOMES_VIEW = "outcomes:view"
     OUTCOMES_SMALL_CELLS = "outcomes:small-cells"
+    # FHIR Bulk Data `$export` of the whole record (every patient): the system's data
+    # handed to another system, an administrator's act, not care (docs/fhir.md).
+    FHIR_BULK_EXPORT = "fhir:export"
 
 
 class _Public:
@@ -82,7 +85,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMIN: _EVERY_ROLE
     | {Permission.USERS_MANAGE, Permission.AUDIT_READ, Permission.SETTINGS_EDIT,
        Permission.CLINIC_PROFILE_EDIT, Permission.SITES_MANAGE, Permission.OUTCOMES_VIEW,
-       Permission.OUTCOMES_SMALL_CELLS},
+       Permission.OUTCOMES_SMALL_CELLS, Permission.FHIR_BULK_EXPORT},
     Role.PRESCRIBER: _EVERY_ROLE
     | _CLINICAL
     | {

@@ -22,6 +22,7 @@ from ketaflow.audit.keys import session_info
 from ketaflow.audit.service import BUFFER_KEY
 from ketaflow.config import Settings, load_settings
 from ketaflow.db import make_engine, make_session_factory
+from ketaflow.fhir.bulk.runner import ExportRunner
 from ketaflow.jobs import worker as jobs_worker
 from ketaflow.jobs.senders import senders_from_settings
 from ketaflow.web.admission import AdmissionMiddleware
@@ -109,6 +110,8 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
         make_session_factory(app.state.outbox_engine, info=info),
         senders_from_settings(settings), jobs_worker.WorkerConfig.of(settings),
         interval_s=settings.outbox_interval_seconds, planners=job_planners(settings))
+    # FHIR $export jobs: their own thread and engine (an export reads for minutes).
+    app.state.fhir_exports = ExportRunner(url, settings.var_dir, info=info)
     app.state.health = HealthProbe(url)
     app.state.session_cookie, app.state.csrf_cookie = cookie_names(settings.cookie_secure)
     app.state.trusted_proxies = tuple(ipaddress.ip_network(entry, strict=False)
@@ -151,11 +154,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     task = asyncio.create_task(background.run())
     outbox: jobs_worker.Outbox = app.state.outbox
     outbox.start()
+    exports: ExportRunner = app.state.fhir_exports
+    exports.start()
     charts.warm_up()  # the chart renderer's first start takes a second: not on a request
     try:
         yield
     finally:
         await outbox.stop()
+        await exports.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -168,6 +174,7 @@ def dispose_engines(app: FastAPI) -> None:
     app.state.background_engine.dispose()
     app.state.outbox_engine.dispose()
     app.state.health.dispose()
+    app.state.fhir_exports.dispose()
 
 
 def mounted_routers() -> list[tuple[APIRouter, str]]:
@@ -189,6 +196,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.courses import api as courses_api
     from ketaflow.courses import routes as courses_routes
     from ketaflow.fhir import api as fhir_api
+    from ketaflow.fhir.bulk import api as fhir_bulk_api
     from ketaflow.infusions import api as infusions_api
     from ketaflow.infusions import ledger_routes
     from ketaflow.infusions import routes as infusions_routes
@@ -227,7 +235,8 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
                       jobs_routes.router, outcomes_routes.router, reports_routes.router,
                       research_routes.router]
     # FHIR R4 carries its own prefix (/fhir/R4), beside the JSON API rather than under it.
-    pages_routers += [fhir_api.router]
+    # $export first: the read route `Patient/{id}` would otherwise take `Patient/$export`.
+    pages_routers += [fhir_bulk_api.router, fhir_api.router]
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
 
 

@@ -1,0 +1,114 @@
+"""The export itself: every resource of the asked types, one JSON object a line, one file per
+type, with memory that stays flat however large the clinic.
+
+Each type is built from the same `Source`s as read and search (`ketaflow.fhir.registry`), so a
+type added to the registry exports with no change here. Per source, the frame of
+`(row_id, updated)` is streamed from the database in chunks (`yield_per`: a server-side cursor
+on PostgreSQL, the cursor's own stepping on SQLite) and each chunk's rows are loaded and
+mapped by the source's loader, then encoded and written. Only one chunk is in memory at a time.
+
+The caller runs all of it in one read transaction (a snapshot: REPEATABLE READ on
+PostgreSQL, a WAL read transaction on SQLite), so the files agree with each other as of the
+manifest's transactionTime.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from ketaflow.fhir import search
+from ketaflow.fhir.codes import Resource
+from ketaflow.fhir.registry import TYPES, ResourceType
+
+NDJSON = "application/fhir+ndjson"
+# `_outputFormat` values that name NDJSON (the IG asks servers to accept all three).
+NDJSON_FORMATS = frozenset({NDJSON, "application/ndjson", "ndjson"})
+CHUNK_ROWS = 1000
+
+# No orjson in the environment: the standard encoder, compact, with no circularity check
+# (mapped resources are trees), is the fastest it offers.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                           check_circular=False).encode
+
+# Called after each chunk with (type name, resources written of it so far); False stops.
+Progress = Callable[[str, int], bool]
+
+
+class Stopped(Exception):
+    """The progress callback asked to stop (the job was cancelled or its claim was lost)."""
+
+
+@dataclass(frozen=True)
+class Written:
+    type_name: str
+    path: Path
+    count: int
+
+
+def patient_compartment(kind: ResourceType) -> bool:
+    """A type a Patient-level export covers: Patient itself and every type about a patient."""
+    return kind.name == "Patient" or kind.patient_element is not None
+
+
+def level_types(patient_level: bool) -> tuple[ResourceType, ...]:
+    return tuple(k for k in TYPES if not patient_level or patient_compartment(k))
+
+
+def resources(session: Session, kind: ResourceType, since: datetime | None = None,
+              *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Resource]]:
+    """The type's resources, a chunk at a time, each as read answers it (id and meta first).
+    `since`: only those changed at or after it (`_since`)."""
+    for source in kind.sources:
+        frame = source.frame()
+        if since is not None:
+            frame = frame.where(source.updated >= since)
+        result = session.execute(frame.order_by(source.row),
+                                 execution_options={"yield_per": chunk_rows})
+        for partition in result.partitions():
+            loaded = source.load(session, [row.row_id for row in partition])
+            yield [with_meta(source, row.row_id, row.updated, loaded[row.row_id])
+                   for row in partition if row.row_id in loaded]
+            # The loaded rows are not needed again: keep the identity map from growing.
+            session.expunge_all()
+
+
+def with_meta(source: search.Source, row_id: int, updated: datetime, body: Resource
+              ) -> Resource:
+    """resourceType, id and meta first, then the mapped body: the shape read and search give
+    (`ketaflow.fhir.service`), so an exported resource equals its read."""
+    meta: Resource = {"lastUpdated": updated.isoformat(timespec="milliseconds")}
+    if source.profile is not None:
+        meta["profile"] = [source.profile]
+    head = {"resourceType": body["resourceType"], "id": source.fhir_id(row_id), "meta": meta}
+    return head | {k: v for k, v in body.items() if k not in head}
+
+
+def encode_lines(chunk: Sequence[Resource]) -> str:
+    """A chunk as NDJSON text: one compact JSON object per line, each line ended."""
+    return "".join([_encode(resource) + "\n" for resource in chunk])
+
+
+def write_types(session: Session, kinds: Sequence[ResourceType], directory: Path, *,
+                since: datetime | None = None, suffix: str = "",
+                progress: Progress | None = None) -> list[Written]:
+    """One `<Type>.ndjson<suffix>` per type in `directory` (an empty file for a type with no
+    resources). Raises `Stopped` when `progress` returns False."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Written] = []
+    for kind in kinds:
+        path = directory / f"{kind.name}.ndjson{suffix}"
+        count = 0
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            for chunk in resources(session, kind, since):
+                out.write(encode_lines(chunk))
+                count += len(chunk)
+                if progress is not None and not progress(kind.name, count):
+                    raise Stopped(kind.name)
+        written.append(Written(kind.name, path, count))
+    return written

@@ -1,0 +1,275 @@
+"""Bulk Data `$export` on the seeded clinic, both databases: kick-off, poll, manifest and
+download as a client does it, every NDJSON line parsed as the R4 resource of its file's type;
+`_type`, `_since`, refusals, cancel, a job re-claimed after its worker died, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from httpx2 import Response
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from ketaflow.audit.models import AuditEvent
+from ketaflow.auth.models import ApiToken
+from ketaflow.cli import app as cli_app
+from ketaflow.config import Role
+from ketaflow.db import utcnow
+from ketaflow.fhir.bulk import service
+from ketaflow.fhir.bulk.models import ExportLevel, ExportState, FhirExportJob
+from ketaflow.fhir.registry import TYPES
+from tests.conftest import TEST_AUDIT_KEY
+from tests.fhir.conftest import FHIR, Clinic, validate
+
+ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
+
+
+def _call(clinic: Clinic, method: str, url: str, role: Role = Role.ADMIN,
+          headers: dict[str, str] | None = None, **params: str) -> Response:
+    path = url[url.index(FHIR):] if url.startswith(("http", FHIR)) else FHIR + url
+    auth = {"Authorization": f"Bearer {clinic.tokens[role]}", **(headers or {})}
+    return clinic.client.request(method, path, headers=auth, params=params or None)
+
+
+def _kickoff(clinic: Clinic, path: str = "/$export", **params: str) -> str:
+    response = _call(clinic, "GET", path, headers=ASYNC, **params)
+    assert response.status_code == 202, response.text
+    location = response.headers["content-location"]
+    assert "/fhir/R4/$export-status/" in location
+    return location
+
+
+def _wait(clinic: Clinic, location: str, timeout_s: float = 90.0) -> dict[str, Any]:
+    """Poll as a client does: 202 with X-Progress until 200 with the manifest."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = _call(clinic, "GET", location)
+        if response.status_code == 200:
+            assert response.headers["content-type"].startswith("application/json")
+            manifest: dict[str, Any] = response.json()
+            return manifest
+        assert response.status_code == 202, response.text
+        assert response.headers["x-progress"]
+        assert response.headers["retry-after"].isdigit()
+        assert time.monotonic() < deadline, "the export did not finish"
+        time.sleep(0.2)
+
+
+def _download(clinic: Clinic, url: str) -> list[dict[str, Any]]:
+    response = _call(clinic, "GET", url)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/fhir+ndjson")
+    text = response.text
+    assert text == "" or text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _outcome(response: Response, status: int, field: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    if field is not None:
+        assert body["issue"][0]["expression"] == [field]
+
+
+def _events(clinic: Clinic, action: str, job_id: str) -> list[dict[str, Any]]:
+    """The events' details. Read as plain values and the transaction ended at once: on SQLite
+    the test's session holds the write lock while it is open (a refresh would reopen it)."""
+    clinic.db.rollback()
+    found = [json.loads(detail) for detail in clinic.db.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == action,
+                                        AuditEvent.entity_id == job_id))]
+    clinic.db.rollback()
+    return found
+
+
+def test_system_export_kickoff_to_download_parses_as_r4(clinic: Clinic) -> None:
+    location = _kickoff(clinic)
+    job_id = location.rsplit("/", 1)[1]
+    manifest = _wait(clinic, location)
+    assert manifest["requiresAccessToken"] is True and manifest["error"] == []
+    assert manifest["request"].endswith("/fhir/R4/$export")
+    datetime.fromisoformat(manifest["transactionTime"])
+    assert [item["type"] for item in manifest["output"]] == [t.name for t in TYPES]
+    # Without the token, or with another role's, the files are not served.
+    url = manifest["output"][0]["url"]
+    assert clinic.client.get(url[url.index(FHIR):]).status_code == 401
+    _outcome(_call(clinic, "GET", url, role=Role.PRESCRIBER), 403)
+    for item in manifest["output"]:
+        lines = _download(clinic, item["url"])
+        assert len(lines) == item["count"] > 0, item["type"]
+        for resource in lines:
+            assert resource["resourceType"] == item["type"]
+            validate(resource)
+        # The export holds as many as search finds (one page each: every search is audited,
+        # and sealing thousands of events would slow the SQLite run), each as read answers it.
+        assert clinic.ok(f"/{item['type']}", _count="1")["total"] == item["count"]
+        assert len({r["id"] for r in lines}) == item["count"]
+        assert clinic.ok(f"/{item['type']}/{lines[0]['id']}") == lines[0]
+        assert clinic.ok(f"/{item['type']}/{lines[-1]['id']}") == lines[-1]
+    assert len(_events(clinic, "fhir.export.start", job_id)) == 1
+    downloads = _events(clinic, "fhir.export.download", job_id)
+    assert len(downloads) == len(TYPES)
+    # Audit details carry ids and counts only.
+    assert {e["type"] for e in downloads} == {t.name for t in TYPES}
+
+
+def test_patient_level_export_with_type_filter(clinic: Clinic) -> None:
+    manifest = _wait(clinic, _kickoff(clinic, "/Patient/$export",
+                                      _type="Observation,Patient"))
+    assert [item["type"] for item in manifest["output"]] == ["Patient", "Observation"]
+    patients = _download(clinic, manifest["output"][0]["url"])
+    assert {r["resourceType"] for r in patients} == {"Patient"}
+    # Practitioner is not in the Patient compartment.
+    _outcome(_call(clinic, "GET", "/Patient/$export", headers=ASYNC, _type="Practitioner"),
+             400, "_type")
+
+
+def test_since_keeps_only_what_changed_at_or_after_it(clinic: Clinic) -> None:
+    everything = _wait(clinic, _kickoff(clinic, _type="Observation"))
+    observations = _download(clinic, everything["output"][0]["url"])
+    moments = sorted({datetime.fromisoformat(r["meta"]["lastUpdated"]) for r in observations})
+    # A cut between two lastUpdated values at least 2 ms apart (they are given to the ms).
+    gaps = [(a, b) for a, b in pairwise(moments)
+            if b - a >= timedelta(milliseconds=2)]
+    assert gaps, "the demo data's observations were all updated at once"
+    cut = gaps[len(gaps) // 2][0] + timedelta(milliseconds=1)
+    expected = sorted(r["id"] for r in observations
+                      if datetime.fromisoformat(r["meta"]["lastUpdated"]) >= cut)
+    assert 0 < len(expected) < len(observations)
+    since = cut.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    later = _wait(clinic, _kickoff(clinic, _type="Observation", _since=since))
+    assert sorted(r["id"] for r in _download(clinic, later["output"][0]["url"])) == expected
+    future = _wait(clinic, _kickoff(clinic, _since="2999-01-01T00:00:00+00:00"))
+    assert all(item["count"] == 0 for item in future["output"])
+
+
+@pytest.mark.parametrize(("headers", "params", "field"), [
+    ({}, {}, "Prefer"),
+    (ASYNC, {"_type": "Patient,Spaceship"}, "_type"),
+    (ASYNC, {"_since": "2026-12-01"}, "_since"),
+    (ASYNC, {"_since": "2026-02-30T00:00:00Z"}, "_since"),
+    (ASYNC, {"_outputFormat": "text/csv"}, "_outputFormat"),
+    (ASYNC, {"_typeFilter": "Observation?code=8867-4"}, "_typeFilter"),
+])
+def test_bad_kickoffs_are_refused_naming_the_parameter(clinic: Clinic, headers: dict[str, str],
+                                                        params: dict[str, str],
+                                                        field: str) -> None:
+    clinic.db.rollback()
+    before = clinic.db.scalar(select(FhirExportJob.id).order_by(FhirExportJob.created_at.desc()))
+    clinic.db.rollback()
+    _outcome(_call(clinic, "GET", "/$export", headers=headers, **params), 400, field)
+    clinic.db.rollback()
+    after = clinic.db.scalar(select(FhirExportJob.id).order_by(FhirExportJob.created_at.desc()))
+    clinic.db.rollback()
+    assert after == before  # no job was queued
+
+
+def test_other_roles_may_not_export(clinic: Clinic) -> None:
+    for role in (Role.PRESCRIBER, Role.NURSE, Role.FRONT_DESK, Role.RESEARCHER):
+        _outcome(_call(clinic, "GET", "/$export", role=role, headers=ASYNC), 403)
+    assert clinic.client.get(FHIR + "/$export", headers=ASYNC).status_code == 401
+
+
+def test_delete_cancels_and_removes_the_files(clinic: Clinic) -> None:
+    var_dir: Path = clinic.client.app.state.settings.var_dir  # type: ignore[attr-defined]
+    location = _kickoff(clinic)
+    job_id = location.rsplit("/", 1)[1]
+    assert _call(clinic, "DELETE", location).status_code == 202
+    _outcome(_call(clinic, "GET", location), 404)
+    _outcome(_call(clinic, "DELETE", location), 404)
+    # A finished export deleted: its files go too.
+    done = _kickoff(clinic, _type="Patient")
+    manifest = _wait(clinic, done)
+    folder = service.export_dir(var_dir, done.rsplit("/", 1)[1])
+    assert (folder / "Patient.ndjson").is_file()
+    assert _call(clinic, "DELETE", done).status_code == 202
+    assert not folder.exists()
+    _outcome(_call(clinic, "GET", manifest["output"][0]["url"]), 404)
+    # The cancelled job's worker (if it had started) left nothing behind either.
+    deadline = time.monotonic() + 30
+    while service.export_dir(var_dir, job_id).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert len(_events(clinic, "fhir.export.cancel", job_id)) == 1
+    # Another admin's (or an unknown) id is not found.
+    _outcome(_call(clinic, "GET", "/$export-status/" + "0" * 32), 404)
+
+
+def _admin_id(clinic: Clinic) -> int:
+    token_id = clinic.tokens[Role.ADMIN].split("_")[1]
+    user_id = clinic.db.scalar(select(ApiToken.user_id).where(ApiToken.id == token_id))
+    clinic.db.rollback()
+    assert user_id is not None
+    return user_id
+
+
+def test_a_job_left_running_by_a_dead_worker_is_reclaimed(clinic: Clinic) -> None:
+    job = FhirExportJob(id="d" * 32, level=ExportLevel.SYSTEM, types=["Patient"],
+                        request_url="https://testserver/fhir/R4/$export?_type=Patient",
+                        requester_user_id=_admin_id(clinic), state=ExportState.RUNNING,
+                        attempts=1, claimed_by="gone:1:dead",
+                        heartbeat_at=utcnow() - timedelta(minutes=10), progress="Patient")
+    clinic.db.add(job)
+    clinic.db.commit()
+    clinic.client.app.state.fhir_exports.wake()  # type: ignore[attr-defined]
+    manifest = _wait(clinic, f"/$export-status/{job.id}")
+    assert manifest["output"][0]["count"] == clinic.ok("/Patient", _count="1")["total"]
+    clinic.db.rollback()
+    stored = clinic.db.get(FhirExportJob, job.id, populate_existing=True)
+    attempts, claimed_by = (None, None) if stored is None else (stored.attempts,
+                                                                 stored.claimed_by)
+    clinic.db.rollback()
+    assert (attempts, claimed_by) == (2, None)
+    assert len(_events(clinic, "fhir.export.reclaim", job.id)) == 1
+
+
+def test_claims_are_exclusive_until_the_heartbeat_is_stale(clinic: Clinic) -> None:
+    """Two workers: the second finds nothing while the first beats; once the first stops
+    beating it takes the job over, and the first can then write nothing more."""
+    clinic.db.rollback()
+    now = datetime(2090, 1, 1, tzinfo=UTC)  # later than any real job: only ours is stale
+    job = FhirExportJob(id="e" * 32, level=ExportLevel.SYSTEM, types=["Patient"],
+                        request_url="x", state=ExportState.RUNNING, attempts=1,
+                        claimed_by="first", heartbeat_at=now, progress="Patient")
+    clinic.db.add(job)
+    clinic.db.commit()
+    first = service.Claim(job.id, "first", 1, ExportLevel.SYSTEM, ("Patient",), None)
+    try:
+        assert service.claim_next(clinic.db, worker_id="second", now=now) is None
+        later = now + service.STALE_AFTER + timedelta(seconds=1)
+        second = service.claim_next(clinic.db, worker_id="second", now=later)
+        assert second is not None and (second.job_id, second.attempt) == (job.id, 2)
+        assert not service.heartbeat(clinic.db, first, now=later, progress="p")
+        assert not service.finish(clinic.db, first, now=later, transaction_at=later, output=[])
+        assert service.heartbeat(clinic.db, second, now=later, progress="p")
+    finally:
+        clinic.db.rollback()  # the runner never sees this job
+
+
+def test_cli_writes_the_same_files(clinic: Clinic, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = _wait(clinic, _kickoff(clinic, _type="Patient,Condition"))
+    settings = clinic.client.app.state.settings  # type: ignore[attr-defined]
+    monkeypatch.setenv("KETAFLOW_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("KETAFLOW_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("KETAFLOW_MODE", "demo")
+    monkeypatch.setenv("KETAFLOW_AUDIT_KEY", TEST_AUDIT_KEY)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli_app, ["fhir", "export", "--out", str(out),
+                                          "--type", "Patient,Condition"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["Condition.ndjson", "Patient.ndjson"]
+    for item in manifest["output"]:
+        served = _call(clinic, "GET", item["url"]).text
+        assert (out / f"{item['type']}.ndjson").read_text(encoding="utf-8") == served
+        assert f"{item['type']}" in result.output
+    refused = CliRunner().invoke(cli_app, ["fhir", "export", "--out", str(out),
+                                           "--type", "Spaceship"])
+    assert refused.exit_code == 2 and "--type" in refused.output
