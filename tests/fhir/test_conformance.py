@@ -10,6 +10,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from ketaflow.fhir.capability import BULK_DATA, capability_statement
 from ketaflow.fhir.codes import us_core
 from ketaflow.fhir.registry import TYPES
 from ketaflow.web.app import mounted_routers
@@ -153,3 +154,13 @@ def test_capability_statement_lists_exactly_what_is_served(clinic: Clinic) -> No
         assert {p["name"] for p in entry["searchParam"]} == set(kind.search_parameters)
         assert entry.get("supportedProfile", []) == list(kind.profiles)
         assert entry.get("searchInclude", []) == sorted(kind.includes)
+
+
+def test_the_statement_declares_the_bulk_export() -> None:
+    """$export is served (tests/fhir/test_bulk.py): the statement says so, and where."""
+    statement = capability_statement("https://clinic.example")
+    rest = statement["rest"][0]
+    assert BULK_DATA in statement["instantiates"]
+    assert [o["name"] for o in rest["operation"]] == ["export"]
+    [patient] = [r for r in rest["resource"] if r["type"] == "Patient"]
+    assert patient["operation"][0]["definition"].endswith("/patient-export")

@@ -12,7 +12,10 @@ US_CORE_SERVER = "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server
 _SECURITY = ("Staff API tokens as bearer tokens (Authorization: Bearer kft_...), with the "
              "permissions of the token's user: front desk reads Patient, Practitioner, "
              "Organization, Location and Appointment; clinical roles read everything "
-             "clinical; admins read AuditEvent only; researchers read nothing here.")
+             "clinical; admins run the bulk $export; researchers read nothing here.")
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
+_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+_PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
 
 
 def capability_statement(base_url: str) -> Resource:
@@ -23,7 +26,7 @@ def capability_statement(base_url: str) -> Resource:
         "date": utcnow().isoformat(timespec="seconds"),
         "publisher": "ketaflow",
         "kind": "instance",
-        "instantiates": [US_CORE_SERVER],
+        "instantiates": [US_CORE_SERVER, BULK_DATA],
         "software": {"name": "ketaflow", "version": __version__},
         "implementation": {"description": "ketaflow FHIR R4 API", "url": base},
         "fhirVersion": FHIR_VERSION,
@@ -36,6 +39,8 @@ def capability_statement(base_url: str) -> Resource:
             "security": {"cors": False, "description": _SECURITY},
             "resource": [_resource(kind) for kind in TYPES],
             "interaction": [],
+            # The Bulk Data IG's system-level export (`ketaflow.fhir.bulk`), admin only.
+            "operation": [{"name": "export", "definition": _EXPORT}],
         }],
     }
 
@@ -55,4 +60,6 @@ def _resource(kind: ResourceType) -> Resource:
         entry["supportedProfile"] = list(kind.profiles)
     if kind.includes:
         entry["searchInclude"] = sorted(kind.includes)
+    if kind.name == "Patient":
+        entry["operation"] = [{"name": "export", "definition": _PATIENT_EXPORT}]
     return entry
