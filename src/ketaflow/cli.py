@@ -21,6 +21,7 @@ from ketaflow.clictx import USER_ERROR, cli_context, fail, settings, unit_of_wor
 from ketaflow.clinic.cli import app as clinic_app
 from ketaflow.config import Mode, Settings, SettingsError, load_settings
 from ketaflow.db import database_busy
+from ketaflow.demo_data.cli import generate as generate_command
 from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.jobs.cli import app as jobs_app
 from ketaflow.mood.cli import app as mood_app
@@ -61,6 +62,8 @@ app.add_typer(jobs_app, name="jobs",
               help="The outbox: deliver messages (cron) and show their state.")
 app.command("outcomes", help="Outcome figures (response, remission, retention) as JSON or text.")(
     outcomes_command)
+demo_app.command("generate", help="A synthetic clinic group (bulk) in an empty database.")(
+    generate_command)
 
 
 @app.command("serve")
