@@ -1,6 +1,6 @@
 """What happens to each synthetic patient: drawn from one seeded generator, no database.
 
-The rates (docs/demo-data.md lists them with their sources):
+The rates, each with its source or marked invented:
 - retention: about a fifth stop after the first infusion and about half do not finish six
   (docs/clinical-sources.md#published-outcome-figures, real-world retention, unverified);
 - response at the end of a full induction 60%, remission 30%: *invented for realism*, set a
