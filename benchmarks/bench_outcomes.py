@@ -46,6 +46,9 @@ from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from tests.support.postgres import start_postgres  # noqa: E402
+from tests.support.web import browser_client  # noqa: E402
+from tests.web.helpers import sign_in  # noqa: E402
 
 from ketaflow import migrate  # noqa: E402
 from ketaflow.assessments.models import Assessment  # noqa: E402
@@ -64,13 +67,10 @@ from ketaflow.reports.pdf import clinician_pdf, prior_auth_pdf  # noqa: E402
 from ketaflow.research import service as research  # noqa: E402
 from ketaflow.research.writers import Format  # noqa: E402
 from ketaflow.web.app import create_app, dispose_engines  # noqa: E402
-from tests.support.postgres import start_postgres  # noqa: E402
-from tests.support.web import browser_client  # noqa: E402
-from tests.web.helpers import sign_in  # noqa: E402
 
 VAR_DIR = ROOT / "var" / "bench-outcomes"
 SYSTEM = AuditContext(None, "bench-outcomes", "system", "127.0.0.1", "bench")
-PASSWORD = "bench-outcomes-admin-password-1"  # noqa: S105 - a throwaway database's account
+PASSWORD = "bench-outcomes-admin-password-1"  # a throwaway database's account
 RESEARCH_KEY = b"bench-outcomes-research-root-key" + b"k" * 24
 DASHBOARD_GOAL_MS = 300.0
 PDF_GOAL_S = 1.0
