@@ -60,6 +60,7 @@ bench: $(STAMP_BENCH) $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_lifechart.py
 	$(BIN)/python benchmarks/bench_schedule.py
 	$(BIN)/python benchmarks/bench_fhir_export.py
+	$(BIN)/python benchmarks/bench_outcomes.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -21,6 +21,7 @@ from ketaflow.clictx import USER_ERROR, cli_context, fail, settings, unit_of_wor
 from ketaflow.clinic.cli import app as clinic_app
 from ketaflow.config import Mode, Settings, SettingsError, load_settings
 from ketaflow.db import database_busy
+from ketaflow.demo_data.cli import generate as generate_command
 from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.fhir.cli import app as fhir_app
 from ketaflow.jobs.cli import app as jobs_app
@@ -63,6 +64,8 @@ app.add_typer(jobs_app, name="jobs",
 app.add_typer(fhir_app, name="fhir", help="FHIR R4: Bulk Data export to NDJSON files.")
 app.command("outcomes", help="Outcome figures (response, remission, retention) as JSON or text.")(
     outcomes_command)
+demo_app.command("generate", help="A synthetic clinic group (bulk) in an empty database.")(
+    generate_command)
 
 
 @app.command("serve")
