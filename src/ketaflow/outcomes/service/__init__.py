@@ -172,9 +172,9 @@ def outcome_dashboard(db: Session, ctx: AuditContext, *, filters: Filters,
     moment = at or utcnow()
     in_force = settings_in_force(db, moment)
     settings, thresholds = in_force.outcomes, in_force.scales
-    courses = cohort.courses(db, filters)
-    ratings = cohort.current_ratings()
-    base = cohort.baselines(db, courses, ratings)
+    courses = cohort.materialized(cohort.courses(db, filters), "courses_m")
+    ratings = cohort.materialized(cohort.current_ratings(), "ratings_m")
+    base = cohort.materialized(cohort.baselines(db, courses, ratings), "baselines_m")
     counts = figures.course_counts(db, courses)
     endpoints = figures.endpoints(db, courses, ratings, base, settings, thresholds)
     weeks = figures.weeks(db, courses, ratings, base, thresholds)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import CTE
 
 from ketaflow.assessments.models import Assessment, AssessmentResult
 from ketaflow.booking.models import Appointment
@@ -58,6 +59,18 @@ class Filters:
     without_site: bool = False  # courses with no booked appointment ("no site")
     bipolar_type: BipolarType | None = None
     prescriber_id: int | None = None
+
+
+# What the figures read from: a subquery, or the same rows computed once (`materialized`).
+Rows = Subquery | CTE
+
+
+def materialized(rows: Subquery, name: str) -> CTE:
+    """The rows computed once for every statement that reads them (WITH ... AS MATERIALIZED;
+    SQLite 3.35+, PostgreSQL 12+). As nested subqueries, planners re-ran the baselines for
+    every course, so the endpoint query grew with the square of the courses (about 9 s at
+    2,000 patients on SQLite, benchmarks/bench_outcomes.py)."""
+    return select(rows).cte(name).prefix_with("MATERIALIZED")
 
 
 def is_sqlite(db: Session) -> bool:
@@ -199,7 +212,7 @@ def current_ratings() -> Subquery:
         .subquery("ratings"))
 
 
-def baselines(db: Session, cohort: Subquery, ratings: Subquery) -> Subquery:
+def baselines(db: Session, cohort: Rows, ratings: Rows) -> Subquery:
     """Per course and instrument, the course baseline as `scales.longitudinal.course_baseline`
     defines it (docs/clinical-sources.md#course-baseline): the last rating before the first
     infusion started (before any, before the course's first day), by the end of the baseline

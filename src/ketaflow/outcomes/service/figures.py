@@ -23,6 +23,7 @@ from ketaflow.alerts.models import Alert, AlertKind
 from ketaflow.clinical.eligibility import Outcome
 from ketaflow.infusions.models import EventKind, InfusionSession, SessionAlert, SessionEvent
 from ketaflow.outcomes.service import cohort as q
+from ketaflow.outcomes.service.cohort import Rows
 from ketaflow.outcomes.settings import OutcomeSettings
 from ketaflow.outcomes.stats import Spread, SurvivalCurve, kaplan_meier, spread
 from ketaflow.scales.longitudinal import RESPONSE_INSTRUMENTS
@@ -95,7 +96,7 @@ class MoodEvents:
     days_to_relapse: Spread | None  # last induction infusion to the first relapse warning
 
 
-def course_counts(db: Session, cohort: Subquery) -> CourseCounts:
+def course_counts(db: Session, cohort: Rows) -> CourseCounts:
     treated = cohort.c.first_at.is_not(None)
     row = db.execute(select(
         func.count(),
@@ -106,7 +107,7 @@ def course_counts(db: Session, cohort: Subquery) -> CourseCounts:
     return CourseCounts(*(int(value) for value in row))
 
 
-def _endpoint_ratings(db: Session, cohort: Subquery, ratings: Subquery, base: Subquery,
+def _endpoint_ratings(db: Session, cohort: Rows, ratings: Rows, base: Rows,
                       settings: OutcomeSettings) -> Subquery:
     """Per course and instrument, the first rating after the last induction infusion started,
     within the window (and after the baseline)."""
@@ -129,7 +130,7 @@ def _endpoint_ratings(db: Session, cohort: Subquery, ratings: Subquery, base: Su
             .where(ranked.c.rn == 1).subquery("endpoints"))
 
 
-def endpoints(db: Session, cohort: Subquery, ratings: Subquery, base: Subquery,
+def endpoints(db: Session, cohort: Rows, ratings: Rows, base: Rows,
               settings: OutcomeSettings, thresholds: ScaleThresholds) -> tuple[Endpoint, ...]:
     ends = _endpoint_ratings(db, cohort, ratings, base, settings)
     over = and_(cohort.c.first_at.is_not(None), cohort.c.induction_over)
@@ -152,14 +153,14 @@ def endpoints(db: Session, cohort: Subquery, ratings: Subquery, base: Subquery,
                  for instrument in RESPONSE_INSTRUMENTS)
 
 
-def _followed(cohort: Subquery, ratings: Subquery, base: Subquery) -> ColumnElement[bool]:
+def _followed(cohort: Rows, ratings: Rows, base: Rows) -> ColumnElement[bool]:
     """Ratings after the first infusion and the baseline, up to the course's end."""
     return and_(cohort.c.first_at.is_not(None), ratings.c.rated_at >= cohort.c.first_at,
                 ratings.c.rated_at > base.c.baseline_at,
                 or_(cohort.c.end_at.is_(None), ratings.c.rated_at <= cohort.c.end_at))
 
 
-def weeks(db: Session, cohort: Subquery, ratings: Subquery, base: Subquery,
+def weeks(db: Session, cohort: Rows, ratings: Rows, base: Rows,
           thresholds: ScaleThresholds) -> tuple[Week, ...]:
     """Per instrument and week since the first infusion: the courses rated that week (their
     last rating of the week), how many of them met response and remission."""
@@ -187,7 +188,7 @@ def weeks(db: Session, cohort: Subquery, ratings: Subquery, base: Subquery,
                  for r in rows)
 
 
-def time_to_response(db: Session, cohort: Subquery, ratings: Subquery, base: Subquery,
+def time_to_response(db: Session, cohort: Rows, ratings: Rows, base: Rows,
                      thresholds: ScaleThresholds) -> dict[str, SurvivalCurve | None]:
     """Per instrument, Kaplan-Meier of days from the first infusion to the first rating that
     met response; a course without one is censored at its last rating. The input is one row
@@ -259,7 +260,7 @@ def funnel(db: Session, filters: q.Filters) -> Funnel:
         infusions=tuple(int(v) for v in counts[:-1]), maintenance=int(counts[-1]))
 
 
-def safety(db: Session, cohort: Subquery) -> Safety:
+def safety(db: Session, cohort: Rows) -> Safety:
     sessions = (select(InfusionSession.id.label("session_id"),
                        InfusionSession.ended_at, InfusionSession.discharged_at)
                 .join(cohort, cohort.c.course_id == InfusionSession.course_id)
@@ -287,7 +288,7 @@ def safety(db: Session, cohort: Subquery) -> Safety:
                   spread(np.asarray(minutes, dtype=float)))
 
 
-def mood_events(db: Session, cohort: Subquery) -> MoodEvents:
+def mood_events(db: Session, cohort: Rows) -> MoodEvents:
     """Manic-switch and relapse warnings raised during the courses (from the first infusion to
     the course's end): the alerts domain's rating signals and mood-chart warnings."""
     during = and_(cohort.c.first_at.is_not(None), Alert.created_at >= cohort.c.first_at,
