@@ -22,18 +22,10 @@ from ketaflow.db import utcnow
 from ketaflow.errors import Conflict, PermissionDenied, ValidationFailed
 from ketaflow.infusions import service as infusions
 from ketaflow.infusions.models import InfusionSession
-from ketaflow.infusions.rules import SessionAction, SessionStatus
-from ketaflow.infusions.service._common import clock_at
+from ketaflow.infusions.rules import SessionStatus
 from ketaflow.moodchart.models import MoodEntry
 from ketaflow.moodchart.service import chart_view
-from tests.infusions.factories import (
-    ALDRETE_OK,
-    PADSS_OK,
-    Clinic,
-    make_clinic,
-    make_course,
-    ready_to_start,
-)
+from tests.infusions.factories import Clinic, given_and_discharged, make_clinic, make_course
 from tests.patients.factories import make_patient
 
 ZONE = "UTC"
@@ -200,27 +192,11 @@ def test_a_confirmed_booster_due_today_is_on_the_days_list(db: Session) -> None:
     assert booster is not None and booster.confirmed_on == today()
 
 
-def _give_infusion(db: Session, clinic: Clinic, course: TreatmentCourse) -> int:
-    """A whole infusion of the course, from the pre-checks to the patient's discharge."""
-    record = ready_to_start(db, clinic, course)
-    start = datetime.now(UTC)
-    for minutes, action in ((0, SessionAction.START), (40, SessionAction.STOP),
-                            (41, SessionAction.BEGIN_OBSERVATION)):
-        with clock_at(start + timedelta(minutes=minutes)):
-            infusions.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=action,
-                                   **({"reason": "course done"} if action is SessionAction.STOP
-                                      else {}))  # type: ignore[arg-type]
-    with clock_at(start + timedelta(minutes=105)):
-        infusions.discharge_patient(db, clinic.nurse_ctx, session_id=record.id,
-                                    form=infusions.DischargeForm(ALDRETE_OK, PADSS_OK, True, True))
-    return record.id
-
-
 def test_a_maintenance_infusion_given_is_the_next_booster(db: Session) -> None:
     clinic = make_clinic(db)
     course = course_in_maintenance(db, clinic)
     first, second, *_ = maintenance.boosters(db, course_id=course.id)
-    session_id = _give_infusion(db, clinic, course)
+    session_id = given_and_discharged(db, clinic, course)
     db.refresh(first)
     db.refresh(second)
     assert (first.state, first.given_session_id) == (BoosterState.GIVEN, session_id)
@@ -238,7 +214,7 @@ def test_a_maintenance_infusion_given_is_the_next_booster(db: Session) -> None:
 def test_an_induction_infusion_marks_no_booster(db: Session) -> None:
     clinic = make_clinic(db)
     course = make_course(db, clinic)
-    _give_infusion(db, clinic, course)
+    given_and_discharged(db, clinic, course)
     assert maintenance.mark_given(db, clinic.nurse_ctx, course_id=course.id,
                                   session_id=1) is None
     assert db.scalars(select(MaintenanceBooster)).all() == []
@@ -266,7 +242,7 @@ def test_a_prescriber_cancels_a_booster_saying_why(db: Session) -> None:
     assert (cancelled.state, cancelled.cancel_reason, cancelled.cancelled_by_user_id) == (
         BoosterState.CANCELLED, "travelling for a month", clinic.prescriber.id)
     # The next infusion given is then the second booster, not the cancelled one.
-    session_id = _give_infusion(db, clinic, course)
+    session_id = given_and_discharged(db, clinic, course)
     db.refresh(second)
     assert (second.state, second.given_session_id) == (BoosterState.GIVEN, session_id)
     assert db.scalars(select(AuditEvent.action).where(

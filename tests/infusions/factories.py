@@ -22,6 +22,7 @@ from ketaflow.dosing import SaltForm
 from ketaflow.infusions import service
 from ketaflow.infusions.models import InfusionSession, SessionEvent, VitalsRecord
 from ketaflow.infusions.rules import PregnancyTest, SessionAction, VitalsReading
+from ketaflow.infusions.service._common import clock_at
 from ketaflow.patients.models import Measurement, Patient
 from ketaflow.screening.models import Consent, Screening, ScreeningStatus
 from tests.assessments.factories import phq9
@@ -158,6 +159,23 @@ def infused(db: Session, clinic: Clinic, record: InfusionSession, minutes: float
                          action=SessionAction.START)
     backdate(db, record, minutes)
     return record
+
+
+def given_and_discharged(db: Session, clinic: Clinic, course: TreatmentCourse) -> int:
+    """A whole infusion of the course, pre-checks to discharge (40 minutes, then an hour's
+    observation, on the service clock moved forward); returns the session id."""
+    record = ready_to_start(db, clinic, course)
+    start = datetime.now(UTC)
+    for minutes, action in ((0, SessionAction.START), (40, SessionAction.STOP),
+                            (41, SessionAction.BEGIN_OBSERVATION)):
+        with clock_at(start + timedelta(minutes=minutes)):
+            service.apply_action(db, clinic.nurse_ctx, session_id=record.id, action=action,
+                                 **({"reason": "course done"} if action is SessionAction.STOP
+                                    else {}))  # type: ignore[arg-type]
+    with clock_at(start + timedelta(minutes=105)):
+        service.discharge_patient(db, clinic.nurse_ctx, session_id=record.id,
+                                  form=service.DischargeForm(ALDRETE_OK, PADSS_OK, True, True))
+    return record.id
 
 
 def backdate(db: Session, record: InfusionSession, minutes: float) -> None:

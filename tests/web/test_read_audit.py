@@ -32,7 +32,7 @@ from ketaflow.patients.models import AllergySeverity
 from ketaflow.screening import service as screening
 from ketaflow.web.app import API_PREFIX, mounted_routers
 from tests.assessments.factories import phq9
-from tests.infusions.factories import Clinic, ctx_for, stock
+from tests.infusions.factories import Clinic, ctx_for, given_and_discharged, stock
 from tests.patients.factories import medication_input
 from tests.screening.factories import (
     consent,
@@ -60,6 +60,10 @@ NO_PATIENT_DATA = {
 }
 
 
+# Pages of an infusion that has ended (refused with 409 before): walked with the given session.
+AFTER_THE_INFUSION = frozenset({"/infusions/sessions/{session_id}/discharge-instructions.pdf"})
+
+
 @dataclass(frozen=True)
 class Seeded:
     patient_id: int
@@ -71,10 +75,13 @@ class Seeded:
     aborted_session_id: int
     measurement_id: int = 0
     medication_id: int = 0
+    given_session_id: int = 0  # an infusion given and discharged, for its printouts
 
     def path(self, template: str) -> str:
+        session_id = (self.given_session_id if template in AFTER_THE_INFUSION
+                      else self.session_id)
         return template.format(patient_id=self.patient_id, screening_id=self.screening_id,
-                               course_id=self.course_id, session_id=self.session_id,
+                               course_id=self.course_id, session_id=session_id,
                                assessment_id=self.assessment_id, alert_id=self.alert_id,
                                measurement_id=self.measurement_id,
                                medication_id=self.medication_id)
@@ -109,6 +116,7 @@ def _seed(db: Session) -> tuple[Seeded, str, str]:
     aborted.started_at = datetime.now(UTC)
     infusions.apply_action(db, nurse_ctx, session_id=aborted.id, action=SessionAction.ABORT,
                            reason="pump fault")
+    given = given_and_discharged(db, Clinic(nurse, doctor, nurse_ctx, doctor_ctx), course)
     session = infusions.open_session(db, nurse_ctx, course_id=course.id)
     rating = assessments.record_assessment(
         db, SYSTEM, patient_id=pid, instrument_id="phq9", answers=phq9(12, 2),
@@ -117,7 +125,7 @@ def _seed(db: Session) -> tuple[Seeded, str, str]:
     assert alert is not None  # item 9 above 0 opens one
     db.commit()
     seeded = Seeded(pid, draft.id, course.id, session.id, rating.id, alert.id, aborted.id,
-                    weighed.id, taken.id)
+                    weighed.id, taken.id, given)
     return seeded, doctor.username, api_token(db, doctor)
 
 
@@ -136,9 +144,10 @@ def _names_the_patient(event: AuditEvent, seeded: Seeded) -> bool:
     detail = json.loads(event.detail)
     if event.entity_type == "patient" and event.entity_id == str(seeded.patient_id):
         return True
-    if event.entity_type == "infusion_session" and event.entity_id == str(seeded.session_id):
+    if event.entity_type == "infusion_session" and event.entity_id in {
+            str(seeded.session_id), str(seeded.given_session_id)}:
         return True
-    sessions = {seeded.session_id, seeded.aborted_session_id}
+    sessions = {seeded.session_id, seeded.aborted_session_id, seeded.given_session_id}
     return (detail.get("patient_id") == seeded.patient_id
             or seeded.patient_id in detail.get("patient_ids", [])
             or bool(sessions & set(detail.get("session_ids", []))))
