@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Enum, MetaData, Select, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -123,6 +123,18 @@ def database_busy(error: BaseException) -> bool:
     text = str(error.orig if error.orig is not None else error).lower()
     return any(word in text for word in ("locked", "lock timeout", "busy", "connection",
                                          "server closed", "terminating"))
+
+
+_Id = TypeVar("_Id")
+
+
+def first_unlocked(db: Session, candidate: Select[tuple[_Id]]) -> _Id | None:
+    """The first id `candidate` selects, locked for this transaction without waiting for rows
+    other workers hold (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the transaction already
+    holds the write lock, BEGIN IMMEDIATE). Claims then UPDATE that row repeating their guard."""
+    if db.get_bind().dialect.name == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True)
+    return db.scalar(candidate)
 
 
 def make_session_factory(engine: Engine, *, info: dict[str, Any] | None = None,

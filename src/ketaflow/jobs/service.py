@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
-from ketaflow.db import utcnow
+from ketaflow.db import first_unlocked, utcnow
 from ketaflow.jobs.models import Channel, OutboxMessage, OutboxStatus
 from ketaflow.patients import service as patients
 
@@ -150,11 +150,9 @@ def claim_next(db: Session, *, worker_id: str, now: datetime, lease: timedelta,
     scans, claiming several. The caller commits before sending: no lock is held meanwhile."""
     if not channels:
         return None
-    candidate = (select(OutboxMessage.id).where(_due(now, channels))
-                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1))
-    if db.get_bind().dialect.name == "postgresql":
-        candidate = candidate.with_for_update(skip_locked=True)
-    candidate_id = db.scalar(candidate)
+    candidate_id = first_unlocked(db, select(OutboxMessage.id).where(_due(now, channels))
+                                  .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                                  .limit(1))
     if candidate_id is None:
         return None
     claimed = db.execute(

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
-from ketaflow.db import utcnow
+from ketaflow.db import first_unlocked, utcnow
 from ketaflow.errors import NotFound
 from ketaflow.fhir.bulk.models import ExportLevel, ExportState, FhirExportJob
 from ketaflow.fhir.bulk.ndjson import NDJSON_FORMATS, level_types
@@ -192,11 +192,8 @@ def claim_next(db: Session, *, worker_id: str, now: datetime,
     """Claim the oldest queued job, or one whose worker stopped beating. Candidate first
     (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the write lock is held already), then an
     UPDATE repeating the guard, as the outbox claims (docs/jobs.md)."""
-    candidate = (select(FhirExportJob.id).where(_claimable(now, stale_after))
-                 .order_by(FhirExportJob.created_at, FhirExportJob.id).limit(1))
-    if db.get_bind().dialect.name == "postgresql":
-        candidate = candidate.with_for_update(skip_locked=True)
-    job_id = db.scalar(candidate)
+    job_id = first_unlocked(db, select(FhirExportJob.id).where(_claimable(now, stale_after))
+                            .order_by(FhirExportJob.created_at, FhirExportJob.id).limit(1))
     if job_id is None:
         return None
     claimed = db.execute(
