@@ -6,15 +6,15 @@ severity (1 mild, 2 moderate, 3 severe). Over it: infusions (triangles, with the
 delivered), medication starts, stops and dose changes (vertical rules), life events, scale
 totals (dark circles, with the instrument and total), warnings (diamonds, with their reason),
 and the week-ahead forecast of signed mood (dashed, with its 80% band). Below: hours slept.
-Every marked item is described (hover title and aria-label).
+Every marked item is described (hover title and aria-label); the daily scores and sleep are
+drawn as steps and a line, each day's figures being in the entries listed with the chart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from ketaflow import charts
 from ketaflow.mood.entries import DaySummary
@@ -45,32 +45,52 @@ def _x(start: date, end: date) -> charts.Spec:
                      "labelSeparation": 8}}
 
 
-def _bars(summaries: Sequence[DaySummary], x: charts.Spec) -> list[charts.Spec]:
-    # A pole at 0 draws nothing (a bar of no height), so it is left out of the data: two
-    # years of mostly euthymic days would otherwise be over a thousand empty marks to render
-    # and send. Each drawn bar's description still names the day's scores on both poles.
-    rows: list[dict[str, Any]] = []
+def _runs(summaries: Sequence[DaySummary], score: Callable[[DaySummary], int],
+          level: int) -> list[tuple[date, int]]:
+    """The days where `score` is `level`, as change points of a step: (first day, level) where a
+    run starts and (the day after it, 0) where it ends; a day without an entry ends a run."""
+    points: list[tuple[date, int]] = []
+    held: date | None = None  # the last day of the run being drawn
     for s in summaries:
-        scores = (f"{_day(s.day)}: elevated {s.elevated}, irritable {s.irritable}, "
-                  f"depressed {s.depressed}")
-        if s.elevation:
-            rows.append({"day": _day(s.day), "y": s.elevation, "pole": "elevated or irritable",
-                         "shade": SEVERITY_OPACITY[s.elevation], "description": scores})
-        if s.depressed:
-            rows.append({"day": _day(s.day), "y": -s.depressed, "pole": "depressed",
-                         "shade": SEVERITY_OPACITY[s.depressed], "description": scores})
-    return [{"data": {"values": rows},
-             "mark": {"type": "bar", "aria": True, "width": {"band": 0.9}},
-             "encoding": {
-                 "x": {**x, "timeUnit": "utcyearmonthdate", "bandPosition": 0},
-                 "y": {"field": "y", "type": "quantitative", "title": "depressed / elevated",
-                       "scale": {"domain": [-3.6, 3.6], "nice": False},
-                       "axis": {"values": [-3, -2, -1, 0, 1, 2, 3]}},
-                 "color": {"field": "pole", "type": "nominal", "title": None,
-                           "scale": {"domain": ["elevated or irritable", "depressed"],
-                                     "range": [UP, DOWN]}},
-                 "opacity": {"field": "shade", "type": "quantitative", "scale": None},
-                 "description": {"field": "description"}}}]
+        if held is not None and (score(s) != level or s.day != held + timedelta(days=1)):
+            points.append((held + timedelta(days=1), 0))
+            held = None
+        if score(s) == level:
+            if held is None:
+                points.append((s.day, level))
+            held = s.day
+    if held is not None:
+        points.append((held + timedelta(days=1), 0))
+    return points
+
+
+POLES: tuple[tuple[str, Callable[[DaySummary], int], int], ...] = (
+    ("elevated or irritable", lambda s: s.elevation, 1), ("depressed", lambda s: s.depressed, -1))
+
+
+def _poles(summaries: Sequence[DaySummary], x: charts.Spec) -> list[charts.Spec]:
+    # One stepped area per pole and severity, not one bar per day: two years of days are
+    # under a pixel each, and the renderer's time grows with the marks (a bar per day made
+    # the chart's first view 2-3 times the chair page's; benchmarks/bench_lifechart.py). Each
+    # day's scores are listed under the chart, entry by entry.
+    layers: list[charts.Spec] = []
+    for pole, score, sign in POLES:
+        for level in (1, 2, 3):
+            points = _runs(summaries, score, level)
+            if not points:
+                continue
+            layers.append({
+                "data": {"values": [{"day": _day(d), "y": sign * v} for d, v in points]},
+                "mark": {"type": "area", "interpolate": "step-after", "clip": True,
+                         "opacity": SEVERITY_OPACITY[level]},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "y", "type": "quantitative", "title": "depressed / elevated",
+                          "scale": {"domain": [-3.6, 3.6], "nice": False},
+                          "axis": {"values": [-3, -2, -1, 0, 1, 2, 3]}},
+                    "color": {"datum": pole, "title": None, "legend": {"symbolOpacity": 1},
+                              "scale": {"domain": [p[0] for p in POLES], "range": [UP, DOWN]}}}})
+    return layers
 
 
 def _marks(items: Sequence[Marker], x: charts.Spec, *, y: float, shape: str, colour: str,
@@ -121,11 +141,14 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
     `planned`: confirmed boosters ahead (open triangles), drawn within that week."""
     last = end + timedelta(days=7 if forecast is not None else 0)
     planned = [m for m in planned if start <= m.day <= last]
-    x = _x(start, last)
+    # The dates are drawn once, under the sleep panel: each axis costs the renderer as much
+    # as a whole layer of marks.
+    sleep_x = _x(start, last)
+    x = {**sleep_x, "axis": None}
     euthymic = {"data": {"values": [{"y": 0}]}, "mark": {"type": "rule", "color": "#14202b"},
                 "encoding": {"y": {"field": "y", "type": "quantitative"}}}
     warning_marks = [Marker(w.day, w.reason) for w in warnings]
-    mood_layers = [*_bars(summaries, x), euthymic, *_rules(medication_changes, x),
+    mood_layers = [*_poles(summaries, x), euthymic, *_rules(medication_changes, x),
                    *_forecast(end + timedelta(days=1), forecast, x),
                    *_marks(infusions, x, y=3.35, shape="triangle-down", colour=INFUSION,
                            prefix="infusion "),
@@ -137,21 +160,15 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                            prefix="warning "),
                    *_marks(ratings, x, y=-2.95, shape="circle", colour=RATING,
                            prefix="rating ")]
-    sleep_rows = [{"day": _day(s.day), "sleep_h": s.sleep_h,
-                   "description": f"{_day(s.day)}: slept {s.sleep_h:g} h"}
+    # Hours slept as one line: each night's figure is in the entries listed under the chart,
+    # not a described point per night (730 more marks to render for two years).
+    sleep_rows = [{"day": _day(s.day), "sleep_h": s.sleep_h}
                   for s in summaries if s.sleep_h is not None]
-    sleep_x = {**x, "axis": {**x["axis"], "labels": True}}
-    # One point per night carries the description (hover title and aria-label), over a plain
-    # line: a line's own points would be a second, unlabelled copy of every night.
-    sleep = {"height": 70, "width": WIDTH, "data": {"values": sleep_rows}, "layer": [
-        {"mark": {"type": "line", "color": EVENT},
-         "encoding": {"x": sleep_x, "y": {"field": "sleep_h", "type": "quantitative",
-                                          "title": "sleep (h)",
-                                          "scale": {"domain": [0, 14], "nice": False}}}},
-        {"mark": {"type": "point", "filled": True, "size": 20, "color": EVENT, "opacity": 1,
-                  "aria": True},
-         "encoding": {"x": sleep_x, "y": {"field": "sleep_h", "type": "quantitative"},
-                      "description": {"field": "description"}}}]}
+    sleep = {"height": 70, "width": WIDTH, "data": {"values": sleep_rows},
+             "mark": {"type": "line", "color": EVENT, "clip": True},
+             "encoding": {"x": sleep_x, "y": {"field": "sleep_h", "type": "quantitative",
+                                              "title": "sleep (h)",
+                                              "scale": {"domain": [0, 14], "nice": False}}}}
     top = {"height": 200, "width": WIDTH, "layer": mood_layers}
     return {"$schema": charts.VEGA_LITE_SCHEMA, "description": description,
             "config": charts.CONFIG, "vconcat": [top, sleep], "spacing": 12}
