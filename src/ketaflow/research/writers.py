@@ -48,6 +48,20 @@ _CSV_CELL: dict[Kind, Callable[[Any], str]] = {
     Kind.STRING: _text}
 
 
+def _memoised(convert: Callable[[str], str]) -> Callable[[str], str]:
+    """`convert` with its answers kept: a text column repeats few values (codes, and one
+    pseudonym per patient or session over many rows), so most cells are one dict lookup."""
+    seen: dict[str, str] = {}
+
+    def cached(value: str) -> str:
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = convert(value)
+        return text
+
+    return cached
+
+
 class Sink(Protocol):
     path: Path
 
@@ -65,8 +79,9 @@ class CsvSink:
         self._file: IO[str] = self.path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file, lineterminator="\n")
         self._writer.writerow(table.header)
-        self._plan = [(i, _CSV_CELL[c.kind]) for i, c in enumerate(table.columns)
-                      if c.kind in _CSV_CELL]
+        self._plan = [(i, _memoised(_CSV_CELL[c.kind]) if c.kind is Kind.STRING
+                       else _CSV_CELL[c.kind])
+                      for i, c in enumerate(table.columns) if c.kind in _CSV_CELL]
         self._width = len(table.columns)
 
     def add(self, row: tuple[Any, ...]) -> None:
