@@ -172,9 +172,12 @@ def outcome_dashboard(db: Session, ctx: AuditContext, *, filters: Filters,
     moment = at or utcnow()
     in_force = settings_in_force(db, moment)
     settings, thresholds = in_force.outcomes, in_force.scales
-    courses = cohort.materialized(cohort.courses(db, filters), "courses_m")
-    ratings = cohort.materialized(cohort.current_ratings(), "ratings_m")
-    base = cohort.materialized(cohort.baselines(db, courses, ratings), "baselines_m")
+    kept = cohort.Snapshots(db)
+    courses = kept.keep(cohort.courses(db, filters), "outcome_courses", index=("course_id",))
+    ratings = kept.keep(cohort.current_ratings(), "outcome_ratings",
+                        index=("patient_id", "instrument_id"))
+    base = kept.keep(cohort.baselines(db, courses, ratings), "outcome_baselines",
+                     index=("course_id", "instrument_id"))
     counts = figures.course_counts(db, courses)
     endpoints = figures.endpoints(db, courses, ratings, base, settings, thresholds)
     weeks = figures.weeks(db, courses, ratings, base, thresholds)
@@ -182,6 +185,7 @@ def outcome_dashboard(db: Session, ctx: AuditContext, *, filters: Filters,
     funnel = figures.funnel(db, filters)
     safety = figures.safety(db, courses)
     mood = figures.mood_events(db, courses)
+    kept.drop()
     hidden: frozenset[str] = frozenset()
     if not small_cells:
         cells, partitions = _cells(counts, endpoints, funnel, safety, mood, weeks)

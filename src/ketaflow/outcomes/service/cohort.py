@@ -14,12 +14,16 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Date,
     Float,
+    Index,
     Integer,
+    MetaData,
     Select,
     Subquery,
+    Table,
     and_,
     case,
     cast,
@@ -31,7 +35,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import CTE
 
 from ketaflow.assessments.models import Assessment, AssessmentResult
 from ketaflow.booking.models import Appointment
@@ -61,16 +64,44 @@ class Filters:
     prescriber_id: int | None = None
 
 
-# What the figures read from: a subquery, or the same rows computed once (`materialized`).
-Rows = Subquery | CTE
+# What the figures read from: the rows computed once into a temporary table (`Snapshots`).
+Rows = Subquery | Table
 
 
-def materialized(rows: Subquery, name: str) -> CTE:
-    """The rows computed once for every statement that reads them (WITH ... AS MATERIALIZED;
-    SQLite 3.35+, PostgreSQL 12+). As nested subqueries, planners re-ran the baselines for
-    every course, so the endpoint query grew with the square of the courses (about 9 s at
-    2,000 patients on SQLite, benchmarks/bench_outcomes.py)."""
-    return select(rows).cte(name).prefix_with("MATERIALIZED")
+class Snapshots:
+    """The cohort's building blocks (courses, ratings, baselines) computed once per dashboard
+    into temporary tables, each with the database's statistics, so every figure's statement
+    reads stored rows.
+
+    Why not subqueries or CTEs: as nested subqueries, planners re-ran the baselines for every
+    course (about 9 s at 2,000 patients on SQLite); as MATERIALIZED CTEs, each figure's
+    statement recomputed them, and PostgreSQL, with no row counts for a CTE, joined ratings to
+    courses by nested loops (6-8 s per figure at 2,000 patients; benchmarks/bench_outcomes.py).
+    A temporary table lives in the request's own connection and transaction: nothing is shared
+    or locked across requests. `drop()` removes them at the end; if the request fails first,
+    its rollback does (DDL is transactional on both databases)."""
+
+    def __init__(self, db: Session) -> None:
+        self._db = db
+        self._made: list[Table] = []
+
+    def keep(self, rows: Subquery, name: str, *, index: tuple[str, ...] = ()) -> Table:
+        connection = self._db.connection()
+        table = Table(name, MetaData(), *(Column(c.name, c.type) for c in rows.c),
+                      prefixes=["TEMPORARY"])
+        table.create(connection)
+        self._made.append(table)
+        connection.execute(table.insert().from_select([c.name for c in rows.c], select(rows)))
+        if index:
+            Index(f"{name}_lookup", *(table.c[n] for n in index)).create(connection)
+        if not is_sqlite(self._db):
+            connection.exec_driver_sql(f"ANALYZE {name}")
+        return table
+
+    def drop(self) -> None:
+        connection = self._db.connection()
+        while self._made:
+            self._made.pop().drop(connection)
 
 
 def is_sqlite(db: Session) -> bool:
