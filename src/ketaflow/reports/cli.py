@@ -1,4 +1,5 @@
-"""`ketaflow report`: print a patient's prior-authorisation packet or clinician report.
+"""`ketaflow report`: print a patient's prior-authorisation packet, clinician report, letter
+to the referring clinician or plain-language summary.
 
 The files are written only once the whole report was read and audited in one transaction, so
 an unknown MRN or a bad range exits 2 with one line and writes nothing.
@@ -24,11 +25,14 @@ from ketaflow.errors import NotFound
 from ketaflow.moodchart.warnings import clinic_day
 from ketaflow.reports import service
 from ketaflow.reports.csvfile import clinician_csv
+from ketaflow.reports.letter import letter_pdf
+from ketaflow.reports.patient_summary import summary_pdf
 from ketaflow.reports.pdf import clinician_pdf, prior_auth_pdf
 from ketaflow.reports.prior_auth import packet_json
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="Patient reports: prior-authorisation packet, clinician report.")
+                  help="Patient reports: prior-authorisation packet, clinician report, "
+                       "letter to the referrer, patient summary.")
 
 _By = Annotated[str | None, typer.Option(
     "--by", help="Your staff username: the printout names you (default: the command line).")]
@@ -105,6 +109,42 @@ def patient(
         files = [(out, clinician_pdf(report, printout=ready.printout))]
         if csv_out is not None:
             files.append((csv_out, clinician_csv(report).encode("utf-8")))
+    _write(files)
+
+
+@app.command("letter")
+def letter(
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    out: Annotated[Path, typer.Option("--out", help="The letter as PDF.")],
+    by: _By = None,
+) -> None:
+    """The letter to the referring clinician after the induction (signed by --by)."""
+    cfg = settings()
+    with unit_of_work(cfg) as db:
+        ctx = _context(db, by)
+        patient_id = service.patient_id_for_mrn(db, mrn)
+        zone = effective_timezone(db, cfg)
+        ready = service.prepare(db, ctx, patient_id=patient_id, zone=zone)
+        facts = service.referrer_letter(db, ctx, patient_id=patient_id, zone=zone)
+        files = [(out, letter_pdf(facts, printout=ready.printout, signer=ready.prepared_by))]
+    _write(files)
+
+
+@app.command("summary")
+def summary(
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    out: Annotated[Path, typer.Option("--out", help="The summary as PDF.")],
+    by: _By = None,
+) -> None:
+    """The plain-language treatment summary for the patient to keep."""
+    cfg = settings()
+    with unit_of_work(cfg) as db:
+        ctx = _context(db, by)
+        patient_id = service.patient_id_for_mrn(db, mrn)
+        ready = service.prepare(db, ctx, patient_id=patient_id, zone=effective_timezone(db, cfg))
+        made = service.patient_summary(db, ctx, patient_id=patient_id)
+        files = [(out, summary_pdf(made, printout=ready.printout,
+                                   prepared_by=ready.prepared_by))]
     _write(files)
 
 
