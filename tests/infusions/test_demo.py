@@ -13,6 +13,7 @@ from ketaflow.infusions.controlled import reconciliation
 from ketaflow.infusions.controlled import service as ledger
 from ketaflow.infusions.demo import CLINIC_DAY, DEMO_LOT, seed_clinic_day, seed_sessions
 from ketaflow.infusions.rules import SessionAction, SessionStatus
+from ketaflow.infusions.service._common import clock_at
 from tests.infusions.factories import make_clinic, make_course
 from tests.support.factories import SYSTEM
 
@@ -77,6 +78,22 @@ def test_seed_clinic_day_has_a_session_in_each_state(db: Session) -> None:
     moment = service.now()
     for record in records.values():
         assert moment - timedelta(hours=2) <= record.opened_at <= moment
+
+
+def test_the_clinic_day_seeds_just_after_midnight(db: Session) -> None:
+    # Sessions then open yesterday evening, a calendar day before the lot was received: their
+    # orders take the lot's expiry from the receipt (a CI run at 00:20 UTC once failed here).
+    clinic = make_clinic(db)
+    make_course(db, clinic)
+    midnight = service.now().replace(hour=0, minute=20, second=0, microsecond=0)
+    with clock_at(midnight):
+        seed_sessions(db, SYSTEM)
+        ids = seed_clinic_day(db, SYSTEM, [make_course(db, clinic) for _ in CLINIC_DAY])
+    records = [service.load_session(db, i) for i in ids.values()]
+    assert min(r.opened_at for r in records).date() < midnight.date()
+    expiries = {o.expiry_date for r in records for o in r.orders}
+    assert len(expiries) == 1
+
 
 def test_demo_orders_use_inventory_lots_and_one_session_is_flagged(db: Session) -> None:
     clinic = make_clinic(db)

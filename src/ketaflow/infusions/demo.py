@@ -180,9 +180,8 @@ def _prepared(db: Session, nurse: AuditContext, prescriber: AuditContext, course
         service.record_vitals(db, nurse, session_id=record.id, reading=VitalsReading(
             opened, sbp_mmhg=122, dbp_mmhg=78, hr_bpm=70, spo2_percent=98))
         service.sign_order(db, prescriber, session_id=record.id, order=service.OrderInput(
-            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT,
-            expiry_date=(opened + timedelta(days=365)).date(), concentration_mg_per_ml=1.0,
-            duration_min=40.0))
+            drug=KETAMINE_HCL.key, lot_number=DEMO_LOT, concentration_mg_per_ml=1.0,
+            duration_min=40.0))  # the expiry comes from the lot's receipt
     return record.id
 
 
