@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaflow.assessments.demo import seed_assessments
+from ketaflow.audit.models import AuditEvent
 from ketaflow.audit.service import AuditContext
 from ketaflow.auth import service as auth_service
 from ketaflow.auth.models import DemoCredential, StaffUser
@@ -16,6 +17,7 @@ from ketaflow.booking.demo import seed_calendar
 from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role, Settings
 from ketaflow.courses.demo import seed_active_courses, seed_courses, seed_maintenance
+from ketaflow.demo_data.service import GENERATE_ACTION
 from ketaflow.infusions.demo import CLINIC_DAY, seed_clinic_day, seed_sessions
 from ketaflow.moodchart.demo import seed_mood
 from ketaflow.outcomes.demo import seed_outcomes
@@ -114,6 +116,9 @@ def demo_data_problem(session: Session) -> str | None:
     """Why this database must not be used in production, if it holds demo data."""
     if session.scalar(select(DemoCredential.username).limit(1)) is not None:
         return "the database holds demo data (seeded by ketaflow demo seed)"
+    if session.scalar(select(AuditEvent.id).where(AuditEvent.action == GENERATE_ACTION)
+                      .limit(1)) is not None:
+        return "the database holds generated data (made by ketaflow demo generate)"
     if session.scalar(select(StaffUser.username).where(
             StaffUser.username.in_(DEMO_USERNAMES), StaffUser.is_active).limit(1)):
         return ("the database has active accounts named like the demo accounts "

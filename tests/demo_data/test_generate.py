@@ -201,3 +201,10 @@ def test_the_cli_prints_the_counts_and_refuses_a_second_run(db_url: str,
     assert second.returncode == 2
     assert second.stderr.strip() == ("error: the database already has patients: demo "
                                      "generate fills an empty one")
+    production = env | {"KETAFLOW_MODE": "production"}
+    refused = subprocess.run([sys.executable, "-m", "ketaflow", "serve", "--port", "1"],
+                             env=production, capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == ("error: refusing to start in production: the database "
+                                      "holds generated data (made by ketaflow demo generate)")

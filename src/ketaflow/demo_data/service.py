@@ -84,6 +84,11 @@ class _Writer:
             pending.clear()
 
 
+# The audit action of a generation: its event marks the database as synthetic for good (the
+# production check refuses it; an audit row cannot be removed without breaking the chain).
+GENERATE_ACTION = "demo.generate"
+
+
 def require_empty(db: Session) -> None:
     """Refuse a database that already holds patients (generated rows would mix with real)."""
     if db.scalar(select(Patient.id).limit(1)) is not None:
@@ -114,7 +119,7 @@ def generate_clinic(db: Session, ctx: AuditContext, *, patients: int = DEFAULT_P
     _advance_sequences(db)
     summary = GenerationSummary(patients, seed, sites, dict(out.counts),
                                 clock.perf_counter() - started)
-    record_event(db, ctx, action="demo.generate", entity_type=ENTITY, entity_id=None,
+    record_event(db, ctx, action=GENERATE_ACTION, entity_type=ENTITY, entity_id=None,
                  detail={"seed": seed, "patients": patients, "sites": sites,
                          "rows": summary.rows})
     return summary
