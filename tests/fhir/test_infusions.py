@@ -210,7 +210,10 @@ def test_administrations_are_the_started_infusions(clinic: Clinic) -> None:
         assert resource["context"]["reference"] == f"Encounter/session-{row.id}"
         assert resource["request"]["reference"] == f"MedicationRequest/order-{order.id}"
         assert resource["contained"][0]["batch"]["lotNumber"] == order.lot_number
-        assert resource["dosage"]["dose"]["value"] == round(order.dose_mg, 2)
+        if administration_status(row) == "in-progress":
+            assert resource["dosage"]["dose"]["value"] == round(order.dose_mg, 2)
+        else:  # what the pump gave, never more than ordered
+            assert resource["dosage"]["dose"]["value"] <= round(order.dose_mg, 2)
         rate = row.rate_ml_per_h if row.rate_ml_per_h is not None else order.rate_ml_per_h
         assert resource["dosage"]["rateQuantity"]["value"] == round(rate, 2)
         assert datetime.fromisoformat(resource["effectivePeriod"]["start"]) == row.started_at
@@ -218,6 +221,27 @@ def test_administrations_are_the_started_infusions(clinic: Clinic) -> None:
     some = next(iter(found.values()))
     assert clinic.ok(f"/{some['context']['reference']}")["resourceType"] == "Encounter"
     assert clinic.ok(f"/{some['request']['reference']}")["resourceType"] == "MedicationRequest"
+
+
+def test_an_infusion_stopped_early_gives_the_dose_delivered(clinic: Clinic) -> None:
+    # The demo's early stop: the pump ran at the order's constant rate for 24 of its 40
+    # minutes, so 24/40 of the ordered dose went in (the FHIR record must not say all of it).
+    fresh(clinic)
+    stop = clinic.db.scalars(select(SessionEvent).where(
+        SessionEvent.kind == EventKind.STATUS)).all()
+    early = next(e for e in stop if e.detail.get("action") == "stop" and e.detail.get("early"))
+    order = orders_of(clinic, early.session_id)[-1]
+    resource = clinic.ok(f"/MedicationAdministration/infusion-{early.session_id}")
+    assert resource["status"] == "completed"
+    assert resource["dosage"]["dose"]["value"] == pytest.approx(order.dose_mg * 24 / 40,
+                                                                abs=0.05)
+    assert resource["dosage"]["text"].startswith(
+        f"{order.dose_mg * 24 / 40:.1f} mg as {order.dose_salt.value} delivered in 24 min")
+
+
+def orders_of(clinic: Clinic, session_id: int) -> list[InfusionOrder]:
+    return sorted((o for o, row in orders(clinic).values() if row.id == session_id),
+                  key=lambda o: o.id)
 
 
 def test_administration_search_by_effective_time_and_status(clinic: Clinic) -> None:

@@ -82,6 +82,27 @@ def ordered_dose(order: InfusionOrder) -> OrderedDose:
                        concentration_mg_per_ml=order.concentration_mg_per_ml)
 
 
+def current_order(record: InfusionSession) -> InfusionOrder | None:
+    """The order in force: the newest not replaced."""
+    return next((o for o in reversed(record.orders) if o.superseded_at is None), None)
+
+
+def session_delivered(record: InfusionSession, *, at: datetime | None = None
+                      ) -> Delivery | None:
+    """What the pump delivered under the order in force: all of it once the infusion has
+    ended, so far (up to `at`, now) while it runs; None before the start or without an order."""
+    order = current_order(record)
+    events = pump_events(record)
+    # Records written before the change and its event shared one moment have the stop event a
+    # moment after ended_at: count up to whichever is later, so the stop is always seen.
+    ends = [t for t in (record.ended_at, *(e.at for e in events
+                                             if e.change is PumpChange.STOP)) if t is not None]
+    until = max(ends) if ends else (at or (events[-1].at if events else None))
+    if order is None or record.started_at is None or until is None:
+        return None
+    return delivered(events, ordered_dose(order), until=until)
+
+
 def session_delivery(record: InfusionSession, order: InfusionOrder, *, until: datetime
                      ) -> Delivery:
     """What the pump delivered on this session up to `until` (the end, if it has ended)."""
@@ -254,17 +275,8 @@ def build_summary(record: InfusionSession, settings: InfusionSettings, *,
     """The summary from a loaded session. `staff` names users (the service looks them up);
     `at` is now, for a session still infusing (delivery so far)."""
     names: StaffNames = staff or {}
-    orders = [o for o in record.orders if o.superseded_at is None]
-    order = orders[-1] if orders else None
-    events = pump_events(record)
-    delivery = None
-    # Records written before the change and its event shared one moment have the stop event a
-    # moment after ended_at: count up to whichever is later, so the stop is always seen.
-    ends = [t for t in (record.ended_at, *(e.at for e in events
-                                             if e.change is PumpChange.STOP)) if t is not None]
-    until = max(ends) if ends else (at or (events[-1].at if events else None))
-    if order is not None and record.started_at is not None and until is not None:
-        delivery = delivered(events, ordered_dose(order), until=until)
+    order = current_order(record)
+    delivery = session_delivered(record, at=at)
     stop = _stop_event(record)
     early = bool(delivery is not None and stop is not None and is_early_stop(
         delivered_ml=delivery.volume_ml, ordered_ml=order.volume_ml if order else 0.0))
@@ -293,7 +305,7 @@ def build_summary(record: InfusionSession, settings: InfusionSettings, *,
         escort_confirmed=record.escort_confirmed,
         delivery=delivery,
         ordered=None if order is None else ordered_dose(order),
-        pauses=_pause_lines(events),
+        pauses=_pause_lines(pump_events(record)),
         rate_changes=tuple(
             RateChangeLine(e.occurred_at, e.detail.get("from_ml_per_h"),
                            float(e.detail["to_ml_per_h"]), e.reason or "",

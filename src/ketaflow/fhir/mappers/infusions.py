@@ -25,6 +25,7 @@ from ketaflow.fhir.codes import (
 )
 from ketaflow.infusions.formulary import drug_name
 from ketaflow.infusions.models import InfusionOrder, InfusionSession, SessionEvent
+from ketaflow.infusions.rules.delivery import Delivery
 
 DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
 AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
@@ -119,12 +120,19 @@ def medication_request(order: InfusionOrder, patient_id: int, status: str) -> Re
     return resource
 
 
-def medication_administration(row: InfusionSession, order: InfusionOrder, status: str
-                              ) -> Resource:
+def medication_administration(row: InfusionSession, order: InfusionOrder, status: str,
+                              given: Delivery | None) -> Resource:
     """The infusion given under the order in force (the session's latest); the drug with its
-    lot is a contained Medication, since the lot belongs to the product, not the act."""
+    lot is a contained Medication, since the lot belongs to the product, not the act. Once the
+    infusion is over, the dose is what the pump record shows delivered (`given`: less than
+    ordered after an early stop or a pause), while it runs the ordered dose."""
     assert row.started_at is not None  # the source's frame holds started sessions only
     rate = row.rate_ml_per_h if row.rate_ml_per_h is not None else order.rate_ml_per_h
+    dose_mg, text = order.dose_mg, f"ordered {_dose_text(order)}"
+    if status != "in-progress" and given is not None:
+        dose_mg = given.dose_mg
+        text = (f"{dose_mg:.1f} mg as {order.dose_salt.value} delivered in "
+                f"{given.running_min:.0f} min of infusion; {text}")
     resource: Resource = {
         "resourceType": "MedicationAdministration",
         "contained": [{
@@ -139,8 +147,7 @@ def medication_administration(row: InfusionSession, order: InfusionOrder, status
         "context": reference("Encounter", encounter_id(row.id)),
         "effectivePeriod": _period(row.started_at, row.ended_at),
         "request": reference("MedicationRequest", request_id(order.id)),
-        "dosage": {"text": _dose_text(order), "route": _ROUTE,
-                   "dose": _quantity(order.dose_mg, "mg"),
+        "dosage": {"text": text, "route": _ROUTE, "dose": _quantity(dose_mg, "mg"),
                    "rateQuantity": _quantity(rate, "mL/h")},
     }
     if row.opened_by_user_id is not None:

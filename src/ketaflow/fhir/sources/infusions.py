@@ -28,6 +28,7 @@ from ketaflow.fhir.mappers import infusions
 from ketaflow.fhir.mappers.infusions import AE_SERIOUSNESS
 from ketaflow.infusions.models import EventKind, InfusionOrder, InfusionSession, SessionEvent
 from ketaflow.infusions.rules import SessionStatus
+from ketaflow.infusions.summary import session_delivered
 
 _S = InfusionSession
 _NEVER_STARTED = _S.started_at.is_(None)
@@ -115,8 +116,9 @@ def _started(query: Select[Any]) -> Select[Any]:
 
 def _load_administrations(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
     rows = session.execute(select(_S, ADMINISTRATION_STATUS_SQL).where(_S.id.in_(ids))
-                           .options(selectinload(_S.orders))).all()
-    return {row.id: infusions.medication_administration(row, row.orders[-1], status)
+                           .options(selectinload(_S.orders), selectinload(_S.events))).all()
+    return {row.id: infusions.medication_administration(row, row.orders[-1], status,
+                                                        session_delivered(row))
             for row, status in rows}
 
 

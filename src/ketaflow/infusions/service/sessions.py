@@ -56,6 +56,7 @@ from ketaflow.infusions.service._common import (
     require_prescriber,
     required_text,
 )
+from ketaflow.infusions.summary import current_order as current_order  # noqa: PLC0414 (re-export)
 from ketaflow.infusions.summary import session_delivery
 from ketaflow.patients.models import Measurement
 
@@ -109,10 +110,6 @@ def sessions_for_course(db: Session, ctx: AuditContext, *, course_id: int
     record_ids = [r.id for r in records]
     audit(db, ctx, "infusion.session.list", 0, course_id=course_id, session_ids=record_ids)
     return records
-
-
-def current_order(record: InfusionSession) -> InfusionOrder | None:
-    return next((o for o in reversed(record.orders) if o.superseded_at is None), None)
 
 
 @dataclass(frozen=True)
