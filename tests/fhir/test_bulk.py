@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from ketaflow.audit.models import AuditEvent
 from ketaflow.auth.models import ApiToken
+from ketaflow.booking.models import Appointment
 from ketaflow.cli import app as cli_app
 from ketaflow.config import Role
 from ketaflow.db import utcnow
@@ -129,6 +130,67 @@ def test_patient_level_export_with_type_filter(clinic: Clinic) -> None:
     # Practitioner is not in the Patient compartment.
     _outcome(_call(clinic, "GET", "/Patient/$export", headers=ASYNC, _type="Practitioner"),
              400, "_type")
+
+
+def _site_patients(clinic: Clinic) -> dict[int, set[int]]:
+    clinic.db.rollback()
+    rows = clinic.db.execute(select(Appointment.site_id, Appointment.patient_id)).all()
+    clinic.db.rollback()
+    members: dict[int, set[int]] = {}
+    for site_id, patient_id in rows:
+        members.setdefault(site_id, set()).add(patient_id)
+    return members
+
+
+def _patient_of(resource: dict[str, Any]) -> str:
+    if resource["resourceType"] == "Patient":
+        return f"Patient/{resource['id']}"
+    if resource["resourceType"] == "Appointment":
+        return next(p["actor"]["reference"] for p in resource["participant"]
+                    if p["actor"]["reference"].startswith("Patient/"))
+    element = resource.get("subject") or resource.get("patient")
+    assert element is not None, resource["resourceType"]
+    return str(element["reference"])
+
+
+def test_a_group_is_a_sites_patients_and_exports_only_theirs(clinic: Clinic) -> None:
+    members = _site_patients(clinic)
+    site_id, patients = max(members.items(), key=lambda item: len(item[1]))
+    everyone = {int(r["id"]) for r in clinic.resources("/Patient")}
+    assert patients < everyone  # the demo has patients without an appointment at this site
+    group = clinic.ok(f"/Group/site-{site_id}")
+    validate(group)
+    assert group["type"] == "person" and group["actual"] is True
+    assert group["quantity"] == len(patients)
+    assert {m["entity"]["reference"] for m in group["member"]} == {
+        f"Patient/{p}" for p in patients}
+    location = _kickoff(clinic, f"/Group/site-{site_id}/$export")
+    manifest = _wait(clinic, location)
+    assert manifest["request"].endswith(f"/fhir/R4/Group/site-{site_id}/$export")
+    exported = {item["type"]: _download(clinic, item["url"]) for item in manifest["output"]}
+    assert "Practitioner" not in exported and "Group" not in exported
+    assert {int(r["id"]) for r in exported["Patient"]} == patients
+    wanted = {f"Patient/{p}" for p in patients}
+    for type_name, lines in exported.items():
+        for resource in lines:
+            validate(resource)
+            assert _patient_of(resource) in wanted, type_name
+    # As many of each type as a search for the members finds (the compartment, nothing lost).
+    one = min(patients)
+    observations = clinic.resources("/Observation", patient=str(one))
+    assert len([r for r in exported["Observation"]
+                if r["subject"]["reference"] == f"Patient/{one}"]) == len(observations)
+
+
+def test_an_unknown_group_or_a_type_outside_the_compartment_is_refused(clinic: Clinic
+                                                                       ) -> None:
+    _outcome(_call(clinic, "GET", "/Group/site-999999/$export", headers=ASYNC), 404)
+    _outcome(_call(clinic, "GET", "/Group/nonsense/$export", headers=ASYNC), 404)
+    site_id = min(_site_patients(clinic))
+    _outcome(_call(clinic, "GET", f"/Group/site-{site_id}/$export", headers=ASYNC,
+                   _type="Location"), 400, "_type")
+    _outcome(_call(clinic, "GET", f"/Group/site-{site_id}/$export", headers=ASYNC,
+                   role=Role.PRESCRIBER), 403)
 
 
 def test_since_keeps_only_what_changed_at_or_after_it(clinic: Clinic) -> None:

@@ -63,6 +63,9 @@ BASE_R4: dict[str, tuple[str, ...]] = {
                 "dateTime", "policyRule.text", "provision.type"),
     "Appointment": ("status", "start", "end", "serviceType.text", "participant.actor.reference",
                     "participant.status"),
+    # What a Bulk Data client needs of a Group it exports (type, actual, the members).
+    "Group": ("type", "actual", "name", "quantity", "member.entity.reference",
+              "identifier.value"),
 }
 for _vital in ("heart-rate", "pulse-oximetry", "respiratory-rate", "body-weight", "body-height",
                "bmi"):

@@ -146,6 +146,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/fhir/R4/Organization/{resource_id}"),
         ("GET", "/fhir/R4/Location"),
         ("GET", "/fhir/R4/Location/{resource_id}"),
+        ("GET", "/fhir/R4/Group"),
+        ("GET", "/fhir/R4/Group/{resource_id}"),
     },
     "patients:clinical:read": {
         ("GET", "/patients/{patient_id}/mood"),
@@ -376,6 +378,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     "fhir:export": {
         ("GET", "/fhir/R4/$export"),
         ("GET", "/fhir/R4/Patient/$export"),
+        ("GET", "/fhir/R4/Group/{group_id}/$export"),
         ("GET", "/fhir/R4/$export-status/{job_id}"),
         ("DELETE", "/fhir/R4/$export-status/{job_id}"),
         ("GET", "/fhir/R4/$export-file/{job_id}/{file_name}"),

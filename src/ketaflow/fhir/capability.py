@@ -16,6 +16,7 @@ _SECURITY = ("Staff API tokens as bearer tokens (Authorization: Bearer kft_...),
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
 _EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
 _PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+_GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
 
 
 def capability_statement(base_url: str) -> Resource:
@@ -60,6 +61,7 @@ def _resource(kind: ResourceType) -> Resource:
         entry["supportedProfile"] = list(kind.profiles)
     if kind.includes:
         entry["searchInclude"] = sorted(kind.includes)
-    if kind.name == "Patient":
-        entry["operation"] = [{"name": "export", "definition": _PATIENT_EXPORT}]
+    if kind.name in ("Patient", "Group"):
+        definition = _PATIENT_EXPORT if kind.name == "Patient" else _GROUP_EXPORT
+        entry["operation"] = [{"name": "export", "definition": definition}]
     return entry

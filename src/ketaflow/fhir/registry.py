@@ -136,6 +136,12 @@ TYPES: tuple[ResourceType, ...] = (
          Parameter("scope", Kind.TOKEN, "Always treatment")),
         patient_element="patient",
         documentation="The off-label treatment consent each course starts under (base R4)."),
+    ResourceType(
+        "Group", DEMOGRAPHICS, (booking.GROUP,),
+        (Parameter("name", Kind.STRING, "Words that start the group's name"),
+         Parameter("identifier", Kind.TOKEN, "The site's short code")),
+        documentation="Each site's patients (everyone with an appointment there), for "
+                      "Group/{id}/$export (base R4: US Core has no Group profile)."),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}

@@ -314,8 +314,9 @@ def mapped_tokens(column: Column, codes: Mapping[tuple[str, str], object]) -> Fi
 
 
 def references(column: Column) -> Filter:
-    def condition(values: Sequence[int]) -> Condition:
-        return column.in_(list(values))
+    """Ids given (a search) or a select of ids (a group-level export's members)."""
+    def condition(values: Sequence[int] | Select[Any]) -> Condition:
+        return column.in_(values if isinstance(values, Select) else list(values))
     return condition
 
 

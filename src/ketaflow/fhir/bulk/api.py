@@ -1,7 +1,8 @@
 """Bulk Data `$export` routes under /fhir/R4 (thin: parse, call one service, answer).
 
 Mounted before the FHIR read/search router, whose `/{type}/{id}` would otherwise take
-`Patient/$export`. Errors are OperationOutcomes (`ketaflow.web.errors`, every /fhir/R4 path).
+`Patient/$export` and `Group/{id}/$export`. Errors are OperationOutcomes
+(`ketaflow.web.errors`, every /fhir/R4 path).
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ EXPORT = Permission.FHIR_BULK_EXPORT
 RETRY_AFTER_S = 2
 
 
-def _kickoff(request: Request, db: Session, settings: Settings, level: ExportLevel) -> Response:
+def _kickoff(request: Request, db: Session, settings: Settings, level: ExportLevel,
+             group_id: str | None = None) -> Response:
     query = request.query_params.multi_items()
-    asked = service.parse_kickoff(level, query, request.headers.get("prefer"))
+    asked = service.parse_kickoff(level, query, request.headers.get("prefer"), group_id)
     base = f"{settings.public_base_url.rstrip('/')}{FHIR_PREFIX}"
-    path = "/$export" if level is ExportLevel.SYSTEM else "/Patient/$export"
+    path = {ExportLevel.SYSTEM: "/$export", ExportLevel.PATIENT: "/Patient/$export",
+            ExportLevel.GROUP: f"/Group/{group_id}/$export"}[level]
     request_url = base + path + (f"?{urlencode(query)}" if query else "")
     job = service.start_export(db, audit_context(request), request=asked,
                                request_url=request_url)
@@ -58,6 +61,13 @@ def export_system(request: Request, db: DB, settings: AppSettings) -> Response:
 def export_patients(request: Request, db: DB, settings: AppSettings) -> Response:
     """Kick-off of a Patient-level export: every patient and the types about patients."""
     return _kickoff(request, db, settings, ExportLevel.PATIENT)
+
+
+@router.get(f"{FHIR_PREFIX}/Group/{{group_id}}/$export")
+@requires(EXPORT)
+def export_group(request: Request, db: DB, settings: AppSettings, group_id: str) -> Response:
+    """Kick-off of a Group-level export: the Group's members and the types about patients."""
+    return _kickoff(request, db, settings, ExportLevel.GROUP, service.require_group(db, group_id))
 
 
 @router.get(f"{FHIR_PREFIX}/$export-status/{{job_id}}")

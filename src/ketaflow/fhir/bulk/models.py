@@ -25,6 +25,7 @@ class ExportState(StrEnum):
 class ExportLevel(StrEnum):
     SYSTEM = "system"    # GET /fhir/R4/$export
     PATIENT = "patient"  # GET /fhir/R4/Patient/$export: the patient compartment of everyone
+    GROUP = "group"      # GET /fhir/R4/Group/{id}/$export: the compartments of its members
 
 
 class FhirExportJob(Base):
@@ -37,6 +38,8 @@ class FhirExportJob(Base):
     # The resource type names asked for (all the level's types when `_type` was not given).
     types: Mapped[list[str]] = mapped_column(JSON)
     since: Mapped[datetime | None] = mapped_column(default=None)
+    # A group-level export's Group (its FHIR id), None at the other levels.
+    group_id: Mapped[str | None] = mapped_column(String(64), default=None)
     # The kick-off URL as called (the manifest's `request`).
     request_url: Mapped[str] = mapped_column(String(2000))
     # Who asked: only they poll, download and cancel it. None for a job not made by a user.

@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from ketaflow.fhir import search
@@ -61,13 +63,17 @@ def level_types(patient_level: bool) -> tuple[ResourceType, ...]:
 
 
 def resources(session: Session, kind: ResourceType, since: datetime | None = None,
-              *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Resource]]:
+              *, chunk_rows: int = CHUNK_ROWS, patients: Select[Any] | None = None
+              ) -> Iterator[list[Resource]]:
     """The type's resources, a chunk at a time, each as read answers it (id and meta first).
-    `since`: only those changed at or after it (`_since`)."""
+    `since`: only those changed at or after it (`_since`); `patients`: only those of the
+    patients this select gives (a Group's members; the type must be in the compartment)."""
     for source in kind.sources:
         frame = source.frame()
         if since is not None:
             frame = frame.where(source.updated >= since)
+        if patients is not None:
+            frame = frame.where(_of_patients(kind, source, patients))
         result = session.execute(frame.order_by(source.row),
                                  execution_options={"yield_per": chunk_rows})
         for partition in result.partitions():
@@ -89,6 +95,15 @@ def with_meta(source: search.Source, row_id: int, updated: datetime, body: Resou
     return head | {k: v for k, v in body.items() if k not in head}
 
 
+def _of_patients(kind: ResourceType, source: search.Source, patients: Select[Any]
+                 ) -> ColumnElement[bool]:
+    if kind.name == "Patient":
+        return source.row.in_(patients)
+    condition = source.filters["patient"](patients)  # type: ignore[arg-type]
+    assert not isinstance(condition, bool)  # `search.references` gives a column condition
+    return condition
+
+
 def encode_lines(chunk: Sequence[Resource]) -> str:
     """A chunk as NDJSON text: one compact JSON object per line, each line ended."""
     return "".join([_encode(resource) + "\n" for resource in chunk])
@@ -96,7 +111,8 @@ def encode_lines(chunk: Sequence[Resource]) -> str:
 
 def write_types(session: Session, kinds: Sequence[ResourceType], directory: Path, *,
                 since: datetime | None = None, suffix: str = "",
-                progress: Progress | None = None) -> list[Written]:
+                progress: Progress | None = None, patients: Select[Any] | None = None
+                ) -> list[Written]:
     """One `<Type>.ndjson<suffix>` per type in `directory` (an empty file for a type with no
     resources). Raises `Stopped` when `progress` returns False."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -105,7 +121,7 @@ def write_types(session: Session, kinds: Sequence[ResourceType], directory: Path
         path = directory / f"{kind.name}.ndjson{suffix}"
         count = 0
         with path.open("w", encoding="utf-8", newline="\n") as out:
-            for chunk in resources(session, kind, since):
+            for chunk in resources(session, kind, since, patients=patients):
                 out.write(encode_lines(chunk))
                 count += len(chunk)
                 if progress is not None and not progress(kind.name, count):

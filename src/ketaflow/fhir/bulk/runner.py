@@ -64,8 +64,9 @@ def run_claimed(read: sessionmaker[Session], write: sessionmaker[Session],
     try:
         with contextlib.closing(read()) as session:
             transaction_at = snapshot(session)
+            members = None if claim.group_id is None else service.group_members(claim.group_id)
             written = write_types(session, kinds, directory, since=claim.since, suffix=suffix,
-                                  progress=beat)
+                                  progress=beat, patients=members)
             session.rollback()
     except Stopped:
         _remove_parts(directory, suffix)

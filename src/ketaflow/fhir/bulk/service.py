@@ -19,17 +19,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.service import AuditContext, record_event
+from ketaflow.booking.models import Site
 from ketaflow.db import first_unlocked, utcnow
 from ketaflow.errors import NotFound
 from ketaflow.fhir.bulk.models import ExportLevel, ExportState, FhirExportJob
 from ketaflow.fhir.bulk.ndjson import NDJSON_FORMATS, level_types
 from ketaflow.fhir.codes import Resource
 from ketaflow.fhir.outcome import InvalidSearch
+from ketaflow.fhir.sources import booking
 
 ENTITY = "fhir_export_job"
 WORKER_CONTEXT = AuditContext(None, "fhir-export", "system")
@@ -49,10 +52,27 @@ class ExportRequest:
     level: ExportLevel
     types: tuple[str, ...]
     since: datetime | None
+    group_id: str | None = None
+
+
+def require_group(db: Session, group_id: str) -> str:
+    """A Group this server serves (a site's patients), or NotFound (404 OperationOutcome)."""
+    site_id = booking.GROUP.row_id(group_id)
+    if not isinstance(site_id, int) or isinstance(site_id, bool) or db.get(Site, site_id) is None:
+        raise NotFound(f"Group/{group_id[:40]}: no such group", field="group")
+    return group_id
+
+
+def group_members(group_id: str) -> Select[Any]:
+    """The patients a group-level export covers: the Group's members when it runs (the
+    export's snapshot), not when it was asked for."""
+    site_id = booking.GROUP.row_id(group_id)
+    assert isinstance(site_id, int) and not isinstance(site_id, bool)
+    return booking.site_members(site_id)
 
 
 def parse_kickoff(level: ExportLevel, query: Sequence[tuple[str, str]],
-                  prefer: str | None) -> ExportRequest:
+                  prefer: str | None, group_id: str | None = None) -> ExportRequest:
     """The export a kick-off asks for, or an InvalidSearch (400) naming what is wrong."""
     if "respond-async" not in [p.strip().lower() for p in (prefer or "").split(",")]:
         raise InvalidSearch("Prefer: respond-async is required (the export runs in the "
@@ -68,18 +88,19 @@ def parse_kickoff(level: ExportLevel, query: Sequence[tuple[str, str]],
     if given.get("_outputFormat", "application/fhir+ndjson") not in NDJSON_FORMATS:
         raise InvalidSearch("_outputFormat: only application/fhir+ndjson is written",
                             field="_outputFormat")
-    served = [kind.name for kind in level_types(level is ExportLevel.PATIENT)]
+    in_compartment = level is not ExportLevel.SYSTEM
+    served = [kind.name for kind in level_types(in_compartment)]
     types = tuple(served)
     if "_type" in given:
         asked = [name.strip() for name in given["_type"].split(",")]
         unknown = sorted({name[:40] for name in asked if name not in served})
         if unknown or not any(asked):
-            where = "in the Patient compartment" if level is ExportLevel.PATIENT else "here"
+            where = "in the Patient compartment" if in_compartment else "here"
             raise InvalidSearch(f"_type: {', '.join(unknown) or 'empty'} not exported {where}; "
                                 f"exported: {', '.join(served)}", field="_type")
         types = tuple(name for name in served if name in asked)
     since = None if "_since" not in given else parse_instant(given["_since"])
-    return ExportRequest(level, types, since)
+    return ExportRequest(level, types, since, group_id)
 
 
 def parse_instant(raw: str, field: str = "_since") -> datetime:
@@ -98,11 +119,12 @@ def start_export(db: Session, ctx: AuditContext, *, request: ExportRequest,
                  request_url: str) -> FhirExportJob:
     job = FhirExportJob(id=secrets.token_hex(16), level=request.level,
                         types=list(request.types), since=request.since,
-                        request_url=request_url[:2000], requester_user_id=ctx.actor_user_id)
+                        group_id=request.group_id, request_url=request_url[:2000],
+                        requester_user_id=ctx.actor_user_id)
     db.add(job)
     db.flush()
     record_event(db, ctx, action="fhir.export.start", entity_type=ENTITY, entity_id=job.id,
-                 detail={"level": job.level.value, "types": job.types,
+                 detail={"level": job.level.value, "group": job.group_id, "types": job.types,
                          "since": None if job.since is None else job.since.isoformat()})
     return job
 
@@ -179,6 +201,7 @@ class Claim:
     level: ExportLevel
     types: tuple[str, ...]
     since: datetime | None
+    group_id: str | None = None
 
 
 def _claimable(now: datetime, stale_after: timedelta) -> ColumnElement[bool]:
@@ -202,7 +225,7 @@ def claim_next(db: Session, *, worker_id: str, now: datetime,
         .values(state=ExportState.RUNNING, claimed_by=worker_id, heartbeat_at=now,
                 started_at=now, attempts=FhirExportJob.attempts + 1, progress="starting")
         .returning(FhirExportJob.attempts, FhirExportJob.level, FhirExportJob.types,
-                   FhirExportJob.since)
+                   FhirExportJob.since, FhirExportJob.group_id)
         .execution_options(synchronize_session=False)).first()
     if claimed is None:
         return None
@@ -210,7 +233,7 @@ def claim_next(db: Session, *, worker_id: str, now: datetime,
         record_event(db, WORKER_CONTEXT, action="fhir.export.reclaim", entity_type=ENTITY,
                      entity_id=job_id, detail={"attempt": int(claimed.attempts)})
     return Claim(job_id, worker_id, int(claimed.attempts), ExportLevel(claimed.level),
-                 tuple(claimed.types), claimed.since)
+                 tuple(claimed.types), claimed.since, claimed.group_id)
 
 
 def _still_ours(claim: Claim) -> ColumnElement[bool]:

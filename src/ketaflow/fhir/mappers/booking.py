@@ -1,8 +1,10 @@
-"""Appointment (the clinic calendar's bookings) and Location (a site where infusions are
-given), from the booking domain's rows."""
+"""Appointment (the clinic calendar's bookings), Location (a site where infusions are
+given) and Group (a site's patients, for group-level `$export`), from the booking domain's
+rows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from ketaflow.booking.models import Appointment, AppointmentKind, AppointmentState, Site
@@ -67,4 +69,20 @@ def location(site: Site) -> Resource:
             {"daysOfWeek": [day], "openingTime": f"{hours[0]}:00",
              "closingTime": f"{hours[1]}:00"}
             for day, hours in site.opening_hours.items()],
+    }
+
+
+def group(site: Site, patient_ids: Sequence[int]) -> Resource:
+    """A site's patients: everyone with an appointment booked there (in any state), so a
+    registry or a payer can take one site's records with `Group/{id}/$export`."""
+    return {
+        "resourceType": "Group",
+        "identifier": [{"system": SITE_SYSTEM, "value": site.code}],
+        "active": True,
+        "type": "person",
+        "actual": True,
+        "name": f"Patients of {site.name}",
+        "managingEntity": reference("Organization", "clinic"),
+        "quantity": len(patient_ids),
+        "member": [{"entity": reference("Patient", pid)} for pid in patient_ids],
     }

@@ -1,4 +1,4 @@
-"""Sources of Appointment and Location (the booking domain)."""
+"""Sources of Appointment, Location and Group (the booking domain)."""
 
 from __future__ import annotations
 
@@ -57,5 +57,35 @@ LOCATION = search.Source(
     profile=us_core("location"), prefix=booking.LOCATION_PREFIX,
     # Names are matched without case (ASCII letters only, as for staff names).
     filters={"name": search.name_words(func.lower(" " + Site.name + " ")),
+             "identifier": search.column_tokens(Site.code, booking.SITE_SYSTEM)},
+)
+
+
+def site_members(site_id: Any) -> Select[Any]:
+    """The patients of a site's Group: those with an appointment there (one row each)."""
+    return (select(Appointment.patient_id).where(Appointment.site_id == site_id)
+            .group_by(Appointment.patient_id))
+
+
+def _load_groups(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
+    members: dict[int, list[int]] = {site_id: [] for site_id in ids}
+    for site_id, patient_id in session.execute(
+            select(Appointment.site_id, Appointment.patient_id)
+            .where(Appointment.site_id.in_(ids)).distinct()
+            .order_by(Appointment.site_id, Appointment.patient_id)):
+        members[site_id].append(patient_id)
+    return {site.id: booking.group(site, members[site.id])
+            for site in session.scalars(select(Site).where(Site.id.in_(ids)))}
+
+
+# Membership changes with each booking: the Group was last updated at its newest booking.
+_GROUP_UPDATED = func.coalesce(
+    select(func.max(Appointment.booked_at)).where(Appointment.site_id == Site.id)
+    .correlate(Site).scalar_subquery(), Site.created_at)
+
+GROUP = search.Source(
+    key="group", row=Site.id, updated=_GROUP_UPDATED, base=_sites,
+    load=_load_groups, profile=None, prefix=booking.LOCATION_PREFIX,
+    filters={"name": search.name_words(func.lower(" Patients of " + Site.name + " ")),
              "identifier": search.column_tokens(Site.code, booking.SITE_SYSTEM)},
 )
