@@ -25,8 +25,11 @@ from ketaflow.audit.models import AuditEvent
 from ketaflow.auth.models import StaffUser
 from ketaflow.clinic.service import effective_timezone
 from ketaflow.config import Role
+from ketaflow.fhir import search
 from ketaflow.fhir.bulk import ndjson
 from ketaflow.fhir.codes import KETAFLOW_CODES, UCUM
+from ketaflow.fhir.outcome import InvalidSearch
+from ketaflow.fhir.params import Canonical, parse_canonical, parse_date
 from ketaflow.fhir.registry import BY_NAME
 from ketaflow.moodchart import service as moodchart
 from ketaflow.moodchart.models import MoodEntry
@@ -338,6 +341,38 @@ def test_mood_entries_join_the_observation_search(clinic: Clinic) -> None:
                                 date=month)) == where(lambda d: d.isoformat()[:7] == month)
     entry = clinic.ok(f"/Observation/mood-entry-{mine[0].id}")
     assert entry["id"] == f"mood-entry-{mine[0].id}"
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo", "UTC"])
+def test_a_mood_day_search_takes_the_days_in_the_clinic_zone(clinic: Clinic,
+                                                              zone: str) -> None:
+    """West and east of UTC a day's bounds are not midnight UTC: the day searched is still
+    exactly that calendar day (the demo clinic is in UTC, so this runs the filter itself)."""
+    rows = mood_entries(clinic)
+    days = sorted({row.day for row in rows})
+    pivot = days[len(days) // 2]
+    for prefix, keep in (("eq", lambda d: d == pivot), ("lt", lambda d: d < pivot),
+                         ("le", lambda d: d <= pivot), ("gt", lambda d: d > pivot),
+                         ("ge", lambda d: d >= pivot)):
+        value = parse_date("date", f"{prefix}{pivot.isoformat()}", ZoneInfo(zone))
+        condition = search.day_filter(MoodEntry.day)([value])
+        found = set(clinic.db.scalars(select(MoodEntry.id).where(condition)))
+        assert found == {row.id for row in rows if keep(row.day)}, prefix
+
+
+def test_questionnaire_references_parse() -> None:
+    def parse(raw: str) -> Canonical:
+        return parse_canonical("questionnaire", raw, "Questionnaire", QUESTIONNAIRE_BASE)
+
+    assert parse(PHQ9) == Canonical("phq9")
+    assert parse(f"{PHQ9}|1.0.0") == Canonical("phq9", "1.0.0")
+    assert parse("Questionnaire/qids-sr16") == Canonical("qids-sr16")
+    assert parse("gad7") == Canonical("gad7")
+    for bad in ("", "gad7|1.0.0", f"{PHQ9}|1|2", "Questionnaire/", "https://x.org/Q/phq9",
+                "ph q9", "x" * 65):
+        with pytest.raises(InvalidSearch) as refused:
+            parse(bad)
+        assert refused.value.field == "questionnaire"
 
 
 # ---------------------------------------------------------------- access and bad input

@@ -1,7 +1,8 @@
 """FHIR search parameters as SQLAlchemy filters over a resource type's row sources.
 
-A resource type is built from one or more `Source`s (Observation from vitals, measurements and
-scale totals; AllergyIntolerance from allergies and "no known allergies"). Each source gives
+A resource type is built from one or more `Source`s (Observation from vitals, measurements,
+scale totals and mood entries; AllergyIntolerance from allergies and "no known allergies"; a
+source's frame may also be a literal table, as Questionnaire's scales). Each source gives
 a frame, `SELECT row_id, updated FROM ...` with its joins and standing conditions, and a filter
 per search parameter. A search ANDs the parameters (a comma inside one is OR), unions the
 sources' frames, orders by last update and pages with a plain offset (`_offset`, at most
