@@ -13,6 +13,7 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from ketaflow.fhir.capability import BULK_DATA, capability_statement
 from ketaflow.fhir.codes import us_core
 from ketaflow.fhir.registry import TYPES
+from ketaflow.fhir.sources.questionnaires import SDC_RESPONSE
 from ketaflow.web.app import mounted_routers
 from tests.fhir.conftest import Clinic, validate
 
@@ -34,7 +35,7 @@ MUST_SUPPORT: dict[str, tuple[str, ...]] = {
                                 "component.valueQuantity.code"),
     us_core("observation-screening-assessment"): (
         "status", "category.coding.code", "code.coding.code", "subject.reference",
-        "effectiveDateTime", "valueInteger|valueCodeableConcept", "derivedFrom.reference"),
+        "effectiveDateTime"),
     us_core("encounter"): ("identifier.system", "identifier.value", "status", "class.code",
                            "type.coding.code", "subject.reference", "participant.type.coding.code",
                            "participant.individual.reference", "period.start",
@@ -47,6 +48,16 @@ MUST_SUPPORT: dict[str, tuple[str, ...]] = {
     us_core("careplan"): ("text.status", "text.div", "status", "intent", "category.coding.code",
                           "subject.reference", "period.start"),
     us_core("location"): ("status", "name", "managingOrganization.reference"),
+    # SDC's QuestionnaireResponse (US Core 6 has no profile for it).
+    SDC_RESPONSE: ("questionnaire", "status", "subject.reference", "authored",
+                   "author.reference", "item.linkId", "item.text",
+                   "item.answer.valueCoding.code"),
+}
+# Elements one source of a shared profile always sends (both survey Observations).
+BY_SOURCE: dict[str, tuple[str, ...]] = {
+    "assessment-total": ("valueInteger|valueCodeableConcept", "derivedFrom.reference"),
+    "mood-entry": ("performer.reference", "component.code.coding.code",
+                   "component.valueInteger"),
 }
 # Base R4 (no US Core profile), by type: the elements FHIR requires and those we always send.
 BASE_R4: dict[str, tuple[str, ...]] = {
@@ -66,6 +77,10 @@ BASE_R4: dict[str, tuple[str, ...]] = {
     # What a Bulk Data client needs of a Group it exports (type, actual, the members).
     "Group": ("type", "actual", "name", "quantity", "member.entity.reference",
               "identifier.value"),
+    "Questionnaire": ("url", "version", "name", "title", "status", "subjectType",
+                      "item.linkId", "item.text", "item.type",
+                      "item.answerOption.valueCoding.code",
+                      "item.answerOption.extension.valueDecimal"),
 }
 for _vital in ("heart-rate", "pulse-oximetry", "respiratory-rate", "body-weight", "body-height",
                "bmi"):
@@ -81,7 +96,8 @@ WHEN_RECORDED: dict[str, tuple[str, ...]] = {
     "AllergyIntolerance": ("reaction.manifestation.text", "reaction.severity"),
     "MedicationStatement": ("effectivePeriod.start", "dosage.doseAndRate.rateRatio"),
     "Observation": ("performer.reference", "valueQuantity.value", "component",
-                    "valueInteger"),
+                    "valueInteger", "component.valueQuantity.value"),
+    "Questionnaire": ("code.code", "item.code.code", "copyright"),
     "Encounter": ("period.end",),
     "MedicationAdministration": ("effectivePeriod.end",),
     "CarePlan": ("author.reference",),
@@ -121,15 +137,16 @@ def test_each_type_reads_searches_parses_and_carries_its_profile(clinic: Clinic,
         validate(resource)
         profile = _profile(resource)
         assert profile in kind.profiles or (profile is None and not kind.profiles)
+        source = next(s for s in kind.sources if s.profile == profile
+                      and s.row_id(resource["id"]) is not None)
         required = BASE_R4[name] if profile is None else MUST_SUPPORT[profile]
-        missing = [p for p in required if not has(resource, p)]
+        missing = [p for p in (*required, *BY_SOURCE.get(source.key, ()))
+                   if not has(resource, p)]
         assert not missing, f"{resource['id']} ({profile}) lacks {missing}"
         if profile in VITAL_LOINC:
             codes = {c["code"] for c in resource["code"]["coding"]}
             assert VITAL_LOINC[profile] in codes
             assert resource["category"][0]["coding"][0]["code"] == "vital-signs"
-        source = next(s for s in kind.sources if s.profile == profile
-                      and s.row_id(resource["id"]) is not None)
         first_of_source.setdefault(source.key, resource)
     for path in WHEN_RECORDED.get(name, ()):
         assert any(has(r, path) for r in resources), f"no {name} carries {path}"

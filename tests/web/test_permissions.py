@@ -206,6 +206,10 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/fhir/R4/AdverseEvent/{resource_id}"),
         ("GET", "/fhir/R4/Consent"),
         ("GET", "/fhir/R4/Consent/{resource_id}"),
+        ("GET", "/fhir/R4/Questionnaire"),
+        ("GET", "/fhir/R4/Questionnaire/{resource_id}"),
+        ("GET", "/fhir/R4/QuestionnaireResponse"),
+        ("GET", "/fhir/R4/QuestionnaireResponse/{resource_id}"),
     },
     "patients:clinical:write": {
         ("POST", "/patients/{patient_id}/allergies"),

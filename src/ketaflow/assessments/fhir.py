@@ -1,4 +1,8 @@
-"""FHIR R4 export of stored assessments, built with the `ketaflow.scales.fhir` builders."""
+"""FHIR R4 export of stored assessments, built with the `ketaflow.scales.fhir` builders.
+
+`response_resource` and `scale_export` are the one mapping of a stored rating to FHIR: the
+older export here (`/api/v1/fhir/...`) and the FHIR API's QuestionnaireResponse and
+Observation sources (`ketaflow.fhir.sources`) both use them."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ketaflow.assessments.models import Assessment, RaterKind
 from ketaflow.assessments.service import list_assessments, stored_result
 from ketaflow.audit.service import AuditContext
 from ketaflow.db import utcnow
@@ -25,6 +30,34 @@ def questionnaire_resource(instrument_id: str, packs: Mapping[str, WordingPack])
         raise NotFound("no such instrument") from None
 
 
+def response_id(row: Assessment) -> str:
+    return f"assessment-{row.id}"
+
+
+def scale_export(row: Assessment) -> scales_fhir.Assessment:
+    """The rating with its current result version (results eager-loaded), ready for the
+    builders. The author is the staff rater, or the patient for answers from the portal."""
+    author: str | None = None
+    if row.rater_kind is RaterKind.PATIENT_PORTAL:
+        author = f"Patient/{row.patient_id}"
+    elif row.rater_user_id is not None:
+        author = f"Practitioner/staff-{row.rater_user_id}"
+    return scales_fhir.Assessment(
+        result=stored_result(row.current_result), patient_reference=f"Patient/{row.patient_id}",
+        authored_at=row.rated_at, response_id=response_id(row), author_reference=author)
+
+
+def response_resource(row: Assessment) -> Resource:
+    """The rating as a QuestionnaireResponse. A correction (it supersedes an amended rating)
+    is `amended`: its answers are the latest; the original it replaces is not exported."""
+    response = scales_fhir.questionnaire_response(scale_export(row))
+    if row.rater_kind is RaterKind.PATIENT_PORTAL:
+        response["source"] = {"reference": f"Patient/{row.patient_id}"}
+    if row.supersedes_id is not None:
+        response["status"] = "amended"
+    return response
+
+
 def assessments_bundle(session: Session, ctx: AuditContext, *, patient_id: int,
                        base_url: str) -> Resource:
     """A collection Bundle of the patient's current assessments (amended originals left out:
@@ -32,23 +65,12 @@ def assessments_bundle(session: Session, ctx: AuditContext, *, patient_id: int,
     base = f"{base_url.rstrip('/')}/api/v1/fhir"
     entries = []
     for assessment in list_assessments(session, ctx, patient_id=patient_id):
-        response_id = f"assessment-{assessment.id}"
-        author = (None if assessment.rater_user_id is None
-                  else f"Practitioner/staff-{assessment.rater_user_id}")
-        export = scales_fhir.Assessment(
-            result=stored_result(assessment.current_result),
-            patient_reference=f"Patient/{patient_id}",
-            authored_at=assessment.rated_at,
-            response_id=response_id,
-            author_reference=author,
-        )
-        response = scales_fhir.questionnaire_response(export)
-        if assessment.rater_user_id is None:
-            response["source"] = {"reference": f"Patient/{patient_id}"}
-        observation = scales_fhir.total_observation(export, f"{response_id}-total")
-        entries.append({"fullUrl": f"{base}/QuestionnaireResponse/{response_id}",
-                        "resource": response})
-        entries.append({"fullUrl": f"{base}/Observation/{response_id}-total",
+        resource_id = response_id(assessment)
+        observation = scales_fhir.total_observation(scale_export(assessment),
+                                                     f"{resource_id}-total")
+        entries.append({"fullUrl": f"{base}/QuestionnaireResponse/{resource_id}",
+                        "resource": response_resource(assessment)})
+        entries.append({"fullUrl": f"{base}/Observation/{resource_id}-total",
                         "resource": observation})
     return {"resourceType": "Bundle", "type": "collection",
             "timestamp": utcnow().isoformat(), "entry": entries}

@@ -28,11 +28,13 @@ _DATE = re.compile(
 
 @dataclass(frozen=True)
 class DateRange:
-    """[start, end) in UTC, with the comparison prefix."""
+    """[start, end) in UTC, with the comparison prefix and the zone a date without a time was
+    read in (the clinic's; UTC for calendar dates), which gives back its days."""
 
     prefix: str
     start: datetime
     end: datetime
+    zone: tzinfo = UTC
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def parse_date(parameter: str, raw: str, zone: tzinfo) -> DateRange:
             raise InvalidSearch(f"{parameter}: a time needs a zone (Z or +hh:mm)",
                                 field=parameter)
         start, end = start.replace(tzinfo=zone), end.replace(tzinfo=zone)
-    return DateRange(prefix, start.astimezone(UTC), end.astimezone(UTC))
+    return DateRange(prefix, start.astimezone(UTC), end.astimezone(UTC), zone)
 
 
 def _range(match: re.Match[str]) -> tuple[datetime, datetime]:
@@ -118,6 +120,35 @@ def parse_reference(parameter: str, raw: str, resource_type: str) -> int:
         raise InvalidSearch(f"{parameter}: expected {resource_type}/<id> or <id>",
                             field=parameter)
     return int(text)
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A reference to a resource with a canonical URL: its id, and the version if one was
+    given (`<canonical>|<version>`)."""
+
+    id: str
+    version: str | None = None
+
+
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def parse_canonical(parameter: str, raw: str, resource_type: str, base: str) -> Canonical:
+    """`<base>/<id>[|version]` (the canonical URL), `<Type>/<id>` or `<id>`."""
+    text, _, version = raw.partition("|")
+    for prefix in (f"{base.rstrip('/')}/", f"{resource_type}/"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    else:
+        if version:
+            text = ""  # a version belongs to a canonical URL only
+    if not _ID.fullmatch(text) or "|" in version:
+        raise InvalidSearch(f"{parameter}: expected the {resource_type}'s canonical URL "
+                            f"({base}/<id>, optionally |<version>), {resource_type}/<id> "
+                            "or <id>", field=parameter)
+    return Canonical(text, version or None)
 
 
 def parse_count(raw: str | None) -> int:

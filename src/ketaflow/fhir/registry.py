@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 from ketaflow.auth.permissions import Permission
 from ketaflow.fhir.search import ID, LAST_UPDATED, Kind, Parameter, Source
-from ketaflow.fhir.sources import booking, clinical, courses, infusions, observations, people
+from ketaflow.fhir.sources import (
+    booking,
+    clinical,
+    courses,
+    infusions,
+    observations,
+    people,
+    questionnaires,
+)
+from ketaflow.scales.fhir import QUESTIONNAIRE_BASE
 
 PATIENT_PARAMETER = Parameter("patient", Kind.REFERENCE, "The patient the record is about",
                               target="Patient")
@@ -75,7 +84,7 @@ TYPES: tuple[ResourceType, ...] = (
         "Observation", CLINICAL, observations.OBSERVATION_SOURCES,
         (PATIENT_PARAMETER, CATEGORY, CODE, _date("date", "When it was measured or rated")),
         patient_element="subject",
-        documentation="Vital signs (LOINC) and scale totals (survey)."),
+        documentation="Vital signs (LOINC), scale totals and mood chart entries (survey)."),
     ResourceType(
         "AllergyIntolerance", CLINICAL, (clinical.ALLERGY, clinical.NO_KNOWN_ALLERGIES),
         (PATIENT_PARAMETER,
@@ -142,6 +151,23 @@ TYPES: tuple[ResourceType, ...] = (
          Parameter("identifier", Kind.TOKEN, "The site's short code")),
         documentation="Each site's patients (everyone with an appointment there), for "
                       "Group/{id}/$export (base R4: US Core has no Group profile)."),
+    ResourceType(
+        "Questionnaire", CLINICAL, (questionnaires.QUESTIONNAIRE,),
+        (Parameter("url", Kind.URI, "The canonical URL"),
+         Parameter("name", Kind.STRING, "The start of the computable name (e.g. Phq9)"),
+         Parameter("status", Kind.TOKEN, "Always active")),
+        documentation="Each rating scale (id: the scale's id), with answer scores; item "
+                      "wording only where its licence allows, else item names (base R4)."),
+    ResourceType(
+        "QuestionnaireResponse", CLINICAL, (questionnaires.QUESTIONNAIRE_RESPONSE,),
+        (PATIENT_PARAMETER, _date("authored", "When the rating was given"),
+         Parameter("questionnaire", Kind.REFERENCE,
+                   "The scale: its canonical URL (optionally |version) or Questionnaire/<id>",
+                   target="Questionnaire", canonical=QUESTIONNAIRE_BASE),
+         Parameter("status", Kind.TOKEN, "completed, or amended for a correction")),
+        patient_element="subject",
+        documentation="Each current rating with its answers (SDC; US Core 6 has no "
+                      "QuestionnaireResponse profile); a correction is amended."),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}

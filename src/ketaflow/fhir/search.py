@@ -1,7 +1,8 @@
 """FHIR search parameters as SQLAlchemy filters over a resource type's row sources.
 
-A resource type is built from one or more `Source`s (Observation from vitals, measurements and
-scale totals; AllergyIntolerance from allergies and "no known allergies"). Each source gives
+A resource type is built from one or more `Source`s (Observation from vitals, measurements,
+scale totals and mood entries; AllergyIntolerance from allergies and "no known allergies"; a
+source's frame may also be a literal table, as Questionnaire's scales). Each source gives
 a frame, `SELECT row_id, updated FROM ...` with its joins and standing conditions, and a filter
 per search parameter. A search ANDs the parameters (a comma inside one is OR), unions the
 sources' frames, orders by last update and pages with a plain offset (`_offset`, at most
@@ -30,7 +31,10 @@ Condition = ColumnElement[bool] | bool
 # A mapped attribute or an expression: what filters are built over.
 Column = ColumnElement[Any] | QueryableAttribute[Any]
 Filter = Callable[[Sequence[Any]], Condition]
-Loader = Callable[[Session, Sequence[int]], Mapping[int, Resource]]
+# Row ids are integers (table rows) or, for a source with `string_ids`, text (an instrument id:
+# a Questionnaire is a definition in code, not a row).
+RowId = int | str
+Loader = Callable[[Session, Sequence[Any]], Mapping[Any, Resource]]
 
 
 class Kind(StrEnum):
@@ -40,6 +44,7 @@ class Kind(StrEnum):
     DATE = "date"
     REFERENCE = "reference"
     STRING = "string"
+    URI = "uri"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class Parameter:
     # A date parameter over a calendar date (birth date): its days are read as written, in
     # no zone, since a birthday is not a moment.
     calendar: bool = False
+    # For references to a type with canonical URLs (Questionnaire): the canonical base, so a
+    # value may be the canonical (`<base>/<id>[|version]`) as well as `<Type>/<id>`.
+    canonical: str | None = None
 
 
 # Served for every type, with their meaning fixed by FHIR.
@@ -67,7 +75,8 @@ class Source:
     """One kind of row a resource type is built from.
 
     FHIR ids are `prefix + row id + suffix` (e.g. "vitals-12-bp"), or `fixed_id` when the
-    frame holds exactly one row (the clinic's Organization)."""
+    frame holds exactly one row (the clinic's Organization). With `string_ids` the row id is
+    text (a scale's id, "phq9") and the FHIR id is that text between prefix and suffix."""
 
     key: str
     row: Column
@@ -80,21 +89,24 @@ class Source:
     prefix: str = ""
     suffix: str = ""
     fixed_id: str | None = None
+    string_ids: bool = False
 
     def frame(self) -> Select[Any]:
         return self.base(select(self.row.label("row_id"), self.updated.label("updated")))
 
-    def fhir_id(self, row_id: int) -> str:
+    def fhir_id(self, row_id: RowId) -> str:
         return self.fixed_id or f"{self.prefix}{row_id}{self.suffix}"
 
-    def row_id(self, fhir_id: str) -> int | bool | None:
+    def row_id(self, fhir_id: str) -> RowId | bool | None:
         """The row id a FHIR id names in this source, True for the fixed id, None if not ours."""
         if self.fixed_id is not None:
             return True if fhir_id == self.fixed_id else None
         if not (fhir_id.startswith(self.prefix) and fhir_id.endswith(self.suffix)):
             return None
-        digits = fhir_id[len(self.prefix):len(fhir_id) - len(self.suffix) or None]
-        return int(digits) if digits.isdigit() and len(digits) <= 18 else None
+        text = fhir_id[len(self.prefix):len(fhir_id) - len(self.suffix) or None]
+        if self.string_ids:
+            return text or None
+        return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,7 @@ class Plan:
 @dataclass(frozen=True)
 class Hit:
     source: Source
-    row_id: int
+    row_id: RowId
     updated: datetime
 
 
@@ -172,6 +184,9 @@ def _criterion(name: str, raw: str, parameters: Mapping[str, Parameter],
 def _value(parameter: Parameter, raw: str, zone: tzinfo) -> Any:
     if parameter.kind is Kind.DATE:
         return params.parse_date(parameter.name, raw, UTC if parameter.calendar else zone)
+    if parameter.kind is Kind.REFERENCE and parameter.canonical is not None:
+        return params.parse_canonical(parameter.name, raw, parameter.target or "",
+                                      parameter.canonical)
     if parameter.kind is Kind.REFERENCE:
         return params.parse_reference(parameter.name, raw, parameter.target or "")
     if parameter.kind is Kind.TOKEN and parameter.name != ID.name:
@@ -234,10 +249,12 @@ def _id_condition(source: Source, values: Sequence[str]) -> Condition:
     ids = [source.row_id(value) for value in values]
     if any(found is True for found in ids):
         return True
-    numbers = [found for found in ids if isinstance(found, int) and found is not True]
-    if not numbers:
+    # (bool is an int: True, the fixed id, was handled above; False is never returned.)
+    found_ids = [found for found in ids if isinstance(found, int | str)
+                 and not isinstance(found, bool)]
+    if not found_ids:
         return False
-    return source.row.in_(numbers)
+    return source.row.in_(found_ids)
 
 
 # ---------------------------------------------------------------- filter builders
@@ -262,17 +279,20 @@ def _date_condition(column: Column, value: DateRange) -> ColumnElement[bool]:
 
 
 def day_filter(column: Column) -> Filter:
-    """For a column holding a calendar date (birth date; its parameter is `calendar`): the
-    same prefixes over whole days (a value with a time stands for its day)."""
+    """For a column holding a calendar date (birth date, whose parameter is `calendar`; a mood
+    entry's day): the same prefixes over whole days (a value with a time stands for its day
+    in the zone dates are read in)."""
     def condition(values: Sequence[DateRange]) -> Condition:
         return or_(*(_day_condition(column, value) for value in values))
     return condition
 
 
 def _day_condition(column: Column, value: DateRange) -> ColumnElement[bool]:
-    first = value.start.date()
-    after = max(value.end.date() if value.end.time() == time() else value.end.date()
-                + timedelta(days=1), first + timedelta(days=1))
+    # The range's days where it was read (a mood entry's day is the clinic's calendar day).
+    start, end = value.start.astimezone(value.zone), value.end.astimezone(value.zone)
+    first = start.date()
+    after = max(end.date() if end.time() == time() else end.date() + timedelta(days=1),
+                first + timedelta(days=1))
     if value.prefix == "lt":
         return column < first
     if value.prefix == "le":
@@ -317,6 +337,22 @@ def references(column: Column) -> Filter:
     """Ids given (a search) or a select of ids (a group-level export's members)."""
     def condition(values: Sequence[int] | Select[Any]) -> Condition:
         return column.in_(values if isinstance(values, Select) else list(values))
+    return condition
+
+
+def uri_equals(column: Column) -> Filter:
+    """A uri parameter: the value matches exactly (FHIR's rule for uri search)."""
+    def condition(values: Sequence[str]) -> Condition:
+        return column.in_(list(values))
+    return condition
+
+
+def starts_with(column: Column) -> Filter:
+    """FHIR's default string match: the value starts the text, ignoring case (ASCII names:
+    a Questionnaire's computable name)."""
+    def condition(values: Sequence[str]) -> Condition:
+        return or_(*(func.lower(column).like(f"{_escaped(value.lower())}%", escape="\\")
+                     for value in values))
     return condition
 
 

@@ -66,7 +66,7 @@ def search_type(session: Session, ctx: AuditContext, *, type_name: str,
 
 def _resources(session: Session, hits: Sequence[search.Hit]) -> list[Resource]:
     """The hits' resources in the hits' order, each with its id and meta."""
-    by_source: dict[str, list[int]] = {}
+    by_source: dict[str, list[search.RowId]] = {}
     for hit in hits:
         by_source.setdefault(hit.source.key, []).append(hit.row_id)
     sources = {hit.source.key: hit.source for hit in hits}

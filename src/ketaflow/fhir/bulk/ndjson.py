@@ -84,7 +84,7 @@ def resources(session: Session, kind: ResourceType, since: datetime | None = Non
             session.expunge_all()
 
 
-def with_meta(source: search.Source, row_id: int, updated: datetime, body: Resource
+def with_meta(source: search.Source, row_id: search.RowId, updated: datetime, body: Resource
               ) -> Resource:
     """resourceType, id and meta first, then the mapped body: the shape read and search give
     (`ketaflow.fhir.service`), so an exported resource equals its read."""

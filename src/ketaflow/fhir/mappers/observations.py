@@ -1,11 +1,20 @@
-"""Observation: chair-side vitals, body measurements (vital-signs, LOINC) and scale totals
-(survey, through `ketaflow.scales.fhir`)."""
+"""Observation: chair-side vitals, body measurements (vital-signs, LOINC), scale totals
+(survey, through `ketaflow.scales.fhir`) and mood chart entries (survey, local codes)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 
-from ketaflow.fhir.codes import LOINC, OBSERVATION_CATEGORY, UCUM, Resource, concept, reference
+from ketaflow.fhir.codes import (
+    KETAFLOW_CODES,
+    LOINC,
+    OBSERVATION_CATEGORY,
+    UCUM,
+    Resource,
+    concept,
+    reference,
+)
 
 VITAL_SIGNS = (OBSERVATION_CATEGORY, "vital-signs")
 SURVEY = (OBSERVATION_CATEGORY, "survey")
@@ -20,6 +29,16 @@ RESP_RATE = ("9279-1", "Respiratory rate")
 BODY_WEIGHT = ("29463-7", "Body weight")
 BODY_HEIGHT = ("8302-2", "Body height")
 BMI = ("39156-5", "Body mass index (BMI) [Ratio]")
+# Mood chart entries have no LOINC code (the NIMH Life Chart's daily ratings are not in LOINC):
+# local codes, listed in docs/fhir.md.
+MOOD_ENTRY = ("mood-chart-entry", "Mood chart entry (daily ratings 0-3 and sleep)")
+MOOD_POLES = {
+    "depressed": ("mood-depressed", "Depressed mood (0 none to 3 severe)"),
+    "elevated": ("mood-elevated", "Elevated mood (0 none to 3 severe)"),
+    "irritable": ("mood-irritable", "Irritable mood (0 none to 3 severe)"),
+    "anxious": ("mood-anxious", "Anxious mood (0 none to 3 severe)"),
+}
+SLEEP = ("sleep-duration", "Hours slept the night before")
 
 
 def quantity(value: float, unit: str) -> Resource:
@@ -58,3 +77,28 @@ def blood_pressure(*, patient_id: int, at: datetime, systolic_mmhg: float,
     ]
     return vital_sign(patient_id=patient_id, at=at, codes=(BP_PANEL,), components=components,
                       performer_id=performer_id)
+
+
+def mood_entry(*, patient_id: int, day: date, poles: Mapping[str, int],
+               sleep_h: float | None, performer: dict[str, str] | None,
+               entered_in_error: bool) -> Resource:
+    """One mood chart entry: the day it is about (a date: the patient's calendar day), a
+    component per pole (0-3) and the hours slept (UCUM h) when given."""
+    components: list[Resource] = [
+        {"code": concept(KETAFLOW_CODES, *MOOD_POLES[pole]), "valueInteger": poles[pole]}
+        for pole in MOOD_POLES]
+    if sleep_h is not None:
+        components.append({"code": concept(KETAFLOW_CODES, *SLEEP),
+                           "valueQuantity": quantity(sleep_h, "h")})
+    resource: Resource = {
+        "resourceType": "Observation",
+        "status": "entered-in-error" if entered_in_error else "final",
+        "category": [concept(OBSERVATION_CATEGORY, "survey", "Survey")],
+        "code": concept(KETAFLOW_CODES, *MOOD_ENTRY, text="Mood chart entry"),
+        "subject": reference("Patient", patient_id),
+        "effectiveDateTime": day.isoformat(),
+        "component": components,
+    }
+    if performer is not None:
+        resource["performer"] = [performer]
+    return resource

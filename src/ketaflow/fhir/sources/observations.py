@@ -1,4 +1,5 @@
-"""Sources of Observation: chair-side vitals, body measurements and scale totals.
+"""Sources of Observation: chair-side vitals, body measurements, scale totals and mood chart
+entries.
 
 One vitals row gives up to four Observations (blood pressure, heart rate, SpO2, respiratory
 rate) and one measurement row up to three (weight, height, BMI): each is a source of its own,
@@ -13,12 +14,21 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ketaflow.assessments import fhir as assessments_fhir
 from ketaflow.assessments.models import Assessment, AssessmentResult
-from ketaflow.assessments.service import stored_result
 from ketaflow.fhir import search
-from ketaflow.fhir.codes import LOINC, OBSERVATION_CATEGORY, Resource, practitioner_id, us_core
+from ketaflow.fhir.codes import (
+    KETAFLOW_CODES,
+    LOINC,
+    OBSERVATION_CATEGORY,
+    Resource,
+    practitioner_id,
+    reference,
+    us_core,
+)
 from ketaflow.fhir.mappers import observations as obs
 from ketaflow.infusions.models import InfusionSession, VitalsRecord
+from ketaflow.moodchart.models import MoodEntry
 from ketaflow.patients.models import Measurement
 from ketaflow.scales import fhir as scales_fhir
 from ketaflow.scales.instruments import KETAFLOW_SCORES, ScoringRule, get_instrument, instrument_ids
@@ -183,12 +193,7 @@ def _load_totals(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]
 
 
 def _total(row: Assessment) -> Resource:
-    response_id = f"assessment-{row.id}"
-    export = scales_fhir.Assessment(
-        result=stored_result(row.current_result), patient_reference=f"Patient/{row.patient_id}",
-        authored_at=row.rated_at, response_id=response_id,
-        author_reference=None if row.rater_user_id is None else (
-            f"Practitioner/{practitioner_id(row.rater_user_id)}"))
+    export = assessments_fhir.scale_export(row)
     resource = scales_fhir.total_observation(export)
     if row.rater_user_id is not None:
         resource["performer"] = [{"reference": export.author_reference}]
@@ -211,5 +216,44 @@ SCALE_TOTAL = search.Source(
              "date": search.date_filter(Assessment.rated_at)},
 )
 
+
+
+# ---------------------------------------------------------------- mood chart entries
+
+
+def _mood_entries(query: Select[Any]) -> Select[Any]:
+    return query.select_from(MoodEntry)
+
+
+def _mood_entry(row: MoodEntry) -> Resource:
+    # Who reported it: the patient through their link, or the clinician who typed it in.
+    performer = (reference("Patient", row.patient_id) if row.entered_by_user_id is None
+                 else reference("Practitioner", practitioner_id(row.entered_by_user_id)))
+    return obs.mood_entry(
+        patient_id=row.patient_id, day=row.day,
+        poles={"depressed": row.depressed, "elevated": row.elevated,
+               "irritable": row.irritable, "anxious": row.anxious},
+        sleep_h=row.sleep_h, performer=performer,
+        entered_in_error=row.entered_in_error_at is not None)
+
+
+def _load_mood_entries(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
+    return {row.id: _mood_entry(row)
+            for row in session.scalars(select(MoodEntry).where(MoodEntry.id.in_(ids)))}
+
+
+# An entry is never changed: marking it entered in error is its only (and last) change.
+MOOD_ENTRY = search.Source(
+    key="mood-entry", row=MoodEntry.id,
+    updated=func.coalesce(MoodEntry.entered_in_error_at, MoodEntry.recorded_at),
+    base=_mood_entries, load=_load_mood_entries,
+    profile=us_core("observation-screening-assessment"), prefix="mood-entry-",
+    filters={"patient": search.references(MoodEntry.patient_id),
+             "category": _SURVEY,
+             "code": search.static_tokens((KETAFLOW_CODES, obs.MOOD_ENTRY[0])),
+             # The patient's calendar day, read in the clinic's zone.
+             "date": search.day_filter(MoodEntry.day)},
+)
+
 OBSERVATION_SOURCES = (BLOOD_PRESSURE, HEART_RATE, PULSE_OXIMETRY, RESPIRATORY_RATE,
-                       BODY_WEIGHT, BODY_HEIGHT, BMI, SCALE_TOTAL)
+                       BODY_WEIGHT, BODY_HEIGHT, BMI, SCALE_TOTAL, MOOD_ENTRY)
