@@ -38,6 +38,7 @@ def test_admin_registers_and_disables_a_system_client(page: Page, db_url: str) -
     page.get_by_role("button", name="Register client").click()
     expect(page.locator("#e-public_key")).to_contain_text("that is a private key")
     expect(page.get_by_label("Name")).to_have_value("Riverside Psychiatry EHR")
+    expect(page.get_by_label("Public key")).to_have_value("")  # not shown back
     expect(page.get_by_text("No system clients registered.")).to_be_visible()
     shot(page, "fhir-clients-01-private-key-refused")
     with db_session(db_url) as db:

@@ -22,6 +22,11 @@ class KeyProblem(ValueError):
     """A pasted key that cannot be used; the message says why, never quoting the key."""
 
 
+def looks_private(text: str) -> bool:
+    """Whether pasted text may hold a private key (a page must not show it back)."""
+    return "PRIVATE KEY" in text or '"d"' in text.replace(" ", "")
+
+
 def public_jwk(text: str) -> tuple[dict[str, Any], str]:
     """(the public JWK to store, its algorithm). Raises KeyProblem."""
     text = text.strip()

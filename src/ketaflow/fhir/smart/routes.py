@@ -14,6 +14,7 @@ from ketaflow.config import Settings
 from ketaflow.errors import KetaflowError
 from ketaflow.fhir.registry import BY_NAME
 from ketaflow.fhir.smart import service
+from ketaflow.fhir.smart.keys import looks_private
 from ketaflow.fhir.smart.service import token_url
 from ketaflow.web.deps import audit_context, get_db, get_settings
 from ketaflow.web.routing import UnitOfWorkRoute
@@ -39,12 +40,12 @@ def _page(request: Request, db: Session, settings: Settings, **context: object) 
 @router.get("")
 @requires(MANAGE)
 def clients_page(request: Request, db: DB, settings: AppSettings,
-                 created: str = "") -> Response:
+                 created: int = 0) -> Response:
     notice = None
     if created:
-        notice = ("Client registered. Give its operator the client id and the token endpoint "
-                  "below; it signs its assertions with its own private key.")
-    return _page(request, db, settings, notice=notice, created=created[:40])
+        notice = ("Client registered. Give its operator the client id (listed below) and "
+                  "the token endpoint above; it signs its assertions with its own private key.")
+    return _page(request, db, settings, notice=notice)
 
 
 @router.post("")
@@ -57,16 +58,18 @@ def register_client(
     public_key: Annotated[str, Form()] = "",
     scopes: Annotated[str, Form()] = "",
 ) -> Response:
-    form = {"name": name, "public_key": public_key, "scopes": scopes}
+    # A private key pasted by mistake is refused and not shown back on the page.
+    shown_key = "" if looks_private(public_key) else public_key
+    form = {"name": name, "public_key": shown_key, "scopes": scopes}
     try:
-        client = service.register_client(db, audit_context(request), name=name,
-                                         public_key=public_key, allowed_scopes=scopes,
-                                         served=BY_NAME)
+        service.register_client(db, audit_context(request), name=name,
+                                public_key=public_key, allowed_scopes=scopes, served=BY_NAME)
     except KetaflowError as exc:
         return _page(request, db, settings, error=exc.detail, error_field=exc.field,
                      field_errors={p.field: p.detail for p in exc.problems if p.field},
                      error_list=[p.detail for p in exc.problems], form=form)
-    return RedirectResponse(f"/admin/fhir-clients?created={client.id}", status_code=303)
+    # Post/redirect/get; the new client's id is in the list on the page.
+    return RedirectResponse("/admin/fhir-clients?created=1", status_code=303)
 
 
 @router.post("/{client_id}/disable")
