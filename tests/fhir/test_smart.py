@@ -270,6 +270,8 @@ def test_token_endpoint_refusals(clinic: Clinic) -> None:
     _assert_refused(clinic, client_id, call(expired), 401, "invalid_client", "expired")
     too_long = _assertion(client_id, key, exp=int(time.time()) + 3600)
     _assert_refused(clinic, client_id, call(too_long), 401, "invalid_client", "five minutes")
+    far_future = _assertion(client_id, key, exp=10**20)
+    _assert_refused(clinic, client_id, call(far_future), 401, "invalid_client", "five minutes")
     forged = _assertion(client_id, _rsa())
     _assert_refused(clinic, client_id, call(forged), 401, "invalid_client", "signature")
     wrong_aud = _assertion(client_id, key, aud="https://elsewhere.example/token")
@@ -305,13 +307,17 @@ def test_token_endpoint_refusals(clinic: Clinic) -> None:
                     400, "invalid_request", "client_assertion_type")
     nothing = clinic.client.post(f"{FHIR}/auth/token", json={"grant_type": "x"})
     _refused(nothing, 400, "invalid_request")
-    # Each refusal is audited against the client id claimed, with the error code only.
-    denied = _events(clinic, client_id, "fhir.client.token")
-    assert len(denied) == 0  # refusals are recorded as events about the client, not by it
+    # Each refusal naming this (registered) client is audited about it, with the error code
+    # only; the actor is anonymous (the client did not authenticate).
+    assert not _events(clinic, client_id, "fhir.client.token")
     fresh(clinic)
     about = list(clinic.db.scalars(select(AuditEvent).where(
         AuditEvent.action == "fhir.client.token", AuditEvent.entity_id == client_id)))
-    assert len(about) >= 15 and all(e.outcome == "denied" for e in about)
+    assert len(about) == 16 and all(e.outcome == "denied" for e in about)
+    assert {json.loads(e.detail)["error"] for e in about} == {
+        "invalid_client", "invalid_scope", "unsupported_grant_type", "invalid_request"}
+    assert not clinic.db.scalars(select(AuditEvent).where(
+        AuditEvent.action == "fhir.client.token", AuditEvent.entity_id == "kfc-unknown")).all()
 
 
 def test_a_replayed_assertion_is_refused(clinic: Clinic) -> None:

@@ -149,9 +149,12 @@ def issue_token(db: Session, ctx: AuditContext, *, grant_type: str, assertion_ty
                                         assertion_type=assertion_type, assertion=assertion,
                                         scope=scope, token_url=token_url, served=served)
     except OAuthError as refusal:
-        record_event(db, ctx, action="fhir.client.token", entity_type=ENTITY,
-                     entity_id=claimed, outcome=Outcome.DENIED,
-                     detail={"error": refusal.error})
+        # Recorded against a registered client only: anyone may post here, and refusals
+        # naming no client (or one that does not exist) must not fill the trail.
+        if claimed is not None and db.get(SystemClient, claimed) is not None:
+            record_event(db, ctx, action="fhir.client.token", entity_type=ENTITY,
+                         entity_id=claimed, outcome=Outcome.DENIED,
+                         detail={"error": refusal.error})
         raise
     token_id = secrets.token_hex(8)
     secret = security.new_token(32)
@@ -172,7 +175,7 @@ def _claimed_client_id(assertion: str) -> str | None:
     except jwt.PyJWTError:
         return None
     iss = claims.get("iss")
-    return iss[:64] if isinstance(iss, str) else None
+    return iss if isinstance(iss, str) and 0 < len(iss) <= 40 else None
 
 
 def _authenticate(db: Session, *, grant_type: str, assertion_type: str, assertion: str,
@@ -187,8 +190,9 @@ def _authenticate(db: Session, *, grant_type: str, assertion_type: str, assertio
         raise OAuthError("invalid_request", "client_assertion is required")
     client = _assertion_client(db, assertion)
     claims = _verified_claims(client, assertion, token_url)
-    _use_once(db, client, claims)
-    return client, _granted(client, scope, served)
+    granted = _granted(client, scope, served)
+    _use_once(db, client, claims)  # last: a refused request leaves nothing but its audit
+    return client, granted
 
 
 def _invalid_client(description: str) -> OAuthError:
@@ -233,8 +237,11 @@ def _verified_claims(client: SystemClient, assertion: str, token_url: str) -> di
         raise _invalid_client(f"the assertion lacks the {missing.claim} claim") from None
     except jwt.PyJWTError:
         raise _invalid_client("the assertion could not be verified") from None
-    exp = datetime.fromtimestamp(claims["exp"], UTC)
-    if exp > utcnow() + ASSERTION_MAX_LIFETIME + CLOCK_SKEW:
+    except (OverflowError, ValueError):  # a time outside what the platform can represent
+        raise _invalid_client("the assertion's exp, iat or nbf is out of range") from None
+    # Compared as numbers first: an exp years ahead must be refused, not overflow a datetime.
+    latest = (utcnow() + ASSERTION_MAX_LIFETIME + CLOCK_SKEW).timestamp()
+    if claims["exp"] > latest:
         raise _invalid_client("the assertion's exp may be at most five minutes ahead")
     if not isinstance(claims["jti"], str) or not 1 <= len(claims["jti"]) <= 255:
         raise _invalid_client("the assertion's jti must be a string of 1 to 255 characters")
