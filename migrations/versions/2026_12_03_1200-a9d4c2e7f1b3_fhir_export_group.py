@@ -1,7 +1,7 @@
 """fhir export jobs: the Group a group-level export is of
 
 Revision ID: a9d4c2e7f1b3
-Revises: 7b3e9c1d2a4f
+Revises: 9c4d2f7a1b38
 Create Date: 2026-12-03 12:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'a9d4c2e7f1b3'
-down_revision: str | None = '7b3e9c1d2a4f'
+down_revision: str | None = '9c4d2f7a1b38'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

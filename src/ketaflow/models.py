@@ -23,6 +23,7 @@ from ketaflow.clinic.models import ClinicProfile
 from ketaflow.courses.models import CourseStateChange, MaintenanceBooster, TreatmentCourse
 from ketaflow.db import Base
 from ketaflow.fhir.bulk.models import FhirExportJob
+from ketaflow.fhir.smart.models import SystemClient, SystemToken, UsedAssertion
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import (
     Discharge,
@@ -101,9 +102,12 @@ __all__ = [
     "StaffSession",
     "StaffShift",
     "StaffUser",
+    "SystemClient",
+    "SystemToken",
     "ThrottleCounter",
     "TreatmentCourse",
     "TreatmentTrial",
+    "UsedAssertion",
     "VitalsRecord",
     "WaitlistEntry",
 ]

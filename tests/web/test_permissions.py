@@ -69,6 +69,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("POST", "/portal/{token}"),
         ("GET", "/api/docs"),
         ("GET", "/fhir/R4/metadata"),
+        ("GET", "/fhir/R4/.well-known/smart-configuration"),
+        ("POST", "/fhir/R4/auth/token"),
         ("GET", "/fhir/R4/{type_name}"),
         ("GET", "/fhir/R4/{type_name}/{resource_id}"),
     },
@@ -106,6 +108,9 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/me"),
     },
     "users:manage": {
+        ("GET", "/admin/fhir-clients"),
+        ("POST", "/admin/fhir-clients"),
+        ("POST", "/admin/fhir-clients/{client_id}/disable"),
         ("POST", "/admin/tokens/{token_id}/revoke"),
         ("GET", "/admin/users"),
         ("POST", "/admin/users"),

@@ -45,6 +45,9 @@ class AuditContext:
     actor_role: str
     client_address: str | None = None
     request_id: str | None = None
+    # A SMART system client acting without a user (`ketaflow.fhir.smart`); its id is also
+    # the actor_username, so the trail names it.
+    client_id: str | None = None
 
     def as_user(self, user_id: int, username: str, role: str) -> AuditContext:
         return AuditContext(user_id, username, role, self.client_address, self.request_id)

@@ -1,5 +1,6 @@
 """FHIR R4 routes under /fhir/R4: the CapabilityStatement, and read and search for each type
-in the registry, each route declaring its type's permission. Errors are OperationOutcomes
+in the registry, each route declaring its type's permission (staff tokens) and the system
+scope it needs (SMART system tokens, `ketaflow.fhir.smart`). Errors are OperationOutcomes
 (`ketaflow.web.errors` renders them for every path under /fhir/R4)."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ketaflow.fhir.capability import capability_statement
 from ketaflow.fhir.codes import FHIR_JSON
 from ketaflow.fhir.outcome import FHIR_PREFIX
 from ketaflow.fhir.registry import TYPES, ResourceType
+from ketaflow.fhir.smart.scopes import Interaction, system_access
 from ketaflow.web.deps import audit_context, get_db, get_settings
 from ketaflow.web.routing import UnitOfWorkRoute
 
@@ -46,6 +48,7 @@ def metadata(settings: AppSettings) -> FhirResponse:
 
 def _search_route(kind: ResourceType) -> Callable[..., FhirResponse]:
     @requires(kind.permission)
+    @system_access(kind.name, Interaction.SEARCH)
     def search(request: Request, db: DB, settings: AppSettings) -> FhirResponse:
         bundle = service.search_type(
             db, audit_context(request), type_name=kind.name,
@@ -60,6 +63,7 @@ def _search_route(kind: ResourceType) -> Callable[..., FhirResponse]:
 
 def _read_route(kind: ResourceType) -> Callable[..., FhirResponse]:
     @requires(kind.permission)
+    @system_access(kind.name, Interaction.READ)
     def read(request: Request, db: DB, resource_id: str) -> FhirResponse:
         if not _FHIR_ID.fullmatch(resource_id):
             raise NotFound(f"no {kind.name} with this id", field="id")

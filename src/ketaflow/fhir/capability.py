@@ -7,12 +7,19 @@ from ketaflow.db import utcnow
 from ketaflow.fhir.codes import FHIR_JSON, FHIR_VERSION, Resource
 from ketaflow.fhir.params import COUNT_MAX
 from ketaflow.fhir.registry import TYPES, ResourceType
+from ketaflow.fhir.smart.service import token_url
 
 US_CORE_SERVER = "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server"
 _SECURITY = ("Staff API tokens as bearer tokens (Authorization: Bearer kft_...), with the "
              "permissions of the token's user: front desk reads Patient, Practitioner, "
              "Organization, Location and Appointment; clinical roles read everything "
-             "clinical; admins run the bulk $export; researchers read nothing here.")
+             "clinical; admins run the bulk $export; researchers read nothing here. "
+             "Registered system clients use SMART Backend Services (client_credentials, "
+             "private_key_jwt signed RS384 or ES384; see .well-known/smart-configuration): "
+             "system/<Type>.read or .rs (or system/*.read) reads, searches and $exports "
+             "those types.")
+_SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
 _EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
 _PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
@@ -37,12 +44,23 @@ def capability_statement(base_url: str) -> Resource:
             "documentation": f"Read and search-type only. _count is at most {COUNT_MAX}; "
                              "pages follow Bundle.link next (offset paging). Unknown "
                              "parameters are refused with 400, never ignored.",
-            "security": {"cors": False, "description": _SECURITY},
+            "security": _security(base_url),
             "resource": [_resource(kind) for kind in TYPES],
             "interaction": [],
             # The Bulk Data IG's system-level export (`ketaflow.fhir.bulk`), admin only.
             "operation": [{"name": "export", "definition": _EXPORT}],
         }],
+    }
+
+
+def _security(base_url: str) -> Resource:
+    return {
+        "cors": False,
+        "extension": [{"url": _OAUTH_URIS, "extension": [
+            {"url": "token", "valueUri": token_url(base_url)}]}],
+        "service": [{"coding": [{"system": _SECURITY_SERVICE, "code": "SMART-on-FHIR"}],
+                     "text": "OAuth2 by SMART Backend Services (system clients)"}],
+        "description": _SECURITY,
     }
 
 

@@ -1,5 +1,6 @@
 """`ketaflow fhir export`: the same Bulk Data export as `GET /fhir/R4/$export`, run here and
-now into a folder (for cron or an off-site copy), one `<Type>.ndjson` per type."""
+now into a folder (for cron or an off-site copy), one `<Type>.ndjson` per type.
+`ketaflow fhir client add|list|disable`: SMART system clients, as on the admin page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import typer
 
 from ketaflow.audit.keys import session_info
 from ketaflow.audit.service import record_event
-from ketaflow.clictx import USER_ERROR, cli_context, fail, settings
+from ketaflow.clictx import USER_ERROR, cli_context, fail, settings, unit_of_work
 from ketaflow.db import make_engine, make_session_factory, transaction
 from ketaflow.errors import KetaflowError
 from ketaflow.fhir.bulk import service
@@ -19,8 +20,12 @@ from ketaflow.fhir.bulk.models import ExportLevel
 from ketaflow.fhir.bulk.ndjson import write_types
 from ketaflow.fhir.bulk.runner import snapshot
 from ketaflow.fhir.registry import BY_NAME
+from ketaflow.fhir.smart import service as smart_service
 
 app = typer.Typer(no_args_is_help=True, help="FHIR R4: Bulk Data export to NDJSON files.")
+client_app = typer.Typer(no_args_is_help=True,
+                         help="SMART Backend Services clients (systems that read the API).")
+app.add_typer(client_app, name="client")
 
 
 @app.command("export")
@@ -60,3 +65,50 @@ def export(
     for item in written:
         typer.echo(f"{item.type_name:24} {item.count:>9}  {item.path}")
     typer.echo(f"transactionTime {transaction_at.isoformat(timespec='milliseconds')}")
+
+
+@client_app.command("add")
+def add_client(
+    name: Annotated[str, typer.Option("--name", help="Who the client is, e.g. the EHR's name.")],
+    key: Annotated[Path, typer.Option("--key", help="File holding its public key: a JWK "
+                                      "(JSON) or a PEM (RSA 2048+ bits or EC P-384).")],
+    scopes: Annotated[str, typer.Option("--scopes", help="Space-separated scopes it may ask "
+                                        "for.")] = "system/*.read",
+) -> None:
+    """Register a client and print its client_id."""
+    try:
+        text = key.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        fail(f"--key: cannot read {key}", USER_ERROR)
+    with unit_of_work() as db:
+        try:
+            client = smart_service.register_client(db, cli_context(), name=name,
+                                                   public_key=text, allowed_scopes=scopes,
+                                                   served=BY_NAME)
+        except KetaflowError as exc:
+            fail("; ".join(f"--{_OPTION.get(p.field or '', p.field)}: {p.detail}"
+                           for p in exc.problems), USER_ERROR)
+        typer.echo(f"{client.id}  {client.algorithm}  {' '.join(client.allowed_scopes)}")
+
+
+_OPTION = {"public_key": "key", "scopes": "scopes", "name": "name"}
+
+
+@client_app.command("list")
+def list_clients() -> None:
+    """Every registered client: id, status, algorithm, name and allowed scopes."""
+    with unit_of_work() as db:
+        for client in smart_service.list_clients(db):
+            status = "active" if client.enabled else "disabled"
+            typer.echo(f"{client.id}  {status:8}  {client.algorithm}  {client.name}  "
+                       f"{' '.join(client.allowed_scopes)}")
+
+
+@client_app.command("disable")
+def disable_client(
+    client_id: Annotated[str, typer.Argument(help="The client_id (kfc-...).")],
+) -> None:
+    """Disable a client: no more tokens, and those it holds stop working."""
+    with unit_of_work() as db:
+        client = smart_service.disable_client(db, cli_context(), client_id=client_id)
+        typer.echo(f"disabled {client.id} ({client.name})")

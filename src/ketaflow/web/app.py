@@ -195,8 +195,6 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.clinic import routes as clinic_routes
     from ketaflow.courses import api as courses_api
     from ketaflow.courses import routes as courses_routes
-    from ketaflow.fhir import api as fhir_api
-    from ketaflow.fhir.bulk import api as fhir_bulk_api
     from ketaflow.infusions import api as infusions_api
     from ketaflow.infusions import ledger_routes
     from ketaflow.infusions import routes as infusions_routes
@@ -234,10 +232,21 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
                       booking_routes.router, series_routes.router, replan_routes.router,
                       jobs_routes.router, outcomes_routes.router, reports_routes.router,
                       research_routes.router]
-    # FHIR R4 carries its own prefix (/fhir/R4), beside the JSON API rather than under it.
-    # $export first: the read route `Patient/{id}` would otherwise take `Patient/$export`.
-    pages_routers += [fhir_bulk_api.router, fhir_api.router]
+    pages_routers += _fhir_routers()
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
+
+
+def _fhir_routers() -> list[APIRouter]:
+    """FHIR R4 carries its own prefix (/fhir/R4), beside the JSON API rather than under it.
+    The SMART endpoints and $export first: the read route `{type}/{id}` would otherwise take
+    `.well-known/smart-configuration` and `Patient/$export`."""
+    from ketaflow.fhir import api as fhir_api
+    from ketaflow.fhir.bulk import api as fhir_bulk_api
+    from ketaflow.fhir.smart import api as fhir_smart_api
+    from ketaflow.fhir.smart import routes as fhir_smart_routes
+
+    return [fhir_smart_routes.router, fhir_smart_api.router, fhir_bulk_api.router,
+            fhir_api.router]
 
 
 def _openapi_with_bearer(app: FastAPI) -> dict[str, Any]:

@@ -96,6 +96,10 @@ def audit_context(request: Request) -> AuditContext:
     principal = get_principal(request)
     request_id = getattr(request.state, "request_id", None)
     base = anonymous_context(client_address(request), request_id)
+    system = getattr(request.state, "system_access", None)
+    if system is not None:  # a SMART system client (`ketaflow.fhir.smart`): it is the actor
+        context: AuditContext = system.context(base)
+        return context
     if principal is None:
         return base
     return base.as_user(principal.user_id, principal.username, principal.role.value)

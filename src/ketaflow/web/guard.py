@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -23,6 +24,9 @@ from ketaflow.config import Role
 from ketaflow.db import transaction
 from ketaflow.errors import AuthenticationFailed, PermissionDenied
 from ketaflow.fhir.outcome import is_fhir_path
+from ketaflow.fhir.registry import BY_NAME
+from ketaflow.fhir.smart import service as smart_service
+from ketaflow.fhir.smart.scopes import allows, declared_access
 from ketaflow.web import input_check, submissions
 from ketaflow.web.deps import Principal, audit_context, get_settings
 from ketaflow.web.group_commit import GroupCommit
@@ -32,6 +36,7 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # While the second factor is outstanding, a session may only finish or abandon signing in.
 MFA_PENDING_ALLOWED = frozenset({Permission.SESSION})
+SERVED_TYPES = frozenset(BY_NAME)
 
 
 def cookie_names(secure: bool) -> tuple[str, str]:
@@ -66,6 +71,10 @@ async def authorize(request: Request) -> None:
         raise RuntimeError(f"route {getattr(route, 'path', '?')} declares no permission")
     await _check_input(request)
     api = is_api_path(request.url.path)
+    if api and smart_service.is_system_token(_bearer(request)):
+        assert route is not None  # a route that declares a permission was matched
+        await _authorize_system(request, route.endpoint, permission)
+        return
     principal = await (_token_principal(request) if api else _session_principal(request))
     request.state.principal = principal
     if not api and request.method not in SAFE_METHODS:
@@ -98,14 +107,48 @@ def _check_access(principal: Principal | None, permission: Permission) -> None:
         raise PermissionDenied(f"your role ({principal.role.value}) may not do this")
 
 
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
 async def _token_principal(request: Request) -> Principal | None:
     """The bearer token's user. Concurrent API requests are checked together, one query per
     batch (`token_checks`, see `ketaflow.web.group_commit`), off the request's own session."""
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("bearer "):
+    raw = _bearer(request)
+    if not raw:
         return None
     checks: GroupCommit[str, Principal] = request.app.state.token_checks
-    return await checks.submit(header[7:].strip())
+    return await checks.submit(raw)
+
+
+async def _authorize_system(request: Request, endpoint: Callable[..., object],
+                            permission: Permission | object) -> None:
+    """A SMART system token (`kfs_...`, `ketaflow.fhir.smart`): no user, so no role; the
+    route's declared system access is checked against the token's scopes instead."""
+    access = await run_in_threadpool(_resolve_system_token, request, _bearer(request))
+    if access is None:
+        raise AuthenticationFailed("the access token is invalid or expired; ask the token "
+                                   "endpoint for a new one")
+    request.state.principal = None
+    request.state.system_access = access
+    if permission is PUBLIC:
+        return
+    declared = declared_access(endpoint)
+    if declared is None:
+        raise PermissionDenied("system clients may only read the FHIR API")
+    type_name, needed = declared
+    if type_name is None:
+        if not smart_service.granted_types(access, SERVED_TYPES):
+            raise PermissionDenied("the token's scopes allow reading no resource type")
+    elif not allows(access.grant, type_name, needed):
+        raise PermissionDenied(f"the token's scopes do not allow this on {type_name} "
+                               f"(needs system/{type_name}.read or .rs)")
+
+
+def _resolve_system_token(request: Request, raw: str) -> smart_service.SystemAccess | None:
+    with transaction(request.app.state.read_session_factory) as db:
+        return smart_service.resolve_token(db, raw, SERVED_TYPES)
 
 
 def principals_for_tokens(db: Session, raws: list[str]) -> list[Principal | Exception]:

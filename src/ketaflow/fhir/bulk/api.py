@@ -21,6 +21,7 @@ from ketaflow.fhir.bulk import service
 from ketaflow.fhir.bulk.models import ExportLevel, ExportState
 from ketaflow.fhir.bulk.ndjson import NDJSON
 from ketaflow.fhir.outcome import FHIR_PREFIX, operation_outcome
+from ketaflow.fhir.smart.scopes import readable_types, system_access
 from ketaflow.web.deps import audit_context, get_db, get_settings
 from ketaflow.web.routing import UnitOfWorkRoute
 
@@ -36,6 +37,10 @@ def _kickoff(request: Request, db: Session, settings: Settings, level: ExportLev
              group_id: str | None = None) -> Response:
     query = request.query_params.multi_items()
     asked = service.parse_kickoff(level, query, request.headers.get("prefer"), group_id)
+    access = getattr(request.state, "system_access", None)
+    if access is not None:  # a SMART system client exports only the types its scopes read
+        asked = service.within_types(asked, readable_types(access.grant, asked.types),
+                                     explicit=any(name == "_type" for name, _ in query))
     base = f"{settings.public_base_url.rstrip('/')}{FHIR_PREFIX}"
     path = {ExportLevel.SYSTEM: "/$export", ExportLevel.PATIENT: "/Patient/$export",
             ExportLevel.GROUP: f"/Group/{group_id}/$export"}[level]
@@ -51,6 +56,7 @@ def _kickoff(request: Request, db: Session, settings: Settings, level: ExportLev
 
 @router.get(f"{FHIR_PREFIX}/$export")
 @requires(EXPORT)
+@system_access(None)
 def export_system(request: Request, db: DB, settings: AppSettings) -> Response:
     """Kick-off of a system-level export: every type served (or those in `_type`)."""
     return _kickoff(request, db, settings, ExportLevel.SYSTEM)
@@ -58,6 +64,7 @@ def export_system(request: Request, db: DB, settings: AppSettings) -> Response:
 
 @router.get(f"{FHIR_PREFIX}/Patient/$export")
 @requires(EXPORT)
+@system_access(None)
 def export_patients(request: Request, db: DB, settings: AppSettings) -> Response:
     """Kick-off of a Patient-level export: every patient and the types about patients."""
     return _kickoff(request, db, settings, ExportLevel.PATIENT)
@@ -65,6 +72,7 @@ def export_patients(request: Request, db: DB, settings: AppSettings) -> Response
 
 @router.get(f"{FHIR_PREFIX}/Group/{{group_id}}/$export")
 @requires(EXPORT)
+@system_access(None)
 def export_group(request: Request, db: DB, settings: AppSettings, group_id: str) -> Response:
     """Kick-off of a Group-level export: the Group's members and the types about patients."""
     return _kickoff(request, db, settings, ExportLevel.GROUP, service.require_group(db, group_id))
@@ -72,6 +80,7 @@ def export_group(request: Request, db: DB, settings: AppSettings, group_id: str)
 
 @router.get(f"{FHIR_PREFIX}/$export-status/{{job_id}}")
 @requires(EXPORT)
+@system_access(None)
 def export_status(request: Request, db: DB, settings: AppSettings, job_id: str) -> Response:
     """202 with X-Progress while queued or running, 200 with the manifest when done."""
     job = service.export_status(db, audit_context(request), job_id=job_id)
@@ -87,6 +96,7 @@ def export_status(request: Request, db: DB, settings: AppSettings, job_id: str) 
 
 @router.delete(f"{FHIR_PREFIX}/$export-status/{{job_id}}")
 @requires(EXPORT)
+@system_access(None)
 def cancel_export(request: Request, db: DB, settings: AppSettings, job_id: str) -> Response:
     """Cancel a running export, or delete a finished one's files (202)."""
     service.cancel_export(db, audit_context(request), job_id=job_id, var_dir=settings.var_dir)
@@ -95,6 +105,7 @@ def cancel_export(request: Request, db: DB, settings: AppSettings, job_id: str) 
 
 @router.get(f"{FHIR_PREFIX}/$export-file/{{job_id}}/{{file_name}}")
 @requires(EXPORT)
+@system_access(None)
 def export_file(request: Request, db: DB, settings: AppSettings, job_id: str,
                 file_name: str) -> Response:
     """One output file, streamed from disk: one resource per line."""

@@ -45,6 +45,9 @@ class FhirExportJob(Base):
     # Who asked: only they poll, download and cancel it. None for a job not made by a user.
     requester_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"),
                                                           default=None)
+    # Or the SMART system client that asked (`ketaflow.fhir.smart`): only it polls the job.
+    requester_client_id: Mapped[str | None] = mapped_column(
+        ForeignKey("fhir_system_clients.id"), default=None)
     state: Mapped[ExportState] = mapped_column(str_enum(ExportState, 16),
                                                default=ExportState.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from ketaflow.audit.service import AuditContext, record_event
 from ketaflow.booking.models import Site
 from ketaflow.db import first_unlocked, utcnow
-from ketaflow.errors import NotFound
+from ketaflow.errors import NotFound, PermissionDenied
 from ketaflow.fhir.bulk.models import ExportLevel, ExportState, FhirExportJob
 from ketaflow.fhir.bulk.ndjson import NDJSON_FORMATS, level_types
 from ketaflow.fhir.codes import Resource
@@ -103,6 +103,20 @@ def parse_kickoff(level: ExportLevel, query: Sequence[tuple[str, str]],
     return ExportRequest(level, types, since, group_id)
 
 
+def within_types(asked: ExportRequest, allowed: Sequence[str], *,
+                 explicit: bool) -> ExportRequest:
+    """A system client's export, narrowed to the types its scopes read: every such type when
+    `_type` was not given; a `_type` naming any other type is refused (403), not narrowed."""
+    refused = [name for name in asked.types if name not in allowed]
+    if refused and explicit:
+        raise PermissionDenied(f"_type: the token's scopes do not read {', '.join(refused)}",
+                               field="_type")
+    types = tuple(name for name in asked.types if name in allowed)
+    if not types:
+        raise PermissionDenied("the token's scopes read none of the types exported here")
+    return ExportRequest(asked.level, types, asked.since, asked.group_id)
+
+
 def parse_instant(raw: str, field: str = "_since") -> datetime:
     """A FHIR instant (e.g. 2026-12-01T00:00:00Z), in UTC."""
     if not _INSTANT.fullmatch(raw):
@@ -120,7 +134,7 @@ def start_export(db: Session, ctx: AuditContext, *, request: ExportRequest,
     job = FhirExportJob(id=secrets.token_hex(16), level=request.level,
                         types=list(request.types), since=request.since,
                         group_id=request.group_id, request_url=request_url[:2000],
-                        requester_user_id=ctx.actor_user_id)
+                        requester_user_id=ctx.actor_user_id, requester_client_id=ctx.client_id)
     db.add(job)
     db.flush()
     record_event(db, ctx, action="fhir.export.start", entity_type=ENTITY, entity_id=job.id,
@@ -133,7 +147,8 @@ def _own_job(db: Session, ctx: AuditContext, job_id: str) -> FhirExportJob:
     """The caller's job, live (a cancelled job is gone, as the IG asks: 404)."""
     job = db.get(FhirExportJob, job_id) if re.fullmatch(r"[0-9a-f]{32}", job_id) else None
     if (job is None or job.state is ExportState.CANCELLED
-            or job.requester_user_id != ctx.actor_user_id):
+            or job.requester_user_id != ctx.actor_user_id
+            or job.requester_client_id != ctx.client_id):
         raise NotFound("no export with this id (unknown, cancelled, or not yours)",
                        field="job")
     return job
