@@ -23,6 +23,7 @@ from ketaflow.clinic.models import ClinicProfile
 from ketaflow.courses.models import CourseStateChange, MaintenanceBooster, TreatmentCourse
 from ketaflow.db import Base
 from ketaflow.fhir.bulk.models import FhirExportJob
+from ketaflow.fhir.referrals.models import PatientIdentifier
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import (
     Discharge,
@@ -87,6 +88,7 @@ __all__ = [
     "OutboxMessage",
     "Patient",
     "PatientDemographics",
+    "PatientIdentifier",
     "PortalLink",
     "ReminderPlan",
     "Screening",

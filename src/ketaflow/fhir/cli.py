@@ -1,5 +1,6 @@
 """`ketaflow fhir export`: the same Bulk Data export as `GET /fhir/R4/$export`, run here and
-now into a folder (for cron or an off-site copy), one `<Type>.ndjson` per type."""
+now into a folder (for cron or an off-site copy), one `<Type>.ndjson` per type.
+`ketaflow fhir import`: a referral bundle from a file, as `POST /fhir/R4` imports it."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ import typer
 
 from ketaflow.audit.keys import session_info
 from ketaflow.audit.service import record_event
-from ketaflow.clictx import USER_ERROR, cli_context, fail, settings
+from ketaflow.clictx import USER_ERROR, cli_context, fail, settings, unit_of_work
 from ketaflow.db import make_engine, make_session_factory, transaction
 from ketaflow.errors import KetaflowError
 from ketaflow.fhir.bulk import service
 from ketaflow.fhir.bulk.models import ExportLevel
 from ketaflow.fhir.bulk.ndjson import write_types
 from ketaflow.fhir.bulk.runner import snapshot
+from ketaflow.fhir.referrals.service import import_bundle
 from ketaflow.fhir.registry import BY_NAME
 
-app = typer.Typer(no_args_is_help=True, help="FHIR R4: Bulk Data export to NDJSON files.")
+app = typer.Typer(no_args_is_help=True,
+                  help="FHIR R4: Bulk Data export to NDJSON files, referral import.")
 
 
 @app.command("export")
@@ -60,3 +63,21 @@ def export(
     for item in written:
         typer.echo(f"{item.type_name:24} {item.count:>9}  {item.path}")
     typer.echo(f"transactionTime {transaction_at.isoformat(timespec='milliseconds')}")
+
+
+@app.command("import")
+def import_referral(
+    file: Annotated[Path, typer.Argument(help="A transaction Bundle (JSON), as POST /fhir/R4 "
+                                         "takes it.", exists=True, dir_okay=False)],
+) -> None:
+    """Import a referral bundle: every entry recorded, or (on any refusal) none. Prints each
+    entry's status and location, as the transaction-response Bundle gives them."""
+    with unit_of_work() as db:
+        try:
+            answer = import_bundle(db, cli_context(), body=file.read_bytes())
+        except KetaflowError as exc:  # each problem with its element; nothing is saved
+            fail("; ".join(f"{p.field}: {p.detail}" if p.field else p.detail
+                           for p in exc.problems), USER_ERROR if exc.status_code < 500 else 1)
+    for index, entry in enumerate(answer["entry"]):
+        response = entry["response"]
+        typer.echo(f"entry[{index}] {response['status']:12} {response['location']}")
