@@ -55,8 +55,9 @@ class Clinic:
     db: Session
     tokens: dict[Role, str]
 
-    def post(self, body: bytes | dict[str, Any], role: Role | None = Role.NURSE) -> Response:
-        headers = {"Content-Type": "application/fhir+json"}
+    def post(self, body: bytes | dict[str, Any], role: Role | None = Role.NURSE,
+             content_type: str = "application/fhir+json") -> Response:
+        headers = {"Content-Type": content_type}
         if role is not None:
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -249,6 +250,44 @@ def test_a_different_diagnosis_does_not_replace_the_clinics(clinic: Clinic) -> N
     assert clinic.counts() == before
 
 
+def test_the_same_name_and_birth_date_without_the_identifier_is_not_a_new_patient(
+        clinic: Clinic) -> None:
+    first = referral()
+    assert clinic.post(first).status_code == 200
+    before = clinic.counts()
+    second = referral()  # another sender's identifier, same person's name and birth date
+    second["entry"][0]["resource"]["name"] = first["entry"][0]["resource"]["name"]
+    issues = outcome(clinic.post(second), 409)
+    assert expressions(issues) == {"Bundle.entry[0].resource"}
+    assert "our MRN" in issues[0]["diagnostics"]
+    assert clinic.counts() == before
+
+
+def test_an_mrn_no_patient_has_is_refused(clinic: Clinic) -> None:
+    bundle = referral(identifier=[{"system": MRN_SYSTEM, "value": "NO-SUCH-MRN-1"}])
+    bundle["entry"][0]["request"] = {"method": "POST", "url": "Patient"}
+    before = clinic.counts()
+    issues = outcome(clinic.post(bundle), 422)
+    assert expressions(issues) == {"Bundle.entry[0].resource.identifier"}
+    assert clinic.counts() == before
+
+
+def test_no_known_allergies_imports_once(clinic: Clinic) -> None:
+    bundle = referral()
+    bundle["entry"][4]["resource"]["code"] = {"coding": [
+        {"system": "http://snomed.info/sct", "code": "716186003"}]}
+    del bundle["entry"][4]["resource"]["reaction"]
+    first = clinic.post(bundle).json()
+    location = first["entry"][4]["response"]["location"]
+    assert location.startswith("AllergyIntolerance/nka-")
+    assert first["entry"][4]["response"]["status"] == "201 Created"
+    again = clinic.post(bundle).json()
+    assert again["entry"][4]["response"] == {"status": "200 OK", "location": location}
+    patient_id = first["entry"][0]["response"]["location"].split("/")[1]
+    [statement] = clinic.search("/AllergyIntolerance", patient=patient_id)
+    assert statement["code"]["coding"][0]["code"] == "716186003"
+
+
 def _without_status(bundle: dict[str, Any]) -> None:
     del bundle["entry"][2]["resource"]["status"]
 
@@ -341,6 +380,14 @@ def test_a_body_that_is_not_a_referral_is_refused(clinic: Clinic, body: bytes, s
     before = clinic.counts()
     issues = outcome(clinic.post(body), status)
     assert expressions(issues) == {element}
+    assert clinic.counts() == before
+
+
+def test_a_body_not_sent_as_json_is_refused(clinic: Clinic) -> None:
+    before = clinic.counts()
+    body = json.dumps(referral()).encode()
+    issues = outcome(clinic.post(body, content_type="text/plain"), 415)
+    assert issues[0]["code"] == "not-supported" and expressions(issues) == {"Bundle"}
     assert clinic.counts() == before
 
 

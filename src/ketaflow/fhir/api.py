@@ -21,7 +21,7 @@ from ketaflow.fhir import service
 from ketaflow.fhir.capability import capability_statement
 from ketaflow.fhir.codes import FHIR_JSON
 from ketaflow.fhir.outcome import FHIR_PREFIX
-from ketaflow.fhir.referrals.bundle import MAX_BUNDLE_BYTES, BundleTooLarge
+from ketaflow.fhir.referrals.bundle import MAX_BUNDLE_BYTES, BundleTooLarge, NotJson
 from ketaflow.fhir.referrals.service import import_bundle
 from ketaflow.fhir.registry import TYPES, ResourceType
 from ketaflow.web.deps import audit_context, get_db, get_settings
@@ -50,6 +50,8 @@ def metadata(settings: AppSettings) -> FhirResponse:
 async def _bundle_body(request: Request) -> bytes:
     """The body, read here (before the route's worker thread) and refused past the limit
     without reading the rest."""
+    if "json" not in request.headers.get("content-type", ""):
+        raise NotJson("send the bundle as application/fhir+json", field="Bundle")
     declared = request.headers.get("content-length", "")
     too_large = BundleTooLarge(f"a referral bundle may be at most {MAX_BUNDLE_BYTES:,} bytes",
                                field="Bundle")

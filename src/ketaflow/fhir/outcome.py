@@ -22,6 +22,7 @@ _ISSUE_CODES = {
     405: "not-supported",
     409: "conflict",
     413: "too-costly",
+    415: "not-supported",
     422: "invalid",
     429: "throttled",
     503: "transient",

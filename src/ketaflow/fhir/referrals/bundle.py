@@ -47,6 +47,13 @@ class BundleTooLarge(KetaflowError):
     title = "Bundle too large"
 
 
+class NotJson(KetaflowError):
+    """A body not sent as JSON: the request guard checks the text of JSON bodies only."""
+
+    status_code = 415
+    title = "Unsupported media type"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One entry of the transaction: where it is, what it asks, and its parsed resource."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ketaflow.audit.service import AuditContext, record_event
@@ -177,7 +178,11 @@ def _store_identifiers(session: Session, ctx: AuditContext, patient_id: int,
                                       recorded_by_user_id=ctx.actor_user_id)
                     for system, value in new)
     if new:
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # the same identifier stored by an import running alongside
+            raise Conflict("another import of this patient was recorded at the same time: "
+                           "post the referral again (it will match)") from None
         record_event(session, ctx, action="patient.identifiers.add", entity_type="patient",
                      entity_id=patient_id, detail={"count": len(new)})
 
