@@ -61,8 +61,8 @@ app.add_typer(export_app, name="export", help="De-identified research export.")
 
 app.add_typer(jobs_app, name="jobs",
               help="The outbox: deliver messages (cron) and show their state.")
-app.add_typer(fhir_app, name="fhir", help="FHIR R4: Bulk Data export to NDJSON files; "
-              "SMART system clients.")
+app.add_typer(fhir_app, name="fhir", help="FHIR R4: Bulk Data export to NDJSON files, "
+              "referral import, SMART system clients.")
 app.command("outcomes", help="Outcome figures (response, remission, retention) as JSON or text.")(
     outcomes_command)
 demo_app.command("generate", help="A synthetic clinic group (bulk) in an empty database.")(

@@ -24,6 +24,7 @@ from ketaflow.courses.models import CourseStateChange, MaintenanceBooster, Treat
 from ketaflow.db import Base
 from ketaflow.fhir.bulk.models import FhirExportJob
 from ketaflow.fhir.smart.models import SystemClient, SystemToken, UsedAssertion
+from ketaflow.fhir.referrals.models import PatientIdentifier
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import (
     Discharge,
@@ -88,6 +89,7 @@ __all__ = [
     "OutboxMessage",
     "Patient",
     "PatientDemographics",
+    "PatientIdentifier",
     "PortalLink",
     "ReminderPlan",
     "Screening",

@@ -217,6 +217,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/fhir/R4/QuestionnaireResponse/{resource_id}"),
     },
     "patients:clinical:write": {
+        ("POST", "/fhir/R4"),
         ("POST", "/patients/{patient_id}/allergies"),
         ("GET", "/patients/{patient_id}/allergies/new"),
         ("POST", "/patients/{patient_id}/allergies/none"),

@@ -8,6 +8,7 @@ permissions as the rest of ketaflow.
 - `mappers/`   our rows to FHIR JSON, one small module per resource type
 - `service`    read and search as use cases (audited); `capability` the CapabilityStatement
 - `outcome`    OperationOutcome for every error under /fhir/R4
+- `referrals/` the referral import: a transaction Bundle POSTed to /fhir/R4
 - `api`        the thin routes
 
 docs/fhir.md says what is supported, with the codes used.

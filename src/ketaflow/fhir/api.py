@@ -1,6 +1,7 @@
-"""FHIR R4 routes under /fhir/R4: the CapabilityStatement, and read and search for each type
-in the registry, each route declaring its type's permission (staff tokens) and the system
-scope it needs (SMART system tokens, `ketaflow.fhir.smart`). Errors are OperationOutcomes
+"""FHIR R4 routes under /fhir/R4: the CapabilityStatement, read and search for each type in
+the registry, each route declaring its type's permission (staff tokens) and the system scope
+it needs (SMART system tokens, `ketaflow.fhir.smart`), and the referral import (a transaction
+Bundle POSTed to the base). Errors are OperationOutcomes
 (`ketaflow.web.errors` renders them for every path under /fhir/R4)."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
-from ketaflow.auth.permissions import public, requires
+from ketaflow.auth.permissions import Permission, public, requires
 from ketaflow.clinic.service import effective_timezone
 from ketaflow.config import Settings
 from ketaflow.errors import NotFound
@@ -21,6 +22,8 @@ from ketaflow.fhir import service
 from ketaflow.fhir.capability import capability_statement
 from ketaflow.fhir.codes import FHIR_JSON
 from ketaflow.fhir.outcome import FHIR_PREFIX
+from ketaflow.fhir.referrals.bundle import MAX_BUNDLE_BYTES, BundleTooLarge, NotJson
+from ketaflow.fhir.referrals.service import import_bundle
 from ketaflow.fhir.registry import TYPES, ResourceType
 from ketaflow.fhir.smart.scopes import Interaction, system_access
 from ketaflow.web.deps import audit_context, get_db, get_settings
@@ -44,6 +47,33 @@ class FhirResponse(JSONResponse):
 def metadata(settings: AppSettings) -> FhirResponse:
     """What this server supports: generated from the same registry as the routes."""
     return FhirResponse(capability_statement(settings.public_base_url))
+
+
+async def _bundle_body(request: Request) -> bytes:
+    """The body, read here (before the route's worker thread) and refused past the limit
+    without reading the rest."""
+    if "json" not in request.headers.get("content-type", ""):
+        raise NotJson("send the bundle as application/fhir+json", field="Bundle")
+    declared = request.headers.get("content-length", "")
+    too_large = BundleTooLarge(f"a referral bundle may be at most {MAX_BUNDLE_BYTES:,} bytes",
+                               field="Bundle")
+    if declared.isdigit() and int(declared) > MAX_BUNDLE_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BUNDLE_BYTES:
+            raise too_large
+    return bytes(body)
+
+
+@router.post(FHIR_PREFIX, response_class=FhirResponse)
+@requires(Permission.PATIENTS_CLINICAL_WRITE)
+def transaction(request: Request, db: DB,
+                body: Annotated[bytes, Depends(_bundle_body)]) -> FhirResponse:
+    """Import a referral: a transaction Bundle of Patient, Condition, MedicationStatement and
+    AllergyIntolerance entries, all recorded or none (docs/fhir.md, "Referral import")."""
+    return FhirResponse(import_bundle(db, audit_context(request), body=body))
 
 
 def _search_route(kind: ResourceType) -> Callable[..., FhirResponse]:

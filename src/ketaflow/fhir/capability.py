@@ -13,7 +13,8 @@ US_CORE_SERVER = "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server
 _SECURITY = ("Staff API tokens as bearer tokens (Authorization: Bearer kft_...), with the "
              "permissions of the token's user: front desk reads Patient, Practitioner, "
              "Organization, Location and Appointment; clinical roles read everything "
-             "clinical; admins run the bulk $export; researchers read nothing here. "
+             "clinical and import referrals (a transaction Bundle POSTed to the "
+             "base); admins run the bulk $export; researchers read nothing here. "
              "Registered system clients use SMART Backend Services (client_credentials, "
              "private_key_jwt signed RS384 or ES384; see .well-known/smart-configuration): "
              "system/<Type>.read or .rs (or system/*.read) reads, searches and $exports "
@@ -41,12 +42,15 @@ def capability_statement(base_url: str) -> Resource:
         "format": [FHIR_JSON, "json"],
         "rest": [{
             "mode": "server",
-            "documentation": f"Read and search-type only. _count is at most {COUNT_MAX}; "
+            "documentation": "Read and search-type, and the referral import: a "
+                             "transaction Bundle of Patient, Condition, MedicationStatement "
+                             f"and AllergyIntolerance. _count is at most {COUNT_MAX}; "
                              "pages follow Bundle.link next (offset paging). Unknown "
                              "parameters are refused with 400, never ignored.",
             "security": _security(base_url),
             "resource": [_resource(kind) for kind in TYPES],
-            "interaction": [],
+            # POST [base] with a transaction Bundle: the referral import (`fhir.referrals`).
+            "interaction": [{"code": "transaction"}],
             # The Bulk Data IG's system-level export (`ketaflow.fhir.bulk`), admin only.
             "operation": [{"name": "export", "definition": _EXPORT}],
         }],

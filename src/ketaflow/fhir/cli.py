@@ -1,6 +1,7 @@
 """`ketaflow fhir export`: the same Bulk Data export as `GET /fhir/R4/$export`, run here and
 now into a folder (for cron or an off-site copy), one `<Type>.ndjson` per type.
-`ketaflow fhir client add|list|disable`: SMART system clients, as on the admin page."""
+`ketaflow fhir client add|list|disable`: SMART system clients, as on the admin page.
+`ketaflow fhir import`: a referral bundle from a file, as `POST /fhir/R4` imports it."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from ketaflow.fhir.bulk import service
 from ketaflow.fhir.bulk.models import ExportLevel
 from ketaflow.fhir.bulk.ndjson import write_types
 from ketaflow.fhir.bulk.runner import snapshot
+from ketaflow.fhir.referrals.service import import_bundle
 from ketaflow.fhir.registry import BY_NAME
 from ketaflow.fhir.smart import service as smart_service
 
-app = typer.Typer(no_args_is_help=True, help="FHIR R4: Bulk Data export to NDJSON files.")
+app = typer.Typer(no_args_is_help=True,
+                  help="FHIR R4: Bulk Data export to NDJSON files, referral import.")
 client_app = typer.Typer(no_args_is_help=True,
                          help="SMART Backend Services clients (systems that read the API).")
 app.add_typer(client_app, name="client")
@@ -112,3 +115,21 @@ def disable_client(
     with unit_of_work() as db:
         client = smart_service.disable_client(db, cli_context(), client_id=client_id)
         typer.echo(f"disabled {client.id} ({client.name})")
+
+
+@app.command("import")
+def import_referral(
+    file: Annotated[Path, typer.Argument(help="A transaction Bundle (JSON), as POST /fhir/R4 "
+                                         "takes it.", exists=True, dir_okay=False)],
+) -> None:
+    """Import a referral bundle: every entry recorded, or (on any refusal) none. Prints each
+    entry's status and location, as the transaction-response Bundle gives them."""
+    with unit_of_work() as db:
+        try:
+            answer = import_bundle(db, cli_context(), body=file.read_bytes())
+        except KetaflowError as exc:  # each problem with its element; nothing is saved
+            fail("; ".join(f"{p.field}: {p.detail}" if p.field else p.detail
+                           for p in exc.problems), USER_ERROR if exc.status_code < 500 else 1)
+    for index, entry in enumerate(answer["entry"]):
+        response = entry["response"]
+        typer.echo(f"entry[{index}] {response['status']:12} {response['location']}")

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from ketaflow.errors import KetaflowError
+from collections.abc import Sequence
+
+from ketaflow.errors import FieldProblem, KetaflowError
 from ketaflow.fhir.codes import Resource
 
 FHIR_PREFIX = "/fhir/R4"
@@ -19,6 +21,8 @@ _ISSUE_CODES = {
     404: "not-found",
     405: "not-supported",
     409: "conflict",
+    413: "too-costly",
+    415: "not-supported",
     422: "invalid",
     429: "throttled",
     503: "transient",
@@ -36,8 +40,16 @@ def is_fhir_path(path: str) -> bool:
     return path == FHIR_PREFIX or path.startswith(FHIR_PREFIX + "/")
 
 
-def operation_outcome(status: int, detail: str, field: str | None = None) -> Resource:
-    """One error issue; `field` (a parameter or element name) goes in `expression`."""
+def operation_outcome(status: int, detail: str, field: str | None = None,
+                      problems: Sequence[FieldProblem] = ()) -> Resource:
+    """One error issue, `field` (a parameter or element name) in `expression`; or, when a
+    refusal lists several problems (a referral bundle's elements), one issue for each."""
+    found = [(p.field, p.detail) for p in problems] if len(problems) > 1 else [(field, detail)]
+    return {"resourceType": "OperationOutcome",
+            "issue": [_issue(status, text, where) for where, text in found]}
+
+
+def _issue(status: int, detail: str, field: str | None) -> Resource:
     issue: Resource = {
         "severity": "error" if status < 500 else "fatal",
         "code": _ISSUE_CODES.get(status, "exception" if status >= 500 else "processing"),
@@ -45,4 +57,4 @@ def operation_outcome(status: int, detail: str, field: str | None = None) -> Res
     }
     if field:
         issue["expression"] = [field]
-    return {"resourceType": "OperationOutcome", "issue": [issue]}
+    return issue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ketaflow.audit.buffer import AuditBuffer
 from ketaflow.audit.service import EventSpec, Outcome
 from ketaflow.db import database_busy
-from ketaflow.errors import AuthenticationFailed, KetaflowError, ValidationFailed
+from ketaflow.errors import AuthenticationFailed, FieldProblem, KetaflowError, ValidationFailed
 from ketaflow.fhir.codes import FHIR_JSON
 from ketaflow.fhir.outcome import is_fhir_path, operation_outcome
 from ketaflow.web.deps import audit_context
@@ -73,7 +74,7 @@ async def _domain_error(request: Request, exc: KetaflowError) -> Response:
     return await _respond(
         request, exc.status_code, exc.detail, type(exc).__name__, extra, title=exc.title,
         abandon=not exc.keep_changes,
-        retry_after=RETRY_AFTER_S if exc.status_code == 503 else None,
+        retry_after=RETRY_AFTER_S if exc.status_code == 503 else None, problems=exc.problems,
     )
 
 
@@ -170,13 +171,14 @@ async def _respond(
     title: str | None = None,
     abandon: bool = True,
     retry_after: int | None = None,
+    problems: Sequence[FieldProblem] = (),
 ) -> Response:
     if abandon:
         await _abandon(request, status, kind)
     title = title or _TITLES.get(status, "Error")
     request_id = getattr(request.state, "request_id", "")
     if is_fhir_path(request.url.path):
-        outcome = operation_outcome(status, detail, (extra or {}).get("field"))
+        outcome = operation_outcome(status, detail, (extra or {}).get("field"), problems)
         return JSONResponse(outcome, status_code=status, media_type=FHIR_JSON,
                             headers=_headers(status, retry_after))
     if request.url.path.startswith("/api/"):

@@ -14,6 +14,8 @@ from ketaflow.fhir.codes import (
 from ketaflow.patients.models import Allergy, AllergySeverity, NoKnownAllergies
 
 NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
+# R4 requires a manifestation in every reaction; this stands in when none was recorded.
+NO_REACTION = "Reaction not recorded"
 
 
 def allergy(row: Allergy) -> Resource:
@@ -26,7 +28,7 @@ def allergy(row: Allergy) -> Resource:
         "patient": reference("Patient", row.patient_id),
         "recordedDate": row.recorded_at.isoformat(),
     }
-    reaction: Resource = {"manifestation": [{"text": row.reaction or "Reaction not recorded"}]}
+    reaction: Resource = {"manifestation": [{"text": row.reaction or NO_REACTION}]}
     if row.severity is not AllergySeverity.UNKNOWN:
         reaction["severity"] = row.severity.value
     resource["reaction"] = [reaction]

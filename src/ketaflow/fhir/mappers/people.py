@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ketaflow.auth.models import StaffUser
 from ketaflow.clinic.models import ClinicProfile
 from ketaflow.fhir.codes import IDENTIFIER_TYPE, MRN_SYSTEM, STAFF_SYSTEM, Resource, concept
@@ -16,7 +18,9 @@ _CREDENTIALS = frozenset({"rn", "md", "do", "np", "pa", "crna", "phd", "pharmd",
                           "msn", "bsn", "mbbs", "frcpc"})
 
 
-def patient(row: Patient, current: PatientDemographics) -> Resource:
+def patient(row: Patient, current: PatientDemographics,
+            others: Iterable[tuple[str, str]] = ()) -> Resource:
+    """`others`: identifiers other systems gave the patient (kept from referrals)."""
     resource: Resource = {
         "resourceType": "Patient",
         "identifier": [{
@@ -24,7 +28,8 @@ def patient(row: Patient, current: PatientDemographics) -> Resource:
             "type": concept(IDENTIFIER_TYPE, "MR", "Medical record number"),
             "system": MRN_SYSTEM,
             "value": row.mrn,
-        }],
+        }, *({"use": "secondary", "system": system, "value": value}
+             for system, value in others)],
         "active": True,
         "name": [{"use": "official", "family": current.family_name,
                   "given": [current.given_name]}],

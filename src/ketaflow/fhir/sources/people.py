@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ketaflow.auth.models import StaffUser
@@ -13,6 +13,8 @@ from ketaflow.clinic.models import ClinicProfile
 from ketaflow.fhir import search
 from ketaflow.fhir.codes import MRN_SYSTEM, STAFF_SYSTEM, Resource, us_core
 from ketaflow.fhir.mappers import people
+from ketaflow.fhir.params import Token
+from ketaflow.fhir.referrals.models import PatientIdentifier
 from ketaflow.patients.models import Patient, PatientDemographics, Sex
 
 GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
@@ -31,14 +33,39 @@ def _patients(query: Select[Any]) -> Select[Any]:
 def _load_patients(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
     rows = session.execute(_patients(select(Patient, PatientDemographics))
                            .where(Patient.id.in_(ids))).all()
-    return {row.id: people.patient(row, current) for row, current in rows}
+    others: dict[int, list[tuple[str, str]]] = {}
+    for patient_id, system, value in session.execute(
+            select(PatientIdentifier.patient_id, PatientIdentifier.system,
+                   PatientIdentifier.value).where(PatientIdentifier.patient_id.in_(ids))
+            .order_by(PatientIdentifier.id)):
+        others.setdefault(patient_id, []).append((system, value))
+    return {row.id: people.patient(row, current, others.get(row.id, ()))
+            for row, current in rows}
+
+
+_MRN = search.column_tokens(Patient.mrn, MRN_SYSTEM)
+
+
+def _identifiers(values: Sequence[Token]) -> search.Condition:
+    """Our MRN, or an identifier another system gave the patient (stored from a referral,
+    `fhir.referrals`): `system|value`, `value` in any system, or `system|` for any value."""
+    mrn = _MRN(values)
+    if mrn is True:
+        return True
+    wanted = [and_(*([PatientIdentifier.system == t.system] if t.system else []),
+                   *([PatientIdentifier.value == t.code] if t.code is not None else []))
+              for t in values if t.system != MRN_SYSTEM and (t.system or t.code is not None)]
+    if not wanted:
+        return mrn
+    stored = Patient.id.in_(select(PatientIdentifier.patient_id).where(or_(*wanted)))
+    return stored if mrn is False else or_(mrn, stored)
 
 
 PATIENT = search.Source(
     key="patient", row=Patient.id, updated=PatientDemographics.recorded_at, base=_patients,
     load=_load_patients, profile=us_core("patient"),
     filters={
-        "identifier": search.column_tokens(Patient.mrn, MRN_SYSTEM),
+        "identifier": _identifiers,
         "name": search.name_words(PatientDemographics.search_name),
         "birthdate": search.day_filter(PatientDemographics.date_of_birth),
         "gender": search.mapped_tokens(PatientDemographics.sex, _SEX_BY_GENDER),
