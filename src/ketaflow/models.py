@@ -23,8 +23,8 @@ from ketaflow.clinic.models import ClinicProfile
 from ketaflow.courses.models import CourseStateChange, MaintenanceBooster, TreatmentCourse
 from ketaflow.db import Base
 from ketaflow.fhir.bulk.models import FhirExportJob
-from ketaflow.fhir.smart.models import SystemClient, SystemToken, UsedAssertion
 from ketaflow.fhir.referrals.models import PatientIdentifier
+from ketaflow.fhir.smart.models import SystemClient, SystemToken, UsedAssertion
 from ketaflow.infusions.controlled.models import LedgerRow
 from ketaflow.infusions.models import (
     Discharge,
