@@ -174,3 +174,14 @@ def june(db: Session) -> June:
     _ledger(db, staff, EntryKind.WASTED, 15, at("2026-06-03", 10, 55), a1.id)
     db.flush()
     return June(north, south, a, c, g)
+
+
+CLINIC_NAME = "Hudson Ketamine Clinic"
+
+
+def new_york_clinic(db: Session) -> None:
+    """The clinic profile with its zone, so the pages and the CLI count June as above."""
+    from ketaflow.clinic.models import ClinicProfile
+
+    db.add(ClinicProfile(name=CLINIC_NAME, timezone=ZONE))
+    db.flush()
