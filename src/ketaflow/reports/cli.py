@@ -26,13 +26,17 @@ from ketaflow.moodchart.warnings import clinic_day
 from ketaflow.reports import service
 from ketaflow.reports.csvfile import clinician_csv
 from ketaflow.reports.letter import letter_pdf
+from ketaflow.reports.monthly.csvfile import monthly_csv
+from ketaflow.reports.monthly.pdf import monthly_pdf
+from ketaflow.reports.monthly.report import parse_form
+from ketaflow.reports.monthly.view import monthly_view
 from ketaflow.reports.patient_summary import summary_pdf
 from ketaflow.reports.pdf import clinician_pdf, prior_auth_pdf
 from ketaflow.reports.prior_auth import packet_json
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Patient reports: prior-authorisation packet, clinician report, "
-                       "letter to the referrer, patient summary.")
+                       "letter to the referrer, patient summary; the monthly clinic report.")
 
 _By = Annotated[str | None, typer.Option(
     "--by", help="Your staff username: the printout names you (default: the command line).")]
@@ -145,6 +149,39 @@ def summary(
         made = service.patient_summary(db, ctx, patient_id=patient_id)
         files = [(out, summary_pdf(made, printout=ready.printout,
                                    prepared_by=ready.prepared_by))]
+    _write(files)
+
+
+@app.command("monthly")
+def monthly(
+    month: Annotated[str, typer.Option("--month", help="The calendar month, YYYY-MM (the "
+                                                       "clinic's time zone).")],
+    out: Annotated[Path, typer.Option("--out", help="The report as PDF.")],
+    site: Annotated[str, typer.Option("--site", help="One site's id (default: all sites).",
+                                      show_default=False)] = "",
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="The report as CSV too.")]
+    = None,
+    suppress_small_cells: Annotated[bool, typer.Option(
+        help="Hide counts below the clinic's minimum, as in the researcher's view.")] = False,
+    by: _By = None,
+) -> None:
+    """The monthly clinic report (aggregates only) for a month and optionally one site."""
+    if not month.strip():  # the page defaults to the last month; a command says which
+        fail("Month must be a month (YYYY-MM)", USER_ERROR)
+    cfg = settings()
+    formats = ("pdf", "csv") if csv_out else ("pdf",)
+    with unit_of_work(cfg) as db:
+        ctx = _context(db, by)
+        zone = effective_timezone(db, cfg)
+        today = clinic_day(utcnow(), zone)
+        chosen, site_id = parse_form(db, {"month": month, "site": site}, today=today)
+        report = service.monthly_report(db, ctx, month=chosen, site_id=site_id, zone=zone,
+                                        today=today, small_cells=not suppress_small_cells,
+                                        formats=formats)
+        view = monthly_view(report)
+        files = [(out, monthly_pdf(view, printout=service.clinic_printout(db, ctx, zone=zone)))]
+        if csv_out is not None:
+            files.append((csv_out, monthly_csv(view).encode("utf-8")))
     _write(files)
 
 

@@ -68,8 +68,12 @@ def _who(printout: Printout, extra: Sequence[tuple[str, str]], styles: Any) -> T
     return table
 
 
-def _build(story: list[Flowable], printout: Printout, title: str) -> bytes:
-    footer = "  ·  ".join(f"{label} {value}" for label, value in printout.identity_rows)
+def _build(story: list[Flowable], printout: Printout, title: str,
+           footer: str | None = None) -> bytes:
+    """The PDF; every page's footer names the patient (or `footer`, for a printout about no
+    patient) with "page x of y"."""
+    footer = footer or "  ·  ".join(f"{label} {value}"
+                                    for label, value in printout.identity_rows)
     buffer = BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
                             topMargin=MARGIN, bottomMargin=18 * mm, title=title,

@@ -144,6 +144,39 @@ def read_report(db: Session, ctx: AuditContext, *, start: date, end: date,
     return report
 
 
+@dataclass(frozen=True)
+class ReconciliationTotals:
+    """A period's reconciliation added up over every lot and session: no session or patient
+    named (for aggregate printouts such as the monthly clinic report)."""
+
+    start: date
+    end: date
+    lots: int
+    opening_mg: float
+    received_mg: float
+    drawn_mg: float
+    administered_mg: float
+    wasted_mg: float
+    adjusted_mg: float
+    balance_mg: float
+    sessions: int
+    flagged_sessions: int
+
+
+def reconciliation_totals(db: Session, *, start: date, end: date,
+                          timezone: str) -> ReconciliationTotals:
+    """The report of the clinic days `start`..`end` summed (`build_report`; reads only, the
+    caller audits what it prints)."""
+    report = build_report(db, start=start, end=end, timezone=timezone)
+    lots = report.lots
+    return ReconciliationTotals(
+        start, end, len(lots), sum(x.opening_mg for x in lots),
+        sum(x.received_mg for x in lots), sum(x.drawn_mg for x in lots),
+        sum(x.administered_mg for x in lots), sum(x.wasted_mg for x in lots),
+        sum(x.adjusted_mg for x in lots), sum(x.balance_mg for x in lots),
+        len(report.sessions), len(report.flagged))
+
+
 # ---------------------------------------------------------------- CSV
 
 SESSION_COLUMNS = ("section", "session_id", "infusion_start", "status", "patient_name",

@@ -49,7 +49,9 @@ __all__ = [
     "Dashboard",
     "FilterOptions",
     "Filters",
+    "InductionOutcomes",
     "check_filters",
+    "end_of_induction",
     "filter_options",
     "outcome_dashboard",
 ]
@@ -116,19 +118,9 @@ def _cells(counts: CourseCounts, endpoints: tuple[Endpoint, ...], funnel: Funnel
                              "infusions": counts.infusions}
     parts = [Partition("courses", ("treated", "not_treated")),
              Partition("treated", ("induction_over", "in_induction"))]
-    for e in endpoints:
-        n = e.instrument_id
-        cells |= {f"{n}.with_baseline": e.with_baseline, f"{n}.evaluable": e.evaluable,
-                  f"{n}.no_baseline": e.courses - e.with_baseline,
-                  f"{n}.no_endpoint": e.with_baseline - e.evaluable,
-                  f"{n}.responders": e.responders,
-                  f"{n}.non_responders": e.evaluable - e.responders,
-                  f"{n}.remitters": e.remitters, f"{n}.non_remitters": e.evaluable - e.remitters,
-                  f"{n}.fallback": e.fallback_baselines}
-        parts += [Partition("induction_over", (f"{n}.with_baseline", f"{n}.no_baseline")),
-                  Partition(f"{n}.with_baseline", (f"{n}.evaluable", f"{n}.no_endpoint")),
-                  Partition(f"{n}.evaluable", (f"{n}.responders", f"{n}.non_responders")),
-                  Partition(f"{n}.evaluable", (f"{n}.remitters", f"{n}.non_remitters"))]
+    endpoint_cells, endpoint_parts = _endpoint_cells(endpoints)
+    cells |= endpoint_cells
+    parts += endpoint_parts
     steps = [("screened", funnel.screened), ("eligible", funnel.eligible),
              ("consented", funnel.consented),
              *((f"infusion_{k + 1}", v) for k, v in enumerate(funnel.infusions)),
@@ -150,6 +142,27 @@ def _cells(counts: CourseCounts, endpoints: tuple[Endpoint, ...], funnel: Funnel
               "switch_courses": mood.switch_courses, "switch_alerts": mood.switch_alerts,
               "relapse_courses": mood.relapse_courses, "relapse_alerts": mood.relapse_alerts,
               "relapse_timed": mood.days_to_relapse.n if mood.days_to_relapse else 0}
+    return cells, parts
+
+
+def _endpoint_cells(endpoints: tuple[Endpoint, ...]) -> tuple[dict[str, int], list[Partition]]:
+    """The end-of-induction counts of each instrument, tied to the courses whose induction is
+    over ("induction_over", set by the caller)."""
+    cells: dict[str, int] = {}
+    parts: list[Partition] = []
+    for e in endpoints:
+        n = e.instrument_id
+        cells |= {f"{n}.with_baseline": e.with_baseline, f"{n}.evaluable": e.evaluable,
+                  f"{n}.no_baseline": e.courses - e.with_baseline,
+                  f"{n}.no_endpoint": e.with_baseline - e.evaluable,
+                  f"{n}.responders": e.responders,
+                  f"{n}.non_responders": e.evaluable - e.responders,
+                  f"{n}.remitters": e.remitters, f"{n}.non_remitters": e.evaluable - e.remitters,
+                  f"{n}.fallback": e.fallback_baselines}
+        parts += [Partition("induction_over", (f"{n}.with_baseline", f"{n}.no_baseline")),
+                  Partition(f"{n}.with_baseline", (f"{n}.evaluable", f"{n}.no_endpoint")),
+                  Partition(f"{n}.evaluable", (f"{n}.responders", f"{n}.non_responders")),
+                  Partition(f"{n}.evaluable", (f"{n}.remitters", f"{n}.non_remitters"))]
     return cells, parts
 
 
@@ -194,6 +207,58 @@ def outcome_dashboard(db: Session, ctx: AuditContext, *, filters: Filters,
                  detail=_filter_detail(filters) | {"small_cells": small_cells})
     return Dashboard(filters, moment, settings, thresholds, counts, endpoints, weeks, curves,
                      funnel, safety, mood, hidden, researcher_view=not small_cells)
+
+
+@dataclass(frozen=True)
+class InductionOutcomes:
+    """The end-of-induction endpoints alone (the monthly report's outcomes), with the
+    dashboard's definitions and its small-cell suppression."""
+
+    settings: OutcomeSettings
+    thresholds: ScaleThresholds
+    courses: int  # courses in the filters whose induction is over, with an infusion
+    endpoints: tuple[Endpoint, ...]
+    hidden: frozenset[str]
+    researcher_view: bool
+
+    def endpoint(self, instrument_id: str) -> Endpoint:
+        return next(e for e in self.endpoints if e.instrument_id == instrument_id)
+
+    def shown(self, name: str) -> bool:
+        return name not in self.hidden
+
+    def cell(self, name: str, value: int) -> str:
+        return f"<{self.settings.small_cell_min}" if name in self.hidden else str(value)
+
+    def rate_shown(self, numerator: str, denominator: str) -> bool:
+        return numerator not in self.hidden and denominator not in self.hidden
+
+
+def end_of_induction(db: Session, *, filters: Filters, small_cells: bool,
+                     at: datetime | None = None) -> InductionOutcomes:
+    """Response and remission at the end of induction for the filtered courses, counted as
+    the dashboard counts them (same cohort, baselines, window and thresholds in force at
+    `at`), with the researcher's suppression when `small_cells` is False. Reads only: the
+    caller audits what it prints."""
+    check_filters(filters)
+    in_force = settings_in_force(db, at or utcnow())
+    settings, thresholds = in_force.outcomes, in_force.scales
+    kept = cohort.Snapshots(db)
+    courses = kept.keep(cohort.courses(db, filters), "induction_courses", index=("course_id",))
+    ratings = kept.keep(cohort.current_ratings(), "induction_ratings",
+                        index=("patient_id", "instrument_id"))
+    base = kept.keep(cohort.baselines(db, courses, ratings), "induction_baselines",
+                     index=("course_id", "instrument_id"))
+    endpoints = figures.endpoints(db, courses, ratings, base, settings, thresholds)
+    kept.drop()
+    over = endpoints[0].courses if endpoints else 0
+    hidden: frozenset[str] = frozenset()
+    if not small_cells:
+        cells, partitions = _endpoint_cells(endpoints)
+        hidden = _hidden({"induction_over": over, **cells}, partitions, {},
+                         settings.small_cell_min)
+    return InductionOutcomes(settings, thresholds, over, endpoints, hidden,
+                             researcher_view=not small_cells)
 
 
 def _filter_detail(filters: Filters) -> dict[str, Any]:

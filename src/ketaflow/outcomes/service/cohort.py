@@ -10,7 +10,7 @@ PostgreSQL run the same statements; the two date expressions that differ are in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -54,7 +54,9 @@ INDUCTION_OVER_STATES = (CourseState.MAINTENANCE, CourseState.COMPLETED, CourseS
 @dataclass(frozen=True)
 class Filters:
     """Which courses count: started (first planned day) within the period, at a site (or with
-    no site), of a bipolar type, planned by a prescriber. None means any."""
+    no site), of a bipolar type, planned by a prescriber, with the last induction infusion
+    started in [since, before) (UTC moments: the monthly report's inductions that ended in
+    a month). None means any."""
 
     start_from: date | None = None
     start_to: date | None = None
@@ -62,6 +64,8 @@ class Filters:
     without_site: bool = False  # courses with no booked appointment ("no site")
     bipolar_type: BipolarType | None = None
     prescriber_id: int | None = None
+    induction_ended_since: datetime | None = None
+    induction_ended_before: datetime | None = None
 
 
 # What the figures read from: the rows computed once into a temporary table (`Snapshots`).
@@ -202,7 +206,12 @@ def courses(db: Session, filters: Filters) -> Subquery:
         .outerjoin(last_induction, last_induction.c.course_id == TreatmentCourse.id)
         .outerjoin(diagnoses, diagnoses.c.patient_id == TreatmentCourse.patient_id)
     )
-    return _filtered(query, filters, sites, diagnoses).subquery("courses")
+    query = _filtered(query, filters, sites, diagnoses)
+    if filters.induction_ended_since is not None:
+        query = query.where(last_induction.c.last_at >= filters.induction_ended_since)
+    if filters.induction_ended_before is not None:
+        query = query.where(last_induction.c.last_at < filters.induction_ended_before)
+    return query.subquery("courses")
 
 
 def _filtered(query: Select[tuple[object, ...]], filters: Filters, sites: Subquery,
