@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.orm import Session
 
 from ketaflow.audit import keys
@@ -17,6 +18,11 @@ from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
 from tests.support.smtp import smtp_server  # noqa: F401 - a fixture for every test folder
 from tests.support.web import browser_client
+
+# Properties are about results, not speed (speed is measured in benchmarks/): no per-example
+# deadline, which a loaded CI machine would trip at random.
+hypothesis_settings.register_profile("ketaflow", deadline=None)
+hypothesis_settings.load_profile("ketaflow")
 
 BACKENDS = ["sqlite", "postgresql"]
 # One audit key for the whole suite, so sessions built by tests and by apps MAC alike.
