@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.orm import Session
 
@@ -20,8 +21,9 @@ from tests.support.smtp import smtp_server  # noqa: F401 - a fixture for every t
 from tests.support.web import browser_client
 
 # Properties are about results, not speed (speed is measured in benchmarks/): no per-example
-# deadline, which a loaded CI machine would trip at random.
-hypothesis_settings.register_profile("ketaflow", deadline=None)
+# deadline and no "too slow" health check, which a loaded CI machine trips at random.
+hypothesis_settings.register_profile("ketaflow", deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
 hypothesis_settings.load_profile("ketaflow")
 
 BACKENDS = ["sqlite", "postgresql"]
