@@ -154,6 +154,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/patients/{patient_id}/reports/patient.csv"),
         ("GET", "/patients/{patient_id}/reports/patient.pdf"),
         ("GET", "/patients/{patient_id}/reports/prior-auth.json"),
+        ("GET", "/api/v1/patients/{mrn}/prior-auth"),
         ("GET", "/patients/{patient_id}/reports/prior-auth.pdf"),
         ("GET", "/patients/{patient_id}/reports/referrer-letter.pdf"),
         ("GET", "/patients/{patient_id}/reports/patient-summary.pdf"),
@@ -372,6 +373,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "outcomes:view": {
         ("GET", "/outcomes"),
+        ("GET", "/api/v1/outcomes"),
     },
     "fhir:export": {
         ("GET", "/fhir/R4/$export"),
