@@ -121,6 +121,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/admin/audit.csv"),
         ("GET", "/api/v1/audit/events"),
         ("GET", "/api/v1/audit/verify"),
+        ("GET", "/fhir/R4/AuditEvent"),
+        ("GET", "/fhir/R4/AuditEvent/{resource_id}"),
     },
     "patients:register": {
         ("POST", "/patients"),
@@ -205,6 +207,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/fhir/R4/AdverseEvent/{resource_id}"),
         ("GET", "/fhir/R4/Consent"),
         ("GET", "/fhir/R4/Consent/{resource_id}"),
+        ("GET", "/fhir/R4/Procedure"),
+        ("GET", "/fhir/R4/Procedure/{resource_id}"),
     },
     "patients:clinical:write": {
         ("POST", "/patients/{patient_id}/allergies"),

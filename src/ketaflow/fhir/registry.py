@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ketaflow.auth.permissions import Permission
 from ketaflow.fhir.search import ID, LAST_UPDATED, Kind, Parameter, Source
+from ketaflow.fhir.sources import audit as audit_trail
 from ketaflow.fhir.sources import booking, clinical, courses, infusions, observations, people
 
 PATIENT_PARAMETER = Parameter("patient", Kind.REFERENCE, "The patient the record is about",
@@ -136,6 +137,21 @@ TYPES: tuple[ResourceType, ...] = (
          Parameter("scope", Kind.TOKEN, "Always treatment")),
         patient_element="patient",
         documentation="The off-label treatment consent each course starts under (base R4)."),
+    ResourceType(
+        "Procedure", CLINICAL, (infusions.PROCEDURE,),
+        (PATIENT_PARAMETER, _date("date", "When the infusion started"), STATUS, CODE),
+        patient_element="subject",
+        documentation="Each infusion started, as a procedure (local code "
+                      "ketamine-infusion), within its session's Encounter."),
+    ResourceType(
+        "AuditEvent", Permission.AUDIT_READ, (audit_trail.AUDIT_EVENT,),
+        (_date("date", "When the event was recorded"),
+         Parameter("agent", Kind.REFERENCE, "The staff member who acted (Practitioner)",
+                   target="Practitioner", id_prefix="staff-"),
+         Parameter("entity", Kind.REFERENCE, "What the event is about (Type/id)"),
+         Parameter("action", Kind.TOKEN, "C, R, U or E (the event's verb)")),
+        documentation="The audit trail, for admins (as the audit log page); no patient "
+                      "values (base R4: US Core has no AuditEvent profile)."),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}
