@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from ketaflow.audit.models import AuditEvent
@@ -27,7 +27,14 @@ _VERBS = {
           "deactivate", "acknowledge", "reset", "cancel", "complete", "week_replan",
           "entered_in_error", "enrol_mfa", "reset_mfa"),
 }
-ACTION_SQL = case(*((or_(*(_A.action.like(f"%.{verb}") for verb in verbs)), code)
+
+
+def _ends_with(verb: str) -> ColumnElement[bool]:
+    # "_" is LIKE's one-character wildcard: escaped, so change_password is matched literally.
+    return _A.action.like("%." + verb.replace("_", "\\_"), escape="\\")
+
+
+ACTION_SQL = case(*((or_(*(_ends_with(verb) for verb in verbs)), code)
                     for code, verbs in _VERBS.items()), else_="E")
 
 
