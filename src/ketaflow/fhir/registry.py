@@ -28,6 +28,9 @@ class ResourceType:
     # dotted path walks into lists (Appointment's "participant.actor").
     patient_element: str | None = None
     documentation: str = ""
+    # In the bulk export ($export): every clinical type; not the audit trail, which grows with
+    # every request (the export's own included) and has its own export (/admin/audit.csv).
+    exported: bool = True
 
     @property
     def search_parameters(self) -> Mapping[str, Parameter]:
@@ -151,7 +154,7 @@ TYPES: tuple[ResourceType, ...] = (
          Parameter("entity", Kind.REFERENCE, "What the event is about (Type/id)"),
          Parameter("action", Kind.TOKEN, "C, R, U or E (the event's verb)")),
         documentation="The audit trail, for admins (as the audit log page); no patient "
-                      "values (base R4: US Core has no AuditEvent profile)."),
+                      "values (base R4: US Core has no AuditEvent profile).", exported=False),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}
