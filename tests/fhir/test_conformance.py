@@ -10,6 +10,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from ketaflow.config import Role
 from ketaflow.fhir.capability import BULK_DATA, capability_statement
 from ketaflow.fhir.codes import us_core
 from ketaflow.fhir.registry import TYPES
@@ -48,6 +49,9 @@ MUST_SUPPORT: dict[str, tuple[str, ...]] = {
     us_core("careplan"): ("text.status", "text.div", "status", "intent", "category.coding.code",
                           "subject.reference", "period.start"),
     us_core("location"): ("status", "name", "managingOrganization.reference"),
+    us_core("procedure"): ("status", "code.coding.code", "code.text", "subject.reference",
+                           "encounter.reference", "performedPeriod.start", "basedOn.reference",
+                           "performer.actor.reference"),
     # SDC's QuestionnaireResponse (US Core 6 has no profile for it).
     SDC_RESPONSE: ("questionnaire", "status", "subject.reference", "authored",
                    "author.reference", "item.linkId", "item.text",
@@ -81,7 +85,11 @@ BASE_R4: dict[str, tuple[str, ...]] = {
                       "item.linkId", "item.text", "item.type",
                       "item.answerOption.valueCoding.code",
                       "item.answerOption.extension.valueDecimal"),
+    "AuditEvent": ("type.code", "subtype.code", "action", "recorded", "outcome",
+                   "agent.who", "agent.requestor", "source.observer.reference", "entity.type.code"),
 }
+# Types only some roles read (the rest read as the prescriber).
+READER: dict[str, Role] = {"AuditEvent": Role.ADMIN}
 for _vital in ("heart-rate", "pulse-oximetry", "respiratory-rate", "body-weight", "body-height",
                "bmi"):
     MUST_SUPPORT[us_core(_vital)] = (
@@ -104,6 +112,8 @@ WHEN_RECORDED: dict[str, tuple[str, ...]] = {
     "Appointment": ("cancelationReason.text",),
     "Location": ("hoursOfOperation.daysOfWeek",),
     "AdverseEvent": ("suspectEntity.instance.reference",),
+    "Procedure": ("performedPeriod.end",),
+    "AuditEvent": ("agent.who.reference", "entity.what.reference", "entity.what.identifier"),
 }
 VITAL_LOINC = {us_core("blood-pressure"): "85354-9", us_core("heart-rate"): "8867-4",
                us_core("pulse-oximetry"): "59408-5", us_core("respiratory-rate"): "9279-1",
@@ -129,7 +139,8 @@ def _profile(resource: dict[str, Any]) -> str | None:
 def test_each_type_reads_searches_parses_and_carries_its_profile(clinic: Clinic,
                                                                  name: str) -> None:
     kind = next(t for t in TYPES if t.name == name)
-    resources = clinic.resources(f"/{name}")  # all of them, page by page
+    reader = READER.get(name, Role.PRESCRIBER)
+    resources = clinic.resources(f"/{name}", reader)  # all of them, page by page
     assert resources, f"the demo clinic has no {name}"
     first_of_source: dict[str, dict[str, Any]] = {}
     for resource in resources:
@@ -155,7 +166,7 @@ def test_each_type_reads_searches_parses_and_carries_its_profile(clinic: Clinic,
     assert len({r["id"] for r in resources}) == len(resources)
     # A read answers the same resource as the search did.
     for resource in first_of_source.values():
-        assert clinic.ok(f"/{name}/{resource['id']}") == resource
+        assert clinic.ok(f"/{name}/{resource['id']}", reader) == resource
 
 
 def test_capability_statement_lists_exactly_what_is_served(clinic: Clinic) -> None:

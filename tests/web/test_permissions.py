@@ -126,6 +126,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/admin/audit.csv"),
         ("GET", "/api/v1/audit/events"),
         ("GET", "/api/v1/audit/verify"),
+        ("GET", "/fhir/R4/AuditEvent"),
+        ("GET", "/fhir/R4/AuditEvent/{resource_id}"),
     },
     "patients:register": {
         ("POST", "/patients"),
@@ -161,6 +163,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/patients/{patient_id}/reports/patient.csv"),
         ("GET", "/patients/{patient_id}/reports/patient.pdf"),
         ("GET", "/patients/{patient_id}/reports/prior-auth.json"),
+        ("GET", "/api/v1/patients/{mrn}/prior-auth"),
         ("GET", "/patients/{patient_id}/reports/prior-auth.pdf"),
         ("GET", "/patients/{patient_id}/reports/referrer-letter.pdf"),
         ("GET", "/patients/{patient_id}/reports/patient-summary.pdf"),
@@ -215,6 +218,8 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
         ("GET", "/fhir/R4/Questionnaire/{resource_id}"),
         ("GET", "/fhir/R4/QuestionnaireResponse"),
         ("GET", "/fhir/R4/QuestionnaireResponse/{resource_id}"),
+        ("GET", "/fhir/R4/Procedure"),
+        ("GET", "/fhir/R4/Procedure/{resource_id}"),
     },
     "patients:clinical:write": {
         ("POST", "/fhir/R4"),
@@ -384,6 +389,7 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "outcomes:view": {
         ("GET", "/outcomes"),
+        ("GET", "/api/v1/outcomes"),
     },
     "fhir:export": {
         ("GET", "/fhir/R4/$export"),

@@ -28,6 +28,8 @@ ENCOUNTER_STATUS = "http://hl7.org/fhir/encounter-status"
 MEDICATION_ADMIN_STATUS = "http://terminology.hl7.org/CodeSystem/medication-admin-status"
 MEDICATION_REQUEST_STATUS = "http://hl7.org/fhir/CodeSystem/medicationrequest-status"
 MEDICATION_REQUEST_INTENT = "http://hl7.org/fhir/CodeSystem/medicationrequest-intent"
+EVENT_STATUS = "http://hl7.org/fhir/event-status"  # Procedure.status
+AUDIT_ACTION = "http://hl7.org/fhir/audit-event-action"  # AuditEvent.action
 
 # Our own identifier systems: the MRN the clinic assigns, and staff accounts.
 MRN_SYSTEM = "https://ketaflow.org/fhir/sid/mrn"

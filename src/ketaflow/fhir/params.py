@@ -113,12 +113,13 @@ def parse_token(raw: str) -> Token:
     return Token(system or None, code or None)
 
 
-def parse_reference(parameter: str, raw: str, resource_type: str) -> int:
-    """A reference to one of our resources with a numeric id: `Type/123` or `123`."""
-    text = raw.removeprefix(f"{resource_type}/")
+def parse_reference(parameter: str, raw: str, resource_type: str, id_prefix: str = "") -> int:
+    """A reference to one of our resources with a numeric id: `Type/123` or `123`, or with
+    the type's id prefix, `Type/staff-123` or `staff-123` (the row id is returned)."""
+    text = raw.removeprefix(f"{resource_type}/").removeprefix(id_prefix)
     if not text.isdigit() or len(text) > 18:
-        raise InvalidSearch(f"{parameter}: expected {resource_type}/<id> or <id>",
-                            field=parameter)
+        raise InvalidSearch(f"{parameter}: expected {resource_type}/{id_prefix}<id> or "
+                            f"{id_prefix}<id>", field=parameter)
     return int(text)
 
 
@@ -149,6 +150,17 @@ def parse_canonical(parameter: str, raw: str, resource_type: str, base: str) -> 
                             f"({base}/<id>, optionally |<version>), {resource_type}/<id> "
                             "or <id>", field=parameter)
     return Canonical(text, version or None)
+
+
+_ANY_REFERENCE = re.compile(r"(?P<type>[A-Z][A-Za-z]{0,63})/(?P<id>[A-Za-z0-9\-.]{1,64})")
+
+
+def parse_any_reference(parameter: str, raw: str) -> tuple[str, str]:
+    """A reference to a resource of any type, `Type/id`: (type, id)."""
+    match = _ANY_REFERENCE.fullmatch(raw)
+    if match is None:
+        raise InvalidSearch(f"{parameter}: expected Type/id (e.g. Patient/12)", field=parameter)
+    return match["type"], match["id"]
 
 
 def parse_count(raw: str | None) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ketaflow.auth.permissions import Permission
 from ketaflow.fhir.search import ID, LAST_UPDATED, Kind, Parameter, Source
+from ketaflow.fhir.sources import audit as audit_trail
 from ketaflow.fhir.sources import (
     booking,
     clinical,
@@ -36,6 +37,9 @@ class ResourceType:
     # dotted path walks into lists (Appointment's "participant.actor").
     patient_element: str | None = None
     documentation: str = ""
+    # In the bulk export ($export): every clinical type; not the audit trail, which grows with
+    # every request (the export's own included) and has its own export (/admin/audit.csv).
+    exported: bool = True
 
     @property
     def search_parameters(self) -> Mapping[str, Parameter]:
@@ -168,6 +172,21 @@ TYPES: tuple[ResourceType, ...] = (
         patient_element="subject",
         documentation="Each current rating with its answers (SDC; US Core 6 has no "
                       "QuestionnaireResponse profile); a correction is amended."),
+    ResourceType(
+        "Procedure", CLINICAL, (infusions.PROCEDURE,),
+        (PATIENT_PARAMETER, _date("date", "When the infusion started"), STATUS, CODE),
+        patient_element="subject",
+        documentation="Each infusion started, as a procedure (local code "
+                      "ketamine-infusion), within its session's Encounter."),
+    ResourceType(
+        "AuditEvent", Permission.AUDIT_READ, (audit_trail.AUDIT_EVENT,),
+        (_date("date", "When the event was recorded"),
+         Parameter("agent", Kind.REFERENCE, "The staff member who acted (Practitioner)",
+                   target="Practitioner", id_prefix="staff-"),
+         Parameter("entity", Kind.REFERENCE, "What the event is about (Type/id)"),
+         Parameter("action", Kind.TOKEN, "C, R, U or E (the event's verb)")),
+        documentation="The audit trail, for admins (as the audit log page); no patient "
+                      "values (base R4: US Core has no AuditEvent profile).", exported=False),
 )
 
 BY_NAME: Mapping[str, ResourceType] = {t.name: t for t in TYPES}

@@ -52,8 +52,10 @@ class Parameter:
     name: str
     kind: Kind
     documentation: str
-    # For references: the resource type referred to.
+    # For references: the resource type referred to (None: any type, `Type/id`), and the
+    # prefix of its ids before the row id ("staff-" for a Practitioner).
     target: str | None = None
+    id_prefix: str = ""
     # A date parameter over a calendar date (birth date): its days are read as written, in
     # no zone, since a birthday is not a moment.
     calendar: bool = False
@@ -188,7 +190,9 @@ def _value(parameter: Parameter, raw: str, zone: tzinfo) -> Any:
         return params.parse_canonical(parameter.name, raw, parameter.target or "",
                                       parameter.canonical)
     if parameter.kind is Kind.REFERENCE:
-        return params.parse_reference(parameter.name, raw, parameter.target or "")
+        if parameter.target is None:
+            return params.parse_any_reference(parameter.name, raw)
+        return params.parse_reference(parameter.name, raw, parameter.target, parameter.id_prefix)
     if parameter.kind is Kind.TOKEN and parameter.name != ID.name:
         return params.parse_token(raw)
     if parameter.kind is Kind.STRING and not query_words(raw):

@@ -15,6 +15,7 @@ import typer
 
 from ketaflow.clictx import cli_context, settings, unit_of_work
 from ketaflow.outcomes import forms, service
+from ketaflow.outcomes.payload import dashboard_json
 from ketaflow.outcomes.view import SHORT
 
 _Opt = Annotated[str, typer.Option(show_default=False)]
@@ -46,65 +47,12 @@ def outcomes(
         filters = forms.parse_filters(db, form)
         board = service.outcome_dashboard(db, cli_context(), filters=filters,
                                           small_cells=not suppress_small_cells)
-    payload = service.as_json(board)
-    if board.researcher_view:
-        payload = _suppressed(payload, board)
+    payload = dashboard_json(board)
     if output_format == "json":
         typer.echo(json.dumps(payload, indent=2, sort_keys=False))
         return
     for line in _summary(payload):
         typer.echo(line)
-
-
-def _suppressed(payload: dict[str, Any], board: service.Dashboard) -> dict[str, Any]:
-    """The researcher's view of the JSON: hidden counts as "<11", their rates as null, no
-    curve steps where the curve is hidden."""
-    shown = f"<{board.settings.small_cell_min}"
-
-    def endpoint(name: str, values: dict[str, Any]) -> dict[str, Any]:
-        out = dict(values)
-        for key, cell in (("with_baseline", "with_baseline"), ("evaluable", "evaluable"),
-                          ("responders", "responders"), ("remitters", "remitters"),
-                          ("fallback_baselines", "fallback")):
-            if f"{name}.{cell}" in board.hidden:
-                out[key] = shown
-        if not board.rate_shown(f"{name}.responders", f"{name}.evaluable"):
-            out["response_rate"] = None
-        if not board.rate_shown(f"{name}.remitters", f"{name}.evaluable"):
-            out["remission_rate"] = None
-        if "induction_over" in board.hidden:
-            out["courses"] = shown
-        return out
-
-    result = {**payload, **endpoint(service.PRIMARY_INSTRUMENT, payload)}
-    result["instruments"] = {n: endpoint(n, v) for n, v in payload["instruments"].items()}
-    result["over_time"] = [w for w in payload["over_time"]
-                           if board.shown(f"{w['instrument']}.week{w['week']}.rated")
-                           and board.shown(f"{w['instrument']}.week{w['week']}.responders")
-                           and board.shown(f"{w['instrument']}.week{w['week']}.remitters")]
-    result["time_to_response"] = {n: None if f"{n}.curve" in board.hidden else curve
-                                  for n, curve in payload["time_to_response"].items()}
-    funnel = dict(payload["funnel"])
-    for key in ("screened", "eligible", "consented", "maintenance"):
-        if key in board.hidden:
-            funnel[key] = shown
-    funnel["infusions"] = {k: shown if f"infusion_{k}" in board.hidden else v
-                           for k, v in funnel["infusions"].items()}
-    result["funnel"] = funnel
-    result["small_cells_suppressed"] = True
-    # Safety and mood counts: the page's rule, applied to the whole section when any is small.
-    for section in ("safety", "mood"):
-        if any(name in board.hidden for name in _SECTION_CELLS[section]):
-            result[section] = shown
-    return result
-
-
-_SECTION_CELLS = {
-    "safety": ("adverse_events", "serious_adverse_events", "bp_alerts", "cadss_sessions",
-               "discharged_sessions", "infusions"),
-    "mood": ("switch_courses", "switch_alerts", "relapse_courses", "relapse_alerts",
-             "relapse_timed"),
-}
 
 
 def _summary(payload: dict[str, Any]) -> list[str]:

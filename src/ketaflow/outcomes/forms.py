@@ -1,11 +1,11 @@
-"""The dashboard's filters, from the page's query string or the CLI's options (both strings),
-refused with the field's label as the form shows it."""
+"""The dashboard's filters, from the page's query string, the CLI's options or the JSON API's
+query (all strings), refused with the field's label as the form shows it."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ketaflow.errors import ValidationFailed
+from ketaflow.errors import KetaflowError, NotFound, ProblemCollector, ValidationFailed
 from ketaflow.outcomes import service
 from ketaflow.outcomes.service import Filters
 from ketaflow.patients.diagnosis_codes import BipolarType
@@ -21,18 +21,45 @@ TYPE_LABELS = {BipolarType.BIPOLAR_I: "Bipolar I", BipolarType.BIPOLAR_II: "Bipo
 def parse_filters(db: Session, form: web_forms.Form) -> Filters:
     """Filters from strings ("" = any); every bad field reported at once (422)."""
     with web_forms.collect_errors() as check:
-        start_from = check(web_forms.optional_date, form, "from", LABELS["from"])
-        start_to = check(web_forms.optional_date, form, "to", LABELS["to"])
-        site = form.get("site", "")
-        site_id = None if site in ("", NO_SITE) else check(
-            web_forms.optional_int, form, "site", LABELS["site"])
-        kind = check(web_forms.optional_choice, form, "type", BipolarType, LABELS["type"])
-        prescriber_id = check(web_forms.optional_int, form, "prescriber", LABELS["prescriber"])
-        if site_id is not None:
-            check(service.require_site, db, site_id)
-        if prescriber_id is not None:
-            check(service.require_prescriber, db, prescriber_id)
-        if start_from and start_to and start_to < start_from:
-            raise ValidationFailed("To must be on or after From", field="to")
+        filters = _read(check, form)
+        _look_up(check, db, filters)
+        check(service.check_filters, filters)
+    return filters
+
+
+def parse_query(db: Session, query: web_forms.Form) -> Filters:
+    """The JSON API's reading of the same fields: a malformed value is a 400 and a site or
+    prescriber that does not exist a 404, each naming the field (every malformed one at once).
+    A period ending before it starts is well formed: the dashboard refuses it (422)."""
+    try:
+        with web_forms.collect_errors() as check:
+            filters = _read(check, query)
+    except ValidationFailed as exc:
+        raise KetaflowError(exc.detail, field=exc.field, problems=exc.problems) from None
+    try:
+        with web_forms.collect_errors() as check:
+            _look_up(check, db, filters)
+    except ValidationFailed as exc:
+        raise NotFound(exc.detail, field=exc.field, problems=exc.problems) from None
+    return filters
+
+
+def _read(check: ProblemCollector, form: web_forms.Form) -> Filters:
+    """The fields as typed; a refused one stays None until the block raises."""
+    start_from = check(web_forms.optional_date, form, "from", LABELS["from"])
+    start_to = check(web_forms.optional_date, form, "to", LABELS["to"])
+    site = form.get("site", "")
+    site_id = None if site in ("", NO_SITE) else check(
+        web_forms.optional_int, form, "site", LABELS["site"])
+    kind = check(web_forms.optional_choice, form, "type", BipolarType, LABELS["type"])
+    prescriber_id = check(web_forms.optional_int, form, "prescriber", LABELS["prescriber"])
     return Filters(start_from=start_from, start_to=start_to, site_id=site_id,
                    without_site=site == NO_SITE, bipolar_type=kind, prescriber_id=prescriber_id)
+
+
+def _look_up(check: ProblemCollector, db: Session, filters: Filters) -> None:
+    """The site and prescriber named exist."""
+    if filters.site_id is not None:
+        check(service.require_site, db, filters.site_id)
+    if filters.prescriber_id is not None:
+        check(service.require_prescriber, db, filters.prescriber_id)

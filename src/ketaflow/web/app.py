@@ -201,6 +201,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.infusions.controlled import api as controlled_api
     from ketaflow.jobs import routes as jobs_routes
     from ketaflow.moodchart import routes as moodchart_routes
+    from ketaflow.outcomes import api as outcomes_api
     from ketaflow.outcomes import routes as outcomes_routes
     from ketaflow.patients import api as patients_api
     from ketaflow.patients import clinical_routes as patients_clinical_routes
@@ -208,6 +209,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.portal import api as portal_api
     from ketaflow.portal import routes as portal_routes
     from ketaflow.reminders import routes as reminders_routes
+    from ketaflow.reports import api as reports_api
     from ketaflow.reports import routes as reports_routes
     from ketaflow.research import routes as research_routes
     from ketaflow.screening import api as screening_api
@@ -227,7 +229,7 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     pages_routers += [screening_routes.router, courses_routes.router]
     api_routers += [screening_api.router, courses_api.router, settings_api.router]
     pages_routers += [infusions_routes.router, ledger_routes.router, settings_routes.router]
-    api_routers += [clinic_api.router]
+    api_routers += [clinic_api.router, outcomes_api.router, reports_api.router]
     pages_routers += [clinic_routes.router, moodchart_routes.router, reminders_routes.router,
                       booking_routes.router, series_routes.router, replan_routes.router,
                       jobs_routes.router, outcomes_routes.router, reports_routes.router,

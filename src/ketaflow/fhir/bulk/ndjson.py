@@ -59,7 +59,8 @@ def patient_compartment(kind: ResourceType) -> bool:
 
 
 def level_types(patient_level: bool) -> tuple[ResourceType, ...]:
-    return tuple(k for k in TYPES if not patient_level or patient_compartment(k))
+    return tuple(k for k in TYPES
+                 if k.exported and (not patient_level or patient_compartment(k)))
 
 
 def resources(session: Session, kind: ResourceType, since: datetime | None = None,

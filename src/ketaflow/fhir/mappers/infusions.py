@@ -188,3 +188,30 @@ def encounter_id(session_id: int) -> str:
 
 def request_id(order_id: int) -> str:
     return f"{REQUEST_PREFIX}{order_id}"
+
+
+# No SNOMED CT code for the procedure is confirmed in docs/clinical-sources.md#codes: a local
+# code with text, as for the session type.
+PROCEDURE_CODE = (KETAFLOW_CODES, "ketamine-infusion", "Intravenous ketamine infusion")
+PROCEDURE_PREFIX = "procedure-"
+
+
+def procedure(row: InfusionSession, status: str) -> Resource:
+    """The infusion as a procedure done to the patient: from its start to its stop (or the
+    abort), by the nurse who ran the session, within the session's Encounter, under its
+    course's CarePlan."""
+    assert row.started_at is not None  # the source's frame holds started sessions only
+    resource: Resource = {
+        "resourceType": "Procedure",
+        "identifier": [{"system": SESSION_SYSTEM, "value": str(row.id)}],
+        "status": status,
+        "code": concept(*PROCEDURE_CODE, text=PROCEDURE_CODE[2]),
+        "subject": reference("Patient", row.patient_id),
+        "encounter": reference("Encounter", encounter_id(row.id)),
+        "performedPeriod": _period(row.started_at, row.ended_at or row.aborted_at),
+        "basedOn": [reference("CarePlan", f"course-{row.course_id}")],
+    }
+    if row.opened_by_user_id is not None:
+        resource["performer"] = [{"actor": reference(
+            "Practitioner", practitioner_id(row.opened_by_user_id))}]
+    return resource

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from ketaflow.fhir import search
 from ketaflow.fhir.codes import (
     ENCOUNTER_STATUS,
+    EVENT_STATUS,
     MEDICATION_ADMIN_STATUS,
     MEDICATION_REQUEST_INTENT,
     MEDICATION_REQUEST_STATUS,
@@ -158,4 +159,37 @@ ADVERSE_EVENT = search.Source(
     filters={"patient": search.references(_S.patient_id),
              "date": search.date_filter(SessionEvent.occurred_at),
              "seriousness": search.column_tokens(SERIOUSNESS_SQL, AE_SERIOUSNESS)},
+)
+
+
+# Over started sessions: running -> in-progress; paused -> on-hold; stopped and after ->
+# completed (the infusion is over; observation is not part of it); aborted while infusing ->
+# stopped, as for its MedicationAdministration.
+PROCEDURE_STATUS_SQL = case(
+    (_S.status.in_(_AFTER_INFUSION), "completed"),
+    (_S.status == SessionStatus.ABORTED, "stopped"),
+    (_S.status == SessionStatus.PAUSED, "on-hold"),
+    else_="in-progress")
+
+
+def _infusions_started(query: Select[Any]) -> Select[Any]:
+    return query.select_from(_S).where(_S.started_at.is_not(None))
+
+
+def _load_procedures(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
+    rows = session.execute(select(_S, PROCEDURE_STATUS_SQL).where(_S.id.in_(ids))).all()
+    return {row.id: infusions.procedure(row, status) for row, status in rows}
+
+
+PROCEDURE = search.Source(
+    key="procedure", row=_S.id,
+    updated=func.coalesce(_S.aborted_at, _S.ended_at, _S.started_at),
+    base=_infusions_started, load=_load_procedures, profile=us_core("procedure"),
+    prefix=infusions.PROCEDURE_PREFIX,
+    filters={"patient": search.references(_S.patient_id),
+             # When the infusion started (performed[x]'s start).
+             "date": search.date_filter(_S.started_at),
+             "status": search.column_tokens(PROCEDURE_STATUS_SQL, EVENT_STATUS),
+             "code": search.static_tokens(
+                 (infusions.PROCEDURE_CODE[0], infusions.PROCEDURE_CODE[1]))},
 )
