@@ -178,7 +178,10 @@ def test_a_confirmed_booster_due_today_is_on_the_days_list(db: Session) -> None:
                                 status=SessionStatus.DISCHARGED, opened_by_user_id=clinic.nurse.id,
                                 opened_at=utcnow() - timedelta(days=10)) for _ in range(6)])
     first = maintenance.boosters(db, course_id=course.id)[0]
-    assert first.planned_on == today()
+    # A Mon/Wed/Fri induction cannot end exactly a week ago on every day of the week, so the
+    # first booster is put on today here (the taper's dates are tested above).
+    first.planned_on = today()
+    db.flush()
     rows = [r for r in infusions.day_list(db, clinic.nurse_ctx, zone=ZONE).rows
             if r.course_id == course.id]
     assert rows == []  # suggested only: not on the list until confirmed
