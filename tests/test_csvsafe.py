@@ -18,8 +18,9 @@ SRC = Path(ketaflow.__file__).resolve().parent
 # tests/reports/test_clinician.py and tests/research/test_export.py.
 CSV_WRITERS = {"audit/service.py", "infusions/controlled/views.py",
                "infusions/controlled/reconciliation.py", "reports/csvfile.py",
-               "research/writers.py"}
-CSV_RESPONSES = {"audit/routes.py", "infusions/ledger_routes.py", "reports/routes.py"}
+               "reports/monthly/csvfile.py", "research/writers.py"}
+CSV_RESPONSES = {"audit/routes.py", "infusions/ledger_routes.py", "reports/routes.py",
+                 "reports/monthly/routes.py"}
 
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])

@@ -100,12 +100,12 @@ def test_without_a_token_it_is_401(app_client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("query", "status", "field", "detail"), [
-    ({"from": "2026-02-30"}, 400, "from", "From must be a date (YYYY-MM-DD)"),
-    ({"to": "yesterday"}, 400, "to", "To must be a date (YYYY-MM-DD)"),
-    ({"site": "north"}, 400, "site", "Site"),
-    ({"type": "bipolar_iii"}, 400, "type", "Bipolar type"),
-    ({"site": "999999"}, 404, "site", "Site: no site with id 999999"),
-    ({"prescriber": "999999"}, 404, "prescriber", "Prescriber: no prescriber with id 999999"),
+    ({"from": "2026-02-30"}, 422, "from", "From must be a date (YYYY-MM-DD)"),
+    ({"to": "yesterday"}, 422, "to", "To must be a date (YYYY-MM-DD)"),
+    ({"site": "north"}, 422, "site", "Site"),
+    ({"type": "bipolar_iii"}, 422, "type", "Bipolar type"),
+    ({"site": "999999"}, 422, "site", "Site: no site with id 999999"),
+    ({"prescriber": "999999"}, 422, "prescriber", "Prescriber: no prescriber with id 999999"),
     ({"from": "2026-03-01", "to": "2026-02-01"}, 422, "to", "To must be on or after From"),
 ])
 def test_bad_filters_are_problem_details_naming_the_field(
@@ -124,7 +124,7 @@ def test_every_malformed_filter_is_named_at_once(app_client: TestClient,
                                                  app_db: Session) -> None:
     answer = app_client.get(URL, params={"from": "x", "prescriber": "y"},
                             headers=_token(app_db, Role.PRESCRIBER))
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     problem = answer.json()
     assert problem["field"] == "from"
     assert "From must be a date" in problem["detail"] and "Prescriber" in problem["detail"]

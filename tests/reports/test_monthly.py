@@ -203,6 +203,16 @@ def test_the_pdf_and_the_csv_carry_the_numbers_and_no_patient(db: Session,
     _no_patient_identifiers(db, monthly_csv(view))
 
 
+def test_a_site_name_that_would_start_a_formula_is_quoted_in_the_csv(db: Session) -> None:
+    made = june(db)
+    made.south.name = "=HYPERLINK(\"http://x\")"
+    db.flush()
+    rows = list(csv.DictReader(io.StringIO(monthly_csv(monthly_view(_report(db))))))
+    sites = {r["row"] for r in rows if r["section"] == "By site"}
+    assert "'=HYPERLINK(\"http://x\")" in sites
+    assert not any(value.startswith("=") for r in rows for value in r.values())
+
+
 def _no_patient_identifiers(db: Session, text: str) -> None:
     from ketaflow.patients.models import Patient
 

@@ -389,6 +389,9 @@ ROUTES_BY_PERMISSION: dict[str, set[tuple[str, str]]] = {
     },
     "outcomes:view": {
         ("GET", "/outcomes"),
+        ("GET", "/reports/monthly"),
+        ("GET", "/reports/monthly.csv"),
+        ("GET", "/reports/monthly.pdf"),
         ("GET", "/api/v1/outcomes"),
     },
     "fhir:export": {

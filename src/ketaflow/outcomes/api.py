@@ -20,17 +20,16 @@ from ketaflow.web.routing import UnitOfWorkRoute
 
 router = APIRouter(prefix="/outcomes", tags=["outcomes"], route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
-# The query is read as text and parsed by the dashboard's own filter parser, so a malformed
-# value is the parser's 400 naming the field, not FastAPI's generic refusal; the schema below
-# states the shapes it accepts.
+# The query is read as text and parsed by the dashboard's own filter parser, so a bad value
+# is the parser's 422 naming the field, as on the page, not FastAPI's generic refusal; the
+# schema below states the shapes it accepts.
 _ID_PATTERN = "^[0-9]{1,9}$"
 
 
 @router.get("", response_model=dict[str, Any], responses={
-    **problem(400, "A filter is malformed (`field` names it): a date that is not "
-                   "YYYY-MM-DD, a site or prescriber that is not an id, an unknown type."),
-    **problem(404, "No site, or no prescriber, has that id (`field` names which)."),
-    **problem(422, "To is before From.")})
+    **problem(422, "A filter is refused (`field` names the first, `detail` every one): a "
+                   "date that is not YYYY-MM-DD, a site or prescriber that is not an id or "
+                   "names none, an unknown type, To before From.")})
 @requires(Permission.OUTCOMES_VIEW)
 def outcomes(
     request: Request, db: DB,
@@ -50,7 +49,7 @@ def outcomes(
     `ketaflow outcomes --format json` prints them (keys: docs/outcomes.md). A role without
     `outcomes:small-cells` (the researcher) gets counts below the clinic's minimum as "<11"
     and their rates as null, as on the page."""
-    filters = forms.parse_query(db, {"from": start, "to": to, "site": site, "type": type,
+    filters = forms.parse_filters(db, {"from": start, "to": to, "site": site, "type": type,
                                      "prescriber": prescriber})
     board = service.outcome_dashboard(
         db, audit_context(request), filters=filters,

@@ -1,11 +1,12 @@
 """The dashboard's filters, from the page's query string, the CLI's options or the JSON API's
-query (all strings), refused with the field's label as the form shows it."""
+query (all strings), refused with the field's label as the form shows it (422, every bad field
+at once, the same for the page and the API)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ketaflow.errors import KetaflowError, NotFound, ProblemCollector, ValidationFailed
+from ketaflow.errors import ProblemCollector
 from ketaflow.outcomes import service
 from ketaflow.outcomes.service import Filters
 from ketaflow.patients.diagnosis_codes import BipolarType
@@ -24,23 +25,6 @@ def parse_filters(db: Session, form: web_forms.Form) -> Filters:
         filters = _read(check, form)
         _look_up(check, db, filters)
         check(service.check_filters, filters)
-    return filters
-
-
-def parse_query(db: Session, query: web_forms.Form) -> Filters:
-    """The JSON API's reading of the same fields: a malformed value is a 400 and a site or
-    prescriber that does not exist a 404, each naming the field (every malformed one at once).
-    A period ending before it starts is well formed: the dashboard refuses it (422)."""
-    try:
-        with web_forms.collect_errors() as check:
-            filters = _read(check, query)
-    except ValidationFailed as exc:
-        raise KetaflowError(exc.detail, field=exc.field, problems=exc.problems) from None
-    try:
-        with web_forms.collect_errors() as check:
-            _look_up(check, db, filters)
-    except ValidationFailed as exc:
-        raise NotFound(exc.detail, field=exc.field, problems=exc.problems) from None
     return filters
 
 

@@ -22,7 +22,6 @@ from ketaflow.reports import service, service_codes
 from ketaflow.reports.clinician import DEFAULT_RANGE_DAYS, FROM_LABEL, TO_LABEL, check_range
 from ketaflow.reports.csvfile import clinician_csv
 from ketaflow.reports.letter import letter_pdf
-from ketaflow.reports.monthly import routes as monthly_routes
 from ketaflow.reports.patient_summary import summary_pdf as patient_summary_pdf
 from ketaflow.reports.pdf import clinician_pdf, prior_auth_pdf
 from ketaflow.reports.prior_auth import packet_json
@@ -34,8 +33,6 @@ from ketaflow.web.templating import render
 router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 DB = Annotated[Session, Depends(get_db)]
 FORM = Annotated[web_forms.Form, Depends(web_forms.form_fields)]
-
-router.include_router(monthly_routes.router)
 
 sections.register_section("reports/_patient_section.html", Permission.PATIENTS_CLINICAL_READ,
                           order=90)

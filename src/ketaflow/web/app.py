@@ -210,8 +210,6 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     from ketaflow.portal import routes as portal_routes
     from ketaflow.reminders import routes as reminders_routes
     from ketaflow.reports import api as reports_api
-    from ketaflow.reports import routes as reports_routes
-    from ketaflow.research import routes as research_routes
     from ketaflow.screening import api as screening_api
     from ketaflow.screening import routes as screening_routes
     from ketaflow.settings import api as settings_api
@@ -232,10 +230,18 @@ def mounted_routers() -> list[tuple[APIRouter, str]]:
     api_routers += [clinic_api.router, outcomes_api.router, reports_api.router]
     pages_routers += [clinic_routes.router, moodchart_routes.router, reminders_routes.router,
                       booking_routes.router, series_routes.router, replan_routes.router,
-                      jobs_routes.router, outcomes_routes.router, reports_routes.router,
-                      research_routes.router]
-    pages_routers += _fhir_routers()
+                      jobs_routes.router, outcomes_routes.router]
+    pages_routers += _report_routers() + _fhir_routers()
     return [(r, API_PREFIX) for r in api_routers] + [(r, "") for r in pages_routers]
+
+
+def _report_routers() -> list[APIRouter]:
+    """The printouts and exports; the monthly report's fixed paths before the patient ones."""
+    from ketaflow.reports import routes as reports_routes
+    from ketaflow.reports.monthly import routes as monthly_routes
+    from ketaflow.research import routes as research_routes
+
+    return [monthly_routes.router, reports_routes.router, research_routes.router]
 
 
 def _fhir_routers() -> list[APIRouter]:
