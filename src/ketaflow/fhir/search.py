@@ -111,6 +111,18 @@ class Source:
         return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
+def with_meta(source: Source, row_id: RowId, updated: datetime, body: Resource) -> Resource:
+    """resourceType, id and meta first (ours win over any the body carries), then the mapped
+    body: the one shape read, search and `$export` give."""
+    meta: Resource = {"lastUpdated": updated.isoformat(timespec="milliseconds")}
+    if source.profile is not None:
+        meta["profile"] = [source.profile]
+    resource: Resource = {"resourceType": body["resourceType"], "id": None, "meta": None}
+    resource.update(body)  # keys already present keep their place
+    resource["id"], resource["meta"] = source.fhir_id(row_id), meta
+    return resource
+
+
 @dataclass(frozen=True)
 class Criterion:
     """One occurrence of a parameter: its values (OR)."""

@@ -4,7 +4,6 @@ and counts only, never a search value: a name or birth date searched for is a pa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -71,20 +70,8 @@ def _resources(session: Session, hits: Sequence[search.Hit]) -> list[Resource]:
         by_source.setdefault(hit.source.key, []).append(hit.row_id)
     sources = {hit.source.key: hit.source for hit in hits}
     loaded = {key: sources[key].load(session, ids) for key, ids in by_source.items()}
-    return [_with_meta(hit, loaded[hit.source.key][hit.row_id]) for hit in hits]
-
-
-def _with_meta(hit: search.Hit, body: Resource) -> Resource:
-    meta: Resource = {"lastUpdated": _instant(hit.updated)}
-    if hit.source.profile is not None:
-        meta["profile"] = [hit.source.profile]
-    head = {"resourceType": body["resourceType"], "id": hit.source.fhir_id(hit.row_id),
-            "meta": meta}
-    return head | {k: v for k, v in body.items() if k not in head}
-
-
-def _instant(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
+    return [search.with_meta(hit.source, hit.row_id, hit.updated,
+                             loaded[hit.source.key][hit.row_id]) for hit in hits]
 
 
 def _included(session: Session, kind: ResourceType, plan: search.Plan,

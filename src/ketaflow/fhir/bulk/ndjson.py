@@ -14,13 +14,13 @@ manifest's transactionTime.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
@@ -32,11 +32,6 @@ NDJSON = "application/fhir+ndjson"
 # `_outputFormat` values that name NDJSON (the IG asks servers to accept all three).
 NDJSON_FORMATS = frozenset({NDJSON, "application/ndjson", "ndjson"})
 CHUNK_ROWS = 1000
-
-# No orjson in the environment: the standard encoder, compact, with no circularity check
-# (mapped resources are trees), is the fastest it offers.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                           check_circular=False).encode
 
 # Called after each chunk with (type name, resources written of it so far); False stops.
 Progress = Callable[[str, int], bool]
@@ -85,15 +80,7 @@ def resources(session: Session, kind: ResourceType, since: datetime | None = Non
             session.expunge_all()
 
 
-def with_meta(source: search.Source, row_id: search.RowId, updated: datetime, body: Resource
-              ) -> Resource:
-    """resourceType, id and meta first, then the mapped body: the shape read and search give
-    (`ketaflow.fhir.service`), so an exported resource equals its read."""
-    meta: Resource = {"lastUpdated": updated.isoformat(timespec="milliseconds")}
-    if source.profile is not None:
-        meta["profile"] = [source.profile]
-    head = {"resourceType": body["resourceType"], "id": source.fhir_id(row_id), "meta": meta}
-    return head | {k: v for k, v in body.items() if k not in head}
+with_meta = search.with_meta  # read, search and export give the same resource
 
 
 def _of_patients(kind: ResourceType, source: search.Source, patients: Select[Any]
@@ -105,9 +92,11 @@ def _of_patients(kind: ResourceType, source: search.Source, patients: Select[Any
     return condition
 
 
-def encode_lines(chunk: Sequence[Resource]) -> str:
-    """A chunk as NDJSON text: one compact JSON object per line, each line ended."""
-    return "".join([_encode(resource) + "\n" for resource in chunk])
+def encode_lines(chunk: Sequence[Resource]) -> bytes:
+    """A chunk as NDJSON: one compact JSON object per line (UTF-8), each line ended. orjson:
+    the standard library's encoder took a third of the export's time."""
+    return b"".join([orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE)
+                     for resource in chunk])
 
 
 def write_types(session: Session, kinds: Sequence[ResourceType], directory: Path, *,
@@ -121,7 +110,7 @@ def write_types(session: Session, kinds: Sequence[ResourceType], directory: Path
     for kind in kinds:
         path = directory / f"{kind.name}.ndjson{suffix}"
         count = 0
-        with path.open("w", encoding="utf-8", newline="\n") as out:
+        with path.open("wb") as out:
             for chunk in resources(session, kind, since, patients=patients):
                 out.write(encode_lines(chunk))
                 count += len(chunk)
