@@ -5,10 +5,12 @@ module share it; each test counts only the audit events it caused."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 from httpx2 import Response
@@ -105,9 +107,11 @@ def _chart_adverse_events(db: Session) -> None:
                                        description=description, seriousness=seriousness)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def clinic(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[Clinic]:
+@contextmanager
+def fresh_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[tuple[FastAPI, Session]]:
+    """A fresh migrated database of the test's backend, the app over it and a session; all
+    dropped at the end (each FHIR test module shares one)."""
     fixture = "sqlite_databases" if request.param == "sqlite" else "postgres_databases"
     databases: SqliteDatabases | PostgresDatabases = request.getfixturevalue(fixture)
     url = databases.fresh()
@@ -117,6 +121,19 @@ def clinic(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     engine = make_engine(url)
     db = make_session_factory(engine)()
     try:
+        yield app, db
+    finally:
+        db.rollback()
+        db.close()
+        engine.dispose()
+        dispose_engines(app)
+        databases.drop(url)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def clinic(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Clinic]:
+    with fresh_app(request, tmp_path_factory) as (app, db):
         # Seeded before the app starts, so its background duties do not wait on the seed.
         seed_demo(db, SYSTEM)
         _chart_adverse_events(db)
@@ -132,9 +149,3 @@ def clinic(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         assert busiest is not None and rated is not None
         with browser_client(app) as client:
             yield Clinic(client, db, tokens, busiest, rated)
-    finally:
-        db.rollback()
-        db.close()
-        engine.dispose()
-        dispose_engines(app)
-        databases.drop(url)

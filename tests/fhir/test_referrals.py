@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from ketaflow.audit.models import AuditEvent
 from ketaflow.cli import app as cli_app
-from ketaflow.config import Role, load_settings
-from ketaflow.db import READ_ONLY, make_engine, make_session_factory
+from ketaflow.config import Role
+from ketaflow.db import READ_ONLY
 from ketaflow.fhir.codes import MRN_SYSTEM
 from ketaflow.fhir.referrals.bundle import MAX_BUNDLE_BYTES
 from ketaflow.fhir.referrals.mapping import HISTORY_NOT_STATED
@@ -36,9 +36,8 @@ from ketaflow.patients.models import (
     Patient,
     PatientDemographics,
 )
-from ketaflow.web.app import create_app, dispose_engines
 from tests.conftest import BACKENDS, TEST_AUDIT_KEY
-from tests.support.databases import PostgresDatabases, SqliteDatabases
+from tests.fhir.conftest import fresh_app
 from tests.support.web import browser_client
 from tests.web.helpers import api_token, committed_user
 
@@ -82,24 +81,10 @@ class Clinic:
 @pytest.fixture(scope="module", params=BACKENDS)
 def clinic(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Clinic]:
-    fixture = "sqlite_databases" if request.param == "sqlite" else "postgres_databases"
-    databases: SqliteDatabases | PostgresDatabases = request.getfixturevalue(fixture)
-    url = databases.fresh()
-    settings = load_settings(database_url=url, var_dir=tmp_path_factory.mktemp("var"),
-                             mode="demo", secret_key="t" * 48, audit_key=TEST_AUDIT_KEY)
-    app = create_app(settings)
-    engine = make_engine(url)
-    db = make_session_factory(engine)()
-    try:
+    with fresh_app(request, tmp_path_factory) as (app, db):
         tokens = {role: api_token(db, committed_user(db, role)) for role in Role}
         with browser_client(app) as client:
             yield Clinic(client, db, tokens)
-    finally:
-        db.rollback()
-        db.close()
-        engine.dispose()
-        dispose_engines(app)
-        databases.drop(url)
 
 
 def referral(**patient: Any) -> dict[str, Any]:
