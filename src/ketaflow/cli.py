@@ -178,14 +178,20 @@ def demo_accounts() -> None:
 
 def _print_demo_accounts(cfg: Settings) -> None:
     from ketaflow.demo import demo_accounts as accounts_of
+    from ketaflow.fhir.smart.demo import demo_client, demo_key_path
 
     with unit_of_work(cfg) as db:
         accounts = accounts_of(db)
+        client = demo_client(db)
+        client_id = None if client is None else client.id
     if not accounts:
         fail("this database has no demo accounts")
     typer.echo("Demo staff accounts (user name / password):")
     for account in accounts:
         typer.echo(f"  {account.role.value:11} {account.username:11} {account.password}")
+    if client_id is not None:
+        typer.echo(f"Demo FHIR system client: {client_id} (private key {demo_key_path(cfg)}; "
+                   "`ketaflow fhir assertion --client-id ...` signs a token request)")
 
 
 @app.command("backup")

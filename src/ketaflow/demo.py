@@ -18,6 +18,7 @@ from ketaflow.clinic.demo import seed_clinic_profile
 from ketaflow.config import Role, Settings
 from ketaflow.courses.demo import seed_active_courses, seed_courses, seed_maintenance
 from ketaflow.demo_data.service import GENERATE_ACTION
+from ketaflow.fhir.smart.demo import seed_fhir_client
 from ketaflow.infusions.demo import CLINIC_DAY, seed_clinic_day, seed_sessions
 from ketaflow.moodchart.demo import seed_mood
 from ketaflow.outcomes.demo import seed_outcomes
@@ -98,6 +99,8 @@ def seed_demo(session: Session, ctx: AuditContext, *, settings: Settings | None 
     seed_calendar(session, ctx, planned=courses, day_courses=day_courses)
     # Reminder plans and two days of reminders (after the mood entries, which stop repeats).
     seed_reminders(session, ctx, patients, settings)
+    if settings is not None:  # its private key goes to the var folder
+        seed_fhir_client(session, ctx, settings)
     # Last: a settings change effective now leaves everything seeded above as it was.
     seed_settings(session, ctx)
     return created

@@ -1,11 +1,13 @@
 """`ketaflow fhir export`: the same Bulk Data export as `GET /fhir/R4/$export`, run here and
 now into a folder (for cron or an off-site copy), one `<Type>.ndjson` per type.
 `ketaflow fhir client add|list|disable`: SMART system clients, as on the admin page.
+`ketaflow fhir assertion`: a signed client assertion, to try the token endpoint with curl.
 `ketaflow fhir import`: a referral bundle from a file, as `POST /fhir/R4` imports it."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +24,9 @@ from ketaflow.fhir.bulk.ndjson import write_types
 from ketaflow.fhir.bulk.runner import snapshot
 from ketaflow.fhir.referrals.service import import_bundle
 from ketaflow.fhir.registry import BY_NAME
+from ketaflow.fhir.smart import assertion as smart_assertion
 from ketaflow.fhir.smart import service as smart_service
+from ketaflow.fhir.smart.keys import KeyProblem
 
 app = typer.Typer(no_args_is_help=True,
                   help="FHIR R4: Bulk Data export to NDJSON files, referral import.")
@@ -115,6 +119,28 @@ def disable_client(
     with unit_of_work() as db:
         client = smart_service.disable_client(db, cli_context(), client_id=client_id)
         typer.echo(f"disabled {client.id} ({client.name})")
+
+
+@app.command("assertion")
+def sign_assertion(
+    client_id: Annotated[str, typer.Option("--client-id", help="The client_id (kfc-...).")],
+    key: Annotated[Path, typer.Option("--key", help="The client's private key (PEM: RSA or "
+                                      "EC P-384), e.g. the demo's var/demo-fhir-client.pem.")],
+    base_url: Annotated[str | None, typer.Option("--url", help="The server's public address "
+                                                 "(default: KETAFLOW_PUBLIC_BASE_URL).")] = None,
+) -> None:
+    """Print a client assertion (a JWT valid for 4 minutes, usable once) for the token
+    endpoint, as a system client signs it. For trying the flow; clients sign their own."""
+    try:
+        text = key.read_text(encoding="ascii")
+        jwt = smart_assertion.sign_assertion(
+            text, client_id=client_id, now_s=int(time.time()),
+            token_url=smart_service.token_url(base_url or settings().public_base_url))
+    except (OSError, UnicodeDecodeError):
+        fail(f"--key: cannot read {key}", USER_ERROR)
+    except KeyProblem as problem:
+        fail(f"--key: {problem}", USER_ERROR)
+    typer.echo(jwt)
 
 
 @app.command("import")
