@@ -73,6 +73,11 @@ def test_main_pages_fit_and_state_the_clinic_time_zone(
         _visit(page, "/patients?q=Testwood,%20Juniper", "02-patient-search", size)
         expect(page.locator("table tbody tr")).to_have_count(1)
         _visit(page, f"/patients/{patient_id}", "03-patient", size)
+        # The medications table is read row by row on a phone: every cell on screen, none
+        # scrolled away inside the table (a wide table would only scroll within itself).
+        rights = page.locator("table.meds td").evaluate_all(
+            "cells => cells.map(c => c.getBoundingClientRect().right)")
+        assert rights and max(rights) <= SIZES[size]["width"], rights
         _visit(page, "/infusions", "04-day-list", size)
         _visit(page, f"/infusions/sessions/{session_id}", "05-chair", size)
         # Every time on the chair page states its zone ("14:05 UTC" for the demo clinic).
