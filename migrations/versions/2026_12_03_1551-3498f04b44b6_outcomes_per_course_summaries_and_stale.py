@@ -33,9 +33,9 @@ def upgrade() -> None:
     sa.Column('baseline', sa.Integer(), nullable=False),
     sa.Column('baseline_at', ketaflow.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('is_fallback', sa.Integer(), nullable=False),
-    sa.Column('end_rated_at', ketaflow.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('end_days', sa.Float(), nullable=True),
     sa.Column('end_total', sa.Integer(), nullable=True),
-    sa.Column('followed_last_at', ketaflow.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('followed_days', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['treatment_courses.id'], name=op.f('fk_outcome_baselines_course_id_treatment_courses')),
     sa.PrimaryKeyConstraint('course_id', 'instrument_id', name=op.f('pk_outcome_baselines'))
     )
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('course_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('instrument_id', sa.String(length=32), nullable=False),
     sa.Column('assessment_id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('rated_at', ketaflow.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('days', sa.Float(), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['course_id'], ['treatment_courses.id'], name=op.f('fk_outcome_lows_course_id_treatment_courses')),
     sa.PrimaryKeyConstraint('course_id', 'instrument_id', 'assessment_id', name=op.f('pk_outcome_lows'))

@@ -43,7 +43,9 @@ class OutcomeCourse(Base):
 class OutcomeBaseline(Base):
     """Per course and instrument with a baseline: the baseline, the end-of-induction candidate
     (the first rating after both the last induction infusion and the baseline; the window is
-    applied when aggregating) and the last followed rating (Kaplan-Meier's censoring time)."""
+    applied when aggregating) and the last followed rating (Kaplan-Meier's censoring time).
+    Times are stored as the fractional days the figures compare (`cohort.days_between` of the
+    same stored moments, so the same numbers the live computation derives)."""
 
     __tablename__ = "outcome_baselines"
 
@@ -53,9 +55,9 @@ class OutcomeBaseline(Base):
     baseline: Mapped[int] = mapped_column(Integer)
     baseline_at: Mapped[datetime] = mapped_column()
     is_fallback: Mapped[int] = mapped_column(Integer)
-    end_rated_at: Mapped[datetime | None] = mapped_column()
+    end_days: Mapped[float | None] = mapped_column(Float)  # after the last induction start
     end_total: Mapped[int | None] = mapped_column(Integer)
-    followed_last_at: Mapped[datetime | None] = mapped_column()
+    followed_days: Mapped[float | None] = mapped_column(Float)  # after the first infusion
 
 
 class OutcomeLow(Base):
@@ -69,7 +71,7 @@ class OutcomeLow(Base):
                                            primary_key=True, autoincrement=False)
     instrument_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     assessment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    rated_at: Mapped[datetime] = mapped_column()
+    days: Mapped[float] = mapped_column(Float)  # after the first infusion
     total: Mapped[int] = mapped_column(Integer)
 
 

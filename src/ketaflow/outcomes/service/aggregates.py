@@ -9,7 +9,7 @@ applied here, to stored totals and times, so a changed setting needs no refresh.
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, Subquery, and_, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, null, select
 from sqlalchemy.orm import Session
 
 from ketaflow.outcomes.models import (
@@ -63,8 +63,7 @@ def endpoints(db: Session, cohort: Rows, settings: OutcomeSettings,
     """`figures.endpoints`: the stored candidate counts when it lies within the window."""
     b = OutcomeBaseline
     evaluated = and_(b.end_total.is_not(None),
-                     q.days_between(db, b.end_rated_at, cohort.c.last_at)
-                     <= settings.end_of_induction_window_days)
+                     b.end_days <= settings.end_of_induction_window_days)
     rows = db.execute(
         select(b.instrument_id, func.count(), func.sum(b.is_fallback),
                func.sum(q.as_flag(evaluated)),
@@ -97,24 +96,24 @@ def weeks(db: Session, cohort: Rows, thresholds: ScaleThresholds) -> tuple[Week,
 def time_to_response(db: Session, cohort: Rows, thresholds: ScaleThresholds
                      ) -> dict[str, SurvivalCurve | None]:
     """`figures.time_to_response`: the first response is the first running low that meets
-    the drop in force (a later, higher rating cannot meet it first); censored at the last
+    the drop in force (no later, higher rating can meet it earlier); censored at the last
     followed rating."""
     b, low = OutcomeBaseline, OutcomeLow
-    first_response = (
-        select(low.course_id, low.instrument_id, func.min(low.rated_at).label("event_at"))
-        .join(b, and_(b.course_id == low.course_id, b.instrument_id == low.instrument_id))
-        .join(cohort, cohort.c.course_id == low.course_id)
-        .where(q.responded(b.baseline, low.total, thresholds))
-        .group_by(low.course_id, low.instrument_id).subquery("first_response"))
-    event_at = first_response.c.event_at
-    until = func.coalesce(event_at, b.followed_last_at)
-    rows = db.execute(
-        select(b.instrument_id, q.days_between(db, until, cohort.c.first_at),
-               event_at.is_not(None))
+    # The stored days are `days_between` of each moment and the first infusion: increasing
+    # with the moment, so the least day of a response is the live figure's day of the first.
+    per_course = (
+        select(b.instrument_id, b.followed_days,
+               func.min(case((q.responded(b.baseline, low.total, thresholds), low.days),
+                             else_=null())).label("event_days"))
         .join(cohort, cohort.c.course_id == b.course_id)
-        .outerjoin(first_response, and_(first_response.c.course_id == b.course_id,
-                                        first_response.c.instrument_id == b.instrument_id))
-        .where(b.followed_last_at.is_not(None), cohort.c.first_at.is_not(None))).all()
+        .outerjoin(low, and_(low.course_id == b.course_id, low.instrument_id == b.instrument_id))
+        .where(b.followed_days.is_not(None), cohort.c.first_at.is_not(None))
+        .group_by(b.course_id, b.instrument_id, b.followed_days)
+        .subquery("response_times"))
+    rows = db.execute(select(
+        per_course.c.instrument_id,
+        func.coalesce(per_course.c.event_days, per_course.c.followed_days),
+        per_course.c.event_days.is_not(None))).all()
     return curves_of(rows)
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -78,14 +79,22 @@ def refresh_summaries(db: Session) -> int:
 
 
 def _recompute(db: Session, patients: Patients) -> None:
-    """Replace the summaries of `patients` (None: everyone) by what the raw rows give now."""
+    """Replace the summaries of `patients` (None: everyone) by what the raw rows give now.
+
+    Everyone's: the building blocks kept once in temporary tables (`cohort.Snapshots`, for
+    the planners' sake). A few patients': plain subqueries restricted to them, whose compiled
+    statements SQLAlchemy caches (a fresh temporary table is a new statement to compile each
+    time, which cost more than the few rows' work)."""
     kept = q.Snapshots(db)
-    courses = kept.keep(q.courses(db, Filters(), patients), "refresh_courses",
-                        index=("course_id",))
-    ratings = kept.keep(q.current_ratings(patients), "refresh_ratings",
-                        index=("patient_id", "instrument_id"))
-    base = kept.keep(q.baselines(db, courses, ratings), "refresh_baselines",
-                     index=("course_id", "instrument_id"))
+    courses: Rows = q.courses(db, Filters(), patients)
+    ratings: Rows = q.current_ratings(patients)
+    base: Rows = q.baselines(db, courses, ratings)
+    if patients is None:
+        courses = kept.keep(q.courses(db, Filters()), "refresh_courses", index=("course_id",))
+        ratings = kept.keep(q.current_ratings(), "refresh_ratings",
+                            index=("patient_id", "instrument_id"))
+        base = kept.keep(q.baselines(db, courses, ratings), "refresh_baselines",
+                         index=("course_id", "instrument_id"))
     _delete(db, patients)
     _insert_courses(db, courses, patients)
     _insert_baselines(db, courses, ratings, base)
@@ -164,15 +173,17 @@ def _insert_baselines(db: Session, courses: Rows, ratings: Rows, base: Rows) -> 
                 .where(_followed(courses, ratings, base))
                 .group_by(base.c.course_id, base.c.instrument_id).subquery("followed"))
     rows = (select(base.c.course_id, base.c.instrument_id, base.c.baseline, base.c.baseline_at,
-                   base.c.is_fallback, ends.c.rated_at, ends.c.total, followed.c.last_at)
+                   base.c.is_fallback, q.days_between(db, ends.c.rated_at, courses.c.last_at),
+                   ends.c.total, q.days_between(db, followed.c.last_at, courses.c.first_at))
             .select_from(base)
+            .join(courses, courses.c.course_id == base.c.course_id)
             .outerjoin(ends, and_(ends.c.course_id == base.c.course_id,
                                   ends.c.instrument_id == base.c.instrument_id))
             .outerjoin(followed, and_(followed.c.course_id == base.c.course_id,
                                       followed.c.instrument_id == base.c.instrument_id)))
     db.execute(insert(OutcomeBaseline).from_select(
         ["course_id", "instrument_id", "baseline", "baseline_at", "is_fallback",
-         "end_rated_at", "end_total", "followed_last_at"], rows))
+         "end_days", "end_total", "followed_days"], rows))
 
 
 def _insert_lows(db: Session, courses: Rows, ratings: Rows, base: Rows) -> None:
@@ -180,16 +191,18 @@ def _insert_lows(db: Session, courses: Rows, ratings: Rows, base: Rows) -> None:
     order = (ratings.c.rated_at, ratings.c.assessment_id)
     ranked = _joined(
         courses, ratings, base, base.c.course_id, base.c.instrument_id,
-        ratings.c.assessment_id, ratings.c.rated_at, ratings.c.total,
+        ratings.c.assessment_id,
+        q.days_between(db, ratings.c.rated_at, courses.c.first_at).label("days"),
+        ratings.c.total,
         func.min(ratings.c.total).over(partition_by=(base.c.course_id, base.c.instrument_id),
                                        order_by=order, rows=(None, -1)).label("lowest_before")
     ).where(_followed(courses, ratings, base)).subquery("running_lows")
     rows = (select(ranked.c.course_id, ranked.c.instrument_id, ranked.c.assessment_id,
-                   ranked.c.rated_at, ranked.c.total)
+                   ranked.c.days, ranked.c.total)
             .where(or_(ranked.c.lowest_before.is_(None),
                        ranked.c.total < ranked.c.lowest_before)))
     db.execute(insert(OutcomeLow).from_select(
-        ["course_id", "instrument_id", "assessment_id", "rated_at", "total"], rows))
+        ["course_id", "instrument_id", "assessment_id", "days", "total"], rows))
 
 
 def _insert_weeks(db: Session, courses: Rows, ratings: Rows, base: Rows) -> None:
@@ -220,11 +233,11 @@ def _insert_sessions(db: Session, patients: Patients) -> None:
         func.max(case((and_(SessionEvent.kind == EventKind.CADSS6,
                             SessionEvent.total.is_not(None)), SessionEvent.total),
                       else_=null())).label("peak"))
-        .join(InfusionSession, InfusionSession.id == SessionEvent.session_id)
-        .where(theirs).group_by(SessionEvent.session_id).subquery("session_events"))
+        .where(_of_sessions(SessionEvent.session_id, patients))
+        .group_by(SessionEvent.session_id).subquery("session_events"))
     alerts = (select(SessionAlert.session_id, func.count().label("bp"))
-              .join(InfusionSession, InfusionSession.id == SessionAlert.session_id)
-              .where(theirs, SessionAlert.field.in_(BP_FIELDS))
+              .where(_of_sessions(SessionAlert.session_id, patients),
+                     SessionAlert.field.in_(BP_FIELDS))
               .group_by(SessionAlert.session_id).subquery("session_bp_alerts"))
     minutes = case((and_(InfusionSession.discharged_at.is_not(None),
                          InfusionSession.ended_at.is_not(None)),
@@ -239,3 +252,11 @@ def _insert_sessions(db: Session, patients: Patients) -> None:
     db.execute(insert(OutcomeSession).from_select(
         ["session_id", "course_id", "adverse_events", "serious_adverse_events", "bp_alerts",
          "peak_cadss", "discharge_minutes"], rows))
+
+
+def _of_sessions(column: q.Expression, patients: Patients) -> ColumnElement[bool]:
+    """Rows of the patients' sessions, by session id (so the session_id index is used)."""
+    if patients is None:
+        return true()
+    return column.in_(select(InfusionSession.id)
+                      .where(InfusionSession.patient_id.in_(list(patients))))
