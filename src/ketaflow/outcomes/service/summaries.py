@@ -26,6 +26,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     insert,
     null,
@@ -60,14 +61,19 @@ ADVISORY_KEY = 7_240_115_301
 
 def refresh_summaries(db: Session) -> int:
     """Recompute the summaries of every stale patient; how many patients were recomputed."""
+    unsummarised = (select(TreatmentCourse.patient_id).distinct()
+                    .outerjoin(OutcomeCourse, OutcomeCourse.course_id == TreatmentCourse.id)
+                    .where(OutcomeCourse.course_id.is_(None)))
     if not q.is_sqlite(db):
+        # Nothing stale (the usual read): no lock, so concurrent reads never queue. A change
+        # committed after this check is one the read began before; the next read counts it.
+        stale = db.scalar(select(exists(select(OutcomeStalePatient.id))
+                                 | exists(unsummarised)))
+        if not stale:
+            return 0
         db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
     markers = db.execute(select(OutcomeStalePatient.id, OutcomeStalePatient.patient_id)).all()
-    unsummarised = db.scalars(
-        select(TreatmentCourse.patient_id).distinct()
-        .outerjoin(OutcomeCourse, OutcomeCourse.course_id == TreatmentCourse.id)
-        .where(OutcomeCourse.course_id.is_(None))).all()
-    patients = sorted({int(p) for _, p in markers} | {int(p) for p in unsummarised})
+    patients = sorted({int(p) for _, p in markers} | {int(p) for p in db.scalars(unsummarised)})
     if not patients:
         return 0
     _recompute(db, None if len(patients) > FULL_REFRESH_PATIENTS else patients)
