@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ketaflow.audit import keys
 from ketaflow.config import Settings, load_settings
 from ketaflow.db import make_engine, make_session_factory
+from ketaflow.outcomes import freshness
 from ketaflow.web.app import create_app, dispose_engines
 from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.postgres import PostgresServer, PostgresUnavailable, start_postgres
@@ -31,6 +32,9 @@ BACKENDS = ["sqlite", "postgresql"]
 TEST_AUDIT_KEY = "test-audit-key-" + "a" * 40
 keys.set_default_key(TEST_AUDIT_KEY.encode())
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+# As the app and the CLI do: flushes mark the patients whose outcome summaries go stale.
+freshness.register()
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from ketaflow.dosing.cli import app as dosing_app
 from ketaflow.fhir.cli import app as fhir_app
 from ketaflow.jobs.cli import app as jobs_app
 from ketaflow.mood.cli import app as mood_app
+from ketaflow.outcomes import freshness
 from ketaflow.outcomes.cli import outcomes as outcomes_command
 from ketaflow.pk.cli import app as pk_app
 from ketaflow.reports.cli import app as report_app
@@ -40,6 +41,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+# Every session's flush marks the patients whose outcome summaries it makes stale.
+freshness.register()
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
 demo_app = typer.Typer(no_args_is_help=True, help="Demo data for trying ketaflow.")
 

@@ -38,6 +38,14 @@ from ketaflow.infusions.models import (
 )
 from ketaflow.jobs.models import OutboxMessage
 from ketaflow.moodchart.models import MoodEntry, MoodLink
+from ketaflow.outcomes.models import (
+    OutcomeBaseline,
+    OutcomeCourse,
+    OutcomeLow,
+    OutcomeSession,
+    OutcomeStalePatient,
+    OutcomeWeek,
+)
 from ketaflow.patients.models import (
     Allergy,
     Diagnosis,
@@ -87,6 +95,12 @@ __all__ = [
     "MoodLink",
     "NoKnownAllergies",
     "OutboxMessage",
+    "OutcomeBaseline",
+    "OutcomeCourse",
+    "OutcomeLow",
+    "OutcomeSession",
+    "OutcomeStalePatient",
+    "OutcomeWeek",
     "Patient",
     "PatientDemographics",
     "PatientIdentifier",

@@ -25,6 +25,7 @@ from ketaflow.db import make_engine, make_session_factory
 from ketaflow.fhir.bulk.runner import ExportRunner
 from ketaflow.jobs import worker as jobs_worker
 from ketaflow.jobs.senders import senders_from_settings
+from ketaflow.outcomes import freshness
 from ketaflow.web.admission import AdmissionMiddleware
 from ketaflow.web.background import Background
 from ketaflow.web.errors import install_error_handlers
@@ -50,6 +51,8 @@ def create_app_from_environment() -> FastAPI:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    # Every session's flush marks the patients whose outcome summaries it makes stale.
+    freshness.register()
     app = FastAPI(
         title="ketaflow API",
         version=__version__,

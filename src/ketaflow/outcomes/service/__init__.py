@@ -21,7 +21,7 @@ from ketaflow.booking.models import Site
 from ketaflow.config import Role
 from ketaflow.db import utcnow
 from ketaflow.errors import ValidationFailed
-from ketaflow.outcomes.service import cohort, figures
+from ketaflow.outcomes.service import aggregates, cohort, figures, summaries
 from ketaflow.outcomes.service.cohort import Filters
 from ketaflow.outcomes.service.figures import (
     FUNNEL_INFUSIONS,
@@ -176,29 +176,59 @@ def _hidden(cells: dict[str, int], partitions: list[Partition], curves: dict[str
     return frozenset(hidden)
 
 
-def outcome_dashboard(db: Session, ctx: AuditContext, *, filters: Filters,
-                      small_cells: bool, at: datetime | None = None) -> Dashboard:
-    """Every figure for the filters, with the clinic's definitions in force now. With
-    `small_cells` False (the researcher's view) counts below the clinic's minimum, and any
-    count that would reveal one, are hidden."""
-    check_filters(filters)
-    moment = at or utcnow()
-    in_force = settings_in_force(db, moment)
-    settings, thresholds = in_force.outcomes, in_force.scales
+_Figures = tuple[CourseCounts, tuple[Endpoint, ...], tuple[Week, ...],
+                 dict[str, SurvivalCurve | None], Funnel, Safety, MoodEvents]
+
+
+def _summary_figures(db: Session, filters: Filters, settings: OutcomeSettings,
+                     thresholds: ScaleThresholds) -> _Figures:
+    """The figures from the per-course summaries, refreshed first (`summaries`)."""
+    summaries.refresh_summaries(db)
+    courses = aggregates.courses(filters)
+    funnel_courses = aggregates.courses(figures.course_step_filters(filters))
+    return (figures.course_counts(db, courses),
+            aggregates.endpoints(db, courses, settings, thresholds),
+            aggregates.weeks(db, courses, thresholds),
+            aggregates.time_to_response(db, courses, thresholds),
+            figures.funnel(db, filters, funnel_courses),
+            aggregates.safety(db, courses), figures.mood_events(db, courses))
+
+
+def _live_figures(db: Session, filters: Filters, settings: OutcomeSettings,
+                  thresholds: ScaleThresholds) -> _Figures:
+    """The same figures recomputed from the raw rows (the reference the summaries are tested
+    and benchmarked against)."""
     kept = cohort.Snapshots(db)
     courses = kept.keep(cohort.courses(db, filters), "outcome_courses", index=("course_id",))
     ratings = kept.keep(cohort.current_ratings(), "outcome_ratings",
                         index=("patient_id", "instrument_id"))
     base = kept.keep(cohort.baselines(db, courses, ratings), "outcome_baselines",
                      index=("course_id", "instrument_id"))
-    counts = figures.course_counts(db, courses)
-    endpoints = figures.endpoints(db, courses, ratings, base, settings, thresholds)
-    weeks = figures.weeks(db, courses, ratings, base, thresholds)
-    curves = figures.time_to_response(db, courses, ratings, base, thresholds)
-    funnel = figures.funnel(db, filters)
-    safety = figures.safety(db, courses)
-    mood = figures.mood_events(db, courses)
+    funnel_courses = figures.funnel_courses(db, figures.course_step_filters(filters))
+    made = (figures.course_counts(db, courses),
+            figures.endpoints(db, courses, ratings, base, settings, thresholds),
+            figures.weeks(db, courses, ratings, base, thresholds),
+            figures.time_to_response(db, courses, ratings, base, thresholds),
+            figures.funnel(db, filters, funnel_courses),
+            figures.safety(db, courses), figures.mood_events(db, courses))
     kept.drop()
+    return made
+
+
+def outcome_dashboard(db: Session, ctx: AuditContext, *, filters: Filters,
+                      small_cells: bool, at: datetime | None = None,
+                      live: bool = False) -> Dashboard:
+    """Every figure for the filters, with the clinic's definitions in force now. With
+    `small_cells` False (the researcher's view) counts below the clinic's minimum, and any
+    count that would reveal one, are hidden. Counted from the per-course summaries (brought
+    up to date first, in this transaction); `live` recomputes everything from the raw rows
+    instead, the slower reference."""
+    check_filters(filters)
+    moment = at or utcnow()
+    in_force = settings_in_force(db, moment)
+    settings, thresholds = in_force.outcomes, in_force.scales
+    made = (_live_figures if live else _summary_figures)(db, filters, settings, thresholds)
+    counts, endpoints, weeks, curves, funnel, safety, mood = made
     hidden: frozenset[str] = frozenset()
     if not small_cells:
         cells, partitions = _cells(counts, endpoints, funnel, safety, mood, weeks)
@@ -235,22 +265,28 @@ class InductionOutcomes:
 
 
 def end_of_induction(db: Session, *, filters: Filters, small_cells: bool,
-                     at: datetime | None = None) -> InductionOutcomes:
+                     at: datetime | None = None, live: bool = False) -> InductionOutcomes:
     """Response and remission at the end of induction for the filtered courses, counted as
     the dashboard counts them (same cohort, baselines, window and thresholds in force at
-    `at`), with the researcher's suppression when `small_cells` is False. Reads only: the
-    caller audits what it prints."""
+    `at`), with the researcher's suppression when `small_cells` is False. Writes only the
+    summaries' refresh (`live`: from the raw rows, writing nothing): the caller audits what
+    it prints."""
     check_filters(filters)
     in_force = settings_in_force(db, at or utcnow())
     settings, thresholds = in_force.outcomes, in_force.scales
-    kept = cohort.Snapshots(db)
-    courses = kept.keep(cohort.courses(db, filters), "induction_courses", index=("course_id",))
-    ratings = kept.keep(cohort.current_ratings(), "induction_ratings",
-                        index=("patient_id", "instrument_id"))
-    base = kept.keep(cohort.baselines(db, courses, ratings), "induction_baselines",
-                     index=("course_id", "instrument_id"))
-    endpoints = figures.endpoints(db, courses, ratings, base, settings, thresholds)
-    kept.drop()
+    if live:
+        kept = cohort.Snapshots(db)
+        courses = kept.keep(cohort.courses(db, filters), "induction_courses",
+                            index=("course_id",))
+        ratings = kept.keep(cohort.current_ratings(), "induction_ratings",
+                            index=("patient_id", "instrument_id"))
+        base = kept.keep(cohort.baselines(db, courses, ratings), "induction_baselines",
+                         index=("course_id", "instrument_id"))
+        endpoints = figures.endpoints(db, courses, ratings, base, settings, thresholds)
+        kept.drop()
+    else:
+        summaries.refresh_summaries(db)
+        endpoints = aggregates.endpoints(db, aggregates.courses(filters), settings, thresholds)
     over = endpoints[0].courses if endpoints else 0
     hidden: frozenset[str] = frozenset()
     if not small_cells:

@@ -9,6 +9,7 @@ PostgreSQL run the same statements; the two date expressions that differ are in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -32,9 +33,10 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ketaflow.assessments.models import Assessment, AssessmentResult
 from ketaflow.booking.models import Appointment
@@ -70,6 +72,15 @@ class Filters:
 
 # What the figures read from: the rows computed once into a temporary table (`Snapshots`).
 Rows = Subquery | Table
+# A column of a subquery or a mapped class's attribute.
+Expression = ColumnElement[Any] | InstrumentedAttribute[Any]
+# Whose rows a building block computes: these patients' (a summary refresh), or everyone's.
+Patients = Sequence[int] | None
+
+
+def of_patients(column: Expression, patients: Patients) -> ColumnElement[bool]:
+    """The rows of `patients` (all rows for None)."""
+    return true() if patients is None else column.in_(list(patients))
 
 
 class Snapshots:
@@ -112,8 +123,7 @@ def is_sqlite(db: Session) -> bool:
     return db.get_bind().dialect.name == "sqlite"
 
 
-def days_between(db: Session, later: ColumnElement[object], earlier: ColumnElement[object]
-                 ) -> ColumnElement[float]:
+def days_between(db: Session, later: Expression, earlier: Expression) -> ColumnElement[float]:
     """Fractional days from `earlier` to `later` (UTC moments)."""
     if is_sqlite(db):
         return cast(func.julianday(later) - func.julianday(earlier), Float)
@@ -134,28 +144,30 @@ def utc_day(db: Session, moment: Any) -> ColumnElement[date]:
     return cast(func.timezone("UTC", moment), Date)
 
 
-def course_sites() -> Subquery:
+def course_sites(patients: Patients = None) -> Subquery:
     """Each course's site: where its first appointment was booked (None without one)."""
     ranked = select(
         Appointment.course_id.label("course_id"), Appointment.site_id.label("site_id"),
         func.row_number().over(partition_by=Appointment.course_id,
                                order_by=(Appointment.starts_at, Appointment.id)).label("rn"),
-    ).where(Appointment.course_id.is_not(None)).subquery("ranked_sites")
+    ).where(Appointment.course_id.is_not(None), of_patients(Appointment.patient_id, patients)
+            ).subquery("ranked_sites")
     return select(ranked.c.course_id, ranked.c.site_id).where(ranked.c.rn == 1).subquery("sites")
 
 
-def current_diagnoses() -> Subquery:
+def current_diagnoses(patients: Patients = None) -> Subquery:
     """Each patient's current diagnosis (the newest version not superseded)."""
     ranked = select(
         Diagnosis.patient_id.label("patient_id"), Diagnosis.bipolar_type.label("bipolar_type"),
         func.row_number().over(partition_by=Diagnosis.patient_id,
                                order_by=Diagnosis.id.desc()).label("rn"),
-    ).where(Diagnosis.superseded_at.is_(None)).subquery("ranked_diagnoses")
+    ).where(Diagnosis.superseded_at.is_(None), of_patients(Diagnosis.patient_id, patients)
+            ).subquery("ranked_diagnoses")
     return (select(ranked.c.patient_id, ranked.c.bipolar_type).where(ranked.c.rn == 1)
             .subquery("diagnoses"))
 
 
-def infusion_summary() -> tuple[Subquery, Subquery]:
+def infusion_summary(patients: Patients = None) -> tuple[Subquery, Subquery]:
     """Per course: the first infusion's start, how many were started, and the start of the last
     induction infusion (the course's planned count, or fewer if fewer were given)."""
     ranked = select(
@@ -164,7 +176,8 @@ def infusion_summary() -> tuple[Subquery, Subquery]:
         func.row_number().over(partition_by=InfusionSession.course_id,
                                order_by=(InfusionSession.started_at, InfusionSession.id)
                                ).label("number"),
-    ).where(InfusionSession.started_at.is_not(None)).subquery("ranked_infusions")
+    ).where(InfusionSession.started_at.is_not(None),
+            of_patients(InfusionSession.patient_id, patients)).subquery("ranked_infusions")
     return (select(
         ranked.c.course_id,
         func.min(ranked.c.started_at).label("first_at"),
@@ -173,11 +186,12 @@ def infusion_summary() -> tuple[Subquery, Subquery]:
     ).group_by(ranked.c.course_id).subquery("infusion_counts"), ranked)
 
 
-def courses(db: Session, filters: Filters) -> Subquery:
-    """The filtered courses, one row each, with what the figures need."""
-    sites = course_sites()
-    diagnoses = current_diagnoses()
-    counts, ranked = infusion_summary()
+def courses(db: Session, filters: Filters, patients: Patients = None) -> Subquery:
+    """The filtered courses (of `patients`, or everyone's), one row each, with what the
+    figures need."""
+    sites = course_sites(patients)
+    diagnoses = current_diagnoses(patients)
+    counts, ranked = infusion_summary(patients)
     last_induction = (select(ranked.c.course_id, func.max(ranked.c.started_at).label("last_at"))
                       .join(TreatmentCourse, TreatmentCourse.id == ranked.c.course_id)
                       .where(ranked.c.number <= TreatmentCourse.infusion_count)
@@ -194,6 +208,8 @@ def courses(db: Session, filters: Filters) -> Subquery:
             TreatmentCourse.state.label("state"),
             case((ended, TreatmentCourse.state_changed_at), else_=null()).label("end_at"),
             sites.c.site_id,
+            diagnoses.c.bipolar_type,
+            TreatmentCourse.recorded_by_user_id.label("prescriber_id"),
             counts.c.first_at,
             func.coalesce(counts.c.started, 0).label("started"),
             last_induction.c.last_at,
@@ -205,6 +221,7 @@ def courses(db: Session, filters: Filters) -> Subquery:
         .outerjoin(counts, counts.c.course_id == TreatmentCourse.id)
         .outerjoin(last_induction, last_induction.c.course_id == TreatmentCourse.id)
         .outerjoin(diagnoses, diagnoses.c.patient_id == TreatmentCourse.patient_id)
+        .where(of_patients(TreatmentCourse.patient_id, patients))
     )
     query = _filtered(query, filters, sites, diagnoses)
     if filters.induction_ended_since is not None:
@@ -231,16 +248,19 @@ def _filtered(query: Select[tuple[object, ...]], filters: Filters, sites: Subque
     return query
 
 
-def entered_maintenance() -> Subquery:
-    """Courses that ever entered maintenance."""
+def entered_maintenance(patients: Patients = None) -> Subquery:
+    """Courses (of `patients`, or everyone's) that ever entered maintenance."""
+    theirs = (true() if patients is None else CourseStateChange.course_id.in_(
+        select(TreatmentCourse.id).where(of_patients(TreatmentCourse.patient_id, patients))))
     return (select(CourseStateChange.course_id.label("course_id"))
-            .where(CourseStateChange.to_state == CourseState.MAINTENANCE)
+            .where(CourseStateChange.to_state == CourseState.MAINTENANCE, theirs)
             .group_by(CourseStateChange.course_id).subquery("maintained"))
 
 
-def current_ratings() -> Subquery:
-    """Every current depression rating with its total: amended originals and superseded result
-    versions are left out, so only the current version of a rating counts."""
+def current_ratings(patients: Patients = None) -> Subquery:
+    """Every current depression rating (of `patients`, or everyone's) with its total: amended
+    originals and superseded result versions are left out, so only the current version of a
+    rating counts."""
     return (select(
         Assessment.id.label("assessment_id"), Assessment.patient_id.label("patient_id"),
         Assessment.instrument_id.label("instrument_id"), Assessment.rated_at.label("rated_at"),
@@ -248,7 +268,8 @@ def current_ratings() -> Subquery:
     ).join(AssessmentResult, AssessmentResult.assessment_id == Assessment.id)
         .where(Assessment.superseded_at.is_(None), AssessmentResult.superseded_at.is_(None),
                AssessmentResult.total.is_not(None),
-               Assessment.instrument_id.in_(RESPONSE_INSTRUMENTS))
+               Assessment.instrument_id.in_(RESPONSE_INSTRUMENTS),
+               of_patients(Assessment.patient_id, patients))
         .subquery("ratings"))
 
 
@@ -294,7 +315,7 @@ def baselines(db: Session, cohort: Rows, ratings: Rows) -> Subquery:
             .where(chosen.c.pick == 1).subquery("baselines"))
 
 
-def responded(baseline: ColumnElement[int], total: ColumnElement[int],
+def responded(baseline: Expression, total: Expression,
               thresholds: ScaleThresholds) -> ColumnElement[bool]:
     """`longitudinal.is_response` in SQL: at least the response drop from a non-zero baseline
     (integer arithmetic, as there: no rounding)."""
@@ -302,7 +323,7 @@ def responded(baseline: ColumnElement[int], total: ColumnElement[int],
                 (baseline - total) * 100 >= thresholds.response_min_drop_pct * baseline)
 
 
-def remitted(instrument: ColumnElement[str], total: ColumnElement[int],
+def remitted(instrument: Expression, total: Expression,
              thresholds: ScaleThresholds) -> ColumnElement[bool]:
     """`longitudinal.is_remission` in SQL (MADRS <= 10, PHQ-9 < 5, QIDS-SR16 <= 5 by default)."""
     return or_(and_(instrument == "madrs", total <= thresholds.madrs_remission_max),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     Subquery,
     and_,
@@ -209,6 +212,11 @@ def time_to_response(db: Session, cohort: Rows, ratings: Rows, base: Rows,
     rows = db.execute(select(per_course.c.instrument_id,
                              q.days_between(db, until, per_course.c.first_at),
                              per_course.c.event_at.is_not(None))).all()
+    return curves_of(rows)
+
+
+def curves_of(rows: Sequence[Row[Any]]) -> dict[str, SurvivalCurve | None]:
+    """Per instrument, Kaplan-Meier of (instrument, days to the event or censoring, event)."""
     curves: dict[str, SurvivalCurve | None] = {}
     for instrument in RESPONSE_INSTRUMENTS:
         mine = [(float(days), bool(event)) for name, days, event in rows if name == instrument]
@@ -218,9 +226,28 @@ def time_to_response(db: Session, cohort: Rows, ratings: Rows, base: Rows,
     return curves
 
 
-def funnel(db: Session, filters: q.Filters) -> Funnel:
+def funnel_courses(db: Session, filters: q.Filters) -> Subquery:
+    """The funnel's course steps from the raw rows: per course of the filters, its patient,
+    infusions started and whether it ever entered maintenance."""
+    cohort = q.courses(db, filters)
+    maintained = q.entered_maintenance()
+    return (select(cohort.c.patient_id, cohort.c.started,
+                   or_(maintained.c.course_id.is_not(None),
+                       cohort.c.state == "maintenance").label("maintained"))
+            .outerjoin(maintained, maintained.c.course_id == cohort.c.course_id)
+            .subquery("funnel_courses"))
+
+
+def course_step_filters(filters: q.Filters) -> q.Filters:
+    """The filters of the funnel's course steps: site, type and prescriber, any period."""
+    return q.Filters(site_id=filters.site_id, without_site=filters.without_site,
+                     bipolar_type=filters.bipolar_type, prescriber_id=filters.prescriber_id)
+
+
+def funnel(db: Session, filters: q.Filters, courses: Rows) -> Funnel:
     """Patients screened in the period (of the bipolar type) and how far they got. Site and
-    prescriber filter the course steps only: a screening belongs to no site."""
+    prescriber filter the course steps only (`courses`, filtered by `course_step_filters`,
+    with patient_id, started and maintained): a screening belongs to no site."""
     day = q.utc_day(db, Screening.recorded_at)
     screened = select(Screening.patient_id.label("patient_id")).where(
         Screening.superseded_at.is_(None))
@@ -239,17 +266,10 @@ def funnel(db: Session, filters: q.Filters) -> Funnel:
         .subquery("eligible"))
     consented = (select(distinct(Consent.patient_id))
                  .where(Consent.patient_id.in_(select(people))).subquery("consented"))
-    course_filters = q.Filters(site_id=filters.site_id, without_site=filters.without_site,
-                               bipolar_type=filters.bipolar_type,
-                               prescriber_id=filters.prescriber_id)
-    cohort = q.courses(db, course_filters)
-    maintained = q.entered_maintenance()
-    reached = (select(cohort.c.patient_id, func.max(cohort.c.started).label("most"),
-                      func.max(q.as_flag(or_(maintained.c.course_id.is_not(None),
-                                             cohort.c.state == "maintenance"))).label("kept"))
-               .outerjoin(maintained, maintained.c.course_id == cohort.c.course_id)
-               .where(cohort.c.patient_id.in_(select(people)))
-               .group_by(cohort.c.patient_id).subquery("reached"))
+    reached = (select(courses.c.patient_id, func.max(courses.c.started).label("most"),
+                      func.max(q.as_flag(courses.c.maintained)).label("kept"))
+               .where(courses.c.patient_id.in_(select(people)))
+               .group_by(courses.c.patient_id).subquery("reached"))
     steps = [func.coalesce(func.sum(q.as_flag(reached.c.most >= k)), 0)
              for k in range(1, FUNNEL_INFUSIONS + 1)]
     counts = db.execute(select(*steps, func.coalesce(func.sum(reached.c.kept), 0))).one()
