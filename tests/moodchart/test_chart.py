@@ -54,10 +54,16 @@ def test_every_kind_of_item_is_drawn_and_described() -> None:
     assert f'aria-label="{start + timedelta(days=10)}: lithium 800 mg started"' in svg
     for text in ("depressed / elevated", "sleep (h)", "elevated or irritable", "depressed"):
         assert f">{text}</text>" in svg
-    # The poles (two areas with entries: the euthymic days draw none), the forecast band
-    # and line, and the sleep line.
-    assert len(re.findall(r'aria-roledescription="area mark"', svg)) == 0  # not described
-    assert svg.count('class="mark-area role-mark') == 7 and svg.count("mark-line role-mark") == 2
+    # The poles as one layer of bands (the elevated run at 2: its first day to the day
+    # after its last), then the forecast band and line and the sleep line, none described
+    # item by item.
+    assert svg.count('class="mark-rect role-mark') == 1
+    assert svg.count('class="mark-area role-mark') == 1 and svg.count("mark-line role-mark") == 2
+    assert 'aria-roledescription="area mark"' not in svg
+    spec = _full()
+    bands = spec["layer"][1]["layer"][0]["data"]["values"]
+    assert bands == [{"day": str(END - timedelta(days=4)), "end": str(END + timedelta(days=1)),
+                      "y": 2, "pole": "elevated or irritable", "shade": 0.7}]
 
 
 def test_one_shape_for_any_patient_day_and_range() -> None:

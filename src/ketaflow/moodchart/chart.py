@@ -7,7 +7,8 @@ delivered), medication starts, stops and dose changes (vertical rules), life eve
 totals (dark circles, with the instrument and total), warnings (diamonds, with their reason),
 and the week-ahead forecast of signed mood (dashed, with its 80% band). Below: hours slept.
 Every marked item is described (hover title and aria-label); the daily scores and sleep are
-drawn as steps and a line, each day's figures being in the entries listed with the chart.
+drawn as bands (a run of days at one severity) and a line, each day's figures being in the
+entries listed with the chart.
 
 The spec's *shape* is the same for every patient, day and range (every layer is always there,
 perhaps with no rows; the dates shown are parameters), so `ketaflow.charts` compiles it to Vega
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from ketaflow import charts
-
 from ketaflow.mood.entries import DaySummary
 from ketaflow.mood.forecast import Forecast
 from ketaflow.mood.signals import Signal
@@ -71,48 +71,40 @@ def _mood_y(field: str) -> charts.Spec:
     return {**MOOD_Y, "field": field}
 
 
-def _runs(summaries: Sequence[DaySummary], score: Callable[[DaySummary], int],
-          level: int) -> list[tuple[date, int]]:
-    """The days where `score` is `level`, as change points of a step: (first day, level) where a
-    run starts and (the day after it, 0) where it ends; a day without an entry ends a run."""
-    points: list[tuple[date, int]] = []
-    held: date | None = None  # the last day of the run being drawn
+def _runs(summaries: Sequence[DaySummary], score: Callable[[DaySummary], int]
+          ) -> list[tuple[date, date, int]]:
+    """The runs of days with one nonzero `score`: (first day, the day after the last, score);
+    a day without an entry ends a run."""
+    runs: list[tuple[date, date, int]] = []
     for s in summaries:
-        if held is not None and (score(s) != level or s.day != held + timedelta(days=1)):
-            points.append((held + timedelta(days=1), 0))
-            held = None
-        if score(s) == level:
-            if held is None:
-                points.append((s.day, level))
-            held = s.day
-    if held is not None:
-        points.append((held + timedelta(days=1), 0))
-    return points
+        level = score(s)
+        if runs and runs[-1][1] == s.day and runs[-1][2] == level:
+            runs[-1] = (runs[-1][0], s.day + timedelta(days=1), level)
+        elif level:
+            runs.append((s.day, s.day + timedelta(days=1), level))
+    return runs
 
 
 POLES: tuple[tuple[str, Callable[[DaySummary], int], int], ...] = (
     ("elevated or irritable", lambda s: s.elevation, 1), ("depressed", lambda s: s.depressed, -1))
 
 
-def _poles(summaries: Sequence[DaySummary]) -> list[charts.Spec]:
-    # One stepped area per pole and severity, not one bar per day: two years of days are
-    # under a pixel each, and the renderer's time grows with the marks (a bar per day made
-    # the chart's first view 2-3 times the chair page's; benchmarks/bench_lifechart.py). Each
-    # day's scores are listed under the chart, entry by entry. Not stacked: each area is
-    # drawn from the euthymic line (stacking made the renderer impute every day).
-    layers: list[charts.Spec] = []
-    for pole, score, sign in POLES:
-        for level in (1, 2, 3):
-            layers.append({
-                "data": {"values": [{"day": _day(d), "y": sign * v}
-                                    for d, v in _runs(summaries, score, level)]},
-                "mark": {"type": "area", "interpolate": "step-after", "clip": True,
-                         "opacity": SEVERITY_OPACITY[level]},
-                "encoding": {
-                    "x": X, "y": {**_mood_y("y"), "stack": None},
-                    "color": {"datum": pole, "title": None, "legend": {"symbolOpacity": 1},
-                              "scale": {"domain": [p[0] for p in POLES], "range": [UP, DOWN]}}}})
-    return layers
+def _poles(summaries: Sequence[DaySummary]) -> charts.Spec:
+    # One band per run of days at one severity, not one bar per day (two years of days are
+    # under a pixel each), all in one layer, each row with its pole's colour and its
+    # severity's shade: the renderer's time grows with the layers and the marks (a bar per
+    # day made the first view 2-3 times the chair page's; benchmarks/bench_lifechart.py).
+    # Each day's scores are listed under the chart, entry by entry.
+    rows = [{"day": _day(first), "end": _day(after), "y": sign * level, "pole": pole,
+             "shade": SEVERITY_OPACITY[level]}
+            for pole, score, sign in POLES for first, after, level in _runs(summaries, score)]
+    return {"data": {"values": rows}, "mark": {"type": "rect", "clip": True},
+            "encoding": {
+                "x": X, "x2": {"field": "end"}, "y": _mood_y("y"), "y2": {"datum": 0},
+                "opacity": {"field": "shade", "type": "quantitative", "scale": None},
+                "color": {"field": "pole", "type": "nominal", "title": None,
+                          "legend": {"symbolOpacity": 1, "symbolType": "circle"},
+                          "scale": {"domain": [p[0] for p in POLES], "range": [UP, DOWN]}}}}
 
 
 @dataclass(frozen=True)
@@ -176,7 +168,8 @@ def _sleep(summaries: Sequence[DaySummary]) -> charts.Spec:
     return {"data": {"values": rows}, "mark": {"type": "line", "color": EVENT, "clip": True},
             "encoding": {"x": X, "y": {
                 "field": "sleep_h", "type": "quantitative", "title": "sleep (h)",
-                "scale": {"domain": [0, 14], "nice": False, "range": [HEIGHT, HEIGHT - SLEEP_HEIGHT]},
+                "scale": {"domain": [0, 14], "nice": False,
+                          "range": [HEIGHT, HEIGHT - SLEEP_HEIGHT]},
                 "axis": {"orient": "left", "values": [0, 5, 10]}}}}
 
 
@@ -198,7 +191,7 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
         _Symbol([Marker(w.day, w.reason) for w in warnings], 3.35, "diamond", WARNING,
                 "warning "),
         _Symbol(ratings, -2.95, "circle", RATING, "rating ")])
-    mood = {"layer": [*_poles(summaries), euthymic, _forecast(end + timedelta(days=1), forecast),
+    mood = {"layer": [_poles(summaries), euthymic, _forecast(end + timedelta(days=1), forecast),
                       symbols]}
     return {"$schema": charts.VEGA_LITE_SCHEMA, "description": description, "config": CONFIG,
             "width": WIDTH, "height": HEIGHT,
