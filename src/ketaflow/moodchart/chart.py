@@ -7,14 +7,19 @@ delivered), medication starts, stops and dose changes (vertical rules), life eve
 totals (dark circles, with the instrument and total), warnings (diamonds, with their reason),
 and the week-ahead forecast of signed mood (dashed, with its 80% band). Below: hours slept.
 Every marked item is described (hover title and aria-label); the daily scores and sleep are
-drawn as steps and a line, each day's figures being in the entries listed with the chart.
+drawn as bands (a run of days at one severity) and a line, each day's figures being in the
+entries listed with the chart.
+
+The spec's *shape* is the same for every patient, day and range (every layer is always there,
+perhaps with no rows; the dates shown are parameters), so `ketaflow.charts` compiles it to Vega
+once per process and a first view only renders (benchmarks/bench_lifechart.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ketaflow import charts
 from ketaflow.mood.entries import DaySummary
@@ -22,10 +27,16 @@ from ketaflow.mood.forecast import Forecast
 from ketaflow.mood.signals import Signal
 
 WIDTH = 720
+# One view: the two poles on top, hours slept under them on a scale of their own. (A second
+# view in a vconcat cost the renderer about a third of the chart.)
+MOOD_HEIGHT, GAP, SLEEP_HEIGHT = 200, 14, 70
+HEIGHT = MOOD_HEIGHT + GAP + SLEEP_HEIGHT
 UP, DOWN = "#b35806", "#2166ac"      # elevation, depression (a colour-blind-safe pair)
 SEVERITY_OPACITY = [0.0, 0.45, 0.7, 1.0]
 INFUSION, MEDICATION, WARNING, EVENT = "#1b7837", "#6a3d9a", "#a4161a", "#4b5b6a"
 RATING = "#14202b"
+# Every row is well formed, so the renderer need not filter each layer for invalid values.
+CONFIG: charts.Spec = {**charts.CONFIG, "mark": {"invalid": None, "aria": False}}
 
 
 @dataclass(frozen=True)
@@ -38,98 +49,128 @@ def _day(d: date) -> str:
     return d.isoformat()
 
 
-def _x(start: date, end: date) -> charts.Spec:
-    return {"field": "day", "type": "temporal", "title": None,
-            "scale": {"type": "utc", "domain": [_day(start), _day(end + timedelta(days=1))]},
-            "axis": {"format": "%d %b", "tickCount": 10, "grid": False, "labelOverlap": True,
-                     "labelSeparation": 8}}
+def _utc_ms(d: date) -> int:
+    """Midnight UTC of `d` in milliseconds, as Vega keeps dates."""
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
 
 
-def _runs(summaries: Sequence[DaySummary], score: Callable[[DaySummary], int],
-          level: int) -> list[tuple[date, int]]:
-    """The days where `score` is `level`, as change points of a step: (first day, level) where a
-    run starts and (the day after it, 0) where it ends; a day without an entry ends a run."""
-    points: list[tuple[date, int]] = []
-    held: date | None = None  # the last day of the run being drawn
+# The shown range's first day and the day after its last: parameters, not part of the shape.
+X: charts.Spec = {
+    "field": "day", "type": "temporal", "title": None,
+    "scale": {"type": "utc", "domainMin": {"expr": "first_day"},
+              "domainMax": {"expr": "after_last_day"}},
+    "axis": {"format": "%d %b", "tickCount": 10, "grid": False, "labelOverlap": True,
+             "labelSeparation": 8}}
+MOOD_Y: charts.Spec = {
+    "type": "quantitative", "title": "depressed / elevated",
+    "scale": {"domain": [-3.6, 3.6], "nice": False, "range": [MOOD_HEIGHT, 0]},
+    "axis": {"values": [-3, -2, -1, 0, 1, 2, 3], "orient": "left"}}
+
+
+def _mood_y(field: str) -> charts.Spec:
+    return {**MOOD_Y, "field": field}
+
+
+def _runs(summaries: Sequence[DaySummary], score: Callable[[DaySummary], int]
+          ) -> list[tuple[date, date, int]]:
+    """The runs of days with one nonzero `score`: (first day, the day after the last, score);
+    a day without an entry ends a run."""
+    runs: list[tuple[date, date, int]] = []
     for s in summaries:
-        if held is not None and (score(s) != level or s.day != held + timedelta(days=1)):
-            points.append((held + timedelta(days=1), 0))
-            held = None
-        if score(s) == level:
-            if held is None:
-                points.append((s.day, level))
-            held = s.day
-    if held is not None:
-        points.append((held + timedelta(days=1), 0))
-    return points
+        level = score(s)
+        if runs and runs[-1][1] == s.day and runs[-1][2] == level:
+            runs[-1] = (runs[-1][0], s.day + timedelta(days=1), level)
+        elif level:
+            runs.append((s.day, s.day + timedelta(days=1), level))
+    return runs
 
 
 POLES: tuple[tuple[str, Callable[[DaySummary], int], int], ...] = (
     ("elevated or irritable", lambda s: s.elevation, 1), ("depressed", lambda s: s.depressed, -1))
 
 
-def _poles(summaries: Sequence[DaySummary], x: charts.Spec) -> list[charts.Spec]:
-    # One stepped area per pole and severity, not one bar per day: two years of days are
-    # under a pixel each, and the renderer's time grows with the marks (a bar per day made
-    # the chart's first view 2-3 times the chair page's; benchmarks/bench_lifechart.py). Each
-    # day's scores are listed under the chart, entry by entry.
-    layers: list[charts.Spec] = []
-    for pole, score, sign in POLES:
-        for level in (1, 2, 3):
-            points = _runs(summaries, score, level)
-            if not points:
-                continue
-            layers.append({
-                "data": {"values": [{"day": _day(d), "y": sign * v} for d, v in points]},
-                "mark": {"type": "area", "interpolate": "step-after", "clip": True,
-                         "opacity": SEVERITY_OPACITY[level]},
-                "encoding": {
-                    "x": x,
-                    "y": {"field": "y", "type": "quantitative", "title": "depressed / elevated",
-                          "scale": {"domain": [-3.6, 3.6], "nice": False},
-                          "axis": {"values": [-3, -2, -1, 0, 1, 2, 3]}},
-                    "color": {"datum": pole, "title": None, "legend": {"symbolOpacity": 1},
-                              "scale": {"domain": [p[0] for p in POLES], "range": [UP, DOWN]}}}})
-    return layers
+def _poles(summaries: Sequence[DaySummary]) -> charts.Spec:
+    # One band per run of days at one severity, not one bar per day (two years of days are
+    # under a pixel each), all in one layer, each row with its pole's colour and its
+    # severity's shade: the renderer's time grows with the layers and the marks (a bar per
+    # day made the first view 2-3 times the chair page's; benchmarks/bench_lifechart.py).
+    # Each day's scores are listed under the chart, entry by entry.
+    rows = [{"day": _day(first), "end": _day(after), "y": sign * level, "pole": pole,
+             "shade": SEVERITY_OPACITY[level]}
+            for pole, score, sign in POLES for first, after, level in _runs(summaries, score)]
+    return {"data": {"values": rows}, "mark": {"type": "rect", "clip": True},
+            "encoding": {
+                "x": X, "x2": {"field": "end"}, "y": _mood_y("y"), "y2": {"datum": 0},
+                "opacity": {"field": "shade", "type": "quantitative", "scale": None},
+                "color": {"field": "pole", "type": "nominal", "title": None,
+                          "legend": {"symbolOpacity": 1, "symbolType": "circle"},
+                          "scale": {"domain": [p[0] for p in POLES], "range": [UP, DOWN]}}}}
 
 
-def _marks(items: Sequence[Marker], x: charts.Spec, *, y: float, shape: str, colour: str,
-           prefix: str, filled: bool = True) -> list[charts.Spec]:
-    if not items:
-        return []
-    rows = [{"day": _day(m.day), "y": y, "description": f"{prefix}{_day(m.day)}: {m.label}"}
-            for m in items]
-    return [{"data": {"values": rows},
-             "mark": {"type": "point", "shape": shape, "filled": filled, "size": 110,
-                      "color": colour, "opacity": 1, "aria": True},
-             "encoding": {"x": x, "y": {"field": "y", "type": "quantitative"},
-                          "description": {"field": "description"}}}]
+@dataclass(frozen=True)
+class _Symbol:
+    items: Sequence[Marker]
+    y: float
+    shape: str
+    colour: str
+    prefix: str
+    filled: bool = True
 
 
-def _rules(items: Sequence[Marker], x: charts.Spec) -> list[charts.Spec]:
-    if not items:
-        return []
+def _symbols(groups: Sequence[_Symbol]) -> charts.Spec:
+    """Every marked item (infusions, boosters, life events, warnings, ratings) in one layer,
+    each row carrying its own shape and colours: one mark for the renderer, not five."""
+    rows = [{"day": _day(m.day), "y": g.y, "shape": g.shape,
+             "fill": g.colour if g.filled else "transparent",
+             "stroke": "transparent" if g.filled else g.colour,
+             "description": f"{g.prefix}{_day(m.day)}: {m.label}"}
+            for g in groups for m in g.items]
+    literal = {"type": "nominal", "scale": None}
+    return {"data": {"values": rows},
+            "mark": {"type": "point", "size": 110, "opacity": 1, "strokeWidth": 2,
+                     "aria": True},
+            "encoding": {"x": X, "y": _mood_y("y"), "shape": {**literal, "field": "shape"},
+                         "fill": {**literal, "field": "fill"},
+                         "stroke": {**literal, "field": "stroke"},
+                         "description": {"field": "description"}}}
+
+
+def _rules(items: Sequence[Marker]) -> charts.Spec:
     rows = [{"day": _day(m.day), "description": f"{_day(m.day)}: {m.label}"} for m in items]
-    return [{"data": {"values": rows},
-             "mark": {"type": "rule", "color": MEDICATION, "strokeDash": [4, 3], "aria": True},
-             "encoding": {"x": x, "description": {"field": "description"}}}]
+    return {"data": {"values": rows},
+            "mark": {"type": "rule", "color": MEDICATION, "strokeDash": [4, 3], "aria": True,
+                     "y": 0, "y2": MOOD_HEIGHT},
+            "encoding": {"x": X, "description": {"field": "description"}}}
 
 
-def _forecast(first_day: date, ahead: Forecast | None, x: charts.Spec) -> list[charts.Spec]:
-    if ahead is None or ahead.mood.size == 0 or ahead.mood[0, 0] != ahead.mood[0, 0]:
-        return []
-    rows = [{"day": _day(first_day + timedelta(days=k)), "mood": round(float(ahead.mood[0, k]), 2),
-             "low": round(float(ahead.low[0, k]), 2), "high": round(float(ahead.high[0, k]), 2)}
-            for k in range(ahead.mood.shape[1])]
-    y = {"field": "mood", "type": "quantitative"}
-    return [
-        {"data": {"values": rows}, "mark": {"type": "area", "color": EVENT, "opacity": 0.15},
-         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"},
-                      "y2": {"field": "high"}}},
-        {"data": {"values": rows}, "mark": {"type": "line", "color": EVENT, "strokeDash": [5, 4],
-                                            "strokeWidth": 2},
-         "encoding": {"x": x, "y": y}},
-    ]
+def _forecast(first_day: date, ahead: Forecast | None) -> charts.Spec:
+    rows = []
+    if ahead is not None and ahead.mood.size and ahead.mood[0, 0] == ahead.mood[0, 0]:
+        rows = [{"day": _day(first_day + timedelta(days=k)),
+                 "mood": round(float(ahead.mood[0, k]), 2),
+                 "low": round(float(ahead.low[0, k]), 2),
+                 "high": round(float(ahead.high[0, k]), 2)}
+                for k in range(ahead.mood.shape[1])]
+    # The band and the line read one data set (given to both, as the parent's).
+    return {"data": {"values": rows}, "layer": [
+        {"mark": {"type": "area", "color": EVENT, "opacity": 0.15},
+         "encoding": {"x": X, "y": _mood_y("low"), "y2": {"field": "high"}}},
+        {"mark": {"type": "line", "color": EVENT, "strokeDash": [5, 4], "strokeWidth": 2},
+         "encoding": {"x": X, "y": _mood_y("mood")}},
+    ]}
+
+
+def _sleep(summaries: Sequence[DaySummary]) -> charts.Spec:
+    # Hours slept as one line: each night's figure is in the entries listed under the chart,
+    # not a described point per night (730 more marks to render for two years).
+    rows = [{"day": _day(s.day), "sleep_h": s.sleep_h} for s in summaries
+            if s.sleep_h is not None]
+    return {"data": {"values": rows}, "mark": {"type": "line", "color": EVENT, "clip": True},
+            "encoding": {"x": X, "y": {
+                "field": "sleep_h", "type": "quantitative", "title": "sleep (h)",
+                "scale": {"domain": [0, 14], "nice": False,
+                          "range": [HEIGHT, HEIGHT - SLEEP_HEIGHT]},
+                "axis": {"orient": "left", "values": [0, 5, 10]}}}}
 
 
 def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
@@ -137,38 +178,24 @@ def life_chart_spec(summaries: Sequence[DaySummary], *, start: date, end: date,
                     life_events: Sequence[Marker] = (), warnings: Sequence[Signal] = (),
                     forecast: Forecast | None = None, ratings: Sequence[Marker] = (),
                     description: str, planned: Sequence[Marker] = ()) -> charts.Spec:
-    """The two-pole chart and the sleep panel, from `start` to `end` plus the forecast week;
+    """The two-pole chart and hours slept, from `start` to `end` plus the forecast week;
     `planned`: confirmed boosters ahead (open triangles), drawn within that week."""
     last = end + timedelta(days=7 if forecast is not None else 0)
     planned = [m for m in planned if start <= m.day <= last]
-    # The dates are drawn once, under the sleep panel: each axis costs the renderer as much
-    # as a whole layer of marks.
-    sleep_x = _x(start, last)
-    x = {**sleep_x, "axis": None}
     euthymic = {"data": {"values": [{"y": 0}]}, "mark": {"type": "rule", "color": "#14202b"},
-                "encoding": {"y": {"field": "y", "type": "quantitative"}}}
-    warning_marks = [Marker(w.day, w.reason) for w in warnings]
-    mood_layers = [*_poles(summaries, x), euthymic, *_rules(medication_changes, x),
-                   *_forecast(end + timedelta(days=1), forecast, x),
-                   *_marks(infusions, x, y=3.35, shape="triangle-down", colour=INFUSION,
-                           prefix="infusion "),
-                   *_marks(planned, x, y=3.35, shape="triangle-down", colour=INFUSION,
-                           prefix="planned booster ", filled=False),
-                   *_marks(life_events, x, y=-3.35, shape="square", colour=EVENT,
-                           prefix="life event "),
-                   *_marks(warning_marks, x, y=3.35, shape="diamond", colour=WARNING,
-                           prefix="warning "),
-                   *_marks(ratings, x, y=-2.95, shape="circle", colour=RATING,
-                           prefix="rating ")]
-    # Hours slept as one line: each night's figure is in the entries listed under the chart,
-    # not a described point per night (730 more marks to render for two years).
-    sleep_rows = [{"day": _day(s.day), "sleep_h": s.sleep_h}
-                  for s in summaries if s.sleep_h is not None]
-    sleep = {"height": 70, "width": WIDTH, "data": {"values": sleep_rows},
-             "mark": {"type": "line", "color": EVENT, "clip": True},
-             "encoding": {"x": sleep_x, "y": {"field": "sleep_h", "type": "quantitative",
-                                              "title": "sleep (h)",
-                                              "scale": {"domain": [0, 14], "nice": False}}}}
-    top = {"height": 200, "width": WIDTH, "layer": mood_layers}
-    return {"$schema": charts.VEGA_LITE_SCHEMA, "description": description,
-            "config": charts.CONFIG, "vconcat": [top, sleep], "spacing": 12}
+                "encoding": {"y": _mood_y("y")}}
+    symbols = _symbols([
+        _Symbol(infusions, 3.35, "triangle-down", INFUSION, "infusion "),
+        _Symbol(planned, 3.35, "triangle-down", INFUSION, "planned booster ", filled=False),
+        _Symbol(life_events, -3.35, "square", EVENT, "life event "),
+        _Symbol([Marker(w.day, w.reason) for w in warnings], 3.35, "diamond", WARNING,
+                "warning "),
+        _Symbol(ratings, -2.95, "circle", RATING, "rating ")])
+    mood = {"layer": [_poles(summaries), euthymic, _forecast(end + timedelta(days=1), forecast),
+                      symbols]}
+    return {"$schema": charts.VEGA_LITE_SCHEMA, "description": description, "config": CONFIG,
+            "width": WIDTH, "height": HEIGHT,
+            "params": [{"name": "first_day", "value": _utc_ms(start)},
+                       {"name": "after_last_day", "value": _utc_ms(last + timedelta(days=1))}],
+            "layer": [_rules(medication_changes), mood, _sleep(summaries)],
+            "resolve": {"scale": {"y": "independent"}, "axis": {"y": "independent"}}}
