@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ketaflow import csvsafe
-from ketaflow.research.columns import Kind, Table
+from ketaflow.research.columns import Kind, Rule, Table
 
 PARQUET_BATCH_ROWS = 65_536
 
@@ -62,12 +62,28 @@ def _memoised(convert: Callable[[str], str]) -> Callable[[str], str]:
     return cached
 
 
+Row = tuple[Any, ...]
+
+
 class Sink(Protocol):
     path: Path
 
-    def add(self, row: tuple[Any, ...]) -> None: ...
+    def add_many(self, rows: Sequence[Row]) -> None: ...
 
     def close(self) -> None: ...
+
+
+def _columns(rows: Sequence[Row], width: int, name: str) -> list[list[Any]]:
+    """A batch of rows as its columns (the writers convert a column at a time: one list
+    comprehension per column instead of a Python call per cell)."""
+    try:
+        columns = [list(column) for column in zip(*rows, strict=True)]
+    except ValueError:
+        columns = []
+    if len(columns) != width:  # a query out of step with the dictionary: never write it
+        found = {len(row) for row in rows}
+        raise RuntimeError(f"{name}: rows of {sorted(found)} cells for {width} columns")
+    return columns
 
 
 class CsvSink:
@@ -79,21 +95,26 @@ class CsvSink:
         self._file: IO[str] = self.path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file, lineterminator="\n")
         self._writer.writerow(table.header)
+        # Pseudonyms are written as they are: `deidentify.pseudonym` makes them a capital
+        # letter and hex digits, which can never start a formula, and they are a third of
+        # the cells of the largest tables.
         self._plan = [(i, _memoised(_CSV_CELL[c.kind]) if c.kind is Kind.STRING
                        else _CSV_CELL[c.kind])
-                      for i, c in enumerate(table.columns) if c.kind in _CSV_CELL]
+                      for i, c in enumerate(table.columns)
+                      if c.kind in _CSV_CELL and c.rule is not Rule.PSEUDONYM]
         self._width = len(table.columns)
 
-    def add(self, row: tuple[Any, ...]) -> None:
-        if len(row) != self._width:  # a query out of step with the dictionary: never write it
-            raise RuntimeError(f"{self.path.name}: a row of {len(row)} cells for "
-                               f"{self._width} columns")
-        cells = list(row)
+    def add(self, row: Row) -> None:
+        self.add_many((row,))
+
+    def add_many(self, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        columns = _columns(rows, self._width, self.path.name)
         for index, convert in self._plan:
-            value = cells[index]
-            if value is not None:
-                cells[index] = convert(value)
-        self._writer.writerow(cells)
+            columns[index] = [None if value is None else convert(value)
+                              for value in columns[index]]
+        self._writer.writerows(zip(*columns, strict=True))
 
     def close(self) -> None:
         self._file.close()
@@ -114,15 +135,18 @@ class ParquetSink:
         self._strings = [i for i, c in enumerate(table.columns) if c.kind is Kind.STRING]
         self.path = folder / f"{table.name}.parquet"
         self._writer = pq.ParquetWriter(self.path, self._schema)
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[Row] = []
 
-    def add(self, row: tuple[Any, ...]) -> None:
-        self._rows.append(row)
+    def add(self, row: Row) -> None:
+        self.add_many((row,))
+
+    def add_many(self, rows: Sequence[Row]) -> None:
+        self._rows.extend(rows)
         if len(self._rows) >= PARQUET_BATCH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
-        columns = [list(values) for values in zip(*self._rows, strict=True)] if self._rows else [
+        columns = _columns(self._rows, len(self._schema), self.path.name) if self._rows else [
             [] for _ in self._schema]
         for index in self._strings:  # enum members and numbers-as-text become plain text
             columns[index] = [None if v is None else str(v) for v in columns[index]]
@@ -141,16 +165,17 @@ SINKS: dict[Format, Callable[[Path, Table], Sink]] = {Format.CSV: CsvSink,
                                                        Format.PARQUET: ParquetSink}
 
 
-def write_table(folder: Path, table: Table, rows: Iterable[tuple[Any, ...]],
+def write_table(folder: Path, table: Table, batches: Iterable[Sequence[Row]],
                 formats: Iterable[Format]) -> tuple[int, list[Path]]:
-    """Stream `rows` into one file per format; the number of rows and the files written."""
+    """Stream `batches` of rows into one file per format; the number of rows and the files
+    written."""
     sinks = [SINKS[fmt](folder, table) for fmt in formats]
     count = 0
     try:
-        for row in rows:
+        for batch in batches:
             for sink in sinks:
-                sink.add(row)
-            count += 1
+                sink.add_many(batch)
+            count += len(batch)
     finally:
         for sink in sinks:
             sink.close()
