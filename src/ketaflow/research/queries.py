@@ -1,16 +1,15 @@
-"""The export's queries: one streamed SELECT per table, turned into batches of de-identified
+"""The export's queries: one streamed SELECT per table, turned row by row into de-identified
 tuples in the order of `ketaflow.research.columns`.
 
-Rows are fetched in batches (`yield_per`: a server-side cursor on PostgreSQL) and handed on a
-batch at a time, and joins and aggregates run in the database, so memory stays flat however
-many rows a table has. Only the per-patient frames (pseudonym, shift, anchor) and the
-pseudonyms of courses and sessions are kept, one small entry per record of those tables.
-Each pseudonym is computed once per record (`Frames`), never per row that mentions it.
+Rows are fetched in batches (`yield_per`: a server-side cursor on PostgreSQL), and joins and
+aggregates run in the database, so memory stays flat however many rows a table has. Only the
+per-patient frames (pseudonym, shift, anchor) and the pseudonyms of courses and sessions are
+kept, one small entry per record of those tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -36,7 +35,6 @@ from ketaflow.research.deidentify import PatientFrame, ResearchKeys
 
 BATCH_ROWS = 10_000
 Row = tuple[Any, ...]
-Batch = list[Row]
 
 
 class Frames:
@@ -70,17 +68,18 @@ class Frames:
 
 def prepare(db: Session) -> None:
     """PostgreSQL plans a cursor's query for its first 10% of rows by default
-    (cursor_tuple_fraction), and so may pick a nested loop that rescans a table per row
-    (seen: the ratings join took 11 s for 12,585 rows). An export reads every row: say so,
-    for this transaction only."""
+    (cursor_tuple_fraction), and on freshly loaded tables (no statistics yet) chose a nested
+    loop that rescanned assessment_results for every rating: 11 s for 12,585 ratings at 2,000
+    generated patients. An export reads every row: say so, for this transaction only."""
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
 
 
-def stream_batches(db: Session, query: Select[Any]) -> Iterator[Sequence[Any]]:
+def _stream(db: Session, query: Select[Any]) -> Iterator[Any]:
     """Rows in batches through the session's connection (Core rows: no ORM bookkeeping)."""
     result = db.connection().execute(query.execution_options(yield_per=BATCH_ROWS))
-    yield from result.partitions()
+    for partition in result.partitions():
+        yield from partition
 
 
 def raw(column: Any) -> ColumnElement[Any]:
@@ -136,54 +135,45 @@ def _patients_query() -> Select[Any]:
             .order_by(Patient.id))
 
 
-def patient_rows(db: Session, frames: Frames) -> Iterator[Batch]:
+def patient_rows(db: Session, frames: Frames) -> Iterator[Row]:
     """Every patient, sorted by pseudonym (not by registration order). Fills `frames`, which
     every later table needs, so this table is written first."""
-    rows = [_patient_row(frames, *row) for batch in stream_batches(db, _patients_query())
-            for row in batch]
+    rows = []
+    for (pid, created_at, born_text, sex, bipolar_type, episode, icd10, psychosis, substance,
+         attempts, onset_text, first_text, course_count) in _stream(db, _patients_query()):
+        first_start, born_on, onset_on = (_day_of(first_text), _day_of(born_text),
+                                          _day_of(onset_text))
+        registered = _moment(created_at)
+        anchor = first_start or (registered.date() if registered else date.min)
+        frame = frames.frame(pid, anchor)
+        rows.append((
+            frame.pseudonym, sex, bipolar_type, episode, icd10,
+            None if psychosis is None else bool(psychosis), substance, attempts,
+            None if born_on is None else deidentify.grouped_age(born_on, anchor),
+            None if born_on is None else deidentify.age_band(born_on, anchor),
+            None if born_on is None or onset_on is None
+            else deidentify.grouped_age(born_on, onset_on),
+            "first_course_start" if first_start else "registration",
+            frame.shifted_date(anchor), course_count or 0))
     rows.sort(key=lambda row: row[0])
-    for start in range(0, len(rows), BATCH_ROWS):
-        yield rows[start:start + BATCH_ROWS]
-
-
-def _patient_row(frames: Frames, pid: int, created_at: Any, born_text: Any, sex: Any,
-                 bipolar_type: Any, episode: Any, icd10: Any, psychosis: Any, substance: Any,
-                 attempts: Any, onset_text: Any, first_text: Any, course_count: Any) -> Row:
-    first_start, born_on, onset_on = _day_of(first_text), _day_of(born_text), _day_of(onset_text)
-    registered = _moment(created_at)
-    anchor = first_start or (registered.date() if registered else date.min)
-    frame = frames.frame(pid, anchor)
-    return (
-        frame.pseudonym, sex, bipolar_type, episode, icd10,
-        None if psychosis is None else bool(psychosis), substance, attempts,
-        None if born_on is None else deidentify.grouped_age(born_on, anchor),
-        None if born_on is None else deidentify.age_band(born_on, anchor),
-        None if born_on is None or onset_on is None
-        else deidentify.grouped_age(born_on, onset_on),
-        "first_course_start" if first_start else "registration",
-        frame.shifted_date(anchor), course_count or 0)
+    yield from rows
 
 
 # --- courses --------------------------------------------------------------------------------
 
-def course_rows(db: Session, frames: Frames) -> Iterator[Batch]:
+def course_rows(db: Session, frames: Frames) -> Iterator[Row]:
     c = TreatmentCourse
     number = func.row_number().over(partition_by=c.patient_id, order_by=(c.start_on, c.id))
     query = select(c.id, c.patient_id, number, raw(c.state), c.infusion_count, raw(c.frequency),
                    c.skip_weekends, c.dose_mg_per_kg, c.max_dose_mg, raw(c.salt_form),
                    raw(c.start_on), raw(c.baseline_on), raw(c.baseline_fallback)).order_by(c.id)
-    for batch in stream_batches(db, query):
-        yield [_course_row(frames, *row) for row in batch]
-
-
-def _course_row(frames: Frames, cid: int, pid: int, n: int, state: Any, count: Any,
-                frequency: Any, skip: Any, dose: Any, cap: Any, salt: Any, start_text: Any,
-                baseline_text: Any, fallback: Any) -> Row:
-    frame = frames.patients[pid]
-    start_on, baseline_on = _day_of(start_text), _day_of(baseline_text)
-    return (frames.of("course", cid), frame.pseudonym, n, state, count, frequency,
-            bool(skip), dose, cap, salt, frame.shifted_date(start_on), frame.day(start_on),
-            frame.shifted_date(baseline_on), frame.day(baseline_on), fallback)
+    for (cid, pid, n, state, count, frequency, skip, dose, cap, salt, start_text, baseline_text,
+         fallback) in _stream(db, query):
+        frame = frames.patients[pid]
+        start_on, baseline_on = _day_of(start_text), _day_of(baseline_text)
+        yield (frames.of("course", cid), frame.pseudonym, n, state, count, frequency,
+               bool(skip), dose, cap, salt, frame.shifted_date(start_on), frame.day(start_on),
+               frame.shifted_date(baseline_on), frame.day(baseline_on), fallback)
 
 
 # --- infusion sessions ----------------------------------------------------------------------
@@ -219,81 +209,63 @@ def _sessions_query() -> Select[Any]:
             .order_by(s.id))
 
 
-def session_rows(db: Session, frames: Frames) -> Iterator[Batch]:
-    for batch in stream_batches(db, _sessions_query()):
-        yield [_session_row(frames, *row) for row in batch]
-
-
-def _session_row(frames: Frames, sid: int, cid: int, pid: int, n: int, status: Any,
-                 opened_text: Any, started_text: Any, ended_text: Any, discharged_text: Any,
-                 *order_and_counts: Any) -> Row:
-    (dose_per_kg, dose, salt, weight, duration, delivered, rate, orders, cadss, ae, sae,
-     rescue, alerts, aldrete, padss) = order_and_counts
-    frame = frames.patients[pid]
-    opened, started = _moment(opened_text), _moment(started_text)
-    ended, discharged = _moment(ended_text), _moment(discharged_text)
-    name = frames.of("session", sid) or ""
-    frames.sessions[sid] = (name, frame.pseudonym, frame.shift, started or opened or datetime.min)
-    return (name, frames.of("course", cid), frame.pseudonym, n, status,
-            frame.shifted(opened), frame.shifted(started), frame.shifted(ended),
-            frame.shifted(discharged), frame.day(started or opened),
-            _minutes(ended, started), _minutes(discharged, ended), dose_per_kg, dose, salt,
-            weight, duration, delivered, rate, orders or 0, cadss, ae or 0, sae or 0,
-            rescue or 0, alerts or 0, aldrete, padss)
+def session_rows(db: Session, frames: Frames) -> Iterator[Row]:
+    for (sid, cid, pid, n, status, opened_text, started_text, ended_text, discharged_text,
+         dose_per_kg, dose, salt, weight, duration, delivered, rate, orders, cadss, ae, sae,
+         rescue, alerts, aldrete, padss) in _stream(db, _sessions_query()):
+        frame = frames.patients[pid]
+        opened, started = _moment(opened_text), _moment(started_text)
+        ended, discharged = _moment(ended_text), _moment(discharged_text)
+        name = frames.of("session", sid) or ""
+        frames.sessions[sid] = (name, frame.pseudonym, frame.shift,
+                                started or opened or datetime.min)
+        yield (name, frames.of("course", cid), frame.pseudonym, n, status,
+               frame.shifted(opened), frame.shifted(started), frame.shifted(ended),
+               frame.shifted(discharged), frame.day(started or opened),
+               _minutes(ended, started), _minutes(discharged, ended), dose_per_kg, dose, salt,
+               weight, duration, delivered, rate, orders or 0, cadss, ae or 0, sae or 0,
+               rescue or 0, alerts or 0, aldrete, padss)
 
 
 # --- vitals ---------------------------------------------------------------------------------
 
-def vitals_rows(db: Session, frames: Frames) -> Iterator[Batch]:
+def vitals_rows(db: Session, frames: Frames) -> Iterator[Row]:
     """The hot path (millions of rows): read in table order (a plain scan, no join or sort;
     readings are appended as they are taken), each reading placed by its session's frame,
-    which `session_rows` kept. One loop per batch calling nothing per row but the time's
-    parse: at this volume a function call per row is a visible share of the time."""
+    which `session_rows` kept."""
     v = VitalsRecord
     query = (select(v.session_id, raw(v.taken_at), v.sbp_mmhg, v.dbp_mmhg, v.hr_bpm,
                     v.spo2_percent, v.rr_per_min, v.rass).order_by(v.id))
     sessions = frames.sessions
-    for batch in stream_batches(db, query):
-        rows: Batch = []
-        append = rows.append
-        for sid, taken, sbp, dbp, hr, spo2, rr, rass in batch:
-            name, patient, shift, start = sessions[sid]
-            moment = _moment(taken) or start
-            append((name, patient, moment + shift,
-                    round((moment - start).total_seconds() / 60, 2), sbp, dbp, hr, spo2, rr,
-                    rass))
-        yield rows
+    for sid, taken, sbp, dbp, hr, spo2, rr, rass in _stream(db, query):
+        name, patient, shift, start = sessions[sid]
+        moment = _moment(taken) or start
+        yield (name, patient, moment + shift,
+               round((moment - start).total_seconds() / 60, 2), sbp, dbp, hr, spo2, rr, rass)
 
 
 # --- ratings --------------------------------------------------------------------------------
 
-def rating_rows(db: Session, frames: Frames) -> Iterator[Batch]:
+def rating_rows(db: Session, frames: Frames) -> Iterator[Row]:
     a, r = Assessment, AssessmentResult
     query = (select(a.patient_id, a.course_id, a.instrument_id, a.instrument_version,
                     raw(a.rater_kind), raw(a.rated_at), r.total, r.severity, r.risk_level,
                     a.supersedes_id)
              .join(r, and_(r.assessment_id == a.id, r.superseded_at.is_(None)))
              .where(a.superseded_at.is_(None)).order_by(a.id))
-    for batch in stream_batches(db, query):
-        yield [_rating_row(frames, *row) for row in batch]
-
-
-def _rating_row(frames: Frames, pid: int, cid: int | None, instrument: Any, version: Any,
-                rater: Any, rated_text: Any, total: Any, severity: Any, risk: Any,
-                supersedes: Any) -> Row:
-    frame = frames.patients[pid]
-    rated = _moment(rated_text)
-    day = rated.date() if rated else None
-    return (frame.pseudonym, frames.of("course", cid), instrument, version, rater,
-            frame.shifted_date(day), frame.day(day), total, severity, risk,
-            supersedes is not None)
+    for (pid, cid, instrument, version, rater, rated_text, total, severity, risk,
+         supersedes) in _stream(db, query):
+        frame = frames.patients[pid]
+        rated = _moment(rated_text)
+        day = rated.date() if rated else None
+        yield (frame.pseudonym, frames.of("course", cid), instrument, version, rater,
+               frame.shifted_date(day), frame.day(day), total, severity, risk,
+               supersedes is not None)
 
 
 # --- mood -----------------------------------------------------------------------------------
 
-def mood_rows(db: Session, frames: Frames) -> Iterator[Batch]:
-    """One row per patient and day (millions at a clinic group's size): as for the vitals,
-    one loop per batch, the day parsed once and shifted by plain date arithmetic."""
+def mood_rows(db: Session, frames: Frames) -> Iterator[Row]:
     m = MoodEntry
     query = (select(m.patient_id, raw(m.day), func.count(), func.max(m.depressed),
                     func.max(m.elevated), func.max(m.irritable), func.max(m.anxious),
@@ -301,49 +273,33 @@ def mood_rows(db: Session, frames: Frames) -> Iterator[Batch]:
                     func.max(case((m.psychotic_symptoms.is_(True), 1), else_=0)))
              .where(m.entered_in_error_at.is_(None)).group_by(m.patient_id, m.day)
              .order_by(m.patient_id, m.day))
-    patients = frames.patients
-    for batch in stream_batches(db, query):
-        rows: Batch = []
-        append = rows.append
-        for pid, day_text, count, dep, ele, irr, anx, sleep, psychotic in batch:
-            frame = patients[pid]
-            day = _day_of(day_text)
-            append((frame.pseudonym, None if day is None else day + frame.shift,
-                    None if day is None else (day - frame.anchor).days, count, dep, ele, irr,
-                    anx, None if sleep is None else round(float(sleep), 2), bool(psychotic)))
-        yield rows
+    for pid, day_text, count, dep, ele, irr, anx, sleep, psychotic in _stream(db, query):
+        frame = frames.patients[pid]
+        day = _day_of(day_text)
+        yield (frame.pseudonym, frame.shifted_date(day), frame.day(day), count, dep, ele, irr,
+               anx, None if sleep is None else round(float(sleep), 2), bool(psychotic))
 
 
 # --- alerts ---------------------------------------------------------------------------------
 
-def alert_rows(db: Session, frames: Frames) -> Iterator[Batch]:
-    for batch in stream_batches(db, select(
+def alert_rows(db: Session, frames: Frames) -> Iterator[Row]:
+    for pid, kind, severity, raised_text, acknowledged_text in _stream(db, select(
             Alert.patient_id, raw(Alert.kind), raw(Alert.severity), raw(Alert.created_at),
             raw(Alert.acknowledged_at)).order_by(Alert.id)):
-        yield [_alert_row(frames, *row) for row in batch]
+        frame = frames.patients[pid]
+        raised, acknowledged = _moment(raised_text), _moment(acknowledged_text)
+        source = "mood" if str(kind).startswith("mood-") else "rating"
+        yield (frame.pseudonym, None, source, kind, severity, frame.shifted(raised),
+               frame.day(raised), acknowledged is not None, _minutes(acknowledged, raised))
     a, s = SessionAlert, InfusionSession
-    for batch in stream_batches(db, select(
+    for pid, sid, code, level, raised_text, acknowledged_text in _stream(db, select(
             s.patient_id, a.session_id, a.code, raw(a.level), raw(a.raised_at),
             raw(a.acknowledged_at)).join(s, s.id == a.session_id).order_by(a.id)):
-        yield [_session_alert_row(frames, *row) for row in batch]
-
-
-def _alert_row(frames: Frames, pid: int, kind: Any, severity: Any, raised_text: Any,
-               acknowledged_text: Any) -> Row:
-    frame = frames.patients[pid]
-    raised, acknowledged = _moment(raised_text), _moment(acknowledged_text)
-    source = "mood" if str(kind).startswith("mood-") else "rating"
-    return (frame.pseudonym, None, source, kind, severity, frame.shifted(raised),
-            frame.day(raised), acknowledged is not None, _minutes(acknowledged, raised))
-
-
-def _session_alert_row(frames: Frames, pid: int, sid: int, code: Any, level: Any,
-                       raised_text: Any, acknowledged_text: Any) -> Row:
-    frame = frames.patients[pid]
-    raised, acknowledged = _moment(raised_text), _moment(acknowledged_text)
-    return (frame.pseudonym, frames.of("session", sid), "infusion", code, level,
-            frame.shifted(raised), frame.day(raised), acknowledged is not None,
-            _minutes(acknowledged, raised))
+        frame = frames.patients[pid]
+        raised, acknowledged = _moment(raised_text), _moment(acknowledged_text)
+        yield (frame.pseudonym, frames.of("session", sid), "infusion", code, level,
+               frame.shifted(raised), frame.day(raised), acknowledged is not None,
+               _minutes(acknowledged, raised))
 
 
 ROWS = {"patients": patient_rows, "courses": course_rows, "infusion_sessions": session_rows,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -62,28 +62,12 @@ def _memoised(convert: Callable[[str], str]) -> Callable[[str], str]:
     return cached
 
 
-Row = tuple[Any, ...]
-
-
 class Sink(Protocol):
     path: Path
 
-    def add_many(self, rows: Sequence[Row]) -> None: ...
+    def add(self, row: tuple[Any, ...]) -> None: ...
 
     def close(self) -> None: ...
-
-
-def _columns(rows: Sequence[Row], width: int, name: str) -> list[list[Any]]:
-    """A batch of rows as its columns (the writers convert a column at a time: one list
-    comprehension per column instead of a Python call per cell)."""
-    try:
-        columns = [list(column) for column in zip(*rows, strict=True)]
-    except ValueError:
-        columns = []
-    if len(columns) != width:  # a query out of step with the dictionary: never write it
-        found = {len(row) for row in rows}
-        raise RuntimeError(f"{name}: rows of {sorted(found)} cells for {width} columns")
-    return columns
 
 
 class CsvSink:
@@ -104,17 +88,16 @@ class CsvSink:
                       if c.kind in _CSV_CELL and c.rule is not Rule.PSEUDONYM]
         self._width = len(table.columns)
 
-    def add(self, row: Row) -> None:
-        self.add_many((row,))
-
-    def add_many(self, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        columns = _columns(rows, self._width, self.path.name)
+    def add(self, row: tuple[Any, ...]) -> None:
+        if len(row) != self._width:  # a query out of step with the dictionary: never write it
+            raise RuntimeError(f"{self.path.name}: a row of {len(row)} cells for "
+                               f"{self._width} columns")
+        cells = list(row)
         for index, convert in self._plan:
-            columns[index] = [None if value is None else convert(value)
-                              for value in columns[index]]
-        self._writer.writerows(zip(*columns, strict=True))
+            value = cells[index]
+            if value is not None:
+                cells[index] = convert(value)
+        self._writer.writerow(cells)
 
     def close(self) -> None:
         self._file.close()
@@ -135,18 +118,15 @@ class ParquetSink:
         self._strings = [i for i, c in enumerate(table.columns) if c.kind is Kind.STRING]
         self.path = folder / f"{table.name}.parquet"
         self._writer = pq.ParquetWriter(self.path, self._schema)
-        self._rows: list[Row] = []
+        self._rows: list[tuple[Any, ...]] = []
 
-    def add(self, row: Row) -> None:
-        self.add_many((row,))
-
-    def add_many(self, rows: Sequence[Row]) -> None:
-        self._rows.extend(rows)
+    def add(self, row: tuple[Any, ...]) -> None:
+        self._rows.append(row)
         if len(self._rows) >= PARQUET_BATCH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
-        columns = _columns(self._rows, len(self._schema), self.path.name) if self._rows else [
+        columns = [list(values) for values in zip(*self._rows, strict=True)] if self._rows else [
             [] for _ in self._schema]
         for index in self._strings:  # enum members and numbers-as-text become plain text
             columns[index] = [None if v is None else str(v) for v in columns[index]]
@@ -165,17 +145,16 @@ SINKS: dict[Format, Callable[[Path, Table], Sink]] = {Format.CSV: CsvSink,
                                                        Format.PARQUET: ParquetSink}
 
 
-def write_table(folder: Path, table: Table, batches: Iterable[Sequence[Row]],
+def write_table(folder: Path, table: Table, rows: Iterable[tuple[Any, ...]],
                 formats: Iterable[Format]) -> tuple[int, list[Path]]:
-    """Stream `batches` of rows into one file per format; the number of rows and the files
-    written."""
+    """Stream `rows` into one file per format; the number of rows and the files written."""
     sinks = [SINKS[fmt](folder, table) for fmt in formats]
     count = 0
     try:
-        for batch in batches:
+        for row in rows:
             for sink in sinks:
-                sink.add_many(batch)
-            count += len(batch)
+                sink.add(row)
+            count += 1
     finally:
         for sink in sinks:
             sink.close()
