@@ -59,8 +59,9 @@ def test_the_summary_counts_the_rows_in_every_table(db: Session,
         stored = db.scalar(select(func.count()).select_from(table))
         assert stored == generated.rows[table.name], table.name
     assert generated.rows["patients"] == PATIENTS and generated.rows["sites"] == 2
-    # Every course has at least its first infusion; every session ten vitals readings.
-    assert _count(db, VitalsRecord) == 10 * _count(db, InfusionSession)
+    # Every course has at least its first infusion; every session a reading every 5 minutes
+    # from 5 before the start to 100 after it (22).
+    assert _count(db, VitalsRecord) == 22 * _count(db, InfusionSession)
     assert _count(db, InfusionSession) >= _count(db, TreatmentCourse) > PATIENTS // 2
     assert _count(db, Assessment) == _count(db, AssessmentResult) > 0
     assert _count(db, MoodEntry) > 0

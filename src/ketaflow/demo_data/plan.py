@@ -7,8 +7,15 @@ The rates, each with its source or marked invented:
   little below Murrough 2013's 70.8% after six infusions (unipolar) because real-world bipolar
   practice does worse than trials; MADRS baseline about 31 (SD 5), *invented* (moderate to
   severe, as in the trials' entry criteria);
-- a third of full-course responders enter maintenance (*invented*), with 2 to 4 weekly
-  boosters as Phillips 2019's weekly infusions suggest;
+- four in five full-course responders enter maintenance (*invented*: real-world clinics keep
+  most responders on boosters): weekly boosters for four weeks as in Phillips 2019's weekly
+  phase, then every two weeks four times, then every four weeks, each later booster with a 2%
+  chance of being the last (*invented*), until the generation day;
+- follow-up: QIDS-SR16 and PHQ-9 self-reports weekly for 12 weeks from the first infusion,
+  then every two weeks, each missed one time in ten (*invented*), and daily mood entries with
+  one day in seven missed (*invented*), from a week before the first infusion to the day
+  before the generation day, also for a patient who stopped the infusions (who stays in the
+  clinic's bipolar care: *invented*);
 - screening: 8% not eligible, 5% of the eligible do not consent (*invented*).
 """
 
@@ -29,7 +36,13 @@ P_STOP_AFTER_FIRST = 0.20
 P_STOP_LATER = 0.30  # stop after the 2nd to 5th infusion
 P_RESPONSE = 0.60
 P_REMISSION = 0.30  # of all full courses; every remitter is a responder here
-P_MAINTENANCE = 1 / 3  # of full-course responders
+P_MAINTENANCE = 0.8  # of full-course responders
+WEEKLY_BOOSTERS = 4
+TWO_WEEKLY_BOOSTERS = 4
+P_LAST_BOOSTER = 0.02  # for each booster after the weekly and two-weekly ones
+SELF_REPORT_WEEKLY_WEEKS = 12
+SELF_REPORT_LATER_DAYS = 14
+P_MISSED_SELF_REPORT = 0.10
 P_BIPOLAR_II = 0.45
 
 
@@ -60,6 +73,8 @@ class PatientPlan:
     madrs: tuple[int, ...]  # one total per moment in `rated_at`
     rated_at: tuple[datetime, ...]  # before the first infusion, after the 2nd, 4th, last, day after
     infusion_days: tuple[date, ...]
+    follow_up_end: date | None = None  # the last day of self-reports and mood entries
+    self_report_days: tuple[date, ...] = ()  # follow-up QIDS-SR16 and PHQ-9, after induction
 
 
 def _induction_given(rng: random.Random) -> tuple[int, bool]:
@@ -111,9 +126,7 @@ def plan_patient(rng: random.Random, index: int, *, sites: int, today: date) -> 
     remitter = responder and rng.random() < P_REMISSION / P_RESPONSE
     boosters = 0
     if responder and rng.random() < P_MAINTENANCE:
-        last = days[-1]
-        weekly = [last + timedelta(days=7 * (k + 1)) for k in range(rng.randint(2, 4))]
-        boosters_days = [day for day in weekly if day < today]
+        boosters_days = _boosters(rng, days[-1], today)
         boosters = len(boosters_days)
         days += boosters_days
     baseline = min(50, max(22, round(rng.gauss(31, 5))))
@@ -123,9 +136,40 @@ def plan_patient(rng: random.Random, index: int, *, sites: int, today: date) -> 
                            ())
     moments = _rating_moments(days[:len(days) - boosters], today)
     madrs = _trajectory(rng, baseline, responder, remitter, len(moments))
+    end = today - timedelta(days=1)
     return PatientPlan(index, female, age, round(weight, 1), round(height, 1), bipolar_ii, fate,
                        rng.randrange(sites), start, len(days), stopped, responder, remitter,
-                       boosters, madrs, moments, tuple(days))
+                       boosters, madrs, moments, tuple(days), end,
+                       _self_report_days(rng, moments[-1].date(), start, end))
+
+
+def _boosters(rng: random.Random, last: date, today: date) -> list[date]:
+    """Maintenance infusions after the induction's last, up to the day before `today`."""
+    found: list[date] = []
+    day = last
+    while True:
+        k = len(found)
+        gap = 7 if k < WEEKLY_BOOSTERS else 14 if k < WEEKLY_BOOSTERS + TWO_WEEKLY_BOOSTERS else 28
+        day += timedelta(days=gap)
+        if day >= today:
+            return found
+        found.append(day)
+        if k >= WEEKLY_BOOSTERS + TWO_WEEKLY_BOOSTERS and rng.random() < P_LAST_BOOSTER:
+            return found
+
+
+def _self_report_days(rng: random.Random, induction_rated: date, start: date, end: date
+                      ) -> tuple[date, ...]:
+    """Follow-up self-report days after the induction's last rating, to `end`."""
+    weekly_until = start + timedelta(weeks=SELF_REPORT_WEEKLY_WEEKS)
+    found: list[date] = []
+    day = start
+    while True:
+        day += timedelta(days=7 if day < weekly_until else SELF_REPORT_LATER_DAYS)
+        if day > end:
+            return tuple(found)
+        if day > induction_rated and rng.random() >= P_MISSED_SELF_REPORT:
+            found.append(day)
 
 
 def _rating_moments(induction: list[date], today: date) -> tuple[datetime, ...]:

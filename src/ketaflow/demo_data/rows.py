@@ -8,6 +8,7 @@ are never mistaken for real ones.
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -91,15 +92,27 @@ PADSS = {"vital_signs": 2, "activity_mental_status": 2, "pain_nausea_vomiting": 
 CADSS_ITEMS = ("slow_motion", "unreality", "body_disconnection", "body_change", "spacing_out",
                "observer_item_22")
 STOP_REASON = "patient chose to stop the course"
-# Vitals during a session: minutes from the start and the rise in systolic pressure then
-# (invented for realism; ketamine raises blood pressure most near the end of the infusion).
-VITALS_MINUTES = ((-5, 0), (5, 6), (10, 9), (20, 12), (30, 14), (40, 12), (55, 6), (70, 3),
-                  (85, 1), (100, 0))
+# The rise in systolic pressure by minutes from the infusion's start (invented for realism;
+# ketamine raises blood pressure most near the end of the 40-minute infusion).
+_SBP_RISE = ((-5, 0), (5, 6), (10, 9), (20, 12), (30, 14), (40, 12), (55, 6), (70, 3), (85, 1),
+             (100, 0))
+
+
+def _rise_at(minute: int) -> int:
+    for (m0, r0), (m1, r1) in itertools.pairwise(_SBP_RISE):
+        if m0 <= minute <= m1:
+            return round(r0 + (r1 - r0) * (minute - m0) / (m1 - m0))
+    return 0
+
+
+# Vitals during a session: every 5 minutes from 5 before the start, through the infusion and
+# the observation, to the patient's readiness for discharge at 100 minutes: 22 readings.
+VITALS_MINUTES = tuple((minute, _rise_at(minute)) for minute in range(-5, 101, 5))
 # A non-serious adverse event (nausea) in 3% of sessions: invented for realism; no BP alert is
 # generated (the vitals stay below every alert threshold, so none would be raised).
 P_ADVERSE_EVENT = 0.03
 MOOD_DAYS_BEFORE = 7
-MOOD_DAYS = 28
+P_MISSED_MOOD_DAY = 1 / 7
 
 
 @dataclass(frozen=True)
@@ -374,17 +387,27 @@ class PatientRows:
             "booked_by_user_id": self.desk})
 
     def _ratings(self, course_id: int) -> None:
-        """MADRS at every rating moment; QIDS-SR16 and PHQ-9 self-reports at the first and the
-        last, scaled from the MADRS total to each instrument's range."""
-        p = self.plan
+        """MADRS at every rating moment of the induction and before each maintenance booster;
+        QIDS-SR16 and PHQ-9 self-reports at the induction's first and last and on the
+        follow-up days, scaled from the MADRS total to each instrument's range. After the
+        induction the scores wobble around its final MADRS."""
+        p, rng = self.plan, self.rng
         last = len(p.rated_at) - 1
         for k, (moment, madrs) in enumerate(zip(p.rated_at, p.madrs, strict=True)):
             self._rating(course_id, "madrs", madrs, moment, staff=True)
             if k in (0, last):
-                for instrument in ("qids-sr16", "phq9"):
-                    total = round(madrs * max_total(instrument) / max_total("madrs") * 1.4)
-                    self._rating(course_id, instrument, total,
-                                 moment - timedelta(minutes=20), staff=False)
+                self._self_reports(course_id, madrs, moment - timedelta(minutes=20))
+        final = p.madrs[-1]
+        for day in p.infusion_days[len(p.infusion_days) - p.maintenance_boosters:]:
+            self._rating(course_id, "madrs", max(0, final + rng.randint(-2, 2)), _at(day, 8, 30),
+                         staff=True)
+        for day in p.self_report_days:
+            self._self_reports(course_id, max(0, final + rng.randint(-3, 3)), _at(day, 12))
+
+    def _self_reports(self, course_id: int, madrs: int, moment: datetime) -> None:
+        for instrument in ("qids-sr16", "phq9"):
+            total = round(madrs * max_total(instrument) / max_total("madrs") * 1.4)
+            self._rating(course_id, instrument, total, moment, staff=False)
 
     def _rating(self, course_id: int, instrument: str, total: int, moment: datetime, *,
                 staff: bool) -> None:
@@ -405,13 +428,15 @@ class PatientRows:
             "result_json": stored.result_json, "superseded_at": None})
 
     def _mood(self) -> None:
-        """Daily mood entries from a week before the first infusion, recorded by the nurse;
-        depression eases as the MADRS does (0-3 scale)."""
+        """Daily mood entries from a week before the first infusion to the end of the
+        follow-up, recorded by the nurse (the generator makes no patient mood links);
+        depression eases as the MADRS does over the first two weeks (0-3 scale)."""
         p, rng = self.plan, self.rng
         first, final = p.madrs[0], p.madrs[-1]
-        for k in range(MOOD_DAYS):
+        end = p.follow_up_end or p.rated_at[-1].date()
+        for k in range((end - p.start_on).days + MOOD_DAYS_BEFORE + 1):
             day = p.start_on - timedelta(days=MOOD_DAYS_BEFORE - k)
-            if day > p.rated_at[-1].date() or rng.random() < 0.15:
+            if rng.random() < P_MISSED_MOOD_DAY:
                 continue  # a missed day now and then
             share = max(0.0, min(1.0, (k - MOOD_DAYS_BEFORE) / 14))
             madrs = first + (final - first) * share

@@ -78,6 +78,7 @@ def export_research(db: Session, ctx: AuditContext, *, root_key: bytes, folder: 
     folder.mkdir(parents=True, exist_ok=True)
     keys = ResearchKeys.from_root(root_key)
     frames = queries.Frames(keys)
+    queries.prepare(db)
     began, exported_at = time.perf_counter(), utcnow()
     rows: dict[str, int] = {}
     files: list[dict[str, object]] = []

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ketaflow import csvsafe
-from ketaflow.research.columns import Kind, Table
+from ketaflow.research.columns import Kind, Rule, Table
 
 PARQUET_BATCH_ROWS = 65_536
 
@@ -79,9 +79,13 @@ class CsvSink:
         self._file: IO[str] = self.path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file, lineterminator="\n")
         self._writer.writerow(table.header)
+        # Pseudonyms are written as they are: `deidentify.pseudonym` makes them a capital
+        # letter and hex digits, which can never start a formula, and they are a third of
+        # the cells of the largest tables.
         self._plan = [(i, _memoised(_CSV_CELL[c.kind]) if c.kind is Kind.STRING
                        else _CSV_CELL[c.kind])
-                      for i, c in enumerate(table.columns) if c.kind in _CSV_CELL]
+                      for i, c in enumerate(table.columns)
+                      if c.kind in _CSV_CELL and c.rule is not Rule.PSEUDONYM]
         self._width = len(table.columns)
 
     def add(self, row: tuple[Any, ...]) -> None:
