@@ -22,11 +22,14 @@ from ketaflow.booking.models import Appointment
 from ketaflow.cli import app as cli_app
 from ketaflow.config import Role
 from ketaflow.db import utcnow
-from ketaflow.fhir.bulk import service
+from ketaflow.fhir import service as fhir_service
+from ketaflow.fhir.api import FhirResponse
+from ketaflow.fhir.bulk import ndjson, service
 from ketaflow.fhir.bulk.models import ExportLevel, ExportState, FhirExportJob
 from ketaflow.fhir.registry import TYPES as SERVED
 from tests.conftest import TEST_AUDIT_KEY
-from tests.fhir.conftest import FHIR, Clinic, validate
+from tests.fhir.conftest import FHIR, Clinic, fresh, validate
+from tests.support.factories import SYSTEM
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 TYPES = tuple(t for t in SERVED if t.exported)  # AuditEvent is served but not exported
@@ -120,6 +123,27 @@ def test_system_export_kickoff_to_download_parses_as_r4(clinic: Clinic) -> None:
     assert len(downloads) == len(TYPES)
     # Audit details carry ids and counts only.
     assert {e["type"] for e in downloads} == {t.name for t in TYPES}
+
+
+def test_every_exported_line_is_what_read_answers_byte_for_byte(clinic: Clinic,
+                                                                tmp_path: Path) -> None:
+    """Every line of every file, as the export writes it, against the read use case's
+    resource for its id rendered as the read route renders it: the export's own streaming
+    (one query per type, plain rows) and the read's loaders may not drift apart."""
+    fresh(clinic)
+    try:
+        written = ndjson.write_types(clinic.db, TYPES, tmp_path)
+        assert sum(item.count for item in written) > 0
+        for item in written:
+            lines = item.path.read_bytes().splitlines()
+            assert len(lines) == item.count, item.type_name
+            for line in lines:
+                resource_id = json.loads(line)["id"]
+                read = fhir_service.read(clinic.db, SYSTEM, type_name=item.type_name,
+                                         resource_id=resource_id)
+                assert FhirResponse(read).body == line, (item.type_name, resource_id)
+    finally:
+        clinic.db.rollback()  # the reads' audit events (and SQLite's write lock)
 
 
 def test_patient_level_export_with_type_filter(clinic: Clinic) -> None:

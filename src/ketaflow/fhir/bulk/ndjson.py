@@ -4,8 +4,10 @@ type, with memory that stays flat however large the clinic.
 Each type is built from the same `Source`s as read and search (`ketaflow.fhir.registry`), so a
 type added to the registry exports with no change here. Per source, the frame of
 `(row_id, updated)` is streamed from the database in chunks (`yield_per`: a server-side cursor
-on PostgreSQL, the cursor's own stepping on SQLite) and each chunk's rows are loaded and
-mapped by the source's loader, then encoded and written. Only one chunk is in memory at a time.
+on PostgreSQL, the cursor's own stepping on SQLite). A source built from plain rows
+(`search.Rows`) streams its columns in that same query and maps each chunk; any other has each
+chunk's rows loaded and mapped by its loader. Then the chunk is encoded and written. Only one
+chunk is in memory at a time.
 
 The caller runs all of it in one read transaction (a snapshot: REPEATABLE READ on
 PostgreSQL, a WAL read transaction on SQLite), so the files agree with each other as of the
@@ -70,6 +72,9 @@ def resources(session: Session, kind: ResourceType, since: datetime | None = Non
             frame = frame.where(source.updated >= since)
         if patients is not None:
             frame = frame.where(_of_patients(kind, source, patients))
+        if source.rows is not None:
+            yield from _streamed_rows(session, source, source.rows, frame, chunk_rows)
+            continue
         result = session.execute(frame.order_by(source.row),
                                  execution_options={"yield_per": chunk_rows})
         for partition in result.partitions():
@@ -78,6 +83,19 @@ def resources(session: Session, kind: ResourceType, since: datetime | None = Non
                    for row in partition if row.row_id in loaded]
             # The loaded rows are not needed again: keep the identity map from growing.
             session.expunge_all()
+
+
+def _streamed_rows(session: Session, source: search.Source, rows: search.Rows,
+                   frame: Select[Any], chunk_rows: int) -> Iterator[list[Resource]]:
+    """A source built from plain rows: its columns come with the frame's own streamed query,
+    so there is no second query per chunk (with its thousand-id IN list to compile) and no
+    ORM object. Built by the builder read and search use (`search.rows_loader`)."""
+    result = session.execute(frame.add_columns(*rows.columns).order_by(source.row),
+                             execution_options={"yield_per": chunk_rows})
+    for partition in result.partitions():
+        built = rows.build(session, partition)
+        yield [with_meta(source, row.row_id, row.updated, body)
+               for row, body in zip(partition, built, strict=True)]
 
 
 with_meta = search.with_meta  # read, search and export give the same resource

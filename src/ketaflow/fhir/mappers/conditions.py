@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Row
+
 from ketaflow.fhir.codes import (
     CONDITION_CATEGORY,
     CONDITION_CLINICAL,
@@ -21,14 +25,15 @@ _TYPE_NAMES = {BipolarType.BIPOLAR_I: "Bipolar I disorder",
                BipolarType.BIPOLAR_II: "Bipolar II disorder"}
 
 
-def diagnosis_text(row: Diagnosis) -> str:
+def diagnosis_text(row: Diagnosis | Row[Any]) -> str:
     text = f"{_TYPE_NAMES[row.bipolar_type]}, current episode {row.current_episode.value}"
     return text if row.severity is None else f"{text}, {SEVERITY_LABELS[row.severity]}"
 
 
-def condition(row: Diagnosis) -> Resource:
+def condition(row: Diagnosis | Row[Any]) -> Resource:
     """A revision supersedes the previous diagnosis row, which stays on the record; FHIR sees
-    it as no longer active (clinicalStatus inactive), the current row as active."""
+    it as no longer active (clinicalStatus inactive), the current row as active. `row`: the
+    ORM object or a plain row of the table's columns (the Condition source's)."""
     status = "active" if row.superseded_at is None else "inactive"
     resource: Resource = {
         "resourceType": "Condition",
