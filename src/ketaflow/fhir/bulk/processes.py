@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+import ketaflow
 from ketaflow.db import make_engine, make_session_factory, utcnow
 from ketaflow.fhir.bulk import service
 from ketaflow.fhir.bulk.ndjson import (
@@ -133,13 +134,21 @@ def _start(index: int, job: tuple[Any, ...]) -> _Helper:
         # This interpreter, our own code, a descriptor number.
         process = subprocess.Popen(  # noqa: S603 - a fixed command, no shell
             [sys.executable, "-c", _HELPER_CODE, str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=_same_code())
     finally:
         theirs.close()
     conn = Connection(ours.detach())
     # The job (the database URL among it) goes over the socket, never on the command line.
     conn.send((*job, Share(index, HELPERS), os.getpid()))
     return _Helper(process, conn, Path(job[2]))
+
+
+def _same_code() -> dict[str, str]:
+    """The environment, with this process's ketaflow first on the helper's path: a helper
+    must map with the very code the coordinator runs (a checkout, not another install)."""
+    here = str(Path(ketaflow.__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": here if not path else os.pathsep.join([here, path])}
 
 
 def _in_helpers(read: sessionmaker[Session], write: sessionmaker[Session],
@@ -215,7 +224,7 @@ def _wait_for(helpers: Sequence[_Helper], wanted: str, names: Sequence[str],
             helper = waiting[conn]
             try:
                 message = conn.recv()
-            except EOFError:
+            except (EOFError, OSError):
                 raise HelperFailed(f"exit status {helper.process.poll()}") from None
             if message[0] == "progress":
                 helper.type_index, helper.count = message[1:]
