@@ -446,3 +446,28 @@ def test_a_cancel_stops_both_helpers_and_removes_their_files(clinic: Clinic,
         assert list(tmp_path.iterdir()) == []
     finally:
         engine.dispose()
+
+
+def test_helpers_keep_to_a_groups_members_and_since(clinic: Clinic, tmp_path: Path) -> None:
+    """A Group-level export with `_since`, through the helpers: the lines the one-process
+    export writes for the same members and instant."""
+    site_id = max(_site_patients(clinic).items(), key=lambda item: len(item[1]))[0]
+    group_id = f"site-{site_id}"
+    kinds = ndjson.level_types(patient_level=True)
+    engine, read, write = _sessions(clinic)
+    try:
+        with contextlib.closing(read()) as session:
+            ndjson.snapshot(session)
+            moments = sorted(session.scalars(select(Measurement.recorded_at)))
+            since = moments[len(moments) // 2]
+            alone = ndjson.write_types(session, kinds, tmp_path / "alone", since=since,
+                                       patients=service.group_members(group_id))
+        shared = processes.export(read, write, kinds, tmp_path / "shared", since=since,
+                                  group_id=group_id, helpers_from=0)
+        assert len(shared.helper_cpu_s) == processes.HELPERS
+        assert 0 < sum(w.count for w in shared.written) < ndjson.count_resources(
+            clinic.db, kinds)
+        assert _lines(shared.written) == _lines(alone)
+    finally:
+        clinic.db.rollback()
+        engine.dispose()
