@@ -5,6 +5,7 @@ download as a client does it, every NDJSON line parsed as the R4 resource of its
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -470,4 +471,19 @@ def test_helpers_keep_to_a_groups_members_and_since(clinic: Clinic, tmp_path: Pa
         assert _lines(shared.written) == _lines(alone)
     finally:
         clinic.db.rollback()
+        engine.dispose()
+
+
+def test_a_helper_that_fails_fails_the_export_and_leaves_no_files(clinic: Clinic,
+                                                                  tmp_path: Path) -> None:
+    """A type the helpers' registry does not know (as if they ran other code) makes both
+    stop: the export raises HelperFailed naming the error's kind, and no file is left."""
+    unknown = dataclasses.replace(BY_NAME["Patient"], name="Spaceship")
+    engine, read, write = _sessions(clinic)
+    try:
+        with pytest.raises(processes.HelperFailed, match="KeyError"):
+            processes.export(read, write, [BY_NAME["Patient"], unknown], tmp_path,
+                             suffix=".part1", helpers_from=0)
+        assert list(tmp_path.iterdir()) == []
+    finally:
         engine.dispose()

@@ -98,7 +98,7 @@ def export(read: sessionmaker[Session], write: sessionmaker[Session],
     patients = None if group_id is None else service.group_members(group_id)
     with contextlib.closing(read()) as session:
         at = snapshot(session)
-        if ((os.cpu_count() or 1) < HELPERS
+        if (_cores() < HELPERS
                 or count_resources(session, kinds, since, patients=patients) < helpers_from):
             written = write_types(session, kinds, directory, since=since, suffix=suffix,
                                   progress=progress, patients=patients)
@@ -107,6 +107,12 @@ def export(read: sessionmaker[Session], write: sessionmaker[Session],
         session.rollback()
     return _in_helpers(read, write, kinds, directory, since=since, group_id=group_id,
                        suffix=suffix, progress=progress)
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, which a container may narrow)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 @dataclass
@@ -156,6 +162,8 @@ def _in_helpers(read: sessionmaker[Session], write: sessionmaker[Session],
                 group_id: str | None, suffix: str, progress: Progress | None) -> Export:
     names = [kind.name for kind in kinds]
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("share*.part*"):  # an earlier attempt's, its server gone
+        shutil.rmtree(stale, ignore_errors=True)
     helpers: list[_Helper] = []
     try:
         with contextlib.closing(read()) as session:
@@ -229,8 +237,8 @@ def _wait_for(helpers: Sequence[_Helper], wanted: str, names: Sequence[str],
             if message[0] == "progress":
                 helper.type_index, helper.count = message[1:]
                 continue
-            if message[0] != wanted:
-                raise HelperFailed(str(message[0]))
+            if message[0] != wanted:  # "failed" carries the helper's error kind
+                raise HelperFailed(" ".join(map(str, message)))
             if wanted == "done":
                 helper.result, helper.peak_mb, helper.cpu_s = message[1:]
             del waiting[conn]
