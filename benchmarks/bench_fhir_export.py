@@ -7,9 +7,10 @@ The data set is deliberately simple and made fast: N patients, each with current
 demographics, one diagnosis (a Condition) and M body measurements with weight and height
 (three Observations each: weight, height and BMI), written with bulk INSERTs straight into a
 freshly migrated database (SQLite in a temporary folder; a throwaway PostgreSQL started from the
-Debian binaries with --postgres; or the database --url names). It is
-not a realistic clinic (no infusion vitals or scale totals); it is enough rows to time the
-streaming path, which is the same for every source.
+Debian binaries with --postgres; or the database --url names). It is not a realistic clinic
+(no infusion vitals, sessions or scale totals): it times the plain-row streaming path
+(`search.Rows`: Patient, Condition, body measurements); types still loaded a chunk at a time
+through ORM loaders (the infusion record, ratings, mood entries) are not in it.
 
 Printed side by side, from the same run:
 - the export: `ketaflow.fhir.bulk.processes.export` over every served type, in one snapshot,
