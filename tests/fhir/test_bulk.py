@@ -4,6 +4,8 @@ download as a client does it, every NDJSON line parsed as the R4 resource of its
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,7 +15,8 @@ from typing import Any
 
 import pytest
 from httpx2 import Response
-from sqlalchemy import select
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from ketaflow.audit.models import AuditEvent
@@ -21,12 +24,17 @@ from ketaflow.auth.models import ApiToken
 from ketaflow.booking.models import Appointment
 from ketaflow.cli import app as cli_app
 from ketaflow.config import Role
-from ketaflow.db import utcnow
-from ketaflow.fhir.bulk import service
+from ketaflow.db import make_engine, make_session_factory, transaction, utcnow
+from ketaflow.fhir import search
+from ketaflow.fhir import service as fhir_service
+from ketaflow.fhir.api import FhirResponse
+from ketaflow.fhir.bulk import ndjson, processes, service
 from ketaflow.fhir.bulk.models import ExportLevel, ExportState, FhirExportJob
+from ketaflow.fhir.registry import BY_NAME
 from ketaflow.fhir.registry import TYPES as SERVED
+from ketaflow.patients.models import Measurement
 from tests.conftest import TEST_AUDIT_KEY
-from tests.fhir.conftest import FHIR, Clinic, validate
+from tests.fhir.conftest import FHIR, Clinic, fresh, validate
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 TYPES = tuple(t for t in SERVED if t.exported)  # AuditEvent is served but not exported
@@ -120,6 +128,35 @@ def test_system_export_kickoff_to_download_parses_as_r4(clinic: Clinic) -> None:
     assert len(downloads) == len(TYPES)
     # Audit details carry ids and counts only.
     assert {e["type"] for e in downloads} == {t.name for t in TYPES}
+
+
+def _read(db: Session, type_name: str, resource_id: str) -> dict[str, Any]:
+    """What `fhir.service.read` answers, without its audit event: a write from this test's
+    read-only transaction would race the app's own background writes on SQLite."""
+    kind = BY_NAME[type_name]
+    plan = search.Plan((search.Criterion(search.ID.name, (resource_id,)),), 1, 0, ())
+    hits = search.run(db, kind.sources, plan).hits
+    assert len(hits) == 1, (type_name, resource_id)
+    return fhir_service._resources(db, hits)[0]
+
+
+def test_every_exported_line_is_what_read_answers_byte_for_byte(clinic: Clinic,
+                                                                tmp_path: Path) -> None:
+    """Every line of every file, as the export writes it, against the read's resource for
+    its id rendered as the read route renders it: the export's own streaming (one query per
+    type, plain rows) and the read's loaders may not drift apart."""
+    fresh(clinic)
+    try:
+        written = ndjson.write_types(clinic.db, TYPES, tmp_path)
+        assert sum(item.count for item in written) > 0
+        for item in written:
+            lines = item.path.read_bytes().splitlines()
+            assert len(lines) == item.count, item.type_name
+            for line in lines:
+                read = _read(clinic.db, item.type_name, json.loads(line)["id"])
+                assert FhirResponse(read).body == line, (item.type_name, read["id"])
+    finally:
+        clinic.db.rollback()
 
 
 def test_patient_level_export_with_type_filter(clinic: Clinic) -> None:
@@ -336,3 +373,117 @@ def test_cli_writes_the_same_files(clinic: Clinic, tmp_path: Path,
     refused = CliRunner().invoke(cli_app, ["fhir", "export", "--out", str(out),
                                            "--type", "Spaceship"])
     assert refused.exit_code == 2 and "--type" in refused.output
+
+
+# ---------------------------------------------------------------- two helper processes
+
+
+def _sessions(clinic: Clinic) -> tuple[Engine, sessionmaker[Session], sessionmaker[Session]]:
+    settings = clinic.client.app.state.settings  # type: ignore[attr-defined]
+    engine = make_engine(settings.effective_database_url, connections=2)  # as the runner's
+    return (engine, make_session_factory(engine, read_only=True),
+            make_session_factory(engine))
+
+
+def _lines(written: list[ndjson.Written]) -> dict[str, list[bytes]]:
+    return {item.type_name: sorted(item.path.read_bytes().splitlines()) for item in written}
+
+
+def test_two_helper_processes_write_what_one_process_writes(
+        clinic: Clinic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each helper writes its share of every type; put together, the files hold the very
+    lines the one-process export writes (in another order), and the counts add up. A
+    measurement committed once the helpers have begun is in neither share: they read one
+    snapshot, taken before it (PostgreSQL: the coordinator's, imported; SQLite: begun under
+    the write lock)."""
+    engine, read, write = _sessions(clinic)
+    patient_id = clinic.patient_id
+    added: list[int] = []
+    begin_together = processes._begin_together
+
+    def then_commit(*args: Any, **kwargs: Any) -> datetime:
+        at = begin_together(*args, **kwargs)
+        with transaction(write) as db:
+            added.append(db.execute(insert(Measurement).values(
+                patient_id=patient_id, measured_at=utcnow(), recorded_at=utcnow(),
+                weight_kg=71.0).returning(Measurement.id)).scalar_one())
+        return at
+
+    monkeypatch.setattr(processes, "_begin_together", then_commit)
+    try:
+        with contextlib.closing(read()) as session:
+            ndjson.snapshot(session)
+            alone = ndjson.write_types(session, TYPES, tmp_path / "alone")
+        calls: list[tuple[str, int]] = []
+        shared = processes.export(read, write, TYPES, tmp_path / "shared", suffix=".part1",
+                                  progress=lambda name, count: calls.append((name, count))
+                                  or True, helpers_from=0)
+        assert added, "the measurement was committed while the helpers wrote"
+        assert len(shared.helper_peaks_mb) == processes.HELPERS
+        assert [(w.type_name, w.count) for w in shared.written] == [
+            (w.type_name, w.count) for w in alone]
+        assert all(w.path.name == f"{w.type_name}.ndjson.part1" for w in shared.written)
+        assert _lines(shared.written) == _lines(alone)
+        # Only the joined files are left (no helper's folder), and progress was reported.
+        assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == sorted(
+            w.path.name for w in shared.written)
+        assert calls and calls[-1][1] <= sum(w.count for w in alone)
+        with contextlib.closing(read()) as session:  # a read after it sees the measurement
+            later = ndjson.write_types(session, [BY_NAME["Observation"]], tmp_path / "later")
+        assert later[0].count > dict((w.type_name, w.count) for w in alone)["Observation"]
+    finally:
+        with transaction(write) as db:  # test data only: the clinic is shared by the module
+            db.execute(delete(Measurement).where(Measurement.id.in_(added)))
+        engine.dispose()
+
+
+def test_a_cancel_stops_both_helpers_and_removes_their_files(clinic: Clinic,
+                                                             tmp_path: Path) -> None:
+    engine, read, write = _sessions(clinic)
+    try:
+        with pytest.raises(ndjson.Stopped):
+            processes.export(read, write, TYPES, tmp_path, suffix=".part1",
+                             progress=lambda _name, _count: False, helpers_from=0)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        engine.dispose()
+
+
+def test_helpers_keep_to_a_groups_members_and_since(clinic: Clinic, tmp_path: Path) -> None:
+    """A Group-level export with `_since`, through the helpers: the lines the one-process
+    export writes for the same members and instant."""
+    site_id = max(_site_patients(clinic).items(), key=lambda item: len(item[1]))[0]
+    group_id = f"site-{site_id}"
+    kinds = ndjson.level_types(patient_level=True)
+    engine, read, write = _sessions(clinic)
+    try:
+        with contextlib.closing(read()) as session:
+            ndjson.snapshot(session)
+            moments = sorted(session.scalars(select(Measurement.recorded_at)))
+            since = moments[len(moments) // 2]
+            alone = ndjson.write_types(session, kinds, tmp_path / "alone", since=since,
+                                       patients=service.group_members(group_id))
+        shared = processes.export(read, write, kinds, tmp_path / "shared", since=since,
+                                  group_id=group_id, helpers_from=0)
+        assert len(shared.helper_cpu_s) == processes.HELPERS
+        assert 0 < sum(w.count for w in shared.written) < ndjson.count_resources(
+            clinic.db, kinds)
+        assert _lines(shared.written) == _lines(alone)
+    finally:
+        clinic.db.rollback()
+        engine.dispose()
+
+
+def test_a_helper_that_fails_fails_the_export_and_leaves_no_files(clinic: Clinic,
+                                                                  tmp_path: Path) -> None:
+    """A type the helpers' registry does not know (as if they ran other code) makes both
+    stop: the export raises HelperFailed naming the error's kind, and no file is left."""
+    unknown = dataclasses.replace(BY_NAME["Patient"], name="Spaceship")
+    engine, read, write = _sessions(clinic)
+    try:
+        with pytest.raises(processes.HelperFailed, match="KeyError"):
+            processes.export(read, write, [BY_NAME["Patient"], unknown], tmp_path,
+                             suffix=".part1", helpers_from=0)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        engine.dispose()

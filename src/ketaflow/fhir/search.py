@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Row, Select, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from ketaflow.fhir import params
@@ -35,6 +35,9 @@ Filter = Callable[[Sequence[Any]], Condition]
 # a Questionnaire is a definition in code, not a row).
 RowId = int | str
 Loader = Callable[[Session, Sequence[Any]], Mapping[Any, Resource]]
+# One resource per plain row, in the rows' order. The session is for what a chunk of rows
+# needs besides its columns (a patient's identifiers from other systems).
+RowBuilder = Callable[[Session, Sequence[Row[Any]]], list[Resource]]
 
 
 class Kind(StrEnum):
@@ -73,6 +76,34 @@ JSON_FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 
 
 @dataclass(frozen=True)
+class Rows:
+    """A source whose resources are built from plain rows (no ORM objects): the columns
+    added to its frame, and the builder that reads them. The bulk export then reads each
+    resource's columns in the frame's own streamed query, one query per type rather than one
+    per chunk, and read and search load by the same select (`rows_loader`), so the three
+    cannot drift apart. Column names must differ from the frame's `row_id` and `updated`."""
+
+    columns: tuple[Column, ...]
+    build: RowBuilder
+
+
+def each(build: Callable[[Row[Any]], Resource]) -> RowBuilder:
+    """A RowBuilder for resources that need nothing but their own row."""
+    def build_all(_session: Session, rows: Sequence[Row[Any]]) -> list[Resource]:
+        return [build(row) for row in rows]
+    return build_all
+
+
+def rows_loader(row: Column, base: Callable[[Select[Any]], Select[Any]], rows: Rows) -> Loader:
+    """The loader (read and search) of a source with `Rows`: the same columns, by id."""
+    def load(session: Session, ids: Sequence[Any]) -> Mapping[Any, Resource]:
+        found = session.execute(base(select(row.label("row_id"), *rows.columns))
+                                .where(row.in_(ids))).all()
+        return dict(zip([r.row_id for r in found], rows.build(session, found), strict=True))
+    return load
+
+
+@dataclass(frozen=True)
 class Source:
     """One kind of row a resource type is built from.
 
@@ -92,6 +123,8 @@ class Source:
     suffix: str = ""
     fixed_id: str | None = None
     string_ids: bool = False
+    # Set when the resources are built from plain rows (the loader is then `rows_loader`).
+    rows: Rows | None = None
 
     def frame(self) -> Select[Any]:
         return self.base(select(self.row.label("row_id"), self.updated.label("updated")))
@@ -116,11 +149,25 @@ def with_meta(source: Source, row_id: RowId, updated: datetime, body: Resource) 
     body: the one shape read, search and `$export` give."""
     meta: Resource = {"lastUpdated": updated.isoformat(timespec="milliseconds")}
     if source.profile is not None:
-        meta["profile"] = [source.profile]
-    resource: Resource = {"resourceType": body["resourceType"], "id": None, "meta": None}
-    resource.update(body)  # keys already present keep their place
+        meta["profile"] = _profiles(source.profile)
+    # One dict built in place (keys already present keep their place): the export makes one
+    # of these per resource, and a copy and an update per resource showed in its profile.
+    resource: Resource = {"resourceType": body["resourceType"], "id": None, "meta": None,
+                          **body}
     resource["id"], resource["meta"] = source.fhir_id(row_id), meta
     return resource
+
+
+_PROFILE_LISTS: dict[str, list[str]] = {}
+
+
+def _profiles(profile: str) -> list[str]:
+    """meta.profile: one list per profile, shared by every resource of it (never mutated:
+    resources are encoded, not edited, once built)."""
+    found = _PROFILE_LISTS.get(profile)
+    if found is None:
+        found = _PROFILE_LISTS[profile] = [profile]
+    return found
 
 
 @dataclass(frozen=True)

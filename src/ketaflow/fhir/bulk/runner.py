@@ -1,8 +1,9 @@
 """The background runner: claims export jobs and writes them, in each server process, off the
 request path (its own thread and its own engine, beside the outbox and the audit duties).
 
-Per job: a short transaction claims it; one read transaction on its own connection (a
-snapshot) streams every type into `<Type>.ndjson.part<attempt>` files; a heartbeat, at most
+Per job: a short transaction claims it; one snapshot of the database (one read transaction,
+or two helper processes sharing one: `processes`) streams every type into
+`<Type>.ndjson.part<attempt>` files; a heartbeat, at most
 every `HEARTBEAT_EVERY`, in short transactions on the second connection, says the worker is
 alive and asks whether the job is still its own (cancelled, or re-claimed after a stall, it
 stops); the files are then renamed into place and a last short transaction records the
@@ -18,7 +19,6 @@ import logging
 import shutil
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketaflow.db import make_engine, make_session_factory, transaction, utcnow
-from ketaflow.fhir.bulk import service
+from ketaflow.fhir.bulk import ndjson, processes, service
 from ketaflow.fhir.bulk.models import ExportState, FhirExportJob
-from ketaflow.fhir.bulk.ndjson import Stopped, write_types
+from ketaflow.fhir.bulk.ndjson import Stopped
 from ketaflow.fhir.registry import BY_NAME
 from ketaflow.jobs.worker import worker_id
 
@@ -40,15 +40,7 @@ POLL_EVERY_S = 2.0
 JOBS_PER_ROUND = 5
 
 
-def snapshot(session: Session) -> datetime:
-    """Begin the session's read transaction as one snapshot of the database, and say when.
-    PostgreSQL: REPEATABLE READ (every statement sees the first one's snapshot); SQLite: a
-    read transaction in WAL mode sees the last commit before its first read, to its end."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    at = utcnow()
-    session.execute(select(1))
-    return at
+snapshot = ndjson.snapshot  # the CLI's name for it
 
 
 def run_claimed(read: sessionmaker[Session], write: sessionmaker[Session],
@@ -62,12 +54,8 @@ def run_claimed(read: sessionmaker[Session], write: sessionmaker[Session],
     kinds = [BY_NAME[name] for name in claim.types if name in BY_NAME]
     beat = _Heartbeat(write, claim, len(kinds), stop)
     try:
-        with contextlib.closing(read()) as session:
-            transaction_at = snapshot(session)
-            members = None if claim.group_id is None else service.group_members(claim.group_id)
-            written = write_types(session, kinds, directory, since=claim.since, suffix=suffix,
-                                  progress=beat, patients=members)
-            session.rollback()
+        done_export = processes.export(read, write, kinds, directory, since=claim.since,
+                                       group_id=claim.group_id, suffix=suffix, progress=beat)
     except Stopped:
         _remove_parts(directory, suffix)
         if stop is not None and stop.is_set():
@@ -82,11 +70,12 @@ def run_claimed(read: sessionmaker[Session], write: sessionmaker[Session],
             failed = service.fail(db, claim, now=utcnow(), error=type(error).__name__)
         _remove_if_cancelled(write, claim.job_id, directory)
         return ExportState.FAILED if failed else None
-    for item in written:
+    for item in done_export.written:
         item.path.replace(directory / f"{item.type_name}.ndjson")
     with transaction(write) as db:
-        done = service.finish(db, claim, now=utcnow(), transaction_at=transaction_at,
-                              output=[(item.type_name, item.count) for item in written])
+        done = service.finish(db, claim, now=utcnow(), transaction_at=done_export.transaction_at,
+                              output=[(item.type_name, item.count)
+                                      for item in done_export.written])
     if not done:
         _remove_if_cancelled(write, claim.job_id, directory)
     return ExportState.DONE if done else None
@@ -104,6 +93,7 @@ class _Heartbeat:
         self.index = 0
 
     def __call__(self, type_name: str, count: int) -> bool:
+        """`count`: resources written of every type so far."""
         if self.stop is not None and self.stop.is_set():
             return False
         if type_name != self.current:
@@ -115,7 +105,7 @@ class _Heartbeat:
             return service.heartbeat(
                 db, self.claim, now=utcnow(),
                 progress=f"{type_name} ({self.index} of {self.types} types), "
-                         f"{count} {type_name} resources written")
+                         f"{count} resources written so far")
 
 
 def _remove_parts(directory: Path, suffix: str) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Row
+
 from ketaflow.fhir.codes import (
     CONDITION_CATEGORY,
     CONDITION_CLINICAL,
@@ -21,20 +25,28 @@ _TYPE_NAMES = {BipolarType.BIPOLAR_I: "Bipolar I disorder",
                BipolarType.BIPOLAR_II: "Bipolar II disorder"}
 
 
-def diagnosis_text(row: Diagnosis) -> str:
+# The same for every diagnosis: made once and shared (resources are encoded, never edited,
+# once built; a bulk export builds one per diagnosis).
+_ACTIVE = concept(CONDITION_CLINICAL, "active", "Active")
+_INACTIVE = concept(CONDITION_CLINICAL, "inactive", "Inactive")
+_CONFIRMED = concept(CONDITION_VERIFICATION, "confirmed", "Confirmed")
+_PROBLEM_LIST = [concept(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")]
+
+
+def diagnosis_text(row: Diagnosis | Row[Any]) -> str:
     text = f"{_TYPE_NAMES[row.bipolar_type]}, current episode {row.current_episode.value}"
     return text if row.severity is None else f"{text}, {SEVERITY_LABELS[row.severity]}"
 
 
-def condition(row: Diagnosis) -> Resource:
+def condition(row: Diagnosis | Row[Any]) -> Resource:
     """A revision supersedes the previous diagnosis row, which stays on the record; FHIR sees
-    it as no longer active (clinicalStatus inactive), the current row as active."""
-    status = "active" if row.superseded_at is None else "inactive"
+    it as no longer active (clinicalStatus inactive), the current row as active. `row`: the
+    ORM object or a plain row of the table's columns (the Condition source's)."""
     resource: Resource = {
         "resourceType": "Condition",
-        "clinicalStatus": concept(CONDITION_CLINICAL, status, status.title()),
-        "verificationStatus": concept(CONDITION_VERIFICATION, "confirmed", "Confirmed"),
-        "category": [concept(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
+        "clinicalStatus": _ACTIVE if row.superseded_at is None else _INACTIVE,
+        "verificationStatus": _CONFIRMED,
+        "category": _PROBLEM_LIST,
         "code": {
             "coding": [coding(ICD10CM, row.icd10_code, diagnosis_text(row)),
                        coding(SNOMED, row.snomed_code, _TYPE_NAMES[row.bipolar_type])],

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -41,6 +42,17 @@ MOOD_POLES = {
 SLEEP = ("sleep-duration", "Hours slept the night before")
 
 
+# Elements every vital sign of a kind carries alike, made once and shared by its resources
+# (a bulk export builds hundreds of thousands; resources are encoded, never edited, once built).
+_VITAL_SIGNS_CATEGORY = [concept(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")]
+
+
+@functools.cache
+def _vital_code(codes: tuple[tuple[str, str], ...]) -> Resource:
+    return {"coding": [{"system": LOINC, "code": code, "display": display}
+                       for code, display in codes], "text": codes[0][1]}
+
+
 def quantity(value: float, unit: str) -> Resource:
     return {"value": round(value, 2), "unit": unit, "system": UCUM, "code": unit}
 
@@ -53,9 +65,8 @@ def vital_sign(*, patient_id: int, at: datetime, codes: tuple[tuple[str, str], .
     resource: Resource = {
         "resourceType": "Observation",
         "status": "final",
-        "category": [concept(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")],
-        "code": {"coding": [{"system": LOINC, "code": code, "display": display}
-                            for code, display in codes], "text": codes[0][1]},
+        "category": _VITAL_SIGNS_CATEGORY,
+        "code": _vital_code(codes),
         "subject": reference("Patient", patient_id),
         "effectiveDateTime": at.isoformat(),
     }

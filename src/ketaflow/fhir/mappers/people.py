@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Row
 
 from ketaflow.auth.models import StaffUser
 from ketaflow.clinic.models import ClinicProfile
@@ -18,9 +21,10 @@ _CREDENTIALS = frozenset({"rn", "md", "do", "np", "pa", "crna", "phd", "pharmd",
                           "msn", "bsn", "mbbs", "frcpc"})
 
 
-def patient(row: Patient, current: PatientDemographics,
+def patient(row: Patient | Row[Any], current: PatientDemographics | Row[Any],
             others: Iterable[tuple[str, str]] = ()) -> Resource:
-    """`others`: identifiers other systems gave the patient (kept from referrals)."""
+    """`others`: identifiers other systems gave the patient (kept from referrals). `row` and
+    `current` may be one plain row with the columns of both (the Patient source's)."""
     resource: Resource = {
         "resourceType": "Patient",
         "identifier": [{

@@ -54,15 +54,15 @@ def _diagnoses(query: Select[Any]) -> Select[Any]:
     return query.select_from(Diagnosis)
 
 
-def _load_diagnoses(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
-    rows = session.scalars(select(Diagnosis).where(Diagnosis.id.in_(ids)))
-    return {row.id: conditions.condition(row) for row in rows}
+# Plain rows, as the vitals (the bulk export streams them; see search.Rows).
+_DIAGNOSIS_ROWS = search.Rows(tuple(Diagnosis.__table__.c), search.each(conditions.condition))
 
 
 CONDITION = search.Source(
     key="diagnosis", row=Diagnosis.id,
     updated=func.coalesce(Diagnosis.superseded_at, Diagnosis.recorded_at),
-    base=_diagnoses, load=_load_diagnoses,
+    base=_diagnoses, load=search.rows_loader(Diagnosis.id, _diagnoses, _DIAGNOSIS_ROWS),
+    rows=_DIAGNOSIS_ROWS,
     profile=us_core("condition-problems-health-concerns"),
     filters={
         "patient": search.references(Diagnosis.patient_id),

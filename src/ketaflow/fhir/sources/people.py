@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ketaflow.auth.models import StaffUser
@@ -30,17 +30,27 @@ def _patients(query: Select[Any]) -> Select[Any]:
     return query.select_from(Patient).join(PatientDemographics, _CURRENT)
 
 
-def _load_patients(session: Session, ids: Sequence[int]) -> Mapping[int, Resource]:
-    rows = session.execute(_patients(select(Patient, PatientDemographics))
-                           .where(Patient.id.in_(ids))).all()
+# What the Patient mapper reads, as plain rows (the bulk export streams them; see search.Rows).
+_PATIENT_COLUMNS = (Patient.mrn, PatientDemographics.given_name, PatientDemographics.family_name,
+                    PatientDemographics.date_of_birth, PatientDemographics.sex,
+                    PatientDemographics.phone, PatientDemographics.email,
+                    PatientDemographics.address, PatientDemographics.emergency_contact_name,
+                    PatientDemographics.emergency_contact_phone)
+
+
+def _build_patients(session: Session, rows: Sequence[Row[Any]]) -> list[Resource]:
+    """Each row with the identifiers other systems gave the patient (one query a chunk)."""
     others: dict[int, list[tuple[str, str]]] = {}
     for patient_id, system, value in session.execute(
             select(PatientIdentifier.patient_id, PatientIdentifier.system,
-                   PatientIdentifier.value).where(PatientIdentifier.patient_id.in_(ids))
+                   PatientIdentifier.value)
+            .where(PatientIdentifier.patient_id.in_([row.row_id for row in rows]))
             .order_by(PatientIdentifier.id)):
         others.setdefault(patient_id, []).append((system, value))
-    return {row.id: people.patient(row, current, others.get(row.id, ()))
-            for row, current in rows}
+    return [people.patient(row, row, others.get(row.row_id, ())) for row in rows]
+
+
+_PATIENT_ROWS = search.Rows(_PATIENT_COLUMNS, _build_patients)
 
 
 _MRN = search.column_tokens(Patient.mrn, MRN_SYSTEM)
@@ -63,7 +73,8 @@ def _identifiers(values: Sequence[Token]) -> search.Condition:
 
 PATIENT = search.Source(
     key="patient", row=Patient.id, updated=PatientDemographics.recorded_at, base=_patients,
-    load=_load_patients, profile=us_core("patient"),
+    load=search.rows_loader(Patient.id, _patients, _PATIENT_ROWS), rows=_PATIENT_ROWS,
+    profile=us_core("patient"),
     filters={
         "identifier": _identifiers,
         "name": search.name_words(PatientDemographics.search_name),
